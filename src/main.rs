@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    closure_lab::cli::main()
+}

@@ -1,0 +1,525 @@
+//! Pseudo-spectral 2-D stochastic Navier–Stokes on the unit torus (SCIENCE.md §1–2).
+//!
+//! `∂ω/∂t + u·∇ω = νΔω + f + σξ`, `u = (∂ψ/∂y, −∂ψ/∂x)`, `−Δψ = ω` on [0,1)².
+//!
+//! [`Simulation`] advances one run — the truth, or a coarse model run of the G or H closure
+//! case that receives its missing term from outside. Grid and FFT plans ([`Grid`]) are
+//! shared between runs; each run owns a preallocated workspace, so a step never allocates.
+//! This module depends on nothing else in the crate.
+
+pub mod advection;
+pub mod fft;
+pub mod forcing;
+pub mod grf;
+pub mod grid;
+pub mod noise;
+pub mod stepper;
+pub mod viscosity;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use fft::C64;
+pub use grf::GrfParams;
+pub use grid::Grid;
+pub use noise::NoiseParams;
+pub use stepper::Scheme;
+pub use viscosity::Convention;
+
+use advection::{AdvectionWork, advection_hat};
+use fft::FftScratch;
+use noise::QWiener;
+use stepper::{EtdCoeffs, ReferenceCoeffs};
+
+/// Errors of the solver library.
+#[derive(Debug, thiserror::Error)]
+pub enum SolverError {
+    #[error("grid size {0} is not supported (need an even N ≥ 8)")]
+    BadGrid(usize),
+    #[error("field has {got} values, the {n}×{n} grid needs {}", n * n)]
+    BadFieldLength { got: usize, n: usize },
+    #[error("bad parameter: {0}")]
+    BadParam(String),
+    #[error(
+        "the solution blew up at t = {t:.4} (step {step}): non-finite vorticity; CFL number was {cfl:.2} — reduce dt or raise ν"
+    )]
+    BlowUp { t: f64, step: u64, cfl: f64 },
+}
+
+/// The two published closure cases (SCIENCE.md §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Case {
+    /// Stochastic viscous diffusion, `G = νΔω + 2σξ`.
+    G,
+    /// Stochastic convection, `H = −(u·∇ω)_dealiased + σξ`.
+    H,
+}
+
+impl std::fmt::Display for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Case::G => "G",
+            Case::H => "H",
+        })
+    }
+}
+
+/// Which equation a [`Simulation`] advances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunKind {
+    /// The full stochastic equation.
+    Truth,
+    /// A model run of the given closure case; the closure comes from outside each step
+    /// (none = the model run without closure).
+    Model(Case),
+}
+
+/// Physical and numerical parameters of one run (defaults: published settings).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// Viscosity ν.
+    pub nu: f64,
+    /// Time step.
+    pub dt: f64,
+    /// Amplitude A of the forcing `A·[sin 2π(x+y) + cos 2π(x+y)]`.
+    pub forcing: f64,
+    /// Stochastic forcing (truth runs only; σ = 0 turns it off).
+    pub noise: NoiseParams,
+    pub scheme: Scheme,
+    pub convention: Convention,
+    pub kind: RunKind,
+    /// Threads for the FFTs (1 = serial; more use rayon's global pool).
+    pub threads: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            nu: 1e-3,
+            dt: 1e-3,
+            forcing: 0.1,
+            noise: NoiseParams::default(),
+            scheme: Scheme::Reference,
+            convention: Convention::Published,
+            kind: RunKind::Truth,
+            threads: 1,
+        }
+    }
+}
+
+impl Params {
+    /// Reject values the solver cannot run with (non-finite, non-positive dt, negative ν…).
+    pub fn validate(&self) -> Result<(), SolverError> {
+        let bad = |m: &str| Err(SolverError::BadParam(m.to_string()));
+        if !(self.dt.is_finite() && self.dt > 0.0) {
+            return bad(&format!("dt must be a positive number, got {}", self.dt));
+        }
+        if !(self.nu.is_finite() && self.nu >= 0.0) {
+            return bad(&format!("ν must be ≥ 0, got {}", self.nu));
+        }
+        if !self.forcing.is_finite() {
+            return bad("forcing amplitude must be finite");
+        }
+        let nz = &self.noise;
+        if !(nz.sigma.is_finite()
+            && nz.sigma >= 0.0
+            && nz.alpha.is_finite()
+            && nz.alpha > 0.0
+            && nz.kappa > 0.0)
+        {
+            return bad("noise needs σ ≥ 0, α > 0, κ > 0");
+        }
+        Ok(())
+    }
+}
+
+enum Coeffs {
+    Reference(ReferenceCoeffs),
+    Etd(EtdCoeffs),
+}
+
+/// Preallocated buffers of one run.
+struct Workspace {
+    scratch: FftScratch,
+    adv: AdvectionWork,
+    /// dealiased N̂ of the last advection evaluation
+    n_hat: Vec<C64>,
+    /// frozen explicit forcing of the current step
+    frozen: Vec<C64>,
+    /// this step's σξ̂
+    noise: Vec<C64>,
+    /// a closure supplied as a physical field, transformed
+    closure: Vec<C64>,
+    /// ETDRK4 stage buffers: a, b, c, Nv, Na, Nb, Nc
+    stages: Vec<Vec<C64>>,
+}
+
+/// The true closure terms of the last step (recorded when enabled on a truth run).
+struct ClosureRecord {
+    g_hat: Vec<C64>,
+    h_hat: Vec<C64>,
+}
+
+/// One run: state (spectral vorticity, time), parameters and workspace.
+pub struct Simulation {
+    grid: Arc<Grid>,
+    params: Params,
+    omega_hat: Vec<C64>,
+    t: f64,
+    steps: u64,
+    f_hat: Vec<C64>,
+    /// viscous symbol ν·lapv
+    visc: Vec<f64>,
+    coeffs: Coeffs,
+    noise: Option<QWiener>,
+    ws: Workspace,
+    record: Option<ClosureRecord>,
+    last_cfl: f64,
+}
+
+/// Check for blow-up every this many steps.
+const CHECK_EVERY: u64 = 16;
+
+impl Simulation {
+    /// A run starting from the physical vorticity `omega0` at time `t0`. `seed` seeds the
+    /// stochastic forcing (truth runs with σ > 0).
+    pub fn new(
+        grid: Arc<Grid>,
+        params: Params,
+        omega0: &[f64],
+        t0: f64,
+        seed: u64,
+    ) -> Result<Self, SolverError> {
+        if omega0.len() != grid.phys_len() {
+            return Err(SolverError::BadFieldLength {
+                got: omega0.len(),
+                n: grid.n,
+            });
+        }
+        if let Some(i) = omega0.iter().position(|v| !v.is_finite()) {
+            return Err(SolverError::BadParam(format!(
+                "initial vorticity is not finite at index {i}"
+            )));
+        }
+        let omega_hat = grid.to_spectral(omega0);
+        Self::from_hat(grid, params, omega_hat, t0, seed)
+    }
+
+    /// A run starting from spectral vorticity.
+    pub fn from_hat(
+        grid: Arc<Grid>,
+        params: Params,
+        omega_hat: Vec<C64>,
+        t0: f64,
+        seed: u64,
+    ) -> Result<Self, SolverError> {
+        params.validate()?;
+        if omega_hat.len() != grid.spec_len() {
+            return Err(SolverError::BadFieldLength {
+                got: omega_hat.len(),
+                n: grid.n,
+            });
+        }
+        let mut lapv = grid.lap.clone();
+        if params.convention == Convention::ZeroMean {
+            lapv[0] = 0.0;
+        }
+        let visc = viscosity::viscous_symbol(&grid, params.nu, params.convention);
+        let full_cn = params.kind != RunKind::Model(Case::G);
+        let coeffs = match params.scheme {
+            Scheme::Reference => {
+                Coeffs::Reference(ReferenceCoeffs::new(&lapv, params.nu, params.dt, full_cn))
+            }
+            Scheme::Imex => {
+                let w = if full_cn { 1.0 } else { 0.5 };
+                let linear: Vec<f64> = visc.iter().map(|v| -w * v).collect();
+                Coeffs::Etd(EtdCoeffs::new(&linear, params.dt))
+            }
+        };
+        let noise = (params.kind == RunKind::Truth && params.noise.sigma > 0.0)
+            .then(|| QWiener::new(&grid, params.noise, params.convention, seed));
+        let stages = match params.scheme {
+            Scheme::Reference => Vec::new(),
+            Scheme::Imex => (0..7).map(|_| grid.zeros_hat()).collect(),
+        };
+        let ws = Workspace {
+            scratch: grid.scratch(params.threads),
+            adv: AdvectionWork::new(&grid),
+            n_hat: grid.zeros_hat(),
+            frozen: grid.zeros_hat(),
+            noise: grid.zeros_hat(),
+            closure: grid.zeros_hat(),
+            stages,
+        };
+        let f_hat = forcing::forcing_hat(&grid, params.forcing);
+        Ok(Simulation {
+            grid,
+            params,
+            omega_hat,
+            t: t0,
+            steps: 0,
+            f_hat,
+            visc,
+            coeffs,
+            noise,
+            ws,
+            record: None,
+            last_cfl: 0.0,
+        })
+    }
+
+    pub fn grid(&self) -> &Arc<Grid> {
+        &self.grid
+    }
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+    /// Simulation time.
+    pub fn t(&self) -> f64 {
+        self.t
+    }
+    /// Steps taken since construction.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+    /// Spectral vorticity (layout: [`fft`]).
+    pub fn omega_hat(&self) -> &[C64] {
+        &self.omega_hat
+    }
+    /// Replace the state (e.g. to restart a model run from the truth).
+    pub fn set_omega_hat(&mut self, omega_hat: &[C64], t: f64) {
+        self.omega_hat.copy_from_slice(omega_hat);
+        self.t = t;
+    }
+    /// Physical vorticity into `out` (N²).
+    pub fn omega_into(&mut self, out: &mut [f64]) {
+        self.grid
+            .fft
+            .inverse(&self.omega_hat, out, &mut self.ws.scratch);
+    }
+    /// Physical vorticity (allocating).
+    pub fn omega(&mut self) -> Vec<f64> {
+        let mut out = self.grid.zeros();
+        self.omega_into(&mut out);
+        out
+    }
+    /// CFL number `max(|u|,|v|)·dt·N` at the last blow-up check (truth and G runs).
+    pub fn last_cfl(&self) -> f64 {
+        self.last_cfl
+    }
+
+    /// Record the true closure terms G and H of every step (truth runs), so that
+    /// [`Self::true_closure_hat`] can return them.
+    pub fn record_closures(&mut self, on: bool) {
+        self.record = on.then(|| ClosureRecord {
+            g_hat: self.grid.zeros_hat(),
+            h_hat: self.grid.zeros_hat(),
+        });
+    }
+
+    /// The true closure of the last step: `Ĝ = −ν·4π²|k|²·ω̂ⁿ + 2σξ̂ⁿ` or
+    /// `Ĥ = −N̂ⁿ + σξ̂ⁿ`, with the step's own noise draw. `None` unless recording is on.
+    pub fn true_closure_hat(&self, case: Case) -> Option<&[C64]> {
+        self.record.as_ref().map(|r| match case {
+            Case::G => r.g_hat.as_slice(),
+            Case::H => r.h_hat.as_slice(),
+        })
+    }
+
+    /// The true closure of the last step as a physical field; false if not recorded.
+    pub fn true_closure_into(&mut self, case: Case, out: &mut [f64]) -> bool {
+        let Some(r) = &self.record else { return false };
+        let hat = match case {
+            Case::G => &r.g_hat,
+            Case::H => &r.h_hat,
+        };
+        self.grid.fft.inverse(hat, out, &mut self.ws.scratch);
+        true
+    }
+
+    /// Advance one step with no closure.
+    pub fn step(&mut self) -> Result<(), SolverError> {
+        self.step_with_closure_hat(None)
+    }
+
+    /// Advance one step of a model run with the closure given as a physical field.
+    pub fn step_with_closure(&mut self, closure: &[f64]) -> Result<(), SolverError> {
+        if closure.len() != self.grid.phys_len() {
+            return Err(SolverError::BadFieldLength {
+                got: closure.len(),
+                n: self.grid.n,
+            });
+        }
+        let mut c = std::mem::take(&mut self.ws.closure);
+        self.grid.fft.forward(closure, &mut c, &mut self.ws.scratch);
+        let r = self.step_with_closure_hat(Some(&c));
+        self.ws.closure = c;
+        r
+    }
+
+    /// Advance one step; `closure_hat` (spectral) is the closure term of a model run
+    /// (ignored for the truth).
+    pub fn step_with_closure_hat(
+        &mut self,
+        closure_hat: Option<&[C64]>,
+    ) -> Result<(), SolverError> {
+        let dt = self.params.dt;
+        let grid = &*self.grid;
+        let ws = &mut self.ws;
+        // 1. frozen forcing: f̂ (+ σξ̂) (+ weight·closure)
+        let has_noise = if let Some(q) = &mut self.noise {
+            q.draw(grid, dt, &mut ws.noise);
+            true
+        } else {
+            false
+        };
+        ws.frozen.copy_from_slice(&self.f_hat);
+        if has_noise {
+            for (f, n) in ws.frozen.iter_mut().zip(&ws.noise) {
+                *f += n;
+            }
+        }
+        let (advect, weight) = match self.params.kind {
+            RunKind::Truth => (true, 0.0),
+            RunKind::Model(Case::G) => (true, 0.5),
+            RunKind::Model(Case::H) => (false, 1.0),
+        };
+        if let (Some(c), RunKind::Model(_)) = (closure_hat, self.params.kind) {
+            if c.len() != ws.frozen.len() {
+                return Err(SolverError::BadFieldLength {
+                    got: c.len(),
+                    n: grid.n,
+                });
+            }
+            for (f, c) in ws.frozen.iter_mut().zip(c) {
+                *f += c * weight;
+            }
+        }
+        let check = (self.steps + 1) % CHECK_EVERY == 0;
+        match &self.coeffs {
+            Coeffs::Reference(rc) => {
+                if advect {
+                    advection_hat(
+                        grid,
+                        &self.omega_hat,
+                        &mut ws.n_hat,
+                        &mut ws.adv,
+                        &mut ws.scratch,
+                    );
+                }
+                if let Some(rec) = &mut self.record {
+                    record_closures(
+                        rec,
+                        &self.omega_hat,
+                        &self.visc,
+                        advect.then_some(&ws.n_hat[..]),
+                        has_noise.then_some(&ws.noise[..]),
+                    );
+                }
+                let w = &mut self.omega_hat;
+                if advect {
+                    for k in 0..w.len() {
+                        w[k] = ((-dt) * ws.n_hat[k] + dt * ws.frozen[k] + rc.num[k] * w[k])
+                            / rc.den[k];
+                    }
+                } else {
+                    for k in 0..w.len() {
+                        w[k] = (dt * ws.frozen[k] + rc.num[k] * w[k]) / rc.den[k];
+                    }
+                }
+            }
+            Coeffs::Etd(ec) => {
+                let [a, b, c, nv, na, nb, nc] = &mut ws.stages[..] else {
+                    unreachable!("ETDRK4 workspace has seven stage buffers")
+                };
+                let explicit = |v: &[C64],
+                                out: &mut [C64],
+                                n_hat: &mut [C64],
+                                adv: &mut AdvectionWork,
+                                s: &mut FftScratch| {
+                    if advect {
+                        advection_hat(grid, v, n_hat, adv, s);
+                        for k in 0..out.len() {
+                            out[k] = ws.frozen[k] - n_hat[k];
+                        }
+                    } else {
+                        out.copy_from_slice(&ws.frozen);
+                    }
+                };
+                let v = &mut self.omega_hat;
+                explicit(v, nv, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+                if let Some(rec) = &mut self.record {
+                    record_closures(
+                        rec,
+                        v,
+                        &self.visc,
+                        advect.then_some(&ws.n_hat[..]),
+                        has_noise.then_some(&ws.noise[..]),
+                    );
+                }
+                for k in 0..v.len() {
+                    a[k] = ec.e2[k] * v[k] + ec.q[k] * nv[k];
+                }
+                explicit(a, na, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+                for k in 0..v.len() {
+                    b[k] = ec.e2[k] * v[k] + ec.q[k] * na[k];
+                }
+                explicit(b, nb, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+                for k in 0..v.len() {
+                    c[k] = ec.e2[k] * a[k] + ec.q[k] * (2.0 * nb[k] - nv[k]);
+                }
+                explicit(c, nc, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+                for k in 0..v.len() {
+                    v[k] = ec.e[k] * v[k]
+                        + ec.f1[k] * nv[k]
+                        + 2.0 * ec.f2[k] * (na[k] + nb[k])
+                        + ec.f3[k] * nc[k];
+                }
+            }
+        }
+        self.steps += 1;
+        self.t += dt;
+        if check {
+            self.last_cfl = if advect {
+                self.ws.adv.max_velocity() * dt * grid.n as f64
+            } else {
+                0.0
+            };
+            if !self
+                .omega_hat
+                .iter()
+                .all(|c| c.re.is_finite() && c.im.is_finite())
+            {
+                return Err(SolverError::BlowUp {
+                    t: self.t,
+                    step: self.steps,
+                    cfl: self.last_cfl,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Advance `steps` steps with no closure.
+    pub fn advance(&mut self, steps: u64) -> Result<(), SolverError> {
+        for _ in 0..steps {
+            self.step()?;
+        }
+        Ok(())
+    }
+}
+
+fn record_closures(
+    rec: &mut ClosureRecord,
+    omega_hat: &[C64],
+    visc: &[f64],
+    n_hat: Option<&[C64]>,
+    noise: Option<&[C64]>,
+) {
+    for k in 0..omega_hat.len() {
+        let s = noise.map_or(C64::default(), |n| n[k]);
+        rec.g_hat[k] = -visc[k] * omega_hat[k] + 2.0 * s;
+        rec.h_hat[k] = -n_hat.map_or(C64::default(), |n| n[k]) + s;
+    }
+}

@@ -1,0 +1,132 @@
+//! The CLI as a user runs it: `run` writes the promised files; bad `--init` files give the
+//! specific error and a non-zero exit, never a panic.
+
+use std::path::Path;
+use std::process::Command;
+
+use npyz::WriterBuilder;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_closure-lab"))
+}
+
+fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
+    path: &Path,
+    shape: &[u64],
+    data: &[T],
+) {
+    let mut f = std::fs::File::create(path).unwrap();
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(&mut f)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+#[test]
+fn run_writes_omega_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args([
+            "run", "--n", "32", "--t-end", "0.05", "--seed", "3", "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (n, omega) = closure_lab::cli::npy::read_field(&dir.path().join("omega.npy")).unwrap();
+    assert_eq!(n, 32);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["steps"], 50);
+    assert!((summary["t"].as_f64().unwrap() - 0.05).abs() < 1e-9);
+    let max = omega.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!((summary["max_abs_omega"].as_f64().unwrap() - max).abs() < 1e-12);
+    for key in ["energy", "enstrophy", "wall_s"] {
+        assert!(summary[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+
+    // --init round trip: restarting from the written field with 0 steps returns it
+    let dir2 = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["run", "--n", "32", "--t-end", "0", "--no-noise", "--init"])
+        .arg(dir.path().join("omega.npy"))
+        .arg("--out")
+        .arg(dir2.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, again) = closure_lab::cli::npy::read_field(&dir2.path().join("omega.npy")).unwrap();
+    let diff = omega
+        .iter()
+        .zip(&again)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff < 1e-13);
+}
+
+fn run_init(path: &Path, n: usize) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["run", "--n", &n.to_string(), "--t-end", "0.01", "--init"])
+        .arg(path)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "panic: {err}");
+    (out.status.success(), err)
+}
+
+#[test]
+fn bad_init_files_give_specific_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    write_npy(&p("cube.npy"), &[4, 4, 4], &vec![0.0f64; 64]);
+    write_npy(&p("rect.npy"), &[16, 32], &vec![0.0f64; 512]);
+    write_npy(&p("npot.npy"), &[24, 24], &vec![0.0f64; 576]);
+    write_npy(&p("int.npy"), &[16, 16], &vec![1i32; 256]);
+    let mut nan = vec![0.0f32; 256];
+    nan[17] = f32::NAN;
+    write_npy(&p("nan.npy"), &[16, 16], &nan);
+    write_npy(&p("ok16.npy"), &[16, 16], &vec![0.5f32; 256]);
+    std::fs::write(p("garbage.npy"), b"definitely not numpy").unwrap();
+    let mut trunc = std::fs::read(p("ok16.npy")).unwrap();
+    trunc.truncate(trunc.len() - 100);
+    std::fs::write(p("trunc.npy"), trunc).unwrap();
+    let cases: [(&str, usize, &str); 9] = [
+        ("cube.npy", 16, "expected a 2-D array"),
+        ("rect.npy", 16, "not square"),
+        ("npot.npy", 16, "not a power of two"),
+        ("int.npy", 16, "dtype"),
+        ("nan.npy", 16, "NaN"),
+        ("garbage.npy", 16, "not a valid .npy"),
+        ("trunc.npy", 16, "truncated"),
+        ("missing.npy", 16, "cannot open"),
+        ("ok16.npy", 32, "16×16 but --n is 32"),
+    ];
+    for (name, n, want) in cases {
+        let (ok, err) = run_init(&p(name), n);
+        assert!(!ok, "{name} should fail");
+        assert!(err.contains(want), "{name}: expected `{want}` in: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{name}: one line please: {err}"
+        );
+    }
+    // a float32 field of the right size is accepted
+    let (ok, err) = run_init(&p("ok16.npy"), 16);
+    assert!(ok, "{err}");
+}

@@ -1,0 +1,4 @@
+//! Integration tests (one binary: each extra test binary links burn + eframe again).
+mod cli;
+mod metrics;
+mod solver;

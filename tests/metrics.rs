@@ -1,0 +1,75 @@
+//! Metrics on hand-computed cases and against an independent SVD (nalgebra).
+
+use std::f64::consts::TAU;
+
+use closure_lab::metrics::{
+    d_fro, d_max, d_mse, d_spe, energy, energy_spectrum, enstrophy, spectral_norm,
+};
+use closure_lab::solver::Grid;
+
+#[test]
+fn metrics_on_hand_computed_2x2() {
+    let a = [1.0, 2.0, 3.0, 4.0];
+    let b = [1.0, 2.0, 3.0, 5.0];
+    assert!((d_mse(&a, &b) - 0.25).abs() < 1e-15);
+    assert!((d_fro(&a, &b) - 1.0 / 30f64.sqrt()).abs() < 1e-15);
+    assert!((d_max(&a, &b) - 0.25).abs() < 1e-15);
+    // σ_max([[1,2],[3,4]]) = √((30 + √884)/2) = 5.464985704…; ‖diff‖₂ = 1
+    let s = ((30.0 + 884f64.sqrt()) / 2.0).sqrt();
+    assert!((spectral_norm(&a, 2) - s).abs() < 1e-12);
+    assert!((d_spe(&a, &b, 2) - 1.0 / s).abs() < 1e-12);
+    // a rank-one 3×3 matrix u vᵀ has ‖·‖₂ = |u||v|
+    let (u, v) = ([1.0, -2.0, 2.0], [3.0, 0.0, 4.0]);
+    let m: Vec<f64> = (0..9).map(|i| u[i / 3] * v[i % 3]).collect();
+    assert!((spectral_norm(&m, 3) - 15.0).abs() < 1e-12);
+}
+
+#[test]
+fn spectral_norm_matches_nalgebra_svd() {
+    for (n, seed) in [(16usize, 1u64), (48, 2), (64, 3)] {
+        // deterministic pseudo-random matrix
+        let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15);
+        let m: Vec<f64> = (0..n * n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 10_000) as f64 / 5_000.0 - 1.0
+            })
+            .collect();
+        let svd = nalgebra::DMatrix::from_row_slice(n, n, &m).singular_values();
+        let want = svd.max();
+        let got = spectral_norm(&m, n);
+        assert!((got - want).abs() < 1e-9 * want, "n={n}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn energy_enstrophy_and_spectrum_of_a_single_mode() {
+    let n = 32;
+    let g = Grid::new(n).unwrap();
+    // ω = cos 2π(3x + 4y): |k| = 5, ⟨ω²⟩ = ½, ψ = ω/(4π²·25), E = ½⟨|∇ψ|²⟩ = ½·½/(4π²·25)
+    let w: Vec<f64> = (0..n * n)
+        .map(|i| {
+            let (x, y) = g.coords(i);
+            (TAU * (3.0 * x + 4.0 * y)).cos()
+        })
+        .collect();
+    let hat = g.to_spectral(&w);
+    assert!((enstrophy(&w) - 0.25).abs() < 1e-14);
+    let want_e = 0.25 / (4.0 * std::f64::consts::PI.powi(2) * 25.0);
+    assert!((energy(&g, &hat) - want_e).abs() < 1e-15);
+    let s = energy_spectrum(&g, &hat);
+    // all of ½⟨ω²⟩ = ¼ sits in shell 5 (the two modes ±k carry ½·¼ each)
+    assert!((s[5] - 0.25).abs() < 1e-14, "{}", s[5]);
+    assert!(
+        s.iter()
+            .enumerate()
+            .filter(|(k, _)| *k != 5)
+            .all(|(_, v)| v.abs() < 1e-25)
+    );
+    // Parseval: the shells sum to the enstrophy for any field
+    let f: Vec<f64> = (0..n * n).map(|i| ((i * 31) % 17) as f64 - 8.0).collect();
+    let total: f64 = energy_spectrum(&g, &g.to_spectral(&f)).iter().sum();
+    assert!((total - enstrophy(&f)).abs() < 1e-10 * enstrophy(&f));
+}
