@@ -1,4 +1,8 @@
 //! Closure Lab: 2-D Navier–Stokes with a learned stochastic closure.
+//!
+//! Data flows one way: [`solver`] → [`closure`] → experiment → app / [`cli`].
 pub mod cli;
+pub mod closure;
+pub mod experiment;
 pub mod metrics;
 pub mod solver;

@@ -117,6 +117,11 @@ pub fn energy_spectrum(grid: &Grid, omega_hat: &[C64]) -> Vec<f64> {
     out
 }
 
+/// Arithmetic mean.
+pub fn mean(a: &[f64]) -> f64 {
+    a.iter().sum::<f64>() / a.len().max(1) as f64
+}
+
 /// Maximum of |ω|.
 pub fn max_abs(a: &[f64]) -> f64 {
     a.iter().fold(0.0f64, |m, x| m.max(x.abs()))

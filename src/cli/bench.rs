@@ -31,6 +31,21 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 0.4)]
         seconds: f64,
     },
+    /// Milliseconds per closure sample of the embedded model (published 10-step
+    /// Euler–Maruyama schedule and the 5-evaluation Heun sampler) per grid, ensemble batch
+    /// and thread count.
+    Closure {
+        /// Print one JSON object per line (keys n, batch, threads, nfe, ms_per_sample).
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_delimiter = ',', default_values_t = vec![64usize, 128, 256])]
+        sizes: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 8])]
+        batches: Vec<usize>,
+        /// Seconds per timed repetition (best of 3 is reported).
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(Serialize)]
@@ -51,6 +66,12 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             sizes,
             seconds,
         } => bench_solver(json, &sizes, seconds),
+        BenchWhat::Closure {
+            json,
+            sizes,
+            batches,
+            seconds,
+        } => bench_closure(json, &sizes, &batches, seconds),
     }
 }
 
@@ -135,6 +156,103 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                         row.fft_ms_per_step,
                         row.fft_ratio
                     );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ClosureRow {
+    n: usize,
+    batch: usize,
+    threads: usize,
+    sampler: String,
+    nfe: usize,
+    ms_per_sample: f64,
+    ms_per_eval: f64,
+}
+
+fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -> Result<()> {
+    use crate::closure::model::ClosureModel;
+    use crate::closure::sampler::Sampler;
+    use crate::closure::sde::Schedule;
+    use crate::closure::sensors::Sensors;
+
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut thread_counts = vec![1];
+    if all > 1 {
+        thread_counts.push(all);
+    }
+    let device = burn::tensor::Device::flex();
+    let mut model = ClosureModel::embedded(&device)?;
+    let settings = [
+        ("em-karras10", Sampler::EulerMaruyama, Schedule::published()),
+        (
+            "heun-karras3",
+            Sampler::Heun,
+            Schedule::Karras {
+                t_max: 0.1,
+                t_min: 1e-3,
+                steps: 3,
+                rho: 7.0,
+            },
+        ),
+    ];
+    if !json {
+        println!(
+            "embedded model `{}` on burn flex (CPU); best of 3 × {seconds} s",
+            model.card.name
+        );
+        println!(
+            "{:>5} {:>6} {:>8} {:>14} {:>5} {:>14} {:>12}",
+            "N", "batch", "threads", "sampler", "NFE", "ms/sample", "ms/eval"
+        );
+    }
+    for &n in sizes {
+        let grid = Grid::new(n)?;
+        let omega = grf::grf(&grid, GrfParams::default(), 3);
+        let sensors = Sensors::new(model.card.inputs.sensors, n)?;
+        let readings = vec![0.01; sensors.s * sensors.s];
+        for &batch in batches {
+            for &threads in &thread_counts {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()?;
+                for (label, sampler, schedule) in &settings {
+                    let t = pool.install(|| {
+                        // warm-up (first call builds the DFT basis)
+                        model.sample(
+                            &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
+                        )?;
+                        time_per_call(seconds, || {
+                            model.sample(
+                                &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
+                            )?;
+                            Ok(())
+                        })
+                    })?;
+                    let nfe = sampler.nfe(schedule.steps());
+                    let row = ClosureRow {
+                        n,
+                        batch,
+                        threads,
+                        sampler: label.to_string(),
+                        nfe,
+                        ms_per_sample: t * 1e3 / batch as f64,
+                        ms_per_eval: t * 1e3 / nfe as f64,
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string(&row)?);
+                    } else {
+                        println!(
+                            "{:>5} {:>6} {:>8} {:>14} {:>5} {:>14.2} {:>12.2}",
+                            n, batch, threads, label, nfe, row.ms_per_sample, row.ms_per_eval
+                        );
+                    }
                 }
             }
         }

@@ -2,8 +2,11 @@
 //! drives the library; `main.rs` only calls [`main`].
 
 mod bench;
+mod data;
+mod eval;
 pub mod npy;
 mod run;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +22,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the solver headless and write the final vorticity (.npy) and a JSON summary.
     Run(run::RunArgs),
+    /// Generate truth trajectories with their closure terms G and H (HDF5, published layout).
+    Data(data::DataArgs),
+    /// Train a closure model by denoising score matching (CPU, resumable).
+    Train(train::TrainArgs),
+    /// A-priori closure errors of models and baselines (Markdown table, optional JSON).
+    Eval(eval::EvalArgs),
     /// Benchmarks (speed targets live here, not in tests).
     Bench(bench::BenchArgs),
 }
@@ -28,6 +37,9 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(a)) => run::run(a),
+        Some(Command::Data(a)) => data::data(a),
+        Some(Command::Train(a)) => train::train(a),
+        Some(Command::Eval(a)) => eval::eval(a),
         Some(Command::Bench(a)) => bench::bench(a),
         None => {
             print_usage();

@@ -65,6 +65,17 @@ impl std::fmt::Display for Case {
     }
 }
 
+impl std::str::FromStr for Case {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "g" | "G" => Ok(Case::G),
+            "h" | "H" => Ok(Case::H),
+            _ => Err(format!("unknown closure case `{s}` (g or h)")),
+        }
+    }
+}
+
 /// Which equation a [`Simulation`] advances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunKind {

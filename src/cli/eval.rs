@@ -1,0 +1,156 @@
+//! `closure-lab eval`: a-priori closure error table (Markdown, optional JSON).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::closure::dataset::{h5_info, read_h5_trajectory};
+use crate::closure::eval::{SamplerSetting, TestState, baseline_rows, markdown, model_rows};
+use crate::closure::model::ClosureModel;
+use crate::solver::Case;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Test data (HDF5, published layout, e.g. made by `closure-lab data`; any stored grid
+    /// ≥ the largest --grids). Default: simulate a small test set (2 trajectories, 256²).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Models to evaluate (`PATH.bpk` with `PATH.json`); default: the embedded model.
+    #[arg(long)]
+    pub model: Vec<PathBuf>,
+    /// Grids (each must divide the stored grid).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![64usize, 128, 256])]
+    pub grids: Vec<usize>,
+    /// Sampler settings: `em-karras10` (published), `em-uniform10`, `em-uniform1000`
+    /// (published baseline, slow), `heun-karras3` (5 evaluations), ...
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["em-karras10".to_string(), "heun-karras3".to_string()])]
+    pub samplers: Vec<String>,
+    /// Test states per grid (spread over the file's trajectories and snapshots).
+    #[arg(long, default_value_t = 16)]
+    pub samples: usize,
+    /// Use the trajectories from this index on (e.g. the held-out ones of a training file).
+    #[arg(long, default_value_t = 0)]
+    pub first_trajectory: usize,
+    /// Cases for the baseline rows (models add their own).
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["g".to_string(), "h".to_string()])]
+    pub cases: Vec<String>,
+    /// Sensors per side for the baseline rows.
+    #[arg(long, default_value_t = 16)]
+    pub sensors: usize,
+    /// Also write the rows as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+fn load_states(a: &EvalArgs) -> Result<(Vec<TestState>, f64)> {
+    let Some(path) = &a.data else {
+        bail!(
+            "no --data given: make a test set first, e.g. `closure-lab data --trajectories 4 --store-n 256 --every 1.0 --seed 1000 --out test256.h5`"
+        );
+    };
+    let info = h5_info(path)?;
+    if a.first_trajectory >= info.trajectories {
+        bail!(
+            "{}: --first-trajectory {} but only {} trajectories",
+            path.display(),
+            a.first_trajectory,
+            info.trajectories
+        );
+    }
+    let trajs: Vec<usize> = (a.first_trajectory..info.trajectories).collect();
+    let per = a.samples.div_ceil(trajs.len()).max(1);
+    let mut states = Vec::new();
+    for &k in &trajs {
+        let tr = read_h5_trajectory(path, k, None)?;
+        let step = (tr.snapshots / per).max(1);
+        for m in (0..tr.snapshots).step_by(step).take(per) {
+            if states.len() >= a.samples {
+                break;
+            }
+            let f = |w: usize| {
+                tr.field(w, m)
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect::<Vec<f64>>()
+            };
+            states.push(TestState {
+                n: tr.n,
+                omega: f(0),
+                g: f(1),
+                h: f(2),
+            });
+        }
+    }
+    Ok((states, info.nu))
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    let settings: Vec<SamplerSetting> = a
+        .samplers
+        .iter()
+        .map(|s| SamplerSetting::parse(s))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let cases: Vec<Case> = a
+        .cases
+        .iter()
+        .map(|c| c.parse())
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let mut models = Vec::new();
+    if a.model.is_empty() {
+        models.push((
+            "shipped".to_string(),
+            ClosureModel::embedded(&burn::tensor::Device::flex())?,
+        ));
+    }
+    for p in &a.model {
+        let m = ClosureModel::load(p).with_context(|| format!("loading {}", p.display()))?;
+        let label = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        models.push((label, m));
+    }
+    let (states, nu) = load_states(&a)?;
+    let stored = states.first().map(|s| s.n).unwrap_or(0);
+    for &n in &a.grids {
+        if n > stored || stored % n != 0 {
+            bail!("grid {n} does not divide the stored grid {stored}");
+        }
+    }
+    let bar = ProgressBar::new((a.grids.len() * (cases.len() + models.len())) as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut rows = Vec::new();
+    for &n in &a.grids {
+        for &case in &cases {
+            bar.set_message(format!("baselines {case} at {n}²"));
+            rows.extend(baseline_rows(&states, case, n, a.sensors, nu)?);
+            bar.inc(1);
+        }
+        for (label, m) in models.iter_mut() {
+            bar.set_message(format!("{label} at {n}²"));
+            rows.extend(model_rows(m, label, &states, n, &settings)?);
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    rows.sort_by(|x, y| (x.case.as_str(), x.n).cmp(&(y.case.as_str(), y.n)));
+    println!(
+        "{} test states ({} stored), sensors {}×{}\n",
+        states.len(),
+        stored,
+        a.sensors,
+        a.sensors
+    );
+    print!("{}", markdown(&rows));
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&rows)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}

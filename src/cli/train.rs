@@ -1,0 +1,161 @@
+//! `closure-lab train`: fit a closure model by denoising score matching.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::closure::model::{InputSpec, Target};
+use crate::closure::score::ScoreNetConfig;
+use crate::closure::sensors::Densify;
+use crate::closure::train::{TrainConfig, train as run_training};
+use crate::solver::Case;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training data (HDF5, published layout; the last --val-trajectories are held out).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run folder: config, checkpoints (resumed if present).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Where to write the final model (`PATH.bpk` + `PATH.json` card).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value = "g")]
+    pub case: Case,
+    /// `residual` (learn the closure around its deterministic part) or `full` (published).
+    #[arg(long, default_value = "residual")]
+    pub target: Target,
+    #[arg(long, default_value = "bicubic")]
+    pub densify: Densify,
+    /// Sensors per side.
+    #[arg(long, default_value_t = 16)]
+    pub sensors: usize,
+    #[arg(long, default_value_t = 64)]
+    pub grid: usize,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 10)]
+    pub lr_halve_every: usize,
+    #[arg(long, default_value_t = 0.999)]
+    pub ema: f64,
+    /// Smallest training diffusion time ε.
+    #[arg(long, default_value_t = 1e-3)]
+    pub t_eps: f64,
+    /// Largest training diffusion time (published 2; the sampler never goes past 0.1).
+    #[arg(long, default_value_t = 0.12)]
+    pub t_max: f64,
+    #[arg(long, default_value_t = 20)]
+    pub width: usize,
+    #[arg(long, default_value_t = 8)]
+    pub modes: usize,
+    #[arg(long, default_value_t = 4)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 2)]
+    pub val_trajectories: usize,
+    #[arg(long, default_value_t = 16)]
+    pub val_samples: usize,
+    /// Use at most this many training samples (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub max_samples: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// EDM output preconditioning with σ_d = the training targets' standard deviation
+    /// (measured); off = the published `F/σ(t)` output.
+    #[arg(long)]
+    pub edm: bool,
+    /// ν of the data (for the deterministic part of G).
+    #[arg(long, default_value_t = 1e-3)]
+    pub nu: f64,
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    let cfg = TrainConfig {
+        data: a.data.clone(),
+        inputs: InputSpec {
+            case: a.case,
+            target: a.target,
+            densify: a.densify,
+            sensors: a.sensors,
+            nu: a.nu,
+        },
+        net: ScoreNetConfig::new()
+            .with_width(a.width)
+            .with_modes(a.modes)
+            .with_layers(a.layers)
+            .with_sigma_data(if a.edm { -1.0 } else { 0.0 }),
+        grid: a.grid,
+        epochs: a.epochs,
+        batch: a.batch,
+        lr: a.lr,
+        lr_halve_every: a.lr_halve_every,
+        ema_decay: a.ema,
+        t_eps: a.t_eps,
+        t_max: a.t_max,
+        val_trajectories: a.val_trajectories,
+        val_samples: a.val_samples,
+        max_samples: a.max_samples,
+        seed: a.seed,
+    };
+    let bar = ProgressBar::new(1).with_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} {bar:30} {pos}/{len}  {msg}  elapsed {elapsed}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut last_report = std::time::Instant::now();
+    let mut on_progress = |p: &crate::closure::train::Progress| {
+        let total = (p.epochs * p.iters_per_epoch) as u64;
+        bar.set_length(total);
+        bar.set_position((p.epoch * p.iters_per_epoch + p.iter_in_epoch) as u64);
+        bar.set_prefix(format!("{}/{}", p.epoch + 1, p.epochs));
+        match p.val_d_fro {
+            Some(v) => {
+                let line = format!(
+                    "epoch {:>3}: mean loss {:.4}, validation D_Fro {:.4}",
+                    p.epoch + 1,
+                    p.loss,
+                    v
+                );
+                if bar.is_hidden() {
+                    eprintln!("{line}")
+                } else {
+                    bar.println(line)
+                }
+                return;
+            }
+            None => bar.set_message(format!("loss {:.3}", p.loss)),
+        }
+        // without a terminal the bar is hidden: log a line a minute instead
+        if !bar.is_hidden() || last_report.elapsed().as_secs() < 60 {
+            return;
+        }
+        last_report = std::time::Instant::now();
+        eprintln!(
+            "epoch {}/{} iter {}/{} loss {:.4}",
+            p.epoch + 1,
+            p.epochs,
+            p.iter_in_epoch,
+            p.iters_per_epoch,
+            p.loss
+        );
+    };
+    let model = run_training(&cfg, &a.run, &mut on_progress)?;
+    bar.finish_and_clear();
+    model.save(&a.out)?;
+    println!(
+        "wrote {} (+ .json card): {} epochs, {} samples, validation D_Fro {:.4}, {:.0} s",
+        a.out.display(),
+        model.card.training.epochs,
+        model.card.training.samples,
+        model.card.training.final_val_d_fro,
+        model.card.training.wall_s
+    );
+    Ok(())
+}

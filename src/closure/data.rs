@@ -1,0 +1,215 @@
+//! Generating truth trajectories with their closure terms (`closure-lab data`).
+//!
+//! Each trajectory: GRF start (seed = base + index) on the DNS grid, the full stochastic
+//! equation with the published settings, snapshots of ω and of the step's true G and H at
+//! `t_start, t_start + every, …, t_end`, strided to the storage grid. Trajectories run in
+//! parallel (rayon) and each finished one is written to a part file at once, so an
+//! interrupted run resumes where it stopped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::dataset::{DataError, Trajectory, write_h5};
+use crate::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct DataSpec {
+    pub trajectories: usize,
+    /// DNS grid.
+    pub n: usize,
+    /// Storage grid (every `n / store_n`-th point).
+    pub store_n: usize,
+    pub t_start: f64,
+    pub t_end: f64,
+    pub every: f64,
+    pub seed: u64,
+    pub params: Params,
+}
+
+impl DataSpec {
+    /// Snapshot times.
+    pub fn times(&self) -> Vec<f64> {
+        let count = ((self.t_end - self.t_start) / self.every).round() as usize + 1;
+        (0..count)
+            .map(|m| self.t_start + m as f64 * self.every)
+            .collect()
+    }
+
+    /// Solver steps per trajectory.
+    pub fn steps_per_trajectory(&self) -> u64 {
+        (self.t_end / self.params.dt).round() as u64 + 1
+    }
+
+    fn validate(&self) -> Result<(), DataError> {
+        let bad = |m: String| Err(DataError::Layout(m));
+        if self.trajectories == 0 {
+            return bad("need at least one trajectory".into());
+        }
+        if !(self.every > 0.0 && self.t_start >= 0.0 && self.t_end >= self.t_start) {
+            return bad(format!(
+                "bad window {}..{} every {}",
+                self.t_start, self.t_end, self.every
+            ));
+        }
+        let off_grid = |x: f64| {
+            let r = x / self.params.dt;
+            (r - r.round()).abs() > 1e-6
+        };
+        if off_grid(self.every) || off_grid(self.t_start) {
+            return bad(format!(
+                "snapshot times must be multiples of dt = {}",
+                self.params.dt
+            ));
+        }
+        if !self.n.is_power_of_two() || !self.store_n.is_power_of_two() || self.store_n > self.n {
+            return bad(format!(
+                "grids must be powers of two with store-n ≤ n (got n = {}, store-n = {})",
+                self.n, self.store_n
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Part file of trajectory `k` (raw little-endian f32: ω, G, H snapshot-major).
+fn part_path(dir: &Path, k: usize) -> PathBuf {
+    dir.join(format!("traj_{k:05}.f32"))
+}
+
+fn write_part(path: &Path, tr: &Trajectory) -> Result<(), DataError> {
+    let mut bytes = Vec::with_capacity(tr.omega.len() * 12);
+    for f in [&tr.omega, &tr.g, &tr.h] {
+        for v in f.iter() {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let err = |e: std::io::Error| DataError::File {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    std::io::Write::write_all(&mut tmp, &bytes).map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+fn read_part(path: &Path, n: usize, snaps: usize) -> Option<Trajectory> {
+    let bytes = std::fs::read(path).ok()?;
+    let len = n * n * snaps;
+    if bytes.len() != 12 * len {
+        return None;
+    }
+    let mut tr = Trajectory::new(n, snaps);
+    let vals: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    tr.omega.copy_from_slice(&vals[..len]);
+    tr.g.copy_from_slice(&vals[len..2 * len]);
+    tr.h.copy_from_slice(&vals[2 * len..]);
+    Some(tr)
+}
+
+/// Simulate trajectory `k`; `progress` is bumped by the number of steps taken.
+pub fn simulate_trajectory(
+    spec: &DataSpec,
+    k: usize,
+    progress: &AtomicU64,
+) -> Result<Trajectory, DataError> {
+    let grid = Arc::new(Grid::new(spec.n).map_err(|e| DataError::Layout(e.to_string()))?);
+    let seed = spec.seed + k as u64;
+    let w0 = grf::grf(&grid, GrfParams::default(), seed);
+    let mut sim = Simulation::new(grid.clone(), spec.params, &w0, 0.0, seed)
+        .map_err(|e| DataError::Layout(e.to_string()))?;
+    sim.record_closures(true);
+    let times = spec.times();
+    let dt = spec.params.dt;
+    let snap_steps: Vec<u64> = times.iter().map(|t| (t / dt).round() as u64).collect();
+    let mut tr = Trajectory::new(spec.n, times.len());
+    let nn = spec.n * spec.n;
+    let mut buf = grid.zeros();
+    let mut step = 0u64;
+    for (m, &target) in snap_steps.iter().enumerate() {
+        while step < target {
+            sim.step()
+                .map_err(|e| DataError::Layout(format!("trajectory {k}: {e}")))?;
+            step += 1;
+            if step % 64 == 0 {
+                progress.fetch_add(64, Ordering::Relaxed);
+            }
+        }
+        sim.omega_into(&mut buf);
+        copy_f32(&buf, &mut tr.omega[m * nn..(m + 1) * nn]);
+        sim.step()
+            .map_err(|e| DataError::Layout(format!("trajectory {k}: {e}")))?;
+        step += 1;
+        for (case, dst) in [(Case::G, &mut tr.g), (Case::H, &mut tr.h)] {
+            sim.true_closure_into(case, &mut buf);
+            copy_f32(&buf, &mut dst[m * nn..(m + 1) * nn]);
+        }
+    }
+    progress.fetch_add(step % 64, Ordering::Relaxed);
+    if spec.store_n != spec.n {
+        tr.strided(spec.store_n)
+    } else {
+        Ok(tr)
+    }
+}
+
+fn copy_f32(src: &[f64], dst: &mut [f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s as f32;
+    }
+}
+
+/// Generate the dataset into `out` (HDF5), resuming from part files in `<out>.parts/`.
+/// `on_progress(done_steps, total_steps)` is called from worker threads.
+pub fn generate(
+    spec: &DataSpec,
+    out: &Path,
+    on_progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<usize, DataError> {
+    spec.validate()?;
+    let parts = PathBuf::from(format!("{}.parts", out.display()));
+    std::fs::create_dir_all(&parts).map_err(|e| DataError::File {
+        path: parts.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    let snaps = spec.times().len();
+    let per = spec.steps_per_trajectory();
+    let total = per * spec.trajectories as u64;
+    let progress = AtomicU64::new(0);
+    let todo: Vec<usize> = (0..spec.trajectories)
+        .filter(|&k| {
+            let done = read_part(&part_path(&parts, k), spec.store_n, snaps).is_some();
+            if done {
+                progress.fetch_add(per, Ordering::Relaxed);
+            }
+            !done
+        })
+        .collect();
+    let resumed = spec.trajectories - todo.len();
+    on_progress(progress.load(Ordering::Relaxed), total);
+    todo.par_iter()
+        .try_for_each(|&k| -> Result<(), DataError> {
+            let tr = simulate_trajectory(spec, k, &progress)?;
+            write_part(&part_path(&parts, k), &tr)?;
+            on_progress(progress.load(Ordering::Relaxed), total);
+            Ok(())
+        })?;
+    let trajs: Vec<Trajectory> = (0..spec.trajectories)
+        .map(|k| {
+            read_part(&part_path(&parts, k), spec.store_n, snaps).ok_or_else(|| {
+                DataError::Layout(format!("part {k} missing or damaged; run again to redo it"))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    write_h5(out, &trajs, &spec.times(), spec.params.nu)?;
+    let _ = std::fs::remove_dir_all(&parts);
+    Ok(resumed)
+}

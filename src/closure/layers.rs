@@ -1,0 +1,281 @@
+//! Network layers of the score model, separate from the model that composes them:
+//! the spectral convolution (truncated DFT written as matmuls, so it runs at any grid
+//! size), the Gaussian-Fourier time embedding, and one FNO pipeline.
+//!
+//! Tensors are channels-last: `[batch, H, W, channels]`.
+
+use std::f64::consts::TAU;
+
+use burn::module::Param;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, silu};
+use burn::tensor::{Distribution, TensorData};
+
+/// DFT matrices for one grid size, kept outside the modules (they depend on the input
+/// size, not on trained weights). Modes along H: `0..m1` and `−m1..−1`; along W: `0..m2`.
+#[derive(Clone, Debug)]
+pub struct DftBasis {
+    pub n: usize,
+    /// forward along W: `[1, 1, W, m2]` (cos, −sin)
+    fw_c: Tensor<4>,
+    fw_s: Tensor<4>,
+    /// forward along H: `[1, 1, H, 2·m1]`
+    fh_c: Tensor<4>,
+    fh_s: Tensor<4>,
+    /// inverse along H: `[1, 1, 2·m1, H]`
+    ih_c: Tensor<4>,
+    ih_s: Tensor<4>,
+    /// inverse along W to real, with Hermitian weights and 1/(H·W): `[1, 1, m2, W]`
+    iw_c: Tensor<4>,
+    iw_s: Tensor<4>,
+}
+
+impl DftBasis {
+    /// Basis for an `n × n` grid keeping `m1` (±) modes along H and `m2` along W.
+    /// Needs `2·m1 ≤ n` and `m2 ≤ n/2`.
+    pub fn new(n: usize, m1: usize, m2: usize, device: &Device) -> Self {
+        let mat = |rows: usize, cols: usize, f: &dyn Fn(usize, usize) -> f64| -> Tensor<4> {
+            let v: Vec<f32> = (0..rows * cols)
+                .map(|i| f(i / cols, i % cols) as f32)
+                .collect();
+            Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), device).unsqueeze::<4>()
+        };
+        let kh = |j: usize| -> f64 {
+            if j < m1 {
+                j as f64
+            } else {
+                j as f64 - 2.0 * m1 as f64
+            }
+        };
+        let nf = n as f64;
+        let hw = nf * nf;
+        let wgt = |k: usize| if k == 0 || 2 * k == n { 1.0 } else { 2.0 };
+        DftBasis {
+            n,
+            fw_c: mat(n, m2, &|w, k| (TAU * (k * w) as f64 / nf).cos()),
+            fw_s: mat(n, m2, &|w, k| -(TAU * (k * w) as f64 / nf).sin()),
+            fh_c: mat(n, 2 * m1, &|h, j| (TAU * kh(j) * h as f64 / nf).cos()),
+            fh_s: mat(n, 2 * m1, &|h, j| -(TAU * kh(j) * h as f64 / nf).sin()),
+            ih_c: mat(2 * m1, n, &|j, h| (TAU * kh(j) * h as f64 / nf).cos()),
+            ih_s: mat(2 * m1, n, &|j, h| (TAU * kh(j) * h as f64 / nf).sin()),
+            iw_c: mat(m2, n, &|k, w| {
+                wgt(k) * (TAU * (k * w) as f64 / nf).cos() / hw
+            }),
+            iw_s: mat(m2, n, &|k, w| {
+                -wgt(k) * (TAU * (k * w) as f64 / nf).sin() / hw
+            }),
+        }
+    }
+}
+
+/// Configuration of a [`SpectralConv2d`].
+#[derive(Config, Debug)]
+pub struct SpectralConvConfig {
+    pub channels_in: usize,
+    pub channels_out: usize,
+    /// Modes kept along each axis (m along W; ±m along H).
+    pub modes: usize,
+}
+
+impl SpectralConvConfig {
+    pub fn init(&self, device: &Device) -> SpectralConv2d {
+        let k = 2 * self.modes * self.modes;
+        let scale = 1.0 / (self.channels_in * self.channels_out) as f64;
+        let w = || {
+            Param::from_tensor(
+                Tensor::<3>::random(
+                    [k, self.channels_in, self.channels_out],
+                    Distribution::Uniform(0.0, 1.0),
+                    device,
+                )
+                .mul_scalar(scale),
+            )
+        };
+        SpectralConv2d {
+            w_re: w(),
+            w_im: w(),
+            modes: self.modes,
+        }
+    }
+}
+
+/// Spectral convolution: truncated 2-D DFT, a complex channel mix per kept mode, inverse DFT.
+///
+/// # Shapes
+/// input `[B, H, W, C_in]` → output `[B, H, W, C_out]`; weights `[2·m·m, C_in, C_out]`
+/// (real and imaginary parts).
+#[derive(Module, Debug)]
+pub struct SpectralConv2d {
+    w_re: Param<Tensor<3>>,
+    w_im: Param<Tensor<3>>,
+    modes: usize,
+}
+
+impl SpectralConv2d {
+    /// The complex weights `(re, im)`, `[2·m·m, C_in, C_out]`; mode index `j·m + kw` with
+    /// `j` over H-modes `0..m, −m..−1` and `kw` over W-modes `0..m`.
+    pub fn weights(&self) -> (Tensor<3>, Tensor<3>) {
+        (self.w_re.val(), self.w_im.val())
+    }
+
+    pub fn forward(&self, x: Tensor<4>, basis: &DftBasis) -> Tensor<4> {
+        let [b, h, w, c] = x.dims();
+        let m = self.modes;
+        let o = self.w_re.dims()[2];
+        // along W: [B, H, C, W] x [W, m] -> [B, H, C, m]
+        let xw = x.permute([0, 1, 3, 2]);
+        let a_re = xw.clone().matmul(basis.fw_c.clone());
+        let a_im = xw.matmul(basis.fw_s.clone());
+        // along H: [B, m, C, H] x [H, 2m] -> [B, m, C, 2m]
+        let a_re = a_re.permute([0, 3, 2, 1]);
+        let a_im = a_im.permute([0, 3, 2, 1]);
+        let b_re =
+            a_re.clone().matmul(basis.fh_c.clone()) - a_im.clone().matmul(basis.fh_s.clone());
+        let b_im = a_re.matmul(basis.fh_s.clone()) + a_im.matmul(basis.fh_c.clone());
+        // modes first: [B, m(w), C, 2m(h)] -> [2m·m, B, C]
+        let k = 2 * m * m;
+        let to_modes = |t: Tensor<4>| t.permute([3, 1, 0, 2]).reshape([k, b, c]);
+        let (x_re, x_im) = (to_modes(b_re), to_modes(b_im));
+        let (w_re, w_im) = (self.w_re.val(), self.w_im.val());
+        let y_re = x_re.clone().matmul(w_re.clone()) - x_im.clone().matmul(w_im.clone());
+        let y_im = x_re.matmul(w_im) + x_im.matmul(w_re);
+        // back to [B, m(w), O, 2m(h)]
+        let from_modes = |t: Tensor<3>| t.reshape([2 * m, m, b, o]).permute([2, 1, 3, 0]);
+        let (y_re, y_im) = (from_modes(y_re), from_modes(y_im));
+        // inverse along H (complex): [B, m, O, 2m] x [2m, H] -> [B, m, O, H]
+        let z_re =
+            y_re.clone().matmul(basis.ih_c.clone()) - y_im.clone().matmul(basis.ih_s.clone());
+        let z_im = y_re.matmul(basis.ih_s.clone()) + y_im.matmul(basis.ih_c.clone());
+        // inverse along W to real: [B, H, O, m] x [m, W] -> [B, H, O, W]
+        let z_re = z_re.permute([0, 3, 2, 1]);
+        let z_im = z_im.permute([0, 3, 2, 1]);
+        let out = z_re.matmul(basis.iw_c.clone()) + z_im.matmul(basis.iw_s.clone());
+        let _ = (h, w);
+        out.permute([0, 1, 3, 2])
+    }
+}
+
+/// Gaussian random Fourier features of the diffusion time, then a dense layer and SiLU:
+/// `t ↦ SiLU(A·[sin 2πtω, cos 2πtω])` with fixed `ω ~ N(0, scale²)` (seeded, not trained).
+///
+/// # Shapes
+/// `t`: `[B]` → `[B, embed]`
+#[derive(Module, Debug)]
+pub struct TimeEmbedding {
+    freqs: Tensor<2>,
+    dense: Linear,
+}
+
+#[derive(Config, Debug)]
+pub struct TimeEmbeddingConfig {
+    /// Output width (published 256; half of it are frequencies).
+    #[config(default = 256)]
+    pub embed: usize,
+    #[config(default = 30.0)]
+    pub scale: f64,
+    #[config(default = 7)]
+    pub seed: u64,
+}
+
+impl TimeEmbeddingConfig {
+    pub fn init(&self, device: &Device) -> TimeEmbedding {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution as _, StandardNormal};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
+        let half = self.embed / 2;
+        let f: Vec<f32> = (0..half)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                (z * self.scale * TAU) as f32
+            })
+            .collect();
+        TimeEmbedding {
+            freqs: Tensor::<2>::from_data(TensorData::new(f, [1, half]), device),
+            dense: LinearConfig::new(self.embed, self.embed).init(device),
+        }
+    }
+}
+
+impl TimeEmbedding {
+    pub fn forward(&self, t: Tensor<1>) -> Tensor<2> {
+        let [b] = t.dims();
+        let proj = t.reshape([b, 1]).matmul(self.freqs.clone());
+        let feat = Tensor::cat(vec![proj.clone().sin(), proj.cos()], 1);
+        silu(self.dense.forward(feat))
+    }
+}
+
+/// One FNO pipeline: append (x, y) coordinates, lift pointwise to `width`, then `layers`
+/// Fourier layers `v ↦ σ(K v + W v)` (GELU between layers, none after the last); when a
+/// time embedding is given, a per-layer dense projection of it is added after each layer.
+///
+/// # Shapes
+/// input `[B, H, W, C_in]` → `[B, H, W, width]`
+#[derive(Module, Debug)]
+pub struct FnoPipeline {
+    lift: Linear,
+    spectral: Vec<SpectralConv2d>,
+    pointwise: Vec<Linear>,
+    time: Vec<Linear>,
+}
+
+#[derive(Config, Debug)]
+pub struct FnoPipelineConfig {
+    pub channels_in: usize,
+    pub width: usize,
+    pub modes: usize,
+    pub layers: usize,
+    /// Width of the time embedding this pipeline receives (0 = none).
+    #[config(default = 0)]
+    pub time_embed: usize,
+}
+
+impl FnoPipelineConfig {
+    pub fn init(&self, device: &Device) -> FnoPipeline {
+        FnoPipeline {
+            lift: LinearConfig::new(self.channels_in + 2, self.width).init(device),
+            spectral: (0..self.layers)
+                .map(|_| SpectralConvConfig::new(self.width, self.width, self.modes).init(device))
+                .collect(),
+            pointwise: (0..self.layers)
+                .map(|_| LinearConfig::new(self.width, self.width).init(device))
+                .collect(),
+            time: if self.time_embed > 0 {
+                (0..self.layers)
+                    .map(|_| LinearConfig::new(self.time_embed, self.width).init(device))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// `(x, y)` coordinate channels `[1, n, n, 2]` with `x_i = i/n`, `y_j = j/n`.
+pub fn coordinates(n: usize, device: &Device) -> Tensor<4> {
+    let v: Vec<f32> = (0..n * n)
+        .flat_map(|i| [(i / n) as f32 / n as f32, (i % n) as f32 / n as f32])
+        .collect();
+    Tensor::<4>::from_data(TensorData::new(v, [1, n, n, 2]), device)
+}
+
+impl FnoPipeline {
+    pub fn forward(&self, x: Tensor<4>, basis: &DftBasis, emb: Option<&Tensor<2>>) -> Tensor<4> {
+        let [b, n, _, _] = x.dims();
+        let coords = coordinates(n, &x.device()).repeat_dim(0, b);
+        let mut v = self.lift.forward(Tensor::cat(vec![x, coords], 3));
+        let last = self.spectral.len().saturating_sub(1);
+        for (l, (k, w)) in self.spectral.iter().zip(&self.pointwise).enumerate() {
+            v = k.forward(v.clone(), basis) + w.forward(v);
+            if l < last {
+                v = gelu(v);
+            }
+            if let (Some(e), Some(d)) = (emb, self.time.get(l)) {
+                let width = d.weight.dims()[1];
+                v = v + d.forward(e.clone()).reshape([b, 1, 1, width]);
+            }
+        }
+        v
+    }
+}

@@ -1,0 +1,19 @@
+//! The learned stochastic closure: a conditional score-based diffusion model with a
+//! Fourier-neural-operator score network (SCIENCE.md §2–5).
+//!
+//! Layers (spectral convolution, time embedding, FNO pipeline) live in [`layers`], the
+//! model that composes them in [`score`]; SDE, sampler and loss are separate modules;
+//! sensors, datasets, training and checkpoints each have their own.
+
+pub mod data;
+pub mod dataset;
+pub mod eval;
+pub mod layers;
+pub mod loss;
+pub mod model;
+pub mod prior;
+pub mod sampler;
+pub mod score;
+pub mod sde;
+pub mod sensors;
+pub mod train;

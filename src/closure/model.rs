@@ -1,0 +1,381 @@
+//! A trained closure ready to sample: the score network, its model card, and the recipe
+//! that turns (ω, sensor readings) into network inputs. Used by evaluation, the coupled
+//! experiment and the app alike.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, DType, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::layers::DftBasis;
+use super::prior::deterministic_part;
+use super::sampler::{Sampler, sample, time_tensor};
+use super::score::{ScoreNet, ScoreNetConfig};
+use super::sde::Schedule;
+use super::sensors::{Densify, SensorError, Sensors};
+use crate::solver::{Case, Grid};
+
+/// Errors of the closure layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClosureError {
+    #[error("weights: {0}")]
+    Weights(String),
+    #[error("model card: {0}")]
+    Card(String),
+    #[error(transparent)]
+    Sensors(#[from] SensorError),
+    #[error("{0}")]
+    Input(String),
+}
+
+/// What the network generates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The whole closure term, as published.
+    Full,
+    /// A residual correction (in the spirit of CorrDiff, Mardani et al. 2023): a fixed,
+    /// non-learned mean — the deterministic part computed from ω ([`super::prior`]) plus
+    /// the densified sensor readings of what that part misses — and the diffusion model
+    /// generates the closure minus this mean. The sample is `mean + residual`.
+    #[default]
+    Residual,
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "full" => Ok(Target::Full),
+            "residual" => Ok(Target::Residual),
+            _ => Err(format!("unknown target `{s}` (full or residual)")),
+        }
+    }
+}
+
+/// How inputs are made from (ω, sensor readings); part of the model card.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    pub case: Case,
+    pub target: Target,
+    pub densify: Densify,
+    /// Sensors per side (published 16).
+    pub sensors: usize,
+    /// ν used for the deterministic part of G.
+    pub nu: f64,
+}
+
+/// Network inputs for one conditioning (physical fields, N²).
+pub struct Inputs {
+    /// The fixed mean the model corrects (residual target only).
+    pub mean: Option<Vec<f64>>,
+    /// Densified sensor field (of the readings minus the deterministic part for the
+    /// residual target).
+    pub obs: Vec<f64>,
+}
+
+impl InputSpec {
+    /// Build the inputs from ω and readings of the true closure at `sensors` points.
+    pub fn inputs(
+        &self,
+        grid: &Grid,
+        omega: &[f64],
+        readings: &[f64],
+        sensors: &Sensors,
+    ) -> Inputs {
+        match self.target {
+            Target::Full => Inputs {
+                mean: None,
+                obs: sensors.densify(readings, self.densify),
+            },
+            Target::Residual => {
+                let prior = deterministic_part(self.case, grid, omega, self.nu);
+                let r: Vec<f64> = readings
+                    .iter()
+                    .zip(sensors.indices())
+                    .map(|(v, i)| v - prior[i])
+                    .collect();
+                let obs = sensors.densify(&r, self.densify);
+                let mean = prior.iter().zip(&obs).map(|(a, b)| a + b).collect();
+                Inputs {
+                    obs,
+                    mean: Some(mean),
+                }
+            }
+        }
+    }
+}
+
+/// One row of an evaluation table (also stored in model cards).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalRow {
+    pub case: String,
+    pub condition: String,
+    pub n: usize,
+    pub sampler: String,
+    pub nfe: usize,
+    pub d_fro: f64,
+    pub d_spe: f64,
+    pub d_max: f64,
+    pub d_mse: f64,
+    pub ms_per_sample: f64,
+}
+
+/// Training facts recorded in a model card.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    pub data: String,
+    pub grid: usize,
+    pub trajectories: usize,
+    pub samples: usize,
+    pub epochs: usize,
+    pub iterations: usize,
+    pub batch: usize,
+    pub t_eps: f64,
+    pub t_max: f64,
+    pub wall_s: f64,
+    pub final_val_d_fro: f64,
+}
+
+/// The model card shipped beside the weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format_version: u32,
+    pub name: String,
+    pub inputs: InputSpec,
+    pub net: ScoreNetConfig,
+    pub training: TrainingInfo,
+    #[serde(default)]
+    pub eval: Vec<EvalRow>,
+    pub crate_version: String,
+}
+
+pub const CARD_FORMAT: u32 = 1;
+
+/// Stores every float parameter as f16 (halves the shipped file).
+struct ToF16;
+impl ModuleMapper for ToF16 {
+    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        p.map(|t| t.cast(DType::F16))
+    }
+}
+
+/// Serialise a network's weights (f16).
+pub fn weights_to_bytes(net: &ScoreNet) -> Result<Vec<u8>, ClosureError> {
+    net.valid()
+        .map(&mut ToF16)
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| ClosureError::Weights(e.to_string()))
+}
+
+/// Decode weights into the architecture `cfg` on `device`; every failure is an error
+/// naming the problem (truncated/corrupt data, mismatched architecture, non-finite values).
+pub fn weights_from_bytes(
+    cfg: &ScoreNetConfig,
+    bytes: &[u8],
+    device: &Device,
+) -> Result<ScoreNet, ClosureError> {
+    let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| ClosureError::Weights(format!("not a readable weight file ({e})")))?
+        .cast_to_module_dtype();
+    let net = cfg.init(device).try_load_record(rec).map_err(|e| {
+        ClosureError::Weights(format!(
+            "weights do not fit the architecture in the model card ({e})"
+        ))
+    })?;
+    let mut check = FiniteCheck(true);
+    net.visit(&mut check);
+    if !check.0 {
+        return Err(ClosureError::Weights(
+            "weights contain NaN or infinite values".into(),
+        ));
+    }
+    Ok(net)
+}
+
+struct FiniteCheck(bool);
+impl burn::module::ModuleVisitor for FiniteCheck {
+    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+        if self.0 {
+            let ok = p.val().is_finite().all().into_scalar::<bool>();
+            self.0 = ok;
+        }
+    }
+}
+
+/// The embedded default model (G case).
+pub static EMBEDDED_G: (&[u8], &[u8]) = (
+    include_bytes!("../../assets/closure_g.json"),
+    include_bytes!("../../assets/closure_g.bpk"),
+);
+
+/// A closure model ready to sample on one device.
+pub struct ClosureModel {
+    pub card: ModelCard,
+    net: ScoreNet,
+    device: Device,
+    bases: HashMap<usize, DftBasis>,
+}
+
+impl ClosureModel {
+    pub fn new(card: ModelCard, net: ScoreNet, device: Device) -> Self {
+        ClosureModel {
+            card,
+            net: net.valid(),
+            device,
+            bases: HashMap::new(),
+        }
+    }
+
+    /// Decode a card (JSON) and weights (burnpack bytes).
+    pub fn from_bytes(
+        card_json: &[u8],
+        weights: &[u8],
+        device: &Device,
+    ) -> Result<Self, ClosureError> {
+        let card: ModelCard =
+            serde_json::from_slice(card_json).map_err(|e| ClosureError::Card(e.to_string()))?;
+        if card.format_version != CARD_FORMAT {
+            return Err(ClosureError::Card(format!(
+                "format version {} is not supported (this build reads {CARD_FORMAT})",
+                card.format_version
+            )));
+        }
+        let net = weights_from_bytes(&card.net, weights, device)?;
+        Ok(Self::new(card, net, device.clone()))
+    }
+
+    /// The model embedded in the binary.
+    pub fn embedded(device: &Device) -> Result<Self, ClosureError> {
+        Self::from_bytes(EMBEDDED_G.0, EMBEDDED_G.1, device)
+    }
+
+    /// Load `PATH.bpk` with its card `PATH.json`.
+    pub fn load(weights: &Path) -> Result<Self, ClosureError> {
+        Self::load_on(weights, &Device::flex())
+    }
+
+    pub fn load_on(weights: &Path, device: &Device) -> Result<Self, ClosureError> {
+        let card_path = weights.with_extension("json");
+        let card = std::fs::read(&card_path).map_err(|e| {
+            ClosureError::Card(format!("cannot read {} ({e})", card_path.display()))
+        })?;
+        let w = std::fs::read(weights).map_err(|e| {
+            ClosureError::Weights(format!("cannot read {} ({e})", weights.display()))
+        })?;
+        Self::from_bytes(&card, &w, device)
+    }
+
+    /// Write `PATH.bpk` (f16) and `PATH.json` atomically.
+    pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
+        let bytes = weights_to_bytes(&self.net)?;
+        let json =
+            serde_json::to_vec_pretty(&self.card).map_err(|e| ClosureError::Card(e.to_string()))?;
+        for (path, data) in [
+            (weights.to_path_buf(), bytes),
+            (weights.with_extension("json"), json),
+        ] {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let io = |e: std::io::Error| {
+                ClosureError::Weights(format!("cannot write {} ({e})", path.display()))
+            };
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+            std::io::Write::write_all(&mut tmp, &data).map_err(io)?;
+            tmp.persist(&path).map_err(|e| io(e.error))?;
+        }
+        Ok(())
+    }
+
+    pub fn net(&self) -> &ScoreNet {
+        &self.net
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn basis(&mut self, n: usize) -> &DftBasis {
+        let (net, device) = (&self.net, &self.device);
+        self.bases.entry(n).or_insert_with(|| net.basis(n, device))
+    }
+
+    /// Draw `ensemble` closure samples for one state. `omega` is the model run's vorticity
+    /// on `grid`; `readings` are the true closure at the points of `sensors`.
+    pub fn sample(
+        &mut self,
+        grid: &Grid,
+        omega: &[f64],
+        readings: &[f64],
+        sensors: &Sensors,
+        ensemble: usize,
+        sampler: Sampler,
+        schedule: &Schedule,
+    ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        let n = grid.n;
+        if omega.len() != n * n || readings.len() != sensors.s * sensors.s || sensors.n != n {
+            return Err(ClosureError::Input(
+                "ω, readings and sensor grid do not match the grid".into(),
+            ));
+        }
+        if n < 2 * self.net.modes() {
+            return Err(ClosureError::Input(format!(
+                "grid {n} is smaller than twice the network's {} modes",
+                self.net.modes()
+            )));
+        }
+        let inputs = self.card.inputs.inputs(grid, omega, readings, sensors);
+        let device = self.device.clone();
+        let field = |v: &[f64]| {
+            Tensor::<4>::from_data(
+                TensorData::new(
+                    v.iter().map(|&x| x as f32).collect::<Vec<f32>>(),
+                    [1, n, n, 1],
+                ),
+                &device,
+            )
+        };
+        let (w_t, o_t) = (field(omega), field(&inputs.obs));
+        self.basis(n);
+        let basis = &self.bases[&n];
+        let cond = self.net.condition(w_t, o_t, basis);
+        let net = &self.net;
+        let mut score = |x: Tensor<4>, t: f64| {
+            let b = x.dims()[0];
+            net.score(x, time_tensor(t, b, &device), &cond, basis)
+        };
+        let x = sample(
+            &mut score,
+            net.sde(),
+            sampler,
+            schedule,
+            [ensemble, n, n, 1],
+            &device,
+        );
+        let v: Vec<f32> = x
+            .try_into_vec_as::<f32>()
+            .map_err(|e| ClosureError::Input(format!("{e:?}")))?;
+        let mut out = Vec::with_capacity(ensemble);
+        for m in 0..ensemble {
+            let mut f: Vec<f64> = v[m * n * n..(m + 1) * n * n]
+                .iter()
+                .map(|&x| x as f64)
+                .collect();
+            if let Some(p) = &inputs.mean {
+                for (a, b) in f.iter_mut().zip(p) {
+                    *a += b;
+                }
+            }
+            out.push(f);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,192 @@
+//! The conditional score network: three FNO pipelines (noisy sample, vorticity, sensor
+//! field), a time embedding added after each layer of the noisy-sample pipeline, a
+//! pointwise fusion head, and division by σ(t) (SCIENCE.md §3).
+//!
+//! The first head layer acts on the concatenation `[h_x, h_ω, h_obs]`; it is split into
+//! three blocks so that the ω and sensor parts — which do not depend on the diffusion time
+//! or the noisy sample — are computed once per sample ([`ScoreNet::condition`]) and an
+//! n-step sampler pays n evaluations of the noisy pipeline and head only.
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::gelu;
+
+use super::layers::{DftBasis, FnoPipeline, FnoPipelineConfig, TimeEmbedding, TimeEmbeddingConfig};
+use super::sde::VeSde;
+
+/// Architecture of the score network. The defaults are the published model (≈1.31 M
+/// parameters).
+#[derive(Config, Debug)]
+pub struct ScoreNetConfig {
+    /// Channels of each FNO pipeline.
+    #[config(default = 20)]
+    pub width: usize,
+    /// Fourier modes kept per axis.
+    #[config(default = 8)]
+    pub modes: usize,
+    /// Fourier layers per pipeline.
+    #[config(default = 4)]
+    pub layers: usize,
+    /// Conditioning channels fed to the ω pipeline (1 = ω only).
+    #[config(default = 1)]
+    pub omega_channels: usize,
+    /// Widths of the 1×1 fusion layers after the concatenation (published 40, 20, 20).
+    #[config(default = "vec![40, 20, 20]")]
+    pub head: Vec<usize>,
+    /// Hidden width of the final pointwise projection (published 128).
+    #[config(default = 128)]
+    pub projection: usize,
+    #[config(default = "TimeEmbeddingConfig::new()")]
+    pub time: TimeEmbeddingConfig,
+    /// σ of the VE SDE (published 26).
+    #[config(default = 26.0)]
+    pub sde_sigma: f64,
+    /// Output parametrisation. 0: published, `s = F(x, t)/σ(t)`. > 0: EDM
+    /// preconditioning (Karras et al. 2022) with this data standard deviation σ_d:
+    /// the network sees `x/√(σ²+σ_d²)` and the denoiser `D = c_skip·x + c_out·F` gives
+    /// `s = (D − x)/σ²`, with `c_skip = σ_d²/(σ²+σ_d²)`, `c_out = σσ_d/√(σ²+σ_d²)`.
+    #[config(default = 0.0)]
+    pub sigma_data: f64,
+}
+
+/// The score network `s_θ(x, t | ω, obs)`.
+///
+/// # Shapes
+/// `x`, `omega`, `obs`: `[B, N, N, 1]` (ω: `[B, N, N, omega_channels]`), `t`: `[B]`;
+/// output `[B, N, N, 1]`. Any N with `N ≥ 2·modes` works with the same weights.
+#[derive(Module, Debug)]
+pub struct ScoreNet {
+    embed: TimeEmbedding,
+    x_pipe: FnoPipeline,
+    omega_pipe: FnoPipeline,
+    obs_pipe: FnoPipeline,
+    head_x: Linear,
+    head_omega: Linear,
+    head_obs: Linear,
+    head: Vec<Linear>,
+    proj1: Linear,
+    proj2: Linear,
+    modes: usize,
+    sde_sigma: f64,
+    sigma_data: f64,
+}
+
+/// The time-independent part of the network for one conditioning: the ω and sensor
+/// pipelines pushed through their blocks of the first head layer.
+#[derive(Clone, Debug)]
+pub struct Conditioning {
+    pub features: Tensor<4>,
+}
+
+impl ScoreNetConfig {
+    pub fn init(&self, device: &Device) -> ScoreNet {
+        let pipe = |c_in: usize, time: usize| {
+            FnoPipelineConfig::new(c_in, self.width, self.modes, self.layers)
+                .with_time_embed(time)
+                .init(device)
+        };
+        let first = self.head.first().copied().unwrap_or(self.width);
+        let mut head = Vec::new();
+        for w in self.head.windows(2) {
+            head.push(LinearConfig::new(w[0], w[1]).init(device));
+        }
+        let last = self.head.last().copied().unwrap_or(first);
+        ScoreNet {
+            embed: self.time.init(device),
+            x_pipe: pipe(1, self.time.embed),
+            omega_pipe: pipe(self.omega_channels, 0),
+            obs_pipe: pipe(1, 0),
+            head_x: LinearConfig::new(self.width, first).init(device),
+            head_omega: LinearConfig::new(self.width, first)
+                .with_bias(false)
+                .init(device),
+            head_obs: LinearConfig::new(self.width, first)
+                .with_bias(false)
+                .init(device),
+            head,
+            proj1: LinearConfig::new(last, self.projection).init(device),
+            proj2: LinearConfig::new(self.projection, 1).init(device),
+            modes: self.modes,
+            sde_sigma: self.sde_sigma,
+            sigma_data: self.sigma_data,
+        }
+    }
+}
+
+impl ScoreNet {
+    /// Modes kept per axis (the DFT basis must be built with these).
+    pub fn modes(&self) -> usize {
+        self.modes
+    }
+
+    /// DFT basis for an `n × n` input.
+    pub fn basis(&self, n: usize, device: &Device) -> DftBasis {
+        DftBasis::new(n, self.modes, self.modes, device)
+    }
+
+    pub fn sde(&self) -> VeSde {
+        VeSde {
+            sigma: self.sde_sigma,
+        }
+    }
+
+    /// Precompute the ω and sensor branches (`omega`: `[B,N,N,C_ω]`, `obs`: `[B,N,N,1]`).
+    pub fn condition(&self, omega: Tensor<4>, obs: Tensor<4>, basis: &DftBasis) -> Conditioning {
+        let h_w = self.omega_pipe.forward(omega, basis, None);
+        let h_o = self.obs_pipe.forward(obs, basis, None);
+        Conditioning {
+            features: self.head_omega.forward(h_w) + self.head_obs.forward(h_o),
+        }
+    }
+
+    /// Score at noisy sample `x` (`[B,N,N,1]`) and times `t` (`[B]`) given a conditioning
+    /// whose batch is B or 1.
+    pub fn score(
+        &self,
+        x: Tensor<4>,
+        t: Tensor<1>,
+        cond: &Conditioning,
+        basis: &DftBasis,
+    ) -> Tensor<4> {
+        let [b, _, _, _] = x.dims();
+        let s = self.sde_sigma.ln();
+        let var = ((t.clone() * (2.0 * s)).exp() - 1.0)
+            .div_scalar(2.0 * s)
+            .reshape([b, 1, 1, 1]);
+        let sd = self.sigma_data;
+        let x_in = if sd > 0.0 {
+            x.clone() / (var.clone() + sd * sd).sqrt()
+        } else {
+            x.clone()
+        };
+        let emb = self.embed.forward(t);
+        let h = self.x_pipe.forward(x_in, basis, Some(&emb));
+        let mut v = gelu(self.head_x.forward(h) + cond.features.clone());
+        for l in &self.head {
+            v = gelu(l.forward(v));
+        }
+        let out = self.proj2.forward(gelu(self.proj1.forward(v)));
+        if sd > 0.0 {
+            // D = c_skip x + c_out F;  s = (D − x)/σ² = (c_skip − 1) x/σ² + c_out F/σ²
+            let tot = var.clone() + sd * sd;
+            let c_out = var.clone().sqrt() * sd / tot.clone().sqrt();
+            x.neg() / tot + out * c_out / var
+        } else {
+            // divide by σ(t)
+            out / var.sqrt()
+        }
+    }
+
+    /// Convenience: full forward pass (conditioning recomputed).
+    pub fn forward(
+        &self,
+        x: Tensor<4>,
+        t: Tensor<1>,
+        omega: Tensor<4>,
+        obs: Tensor<4>,
+        basis: &DftBasis,
+    ) -> Tensor<4> {
+        let cond = self.condition(omega, obs, basis);
+        self.score(x, t, &cond, basis)
+    }
+}

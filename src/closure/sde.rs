@@ -1,0 +1,116 @@
+//! The variance-exploding SDE `dx = g(t) dW`, `g(t) = σ^t` (published σ = 26), and the
+//! sampling time schedules (SCIENCE.md §3).
+
+use serde::{Deserialize, Serialize};
+
+/// VE SDE with `g(t) = σ^t` and marginal std `σ(t) = √((σ^{2t} − 1) / (2 ln σ))`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VeSde {
+    pub sigma: f64,
+}
+
+impl Default for VeSde {
+    fn default() -> Self {
+        VeSde { sigma: 26.0 }
+    }
+}
+
+impl VeSde {
+    /// Diffusion coefficient `g(t) = σ^t`.
+    pub fn g(&self, t: f64) -> f64 {
+        self.sigma.powf(t)
+    }
+
+    /// Marginal standard deviation of `x_t − x_0`.
+    pub fn marginal_std(&self, t: f64) -> f64 {
+        ((self.sigma.powf(2.0 * t) - 1.0) / (2.0 * self.sigma.ln())).sqrt()
+    }
+
+    /// Inverse of [`Self::marginal_std`]: the time at which the marginal std is `s`.
+    pub fn time_of_std(&self, s: f64) -> f64 {
+        (1.0 + 2.0 * self.sigma.ln() * s * s).ln() / (2.0 * self.sigma.ln())
+    }
+}
+
+/// Step schedules: decreasing times `t_0 = T > t_1 > … > t_{n−1}`, followed by a final
+/// step to 0. A sampler evaluates the network at `t_0 … t_{n−1}`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Schedule {
+    /// `t_i = T − i/(n−1)·(T − t_min)`.
+    Uniform {
+        t_max: f64,
+        t_min: f64,
+        steps: usize,
+    },
+    /// The published "adaptive" schedule
+    /// `t_i = (T^{1/ρ} + i/(n−1)·(t_min^{1/ρ} − T^{1/ρ}))^ρ`.
+    Karras {
+        t_max: f64,
+        t_min: f64,
+        steps: usize,
+        rho: f64,
+    },
+}
+
+impl Schedule {
+    /// The published 10-step schedule: Karras, ρ = 7, T = 0.1, t_min = 1e-3.
+    pub fn published() -> Self {
+        Schedule::Karras {
+            t_max: 0.1,
+            t_min: 1e-3,
+            steps: 10,
+            rho: 7.0,
+        }
+    }
+
+    pub fn steps(&self) -> usize {
+        match *self {
+            Schedule::Uniform { steps, .. } | Schedule::Karras { steps, .. } => steps,
+        }
+    }
+
+    pub fn t_max(&self) -> f64 {
+        match *self {
+            Schedule::Uniform { t_max, .. } | Schedule::Karras { t_max, .. } => t_max,
+        }
+    }
+
+    /// `t_0 … t_{n−1}` followed by 0 (length n + 1).
+    pub fn times(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = match *self {
+            Schedule::Uniform {
+                t_max,
+                t_min,
+                steps,
+            } => (0..steps)
+                .map(|i| {
+                    if steps == 1 {
+                        t_max
+                    } else {
+                        t_max - i as f64 / (steps - 1) as f64 * (t_max - t_min)
+                    }
+                })
+                .collect(),
+            Schedule::Karras {
+                t_max,
+                t_min,
+                steps,
+                rho,
+            } => {
+                let (a, b) = (t_max.powf(1.0 / rho), t_min.powf(1.0 / rho));
+                (0..steps)
+                    .map(|i| {
+                        if steps == 1 {
+                            t_max
+                        } else {
+                            (a + i as f64 / (steps - 1) as f64 * (b - a)).powf(rho)
+                        }
+                    })
+                    .collect()
+            }
+        };
+        t.push(0.0);
+        t
+    }
+}

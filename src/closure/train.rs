@@ -1,0 +1,416 @@
+//! Training by denoising score matching (`closure-lab train`): Adam with a step-halving
+//! learning rate, EMA weights, validation D_Fro with the published 10-step sampler every
+//! epoch, checkpoints after every epoch and resume.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::dataset::{DataError, h5_info, read_h5_trajectory};
+use super::loss::{TimeRange, dsm_loss};
+use super::model::{
+    CARD_FORMAT, ClosureError, ClosureModel, InputSpec, ModelCard, TrainingInfo,
+    weights_from_bytes, weights_to_bytes,
+};
+use super::sampler::Sampler;
+use super::score::{ScoreNet, ScoreNetConfig};
+use super::sde::Schedule;
+use super::sensors::Sensors;
+use crate::metrics::d_fro;
+use crate::solver::{Case, Grid};
+
+/// Everything a training run needs; saved as `config.json` in the run folder.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub data: PathBuf,
+    pub inputs: InputSpec,
+    pub net: ScoreNetConfig,
+    /// Training grid (data are strided to it).
+    pub grid: usize,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    /// Halve the learning rate every this many epochs (published 200 of 1000).
+    pub lr_halve_every: usize,
+    pub ema_decay: f64,
+    pub t_eps: f64,
+    pub t_max: f64,
+    /// Trajectories held out (the last ones) for validation.
+    pub val_trajectories: usize,
+    pub val_samples: usize,
+    /// Use at most this many training samples (0 = all).
+    pub max_samples: usize,
+    pub seed: u64,
+}
+
+/// Progress reported after every iteration.
+pub struct Progress {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub iter_in_epoch: usize,
+    pub iters_per_epoch: usize,
+    pub loss: f64,
+    pub val_d_fro: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    epoch: usize,
+    iterations: usize,
+    wall_s: f64,
+    history: Vec<(usize, f64, f64)>,
+}
+
+/// Training samples held in memory as f32 (target x₀, ω, densified observation).
+pub struct Samples {
+    pub n: usize,
+    pub x0: Vec<f32>,
+    pub omega: Vec<f32>,
+    pub obs: Vec<f32>,
+    /// Full closure (for validation metrics) and ω/readings in f64 for sampling.
+    pub count: usize,
+}
+
+impl Samples {
+    fn tensors(&self, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+        let (n, b) = (self.n, idx.len());
+        let nn = n * n;
+        let gather = |src: &[f32]| {
+            let mut v = Vec::with_capacity(b * nn);
+            for &i in idx {
+                v.extend_from_slice(&src[i * nn..(i + 1) * nn]);
+            }
+            Tensor::<4>::from_data(TensorData::new(v, [b, n, n, 1]), device)
+        };
+        (gather(&self.x0), gather(&self.omega), gather(&self.obs))
+    }
+}
+
+/// Load trajectories `range` of `data` strided to `grid`, turned into samples by `spec`.
+/// Also returns, per sample, (ω, true closure) in f64 for validation.
+pub fn load_samples(
+    data: &Path,
+    range: std::ops::Range<usize>,
+    grid: usize,
+    spec: &InputSpec,
+    max: usize,
+) -> Result<(Samples, Vec<(Vec<f64>, Vec<f64>)>), ClosureError> {
+    let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let sensors = Sensors::new(spec.sensors, grid)?;
+    let nn = grid * grid;
+    let mut s = Samples {
+        n: grid,
+        x0: Vec::new(),
+        omega: Vec::new(),
+        obs: Vec::new(),
+        count: 0,
+    };
+    let mut raw = Vec::new();
+    'outer: for k in range {
+        let tr = read_h5_trajectory(data, k, Some(grid)).map_err(data_err)?;
+        for m in 0..tr.snapshots {
+            if max > 0 && s.count >= max {
+                break 'outer;
+            }
+            let omega: Vec<f64> = tr.field(0, m).iter().map(|&v| v as f64).collect();
+            let which = if spec.case == Case::G { 1 } else { 2 };
+            let closure: Vec<f64> = tr.field(which, m).iter().map(|&v| v as f64).collect();
+            let inputs = spec.inputs(&g, &omega, &sensors.read(&closure), &sensors);
+            let x0: Vec<f64> = match &inputs.mean {
+                Some(p) => closure.iter().zip(p).map(|(c, p)| c - p).collect(),
+                None => closure.clone(),
+            };
+            s.x0.extend(x0.iter().map(|&v| v as f32));
+            s.omega.extend(omega.iter().map(|&v| v as f32));
+            s.obs.extend(inputs.obs.iter().map(|&v| v as f32));
+            s.count += 1;
+            raw.push((omega, closure));
+        }
+    }
+    debug_assert_eq!(s.x0.len(), s.count * nn);
+    Ok((s, raw))
+}
+
+fn data_err(e: DataError) -> ClosureError {
+    ClosureError::Input(e.to_string())
+}
+
+/// EMA update `ema ← d·ema + (1−d)·model` over all float parameters (same traversal order).
+fn ema_update(ema: ScoreNet, model: &ScoreNet, decay: f64) -> ScoreNet {
+    struct Collect(Vec<Tensor<1>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            let t = p.val().inner();
+            let n = t.shape().num_elements();
+            self.0.push(t.reshape([n]));
+        }
+    }
+    struct Blend(std::vec::IntoIter<Tensor<1>>, f64);
+    impl ModuleMapper for Blend {
+        fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let d = self.1;
+            match self.0.next() {
+                Some(s) => p.map(|e| {
+                    let dims = e.dims();
+                    e.mul_scalar(d) + s.reshape(dims).mul_scalar(1.0 - d)
+                }),
+                None => p,
+            }
+        }
+    }
+    let mut c = Collect(Vec::new());
+    model.visit(&mut c);
+    ema.map(&mut Blend(c.0.into_iter(), decay))
+}
+
+/// Mean validation D_Fro of `net` with the published 10-step sampler.
+pub fn validate(
+    net: &ScoreNet,
+    spec: &InputSpec,
+    grid: usize,
+    val: &[(Vec<f64>, Vec<f64>)],
+    device: &Device,
+) -> Result<f64, ClosureError> {
+    if val.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let card = ModelCard {
+        format_version: CARD_FORMAT,
+        name: "validation".into(),
+        inputs: *spec,
+        net: ScoreNetConfig::new(),
+        training: TrainingInfo::default(),
+        eval: Vec::new(),
+        crate_version: String::new(),
+    };
+    let mut model = ClosureModel::new(card, net.clone(), device.clone());
+    let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let sensors = Sensors::new(spec.sensors, grid)?;
+    let mut sum = 0.0;
+    for (omega, closure) in val {
+        let est = model.sample(
+            &g,
+            omega,
+            &sensors.read(closure),
+            &sensors,
+            1,
+            Sampler::EulerMaruyama,
+            &Schedule::published(),
+        )?;
+        sum += d_fro(closure, &est[0]);
+    }
+    Ok(sum / val.len() as f64)
+}
+
+fn io_err(p: &Path) -> impl Fn(std::io::Error) -> ClosureError + '_ {
+    move |e| ClosureError::Weights(format!("{}: {e}", p.display()))
+}
+
+/// Run (or resume) training in folder `dir`. Returns the trained model (EMA weights).
+pub fn train(
+    cfg: &TrainConfig,
+    dir: &Path,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<ClosureModel, ClosureError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let info = h5_info(&cfg.data).map_err(data_err)?;
+    if cfg.val_trajectories >= info.trajectories {
+        return Err(ClosureError::Input(format!(
+            "{} trajectories: none left after holding out {} for validation",
+            info.trajectories, cfg.val_trajectories
+        )));
+    }
+    let n_train = info.trajectories - cfg.val_trajectories;
+    let (samples, _) = load_samples(
+        &cfg.data,
+        0..n_train,
+        cfg.grid,
+        &cfg.inputs,
+        cfg.max_samples,
+    )?;
+    // σ_d < 0 asks for EDM preconditioning with the measured target standard deviation
+    let mut cfg = cfg.clone();
+    if cfg.net.sigma_data < 0.0 {
+        let m = samples.x0.iter().map(|&v| v as f64).sum::<f64>() / samples.x0.len().max(1) as f64;
+        let var = samples
+            .x0
+            .iter()
+            .map(|&v| (v as f64 - m).powi(2))
+            .sum::<f64>()
+            / samples.x0.len().max(1) as f64;
+        cfg.net.sigma_data = var.sqrt();
+    }
+    let cfg = &cfg;
+    let (_, val_all) = load_samples(
+        &cfg.data,
+        n_train..info.trajectories,
+        cfg.grid,
+        &cfg.inputs,
+        0,
+    )?;
+    let stride = (val_all.len() / cfg.val_samples.max(1)).max(1);
+    let val: Vec<_> = val_all
+        .into_iter()
+        .step_by(stride)
+        .take(cfg.val_samples)
+        .collect();
+
+    let device = Device::flex().autodiff();
+    device.seed(cfg.seed);
+    let plain = Device::flex();
+    let config_path = dir.join("config.json");
+    let state_path = dir.join("state.json");
+    let mut state: State = Default::default();
+    let mut model = cfg.net.init(&device);
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut ema = model.valid();
+    if state_path.exists() {
+        let s = std::fs::read(&state_path).map_err(io_err(&state_path))?;
+        state = serde_json::from_slice(&s)
+            .map_err(|e| ClosureError::Card(format!("{}: {e}", state_path.display())))?;
+        let w = std::fs::read(dir.join("model.bpk")).map_err(io_err(dir))?;
+        model = weights_from_bytes(&cfg.net, &w, &device)?;
+        let e = std::fs::read(dir.join("ema.bpk")).map_err(io_err(dir))?;
+        ema = weights_from_bytes(&cfg.net, &e, &plain)?;
+        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
+            optim = optim
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
+                .map_err(|e| {
+                    ClosureError::Weights(format!("optimizer state in {}: {e}", dir.display()))
+                })?;
+        }
+    }
+    let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
+    std::fs::write(&config_path, cfg_json).map_err(io_err(&config_path))?;
+
+    let basis = Arc::new(model.basis(cfg.grid, &device));
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ (state.epoch as u64).wrapping_mul(0x9E37));
+    let range = TimeRange {
+        eps: cfg.t_eps,
+        t_max: cfg.t_max,
+    };
+    let iters = samples.count.div_ceil(cfg.batch);
+    let t0 = Instant::now();
+    let wall0 = state.wall_s;
+    let mut order: Vec<usize> = (0..samples.count).collect();
+    for epoch in state.epoch..cfg.epochs {
+        let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        for (it, idx) in order.chunks(cfg.batch).enumerate() {
+            let (x0, w, o) = samples.tensors(idx, &device);
+            let loss = dsm_loss(&model, x0, w, o, range, &basis, &mut rng);
+            let l = loss.clone().into_scalar::<f32>() as f64;
+            if !l.is_finite() {
+                return Err(ClosureError::Input(format!(
+                    "training diverged (loss {l}) at epoch {epoch}; lower --lr"
+                )));
+            }
+            loss_sum += l;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            ema = ema_update(
+                ema,
+                &model,
+                if state.iterations < 100 {
+                    0.9
+                } else {
+                    cfg.ema_decay
+                },
+            );
+            state.iterations += 1;
+            on_progress(&Progress {
+                epoch,
+                epochs: cfg.epochs,
+                iter_in_epoch: it + 1,
+                iters_per_epoch: iters,
+                loss: l,
+                val_d_fro: None,
+            });
+        }
+        let v = validate(&ema, &cfg.inputs, cfg.grid, &val, &plain)?;
+        let mean_loss = loss_sum / iters as f64;
+        state.epoch = epoch + 1;
+        state.wall_s = wall0 + t0.elapsed().as_secs_f64();
+        state.history.push((epoch + 1, mean_loss, v));
+        on_progress(&Progress {
+            epoch,
+            epochs: cfg.epochs,
+            iter_in_epoch: iters,
+            iters_per_epoch: iters,
+            loss: mean_loss,
+            val_d_fro: Some(v),
+        });
+        // checkpoint: weights, EMA, optimiser, state (state last: it marks the checkpoint complete)
+        write_atomic(&dir.join("model.bpk"), &weights_to_bytes_f32(&model)?)?;
+        write_atomic(&dir.join("ema.bpk"), &weights_to_bytes_f32(&ema)?)?;
+        if let Ok(b) = optim.into_bytes() {
+            write_atomic(&dir.join("optim.bpk"), &b.to_vec())?;
+        }
+        write_atomic(
+            &state_path,
+            &serde_json::to_vec_pretty(&state).map_err(|e| ClosureError::Card(e.to_string()))?,
+        )?;
+    }
+    let card = ModelCard {
+        format_version: CARD_FORMAT,
+        name: format!(
+            "closure-{}-{}",
+            cfg.inputs.case,
+            match cfg.inputs.target {
+                super::model::Target::Full => "full",
+                super::model::Target::Residual => "residual",
+            }
+        ),
+        inputs: cfg.inputs,
+        net: cfg.net.clone(),
+        training: TrainingInfo {
+            data: cfg.data.display().to_string(),
+            grid: cfg.grid,
+            trajectories: n_train,
+            samples: samples.count,
+            epochs: state.epoch,
+            iterations: state.iterations,
+            batch: cfg.batch,
+            t_eps: cfg.t_eps,
+            t_max: cfg.t_max,
+            wall_s: state.wall_s,
+            final_val_d_fro: state.history.last().map(|h| h.2).unwrap_or(f64::NAN),
+        },
+        eval: Vec::new(),
+        crate_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let _ = weights_to_bytes;
+    let _ = rng.random::<u32>();
+    Ok(ClosureModel::new(card, ema, plain))
+}
+
+/// Full-precision weight bytes (checkpoints keep f32; shipped files use f16).
+fn weights_to_bytes_f32(net: &ScoreNet) -> Result<Vec<u8>, ClosureError> {
+    net.valid()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| ClosureError::Weights(e.to_string()))
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ClosureError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = io_err(path);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(&io)?;
+    std::io::Write::write_all(&mut tmp, data).map_err(&io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Metric histories recorded by the experiment's observer every `record_every` steps.
+
+use serde::Serialize;
+
+/// Metrics at one recorded time.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sample {
+    pub t: f64,
+    /// D_Fro of ω against the truth, model run with / without closure.
+    pub d_fro_with: f64,
+    pub d_fro_without: f64,
+    pub d_mse_with: f64,
+    pub d_mse_without: f64,
+    /// D_Fro of the closure in use against the true closure.
+    pub closure_d_fro: Option<f64>,
+    /// Mean per-pixel ensemble standard deviation of the closure.
+    pub spread: f64,
+    /// Root-mean-square error of ω with closure (the "skill" to compare spread with).
+    pub rmse_with: f64,
+    /// Energy and enstrophy of truth, with, without.
+    pub energy: [f64; 3],
+    pub enstrophy: [f64; 3],
+}
+
+/// Recorded samples, oldest first (bounded: the oldest half is thinned when full).
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    samples: Vec<Sample>,
+}
+
+/// Most samples kept; beyond this every second old sample is dropped.
+pub const MAX_SAMPLES: usize = 20_000;
+
+impl History {
+    pub fn push(&mut self, s: Sample) {
+        if self.samples.len() >= MAX_SAMPLES {
+            let mut i = 0;
+            self.samples.retain(|_| {
+                i += 1;
+                i % 2 == 0 || i > MAX_SAMPLES / 2
+            });
+        }
+        self.samples.push(s);
+    }
+
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    pub fn last(&self) -> Option<&Sample> {
+        self.samples.last()
+    }
+
+    /// `(t, value)` series of one metric.
+    pub fn series(&self, f: impl Fn(&Sample) -> Option<f64>) -> Vec<[f64; 2]> {
+        self.samples
+            .iter()
+            .filter_map(|s| f(s).map(|v| [s.t, v]))
+            .collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.samples.clear();
+    }
+}

@@ -1,0 +1,558 @@
+//! The coupled run: the truth, the model run with a closure and the model run without,
+//! in lockstep on one grid (DESIGN.md, convention 9). The truth supplies the true closure
+//! of every step; sensors read it. The closure of the model run is off, the oracle (the
+//! true closure, for teaching) or learned (sampled by a [`worker::ClosureWorker`] on its
+//! own thread, resampled every k steps and held in between). Observers record metric
+//! histories at a fixed cadence. No UI code lives here: the app and the CLI both drive it.
+
+pub mod history;
+pub mod worker;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::closure::model::ClosureModel;
+use crate::closure::sampler::Sampler;
+use crate::closure::sde::Schedule;
+use crate::closure::sensors::{Densify, Sensors};
+use crate::metrics;
+use crate::solver::noise::NoiseParams;
+use crate::solver::{Case, GrfParams, Grid, Params, RunKind, Scheme, Simulation, SolverError, grf};
+
+pub use history::{History, Sample};
+pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
+
+/// Where the model run's closure comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClosureMode {
+    Off,
+    #[default]
+    Learned,
+    /// The true closure of the truth run (what a perfect closure would do).
+    Oracle,
+}
+
+impl std::str::FromStr for ClosureMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(ClosureMode::Off),
+            "learned" => Ok(ClosureMode::Learned),
+            "oracle" => Ok(ClosureMode::Oracle),
+            _ => Err(format!("unknown closure mode `{s}` (off, learned, oracle)")),
+        }
+    }
+}
+
+/// Settings of a coupled experiment. Every value is checked by [`Self::validate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExperimentConfig {
+    pub n: usize,
+    pub case: Case,
+    pub nu: f64,
+    pub dt: f64,
+    /// Noise amplitude σ of the truth (0 = decaying/deterministic truth).
+    pub sigma: f64,
+    pub forcing: f64,
+    pub scheme: Scheme,
+    pub seed: u64,
+    /// Sensors per side.
+    pub sensors: usize,
+    pub densify: Densify,
+    pub closure: ClosureMode,
+    pub sampler: Sampler,
+    /// Sampling steps (network evaluations for Euler–Maruyama).
+    pub sampling_steps: usize,
+    /// Start time T of the reverse diffusion.
+    pub t_start: f64,
+    pub ensemble: usize,
+    /// Draw a fresh closure sample every this many steps (published 5).
+    pub resample_every: u64,
+    /// Record metrics every this many steps.
+    pub record_every: u64,
+    /// Wait for each closure sample (deterministic, for the CLI and tests) instead of
+    /// running the sampler asynchronously (the app).
+    pub blocking: bool,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        ExperimentConfig {
+            n: 64,
+            case: Case::G,
+            nu: 1e-3,
+            dt: 1e-3,
+            sigma: NoiseParams::default().sigma,
+            forcing: 0.1,
+            scheme: Scheme::Reference,
+            seed: 0,
+            sensors: 16,
+            densify: Densify::Bicubic,
+            closure: ClosureMode::Learned,
+            sampler: Sampler::EulerMaruyama,
+            sampling_steps: 10,
+            t_start: 0.1,
+            ensemble: 4,
+            resample_every: 5,
+            record_every: 10,
+            blocking: false,
+        }
+    }
+}
+
+/// Errors of an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Solver(#[from] SolverError),
+    #[error("closure: {0}")]
+    Closure(String),
+}
+
+impl ExperimentConfig {
+    /// Reject values the experiment cannot run with, naming the setting.
+    pub fn validate(&self) -> Result<(), ExperimentError> {
+        let bad = |m: String| Err(ExperimentError::Config(m));
+        if !(self.n.is_power_of_two() && (16..=512).contains(&self.n)) {
+            return bad(format!(
+                "grid N must be a power of two in 16..512, got {}",
+                self.n
+            ));
+        }
+        if !(self.nu.is_finite() && (0.0..=1.0).contains(&self.nu)) {
+            return bad(format!("ν must be in [0, 1], got {}", self.nu));
+        }
+        if !(self.dt.is_finite() && self.dt > 0.0 && self.dt <= 0.1) {
+            return bad(format!("dt must be in (0, 0.1], got {}", self.dt));
+        }
+        if Sensors::new(self.sensors, self.n).is_err() {
+            return bad(format!(
+                "{0}×{0} sensors do not fit the {1}×{1} grid (4…32, a power of two dividing N)",
+                self.sensors, self.n
+            ));
+        }
+        if !(1..=1000).contains(&self.sampling_steps) {
+            return bad(format!(
+                "sampling steps must be 1…1000, got {}",
+                self.sampling_steps
+            ));
+        }
+        if !(self.t_start.is_finite() && self.t_start > 1e-3 && self.t_start <= 2.0) {
+            return bad(format!(
+                "start time T must be in (0.001, 2], got {}",
+                self.t_start
+            ));
+        }
+        if !(1..=64).contains(&self.ensemble) {
+            return bad(format!("ensemble size must be 1…64, got {}", self.ensemble));
+        }
+        if self.resample_every == 0 || self.record_every == 0 {
+            return bad("resample and record intervals must be ≥ 1 step".into());
+        }
+        if !(self.sigma.is_finite() && self.sigma >= 0.0 && self.forcing.is_finite()) {
+            return bad("σ must be ≥ 0 and the forcing finite".into());
+        }
+        Ok(())
+    }
+
+    /// The sampler's time schedule (Karras ρ = 7 down to t = 1e-3).
+    pub fn schedule(&self) -> Schedule {
+        Schedule::Karras {
+            t_max: self.t_start,
+            t_min: 1e-3,
+            steps: self.sampling_steps,
+            rho: 7.0,
+        }
+    }
+
+    fn params(&self, kind: RunKind) -> Params {
+        Params {
+            nu: self.nu,
+            dt: self.dt,
+            forcing: self.forcing,
+            noise: NoiseParams {
+                sigma: self.sigma,
+                ..Default::default()
+            },
+            scheme: self.scheme,
+            kind,
+            ..Default::default()
+        }
+    }
+}
+
+/// The three runs and everything recorded about them.
+pub struct Experiment {
+    cfg: ExperimentConfig,
+    grid: Arc<Grid>,
+    sensors: Sensors,
+    truth: Simulation,
+    with: Simulation,
+    without: Simulation,
+    /// Closure applied to the `with` run (physical, N²) and the ensemble it came from.
+    closure: Vec<f64>,
+    ensemble: Vec<Vec<f64>>,
+    /// Step of the state the current learned sample was drawn for.
+    sample_step: Option<u64>,
+    pending: bool,
+    worker: Option<ClosureWorker>,
+    /// Last true closure and its readings.
+    true_closure: Vec<f64>,
+    readings: Vec<f64>,
+    pub history: History,
+    steps: u64,
+    last_latency_ms: Option<f64>,
+    status: Option<String>,
+}
+
+/// A snapshot of the fields for drawing or export (physical, N²).
+pub struct Fields {
+    pub n: usize,
+    pub t: f64,
+    pub truth: Vec<f64>,
+    pub with: Vec<f64>,
+    pub without: Vec<f64>,
+    pub true_closure: Vec<f64>,
+    pub closure: Vec<f64>,
+    /// Per-pixel standard deviation over the closure ensemble (zeros without one).
+    pub spread: Vec<f64>,
+    /// |ω_with − ω_truth|
+    pub error: Vec<f64>,
+    pub sensors: Vec<usize>,
+}
+
+impl Experiment {
+    /// Start from a GRF (seeded) at t = 0; all three runs share the initial state.
+    pub fn new(
+        cfg: ExperimentConfig,
+        model: Option<ClosureModel>,
+    ) -> Result<Self, ExperimentError> {
+        cfg.validate()?;
+        let grid = Arc::new(Grid::new(cfg.n)?);
+        let w0 = grf::grf(&grid, GrfParams::default(), cfg.seed);
+        Self::from_state(cfg, grid, &w0, 0.0, model)
+    }
+
+    /// Start all three runs from the physical vorticity `omega` at time `t0`.
+    pub fn from_state(
+        cfg: ExperimentConfig,
+        grid: Arc<Grid>,
+        omega: &[f64],
+        t0: f64,
+        model: Option<ClosureModel>,
+    ) -> Result<Self, ExperimentError> {
+        cfg.validate()?;
+        if grid.n != cfg.n {
+            return Err(ExperimentError::Config(format!(
+                "state is {}², config says {}²",
+                grid.n, cfg.n
+            )));
+        }
+        let mut truth = Simulation::new(
+            grid.clone(),
+            cfg.params(RunKind::Truth),
+            omega,
+            t0,
+            cfg.seed,
+        )?;
+        truth.record_closures(true);
+        let with = Simulation::new(
+            grid.clone(),
+            cfg.params(RunKind::Model(cfg.case)),
+            omega,
+            t0,
+            0,
+        )?;
+        let without = Simulation::new(
+            grid.clone(),
+            cfg.params(RunKind::Model(cfg.case)),
+            omega,
+            t0,
+            0,
+        )?;
+        let sensors =
+            Sensors::new(cfg.sensors, cfg.n).map_err(|e| ExperimentError::Config(e.to_string()))?;
+        let worker = model.map(ClosureWorker::spawn);
+        let n2 = grid.phys_len();
+        let mut e = Experiment {
+            grid,
+            sensors,
+            truth,
+            with,
+            without,
+            closure: vec![0.0; n2],
+            ensemble: Vec::new(),
+            sample_step: None,
+            pending: false,
+            worker,
+            true_closure: vec![0.0; n2],
+            readings: vec![0.0; cfg.sensors * cfg.sensors],
+            history: History::default(),
+            steps: 0,
+            last_latency_ms: None,
+            status: None,
+            cfg,
+        };
+        e.record();
+        Ok(e)
+    }
+
+    pub fn config(&self) -> &ExperimentConfig {
+        &self.cfg
+    }
+    pub fn grid(&self) -> &Arc<Grid> {
+        &self.grid
+    }
+    pub fn t(&self) -> f64 {
+        self.truth.t()
+    }
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+    /// Latency of the last learned closure sample (ms), measured by the worker.
+    pub fn last_latency_ms(&self) -> Option<f64> {
+        self.last_latency_ms
+    }
+    /// A message about the closure (e.g. a failed sample), for the UI.
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+    /// Whether a learned model is attached.
+    pub fn has_model(&self) -> bool {
+        self.worker.is_some()
+    }
+    /// The attached model's training grid, if any.
+    pub fn model_grid(&self) -> Option<usize> {
+        self.worker.as_ref().map(|w| w.train_grid())
+    }
+
+    /// Change settings that can change mid-run without restarting (sensors, sampler,
+    /// ensemble, intervals, closure mode). Anything else needs [`Self::new`].
+    pub fn update_live(&mut self, cfg: &ExperimentConfig) -> Result<(), ExperimentError> {
+        cfg.validate()?;
+        let restart = cfg.n != self.cfg.n
+            || cfg.case != self.cfg.case
+            || cfg.nu != self.cfg.nu
+            || cfg.dt != self.cfg.dt
+            || cfg.sigma != self.cfg.sigma
+            || cfg.forcing != self.cfg.forcing
+            || cfg.scheme != self.cfg.scheme
+            || cfg.seed != self.cfg.seed;
+        if restart {
+            return Err(ExperimentError::Config(
+                "grid, case, ν, dt, noise, scheme and seed need a reset".into(),
+            ));
+        }
+        if cfg.sensors != self.cfg.sensors {
+            self.sensors = Sensors::new(cfg.sensors, cfg.n)
+                .map_err(|e| ExperimentError::Config(e.to_string()))?;
+            self.readings = self.sensors.read(&self.true_closure);
+        }
+        self.cfg = cfg.clone();
+        Ok(())
+    }
+
+    /// Advance all three runs by one step.
+    pub fn step(&mut self) -> Result<(), ExperimentError> {
+        // truth first: its closure of this step is what the sensors read
+        self.truth.step()?;
+        self.truth
+            .true_closure_into(self.cfg.case, &mut self.true_closure);
+        self.readings = self.sensors.read(&self.true_closure);
+        match self.cfg.closure {
+            ClosureMode::Off => {
+                self.closure.fill(0.0);
+                self.with.step()?;
+            }
+            ClosureMode::Oracle => {
+                self.closure.copy_from_slice(&self.true_closure);
+                self.with.step_with_closure(&self.closure)?;
+            }
+            ClosureMode::Learned => {
+                self.update_learned_closure()?;
+                if self.sample_step.is_some() {
+                    self.with.step_with_closure(&self.closure)?;
+                } else {
+                    self.with.step()?;
+                }
+            }
+        }
+        self.without.step()?;
+        self.steps += 1;
+        if self.steps % self.cfg.record_every == 0 {
+            self.record();
+        }
+        Ok(())
+    }
+
+    /// Advance `k` steps.
+    pub fn advance(&mut self, k: u64) -> Result<(), ExperimentError> {
+        for _ in 0..k {
+            self.step()?;
+        }
+        Ok(())
+    }
+
+    fn request(&mut self) -> Result<(), ExperimentError> {
+        let Some(w) = &self.worker else { return Ok(()) };
+        let req = WorkerRequest {
+            step: self.steps,
+            grid: self.grid.clone(),
+            omega: self.with.omega(),
+            readings: self.readings.clone(),
+            sensors: self.sensors,
+            ensemble: self.cfg.ensemble,
+            sampler: self.cfg.sampler,
+            schedule: self.cfg.schedule(),
+        };
+        w.request(req).map_err(ExperimentError::Closure)?;
+        self.pending = true;
+        Ok(())
+    }
+
+    fn accept(&mut self, r: WorkerReply) {
+        self.pending = false;
+        self.last_latency_ms = Some(r.latency_ms);
+        match r.result {
+            Ok(ens) => {
+                self.closure = mean_field(&ens);
+                self.ensemble = ens;
+                self.sample_step = Some(r.step);
+                self.status = None;
+            }
+            Err(e) => self.status = Some(format!("closure sample failed: {e}")),
+        }
+    }
+
+    fn update_learned_closure(&mut self) -> Result<(), ExperimentError> {
+        if self.worker.is_none() {
+            self.status =
+                Some("no learned model loaded: the model run continues without closure".into());
+            self.sample_step = None;
+            return Ok(());
+        }
+        let due = self
+            .sample_step
+            .is_none_or(|s| self.steps >= s + self.cfg.resample_every);
+        if self.cfg.blocking {
+            if due {
+                self.request()?;
+                let r = self
+                    .worker
+                    .as_ref()
+                    .and_then(|w| w.wait())
+                    .ok_or_else(|| ExperimentError::Closure("closure worker stopped".into()))?;
+                self.accept(r);
+            }
+        } else {
+            if let Some(r) = self.worker.as_ref().and_then(|w| w.try_recv()) {
+                self.accept(r);
+            }
+            if due && !self.pending {
+                self.request()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&mut self) {
+        let truth = self.truth.omega();
+        let with = self.with.omega();
+        let without = self.without.omega();
+        let spread = if self.ensemble.len() > 1 {
+            metrics::mean(&ensemble_std(&self.ensemble))
+        } else {
+            0.0
+        };
+        let closure_err = if self.steps > 0 && self.cfg.closure != ClosureMode::Off {
+            Some(metrics::d_fro(&self.true_closure, &self.closure))
+        } else {
+            None
+        };
+        let err_with: Vec<f64> = with.iter().zip(&truth).map(|(a, b)| a - b).collect();
+        self.history.push(Sample {
+            t: self.truth.t(),
+            d_fro_with: metrics::d_fro(&truth, &with),
+            d_fro_without: metrics::d_fro(&truth, &without),
+            d_mse_with: metrics::d_mse(&truth, &with),
+            d_mse_without: metrics::d_mse(&truth, &without),
+            closure_d_fro: closure_err,
+            spread,
+            rmse_with: metrics::mean(&err_with.iter().map(|e| e * e).collect::<Vec<_>>()).sqrt(),
+            energy: [
+                metrics::energy(&self.grid, self.truth.omega_hat()),
+                metrics::energy(&self.grid, self.with.omega_hat()),
+                metrics::energy(&self.grid, self.without.omega_hat()),
+            ],
+            enstrophy: [
+                metrics::enstrophy(&truth),
+                metrics::enstrophy(&with),
+                metrics::enstrophy(&without),
+            ],
+        });
+    }
+
+    /// Energy spectra (published shell spectrum of ω) of truth, with and without closure.
+    pub fn spectra(&self) -> [Vec<f64>; 3] {
+        [
+            metrics::energy_spectrum(&self.grid, self.truth.omega_hat()),
+            metrics::energy_spectrum(&self.grid, self.with.omega_hat()),
+            metrics::energy_spectrum(&self.grid, self.without.omega_hat()),
+        ]
+    }
+
+    /// The current fields. `member`: show this ensemble member as the closure instead of
+    /// the ensemble mean.
+    pub fn fields(&mut self, member: Option<usize>) -> Fields {
+        let truth = self.truth.omega();
+        let with = self.with.omega();
+        let error = with
+            .iter()
+            .zip(&truth)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        let n2 = self.grid.phys_len();
+        let closure = match member.and_then(|m| self.ensemble.get(m)) {
+            Some(f) => f.clone(),
+            None => self.closure.clone(),
+        };
+        Fields {
+            n: self.grid.n,
+            t: self.truth.t(),
+            without: self.without.omega(),
+            true_closure: self.true_closure.clone(),
+            spread: if self.ensemble.len() > 1 {
+                ensemble_std(&self.ensemble)
+            } else {
+                vec![0.0; n2]
+            },
+            closure,
+            error,
+            sensors: self.sensors.indices().collect(),
+            truth,
+            with,
+        }
+    }
+}
+
+fn mean_field(ens: &[Vec<f64>]) -> Vec<f64> {
+    let k = ens.len().max(1) as f64;
+    let n = ens.first().map_or(0, |f| f.len());
+    (0..n)
+        .map(|i| ens.iter().map(|f| f[i]).sum::<f64>() / k)
+        .collect()
+}
+
+/// Per-pixel standard deviation over ensemble members.
+pub fn ensemble_std(ens: &[Vec<f64>]) -> Vec<f64> {
+    let mean = mean_field(ens);
+    let k = ens.len().max(2) as f64;
+    (0..mean.len())
+        .map(|i| (ens.iter().map(|f| (f[i] - mean[i]).powi(2)).sum::<f64>() / (k - 1.0)).sqrt())
+        .collect()
+}

@@ -1,0 +1,391 @@
+//! Closure anchors: SDE constants and schedules, the spectral convolution against a naive
+//! DFT and across grid sizes, samplers against a Gaussian with exact score, DSM training
+//! on a tiny problem, sensors and densifiers, the deterministic part against the solver,
+//! and weight files (embedded, truncated, corrupt, mismatched).
+
+use std::f64::consts::TAU;
+use std::sync::Arc;
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::{Distribution, TensorData};
+use closure_lab::closure::layers::{DftBasis, SpectralConvConfig};
+use closure_lab::closure::loss::{TimeRange, dsm_loss};
+use closure_lab::closure::model::{
+    ClosureError, ClosureModel, EMBEDDED_G, weights_from_bytes, weights_to_bytes,
+};
+use closure_lab::closure::prior::deterministic_part;
+use closure_lab::closure::sampler::{Sampler, sample};
+use closure_lab::closure::score::ScoreNetConfig;
+use closure_lab::closure::sde::{Schedule, VeSde};
+use closure_lab::closure::sensors::{Densify, SensorError, Sensors};
+use closure_lab::solver::noise::NoiseParams;
+use closure_lab::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
+use rand::SeedableRng;
+
+fn to_vec(t: Tensor<4>) -> Vec<f32> {
+    t.try_into_vec_as::<f32>().unwrap()
+}
+
+#[test]
+fn sde_constants_and_published_schedule() {
+    let sde = VeSde::default();
+    assert!((sde.marginal_std(0.1) - 0.3755).abs() < 5e-5);
+    assert!((sde.marginal_std(0.001) - 0.0317).abs() < 5e-5);
+    assert!((sde.g(0.5) - 26f64.sqrt()).abs() < 1e-12);
+    assert!((sde.time_of_std(sde.marginal_std(0.37)) - 0.37).abs() < 1e-12);
+    let t = Schedule::published().times();
+    let want = [
+        0.1,
+        0.068021645,
+        0.045242040,
+        0.029341200,
+        0.018493021,
+        0.011281820,
+        0.006628859,
+        0.003728222,
+        0.001991410,
+        0.001,
+        0.0,
+    ];
+    assert_eq!(t.len(), want.len());
+    for (a, b) in t.iter().zip(want) {
+        assert!((a - b).abs() < 1e-8, "{a} vs {b}");
+    }
+    let u = Schedule::Uniform {
+        t_max: 1.0,
+        t_min: 1e-3,
+        steps: 1000,
+    }
+    .times();
+    assert_eq!(u.len(), 1001);
+    assert!((u[1] - (1.0 - 0.999 / 999.0)).abs() < 1e-12);
+}
+
+/// Naive reference of the spectral convolution on a small grid.
+#[test]
+fn spectral_conv_matches_naive_dft() {
+    let dev = Device::flex();
+    let (n, m, ci, co) = (8usize, 2usize, 2usize, 3usize);
+    let conv = SpectralConvConfig::new(ci, co, m).init(&dev);
+    let basis = DftBasis::new(n, m, m, &dev);
+    let x = Tensor::<4>::random([1, n, n, ci], Distribution::Normal(0.0, 1.0), &dev);
+    let y = to_vec(conv.forward(x.clone(), &basis));
+    let xv = to_vec(x);
+    let (w_re, w_im) = conv.weights();
+    let (w_re, w_im) = (
+        w_re.try_into_vec_as::<f32>().unwrap(),
+        w_im.try_into_vec_as::<f32>().unwrap(),
+    );
+    // kept modes: kh ∈ {0, 1, −2, −1} (index j), kw ∈ {0, 1}; weight index = j·m + kw… see layer
+    let khs = [0i64, 1, -2, -1];
+    let mut want = vec![0.0f64; n * n * co];
+    for (j, &kh) in khs.iter().enumerate() {
+        for kw in 0..m {
+            let mode = j * m + kw;
+            let mut xh = vec![(0.0f64, 0.0f64); ci];
+            for (c, acc) in xh.iter_mut().enumerate() {
+                for h in 0..n {
+                    for w in 0..n {
+                        let ph = -TAU * (kh as f64 * h as f64 + (kw * w) as f64) / n as f64;
+                        let v = xv[(h * n + w) * ci + c] as f64;
+                        acc.0 += v * ph.cos();
+                        acc.1 += v * ph.sin();
+                    }
+                }
+            }
+            for o in 0..co {
+                let (mut yr, mut yi) = (0.0, 0.0);
+                for c in 0..ci {
+                    let (wr, wi) = (
+                        w_re[(mode * ci + c) * co + o] as f64,
+                        w_im[(mode * ci + c) * co + o] as f64,
+                    );
+                    yr += xh[c].0 * wr - xh[c].1 * wi;
+                    yi += xh[c].0 * wi + xh[c].1 * wr;
+                }
+                let weight = if kw == 0 { 1.0 } else { 2.0 };
+                for h in 0..n {
+                    for w in 0..n {
+                        let ph = TAU * (kh as f64 * h as f64 + (kw * w) as f64) / n as f64;
+                        want[(h * n + w) * co + o] +=
+                            weight * (yr * ph.cos() - yi * ph.sin()) / (n * n) as f64;
+                    }
+                }
+            }
+        }
+    }
+    let err = y
+        .iter()
+        .zip(&want)
+        .fold(0.0f64, |e, (a, b)| e.max((*a as f64 - b).abs()));
+    assert!(err < 1e-4, "max error {err}");
+}
+
+#[test]
+fn spectral_conv_is_resolution_invariant() {
+    let dev = Device::flex();
+    let conv = SpectralConvConfig::new(1, 2, 4).init(&dev);
+    let field = |n: usize| {
+        let v: Vec<f32> = (0..n * n)
+            .map(|i| {
+                let (x, y) = ((i / n) as f64 / n as f64, (i % n) as f64 / n as f64);
+                ((TAU * (x + 2.0 * y)).sin() + 0.5 * (TAU * (3.0 * x - y)).cos()) as f32
+            })
+            .collect();
+        Tensor::<4>::from_data(TensorData::new(v, [1, n, n, 1]), &dev)
+    };
+    let a = to_vec(conv.forward(field(32), &DftBasis::new(32, 4, 4, &dev)));
+    let b = to_vec(conv.forward(field(64), &DftBasis::new(64, 4, 4, &dev)));
+    let mut err = 0.0f32;
+    for i in 0..32 {
+        for j in 0..32 {
+            for o in 0..2 {
+                err = err.max((a[(i * 32 + j) * 2 + o] - b[((2 * i) * 64 + 2 * j) * 2 + o]).abs());
+            }
+        }
+    }
+    let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(
+        scale > 1e-3 && err < 1e-5 * scale.max(1.0),
+        "err {err}, scale {scale}"
+    );
+}
+
+/// x₀ ~ N(μ, s²) per pixel: the marginal at t is N(μ, s² + σ(t)²), so the score is exact.
+fn gaussian_check(sampler: Sampler, schedule: Schedule) {
+    let dev = Device::flex();
+    dev.seed(5);
+    let sde = VeSde::default();
+    // starting from N(0, σ(T)²) instead of N(μ, s² + σ(T)²) shifts the deterministic
+    // flow's mean by about μ·s/σ(T) ≈ 0.006: keep μ small
+    let (mu, s) = (0.2f64, 0.3f64);
+    let mut score = |x: Tensor<4>, t: f64| {
+        let var = s * s + sde.marginal_std(t).powi(2);
+        x.sub_scalar(mu).mul_scalar(-1.0 / var)
+    };
+    let x = to_vec(sample(
+        &mut score,
+        sde,
+        sampler,
+        &schedule,
+        [16, 32, 32, 1],
+        &dev,
+    ));
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let std = (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!((mean - mu).abs() < 0.02, "{sampler}: mean {mean}");
+    assert!((std / s - 1.0).abs() < 0.05, "{sampler}: std {std}");
+}
+
+#[test]
+fn euler_maruyama_recovers_gaussian() {
+    gaussian_check(
+        Sampler::EulerMaruyama,
+        Schedule::Uniform {
+            t_max: 1.0,
+            t_min: 1e-3,
+            steps: 1000,
+        },
+    );
+}
+
+#[test]
+fn heun_recovers_gaussian_in_few_evaluations() {
+    // 20 steps = 39 evaluations from T = 1 (σ ≈ 10.2)
+    gaussian_check(
+        Sampler::Heun,
+        Schedule::Karras {
+            t_max: 1.0,
+            t_min: 1e-3,
+            steps: 20,
+            rho: 7.0,
+        },
+    );
+}
+
+#[test]
+fn dsm_training_overfits_a_tiny_problem() {
+    let dev = Device::flex().autodiff();
+    dev.seed(3);
+    let cfg = ScoreNetConfig::new()
+        .with_width(8)
+        .with_modes(2)
+        .with_layers(1)
+        .with_head(vec![8])
+        .with_projection(8);
+    let mut net = cfg.init(&dev);
+    let basis = net.basis(16, &dev);
+    let x0 = Tensor::<4>::random([4, 16, 16, 1], Distribution::Normal(0.0, 0.1), &dev);
+    let w = Tensor::<4>::random([4, 16, 16, 1], Distribution::Normal(0.0, 1.0), &dev);
+    let mut opt = AdamConfig::new().init();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let range = TimeRange {
+        eps: 1e-3,
+        t_max: 0.1,
+    };
+    let mut losses = Vec::new();
+    for _ in 0..150 {
+        let loss = dsm_loss(
+            &net,
+            x0.clone(),
+            w.clone(),
+            x0.clone(),
+            range,
+            &basis,
+            &mut rng,
+        );
+        losses.push(loss.clone().into_scalar::<f32>());
+        let g = GradientsParams::from_grads(loss.backward(), &net);
+        net = opt.step(3e-3, net, g);
+    }
+    let first: f32 = losses[..10].iter().sum::<f32>() / 10.0;
+    let last: f32 = losses[losses.len() - 10..].iter().sum::<f32>() / 10.0;
+    assert!(last < 0.5 * first, "loss {first} -> {last}");
+}
+
+#[test]
+fn sensors_read_and_densify() {
+    let n = 64;
+    let s = Sensors::new(16, n).unwrap();
+    assert_eq!(s.stride(), 4);
+    let idx: Vec<usize> = s.indices().collect();
+    assert_eq!(idx.len(), 256);
+    assert_eq!(idx[1], 4);
+    assert_eq!(idx[16], 4 * n);
+    // constants are reproduced by every densifier
+    let c = vec![0.37; 256];
+    for how in [Densify::Bicubic, Densify::Box, Densify::Fourier] {
+        let d = s.densify(&c, how);
+        assert!(d.iter().all(|v| (v - 0.37).abs() < 1e-12), "{how}");
+    }
+    let field = |n: usize, kx: f64, ky: f64| -> Vec<f64> {
+        (0..n * n)
+            .map(|i| (TAU * (kx * (i / n) as f64 + ky * (i % n) as f64) / n as f64).sin())
+            .collect()
+    };
+    // a band-limited field below the sensor Nyquist: Fourier is exact, bicubic is close
+    let f = field(n, 2.0, 3.0);
+    let r = s.read(&f);
+    let fourier = s.densify(&r, Densify::Fourier);
+    assert!(f.iter().zip(&fourier).all(|(a, b)| (a - b).abs() < 1e-12));
+    let bicubic = s.densify(&r, Densify::Bicubic);
+    // a smooth field away from the clamped/replicate-padded borders
+    let smooth = field(n, 1.0, 1.0);
+    let smooth_b = s.densify(&s.read(&smooth), Densify::Bicubic);
+    let mut err = 0.0f64;
+    for i in 4..n - 4 {
+        for j in 4..n - 4 {
+            err = err.max((smooth[i * n + j] - smooth_b[i * n + j]).abs());
+        }
+    }
+    let mut err2 = 0.0f64;
+    for i in 4..n - 4 {
+        for j in 4..n - 4 {
+            err2 = err2.max((f[i * n + j] - bicubic[i * n + j]).abs());
+        }
+    }
+    // PyTorch's cubic convolution (a = −0.75) is only first-order accurate: about 5 % for
+    // 16 samples per period, 10 % for the k = (2, 3) mode
+    assert!(err < 0.06, "bicubic error {err}");
+    assert!(err2 < 0.12, "bicubic error {err2}");
+    // bicubic and Fourier pass through the readings
+    for (k, &i) in idx.iter().enumerate() {
+        assert!((bicubic[i] - r[k]).abs() < 1e-12);
+    }
+    // box + min-max lands on the readings' range
+    let b = s.densify(&r, Densify::Box);
+    let (lo, hi) = b
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    let (rlo, rhi) = r
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    assert!((lo - rlo).abs() < 1e-12 && (hi - rhi).abs() < 1e-12);
+    assert_eq!(
+        Sensors::new(12, 64),
+        Err(SensorError::BadLayout { s: 12, n: 64 })
+    );
+    assert!(Sensors::new(64, 64).is_err());
+    assert!(Sensors::new(32, 64).is_ok() && Sensors::new(4, 256).is_ok());
+}
+
+#[test]
+fn deterministic_part_is_the_noise_free_true_closure() {
+    let g = Arc::new(Grid::new(64).unwrap());
+    let w0 = grf::grf(&g, GrfParams::default(), 8);
+    let params = Params {
+        noise: NoiseParams {
+            sigma: 0.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut truth = Simulation::new(g.clone(), params, &w0, 0.0, 0).unwrap();
+    truth.record_closures(true);
+    truth.advance(20).unwrap();
+    let omega = truth.omega();
+    truth.step().unwrap();
+    let mut buf = g.zeros();
+    for case in [Case::G, Case::H] {
+        assert!(truth.true_closure_into(case, &mut buf));
+        let p = deterministic_part(case, &g, &omega, 1e-3);
+        let scale = buf.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let err = p
+            .iter()
+            .zip(&buf)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-10 * scale, "{case}: {err} vs scale {scale}");
+    }
+}
+
+#[test]
+fn embedded_weights_decode_and_bad_files_fail_clearly() {
+    let dev = Device::flex();
+    let model = ClosureModel::embedded(&dev)
+        .expect("the embedded model must decode into today's architecture");
+    let (card, weights) = EMBEDDED_G;
+    // truncated
+    let err = ClosureModel::from_bytes(card, &weights[..weights.len() / 2], &dev)
+        .err()
+        .unwrap();
+    assert!(matches!(err, ClosureError::Weights(_)), "{err}");
+    // garbage
+    let err = ClosureModel::from_bytes(card, b"this is not a weight file at all", &dev)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("not a readable weight file"),
+        "{err}"
+    );
+    // mismatched architecture
+    let other = ScoreNetConfig::new().with_width(12);
+    let err = weights_from_bytes(&other, weights, &dev).err().unwrap();
+    assert!(
+        err.to_string().contains("do not fit the architecture"),
+        "{err}"
+    );
+    // corrupt card
+    let err = ClosureModel::from_bytes(b"{\"format_version\": 1", weights, &dev)
+        .err()
+        .unwrap();
+    assert!(matches!(err, ClosureError::Card(_)), "{err}");
+    // NaN weights
+    struct Poison;
+    impl ModuleMapper for Poison {
+        fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            p.map(|t| t.mul_scalar(f32::NAN))
+        }
+    }
+    let bad = model.net().clone().map(&mut Poison);
+    let bytes = weights_to_bytes(&bad).unwrap();
+    let err = weights_from_bytes(&model.card.net, &bytes, &dev)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("NaN"), "{err}");
+    // round trip of the good weights
+    let bytes = weights_to_bytes(model.net()).unwrap();
+    assert!(weights_from_bytes(&model.card.net, &bytes, &dev).is_ok());
+}
