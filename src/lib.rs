@@ -1,8 +1,10 @@
 //! Closure Lab: 2-D Navier–Stokes with a learned stochastic closure.
 //!
 //! Data flows one way: [`solver`] → [`closure`] → experiment → app / [`cli`].
+pub mod app;
 pub mod cli;
 pub mod closure;
 pub mod experiment;
 pub mod metrics;
+pub mod render;
 pub mod solver;

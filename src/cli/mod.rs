@@ -20,6 +20,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the desktop app (the default when no command is given).
+    Gui(GuiArgs),
     /// Run the solver headless and write the final vorticity (.npy) and a JSON summary.
     Run(run::RunArgs),
     /// Generate truth trajectories with their closure terms G and H (HDF5, published layout).
@@ -36,14 +38,23 @@ pub enum Command {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Gui(a)) => gui(a),
         Some(Command::Run(a)) => run::run(a),
         Some(Command::Data(a)) => data::data(a),
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Eval(a)) => eval::eval(a),
         Some(Command::Bench(a)) => bench::bench(a),
         None => {
-            print_usage();
-            Ok(())
+            if crate::app::display_available() {
+                gui(GuiArgs {
+                    screenshot: None,
+                    preset: None,
+                    steps: 200,
+                })
+            } else {
+                print_usage();
+                Ok(())
+            }
         }
     };
     match result {
@@ -56,12 +67,47 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
+/// Arguments of `closure-lab gui`.
+#[derive(clap::Args, Debug)]
+pub struct GuiArgs {
+    /// Run `--steps` steps, save a PNG of the window to this file and exit.
+    #[arg(long)]
+    pub screenshot: Option<std::path::PathBuf>,
+    /// Start with a preset: paper-g, paper-h, decaying, teaching.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Steps to run before the screenshot.
+    #[arg(long, default_value_t = 200)]
+    pub steps: u64,
+}
+
+fn gui(a: GuiArgs) -> anyhow::Result<()> {
+    if let Some(p) = &a.preset {
+        if crate::app::presets::by_id(p).is_none() {
+            anyhow::bail!("unknown preset `{p}` (paper-g, paper-h, decaying, teaching)");
+        }
+    }
+    if !crate::app::display_available() {
+        anyhow::bail!(
+            "no display (DISPLAY/WAYLAND_DISPLAY unset): run under a desktop or `xvfb-run -a closure-lab gui …`, or use the CLI (`closure-lab --help`)"
+        );
+    }
+    let options = crate::app::AppOptions {
+        screenshot: a.screenshot.map(|p| (p, a.steps)),
+        preset: a.preset,
+    };
+    crate::app::run(options).map_err(anyhow::Error::msg)
+}
+
 fn print_usage() {
     println!(
-        "Closure Lab {}\n\n\
-         The desktop window is not part of this build yet; everything runs from the CLI:\n\
+        "Closure Lab {} — no display found, so here is the command line instead.\n\
+         \n  closure-lab gui [--preset paper-g]                the desktop app (needs a display; xvfb-run works)\
          \n  closure-lab run --n 64 --t-end 1 --out out/      solve, write out/omega.npy + summary.json\
-         \n  closure-lab bench solver                         solver speed vs. its FFTs\
+         \n  closure-lab data --trajectories 4 --out d.h5     truth trajectories with closure terms (HDF5)\
+         \n  closure-lab train --data d.h5 --run r --out m.bpk   train a closure model\
+         \n  closure-lab eval --data test.h5                  closure error table vs. baselines\
+         \n  closure-lab bench solver|closure                 speed measurements\
          \n  closure-lab --help                               all commands and options\n",
         env!("CARGO_PKG_VERSION")
     );

@@ -216,6 +216,7 @@ pub static EMBEDDED_G: (&[u8], &[u8]) = (
 );
 
 /// A closure model ready to sample on one device.
+#[derive(Clone)]
 pub struct ClosureModel {
     pub card: ModelCard,
     net: ScoreNet,

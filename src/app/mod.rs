@@ -1,0 +1,975 @@
+//! The desktop app (eframe/egui on wgpu): a thin shell over [`crate::experiment`].
+//! Panels show the truth, the model run with and without closure, the true and sampled
+//! closure, the ensemble spread and the error; plots show the published metrics live.
+
+pub mod commands;
+pub mod panels;
+pub mod presets;
+pub mod settings;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
+
+use eframe::egui::{self, Color32, RichText};
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use crate::closure::model::ClosureModel;
+use crate::closure::sampler::Sampler;
+use crate::experiment::{ClosureMode, Experiment, ExperimentConfig, Fields};
+use crate::render::{Colormap, Range};
+use crate::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
+use commands::Command;
+use panels::{PanelSpec, PanelTexture, field_panel_ui};
+use presets::Preset;
+use settings::{RangeMode, Settings};
+
+/// How the app was started.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    /// Save a PNG of the window after this many simulation steps, then exit.
+    pub screenshot: Option<(PathBuf, u64)>,
+    /// Start with this preset (overrides the stored settings).
+    pub preset: Option<String>,
+}
+
+/// A truth spin-up running on a worker thread.
+struct SpinUp {
+    done: Arc<AtomicU64>,
+    total: u64,
+    rx: Receiver<Result<(Vec<f64>, f64), String>>,
+    cancel: Arc<AtomicBool>,
+    cfg: ExperimentConfig,
+}
+
+/// The app state. Everything the user sets lives in [`Settings`] (persisted); the
+/// simulation itself is rebuilt from it.
+pub struct ClosureLabApp {
+    pub settings: Settings,
+    model: Option<ClosureModel>,
+    model_note: String,
+    pub exp: Option<Experiment>,
+    spin: Option<SpinUp>,
+    /// Cached spun-up state: (N, seed, σ, forcing, t) → ω.
+    spun: Option<((usize, u64, u64, u64), Vec<f64>, f64)>,
+    pub playing: bool,
+    textures: Vec<PanelTexture>,
+    fields: Option<Fields>,
+    messages: Vec<String>,
+    show_shortcuts: bool,
+    show_about: bool,
+    adapter: String,
+    options: AppOptions,
+    screenshot_requested: bool,
+    frame_ms: f32,
+    sim_ms: f32,
+    locked: Option<Range>,
+}
+
+impl ClosureLabApp {
+    /// Build the app. `adapter` describes the wgpu adapter (shown in the window).
+    pub fn new(mut settings: Settings, options: AppOptions, adapter: String) -> Self {
+        if let Some(p) = &options.preset {
+            if let Some(preset) = presets::by_id(p) {
+                settings.preset = preset.id.into();
+                settings.experiment = preset.config.clone();
+            }
+        }
+        settings.sanitize();
+        let (model, model_note) = match ClosureModel::embedded(&burn::tensor::Device::flex()) {
+            Ok(m) => {
+                let note = format!(
+                    "{} (trained on {}², CPU backend)",
+                    m.card.name, m.card.training.grid
+                );
+                (Some(m), note)
+            }
+            Err(e) => (None, format!("embedded model unavailable: {e}")),
+        };
+        let mut app = ClosureLabApp {
+            settings,
+            model,
+            model_note,
+            exp: None,
+            spin: None,
+            spun: None,
+            playing: options.screenshot.is_some(),
+            textures: (0..7).map(|_| PanelTexture::default()).collect(),
+            fields: None,
+            messages: Vec::new(),
+            show_shortcuts: false,
+            show_about: false,
+            adapter,
+            options,
+            screenshot_requested: false,
+            frame_ms: 0.0,
+            sim_ms: 0.0,
+            locked: None,
+        };
+        app.restart();
+        app
+    }
+
+    fn preset(&self) -> Option<Preset> {
+        presets::by_id(&self.settings.preset)
+    }
+
+    fn model_for(&self, case: Case) -> Option<ClosureModel> {
+        self.model
+            .as_ref()
+            .filter(|m| m.card.inputs.case == case)
+            .cloned()
+    }
+
+    /// (Re)start the experiment from the preset's initial state with the current settings.
+    pub fn restart(&mut self) {
+        self.exp = None;
+        self.fields = None;
+        self.locked = None;
+        let cfg = self.settings.experiment.clone();
+        if let Err(e) = cfg.validate() {
+            self.messages.push(e.to_string());
+            return;
+        }
+        let spin_to = self.preset().map_or(0.0, |p| p.spin_up);
+        let key = (cfg.n, cfg.seed, cfg.sigma.to_bits(), cfg.forcing.to_bits());
+        if spin_to <= 0.0 {
+            self.start_from(cfg, None);
+        } else if let Some((k, w, t)) = &self.spun {
+            if *k == key {
+                let (w, t) = (w.clone(), *t);
+                self.start_from(cfg, Some((w, t)));
+                return;
+            }
+            self.spawn_spin(cfg, spin_to);
+        } else {
+            self.spawn_spin(cfg, spin_to);
+        }
+    }
+
+    fn spawn_spin(&mut self, cfg: ExperimentConfig, t_end: f64) {
+        if let Some(s) = self.spin.take() {
+            s.cancel.store(true, Ordering::Relaxed);
+        }
+        let total = (t_end / cfg.dt).round() as u64;
+        let done = Arc::new(AtomicU64::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = channel();
+        let (d, c, cf) = (done.clone(), cancel.clone(), cfg.clone());
+        std::thread::spawn(move || {
+            let run = || -> Result<(Vec<f64>, f64), String> {
+                let grid = Arc::new(Grid::new(cf.n).map_err(|e| e.to_string())?);
+                let w0 = grf::grf(&grid, GrfParams::default(), cf.seed);
+                let params = Params {
+                    nu: cf.nu,
+                    dt: cf.dt,
+                    forcing: cf.forcing,
+                    ..Default::default()
+                };
+                let params = Params {
+                    noise: crate::solver::NoiseParams {
+                        sigma: cf.sigma,
+                        ..params.noise
+                    },
+                    ..params
+                };
+                let mut sim =
+                    Simulation::new(grid, params, &w0, 0.0, cf.seed).map_err(|e| e.to_string())?;
+                for k in 0..total {
+                    if c.load(Ordering::Relaxed) {
+                        return Err("cancelled".into());
+                    }
+                    sim.step().map_err(|e| e.to_string())?;
+                    if k % 100 == 0 {
+                        d.store(k, Ordering::Relaxed);
+                    }
+                }
+                Ok((sim.omega(), sim.t()))
+            };
+            let _ = tx.send(run());
+        });
+        self.spin = Some(SpinUp {
+            done,
+            total,
+            rx,
+            cancel,
+            cfg,
+        });
+    }
+
+    fn start_from(&mut self, cfg: ExperimentConfig, state: Option<(Vec<f64>, f64)>) {
+        let model = if cfg.closure == ClosureMode::Learned {
+            self.model_for(cfg.case)
+        } else {
+            None
+        };
+        let result = match state {
+            None => Experiment::new(cfg.clone(), model),
+            Some((w, t)) => match Grid::new(cfg.n) {
+                Ok(g) => Experiment::from_state(cfg.clone(), Arc::new(g), &w, t, model),
+                Err(e) => Err(e.into()),
+            },
+        };
+        match result {
+            Ok(e) => {
+                self.exp = Some(e);
+                self.refresh_fields();
+            }
+            Err(e) => self.messages.push(format!("cannot start: {e}")),
+        }
+    }
+
+    fn poll_spin(&mut self) {
+        let Some(s) = &self.spin else { return };
+        if let Ok(r) = s.rx.try_recv() {
+            let cfg = s.cfg.clone();
+            self.spin = None;
+            match r {
+                Ok((w, t)) => {
+                    self.spun = Some((
+                        (cfg.n, cfg.seed, cfg.sigma.to_bits(), cfg.forcing.to_bits()),
+                        w.clone(),
+                        t,
+                    ));
+                    self.start_from(self.settings.experiment.clone(), Some((w, t)));
+                }
+                Err(e) if e == "cancelled" => {}
+                Err(e) => self.messages.push(format!("spin-up failed: {e}")),
+            }
+        }
+    }
+
+    /// Apply the settings to the running experiment (live where possible, else restart).
+    pub fn apply_settings(&mut self) {
+        self.settings.sanitize();
+        let cfg = self.settings.experiment.clone();
+        let model_available = self.model_for(cfg.case).is_some();
+        let Some(exp) = &mut self.exp else {
+            if self.spin.is_none() {
+                self.restart();
+            }
+            return;
+        };
+        let old = exp.config().clone();
+        if old == cfg {
+            return;
+        }
+        let closure_attached = exp.has_model();
+        let needs_model =
+            cfg.closure == ClosureMode::Learned && !closure_attached && model_available;
+        if needs_model || exp.update_live(&cfg).is_err() {
+            self.restart();
+        }
+    }
+
+    pub fn run_command(&mut self, c: Command) {
+        match c {
+            Command::PlayPause => self.playing = !self.playing,
+            Command::Step => self.advance(1),
+            Command::StepMany => self.advance(100),
+            Command::Reset => self.restart(),
+            Command::NewSeed => {
+                self.settings.experiment.seed = self.settings.experiment.seed.wrapping_add(1);
+                self.restart();
+            }
+            Command::Screenshot => self.save_panels(),
+            Command::ToggleSensors => self.settings.show_sensors = !self.settings.show_sensors,
+            Command::LockRange => {
+                self.settings.range_mode = if self.settings.range_mode == RangeMode::Locked {
+                    RangeMode::Quantile
+                } else {
+                    RangeMode::Locked
+                };
+                self.locked = None;
+            }
+            Command::ShowShortcuts => self.show_shortcuts = !self.show_shortcuts,
+            Command::ShowAbout => self.show_about = !self.show_about,
+            Command::ResetEverything => {
+                self.settings = Settings::default();
+                self.restart();
+            }
+        }
+    }
+
+    /// Advance the experiment by `k` steps (stops and reports on a blow-up).
+    pub fn advance(&mut self, k: u64) {
+        let Some(exp) = &mut self.exp else { return };
+        if let Err(e) = exp.advance(k) {
+            self.playing = false;
+            self.messages.push(format!("simulation stopped: {e}"));
+        }
+        self.refresh_fields();
+    }
+
+    fn refresh_fields(&mut self) {
+        if let Some(exp) = &mut self.exp {
+            self.fields = Some(exp.fields(self.settings.member));
+        }
+    }
+
+    fn omega_range(&mut self, f: &Fields) -> Range {
+        let fields: [&[f64]; 3] = [&f.truth, &f.with, &f.without];
+        match self.settings.range_mode {
+            RangeMode::Auto => Range::symmetric(&fields),
+            RangeMode::Quantile => Range::symmetric_quantile(&fields, 0.99),
+            RangeMode::Locked => *self
+                .locked
+                .get_or_insert_with(|| Range::symmetric_quantile(&fields, 0.99)),
+        }
+    }
+
+    /// Save the three ω panels side by side as a PNG in the export folder.
+    fn save_panels(&mut self) {
+        let Some(f) = &self.fields else { return };
+        let r = Range::symmetric_quantile(&[&f.truth, &f.with, &f.without], 0.99);
+        let n = f.n;
+        let scale = (512 / n).max(1);
+        let mut img = image::RgbaImage::new((3 * n * scale + 2 * 4) as u32, (n * scale) as u32);
+        for (k, field) in [&f.truth, &f.with, &f.without].into_iter().enumerate() {
+            let rgba = crate::render::field_rgba(field, n, r, self.settings.diverging);
+            let up = crate::render::export::upscale(&rgba, n, n, scale);
+            image::imageops::overlay(&mut img, &up, (k * (n * scale + 4)) as i64, 0);
+        }
+        let path =
+            PathBuf::from(&self.settings.export_dir).join(format!("closure-lab-t{:.2}.png", f.t));
+        match crate::render::export::save_png(&img, &path) {
+            Ok(()) => self.messages.push(format!("saved {}", path.display())),
+            Err(e) => self.messages.push(e.to_string()),
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let mut fired = Vec::new();
+        ctx.input_mut(|i| {
+            for c in Command::ALL {
+                if let Some(sc) = c.shortcut() {
+                    if i.consume_shortcut(&sc) {
+                        fired.push(c);
+                    }
+                }
+            }
+        });
+        for c in fired {
+            self.run_command(c);
+        }
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                for c in [Command::Screenshot, Command::ResetEverything] {
+                    if ui.button(c.label()).clicked() {
+                        self.run_command(c);
+                    }
+                }
+            });
+            ui.menu_button("Run", |ui| {
+                for c in [
+                    Command::PlayPause,
+                    Command::Step,
+                    Command::StepMany,
+                    Command::Reset,
+                    Command::NewSeed,
+                ] {
+                    let text = match c.shortcut() {
+                        Some(sc) => format!("{}  ({})", c.label(), ui.ctx().format_shortcut(&sc)),
+                        None => c.label().to_string(),
+                    };
+                    if ui.button(text).clicked() {
+                        self.run_command(c);
+                    }
+                }
+            });
+            ui.menu_button("Presets", |ui| {
+                for p in presets::all() {
+                    if ui.button(p.title).on_hover_text(p.description).clicked() {
+                        self.select_preset(&p);
+                    }
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                for c in [Command::ShowShortcuts, Command::ShowAbout] {
+                    if ui.button(c.label()).clicked() {
+                        self.run_command(c);
+                    }
+                }
+            });
+        });
+    }
+
+    pub fn select_preset(&mut self, p: &Preset) {
+        self.settings.preset = p.id.into();
+        let keep_n = self.settings.experiment.n;
+        self.settings.experiment = p.config.clone();
+        self.settings.experiment.n = keep_n;
+        self.restart();
+    }
+
+    fn controls_ui(&mut self, ui: &mut egui::Ui) {
+        let before = self.settings.clone();
+        ui.heading("Closure Lab");
+        ui.horizontal(|ui| {
+            let label = if self.playing { "Pause" } else { "Play" };
+            if ui.button(label).clicked() {
+                self.run_command(Command::PlayPause);
+            }
+            if ui.button("Step").clicked() {
+                self.run_command(Command::Step);
+            }
+            if ui.button("+100").clicked() {
+                self.run_command(Command::StepMany);
+            }
+            if ui.button("Reset").clicked() {
+                self.run_command(Command::Reset);
+            }
+            if ui.button("New seed").clicked() {
+                self.run_command(Command::NewSeed);
+            }
+        });
+        let s = &mut self.settings;
+        ui.add(
+            egui::Slider::new(&mut s.steps_per_frame, 1..=200)
+                .logarithmic(true)
+                .text("steps / frame"),
+        );
+        ui.separator();
+        let e = &mut s.experiment;
+        ui.horizontal(|ui| {
+            ui.label("Case");
+            ui.selectable_value(&mut e.case, Case::G, "G: νΔω + 2σξ");
+            ui.selectable_value(&mut e.case, Case::H, "H: −u·∇ω + σξ");
+        });
+        ui.horizontal(|ui| {
+            ui.label("Closure");
+            ui.selectable_value(&mut e.closure, ClosureMode::Learned, "learned");
+            ui.selectable_value(&mut e.closure, ClosureMode::Oracle, "oracle");
+            ui.selectable_value(&mut e.closure, ClosureMode::Off, "off");
+        });
+        egui::ComboBox::from_label("sensors")
+            .selected_text(format!("{0}×{0}", e.sensors))
+            .show_ui(ui, |ui| {
+                for k in [4usize, 8, 16, 32] {
+                    if k <= e.n {
+                        ui.selectable_value(&mut e.sensors, k, format!("{k}×{k}"));
+                    }
+                }
+            });
+        ui.add(
+            egui::Slider::new(&mut e.sampling_steps, 1..=1000)
+                .logarithmic(true)
+                .text("sampling steps"),
+        );
+        let nfe = e.sampler.nfe(e.sampling_steps);
+        let lat = self.exp.as_ref().and_then(|x| x.last_latency_ms());
+        ui.label(format!(
+            "{nfe} network evaluations per sample · {}",
+            lat.map_or("latency —".to_string(), |l| format!(
+                "{l:.0} ms per ensemble"
+            ))
+        ));
+        egui::ComboBox::from_label("sampler")
+            .selected_text(match e.sampler {
+                Sampler::EulerMaruyama => "Euler–Maruyama (SDE)",
+                Sampler::Heun => "Heun (ODE)",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(
+                    &mut e.sampler,
+                    Sampler::EulerMaruyama,
+                    "Euler–Maruyama (SDE)",
+                );
+                ui.selectable_value(&mut e.sampler, Sampler::Heun, "Heun (ODE)");
+            });
+        ui.add(
+            egui::Slider::new(&mut e.t_start, 0.01..=1.0)
+                .logarithmic(true)
+                .text("start time T"),
+        );
+        ui.add(egui::Slider::new(&mut e.ensemble, 1..=16).text("ensemble"));
+        ui.add(
+            egui::Slider::new(&mut e.resample_every, 1..=100)
+                .logarithmic(true)
+                .text("resample every (steps)"),
+        );
+        ui.add(
+            egui::Slider::new(&mut e.nu, 2e-4..=1e-2)
+                .logarithmic(true)
+                .text("ν")
+                .custom_formatter(|v, _| format!("{v:.1e}")),
+        );
+        egui::ComboBox::from_label("grid N")
+            .selected_text(format!("{0}×{0}", e.n))
+            .show_ui(ui, |ui| {
+                for k in [64usize, 128, 256] {
+                    ui.selectable_value(&mut e.n, k, format!("{k}×{k}"));
+                }
+            });
+        if let Some(m) = &self.model {
+            if m.card.training.grid != e.n && e.closure == ClosureMode::Learned {
+                ui.label(
+                    RichText::new(format!(
+                        "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
+                        m.card.training.grid, e.n
+                    ))
+                    .color(Color32::from_rgb(200, 140, 0)),
+                );
+            }
+            if m.card.inputs.case != e.case && e.closure == ClosureMode::Learned {
+                ui.label(
+                    RichText::new(format!(
+                        "⚠ no learned model for case {}: the model run gets no closure",
+                        e.case
+                    ))
+                    .color(Color32::from_rgb(200, 140, 0)),
+                );
+            }
+        }
+        ui.separator();
+        egui::ComboBox::from_label("ω colour map")
+            .selected_text(s.diverging.name())
+            .show_ui(ui, |ui| {
+                for c in Colormap::DIVERGING {
+                    ui.selectable_value(&mut s.diverging, c, c.name());
+                }
+            });
+        egui::ComboBox::from_label("spread/error map")
+            .selected_text(s.sequential.name())
+            .show_ui(ui, |ui| {
+                for c in Colormap::SEQUENTIAL {
+                    ui.selectable_value(&mut s.sequential, c, c.name());
+                }
+            });
+        ui.horizontal(|ui| {
+            ui.label("ω range");
+            ui.selectable_value(&mut s.range_mode, RangeMode::Auto, "auto");
+            ui.selectable_value(&mut s.range_mode, RangeMode::Quantile, "99 %");
+            ui.selectable_value(&mut s.range_mode, RangeMode::Locked, "locked");
+        });
+        ui.checkbox(&mut s.show_sensors, "show sensors");
+        ui.horizontal(|ui| {
+            let label = ui.label("export folder");
+            ui.text_edit_singleline(&mut s.export_dir)
+                .labelled_by(label.id);
+        });
+        ui.separator();
+        ui.label(RichText::new(&self.model_note).small());
+        ui.label(RichText::new(&self.adapter).small());
+        if self.settings != before {
+            if self.settings.range_mode != before.range_mode {
+                self.locked = None;
+            }
+            self.apply_settings();
+        }
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if let Some(exp) = &self.exp {
+                ui.label(format!("t = {:.3} s   step {}", exp.t(), exp.steps()));
+                if let Some(h) = exp.history.last() {
+                    ui.label(format!(
+                        "D_Fro(ω) with closure {:.4} · without {:.4}",
+                        h.d_fro_with, h.d_fro_without
+                    ));
+                }
+                if let Some(s) = exp.status() {
+                    ui.label(RichText::new(s).color(Color32::from_rgb(200, 140, 0)));
+                }
+            }
+            ui.label(format!(
+                "frame {:.1} ms · simulation {:.1} ms",
+                self.frame_ms, self.sim_ms
+            ));
+            if let Some(m) = self.messages.last() {
+                ui.label(RichText::new(m).color(Color32::from_rgb(200, 80, 60)));
+                if ui.small_button("✕").clicked() {
+                    self.messages.clear();
+                }
+            }
+        });
+    }
+
+    fn plots_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(exp) = &self.exp else { return };
+        let h = &exp.history;
+        let link = egui::Id::unique("time-axis");
+        let height = (ui.available_height() - 24.0).max(80.0);
+        let width = (ui.available_width() / 4.0 - 8.0).max(120.0);
+        let line =
+            |name: &str, pts: Vec<[f64; 2]>| Line::new(name.to_string(), PlotPoints::from(pts));
+        ui.horizontal(|ui| {
+            ui.vertical(|ui| {
+                ui.label("D_Fro of ω vs truth");
+                Plot::new("err")
+                    .height(height)
+                    .width(width)
+                    .legend(Legend::default())
+                    .link_axis(link, [true, false])
+                    .show(ui, |p| {
+                        p.line(line("with closure", h.series(|s| Some(s.d_fro_with))));
+                        p.line(line("without", h.series(|s| Some(s.d_fro_without))));
+                    });
+            });
+            ui.vertical(|ui| {
+                ui.label("closure D_Fro · spread vs RMSE");
+                Plot::new("closure")
+                    .height(height)
+                    .width(width)
+                    .legend(Legend::default())
+                    .link_axis(link, [true, false])
+                    .show(ui, |p| {
+                        p.line(line("closure D_Fro", h.series(|s| s.closure_d_fro)));
+                        p.line(line("ens. spread", h.series(|s| Some(s.spread))));
+                        p.line(line("RMSE ω", h.series(|s| Some(s.rmse_with))));
+                    });
+            });
+            ui.vertical(|ui| {
+                ui.label("energy (dashed: enstrophy/100)");
+                Plot::new("energy")
+                    .height(height)
+                    .width(width)
+                    .legend(Legend::default())
+                    .link_axis(link, [true, false])
+                    .show(ui, |p| {
+                        for (k, name) in ["truth", "with", "without"].iter().enumerate() {
+                            p.line(line(&format!("E {name}"), h.series(|s| Some(s.energy[k]))));
+                            p.line(
+                                line(
+                                    &format!("Z/100 {name}"),
+                                    h.series(|s| Some(s.enstrophy[k] / 100.0)),
+                                )
+                                .style(egui_plot::LineStyle::dashed_loose()),
+                            );
+                        }
+                    });
+            });
+            ui.vertical(|ui| {
+                ui.label("spectrum log₁₀ S(k) vs log₁₀ k");
+                let sp = exp.spectra();
+                Plot::new("spectrum")
+                    .height(height)
+                    .width(width)
+                    .legend(Legend::default())
+                    .show(ui, |p| {
+                        for (k, name) in ["truth", "with", "without"].iter().enumerate() {
+                            let pts: Vec<[f64; 2]> = sp[k]
+                                .iter()
+                                .enumerate()
+                                .skip(1)
+                                .filter(|(_, v)| **v > 0.0)
+                                .map(|(i, v)| [(i as f64).log10(), v.log10()])
+                                .collect();
+                            p.line(line(name, pts));
+                        }
+                    });
+            });
+        });
+    }
+
+    fn fields_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(f) = self.fields.take() else {
+            if let Some(s) = &self.spin {
+                let frac = s.done.load(Ordering::Relaxed) as f32 / s.total.max(1) as f32;
+                ui.label(format!(
+                    "Spinning the truth up from a random field to t = {:.0} s ({}×{}) …",
+                    s.total as f64 * s.cfg.dt,
+                    s.cfg.n,
+                    s.cfg.n
+                ));
+                ui.add(egui::ProgressBar::new(frac).show_percentage());
+            } else {
+                ui.label("No simulation: check the settings (see the message below).");
+            }
+            return;
+        };
+        let w_range = self.omega_range(&f);
+        let c_range = Range::symmetric_quantile(&[&f.true_closure, &f.closure], 0.995);
+        let spread_r = Range::positive(&[&f.spread]);
+        let err_r = Range::positive(&[&f.error]);
+        let case = self.settings.experiment.case;
+        let sensors = self.settings.show_sensors.then_some(f.sensors.as_slice());
+        let (div, seq) = (self.settings.diverging, self.settings.sequential);
+        let n = f.n;
+        let side = ((ui.available_width() / 4.0 - 60.0)
+            .min((ui.available_height() - 50.0) / 2.0 - 30.0))
+        .max(96.0);
+        let specs = [
+            PanelSpec {
+                id: "truth",
+                title: "truth ω".into(),
+                unit: "1/s",
+                field: &f.truth,
+                n,
+                range: w_range,
+                cmap: div,
+                sensors,
+            },
+            PanelSpec {
+                id: "with",
+                title: "model ω, with closure".into(),
+                unit: "1/s",
+                field: &f.with,
+                n,
+                range: w_range,
+                cmap: div,
+                sensors: None,
+            },
+            PanelSpec {
+                id: "without",
+                title: "model ω, no closure".into(),
+                unit: "1/s",
+                field: &f.without,
+                n,
+                range: w_range,
+                cmap: div,
+                sensors: None,
+            },
+            PanelSpec {
+                id: "error",
+                title: "|ω_with − ω_truth|".into(),
+                unit: "1/s",
+                field: &f.error,
+                n,
+                range: err_r,
+                cmap: seq,
+                sensors: None,
+            },
+            PanelSpec {
+                id: "true-closure",
+                title: format!("true {case}"),
+                unit: "1/s²",
+                field: &f.true_closure,
+                n,
+                range: c_range,
+                cmap: div,
+                sensors,
+            },
+            PanelSpec {
+                id: "closure",
+                title: format!(
+                    "sampled {case} ({})",
+                    if self.settings.member.is_some() {
+                        "member"
+                    } else {
+                        "ensemble mean"
+                    }
+                ),
+                unit: "1/s²",
+                field: &f.closure,
+                n,
+                range: c_range,
+                cmap: div,
+                sensors: None,
+            },
+            PanelSpec {
+                id: "spread",
+                title: "ensemble spread (std)".into(),
+                unit: "1/s²",
+                field: &f.spread,
+                n,
+                range: spread_r,
+                cmap: seq,
+                sensors: None,
+            },
+        ];
+        ui.horizontal(|ui| {
+            for (spec, tex) in specs[..4].iter().zip(self.textures.iter_mut()) {
+                field_panel_ui(ui, tex, spec, side);
+            }
+        });
+        ui.horizontal(|ui| {
+            for (spec, tex) in specs[4..].iter().zip(self.textures[4..].iter_mut()) {
+                field_panel_ui(ui, tex, spec, side);
+            }
+        });
+        self.fields = Some(f);
+    }
+
+    fn windows_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_shortcuts;
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut open)
+            .show(ctx, |ui| {
+                egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                    for c in Command::ALL {
+                        if let Some(sc) = c.shortcut() {
+                            ui.label(ctx.format_shortcut(&sc));
+                            ui.label(c.label());
+                            ui.end_row();
+                        }
+                    }
+                });
+            });
+        self.show_shortcuts = open;
+        let mut open = self.show_about;
+        egui::Window::new("About this model")
+            .open(&mut open)
+            .default_width(520.0)
+            .show(ctx, |ui| {
+                ui.label(ABOUT);
+                if let Some(m) = &self.model {
+                    ui.separator();
+                    ui.label(format!("Shipped closure: {}", m.card.name));
+                    ui.label(format!("inputs: {:?}", m.card.inputs));
+                    ui.label(format!(
+                        "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
+                        m.card.training.samples,
+                        m.card.training.grid,
+                        m.card.training.epochs,
+                        m.card.training.final_val_d_fro
+                    ));
+                }
+            });
+        self.show_about = open;
+    }
+
+    fn screenshot_logic(&mut self, ctx: &egui::Context) {
+        let Some((path, steps)) = self.options.screenshot.clone() else {
+            return;
+        };
+        let ready = self.exp.as_ref().is_some_and(|e| e.steps() >= steps);
+        if ready {
+            self.playing = false;
+        }
+        if ready && !self.screenshot_requested {
+            self.screenshot_requested = true;
+            let ctx2 = ctx.clone();
+            ctx.request_screenshot(move |img: Arc<egui::ColorImage>| {
+                let [w, h] = img.size;
+                let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
+                let result = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+                    .ok_or_else(|| "screenshot buffer has the wrong size".to_string())
+                    .and_then(|im| {
+                        crate::render::export::save_png(&im, &path).map_err(|e| e.to_string())
+                    });
+                match result {
+                    Ok(()) => eprintln!("saved screenshot {w}×{h} to {}", path.display()),
+                    Err(e) => eprintln!("error: {e}"),
+                }
+                ctx2.send_viewport_cmd(egui::ViewportCommand::Close);
+            });
+        }
+    }
+
+    fn step_frame(&mut self) {
+        if !self.playing || self.exp.is_none() {
+            return;
+        }
+        let t0 = Instant::now();
+        let target = self.options.screenshot.as_ref().map(|(_, s)| *s);
+        let mut k = 0;
+        while k < self.settings.steps_per_frame {
+            if let (Some(t), Some(e)) = (target, &self.exp) {
+                if e.steps() >= t {
+                    break;
+                }
+            }
+            if let Some(exp) = &mut self.exp {
+                if let Err(e) = exp.step() {
+                    self.playing = false;
+                    self.messages.push(format!("simulation stopped: {e}"));
+                    break;
+                }
+            }
+            k += 1;
+            // keep the frame responsive: at most ~20 ms of simulation per frame
+            if t0.elapsed().as_secs_f32() > 0.020 {
+                break;
+            }
+        }
+        self.refresh_fields();
+        self.sim_ms = t0.elapsed().as_secs_f32() * 1e3;
+    }
+}
+
+const ABOUT: &str = "Vorticity form of the 2-D Navier–Stokes equations on the unit torus [0,1)²:\n\
+  ∂ω/∂t + u·∇ω = νΔω + f + σξ,   u = (∂ψ/∂y, −∂ψ/∂x),   −Δψ = ω\n\
+ν = 1e-3 (default), f = 0.1·[sin 2π(x+y) + cos 2π(x+y)], σ = 5e-5, ξ a Q-Wiener increment redrawn every step (dt = 1e-3 s).\n\
+Pseudo-spectral, 2/3 dealiasing, forward Euler + Crank–Nicolson (the published scheme).\n\n\
+Closure cases: G = νΔω + 2σξ (the model run keeps advection and forcing), H = −u·∇ω + σξ (the model run keeps forcing and viscosity).\n\
+The learned closure is a conditional score-based diffusion model (VE SDE, g(t) = 26^t) with a Fourier-neural-operator score network, conditioned on the model run's ω and on s×s sensor readings of the true closure; sampled by Euler–Maruyama (Karras ρ = 7 schedule) or Heun.\n\n\
+Units: x, y in domain lengths, t in s, ω in 1/s, closures in 1/s².\n\
+References: Dong, Chen & Wu, conditional diffusion closures with neural operators (2024); Song et al., score-based SDEs (2021); Li et al., Fourier neural operator (2021); Karras et al., EDM (2022).";
+
+impl eframe::App for ClosureLabApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let t0 = Instant::now();
+        let ctx = ui.ctx().clone();
+        self.poll_spin();
+        self.shortcuts(&ctx);
+        self.step_frame();
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        egui::Panel::left("controls")
+            .resizable(false)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.controls_ui(ui));
+            });
+        egui::Panel::bottom("plots")
+            .resizable(true)
+            .default_size(230.0)
+            .show(ui, |ui| self.plots_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.fields_ui(ui));
+        self.windows_ui(&ctx);
+        self.screenshot_logic(&ctx);
+        if self.playing || self.spin.is_some() || self.options.screenshot.is_some() {
+            ctx.request_repaint();
+        }
+        self.frame_ms = 0.9 * self.frame_ms + 0.1 * t0.elapsed().as_secs_f32() * 1e3;
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.options.screenshot.is_none() {
+            eframe::set_value(storage, Settings::KEY, &self.settings);
+        }
+    }
+}
+
+/// Whether a display server is reachable (X11 or Wayland).
+pub fn display_available() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
+}
+
+/// Open the window. Returns an error (one line) when it cannot.
+pub fn run(options: AppOptions) -> Result<(), String> {
+    let native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Wgpu,
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1500.0, 940.0])
+            .with_title("Closure Lab"),
+        ..Default::default()
+    };
+    let screenshot_mode = options.screenshot.is_some();
+    eframe::run_native(
+        "closure-lab",
+        native,
+        Box::new(move |cc| {
+            let settings = if screenshot_mode {
+                Settings::default()
+            } else {
+                cc.storage
+                    .and_then(|s| eframe::get_value::<Settings>(s, Settings::KEY))
+                    .unwrap_or_default()
+            };
+            let adapter = match &cc.wgpu_render_state {
+                Some(rs) => {
+                    let i = rs.adapter.get_info();
+                    let soft = i.device_type == wgpu::DeviceType::Cpu;
+                    format!(
+                        "wgpu adapter: {} ({:?}{}) · closure on CPU (burn flex)",
+                        i.name,
+                        i.backend,
+                        if soft { ", software rasteriser" } else { "" }
+                    )
+                }
+                None => "no wgpu adapter (OpenGL fallback)".into(),
+            };
+            Ok(Box::new(ClosureLabApp::new(settings, options, adapter)))
+        }),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))
+}

@@ -1,0 +1,145 @@
+//! Field panels: a colour-mapped texture, a title with units, a colorbar with values,
+//! sensor overlay and the value under the cursor.
+
+use eframe::egui::{
+    self, Color32, ColorImage, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2, pos2, vec2,
+};
+
+use crate::render::{Colormap, Range, field_index_at, field_rgba, pixel_of_index};
+
+/// A field to draw and how.
+pub struct PanelSpec<'a> {
+    pub id: &'static str,
+    pub title: String,
+    pub unit: &'static str,
+    pub field: &'a [f64],
+    pub n: usize,
+    pub range: Range,
+    pub cmap: Colormap,
+    pub sensors: Option<&'a [usize]>,
+}
+
+/// Texture cache for one panel.
+#[derive(Default)]
+pub struct PanelTexture {
+    tex: Option<TextureHandle>,
+}
+
+impl PanelTexture {
+    fn upload(&mut self, ctx: &egui::Context, id: &str, spec: &PanelSpec) -> egui::TextureId {
+        let rgba = field_rgba(spec.field, spec.n, spec.range, spec.cmap);
+        let img = ColorImage::from_rgba_unmultiplied([spec.n, spec.n], &rgba);
+        match &mut self.tex {
+            Some(t) => t.set(img, TextureOptions::NEAREST),
+            None => self.tex = Some(ctx.load_texture(id, img, TextureOptions::NEAREST)),
+        }
+        self.tex.as_ref().map(|t| t.id()).unwrap_or_default()
+    }
+}
+
+/// Draw a panel of side `side` points (+ colorbar); returns the hovered value, if any.
+pub fn field_panel_ui(
+    ui: &mut egui::Ui,
+    tex: &mut PanelTexture,
+    spec: &PanelSpec,
+    side: f32,
+) -> Option<f64> {
+    let id = tex.upload(ui.ctx(), spec.id, spec);
+    let mut hovered = None;
+    ui.vertical(|ui| {
+        ui.label(egui::RichText::new(&spec.title).strong())
+            .on_hover_text(format!("unit: {}", spec.unit));
+        ui.horizontal(|ui| {
+            let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+            let painter = ui.painter_at(rect);
+            painter.image(
+                id,
+                rect,
+                Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+            let n = spec.n;
+            let px = |p: (usize, usize)| {
+                rect.min
+                    + vec2(
+                        (p.0 as f32 + 0.5) * side / n as f32,
+                        (p.1 as f32 + 0.5) * side / n as f32,
+                    )
+            };
+            if let Some(s) = spec.sensors {
+                for &idx in s {
+                    painter.circle_filled(px(pixel_of_index(idx, n)), 1.6, Color32::BLACK);
+                }
+            }
+            if let Some(pos) = resp.hover_pos() {
+                let rel = (pos - rect.min) / side;
+                let (ix, iy) = ((rel.x * n as f32) as usize, (rel.y * n as f32) as usize);
+                let idx = field_index_at(ix.min(n - 1), iy.min(n - 1), n);
+                let v = spec.field[idx];
+                hovered = Some(v);
+                let (i, j) = (idx / n, idx % n);
+                resp.on_hover_text(format!(
+                    "x = {:.3}, y = {:.3}\n{} = {:.4} {}",
+                    i as f64 / n as f64,
+                    j as f64 / n as f64,
+                    spec.title,
+                    v,
+                    spec.unit
+                ));
+            }
+            colorbar_ui(ui, spec.range, spec.cmap, side);
+        });
+    });
+    hovered
+}
+
+/// A vertical colorbar with its top, middle and bottom values.
+pub fn colorbar_ui(ui: &mut egui::Ui, range: Range, cmap: Colormap, height: f32) {
+    let (rect, _) = ui.allocate_exact_size(vec2(46.0, height), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let bar = Rect::from_min_size(rect.min, vec2(10.0, height));
+    let steps = 64;
+    for k in 0..steps {
+        let s = 1.0 - (k as f64 + 0.5) / steps as f64;
+        let [r, g, b] = cmap.rgb(s);
+        let y0 = bar.min.y + height * k as f32 / steps as f32;
+        let y1 = bar.min.y + height * (k + 1) as f32 / steps as f32;
+        painter.rect_filled(
+            Rect::from_min_max(pos2(bar.min.x, y0), pos2(bar.max.x, y1 + 0.5)),
+            0.0,
+            Color32::from_rgb(r, g, b),
+        );
+    }
+    painter.rect_stroke(
+        bar,
+        0.0,
+        Stroke::new(0.5, ui.visuals().text_color()),
+        egui::StrokeKind::Inside,
+    );
+    let font = egui::FontId::proportional(10.0);
+    let color = ui.visuals().text_color();
+    for (frac, v) in [
+        (0.0, range.hi),
+        (0.5, 0.5 * (range.lo + range.hi)),
+        (1.0, range.lo),
+    ] {
+        let y = bar.min.y + height * frac as f32;
+        painter.text(
+            pos2(bar.max.x + 3.0, y.clamp(rect.min.y + 5.0, rect.max.y - 5.0)),
+            egui::Align2::LEFT_CENTER,
+            format_value(v),
+            font.clone(),
+            color,
+        );
+    }
+}
+
+fn format_value(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() >= 0.01 && v.abs() < 1000.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.1e}")
+    }
+}

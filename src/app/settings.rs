@@ -1,0 +1,93 @@
+//! The one persisted settings struct (serde defaults, so old or partial settings load).
+//! Simulation data and GPU resources are never persisted.
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::ExperimentConfig;
+use crate::render::Colormap;
+
+/// How the shared ω colour range is chosen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RangeMode {
+    /// Symmetric max|ω| of the current frame over the three ω panels.
+    Auto,
+    /// Symmetric 99th percentile of |ω| (robust to spikes).
+    #[default]
+    Quantile,
+    /// Frozen at the value when locked (no flicker while recording).
+    Locked,
+}
+
+/// Compute backend for the learned closure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    /// wgpu when the adapter is a real GPU, CPU otherwise.
+    #[default]
+    Auto,
+    Cpu,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub experiment: ExperimentConfig,
+    pub preset: String,
+    pub steps_per_frame: u32,
+    pub diverging: Colormap,
+    pub sequential: Colormap,
+    pub range_mode: RangeMode,
+    pub locked_range: f64,
+    /// Show this ensemble member instead of the ensemble mean (None = mean).
+    pub member: Option<usize>,
+    pub show_sensors: bool,
+    pub backend: Backend,
+    pub export_dir: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            experiment: ExperimentConfig::default(),
+            preset: "paper-g".into(),
+            steps_per_frame: 10,
+            diverging: Colormap::RedBlue,
+            sequential: Colormap::Viridis,
+            range_mode: RangeMode::Quantile,
+            locked_range: 2.0,
+            member: None,
+            show_sensors: true,
+            backend: Backend::Auto,
+            export_dir: ".".into(),
+        }
+    }
+}
+
+impl Settings {
+    pub const KEY: &'static str = "closure-lab-settings";
+
+    /// Clamp values that came from storage or sliders into what the app can run.
+    pub fn sanitize(&mut self) {
+        let e = &mut self.experiment;
+        if ![64, 128, 256].contains(&e.n) {
+            e.n = 64;
+        }
+        if crate::closure::sensors::Sensors::new(e.sensors, e.n).is_err() {
+            e.sensors = 16.min(e.n);
+        }
+        e.sampling_steps = e.sampling_steps.clamp(1, 1000);
+        e.ensemble = e.ensemble.clamp(1, 16);
+        e.resample_every = e.resample_every.clamp(1, 1000);
+        e.record_every = e.record_every.clamp(1, 1000);
+        if !(e.t_start.is_finite() && e.t_start > 0.002 && e.t_start <= 1.0) {
+            e.t_start = 0.1;
+        }
+        if !(e.nu.is_finite() && e.nu > 0.0 && e.nu <= 0.05) {
+            e.nu = 1e-3;
+        }
+        e.blocking = false;
+        self.steps_per_frame = self.steps_per_frame.clamp(1, 500);
+        if !(self.locked_range.is_finite() && self.locked_range > 0.0) {
+            self.locked_range = 2.0;
+        }
+    }
+}
