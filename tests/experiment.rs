@@ -2,8 +2,11 @@
 //! configured cadence, live changes, and the learned closure on its worker thread.
 
 use closure_lab::closure::model::ClosureModel;
-use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig};
-use closure_lab::solver::Case;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig, spin_up};
+use closure_lab::solver::{Case, Grid};
 
 fn cfg(closure: ClosureMode) -> ExperimentConfig {
     ExperimentConfig {
@@ -118,18 +121,32 @@ fn live_changes_and_restarts_do_not_panic() {
 #[test]
 fn learned_closure_runs_on_the_worker_and_beats_no_closure() {
     let model = ClosureModel::embedded(&burn::tensor::Device::flex()).unwrap();
+    // resample every step so that the recorded closure is the one drawn for this state
     let c = ExperimentConfig {
         ensemble: 3,
-        resample_every: 5,
+        resample_every: 1,
         ..cfg(ClosureMode::Learned)
     };
-    let mut e = Experiment::new(c, Some(model)).unwrap();
-    e.advance(200).unwrap();
-    let last = e.history.last().unwrap();
+    // start in the statistically steady regime the model was trained on (t ≥ 20 s)
+    let (w, t) = spin_up(&c, 20.0, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    let mut e = Experiment::from_state(
+        c.clone(),
+        Arc::new(Grid::new(64).unwrap()),
+        &w,
+        t,
+        Some(model),
+    )
+    .unwrap();
+    e.advance(100).unwrap();
+    let last = e.history.last().unwrap().clone();
     assert!(e.last_latency_ms().is_some());
     assert!(last.spread > 0.0, "an ensemble of 3 has spread");
     let cd = last.closure_d_fro.unwrap();
-    assert!(cd.is_finite() && cd < 0.5, "closure error {cd}");
+    eprintln!(
+        "closure D_Fro {cd}, ω D_Fro with {} without {}",
+        last.d_fro_with, last.d_fro_without
+    );
+    assert!(cd.is_finite() && cd < 0.2, "closure error {cd}");
     assert!(
         last.d_fro_with < last.d_fro_without,
         "{} vs {}",

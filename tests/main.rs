@@ -4,4 +4,5 @@ mod cli;
 mod closure;
 mod experiment;
 mod metrics;
+mod render;
 mod solver;

@@ -20,7 +20,7 @@ use crate::closure::model::ClosureModel;
 use crate::closure::sampler::Sampler;
 use crate::experiment::{ClosureMode, Experiment, ExperimentConfig, Fields};
 use crate::render::{Colormap, Range};
-use crate::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
+use crate::solver::{Case, Grid};
 use commands::Command;
 use panels::{PanelSpec, PanelTexture, field_panel_ui};
 use presets::Preset;
@@ -159,36 +159,10 @@ impl ClosureLabApp {
         let (tx, rx) = channel();
         let (d, c, cf) = (done.clone(), cancel.clone(), cfg.clone());
         std::thread::spawn(move || {
-            let run = || -> Result<(Vec<f64>, f64), String> {
-                let grid = Arc::new(Grid::new(cf.n).map_err(|e| e.to_string())?);
-                let w0 = grf::grf(&grid, GrfParams::default(), cf.seed);
-                let params = Params {
-                    nu: cf.nu,
-                    dt: cf.dt,
-                    forcing: cf.forcing,
-                    ..Default::default()
-                };
-                let params = Params {
-                    noise: crate::solver::NoiseParams {
-                        sigma: cf.sigma,
-                        ..params.noise
-                    },
-                    ..params
-                };
-                let mut sim =
-                    Simulation::new(grid, params, &w0, 0.0, cf.seed).map_err(|e| e.to_string())?;
-                for k in 0..total {
-                    if c.load(Ordering::Relaxed) {
-                        return Err("cancelled".into());
-                    }
-                    sim.step().map_err(|e| e.to_string())?;
-                    if k % 100 == 0 {
-                        d.store(k, Ordering::Relaxed);
-                    }
-                }
-                Ok((sim.omega(), sim.t()))
-            };
-            let _ = tx.send(run());
+            let progress = |k: u64, _total: u64| d.store(k, Ordering::Relaxed);
+            let r =
+                crate::experiment::spin_up(&cf, t_end, &progress, &c).map_err(|e| e.to_string());
+            let _ = tx.send(r);
         });
         self.spin = Some(SpinUp {
             done,
@@ -235,7 +209,7 @@ impl ClosureLabApp {
                     ));
                     self.start_from(self.settings.experiment.clone(), Some((w, t)));
                 }
-                Err(e) if e == "cancelled" => {}
+                Err(e) if e.contains("cancelled") => {}
                 Err(e) => self.messages.push(format!("spin-up failed: {e}")),
             }
         }

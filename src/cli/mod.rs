@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod eval;
 pub mod npy;
+mod render;
 mod run;
 mod train;
 
@@ -30,6 +31,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// A-priori closure errors of models and baselines (Markdown table, optional JSON).
     Eval(eval::EvalArgs),
+    /// Render frames of a preset headless at fixed simulation times (GIF, MP4, PNG folder).
+    Render(render::RenderArgs),
     /// Benchmarks (speed targets live here, not in tests).
     Bench(bench::BenchArgs),
 }
@@ -43,6 +46,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Data(a)) => data::data(a),
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Eval(a)) => eval::eval(a),
+        Some(Command::Render(a)) => render::render(a),
         Some(Command::Bench(a)) => bench::bench(a),
         None => {
             if crate::app::display_available() {
@@ -107,6 +111,7 @@ fn print_usage() {
          \n  closure-lab data --trajectories 4 --out d.h5     truth trajectories with closure terms (HDF5)\
          \n  closure-lab train --data d.h5 --run r --out m.bpk   train a closure model\
          \n  closure-lab eval --data test.h5                  closure error table vs. baselines\
+         \n  closure-lab render --preset paper-g --out g.gif  headless movie of truth | with | without\
          \n  closure-lab bench solver|closure                 speed measurements\
          \n  closure-lab --help                               all commands and options\n",
         env!("CARGO_PKG_VERSION")

@@ -186,6 +186,33 @@ impl ExperimentConfig {
     }
 }
 
+/// Spin the truth up from the configured GRF to `t_end` (e.g. 30 s) and return the
+/// vorticity there. `progress(done, total)` is called every 100 steps; setting `cancel`
+/// stops early with an error.
+pub fn spin_up(
+    cfg: &ExperimentConfig,
+    t_end: f64,
+    progress: &dyn Fn(u64, u64),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<(Vec<f64>, f64), ExperimentError> {
+    cfg.validate()?;
+    let grid = Arc::new(Grid::new(cfg.n)?);
+    let w0 = grf::grf(&grid, GrfParams::default(), cfg.seed);
+    let mut sim = Simulation::new(grid, cfg.params(RunKind::Truth), &w0, 0.0, cfg.seed)?;
+    let total = (t_end / cfg.dt).round() as u64;
+    for k in 0..total {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ExperimentError::Config("spin-up cancelled".into()));
+        }
+        sim.step()?;
+        if k % 100 == 0 {
+            progress(k, total);
+        }
+    }
+    progress(total, total);
+    Ok((sim.omega(), sim.t()))
+}
+
 /// The three runs and everything recorded about them.
 pub struct Experiment {
     cfg: ExperimentConfig,

@@ -1,0 +1,215 @@
+//! `closure-lab render`: headless frames of a preset at fixed simulation times → GIF, MP4
+//! or a PNG folder (no window, no GPU).
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::app::presets;
+use crate::closure::model::ClosureModel;
+use crate::experiment::{ClosureMode, Experiment, Fields, spin_up};
+use crate::render::record::{Recorder, compose};
+use crate::render::{Colormap, Range};
+use crate::solver::Grid;
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// paper-g, paper-h, decaying or teaching.
+    #[arg(long, default_value = "paper-g")]
+    pub preset: String,
+    /// First frame time (the truth is spun up to it first).
+    #[arg(long)]
+    pub from: Option<f64>,
+    /// Last frame time.
+    #[arg(long)]
+    pub to: Option<f64>,
+    /// Simulation time between frames.
+    #[arg(long, default_value_t = 0.5)]
+    pub every: f64,
+    /// Panels side by side: truth, with, without, error, true-closure, closure, spread.
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["truth".to_string(), "with".to_string(), "without".to_string()])]
+    pub panels: Vec<String>,
+    /// Grid.
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Pixels per grid point.
+    #[arg(long, default_value_t = 4)]
+    pub scale: usize,
+    #[arg(long, default_value_t = 10.0)]
+    pub fps: f64,
+    /// A model file (`PATH.bpk` + `PATH.json`) instead of the embedded one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// FILE.gif, FILE.mp4 or DIR/ (numbered PNGs).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn panel<'a>(f: &'a Fields, name: &str) -> Result<&'a [f64]> {
+    Ok(match name {
+        "truth" => &f.truth,
+        "with" => &f.with,
+        "without" => &f.without,
+        "error" => &f.error,
+        "true-closure" => &f.true_closure,
+        "closure" => &f.closure,
+        "spread" => &f.spread,
+        _ => bail!(
+            "unknown panel `{name}` (truth, with, without, error, true-closure, closure, spread)"
+        ),
+    })
+}
+
+pub fn render(a: RenderArgs) -> Result<()> {
+    let Some(preset) = presets::by_id(&a.preset) else {
+        bail!(
+            "unknown preset `{}` (paper-g, paper-h, decaying, teaching)",
+            a.preset
+        );
+    };
+    let from = a.from.unwrap_or(preset.spin_up);
+    let to = a.to.unwrap_or(from + 20.0);
+    if !(a.every > 0.0 && to >= from && from >= 0.0)
+        || a.scale == 0
+        || a.scale > 16
+        || !(a.fps > 0.0 && a.fps <= 60.0)
+    {
+        bail!("need 0 ≤ --from ≤ --to, --every > 0, --scale 1…16, --fps in (0, 60]");
+    }
+    if a.panels.is_empty() {
+        bail!("--panels is empty");
+    }
+    let mut cfg = preset.config.clone();
+    cfg.n = a.n;
+    cfg.blocking = true;
+    cfg.validate()?;
+    let model = if cfg.closure == ClosureMode::Learned {
+        let m = match &a.model {
+            Some(p) => ClosureModel::load(p)?,
+            None => ClosureModel::embedded(&burn::tensor::Device::flex())?,
+        };
+        if m.card.inputs.case != cfg.case {
+            bail!(
+                "the model is for case {}, the preset needs {}",
+                m.card.inputs.case,
+                cfg.case
+            );
+        }
+        Some(m)
+    } else {
+        None
+    };
+    let style = ProgressStyle::with_template("{msg:24} {bar:40} {pos}/{len} eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = ProgressBar::new(1).with_style(style);
+    let (omega, t0) = if from > 0.0 {
+        bar.set_message(format!("spin-up to t = {from}"));
+        let progress = |k: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(k);
+        };
+        spin_up(&cfg, from, &progress, &AtomicBool::new(false))?
+    } else {
+        (
+            crate::solver::grf::grf(
+                &Grid::new(cfg.n)?,
+                crate::solver::GrfParams::default(),
+                cfg.seed,
+            ),
+            0.0,
+        )
+    };
+    let mut exp = Experiment::from_state(
+        cfg.clone(),
+        std::sync::Arc::new(Grid::new(cfg.n)?),
+        &omega,
+        t0,
+        model,
+    )?;
+    let frames = ((to - from) / a.every).round() as u64 + 1;
+    let steps_per_frame = (a.every / cfg.dt).round().max(1.0) as u64;
+    bar.set_message("frames");
+    bar.set_length(frames);
+    bar.set_position(0);
+    let mut ranges: Option<Vec<Range>> = None;
+    let mut recorder: Option<Recorder> = None;
+    let mut encode_s = 0.0;
+    for k in 0..frames {
+        if k > 0 {
+            exp.advance(steps_per_frame)?;
+        }
+        let f = exp.fields(None);
+        let fields: Vec<&[f64]> = a
+            .panels
+            .iter()
+            .map(|p| panel(&f, p))
+            .collect::<Result<_>>()?;
+        // one colour scale for the whole movie (from the first frame), shared by ω panels
+        let rs = ranges.get_or_insert_with(|| {
+            let omega_r = Range::symmetric_quantile(&[&f.truth], 0.995);
+            a.panels
+                .iter()
+                .zip(&fields)
+                .map(|(p, fl)| match p.as_str() {
+                    "truth" | "with" | "without" => omega_r,
+                    "error" | "spread" => Range::positive(&[fl]),
+                    _ => Range::symmetric_quantile(&[fl], 0.995),
+                })
+                .collect()
+        });
+        let t_enc = Instant::now();
+        // panels sharing one range are drawn in one strip; mixed ranges are drawn one by one
+        let imgs: Vec<image::RgbaImage> = fields
+            .iter()
+            .zip(a.panels.iter().zip(rs.iter()))
+            .map(|(fl, (p, r))| {
+                let cmap = if p == "error" || p == "spread" {
+                    Colormap::Viridis
+                } else {
+                    Colormap::RedBlue
+                };
+                compose(&[fl], f.n, *r, cmap, a.scale)
+            })
+            .collect();
+        let side = imgs[0].height();
+        let gap = crate::render::record::GAP;
+        let width = imgs.iter().map(|i| i.width()).sum::<u32>() + gap * (imgs.len() as u32 - 1);
+        let mut frame =
+            image::RgbaImage::from_pixel(width, side, image::Rgba([255, 255, 255, 255]));
+        let mut x = 0;
+        for im in &imgs {
+            image::imageops::overlay(&mut frame, im, x as i64, 0);
+            x += im.width() + gap;
+        }
+        if recorder.is_none() {
+            recorder = Some(Recorder::create(
+                &a.out,
+                a.fps,
+                (frame.width(), frame.height()),
+            )?);
+        }
+        if let Some(r) = recorder.as_mut() {
+            r.push(&frame)?;
+        }
+        encode_s += t_enc.elapsed().as_secs_f64();
+        bar.inc(1);
+    }
+    let t_fin = Instant::now();
+    let out = match recorder {
+        Some(r) => r.finish()?,
+        None => bail!("no frames"),
+    };
+    encode_s += t_fin.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    println!(
+        "wrote {} ({frames} frames, t = {from}…{to} every {} s; {:.1} ms per frame to compose and encode)",
+        out.display(),
+        a.every,
+        encode_s * 1e3 / frames as f64
+    );
+    Ok(())
+}

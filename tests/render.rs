@@ -1,0 +1,188 @@
+//! Exports: GIF frames/size/delay, PNG sequences, panel sizes per scale, atomic failure,
+//! and the MP4 route (decodes when ffmpeg exists, says why not otherwise).
+
+use std::process::Command;
+
+use closure_lab::render::record::{GAP, Recorder, compose, mp4_available};
+use closure_lab::render::{Colormap, Range};
+use image::AnimationDecoder;
+
+fn field(n: usize, phase: f64) -> Vec<f64> {
+    (0..n * n)
+        .map(|i| ((i / n) as f64 * 0.3 + (i % n) as f64 * 0.2 + phase).sin())
+        .collect()
+}
+
+#[test]
+fn panels_have_the_expected_size_at_each_scale() {
+    let f = field(32, 0.0);
+    for scale in [1usize, 2, 4] {
+        let img = compose(
+            &[&f, &f, &f],
+            32,
+            Range { lo: -1.0, hi: 1.0 },
+            Colormap::RedBlue,
+            scale,
+        );
+        assert_eq!(
+            (img.width(), img.height()),
+            (3 * 32 * scale as u32 + 2 * GAP, 32 * scale as u32)
+        );
+    }
+}
+
+#[test]
+fn gif_decodes_with_frames_size_and_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.gif");
+    let size = (2 * 32 + GAP, 32);
+    let mut rec = Recorder::create(&path, 5.0, size).unwrap();
+    for k in 0..6 {
+        let f = field(32, k as f64);
+        rec.push(&compose(
+            &[&f, &f],
+            32,
+            Range { lo: -1.0, hi: 1.0 },
+            Colormap::Viridis,
+            1,
+        ))
+        .unwrap();
+    }
+    rec.finish().unwrap();
+    let dec = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&path).unwrap(),
+    ))
+    .unwrap();
+    let frames = dec.into_frames().collect_frames().unwrap();
+    assert_eq!(frames.len(), 6);
+    for f in &frames {
+        assert_eq!(f.buffer().dimensions(), size);
+        let (num, den) = f.delay().numer_denom_ms();
+        assert_eq!(num / den, 200);
+    }
+    // only the finished file is left
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn png_sequence_and_cli_render_at_fixed_simulation_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("frames/");
+    let res = Command::new(env!("CARGO_BIN_EXE_closure-lab"))
+        .args([
+            "render",
+            "--preset",
+            "teaching",
+            "--from",
+            "0",
+            "--to",
+            "0.2",
+            "--every",
+            "0.05",
+            "--panels",
+            "truth,with,error",
+            "--scale",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    // 0, 0.05, …, 0.2: five frames, simulation time, not wall clock
+    assert_eq!(
+        names,
+        (0..5)
+            .map(|k| format!("frame_{k:05}.png"))
+            .collect::<Vec<_>>()
+    );
+    let img = image::open(out.join("frame_00000.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (3 * 128 + 2 * GAP, 128));
+}
+
+#[test]
+fn unwritable_targets_fail_cleanly_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let missing = ro.join("no/such/dir/x.gif");
+    let err = Recorder::create(&missing, 10.0, (8, 8)).err().unwrap();
+    assert!(err.to_string().contains("cannot write"), "{err}");
+    // a failing CLI export: one line, non-zero, nothing written
+    let res = Command::new(env!("CARGO_BIN_EXE_closure-lab"))
+        .args([
+            "render", "--preset", "teaching", "--from", "0", "--to", "0.01", "--every", "0.01",
+            "--out",
+        ])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!res.status.success());
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.trim().lines().count() == 1 && stderr.contains("cannot write"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&ro).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+    assert!(Recorder::create(&dir.path().join("x.avi"), 10.0, (8, 8)).is_err());
+}
+
+#[test]
+fn mp4_decodes_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.mp4");
+    match mp4_available() {
+        Err(why) => {
+            assert!(why.contains("ffmpeg"), "{why}");
+            let err = Recorder::create(&path, 10.0, (64, 64)).err().unwrap();
+            assert!(err.to_string().contains("ffmpeg"), "{err}");
+            assert!(!path.exists());
+        }
+        Ok(_) => {
+            let mut rec = Recorder::create(&path, 10.0, (64, 64)).unwrap();
+            for k in 0..12 {
+                let f = field(64, k as f64);
+                rec.push(&compose(
+                    &[&f],
+                    64,
+                    Range { lo: -1.0, hi: 1.0 },
+                    Colormap::RedBlue,
+                    1,
+                ))
+                .unwrap();
+            }
+            rec.finish().unwrap();
+            let probe = Command::new("ffprobe")
+                .args([
+                    "-v",
+                    "error",
+                    "-count_frames",
+                    "-select_streams",
+                    "v:0",
+                    "-show_entries",
+                    "stream=nb_read_frames,width,height",
+                    "-of",
+                    "csv=p=0",
+                ])
+                .arg(&path)
+                .output();
+            if let Ok(p) = probe {
+                let s = String::from_utf8_lossy(&p.stdout);
+                assert_eq!(s.trim(), "64,64,12", "ffprobe: {s}");
+            }
+        }
+    }
+}
