@@ -42,11 +42,20 @@ pub fn advection_hat(
 ) {
     let [uh, vh, wxh, wyh] = &mut work.hat;
     let two_pi = 2.0 * PI;
-    for s in 0..omega_hat.len() {
+    let len = omega_hat.len();
+    // equal-length slices let the compiler drop the bounds checks
+    let (lap, kx, ky) = (&grid.lap[..len], &grid.kx[..len], &grid.ky[..len]);
+    let (uh, vh, wxh, wyh) = (
+        &mut uh[..len],
+        &mut vh[..len],
+        &mut wxh[..len],
+        &mut wyh[..len],
+    );
+    for s in 0..len {
         let w = omega_hat[s];
-        let psi = w / grid.lap[s];
-        let ikx = C64::new(0.0, two_pi * grid.kx[s]);
-        let iky = C64::new(0.0, two_pi * grid.ky[s]);
+        let psi = w / lap[s];
+        let ikx = C64::new(0.0, two_pi * kx[s]);
+        let iky = C64::new(0.0, two_pi * ky[s]);
         uh[s] = iky * psi;
         vh[s] = -(ikx * psi);
         wxh[s] = ikx * w;
@@ -58,8 +67,8 @@ pub fn advection_hat(
     grid.fft.inverse_inplace(wxh, wx, scratch);
     grid.fft.inverse_inplace(wyh, wy, scratch);
     // the product overwrites ∂ω/∂x; u and v stay for CFL checks
-    for i in 0..wx.len() {
-        wx[i] = u[i] * wx[i] + v[i] * wy[i];
+    for (((p, u), v), wy) in wx.iter_mut().zip(u.iter()).zip(v.iter()).zip(wy.iter()) {
+        *p = u * *p + v * wy;
     }
     grid.fft.forward_inplace(wx, n_hat, scratch);
     for (nh, keep) in n_hat.iter_mut().zip(&grid.dealias) {

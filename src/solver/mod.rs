@@ -158,7 +158,8 @@ struct Workspace {
     n_hat: Vec<C64>,
     /// frozen explicit forcing of the current step
     frozen: Vec<C64>,
-    /// this step's σξ̂
+    /// this step's σξ̂ (sparse, and dense when closures are recorded)
+    noise_sparse: Vec<(usize, C64)>,
     noise: Vec<C64>,
     /// a closure supplied as a physical field, transformed
     closure: Vec<C64>,
@@ -259,6 +260,7 @@ impl Simulation {
             adv: AdvectionWork::new(&grid),
             n_hat: grid.zeros_hat(),
             frozen: grid.zeros_hat(),
+            noise_sparse: Vec::new(),
             noise: grid.zeros_hat(),
             closure: grid.zeros_hat(),
             stages,
@@ -380,31 +382,48 @@ impl Simulation {
         let ws = &mut self.ws;
         // 1. frozen forcing: f̂ (+ σξ̂) (+ weight·closure)
         let has_noise = if let Some(q) = &mut self.noise {
-            q.draw(grid, dt, &mut ws.noise);
+            q.draw_sparse(grid, dt, &mut ws.noise_sparse);
             true
         } else {
             false
         };
-        ws.frozen.copy_from_slice(&self.f_hat);
-        if has_noise {
-            for (f, n) in ws.frozen.iter_mut().zip(&ws.noise) {
-                *f += n;
-            }
-        }
         let (advect, weight) = match self.params.kind {
             RunKind::Truth => (true, 0.0),
             RunKind::Model(Case::G) => (true, 0.5),
             RunKind::Model(Case::H) => (false, 1.0),
         };
-        if let (Some(c), RunKind::Model(_)) = (closure_hat, self.params.kind) {
-            if c.len() != ws.frozen.len() {
-                return Err(SolverError::BadFieldLength {
-                    got: c.len(),
-                    n: grid.n,
-                });
+        let closure = match (closure_hat, self.params.kind) {
+            (Some(c), RunKind::Model(_)) => {
+                if c.len() != ws.frozen.len() {
+                    return Err(SolverError::BadFieldLength {
+                        got: c.len(),
+                        n: grid.n,
+                    });
+                }
+                Some(c)
             }
-            for (f, c) in ws.frozen.iter_mut().zip(c) {
-                *f += c * weight;
+            _ => None,
+        };
+        // The reference step without a closure reads f̂ directly and adds the sparse noise
+        // afterwards; otherwise the frozen forcing is assembled densely.
+        let dense = closure.is_some() || matches!(self.coeffs, Coeffs::Etd(_));
+        if dense {
+            ws.frozen.copy_from_slice(&self.f_hat);
+            for &(k, v) in &ws.noise_sparse {
+                if has_noise {
+                    ws.frozen[k] += v;
+                }
+            }
+            if let Some(c) = closure {
+                for (f, c) in ws.frozen.iter_mut().zip(c) {
+                    *f += c * weight;
+                }
+            }
+        }
+        if has_noise && self.record.is_some() {
+            ws.noise.fill(C64::default());
+            for &(k, v) in &ws.noise_sparse {
+                ws.noise[k] += v;
             }
         }
         let check = (self.steps + 1) % CHECK_EVERY == 0;
@@ -429,14 +448,22 @@ impl Simulation {
                     );
                 }
                 let w = &mut self.omega_hat;
+                let f: &[C64] = if dense { &ws.frozen } else { &self.f_hat };
+                let len = w.len();
+                let (f, nh, num, den) =
+                    (&f[..len], &ws.n_hat[..len], &rc.num[..len], &rc.den[..len]);
                 if advect {
-                    for k in 0..w.len() {
-                        w[k] = ((-dt) * ws.n_hat[k] + dt * ws.frozen[k] + rc.num[k] * w[k])
-                            / rc.den[k];
+                    for k in 0..len {
+                        w[k] = ((-dt) * nh[k] + dt * f[k] + num[k] * w[k]) / den[k];
                     }
                 } else {
-                    for k in 0..w.len() {
-                        w[k] = (dt * ws.frozen[k] + rc.num[k] * w[k]) / rc.den[k];
+                    for k in 0..len {
+                        w[k] = (dt * f[k] + num[k] * w[k]) / den[k];
+                    }
+                }
+                if has_noise && !dense {
+                    for &(k, v) in &ws.noise_sparse {
+                        w[k] += dt * v / den[k];
                     }
                 }
             }

@@ -116,7 +116,19 @@ impl QWiener {
 
     /// Draw the next σξ̂ (spectral, same normalisation as [`super::fft::Fft2`]) into `out`.
     pub fn draw(&mut self, grid: &Grid, dt: f64, out: &mut [C64]) {
+        let mut sparse = Vec::new();
+        self.draw_sparse(grid, dt, &mut sparse);
         out.fill(C64::default());
+        for (k, v) in sparse {
+            out[k] += v;
+        }
+    }
+
+    /// Draw the next σξ̂ as `(spectral index, contribution)` pairs (an index may repeat;
+    /// contributions add). Only ~1300 modes are non-zero, so the stepper adds them
+    /// without touching the rest of the spectrum.
+    pub fn draw_sparse(&mut self, grid: &Grid, dt: f64, out: &mut Vec<(usize, C64)>) {
+        out.clear();
         let n = grid.n;
         let nh = grid.nh;
         let nn = (n * n) as f64;
@@ -128,10 +140,10 @@ impl QWiener {
             // Re(ifft2(c)) has half-spectrum ½(c_k + conj(c_{−k})).
             let c = C64::new(a, b) * (0.5 * scale * w);
             if jy < nh {
-                out[jy * n + ix] += c;
+                out.push((jy * n + ix, c));
             }
             if my < nh {
-                out[my * n + mx] += c.conj();
+                out.push((my * n + mx, c.conj()));
             }
         }
     }
