@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: [`solver`] → [`closure`] → experiment → app / [`cli`].
 pub mod app;
+pub mod atomic;
 pub mod cli;
 pub mod closure;
 pub mod experiment;

@@ -884,7 +884,8 @@ impl eframe::App for ClosureLabApp {
             });
         egui::Panel::bottom("plots")
             .resizable(true)
-            .default_size(230.0)
+            .min_size(200.0)
+            .default_size(240.0)
             .show(ui, |ui| self.plots_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| self.fields_ui(ui));
         self.windows_ui(&ctx);

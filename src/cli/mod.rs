@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod eval;
 pub mod npy;
+mod posterior;
 mod render;
 mod run;
 mod train;
@@ -31,6 +32,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// A-priori closure errors of models and baselines (Markdown table, optional JSON).
     Eval(eval::EvalArgs),
+    /// The published a-posteriori test: D_Fro of ω with/without closure from t = 30 s.
+    Posterior(posterior::PosteriorArgs),
     /// Render frames of a preset headless at fixed simulation times (GIF, MP4, PNG folder).
     Render(render::RenderArgs),
     /// Benchmarks (speed targets live here, not in tests).
@@ -47,6 +50,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Eval(a)) => eval::eval(a),
         Some(Command::Render(a)) => render::render(a),
+        Some(Command::Posterior(a)) => posterior::posterior(a),
         Some(Command::Bench(a)) => bench::bench(a),
         None => {
             if crate::app::display_available() {

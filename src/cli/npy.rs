@@ -96,7 +96,7 @@ pub fn write_field(path: &Path, n: usize, data: &[f64]) -> Result<()> {
         writer.finish()?;
         w.flush()?;
     }
-    tmp.persist(path)
+    crate::atomic::persist(tmp, path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

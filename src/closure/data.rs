@@ -87,14 +87,10 @@ fn write_part(path: &Path, tr: &Trajectory) -> Result<(), DataError> {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let err = |e: std::io::Error| DataError::File {
+    crate::atomic::write_bytes(path, &bytes).map_err(|e| DataError::File {
         path: path.display().to_string(),
         msg: e.to_string(),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    std::io::Write::write_all(&mut tmp, &bytes).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+    })?;
     Ok(())
 }
 

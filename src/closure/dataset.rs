@@ -146,7 +146,7 @@ pub fn write_h5(path: &Path, trajs: &[Trajectory], t: &[f64], nu: f64) -> Result
             .and_then(|d| d.write_scalar(&nu))
             .map_err(|e| ferr(path, e))?;
     }
-    tmp.persist(path).map_err(|e| ferr(path, e.error))?;
+    crate::atomic::persist(tmp, path).map_err(|e| ferr(path, e))?;
     Ok(())
 }
 

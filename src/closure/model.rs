@@ -152,6 +152,9 @@ pub struct ModelCard {
     #[serde(default)]
     pub eval: Vec<EvalRow>,
     pub crate_version: String,
+    /// Free-text description of the recipe.
+    #[serde(default)]
+    pub note: String,
 }
 
 pub const CARD_FORMAT: u32 = 1;
@@ -282,16 +285,9 @@ impl ClosureModel {
             (weights.to_path_buf(), bytes),
             (weights.with_extension("json"), json),
         ] {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let io = |e: std::io::Error| {
+            crate::atomic::write_bytes(&path, &data).map_err(|e| {
                 ClosureError::Weights(format!("cannot write {} ({e})", path.display()))
-            };
-            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-            std::io::Write::write_all(&mut tmp, &data).map_err(io)?;
-            tmp.persist(&path).map_err(|e| io(e.error))?;
+            })?;
         }
         Ok(())
     }

@@ -191,6 +191,7 @@ pub fn validate(
         training: TrainingInfo::default(),
         eval: Vec::new(),
         crate_version: String::new(),
+        note: String::new(),
     };
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
@@ -388,6 +389,7 @@ pub fn train(
         },
         eval: Vec::new(),
         crate_version: env!("CARGO_PKG_VERSION").into(),
+        note: String::new(),
     };
     let _ = weights_to_bytes;
     let _ = rng.random::<u32>();
@@ -404,13 +406,5 @@ fn weights_to_bytes_f32(net: &ScoreNet) -> Result<Vec<u8>, ClosureError> {
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ClosureError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let io = io_err(path);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(&io)?;
-    std::io::Write::write_all(&mut tmp, data).map_err(&io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::atomic::write_bytes(path, data).map_err(io_err(path))
 }

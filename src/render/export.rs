@@ -44,6 +44,6 @@ pub fn save_png(img: &RgbaImage, path: &Path) -> Result<(), ExportError> {
         image::ImageFormat::Png,
     )
     .map_err(|e| werr(path, e))?;
-    tmp.persist(path).map_err(|e| werr(path, e.error))?;
+    crate::atomic::persist(tmp, path).map_err(|e| werr(path, e))?;
     Ok(())
 }

@@ -226,7 +226,7 @@ impl Recorder {
         match self {
             Recorder::Gif { tmp, enc, out, .. } => {
                 drop(enc); // flushes the trailer
-                tmp.persist(&out).map_err(|e| werr(&out, e.error))?;
+                crate::atomic::persist(tmp, &out).map_err(|e| werr(&out, e))?;
                 Ok(out)
             }
             Recorder::Png { tmp, out, .. } => {
@@ -257,7 +257,7 @@ impl Recorder {
                         ),
                     ));
                 }
-                tmp.persist(&out).map_err(|e| werr(&out, e.error))?;
+                crate::atomic::persist(tmp, &out).map_err(|e| werr(&out, e))?;
                 Ok(out)
             }
         }
