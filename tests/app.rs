@@ -21,8 +21,8 @@ fn harness(preset: &str) -> Harness<'static, ClosureLabApp> {
             ClosureLabApp::new(
                 Settings::default(),
                 AppOptions {
-                    screenshot: None,
                     preset: Some(preset),
+                    ..Default::default()
                 },
                 "test harness".into(),
             )

@@ -33,6 +33,22 @@ pub struct AppOptions {
     pub screenshot: Option<(PathBuf, u64)>,
     /// Start with this preset (overrides the stored settings).
     pub preset: Option<String>,
+    /// Benchmark: play for this many frames once the runs start, print frame times and
+    /// sampler latency, exit.
+    pub bench_frames: Option<u64>,
+    /// Overrides of the preset's grid and ensemble size.
+    pub n: Option<usize>,
+    pub ensemble: Option<usize>,
+}
+
+/// Frame-time record of `gui --bench-frames`.
+#[derive(Default)]
+struct FrameBench {
+    ui_ms: Vec<f64>,
+    interval_ms: Vec<f64>,
+    last: Option<Instant>,
+    start_steps: u64,
+    start: Option<Instant>,
 }
 
 /// A truth spin-up running on a worker thread.
@@ -66,6 +82,7 @@ pub struct ClosureLabApp {
     frame_ms: f32,
     sim_ms: f32,
     locked: Option<Range>,
+    bench: FrameBench,
 }
 
 impl ClosureLabApp {
@@ -76,6 +93,12 @@ impl ClosureLabApp {
                 settings.preset = preset.id.into();
                 settings.experiment = preset.config.clone();
             }
+        }
+        if let Some(n) = options.n {
+            settings.experiment.n = n;
+        }
+        if let Some(k) = options.ensemble {
+            settings.experiment.ensemble = k;
         }
         settings.sanitize();
         let (model, model_note) = match ClosureModel::embedded(&burn::tensor::Device::flex()) {
@@ -95,7 +118,7 @@ impl ClosureLabApp {
             exp: None,
             spin: None,
             spun: None,
-            playing: options.screenshot.is_some(),
+            playing: options.screenshot.is_some() || options.bench_frames.is_some(),
             textures: (0..7).map(|_| PanelTexture::default()).collect(),
             fields: None,
             messages: Vec::new(),
@@ -107,6 +130,7 @@ impl ClosureLabApp {
             frame_ms: 0.0,
             sim_ms: 0.0,
             locked: None,
+            bench: FrameBench::default(),
         };
         app.restart();
         app
@@ -827,6 +851,60 @@ impl ClosureLabApp {
         }
     }
 
+    fn bench_logic(&mut self, ctx: &egui::Context, t0: Instant) {
+        let Some(frames) = self.options.bench_frames else {
+            return;
+        };
+        let Some(exp) = &self.exp else { return };
+        let b = &mut self.bench;
+        let now = Instant::now();
+        if b.start.is_none() {
+            b.start = Some(now);
+            b.start_steps = exp.steps();
+        } else {
+            b.ui_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+            if let Some(l) = b.last {
+                b.interval_ms.push((now - l).as_secs_f64() * 1e3);
+            }
+        }
+        b.last = Some(now);
+        ctx.request_repaint();
+        if b.ui_ms.len() as u64 >= frames {
+            let stat = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+                let p95 = v
+                    .get((v.len() as f64 * 0.95) as usize)
+                    .copied()
+                    .unwrap_or(f64::NAN);
+                (mean, p95, v.last().copied().unwrap_or(f64::NAN))
+            };
+            let (um, up, ux) = stat(&mut b.ui_ms);
+            let (im, ip, ix) = stat(&mut b.interval_ms);
+            let secs = b.start.map_or(0.0, |s| s.elapsed().as_secs_f64());
+            let cfg = exp.config();
+            println!(
+                "{} frames at {}², ensemble {}, closure {:?}: app update {:.1} ms mean / {:.1} p95 / {:.1} max; \
+                 frame interval {:.1} ms mean / {:.1} p95 / {:.1} max; {:.0} steps/s; sampler latency {}",
+                b.ui_ms.len(),
+                cfg.n,
+                cfg.ensemble,
+                cfg.closure,
+                um,
+                up,
+                ux,
+                im,
+                ip,
+                ix,
+                (exp.steps() - b.start_steps) as f64 / secs.max(1e-9),
+                exp.last_latency_ms()
+                    .map_or("—".into(), |l| format!("{l:.0} ms per ensemble")),
+            );
+            self.options.bench_frames = None;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
     fn step_frame(&mut self) {
         if !self.playing || self.exp.is_none() {
             return;
@@ -890,10 +968,15 @@ impl eframe::App for ClosureLabApp {
         egui::CentralPanel::default().show(ui, |ui| self.fields_ui(ui));
         self.windows_ui(&ctx);
         self.screenshot_logic(&ctx);
-        if self.playing || self.spin.is_some() || self.options.screenshot.is_some() {
+        if self.playing
+            || self.spin.is_some()
+            || self.options.screenshot.is_some()
+            || self.options.bench_frames.is_some()
+        {
             ctx.request_repaint();
         }
         self.frame_ms = 0.9 * self.frame_ms + 0.1 * t0.elapsed().as_secs_f32() * 1e3;
+        self.bench_logic(&ctx, t0);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -918,7 +1001,7 @@ pub fn run(options: AppOptions) -> Result<(), String> {
             .with_title("Closure Lab"),
         ..Default::default()
     };
-    let screenshot_mode = options.screenshot.is_some();
+    let screenshot_mode = options.screenshot.is_some() || options.bench_frames.is_some();
     eframe::run_native(
         "closure-lab",
         native,

@@ -90,14 +90,16 @@ fn time_per_call(seconds: f64, mut f: impl FnMut() -> Result<()>) -> Result<f64>
     Ok(best)
 }
 
-fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
+/// 1 thread, and all cores when there is more than one.
+fn thread_counts() -> Vec<usize> {
     let all = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let mut thread_counts = vec![1];
-    if all > 1 {
-        thread_counts.push(all);
-    }
+    if all > 1 { vec![1, all] } else { vec![1] }
+}
+
+fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
+    let thread_counts = thread_counts();
     if !json {
         println!("truth run, stochastic forcing on, published parameters; best of 3 × {seconds} s");
         println!(
@@ -180,13 +182,7 @@ fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -
     use crate::closure::sde::Schedule;
     use crate::closure::sensors::Sensors;
 
-    let all = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let mut thread_counts = vec![1];
-    if all > 1 {
-        thread_counts.push(all);
-    }
+    let thread_counts = thread_counts();
     let device = burn::tensor::Device::flex();
     let mut model = ClosureModel::embedded(&device)?;
     let settings = [

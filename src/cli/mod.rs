@@ -58,6 +58,9 @@ pub fn main() -> std::process::ExitCode {
                     screenshot: None,
                     preset: None,
                     steps: 200,
+                    bench_frames: None,
+                    n: None,
+                    ensemble: None,
                 })
             } else {
                 print_usage();
@@ -87,6 +90,15 @@ pub struct GuiArgs {
     /// Steps to run before the screenshot.
     #[arg(long, default_value_t = 200)]
     pub steps: u64,
+    /// Benchmark: play this many frames, print frame times and sampler latency, exit.
+    #[arg(long)]
+    pub bench_frames: Option<u64>,
+    /// Grid (64, 128, 256) instead of the preset's.
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Ensemble size instead of the preset's.
+    #[arg(long)]
+    pub ensemble: Option<usize>,
 }
 
 fn gui(a: GuiArgs) -> anyhow::Result<()> {
@@ -103,6 +115,9 @@ fn gui(a: GuiArgs) -> anyhow::Result<()> {
     let options = crate::app::AppOptions {
         screenshot: a.screenshot.map(|p| (p, a.steps)),
         preset: a.preset,
+        bench_frames: a.bench_frames,
+        n: a.n,
+        ensemble: a.ensemble,
     };
     crate::app::run(options).map_err(anyhow::Error::msg)
 }

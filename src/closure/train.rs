@@ -10,16 +10,15 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::{DataError, h5_info, read_h5_trajectory};
 use super::loss::{TimeRange, dsm_loss};
 use super::model::{
-    CARD_FORMAT, ClosureError, ClosureModel, InputSpec, ModelCard, TrainingInfo,
-    weights_from_bytes, weights_to_bytes,
+    CARD_FORMAT, ClosureError, ClosureModel, InputSpec, ModelCard, TrainingInfo, weights_from_bytes,
 };
 use super::sampler::Sampler;
 use super::score::{ScoreNet, ScoreNetConfig};
@@ -391,8 +390,6 @@ pub fn train(
         crate_version: env!("CARGO_PKG_VERSION").into(),
         note: String::new(),
     };
-    let _ = weights_to_bytes;
-    let _ = rng.random::<u32>();
     Ok(ClosureModel::new(card, ema, plain))
 }
 
