@@ -344,6 +344,15 @@ fn deterministic_part_is_the_noise_free_true_closure() {
 #[test]
 fn embedded_weights_decode_and_bad_files_fail_clearly() {
     let dev = Device::flex();
+    for case in [Case::G, Case::H] {
+        let m = ClosureModel::embedded_for(case, &dev)
+            .expect("every embedded model decodes into today's architecture");
+        assert_eq!(m.card.inputs.case, case);
+        assert!(
+            !m.card.eval.is_empty() || case == Case::H,
+            "the G card carries its eval table"
+        );
+    }
     let model = ClosureModel::embedded(&dev)
         .expect("the embedded model must decode into today's architecture");
     let (card, weights) = EMBEDDED_G;

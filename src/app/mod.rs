@@ -64,7 +64,7 @@ struct SpinUp {
 /// simulation itself is rebuilt from it.
 pub struct ClosureLabApp {
     pub settings: Settings,
-    model: Option<ClosureModel>,
+    models: Vec<ClosureModel>,
     model_note: String,
     pub exp: Option<Experiment>,
     spin: Option<SpinUp>,
@@ -101,19 +101,24 @@ impl ClosureLabApp {
             settings.experiment.ensemble = k;
         }
         settings.sanitize();
-        let (model, model_note) = match ClosureModel::embedded(&burn::tensor::Device::flex()) {
-            Ok(m) => {
-                let note = format!(
-                    "{} (trained on {}², CPU backend)",
-                    m.card.name, m.card.training.grid
-                );
-                (Some(m), note)
+        let mut models = Vec::new();
+        let mut notes = Vec::new();
+        for case in [Case::G, Case::H] {
+            match ClosureModel::embedded_for(case, &burn::tensor::Device::flex()) {
+                Ok(m) => {
+                    notes.push(format!(
+                        "{} (trained on {}², CPU backend)",
+                        m.card.name, m.card.training.grid
+                    ));
+                    models.push(m);
+                }
+                Err(e) => notes.push(format!("embedded {case} model unavailable: {e}")),
             }
-            Err(e) => (None, format!("embedded model unavailable: {e}")),
-        };
+        }
+        let model_note = notes.join("\n");
         let mut app = ClosureLabApp {
             settings,
-            model,
+            models,
             model_note,
             exp: None,
             spin: None,
@@ -141,9 +146,9 @@ impl ClosureLabApp {
     }
 
     fn model_for(&self, case: Case) -> Option<ClosureModel> {
-        self.model
-            .as_ref()
-            .filter(|m| m.card.inputs.case == case)
+        self.models
+            .iter()
+            .find(|m| m.card.inputs.case == case)
             .cloned()
     }
 
@@ -504,24 +509,26 @@ impl ClosureLabApp {
                     ui.selectable_value(&mut e.n, k, format!("{k}×{k}"));
                 }
             });
-        if let Some(m) = &self.model {
-            if m.card.training.grid != e.n && e.closure == ClosureMode::Learned {
-                ui.label(
-                    RichText::new(format!(
+        if e.closure == ClosureMode::Learned {
+            let warn = |ui: &mut egui::Ui, t: String| {
+                ui.label(RichText::new(t).color(Color32::from_rgb(200, 140, 0)));
+            };
+            match self.models.iter().find(|m| m.card.inputs.case == e.case) {
+                Some(m) if m.card.training.grid != e.n => warn(
+                    ui,
+                    format!(
                         "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
                         m.card.training.grid, e.n
-                    ))
-                    .color(Color32::from_rgb(200, 140, 0)),
-                );
-            }
-            if m.card.inputs.case != e.case && e.closure == ClosureMode::Learned {
-                ui.label(
-                    RichText::new(format!(
+                    ),
+                ),
+                Some(_) => {}
+                None => warn(
+                    ui,
+                    format!(
                         "⚠ no learned model for case {}: the model run gets no closure",
                         e.case
-                    ))
-                    .color(Color32::from_rgb(200, 140, 0)),
-                );
+                    ),
+                ),
             }
         }
         ui.separator();
@@ -807,7 +814,7 @@ impl ClosureLabApp {
             .default_width(520.0)
             .show(ctx, |ui| {
                 ui.label(ABOUT);
-                if let Some(m) = &self.model {
+                for m in &self.models {
                     ui.separator();
                     ui.label(format!("Shipped closure: {}", m.card.name));
                     ui.label(format!("inputs: {:?}", m.card.inputs));

@@ -17,7 +17,7 @@ pub struct EvalArgs {
     /// ≥ the largest --grids). Default: simulate a small test set (2 trajectories, 256²).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Models to evaluate (`PATH.bpk` with `PATH.json`); default: the embedded model.
+    /// Models to evaluate (`PATH.bpk` with `PATH.json`); default: the embedded G and H models.
     #[arg(long)]
     pub model: Vec<PathBuf>,
     /// Grids (each must divide the stored grid).
@@ -101,10 +101,10 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         .map_err(anyhow::Error::msg)?;
     let mut models = Vec::new();
     if a.model.is_empty() {
-        models.push((
-            "shipped".to_string(),
-            ClosureModel::embedded(&burn::tensor::Device::flex())?,
-        ));
+        for case in [Case::G, Case::H] {
+            let m = ClosureModel::embedded_for(case, &burn::tensor::Device::flex())?;
+            models.push((format!("shipped {case}"), m));
+        }
     }
     for p in &a.model {
         let m = ClosureModel::load(p).with_context(|| format!("loading {}", p.display()))?;

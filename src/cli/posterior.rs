@@ -56,7 +56,7 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
     let model = if cfg.closure == ClosureMode::Learned {
         Some(match &a.model {
             Some(p) => ClosureModel::load(p)?,
-            None => ClosureModel::embedded(&burn::tensor::Device::flex())?,
+            None => ClosureModel::embedded_for(cfg.case, &burn::tensor::Device::flex())?,
         })
         .filter(|m| m.card.inputs.case == cfg.case)
     } else {

@@ -90,7 +90,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
     let model = if cfg.closure == ClosureMode::Learned {
         let m = match &a.model {
             Some(p) => ClosureModel::load(p)?,
-            None => ClosureModel::embedded(&burn::tensor::Device::flex())?,
+            None => ClosureModel::embedded_for(cfg.case, &burn::tensor::Device::flex())?,
         };
         if m.card.inputs.case != cfg.case {
             bail!(

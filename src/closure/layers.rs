@@ -17,29 +17,29 @@ use burn::tensor::{Distribution, TensorData};
 #[derive(Clone, Debug)]
 pub struct DftBasis {
     pub n: usize,
-    /// forward along W: `[1, 1, W, m2]` (cos, −sin)
-    fw_c: Tensor<4>,
-    fw_s: Tensor<4>,
-    /// forward along H: `[1, 1, H, 2·m1]`
-    fh_c: Tensor<4>,
-    fh_s: Tensor<4>,
-    /// inverse along H: `[1, 1, 2·m1, H]`
-    ih_c: Tensor<4>,
-    ih_s: Tensor<4>,
-    /// inverse along W to real, with Hermitian weights and 1/(H·W): `[1, 1, m2, W]`
-    iw_c: Tensor<4>,
-    iw_s: Tensor<4>,
+    /// forward along W: `[W, m2]` (cos, −sin)
+    fw_c: Tensor<2>,
+    fw_s: Tensor<2>,
+    /// forward along H: `[H, 2·m1]`
+    fh_c: Tensor<2>,
+    fh_s: Tensor<2>,
+    /// inverse along H: `[2·m1, H]`
+    ih_c: Tensor<2>,
+    ih_s: Tensor<2>,
+    /// inverse along W to real, with Hermitian weights and 1/(H·W): `[m2, W]`
+    iw_c: Tensor<2>,
+    iw_s: Tensor<2>,
 }
 
 impl DftBasis {
     /// Basis for an `n × n` grid keeping `m1` (±) modes along H and `m2` along W.
     /// Needs `2·m1 ≤ n` and `m2 ≤ n/2`.
     pub fn new(n: usize, m1: usize, m2: usize, device: &Device) -> Self {
-        let mat = |rows: usize, cols: usize, f: &dyn Fn(usize, usize) -> f64| -> Tensor<4> {
+        let mat = |rows: usize, cols: usize, f: &dyn Fn(usize, usize) -> f64| -> Tensor<2> {
             let v: Vec<f32> = (0..rows * cols)
                 .map(|i| f(i / cols, i % cols) as f32)
                 .collect();
-            Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), device).unsqueeze::<4>()
+            Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), device)
         };
         let kh = |j: usize| -> f64 {
             if j < m1 {
@@ -119,40 +119,56 @@ impl SpectralConv2d {
         (self.w_re.val(), self.w_im.val())
     }
 
+    /// Every transform is one 2-D matmul over all rows (a few large GEMMs instead of
+    /// thousands of tiny batched ones), and the per-mode channel mix is a broadcast
+    /// multiply-and-sum.
     pub fn forward(&self, x: Tensor<4>, basis: &DftBasis) -> Tensor<4> {
         let [b, h, w, c] = x.dims();
         let m = self.modes;
         let o = self.w_re.dims()[2];
-        // along W: [B, H, C, W] x [W, m] -> [B, H, C, m]
-        let xw = x.permute([0, 1, 3, 2]);
+        let k = 2 * m * m;
+        // along W: rows (b, h, c)
+        let xw = x.permute([0, 1, 3, 2]).reshape([b * h * c, w]);
         let a_re = xw.clone().matmul(basis.fw_c.clone());
         let a_im = xw.matmul(basis.fw_s.clone());
-        // along H: [B, m, C, H] x [H, 2m] -> [B, m, C, 2m]
-        let a_re = a_re.permute([0, 3, 2, 1]);
-        let a_im = a_im.permute([0, 3, 2, 1]);
-        let b_re =
-            a_re.clone().matmul(basis.fh_c.clone()) - a_im.clone().matmul(basis.fh_s.clone());
-        let b_im = a_re.matmul(basis.fh_s.clone()) + a_im.matmul(basis.fh_c.clone());
-        // modes first: [B, m(w), C, 2m(h)] -> [2m·m, B, C]
-        let k = 2 * m * m;
-        let to_modes = |t: Tensor<4>| t.permute([3, 1, 0, 2]).reshape([k, b, c]);
-        let (x_re, x_im) = (to_modes(b_re), to_modes(b_im));
-        let (w_re, w_im) = (self.w_re.val(), self.w_im.val());
-        let y_re = x_re.clone().matmul(w_re.clone()) - x_im.clone().matmul(w_im.clone());
-        let y_im = x_re.matmul(w_im) + x_im.matmul(w_re);
-        // back to [B, m(w), O, 2m(h)]
-        let from_modes = |t: Tensor<3>| t.reshape([2 * m, m, b, o]).permute([2, 1, 3, 0]);
-        let (y_re, y_im) = (from_modes(y_re), from_modes(y_im));
-        // inverse along H (complex): [B, m, O, 2m] x [2m, H] -> [B, m, O, H]
-        let z_re =
-            y_re.clone().matmul(basis.ih_c.clone()) - y_im.clone().matmul(basis.ih_s.clone());
-        let z_im = y_re.matmul(basis.ih_s.clone()) + y_im.matmul(basis.ih_c.clone());
-        // inverse along W to real: [B, H, O, m] x [m, W] -> [B, H, O, W]
-        let z_re = z_re.permute([0, 3, 2, 1]);
-        let z_im = z_im.permute([0, 3, 2, 1]);
-        let out = z_re.matmul(basis.iw_c.clone()) + z_im.matmul(basis.iw_s.clone());
-        let _ = (h, w);
-        out.permute([0, 1, 3, 2])
+        // along H: rows (b, c, kw)
+        let to_h = |t: Tensor<2>| {
+            t.reshape([b, h, c, m])
+                .permute([0, 2, 3, 1])
+                .reshape([b * c * m, h])
+        };
+        let (ar, ai) = (to_h(a_re), to_h(a_im));
+        let b_re = ar.clone().matmul(basis.fh_c.clone()) - ai.clone().matmul(basis.fh_s.clone());
+        let b_im = ar.matmul(basis.fh_s.clone()) + ai.matmul(basis.fh_c.clone());
+        // modes last, index j·m + kw: [B, C, 1, K]
+        let to_modes = |t: Tensor<2>| {
+            t.reshape([b, c, m, 2 * m])
+                .permute([0, 1, 3, 2])
+                .reshape([b, c, 1, k])
+        };
+        let (xr, xi) = (to_modes(b_re), to_modes(b_im));
+        // weights [K, C, O] -> [1, C, O, K]
+        let wt = |t: Tensor<3>| t.permute([1, 2, 0]).unsqueeze_dim::<4>(0);
+        let (wr, wi) = (wt(self.w_re.val()), wt(self.w_im.val()));
+        let yr = (xr.clone() * wr.clone() - xi.clone() * wi.clone()).sum_dim(1); // [B, 1, O, K]
+        let yi = (xr * wi + xi * wr).sum_dim(1);
+        // inverse along H: rows (b, o, kw)
+        let from_modes = |t: Tensor<4>| {
+            t.reshape([b, o, 2 * m, m])
+                .permute([0, 1, 3, 2])
+                .reshape([b * o * m, 2 * m])
+        };
+        let (yr, yi) = (from_modes(yr), from_modes(yi));
+        let z_re = yr.clone().matmul(basis.ih_c.clone()) - yi.clone().matmul(basis.ih_s.clone());
+        let z_im = yr.matmul(basis.ih_s.clone()) + yi.matmul(basis.ih_c.clone());
+        // inverse along W to real: rows (b, h, o)
+        let to_w = |t: Tensor<2>| {
+            t.reshape([b, o, m, h])
+                .permute([0, 3, 1, 2])
+                .reshape([b * h * o, m])
+        };
+        let out = to_w(z_re).matmul(basis.iw_c.clone()) + to_w(z_im).matmul(basis.iw_s.clone());
+        out.reshape([b, h, o, w]).permute([0, 1, 3, 2])
     }
 }
 

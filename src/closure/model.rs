@@ -218,6 +218,12 @@ pub static EMBEDDED_G: (&[u8], &[u8]) = (
     include_bytes!("../../assets/closure_g.bpk"),
 );
 
+/// The embedded H-case model.
+pub static EMBEDDED_H: (&[u8], &[u8]) = (
+    include_bytes!("../../assets/closure_h.json"),
+    include_bytes!("../../assets/closure_h.bpk"),
+);
+
 /// A closure model ready to sample on one device.
 #[derive(Clone)]
 pub struct ClosureModel {
@@ -258,6 +264,15 @@ impl ClosureModel {
     /// The model embedded in the binary.
     pub fn embedded(device: &Device) -> Result<Self, ClosureError> {
         Self::from_bytes(EMBEDDED_G.0, EMBEDDED_G.1, device)
+    }
+
+    /// The embedded model of a closure case.
+    pub fn embedded_for(case: Case, device: &Device) -> Result<Self, ClosureError> {
+        let (card, weights) = match case {
+            Case::G => EMBEDDED_G,
+            Case::H => EMBEDDED_H,
+        };
+        Self::from_bytes(card, weights, device)
     }
 
     /// Load `PATH.bpk` with its card `PATH.json`.
