@@ -95,6 +95,40 @@ fn preset_switch_from_the_menu() {
     );
 }
 
+#[test]
+fn in_app_recording_takes_frames_at_fixed_simulation_times() {
+    use image::AnimationDecoder;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness("teaching");
+    wait_for_experiment(&mut h);
+    h.state_mut().settings.export_dir = dir.path().display().to_string();
+    h.state_mut().settings.record_every = 0.01;
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    assert!(h.state().recording.is_some());
+    // 100 steps of dt = 1e-3: frames at t0, t0 + 0.01, …, t0 + 0.1
+    h.get_by_label("+100").click();
+    h.run_steps(2);
+    // paused frames add nothing
+    h.run_steps(10);
+    assert_eq!(h.state().recording.as_ref().unwrap().frames, 11);
+    h.get_by_label("Stop recording (11 frames)").click();
+    h.run_steps(2);
+    assert!(h.state().recording.is_none());
+    let gif = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "gif"))
+        .expect("a GIF");
+    let dec = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&gif).unwrap(),
+    ))
+    .unwrap();
+    let frames = dec.into_frames().collect_frames().unwrap();
+    assert_eq!(frames.len(), 11);
+    assert_eq!(frames[0].buffer().dimensions(), (3 * 256 + 2 * 4, 256));
+}
+
 struct Xvfb(Child);
 impl Drop for Xvfb {
     fn drop(&mut self) {

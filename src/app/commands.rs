@@ -10,6 +10,7 @@ pub enum Command {
     Reset,
     NewSeed,
     Screenshot,
+    Record,
     ToggleSensors,
     LockRange,
     ShowShortcuts,
@@ -18,7 +19,8 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 11] = [
+    pub const ALL: [Command; 12] = [
+        Command::Record,
         Command::PlayPause,
         Command::Step,
         Command::StepMany,
@@ -40,6 +42,7 @@ impl Command {
             Command::Reset => "Reset (same seed)",
             Command::NewSeed => "New seed",
             Command::Screenshot => "Save screenshot",
+            Command::Record => "Start / stop recording",
             Command::ToggleSensors => "Show sensors",
             Command::LockRange => "Lock colour range",
             Command::ShowShortcuts => "Keyboard shortcuts",
@@ -57,6 +60,7 @@ impl Command {
             Command::Reset => k(Key::R),
             Command::NewSeed => k(Key::S),
             Command::Screenshot => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::P)),
+            Command::Record => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::R)),
             Command::ToggleSensors => k(Key::O),
             Command::LockRange => k(Key::L),
             Command::ShowShortcuts => k(Key::F1),

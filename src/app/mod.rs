@@ -83,6 +83,21 @@ pub struct ClosureLabApp {
     sim_ms: f32,
     locked: Option<Range>,
     bench: FrameBench,
+    /// In-app recording, if one is running.
+    pub recording: Option<Recording>,
+}
+
+/// An in-app recording of truth | with closure | without closure, one frame every
+/// `every` seconds of simulation time (pauses never show).
+pub struct Recording {
+    rec: crate::render::record::Recorder,
+    next_t: f64,
+    every: f64,
+    pub frames: usize,
+    range: Range,
+    cmap: Colormap,
+    scale: usize,
+    path: PathBuf,
 }
 
 impl ClosureLabApp {
@@ -136,6 +151,7 @@ impl ClosureLabApp {
             sim_ms: 0.0,
             locked: None,
             bench: FrameBench::default(),
+            recording: None,
         };
         app.restart();
         app
@@ -278,6 +294,7 @@ impl ClosureLabApp {
                 self.restart();
             }
             Command::Screenshot => self.save_panels(),
+            Command::Record => self.toggle_recording(),
             Command::ToggleSensors => self.settings.show_sensors = !self.settings.show_sensors,
             Command::LockRange => {
                 self.settings.range_mode = if self.settings.range_mode == RangeMode::Locked {
@@ -298,12 +315,101 @@ impl ClosureLabApp {
 
     /// Advance the experiment by `k` steps (stops and reports on a blow-up).
     pub fn advance(&mut self, k: u64) {
-        let Some(exp) = &mut self.exp else { return };
-        if let Err(e) = exp.advance(k) {
-            self.playing = false;
-            self.messages.push(format!("simulation stopped: {e}"));
+        for _ in 0..k {
+            if !self.step_once() {
+                break;
+            }
         }
         self.refresh_fields();
+    }
+
+    /// One step of the experiment plus the recording's frame when one is due.
+    fn step_once(&mut self) -> bool {
+        let Some(exp) = &mut self.exp else {
+            return false;
+        };
+        if let Err(e) = exp.step() {
+            self.playing = false;
+            self.messages.push(format!("simulation stopped: {e}"));
+            return false;
+        }
+        self.capture_if_due();
+        true
+    }
+
+    /// Start or stop the in-app recording.
+    pub fn toggle_recording(&mut self) {
+        if let Some(r) = self.recording.take() {
+            let frames = r.frames;
+            match r.rec.finish() {
+                Ok(p) => self
+                    .messages
+                    .push(format!("saved {} ({frames} frames)", p.display())),
+                Err(e) => self.messages.push(e.to_string()),
+            }
+            return;
+        }
+        let Some(exp) = &mut self.exp else { return };
+        let f = exp.fields(None);
+        let ext = match self.settings.record_format.as_str() {
+            "mp4" => "mp4",
+            "png" => "",
+            _ => "gif",
+        };
+        let name = format!("closure-lab-{}-t{:.2}", self.settings.preset, f.t);
+        let path = PathBuf::from(&self.settings.export_dir).join(if ext.is_empty() {
+            format!("{name}/")
+        } else {
+            format!("{name}.{ext}")
+        });
+        let scale = (256 / f.n).max(1);
+        let range = Range::symmetric_quantile(&[&f.truth], 0.995);
+        let side = (f.n * scale) as u32;
+        let size = (3 * side + 2 * crate::render::record::GAP, side);
+        match crate::render::record::Recorder::create(&path, 10.0, size) {
+            Ok(rec) => {
+                self.recording = Some(Recording {
+                    rec,
+                    next_t: f.t,
+                    every: self.settings.record_every,
+                    frames: 0,
+                    range,
+                    cmap: self.settings.diverging,
+                    scale,
+                    path,
+                });
+                self.capture_if_due();
+            }
+            Err(e) => self.messages.push(e.to_string()),
+        }
+    }
+
+    fn capture_if_due(&mut self) {
+        let (Some(r), Some(exp)) = (&mut self.recording, &mut self.exp) else {
+            return;
+        };
+        if exp.t() + 1e-9 < r.next_t {
+            return;
+        }
+        let f = exp.fields(None);
+        let img = crate::render::record::compose(
+            &[&f.truth, &f.with, &f.without],
+            f.n,
+            r.range,
+            r.cmap,
+            r.scale,
+        );
+        match r.rec.push(&img) {
+            Ok(()) => {
+                r.frames += 1;
+                r.next_t += r.every;
+            }
+            Err(e) => {
+                let msg = format!("recording to {} stopped: {e}", r.path.display());
+                self.recording = None;
+                self.messages.push(msg);
+            }
+        }
     }
 
     fn refresh_fields(&mut self) {
@@ -362,7 +468,11 @@ impl ClosureLabApp {
     fn menu_ui(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                for c in [Command::Screenshot, Command::ResetEverything] {
+                for c in [
+                    Command::Screenshot,
+                    Command::Record,
+                    Command::ResetEverything,
+                ] {
                     if ui.button(c.label()).clicked() {
                         self.run_command(c);
                     }
@@ -431,6 +541,40 @@ impl ClosureLabApp {
                 self.run_command(Command::NewSeed);
             }
         });
+        ui.horizontal(|ui| {
+            let label = match &self.recording {
+                Some(r) => format!("Stop recording ({} frames)", r.frames),
+                None => "Record".to_string(),
+            };
+            if ui
+                .button(label)
+                .on_hover_text("truth | with | without, one frame per interval of simulation time")
+                .clicked()
+            {
+                self.run_command(Command::Record);
+            }
+            let s = &mut self.settings;
+            egui::ComboBox::from_label("format")
+                .selected_text(s.record_format.as_str())
+                .show_ui(ui, |ui| {
+                    for f in ["gif", "png", "mp4"] {
+                        ui.selectable_value(&mut s.record_format, f.to_string(), f);
+                    }
+                });
+            ui.add(
+                egui::DragValue::new(&mut s.record_every)
+                    .range(0.001..=10.0)
+                    .speed(0.01)
+                    .suffix(" s"),
+            )
+            .on_hover_text("simulation time between frames");
+        });
+        if crate::render::record::mp4_available().is_err() && self.settings.record_format == "mp4" {
+            ui.label(
+                RichText::new("MP4 needs ffmpeg on PATH (not found)")
+                    .color(Color32::from_rgb(200, 140, 0)),
+            );
+        }
         let s = &mut self.settings;
         ui.add(
             egui::Slider::new(&mut s.steps_per_frame, 1..=200)
@@ -925,12 +1069,8 @@ impl ClosureLabApp {
                     break;
                 }
             }
-            if let Some(exp) = &mut self.exp {
-                if let Err(e) = exp.step() {
-                    self.playing = false;
-                    self.messages.push(format!("simulation stopped: {e}"));
-                    break;
-                }
+            if !self.step_once() {
+                break;
             }
             k += 1;
             // keep the frame responsive: at most ~20 ms of simulation per frame

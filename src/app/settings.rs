@@ -42,6 +42,10 @@ pub struct Settings {
     pub show_sensors: bool,
     pub backend: Backend,
     pub export_dir: String,
+    /// In-app recording: "gif", "png" (numbered PNGs in a folder) or "mp4".
+    pub record_format: String,
+    /// Simulation time between recorded frames.
+    pub record_every: f64,
 }
 
 impl Default for Settings {
@@ -58,6 +62,8 @@ impl Default for Settings {
             show_sensors: true,
             backend: Backend::Auto,
             export_dir: ".".into(),
+            record_format: "gif".into(),
+            record_every: 0.1,
         }
     }
 }
@@ -86,6 +92,13 @@ impl Settings {
         }
         e.blocking = false;
         self.steps_per_frame = self.steps_per_frame.clamp(1, 500);
+        if !(self.record_every.is_finite() && self.record_every > 0.0 && self.record_every <= 10.0)
+        {
+            self.record_every = 0.1;
+        }
+        if !["gif", "png", "mp4"].contains(&self.record_format.as_str()) {
+            self.record_format = "gif".into();
+        }
         if !(self.locked_range.is_finite() && self.locked_range > 0.0) {
             self.locked_range = 2.0;
         }
