@@ -130,6 +130,7 @@ fn print_usage() {
          \n  closure-lab data --trajectories 4 --out d.h5     truth trajectories with closure terms (HDF5)\
          \n  closure-lab train --data d.h5 --run r --out m.bpk   train a closure model\
          \n  closure-lab eval --data test.h5                  closure error table vs. baselines\
+         \n  closure-lab posterior --preset paper-g           a-posteriori D_Fro with/without closure, 30→50 s\
          \n  closure-lab render --preset paper-g --out g.gif  headless movie of truth | with | without\
          \n  closure-lab bench solver|closure                 speed measurements\
          \n  closure-lab --help                               all commands and options\n",
