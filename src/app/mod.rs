@@ -569,11 +569,11 @@ impl ClosureLabApp {
             )
             .on_hover_text("simulation time between frames");
         });
-        if crate::render::record::mp4_available().is_err() && self.settings.record_format == "mp4" {
-            ui.label(
-                RichText::new("MP4 needs ffmpeg on PATH (not found)")
-                    .color(Color32::from_rgb(200, 140, 0)),
-            );
+        if let (Err(why), "mp4") = (
+            crate::render::record::mp4_available(),
+            self.settings.record_format.as_str(),
+        ) {
+            ui.label(RichText::new(why).color(Color32::from_rgb(200, 140, 0)));
         }
         let s = &mut self.settings;
         ui.add(

@@ -1,11 +1,13 @@
 //! Recordings: frames of chosen panels side by side, taken at fixed simulation-time
 //! spacing (so pauses never show), encoded as animated GIF (image crate), a numbered PNG
-//! sequence, or MP4 (H.264) through an `ffmpeg` found on PATH. Every output is written to
-//! a temporary name first and renamed at the end: a failure leaves nothing behind.
+//! sequence, or MP4 (H.264 from Cisco's openh264, built from vendored source and linked
+//! in, muxed by the pure-Rust `muxide`; nothing to install). Every output is written to a
+//! temporary name first and renamed at the end: a failure leaves nothing behind.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+use openh264::encoder::{Encoder, FrameType};
+use openh264::formats::{RgbSliceU8, YUVBuffer};
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, RgbaImage};
@@ -75,17 +77,13 @@ fn werr(p: &Path, e: impl std::fmt::Display) -> ExportError {
     }
 }
 
-/// Whether MP4 can be written, or why not.
-pub fn mp4_available() -> Result<PathBuf, String> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let f = dir.join("ffmpeg");
-        if f.is_file() {
-            return Ok(f);
-        }
-    }
-    Err("MP4 needs `ffmpeg` on PATH, and none was found: write a .gif or a PNG folder instead, or install ffmpeg".into())
+/// Whether MP4 can be written, or why not. The H.264 encoder is linked into the binary,
+/// so it always can; callers ask anyway and show the reason if that ever changes.
+pub fn mp4_available() -> Result<(), String> {
+    Ok(())
 }
+
+type Mp4Muxer = muxide::api::Muxer<std::io::BufWriter<std::fs::File>>;
 
 /// An encoder receiving frames one at a time.
 pub enum Recorder {
@@ -102,9 +100,13 @@ pub enum Recorder {
     },
     Mp4 {
         tmp: tempfile::NamedTempFile,
-        child: std::process::Child,
+        enc: Box<Encoder>,
+        mux: Box<Mp4Muxer>,
         out: PathBuf,
         size: (u32, u32),
+        fps: f64,
+        frames: u64,
+        rgb: Vec<u8>,
     },
 }
 
@@ -150,39 +152,31 @@ impl Recorder {
                 })
             }
             Format::Mp4 => {
-                let ffmpeg = mp4_available().map_err(|m| werr(out, m))?;
+                // H.264 needs even sizes: an odd last row/column is dropped
+                let (w, h) = (size.0 & !1, size.1 & !1);
+                if w == 0 || h == 0 {
+                    return Err(werr(out, "frame too small for MP4"));
+                }
                 let tmp = tempfile::Builder::new()
-                    .suffix(".mp4")
+                    .suffix(".mp4.tmp")
                     .tempfile_in(dir)
                     .map_err(|e| werr(out, e))?;
-                // H.264 needs even sizes
-                let (w, h) = (size.0 & !1, size.1 & !1);
-                let child = Command::new(ffmpeg)
-                    .args([
-                        "-y",
-                        "-loglevel",
-                        "error",
-                        "-f",
-                        "rawvideo",
-                        "-pix_fmt",
-                        "rgba",
-                        "-s",
-                    ])
-                    .arg(format!("{}x{}", size.0, size.1))
-                    .args(["-r", &format!("{fps}"), "-i", "-", "-vf"])
-                    .arg(format!("crop={w}:{h}:0:0"))
-                    .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4"])
-                    .arg(tmp.path())
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .map_err(|e| werr(out, format!("cannot start ffmpeg: {e}")))?;
+                let file = tmp.reopen().map_err(|e| werr(out, e))?;
+                let enc = Encoder::new().map_err(|e| werr(out, format!("H.264 encoder: {e}")))?;
+                let mux = muxide::api::MuxerBuilder::new(std::io::BufWriter::new(file))
+                    .video(muxide::api::VideoCodec::H264, w, h, fps)
+                    .build()
+                    .map_err(|e| werr(out, format!("MP4 muxer: {e}")))?;
+                let rgb = vec![0; (w * h * 3) as usize];
                 Ok(Recorder::Mp4 {
                     tmp,
-                    child,
+                    enc: Box::new(enc),
+                    mux: Box::new(mux),
                     out: out.to_path_buf(),
                     size,
+                    fps,
+                    frames: 0,
+                    rgb,
                 })
             }
         }
@@ -205,18 +199,35 @@ impl Recorder {
                 Ok(())
             }
             Recorder::Mp4 {
-                child, out, size, ..
+                enc,
+                mux,
+                out,
+                size,
+                fps,
+                frames,
+                rgb,
+                ..
             } => {
                 if (img.width(), img.height()) != *size {
                     return Err(werr(out, "frame size changed during the recording"));
                 }
-                let stdin = child
-                    .stdin
-                    .as_mut()
-                    .ok_or_else(|| werr(out, "ffmpeg closed its input"))?;
-                stdin
-                    .write_all(img.as_raw())
-                    .map_err(|e| werr(out, format!("ffmpeg: {e}")))
+                let (w, h) = ((size.0 & !1) as usize, (size.1 & !1) as usize);
+                for y in 0..h {
+                    for x in 0..w {
+                        let p = img.get_pixel(x as u32, y as u32).0;
+                        rgb[3 * (y * w + x)..3 * (y * w + x) + 3].copy_from_slice(&p[..3]);
+                    }
+                }
+                let yuv = YUVBuffer::from_rgb8_source(RgbSliceU8::new(rgb, (w, h)));
+                let bs = enc
+                    .encode(&yuv)
+                    .map_err(|e| werr(out, format!("H.264 encoder: {e}")))?;
+                let key = matches!(bs.frame_type(), FrameType::IDR | FrameType::I);
+                let data = bs.to_vec();
+                mux.write_video(*frames as f64 / *fps, &data, key)
+                    .map_err(|e| werr(out, format!("MP4 muxer: {e}")))?;
+                *frames += 1;
+                Ok(())
             }
         }
     }
@@ -240,23 +251,9 @@ impl Recorder {
                 })?;
                 Ok(out)
             }
-            Recorder::Mp4 {
-                tmp,
-                mut child,
-                out,
-                ..
-            } => {
-                drop(child.stdin.take());
-                let res = child.wait_with_output().map_err(|e| werr(&out, e))?;
-                if !res.status.success() {
-                    return Err(werr(
-                        &out,
-                        format!(
-                            "ffmpeg failed: {}",
-                            String::from_utf8_lossy(&res.stderr).trim()
-                        ),
-                    ));
-                }
+            Recorder::Mp4 { tmp, mux, out, .. } => {
+                mux.finish()
+                    .map_err(|e| werr(&out, format!("MP4 muxer: {e}")))?;
                 crate::atomic::persist(tmp, &out).map_err(|e| werr(&out, e))?;
                 Ok(out)
             }
