@@ -4,6 +4,13 @@
 use std::io::Write;
 use std::path::Path;
 
+/// The folder a file will be written into (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// Move a finished temporary file into place (world-readable, like a normal file).
 pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
     tmp.persist(path).map_err(|e| e.error)?;
@@ -17,11 +24,7 @@ pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()>
 
 /// Write `data` to `path` atomically.
 pub fn write_bytes(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(parent_dir(path))?;
     tmp.write_all(data)?;
     tmp.flush()?;
     persist(tmp, path)

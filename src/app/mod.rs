@@ -748,51 +748,43 @@ impl ClosureLabApp {
         let width = (ui.available_width() / 4.0 - 8.0).max(120.0);
         let line =
             |name: &str, pts: Vec<[f64; 2]>| Line::new(name.to_string(), PlotPoints::from(pts));
+        let time_plot = |id: &str| {
+            Plot::new(id)
+                .height(height)
+                .width(width)
+                .legend(Legend::default())
+                .link_axis(link, [true, false])
+        };
         ui.horizontal(|ui| {
             ui.vertical(|ui| {
                 ui.label("D_Fro of ω vs truth");
-                Plot::new("err")
-                    .height(height)
-                    .width(width)
-                    .legend(Legend::default())
-                    .link_axis(link, [true, false])
-                    .show(ui, |p| {
-                        p.line(line("with closure", h.series(|s| Some(s.d_fro_with))));
-                        p.line(line("without", h.series(|s| Some(s.d_fro_without))));
-                    });
+                time_plot("err").show(ui, |p| {
+                    p.line(line("with closure", h.series(|s| Some(s.d_fro_with))));
+                    p.line(line("without", h.series(|s| Some(s.d_fro_without))));
+                });
             });
             ui.vertical(|ui| {
                 ui.label("closure D_Fro · spread vs RMSE");
-                Plot::new("closure")
-                    .height(height)
-                    .width(width)
-                    .legend(Legend::default())
-                    .link_axis(link, [true, false])
-                    .show(ui, |p| {
-                        p.line(line("closure D_Fro", h.series(|s| s.closure_d_fro)));
-                        p.line(line("ens. spread", h.series(|s| Some(s.spread))));
-                        p.line(line("RMSE ω", h.series(|s| Some(s.rmse_with))));
-                    });
+                time_plot("closure").show(ui, |p| {
+                    p.line(line("closure D_Fro", h.series(|s| s.closure_d_fro)));
+                    p.line(line("ens. spread", h.series(|s| Some(s.spread))));
+                    p.line(line("RMSE ω", h.series(|s| Some(s.rmse_with))));
+                });
             });
             ui.vertical(|ui| {
                 ui.label("energy (dashed: enstrophy/100)");
-                Plot::new("energy")
-                    .height(height)
-                    .width(width)
-                    .legend(Legend::default())
-                    .link_axis(link, [true, false])
-                    .show(ui, |p| {
-                        for (k, name) in ["truth", "with", "without"].iter().enumerate() {
-                            p.line(line(&format!("E {name}"), h.series(|s| Some(s.energy[k]))));
-                            p.line(
-                                line(
-                                    &format!("Z/100 {name}"),
-                                    h.series(|s| Some(s.enstrophy[k] / 100.0)),
-                                )
-                                .style(egui_plot::LineStyle::dashed_loose()),
-                            );
-                        }
-                    });
+                time_plot("energy").show(ui, |p| {
+                    for (k, name) in ["truth", "with", "without"].iter().enumerate() {
+                        p.line(line(&format!("E {name}"), h.series(|s| Some(s.energy[k]))));
+                        p.line(
+                            line(
+                                &format!("Z/100 {name}"),
+                                h.series(|s| Some(s.enstrophy[k] / 100.0)),
+                            )
+                            .style(egui_plot::LineStyle::dashed_loose()),
+                        );
+                    }
+                });
             });
             ui.vertical(|ui| {
                 ui.label("spectrum log₁₀ S(k) vs log₁₀ k");

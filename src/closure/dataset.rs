@@ -105,10 +105,7 @@ pub fn write_h5(path: &Path, trajs: &[Trajectory], t: &[f64], nu: f64) -> Result
         .first()
         .ok_or_else(|| DataError::Layout("no trajectories to write".into()))?;
     let (n, snaps) = (first.n, first.snapshots);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = crate::atomic::parent_dir(path);
     let tmp = tempfile::Builder::new()
         .suffix(".h5.tmp")
         .tempfile_in(dir)

@@ -31,10 +31,7 @@ pub fn upscale(rgba: &[u8], w: usize, h: usize, k: usize) -> RgbaImage {
 
 /// Save an image as PNG atomically.
 pub fn save_png(img: &RgbaImage, path: &Path) -> Result<(), ExportError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = crate::atomic::parent_dir(path);
     let tmp = tempfile::Builder::new()
         .suffix(".png.tmp")
         .tempfile_in(dir)

@@ -114,10 +114,7 @@ impl Recorder {
     /// Start a recording to `out` at `fps` frames per second for frames of `size`.
     pub fn create(out: &Path, fps: f64, size: (u32, u32)) -> Result<Self, ExportError> {
         let fmt = Format::from_path(out)?;
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let dir = crate::atomic::parent_dir(out);
         match fmt {
             Format::Gif => {
                 let tmp = tempfile::Builder::new()
@@ -136,10 +133,7 @@ impl Recorder {
             }
             Format::PngSequence => {
                 let target = out.to_path_buf();
-                let parent = target
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
+                let parent = crate::atomic::parent_dir(&target);
                 std::fs::create_dir_all(parent).map_err(|e| werr(out, e))?;
                 let tmp = tempfile::Builder::new()
                     .prefix(".frames")
