@@ -9,8 +9,27 @@ use std::f64::consts::TAU;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, silu};
+use burn::tensor::activation::{gelu, relu, silu};
 use burn::tensor::{Distribution, TensorData};
+
+/// Pointwise nonlinearity of the pipelines and the head. GELU is the published choice;
+/// on burn's CPU backend it costs ≈30× a ReLU (an erf per element), and at 64² it
+/// dominated the sampling time, so smaller and faster models use ReLU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Gelu,
+    Relu,
+}
+
+impl Activation {
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Gelu => gelu(x),
+            Activation::Relu => relu(x),
+        }
+    }
+}
 
 /// DFT matrices for one grid size, kept outside the modules (they depend on the input
 /// size, not on trained weights). Modes along H: `0..m1` and `−m1..−1`; along W: `0..m2`.
@@ -234,6 +253,8 @@ pub struct FnoPipeline {
     spectral: Vec<SpectralConv2d>,
     pointwise: Vec<Linear>,
     time: Vec<Linear>,
+    #[module(skip)]
+    activation: Activation,
 }
 
 #[derive(Config, Debug)]
@@ -245,6 +266,8 @@ pub struct FnoPipelineConfig {
     /// Width of the time embedding this pipeline receives (0 = none).
     #[config(default = 0)]
     pub time_embed: usize,
+    #[config(default = "Activation::Gelu")]
+    pub activation: Activation,
 }
 
 impl FnoPipelineConfig {
@@ -264,6 +287,7 @@ impl FnoPipelineConfig {
             } else {
                 Vec::new()
             },
+            activation: self.activation,
         }
     }
 }
@@ -285,7 +309,7 @@ impl FnoPipeline {
         for (l, (k, w)) in self.spectral.iter().zip(&self.pointwise).enumerate() {
             v = k.forward(v.clone(), basis) + w.forward(v);
             if l < last {
-                v = gelu(v);
+                v = self.activation.apply(v);
             }
             if let (Some(e), Some(d)) = (emb, self.time.get(l)) {
                 let width = d.weight.dims()[1];

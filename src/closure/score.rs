@@ -9,9 +9,7 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
-
-use super::layers::{DftBasis, FnoPipeline, FnoPipelineConfig, TimeEmbedding, TimeEmbeddingConfig};
+use super::layers::{Activation, DftBasis, FnoPipeline, FnoPipelineConfig, TimeEmbedding, TimeEmbeddingConfig};
 use super::sde::VeSde;
 
 /// Architecture of the score network. The defaults are the published model (≈1.31 M
@@ -30,6 +28,11 @@ pub struct ScoreNetConfig {
     /// Conditioning channels fed to the ω pipeline (1 = ω only).
     #[config(default = 1)]
     pub omega_channels: usize,
+    /// Fourier layers of the noisy-sample pipeline, the one paid at every network
+    /// evaluation (None = `layers`, as published). The ω and sensor pipelines, computed
+    /// once per sample, keep `layers`.
+    #[config(default = "None")]
+    pub x_layers: Option<usize>,
     /// Widths of the 1×1 fusion layers after the concatenation (published 40, 20, 20).
     #[config(default = "vec![40, 20, 20]")]
     pub head: Vec<usize>,
@@ -47,6 +50,10 @@ pub struct ScoreNetConfig {
     /// `s = (D − x)/σ²`, with `c_skip = σ_d²/(σ²+σ_d²)`, `c_out = σσ_d/√(σ²+σ_d²)`.
     #[config(default = 0.0)]
     pub sigma_data: f64,
+    /// Nonlinearity of pipelines and head (None = GELU, as published; cards written
+    /// before this option existed load as GELU).
+    #[config(default = "None")]
+    pub activation: Option<Activation>,
 }
 
 /// The score network `s_θ(x, t | ω, obs)`.
@@ -69,6 +76,8 @@ pub struct ScoreNet {
     modes: usize,
     sde_sigma: f64,
     sigma_data: f64,
+    #[module(skip)]
+    activation: Activation,
 }
 
 /// The time-independent part of the network for one conditioning: the ω and sensor
@@ -79,10 +88,20 @@ pub struct Conditioning {
 }
 
 impl ScoreNetConfig {
+    pub fn activation(&self) -> Activation {
+        self.activation.unwrap_or(Activation::Gelu)
+    }
+
     pub fn init(&self, device: &Device) -> ScoreNet {
         let pipe = |c_in: usize, time: usize| {
-            FnoPipelineConfig::new(c_in, self.width, self.modes, self.layers)
+            let layers = if time > 0 {
+                self.x_layers.unwrap_or(self.layers)
+            } else {
+                self.layers
+            };
+            FnoPipelineConfig::new(c_in, self.width, self.modes, layers)
                 .with_time_embed(time)
+                .with_activation(self.activation())
                 .init(device)
         };
         let first = self.head.first().copied().unwrap_or(self.width);
@@ -109,6 +128,7 @@ impl ScoreNetConfig {
             modes: self.modes,
             sde_sigma: self.sde_sigma,
             sigma_data: self.sigma_data,
+            activation: self.activation(),
         }
     }
 }
@@ -132,8 +152,11 @@ impl ScoreNet {
 
     /// Precompute the ω and sensor branches (`omega`: `[B,N,N,C_ω]`, `obs`: `[B,N,N,1]`).
     pub fn condition(&self, omega: Tensor<4>, obs: Tensor<4>, basis: &DftBasis) -> Conditioning {
-        let h_w = self.omega_pipe.forward(omega, basis, None);
-        let h_o = self.obs_pipe.forward(obs, basis, None);
+        // independent branches: one per core
+        let (h_w, h_o) = rayon::join(
+            || self.omega_pipe.forward(omega, basis, None),
+            || self.obs_pipe.forward(obs, basis, None),
+        );
         Conditioning {
             features: self.head_omega.forward(h_w) + self.head_obs.forward(h_o),
         }
@@ -161,11 +184,12 @@ impl ScoreNet {
         };
         let emb = self.embed.forward(t);
         let h = self.x_pipe.forward(x_in, basis, Some(&emb));
-        let mut v = gelu(self.head_x.forward(h) + cond.features.clone());
+        let act = self.activation;
+        let mut v = act.apply(self.head_x.forward(h) + cond.features.clone());
         for l in &self.head {
-            v = gelu(l.forward(v));
+            v = act.apply(l.forward(v));
         }
-        let out = self.proj2.forward(gelu(self.proj1.forward(v)));
+        let out = self.proj2.forward(act.apply(self.proj1.forward(v)));
         if sd > 0.0 {
             // D = c_skip x + c_out F;  s = (D − x)/σ² = (c_skip − 1) x/σ² + c_out F/σ²
             let tot = var.clone() + sd * sd;
