@@ -129,6 +129,78 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     assert_eq!(frames[0].buffer().dimensions(), (3 * 256 + 2 * 4, 256));
 }
 
+#[test]
+fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
+    use egui_kittest::kittest::Queryable as _;
+    use eframe::egui::{self, Key, Modifiers, OutputCommand};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness("teaching");
+    wait_for_experiment(&mut h);
+    {
+        let s = &mut h.state_mut().settings;
+        s.export_dir = dir.path().display().to_string();
+        s.save_dialog = false;
+        s.export_panel = "with".into();
+        s.export_scale = 4;
+    }
+    let pngs = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .collect()
+    };
+    h.key_press_modifiers(Modifiers::COMMAND, Key::P);
+    h.run_steps(2);
+    let files = pngs();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with("closure-lab-with-t") && name.ends_with("-4x.png"), "{name}");
+    let saved = image::open(&files[0]).unwrap().to_rgba8();
+    let n = h.state().settings.experiment.n as u32;
+    assert!(saved.width() > 4 * n && saved.height() > 4 * n);
+    // the same panel to the clipboard: an egui CopyImage command with the same pixels
+    // (kittest runs one frame per queued event and keeps the last frame's output, so send
+    // the key press alone and read that frame's output)
+    h.event(egui::Event::Key {
+        key: Key::C,
+        pressed: true,
+        modifiers: Modifiers::COMMAND | Modifiers::SHIFT,
+        repeat: false,
+        physical_key: None,
+    });
+    h.step();
+    let copied = h.output().platform_output.commands.iter().find_map(|c| match c {
+        OutputCommand::CopyImage(img) => Some(img.clone()),
+        _ => None,
+    });
+    let copied = copied.expect("a clipboard image");
+    assert_eq!(copied.size, [saved.width() as usize, saved.height() as usize]);
+    let same = copied
+        .pixels
+        .iter()
+        .zip(saved.pixels())
+        .all(|(a, b)| a.to_array() == b.0);
+    assert!(same, "clipboard and file hold the same image");
+    // Ctrl+Shift+P is the window screenshot (kittest renders it), not a second panel save
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    h.run_steps(3);
+    let files = pngs();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let shot = files
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("closure-lab-window-t"))
+        .expect("a window screenshot");
+    let shot = image::open(shot).unwrap().to_rgba8();
+    assert!(shot.width() >= 1500 && shot.height() >= 940, "{:?}", shot.dimensions());
+    // an unwritable export folder: one clear message, nothing written, app still running
+    h.state_mut().settings.export_dir = dir.path().join("missing/deeper").display().to_string();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::P);
+    h.run_steps(2);
+    assert_eq!(pngs().len(), 2);
+    h.get_by_label_contains("cannot write");
+}
+
 struct Xvfb(Child);
 impl Drop for Xvfb {
     fn drop(&mut self) {

@@ -185,3 +185,47 @@ fn mp4_is_written_by_the_linked_encoder() {
         "no temporary left"
     );
 }
+
+#[test]
+fn panel_image_has_title_field_and_colorbar_at_each_scale() {
+    use closure_lab::render::field_rgba;
+    use closure_lab::render::panel::panel_image;
+    let n = 32;
+    let f = field(n, 0.3);
+    let r = Range { lo: -1.0, hi: 1.0 };
+    let cmap = Colormap::PurpleOrange;
+    let rgba = field_rgba(&f, n, r, cmap);
+    let dark = |p: &image::Rgba<u8>| p.0[0] < 128 && p.0[1] < 128 && p.0[2] < 128;
+    for scale in [1u32, 2, 4] {
+        let (img, l) = panel_image(&f, n, r, cmap, scale as usize, "truth ω [1/s]");
+        let (blank, _) = panel_image(&f, n, r, cmap, scale as usize, "");
+        assert_eq!(l.field_side, n as u32 * scale);
+        assert_eq!((img.width(), img.height()), (l.width, l.height));
+        assert!(l.width > l.bar_x + l.bar_w, "room for tick labels");
+        // every field pixel is the colour-mapped grid value, upscaled without smoothing
+        for py in 0..l.field_side {
+            for px in 0..l.field_side {
+                let o = (((py / scale) as usize) * n + (px / scale) as usize) * 4;
+                let got = img.get_pixel(l.field_x + px, l.field_y + py).0;
+                assert_eq!(got, [rgba[o], rgba[o + 1], rgba[o + 2], rgba[o + 3]]);
+            }
+        }
+        // colorbar: hi at the top, lo at the bottom
+        let mid = l.bar_x + l.bar_w / 2;
+        let top = img.get_pixel(mid, l.field_y + 2).0;
+        let bottom = img.get_pixel(mid, l.field_y + l.field_side - 3).0;
+        let h = l.field_side as f64;
+        assert_eq!(top[..3], cmap.rgb(1.0 - 2.5 / h), "top");
+        assert_eq!(bottom[..3], cmap.rgb(2.5 / h), "bottom");
+        // the title is drawn (dark pixels above the field that the untitled image lacks)
+        let inked = |im: &image::RgbaImage, x0: u32, x1: u32, y0: u32, y1: u32| {
+            (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                .filter(|&(x, y)| dark(im.get_pixel(x, y)))
+                .count()
+        };
+        assert!(inked(&img, 0, l.width, 0, l.field_y) > 20, "title ink");
+        assert_eq!(inked(&blank, 0, l.width, 0, l.field_y), 0);
+        // tick labels right of the bar
+        assert!(inked(&img, l.bar_x + l.bar_w + 1, l.width, l.field_y, l.height) > 20);
+    }
+}

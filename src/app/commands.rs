@@ -10,6 +10,8 @@ pub enum Command {
     Reset,
     NewSeed,
     Screenshot,
+    SavePanel,
+    CopyPanel,
     Record,
     ToggleSensors,
     LockRange,
@@ -19,14 +21,18 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 12] = [
+    /// Order matters for shortcuts: egui matches Ctrl+P also when Shift is held, so the
+    /// Shift variants come first and consume their key press.
+    pub const ALL: [Command; 14] = [
+        Command::Screenshot,
+        Command::CopyPanel,
+        Command::SavePanel,
         Command::Record,
         Command::PlayPause,
         Command::Step,
         Command::StepMany,
         Command::Reset,
         Command::NewSeed,
-        Command::Screenshot,
         Command::ToggleSensors,
         Command::LockRange,
         Command::ShowShortcuts,
@@ -41,7 +47,9 @@ impl Command {
             Command::StepMany => "Advance 100 steps",
             Command::Reset => "Reset (same seed)",
             Command::NewSeed => "New seed",
-            Command::Screenshot => "Save screenshot",
+            Command::Screenshot => "Save window screenshot",
+            Command::SavePanel => "Save panel image",
+            Command::CopyPanel => "Copy panel image",
             Command::Record => "Start / stop recording",
             Command::ToggleSensors => "Show sensors",
             Command::LockRange => "Lock colour range",
@@ -59,7 +67,15 @@ impl Command {
             Command::StepMany => k(Key::N),
             Command::Reset => k(Key::R),
             Command::NewSeed => k(Key::S),
-            Command::Screenshot => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::P)),
+            Command::Screenshot => Some(KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::P,
+            )),
+            Command::SavePanel => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::P)),
+            Command::CopyPanel => Some(KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::C,
+            )),
             Command::Record => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::R)),
             Command::ToggleSensors => k(Key::O),
             Command::LockRange => k(Key::L),

@@ -3,6 +3,7 @@
 //! closure, the ensemble spread and the error; plots show the published metrics live.
 
 pub mod commands;
+pub mod export;
 pub mod panels;
 pub mod presets;
 pub mod settings;
@@ -18,10 +19,11 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use crate::closure::model::ClosureModel;
 use crate::closure::sampler::Sampler;
-use crate::experiment::{ClosureMode, Experiment, ExperimentConfig, Fields};
+use crate::experiment::{ClosureMode, Experiment, ExperimentConfig, Fields, PANELS};
 use crate::render::{Colormap, Range};
 use crate::solver::{Case, Grid};
 use commands::Command;
+use export::{Exporter, PanelAction};
 use panels::{PanelSpec, PanelTexture, field_panel_ui};
 use presets::Preset;
 use settings::{RangeMode, Settings};
@@ -85,7 +87,12 @@ pub struct ClosureLabApp {
     bench: FrameBench,
     /// In-app recording, if one is running.
     pub recording: Option<Recording>,
+    exporter: Exporter,
+    /// Work for the next frame that needs the egui context.
+    pending_copy: Option<egui::ColorImage>,
+    want_window_shot: bool,
 }
+
 
 /// An in-app recording of truth | with closure | without closure, one frame every
 /// `every` seconds of simulation time (pauses never show).
@@ -152,6 +159,9 @@ impl ClosureLabApp {
             locked: None,
             bench: FrameBench::default(),
             recording: None,
+            exporter: Exporter::default(),
+            pending_copy: None,
+            want_window_shot: false,
         };
         app.restart();
         app
@@ -293,7 +303,13 @@ impl ClosureLabApp {
                 self.settings.experiment.seed = self.settings.experiment.seed.wrapping_add(1);
                 self.restart();
             }
-            Command::Screenshot => self.save_panels(),
+            Command::Screenshot => self.want_window_shot = true,
+            Command::SavePanel => {
+                self.panel_action(&self.settings.export_panel.clone(), PanelAction::Save)
+            }
+            Command::CopyPanel => {
+                self.panel_action(&self.settings.export_panel.clone(), PanelAction::Copy)
+            }
             Command::Record => self.toggle_recording(),
             Command::ToggleSensors => self.settings.show_sensors = !self.settings.show_sensors,
             Command::LockRange => {
@@ -429,24 +445,61 @@ impl ClosureLabApp {
         }
     }
 
-    /// Save the three ω panels side by side as a PNG in the export folder.
-    fn save_panels(&mut self) {
-        let Some(f) = &self.fields else { return };
-        let r = Range::symmetric_quantile(&[&f.truth, &f.with, &f.without], 0.99);
-        let n = f.n;
-        let scale = (512 / n).max(1);
-        let mut img = image::RgbaImage::new((3 * n * scale + 2 * 4) as u32, (n * scale) as u32);
-        for (k, field) in [&f.truth, &f.with, &f.without].into_iter().enumerate() {
-            let rgba = crate::render::field_rgba(field, n, r, self.settings.diverging);
-            let up = crate::render::export::upscale(&rgba, n, n, scale);
-            image::imageops::overlay(&mut img, &up, (k * (n * scale + 4)) as i64, 0);
+    /// Save or copy one panel as an image without GUI chrome: title (with time and
+    /// unit), the field at the export scale, colorbar with values.
+    pub fn panel_action(&mut self, id: &str, action: PanelAction) {
+        let Some(f) = self.fields.take() else {
+            self.messages.push("no fields to export yet".into());
+            return;
+        };
+        let w_range = self.omega_range(&f);
+        let scale = self.settings.export_scale;
+        let made = self.panel_specs(&f, w_range).into_iter().find(|p| p.id == id).map(|p| {
+            let title = format!("{} [{}]   t = {:.2} s", p.title, p.unit, f.t);
+            crate::render::panel::panel_image(p.field, p.n, p.range, p.cmap, scale, &title).0
+        });
+        let t = f.t;
+        self.fields = Some(f);
+        let Some(img) = made else {
+            self.messages.push(format!("no panel called `{id}`"));
+            return;
+        };
+        match action {
+            PanelAction::Save => {
+                let name = format!("closure-lab-{id}-t{t:.2}-{scale}x.png");
+                let s = &self.settings;
+                self.exporter.save(img, &name, &s.export_dir, s.save_dialog);
+            }
+            PanelAction::Copy => {
+                self.messages.push(format!(
+                    "copied the {id} panel ({}×{}) to the clipboard",
+                    img.width(),
+                    img.height()
+                ));
+                self.pending_copy = Some(export::to_color_image(&img));
+            }
         }
-        let path =
-            PathBuf::from(&self.settings.export_dir).join(format!("closure-lab-t{:.2}.png", f.t));
-        match crate::render::export::save_png(&img, &path) {
-            Ok(()) => self.messages.push(format!("saved {}", path.display())),
-            Err(e) => self.messages.push(e.to_string()),
+    }
+
+    /// Images that need the egui context: clipboard copies and window screenshots.
+    fn export_logic(&mut self, ctx: &egui::Context) {
+        if let Some(img) = self.pending_copy.take() {
+            ctx.copy_image(img);
         }
+        if std::mem::take(&mut self.want_window_shot) {
+            self.exporter.request_window_shot(ctx);
+        }
+        if let Some(img) = self.exporter.take_window_shot() {
+            let t = self.exp.as_ref().map_or(0.0, |e| e.t());
+            let name = format!("closure-lab-window-t{t:.2}.png");
+            let s = &self.settings;
+            self.exporter.save(img, &name, &s.export_dir, s.save_dialog);
+        }
+        let done = self.exporter.messages();
+        if !done.is_empty() {
+            ctx.request_repaint();
+        }
+        self.messages.extend(done);
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
@@ -465,35 +518,44 @@ impl ClosureLabApp {
         }
     }
 
+    /// Menu entries for commands, each with its shortcut.
+    fn command_menu(&mut self, ui: &mut egui::Ui, commands: &[Command]) {
+        for &c in commands {
+            let text = match c.shortcut() {
+                Some(sc) => format!("{}  ({})", c.label(), ui.ctx().format_shortcut(&sc)),
+                None => c.label().to_string(),
+            };
+            if ui.button(text).clicked() {
+                self.run_command(c);
+            }
+        }
+    }
+
     fn menu_ui(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                for c in [
-                    Command::Screenshot,
-                    Command::Record,
-                    Command::ResetEverything,
-                ] {
-                    if ui.button(c.label()).clicked() {
-                        self.run_command(c);
-                    }
-                }
+                self.command_menu(
+                    ui,
+                    &[
+                        Command::SavePanel,
+                        Command::CopyPanel,
+                        Command::Screenshot,
+                        Command::Record,
+                        Command::ResetEverything,
+                    ],
+                )
             });
             ui.menu_button("Run", |ui| {
-                for c in [
-                    Command::PlayPause,
-                    Command::Step,
-                    Command::StepMany,
-                    Command::Reset,
-                    Command::NewSeed,
-                ] {
-                    let text = match c.shortcut() {
-                        Some(sc) => format!("{}  ({})", c.label(), ui.ctx().format_shortcut(&sc)),
-                        None => c.label().to_string(),
-                    };
-                    if ui.button(text).clicked() {
-                        self.run_command(c);
-                    }
-                }
+                self.command_menu(
+                    ui,
+                    &[
+                        Command::PlayPause,
+                        Command::Step,
+                        Command::StepMany,
+                        Command::Reset,
+                        Command::NewSeed,
+                    ],
+                )
             });
             ui.menu_button("Presets", |ui| {
                 for p in presets::all() {
@@ -569,6 +631,39 @@ impl ClosureLabApp {
             )
             .on_hover_text("simulation time between frames");
         });
+        ui.horizontal(|ui| {
+            let s = &mut self.settings;
+            egui::ComboBox::from_id_salt("export-panel")
+                .selected_text(s.export_panel.as_str())
+                .show_ui(ui, |ui| {
+                    for (id, ..) in PANELS {
+                        ui.selectable_value(&mut s.export_panel, id.to_string(), id);
+                    }
+                })
+                .response
+                .on_hover_text("panel saved or copied as an image (right-click any panel, too)");
+            for k in [1usize, 2, 4] {
+                ui.selectable_value(&mut s.export_scale, k, format!("{k}×"))
+                    .on_hover_text("image pixels per grid point");
+            }
+        });
+        ui.horizontal(|ui| {
+            for c in [Command::SavePanel, Command::CopyPanel, Command::Screenshot] {
+                let short = match c {
+                    Command::SavePanel => "Save panel",
+                    Command::CopyPanel => "Copy panel",
+                    _ => "Window shot",
+                };
+                if ui.button(short).on_hover_text(c.label()).clicked() {
+                    self.run_command(c);
+                }
+            }
+        });
+        ui.checkbox(&mut self.settings.save_dialog, "ask where to save")
+            .on_hover_text("native save dialog; untick to save straight into the export folder");
+        if self.exporter.dialog_open() {
+            ui.label(RichText::new("save dialog open …").italics());
+        }
         if let (Err(why), "mp4") = (
             crate::render::record::mp4_available(),
             self.settings.record_format.as_str(),
@@ -826,106 +921,75 @@ impl ClosureLabApp {
             return;
         };
         let w_range = self.omega_range(&f);
-        let c_range = Range::symmetric_quantile(&[&f.true_closure, &f.closure], 0.995);
-        let spread_r = Range::positive(&[&f.spread]);
-        let err_r = Range::positive(&[&f.error]);
-        let case = self.settings.experiment.case;
-        let sensors = self.settings.show_sensors.then_some(f.sensors.as_slice());
-        let (div, seq) = (self.settings.diverging, self.settings.sequential);
-        let n = f.n;
         let side = ((ui.available_width() / 4.0 - 60.0)
             .min((ui.available_height() - 50.0) / 2.0 - 30.0))
         .max(96.0);
-        let specs = [
-            PanelSpec {
-                id: "truth",
-                title: "truth ω".into(),
-                unit: "1/s",
-                field: &f.truth,
-                n,
-                range: w_range,
-                cmap: div,
-                sensors,
-            },
-            PanelSpec {
-                id: "with",
-                title: "model ω, with closure".into(),
-                unit: "1/s",
-                field: &f.with,
-                n,
-                range: w_range,
-                cmap: div,
-                sensors: None,
-            },
-            PanelSpec {
-                id: "without",
-                title: "model ω, no closure".into(),
-                unit: "1/s",
-                field: &f.without,
-                n,
-                range: w_range,
-                cmap: div,
-                sensors: None,
-            },
-            PanelSpec {
-                id: "error",
-                title: "|ω_with − ω_truth|".into(),
-                unit: "1/s",
-                field: &f.error,
-                n,
-                range: err_r,
-                cmap: seq,
-                sensors: None,
-            },
-            PanelSpec {
-                id: "true-closure",
-                title: format!("true {case}"),
-                unit: "1/s²",
-                field: &f.true_closure,
-                n,
-                range: c_range,
-                cmap: div,
-                sensors,
-            },
-            PanelSpec {
-                id: "closure",
-                title: format!(
-                    "sampled {case} ({})",
-                    if self.settings.member.is_some() {
-                        "member"
-                    } else {
-                        "ensemble mean"
-                    }
-                ),
-                unit: "1/s²",
-                field: &f.closure,
-                n,
-                range: c_range,
-                cmap: div,
-                sensors: None,
-            },
-            PanelSpec {
-                id: "spread",
-                title: "ensemble spread (std)".into(),
-                unit: "1/s²",
-                field: &f.spread,
-                n,
-                range: spread_r,
-                cmap: seq,
-                sensors: None,
-            },
-        ];
-        ui.horizontal(|ui| {
-            for (spec, tex) in specs[..4].iter().zip(self.textures.iter_mut()) {
-                field_panel_ui(ui, tex, spec, side);
-            }
-        });
-        ui.horizontal(|ui| {
-            for (spec, tex) in specs[4..].iter().zip(self.textures[4..].iter_mut()) {
-                field_panel_ui(ui, tex, spec, side);
-            }
-        });
+        let specs = self.panel_specs(&f, w_range);
+        let mut action = None;
+        let mut row = |ui: &mut egui::Ui, specs: &[PanelSpec], texs: &mut [PanelTexture]| {
+            ui.horizontal(|ui| {
+                for (spec, tex) in specs.iter().zip(texs.iter_mut()) {
+                    field_panel_ui(ui, tex, spec, side).context_menu(|ui| {
+                        if ui.button("Save this panel…").clicked() {
+                            action = Some((spec.id, PanelAction::Save));
+                        }
+                        if ui.button("Copy this panel").clicked() {
+                            action = Some((spec.id, PanelAction::Copy));
+                        }
+                    });
+                }
+            });
+        };
+        let (top, bottom) = self.textures.split_at_mut(4);
+        row(ui, &specs[..4], top);
+        row(ui, &specs[4..], bottom);
+        drop(specs);
         self.fields = Some(f);
+        if let Some((id, a)) = action {
+            self.panel_action(id, a);
+        }
+    }
+
+    /// The seven panels of the current fields (ids and titles from
+    /// [`crate::experiment::PANELS`]): what is drawn and what panel exports contain.
+    fn panel_specs<'a>(&self, f: &'a Fields, w_range: Range) -> Vec<PanelSpec<'a>> {
+        let c_range = Range::symmetric_quantile(&[&f.true_closure, &f.closure], 0.995);
+        let case = self.settings.experiment.case;
+        let sensors = self.settings.show_sensors.then_some(f.sensors.as_slice());
+        let (div, seq) = (self.settings.diverging, self.settings.sequential);
+        PANELS
+            .iter()
+            .filter_map(|&(id, title, unit)| {
+                let field = f.panel(id)?;
+                let (range, cmap) = match id {
+                    "truth" | "with" | "without" => (w_range, div),
+                    "error" | "spread" => (Range::positive(&[field]), seq),
+                    _ => (c_range, div),
+                };
+                let title = match id {
+                    "true-closure" => format!("true {case}"),
+                    "closure" if self.settings.member.is_some() => {
+                        format!("sampled {case} (member)")
+                    }
+                    "closure" => format!("sampled {case} (ensemble mean)"),
+                    _ => title.to_string(),
+                };
+                Some(PanelSpec {
+                    id,
+                    title,
+                    unit,
+                    field,
+                    n: f.n,
+                    range,
+                    cmap,
+                    sensors: if matches!(id, "truth" | "true-closure") {
+                        sensors
+                    } else {
+                        None
+                    },
+                })
+            })
+            .collect()
     }
 
     fn windows_ui(&mut self, ctx: &egui::Context) {
@@ -979,8 +1043,7 @@ impl ClosureLabApp {
             let ctx2 = ctx.clone();
             ctx.request_screenshot(move |img: Arc<egui::ColorImage>| {
                 let [w, h] = img.size;
-                let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
-                let result = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+                let result = export::to_rgba(&img)
                     .ok_or_else(|| "screenshot buffer has the wrong size".to_string())
                     .and_then(|im| {
                         crate::render::export::save_png(&im, &path).map_err(|e| e.to_string())
@@ -1106,6 +1169,7 @@ impl eframe::App for ClosureLabApp {
             .show(ui, |ui| self.plots_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| self.fields_ui(ui));
         self.windows_ui(&ctx);
+        self.export_logic(&ctx);
         self.screenshot_logic(&ctx);
         if self.playing
             || self.spin.is_some()

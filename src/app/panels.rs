@@ -5,6 +5,7 @@ use eframe::egui::{
     self, Color32, ColorImage, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2, pos2, vec2,
 };
 
+use crate::render::panel::{TICKS, tick_label, tick_values};
 use crate::render::{Colormap, Range, field_index_at, field_rgba, pixel_of_index};
 
 /// A field to draw and how.
@@ -37,20 +38,20 @@ impl PanelTexture {
     }
 }
 
-/// Draw a panel of side `side` points (+ colorbar); returns the hovered value, if any.
+/// Draw a panel of side `side` points (+ colorbar); returns the field's response (hover
+/// shows the value under the cursor; right-click is free for a context menu).
 pub fn field_panel_ui(
     ui: &mut egui::Ui,
     tex: &mut PanelTexture,
     spec: &PanelSpec,
     side: f32,
-) -> Option<f64> {
+) -> egui::Response {
     let id = tex.upload(ui.ctx(), spec.id, spec);
-    let mut hovered = None;
     ui.vertical(|ui| {
         ui.label(egui::RichText::new(&spec.title).strong())
             .on_hover_text(format!("unit: {}", spec.unit));
         ui.horizontal(|ui| {
-            let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+            let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), Sense::click());
             let painter = ui.painter_at(rect);
             painter.image(
                 id,
@@ -76,9 +77,8 @@ pub fn field_panel_ui(
                 let (ix, iy) = ((rel.x * n as f32) as usize, (rel.y * n as f32) as usize);
                 let idx = field_index_at(ix.min(n - 1), iy.min(n - 1), n);
                 let v = spec.field[idx];
-                hovered = Some(v);
                 let (i, j) = (idx / n, idx % n);
-                resp.on_hover_text(format!(
+                resp.clone().on_hover_text(format!(
                     "x = {:.3}, y = {:.3}\n{} = {:.4} {}",
                     i as f64 / n as f64,
                     j as f64 / n as f64,
@@ -88,9 +88,11 @@ pub fn field_panel_ui(
                 ));
             }
             colorbar_ui(ui, spec.range, spec.cmap, side);
-        });
-    });
-    hovered
+            resp
+        })
+        .inner
+    })
+    .inner
 }
 
 /// A vertical colorbar with its top, middle and bottom values.
@@ -118,28 +120,15 @@ pub fn colorbar_ui(ui: &mut egui::Ui, range: Range, cmap: Colormap, height: f32)
     );
     let font = egui::FontId::proportional(10.0);
     let color = ui.visuals().text_color();
-    for (frac, v) in [
-        (0.0, range.hi),
-        (0.5, 0.5 * (range.lo + range.hi)),
-        (1.0, range.lo),
-    ] {
-        let y = bar.min.y + height * frac as f32;
+    let ticks = tick_values(range);
+    for (k, v) in ticks.iter().enumerate().step_by(TICKS / 2) {
+        let y = bar.min.y + height * k as f32 / (TICKS - 1) as f32;
         painter.text(
             pos2(bar.max.x + 3.0, y.clamp(rect.min.y + 5.0, rect.max.y - 5.0)),
             egui::Align2::LEFT_CENTER,
-            format_value(v),
+            tick_label(*v),
             font.clone(),
             color,
         );
-    }
-}
-
-fn format_value(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.abs() >= 0.01 && v.abs() < 1000.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.1e}")
     }
 }

@@ -46,6 +46,12 @@ pub struct Settings {
     pub record_format: String,
     /// Simulation time between recorded frames.
     pub record_every: f64,
+    /// Panel saved or copied by "Save/Copy panel image" (a panel id, e.g. "truth").
+    pub export_panel: String,
+    /// Panel image scale: 1, 2 or 4 image pixels per grid point.
+    pub export_scale: usize,
+    /// Ask where to save in a native dialog (otherwise: straight into `export_dir`).
+    pub save_dialog: bool,
 }
 
 impl Default for Settings {
@@ -64,6 +70,9 @@ impl Default for Settings {
             export_dir: ".".into(),
             record_format: "gif".into(),
             record_every: 0.1,
+            export_panel: "truth".into(),
+            export_scale: 2,
+            save_dialog: true,
         }
     }
 }
@@ -98,6 +107,12 @@ impl Settings {
         }
         if !["gif", "png", "mp4"].contains(&self.record_format.as_str()) {
             self.record_format = "gif".into();
+        }
+        if ![1, 2, 4].contains(&self.export_scale) {
+            self.export_scale = 2;
+        }
+        if !crate::experiment::PANELS.iter().any(|p| p.0 == self.export_panel) {
+            self.export_panel = "truth".into();
         }
         if !(self.locked_range.is_finite() && self.locked_range > 0.0) {
             self.locked_range = 2.0;

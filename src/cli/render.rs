@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::presets;
 use crate::closure::model::ClosureModel;
-use crate::experiment::{ClosureMode, Experiment, Fields, spin_up};
+use crate::experiment::{ClosureMode, Experiment, Fields, PANELS, spin_up};
 use crate::render::record::{Recorder, compose};
 use crate::render::{Colormap, Range};
 use crate::solver::Grid;
@@ -44,24 +44,26 @@ pub struct RenderArgs {
     /// A model file (`PATH.bpk` + `PATH.json`) instead of the embedded one.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// FILE.gif, FILE.mp4 or DIR/ (numbered PNGs).
+    /// FILE.gif, FILE.mp4 or DIR/ (numbered PNGs); FILE.png: one still of the first
+    /// panel at --from, with title, time and colorbar.
     #[arg(long)]
     pub out: PathBuf,
 }
 
 fn panel<'a>(f: &'a Fields, name: &str) -> Result<&'a [f64]> {
-    Ok(match name {
-        "truth" => &f.truth,
-        "with" => &f.with,
-        "without" => &f.without,
-        "error" => &f.error,
-        "true-closure" => &f.true_closure,
-        "closure" => &f.closure,
-        "spread" => &f.spread,
-        _ => bail!(
-            "unknown panel `{name}` (truth, with, without, error, true-closure, closure, spread)"
-        ),
+    f.panel(name).ok_or_else(|| {
+        let ids: Vec<&str> = PANELS.iter().map(|p| p.0).collect();
+        anyhow::anyhow!("unknown panel `{name}` ({})", ids.join(", "))
     })
+}
+
+/// Sequential map for non-negative panels, diverging for signed ones.
+fn cmap_for(panel: &str) -> Colormap {
+    if panel == "error" || panel == "spread" {
+        Colormap::Viridis
+    } else {
+        Colormap::RedBlue
+    }
 }
 
 pub fn render(a: RenderArgs) -> Result<()> {
@@ -130,7 +132,15 @@ pub fn render(a: RenderArgs) -> Result<()> {
         t0,
         model,
     )?;
-    let frames = ((to - from) / a.every).round() as u64 + 1;
+    let still = a
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let frames = if still {
+        1
+    } else {
+        ((to - from) / a.every).round() as u64 + 1
+    };
     let steps_per_frame = (a.every / cfg.dt).round().max(1.0) as u64;
     bar.set_message("frames");
     bar.set_length(frames);
@@ -162,18 +172,31 @@ pub fn render(a: RenderArgs) -> Result<()> {
                 .collect()
         });
         let t_enc = Instant::now();
+        if still {
+            let (p, r) = (&a.panels[0], rs[0]);
+            let (title, unit) = PANELS
+                .iter()
+                .find(|q| q.0 == p)
+                .map_or((p.as_str(), ""), |q| (q.1, q.2));
+            let title = format!("{title} [{unit}]   t = {:.2} s   ({})", f.t, a.preset);
+            let (img, _) =
+                crate::render::panel::panel_image(fields[0], f.n, r, cmap_for(p), a.scale, &title);
+            crate::render::export::save_png(&img, &a.out)?;
+            bar.finish_and_clear();
+            println!(
+                "wrote {} ({}×{}, panel `{p}` at t = {:.2} s)",
+                a.out.display(),
+                img.width(),
+                img.height(),
+                f.t
+            );
+            return Ok(());
+        }
         // panels sharing one range are drawn in one strip; mixed ranges are drawn one by one
         let imgs: Vec<image::RgbaImage> = fields
             .iter()
             .zip(a.panels.iter().zip(rs.iter()))
-            .map(|(fl, (p, r))| {
-                let cmap = if p == "error" || p == "spread" {
-                    Colormap::Viridis
-                } else {
-                    Colormap::RedBlue
-                };
-                compose(&[fl], f.n, *r, cmap, a.scale)
-            })
+            .map(|(fl, (p, r))| compose(&[fl], f.n, *r, cmap_for(p), a.scale))
             .collect();
         let side = imgs[0].height();
         let gap = crate::render::record::GAP;

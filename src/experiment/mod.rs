@@ -253,6 +253,34 @@ pub struct Fields {
     pub sensors: Vec<usize>,
 }
 
+/// The field panels, in display order: identifier (stable, used by the CLI and settings),
+/// title, unit.
+pub const PANELS: [(&str, &str, &str); 7] = [
+    ("truth", "truth ω", "1/s"),
+    ("with", "model ω, with closure", "1/s"),
+    ("without", "model ω, no closure", "1/s"),
+    ("error", "|ω_with − ω_truth|", "1/s"),
+    ("true-closure", "true closure", "1/s²"),
+    ("closure", "sampled closure", "1/s²"),
+    ("spread", "ensemble spread (std)", "1/s²"),
+];
+
+impl Fields {
+    /// The field of panel `id` (see [`PANELS`]).
+    pub fn panel(&self, id: &str) -> Option<&[f64]> {
+        Some(match id {
+            "truth" => &self.truth,
+            "with" => &self.with,
+            "without" => &self.without,
+            "error" => &self.error,
+            "true-closure" => &self.true_closure,
+            "closure" => &self.closure,
+            "spread" => &self.spread,
+            _ => return None,
+        })
+    }
+}
+
 impl Experiment {
     /// Start from a GRF (seeded) at t = 0; all three runs share the initial state.
     pub fn new(

@@ -2,6 +2,7 @@
 //! Pure CPU code, used by the app (textures), the CLI (headless renders) and exports.
 
 pub mod export;
+pub mod panel;
 pub mod record;
 
 use serde::{Deserialize, Serialize};
