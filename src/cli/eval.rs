@@ -6,10 +6,13 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::closure::dataset::{h5_info, read_h5_trajectory};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::closure::data::{DataSpec, simulate_trajectory};
+use crate::closure::dataset::{Trajectory, h5_info, read_h5_trajectory};
 use crate::closure::eval::{SamplerSetting, TestState, baseline_rows, markdown, model_rows};
 use crate::closure::model::ClosureModel;
-use crate::solver::Case;
+use crate::solver::{Case, Params};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -44,11 +47,27 @@ pub struct EvalArgs {
     pub json: Option<PathBuf>,
 }
 
+/// Up to `per` states spread evenly over a trajectory's snapshots.
+fn states_of(tr: &Trajectory, per: usize) -> Vec<TestState> {
+    let step = (tr.snapshots / per.max(1)).max(1);
+    (0..tr.snapshots)
+        .step_by(step)
+        .take(per)
+        .map(|m| {
+            let f = |w: usize| tr.field(w, m).iter().map(|&v| v as f64).collect::<Vec<f64>>();
+            TestState {
+                n: tr.n,
+                omega: f(0),
+                g: f(1),
+                h: f(2),
+            }
+        })
+        .collect()
+}
+
 fn load_states(a: &EvalArgs) -> Result<(Vec<TestState>, f64)> {
     let Some(path) = &a.data else {
-        bail!(
-            "no --data given: make a test set first, e.g. `closure-lab data --trajectories 4 --store-n 256 --every 1.0 --seed 1000 --out test256.h5`"
-        );
+        return simulate_states(a.samples);
     };
     let info = h5_info(path)?;
     if a.first_trajectory >= info.trajectories {
@@ -64,26 +83,55 @@ fn load_states(a: &EvalArgs) -> Result<(Vec<TestState>, f64)> {
     let mut states = Vec::new();
     for &k in &trajs {
         let tr = read_h5_trajectory(path, k, None)?;
-        let step = (tr.snapshots / per).max(1);
-        for m in (0..tr.snapshots).step_by(step).take(per) {
-            if states.len() >= a.samples {
-                break;
-            }
-            let f = |w: usize| {
-                tr.field(w, m)
-                    .iter()
-                    .map(|&v| v as f64)
-                    .collect::<Vec<f64>>()
-            };
-            states.push(TestState {
-                n: tr.n,
-                omega: f(0),
-                g: f(1),
-                h: f(2),
-            });
-        }
+        states.extend(states_of(&tr, per));
     }
+    states.truncate(a.samples);
     Ok((states, info.nu))
+}
+
+/// Without `--data`: two fresh 256² truth trajectories (seeds 1000, 1001 — never used
+/// for training), published settings, snapshots every 2 s from t = 20 s, simulated in
+/// parallel with a progress bar.
+fn simulate_states(samples: usize) -> Result<(Vec<TestState>, f64)> {
+    use rayon::prelude::*;
+    let per = samples.div_ceil(2).max(1);
+    let spec = DataSpec {
+        trajectories: 2,
+        n: 256,
+        store_n: 256,
+        t_start: 20.0,
+        t_end: 20.0 + 2.0 * (per - 1) as f64,
+        every: 2.0,
+        seed: 1000,
+        params: Params::default(),
+    };
+    spec.validate()?;
+    let total = spec.steps_per_trajectory() * 2;
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template(
+            "no --data: simulating 2 test trajectories at 256² {bar:30} {percent:>3}% eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = AtomicU64::new(0);
+    let trajs: Vec<Trajectory> = std::thread::scope(|sc| {
+        let work = sc.spawn(|| {
+            (0..2)
+                .into_par_iter()
+                .map(|k| simulate_trajectory(&spec, k, &progress))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        while !work.is_finished() {
+            bar.set_position(progress.load(Ordering::Relaxed));
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        work.join()
+    })
+    .map_err(|_| anyhow::anyhow!("test-set simulation panicked"))??;
+    bar.finish_and_clear();
+    let mut states: Vec<TestState> = trajs.iter().flat_map(|tr| states_of(tr, per)).collect();
+    states.truncate(samples);
+    Ok((states, spec.params.nu))
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {

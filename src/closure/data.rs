@@ -44,7 +44,7 @@ impl DataSpec {
         (self.t_end / self.params.dt).round() as u64 + 1
     }
 
-    fn validate(&self) -> Result<(), DataError> {
+    pub fn validate(&self) -> Result<(), DataError> {
         let bad = |m: String| Err(DataError::Layout(m));
         if self.trajectories == 0 {
             return bad("need at least one trajectory".into());
