@@ -398,3 +398,44 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
     let bytes = weights_to_bytes(model.net()).unwrap();
     assert!(weights_from_bytes(&model.card.net, &bytes, &dev).is_ok());
 }
+
+/// The GPU route of the app: burn on a wgpu device created with the shared-device request
+/// (here Mesa's software Vulkan) gives the same score as burn's CPU backend.
+#[test]
+fn score_net_on_a_shared_wgpu_device_matches_cpu() {
+    use closure_lab::app::gpu::{burn_device, shared_device_descriptor};
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("a wgpu adapter: scripts/setup.sh installs Mesa's software Vulkan (lavapipe)");
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&shared_device_descriptor(&adapter)))
+            .expect("the shared-device request is granted");
+    let gpu = burn_device(&instance, &adapter, &device, &queue).expect("burn accepts the device");
+    let cpu = Device::flex();
+    let n = 16;
+    let field = |phase: f32| -> Vec<f32> {
+        (0..n * n)
+            .map(|i| ((i / n) as f32 * 0.4 + (i % n) as f32 * 0.3 + phase).sin())
+            .collect()
+    };
+    let run = |dev: &Device| -> Vec<f32> {
+        let m = ClosureModel::embedded_for(Case::G, dev).unwrap();
+        let t4 = |v: Vec<f32>, scale: f32| {
+            Tensor::<4>::from_data(TensorData::new(v, [1, n, n, 1]), dev) * scale
+        };
+        let basis = m.net().basis(n, dev);
+        let s = m.net().forward(
+            t4(field(0.0), 1e-3),
+            Tensor::<1>::from_floats([0.05f32], dev),
+            t4(field(1.0), 1.0),
+            t4(field(2.0), 1e-3),
+            &basis,
+        );
+        to_vec(s)
+    };
+    let (a, b) = (run(&cpu), run(&gpu));
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let worst = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(scale > 0.0);
+    assert!(worst <= 1e-3 * scale, "max |cpu − gpu| = {worst}, scale {scale}");
+}

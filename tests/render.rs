@@ -229,3 +229,121 @@ fn panel_image_has_title_field_and_colorbar_at_each_scale() {
         assert!(inked(&img, l.bar_x + l.bar_w + 1, l.width, l.field_y, l.height) > 20);
     }
 }
+
+/// Render `field` with the WGSL colour-map shader into an offscreen `format` target and
+/// read the pixels back.
+fn gpu_colormap(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    format: wgpu::TextureFormat,
+    field: &[f32],
+    n: usize,
+    range: Range,
+    cmap: Colormap,
+) -> Vec<u8> {
+    use closure_lab::render::gpu::{ColormapPipeline, FieldGpu};
+    let pipe = ColormapPipeline::new(device, format);
+    let mut fg = FieldGpu::new(device, &pipe, n);
+    fg.update(queue, &pipe, field, range, cmap);
+    let target = device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d {
+            width: n as u32,
+            height: n as u32,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let view = target.create_view(&Default::default());
+    let bytes_per_row = (n * 4) as u32; // n = 64: 256, the copy alignment
+    let readback = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (bytes_per_row as usize * n) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = enc.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: None,
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        pipe.draw(&mut pass, &fg);
+    }
+    enc.copy_texture_to_buffer(
+        target.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &readback,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(bytes_per_row),
+                rows_per_image: Some(n as u32),
+            },
+        },
+        target.size(),
+    );
+    queue.submit([enc.finish()]);
+    readback.map_async(wgpu::MapMode::Read, .., |r| r.expect("map"));
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .expect("GPU work finishes");
+    readback.get_mapped_range(..).expect("mapped").to_vec()
+}
+
+#[test]
+fn wgsl_colormap_matches_the_cpu_path() {
+    use closure_lab::render::field_rgba;
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("a wgpu adapter: scripts/setup.sh installs Mesa's software Vulkan (lavapipe)");
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&Default::default())).expect("a wgpu device");
+    let n = 64;
+    let mut f = field(n, 0.7);
+    f[5] = f64::NAN; // shown as the middle colour, like the CPU path
+    f[77] = 7.0; // beyond the range: clamped
+    let range = Range { lo: -0.8, hi: 0.8 };
+    let f32s: Vec<f32> = f.iter().map(|&v| v as f32).collect();
+    for cmap in [Colormap::RedBlue, Colormap::Viridis] {
+        let cpu = field_rgba(&f, n, range, cmap);
+        for format in [
+            wgpu::TextureFormat::Rgba8Unorm,
+            wgpu::TextureFormat::Rgba8UnormSrgb,
+        ] {
+            let gpu = gpu_colormap(&device, &queue, format, &f32s, n, range, cmap);
+            assert_eq!(gpu.len(), cpu.len());
+            // f32 vs f64 can move a value across a table boundary (one entry); sRGB
+            // encode/decode rounds by one unit
+            let worst = gpu
+                .iter()
+                .zip(&cpu)
+                .map(|(a, b)| (*a as i32 - *b as i32).abs())
+                .max()
+                .unwrap();
+            let exact = gpu.chunks(4).zip(cpu.chunks(4)).filter(|(a, b)| a == b).count();
+            assert!(worst <= 6, "{cmap:?} {format:?}: worst channel difference {worst}");
+            assert!(
+                exact * 10 >= 9 * n * n || format.is_srgb(),
+                "{cmap:?} {format:?}: only {exact} of {} pixels identical",
+                n * n
+            );
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod export;
+pub mod gpu;
 pub mod panels;
 pub mod presets;
 pub mod settings;
@@ -26,7 +27,7 @@ use commands::Command;
 use export::{Exporter, PanelAction};
 use panels::{PanelSpec, PanelTexture, field_panel_ui};
 use presets::Preset;
-use settings::{RangeMode, Settings};
+use settings::{Backend, RangeMode, Settings};
 
 /// How the app was started.
 #[derive(Clone, Debug, Default)]
@@ -88,11 +89,25 @@ pub struct ClosureLabApp {
     /// In-app recording, if one is running.
     pub recording: Option<Recording>,
     exporter: Exporter,
+    compute: Compute,
     /// Work for the next frame that needs the egui context.
     pending_copy: Option<egui::ColorImage>,
     want_window_shot: bool,
 }
 
+
+/// Where the learned closure runs: eframe's wgpu device (shared with burn, created on
+/// first use: cubecl compiles kernels then) or burn's CPU backend.
+#[derive(Default)]
+struct Compute {
+    /// eframe's instance/adapter/device/queue, when the wgpu renderer runs.
+    setup: Option<(wgpu::Instance, wgpu::Adapter, wgpu::Device, wgpu::Queue)>,
+    /// The adapter is a hardware GPU (not a software rasteriser).
+    real_gpu: bool,
+    gpu: Option<Result<burn::tensor::Device, String>>,
+    /// Shader colour maps are registered with the renderer.
+    shader: bool,
+}
 
 /// An in-app recording of truth | with closure | without closure, one frame every
 /// `every` seconds of simulation time (pauses never show).
@@ -123,25 +138,10 @@ impl ClosureLabApp {
             settings.experiment.ensemble = k;
         }
         settings.sanitize();
-        let mut models = Vec::new();
-        let mut notes = Vec::new();
-        for case in [Case::G, Case::H] {
-            match ClosureModel::embedded_for(case, &burn::tensor::Device::flex()) {
-                Ok(m) => {
-                    notes.push(format!(
-                        "{} (trained on {}², CPU backend)",
-                        m.card.name, m.card.training.grid
-                    ));
-                    models.push(m);
-                }
-                Err(e) => notes.push(format!("embedded {case} model unavailable: {e}")),
-            }
-        }
-        let model_note = notes.join("\n");
         let mut app = ClosureLabApp {
             settings,
-            models,
-            model_note,
+            models: Vec::new(),
+            model_note: String::new(),
             exp: None,
             spin: None,
             spun: None,
@@ -160,11 +160,86 @@ impl ClosureLabApp {
             bench: FrameBench::default(),
             recording: None,
             exporter: Exporter::default(),
+            compute: Compute::default(),
             pending_copy: None,
             want_window_shot: false,
         };
+        app.load_models();
         app.restart();
         app
+    }
+
+    /// Use eframe's wgpu renderer: shader colour maps, and burn on the same device when
+    /// the adapter is a real GPU (or when the user asks for it).
+    pub fn with_wgpu(mut self, rs: &eframe::egui_wgpu::RenderState) -> Self {
+        gpu::GpuFields::register(rs);
+        self.compute.shader = true;
+        self.compute.real_gpu = !matches!(
+            rs.adapter.get_info().device_type,
+            wgpu::DeviceType::Cpu | wgpu::DeviceType::Other
+        );
+        self.compute.setup = Some((
+            rs.instance.clone(),
+            rs.adapter.clone(),
+            rs.device.clone(),
+            rs.queue.clone(),
+        ));
+        if self.settings.backend != Backend::Cpu {
+            self.load_models();
+            self.restart();
+        }
+        self
+    }
+
+    /// The device the closure should run on now, and a note saying which and why.
+    fn closure_device(&mut self) -> (burn::tensor::Device, String) {
+        let c = &mut self.compute;
+        let want_gpu = match self.settings.backend {
+            Backend::Cpu => false,
+            Backend::Auto => c.real_gpu,
+            Backend::Gpu => true,
+        };
+        let cpu = burn::tensor::Device::flex();
+        if !want_gpu {
+            let why = if self.settings.backend == Backend::Cpu {
+                "chosen"
+            } else if c.setup.is_some() {
+                "the adapter is a software rasteriser"
+            } else {
+                "no wgpu renderer"
+            };
+            return (cpu, format!("closure on CPU (burn flex; {why})"));
+        }
+        let Some((instance, adapter, device, queue)) = &c.setup else {
+            return (cpu, "closure on CPU: no wgpu device to share".into());
+        };
+        let gpu = c
+            .gpu
+            .get_or_insert_with(|| gpu::burn_device(instance, adapter, device, queue));
+        match gpu {
+            Ok(d) => (d.clone(), "closure on the GPU (burn wgpu, eframe's device)".into()),
+            Err(e) => (cpu, format!("closure on CPU: burn could not use the wgpu device ({e})")),
+        }
+    }
+
+    /// (Re)load the embedded models on the chosen device.
+    fn load_models(&mut self) {
+        let (device, where_) = self.closure_device();
+        let mut notes = vec![where_];
+        self.models.clear();
+        for case in [Case::G, Case::H] {
+            match ClosureModel::embedded_for(case, &device) {
+                Ok(m) => {
+                    notes.push(format!(
+                        "{} (trained on {}²)",
+                        m.card.name, m.card.training.grid
+                    ));
+                    self.models.push(m);
+                }
+                Err(e) => notes.push(format!("embedded {case} model unavailable: {e}")),
+            }
+        }
+        self.model_note = notes.join("\n");
     }
 
     fn preset(&self) -> Option<Preset> {
@@ -792,6 +867,21 @@ impl ClosureLabApp {
             ui.selectable_value(&mut s.range_mode, RangeMode::Locked, "locked");
         });
         ui.checkbox(&mut s.show_sensors, "show sensors");
+        ui.add_enabled(
+            self.compute.shader,
+            egui::Checkbox::new(&mut s.gpu_colormap, "colour maps on the GPU (WGSL shader)"),
+        )
+        .on_disabled_hover_text("needs the wgpu renderer");
+        ui.horizontal(|ui| {
+            ui.label("closure on");
+            ui.selectable_value(&mut s.backend, Backend::Auto, "auto")
+                .on_hover_text("GPU when the adapter is a real GPU, else CPU");
+            ui.selectable_value(&mut s.backend, Backend::Cpu, "CPU");
+            ui.add_enabled_ui(self.compute.setup.is_some(), |ui| {
+                ui.selectable_value(&mut s.backend, Backend::Gpu, "GPU")
+                    .on_hover_text("burn on eframe's wgpu device (slow on a software adapter)");
+            });
+        });
         ui.horizontal(|ui| {
             let label = ui.label("export folder");
             ui.text_edit_singleline(&mut s.export_dir)
@@ -803,6 +893,10 @@ impl ClosureLabApp {
         if self.settings != before {
             if self.settings.range_mode != before.range_mode {
                 self.locked = None;
+            }
+            if self.settings.backend != before.backend {
+                self.load_models();
+                self.restart();
             }
             self.apply_settings();
         }
@@ -925,11 +1019,12 @@ impl ClosureLabApp {
             .min((ui.available_height() - 50.0) / 2.0 - 30.0))
         .max(96.0);
         let specs = self.panel_specs(&f, w_range);
+        let gpu = self.compute.shader && self.settings.gpu_colormap;
         let mut action = None;
         let mut row = |ui: &mut egui::Ui, specs: &[PanelSpec], texs: &mut [PanelTexture]| {
             ui.horizontal(|ui| {
                 for (spec, tex) in specs.iter().zip(texs.iter_mut()) {
-                    field_panel_ui(ui, tex, spec, side).context_menu(|ui| {
+                    field_panel_ui(ui, tex, spec, side, gpu).context_menu(|ui| {
                         if ui.button("Save this panel…").clicked() {
                             action = Some((spec.id, PanelAction::Save));
                         }
@@ -1197,13 +1292,20 @@ pub fn display_available() -> bool {
 
 /// Open the window. Returns an error (one line) when it cannot.
 pub fn run(options: AppOptions) -> Result<(), String> {
-    let native = eframe::NativeOptions {
+    let mut native = eframe::NativeOptions {
         renderer: eframe::Renderer::Wgpu,
         viewport: egui::ViewportBuilder::default()
             .with_inner_size([1500.0, 940.0])
             .with_title("Closure Lab"),
         ..Default::default()
     };
+    // burn (cubecl) needs the adapter's features and limits on the device it runs on; ask
+    // eframe to create its device that way so the closure can share it
+    use eframe::egui_wgpu::{WgpuSetup, WgpuSetupCreateNew};
+    native.wgpu_options.wgpu_setup = WgpuSetup::CreateNew(WgpuSetupCreateNew {
+        device_descriptor: Arc::new(gpu::shared_device_descriptor),
+        ..WgpuSetupCreateNew::without_display_handle()
+    });
     let screenshot_mode = options.screenshot.is_some() || options.bench_frames.is_some();
     eframe::run_native(
         "closure-lab",
@@ -1221,7 +1323,7 @@ pub fn run(options: AppOptions) -> Result<(), String> {
                     let i = rs.adapter.get_info();
                     let soft = i.device_type == wgpu::DeviceType::Cpu;
                     format!(
-                        "wgpu adapter: {} ({:?}{}) · closure on CPU (burn flex)",
+                        "wgpu adapter: {} ({:?}{})",
                         i.name,
                         i.backend,
                         if soft { ", software rasteriser" } else { "" }
@@ -1229,7 +1331,11 @@ pub fn run(options: AppOptions) -> Result<(), String> {
                 }
                 None => "no wgpu adapter (OpenGL fallback)".into(),
             };
-            Ok(Box::new(ClosureLabApp::new(settings, options, adapter)))
+            let app = ClosureLabApp::new(settings, options, adapter);
+            Ok(Box::new(match &cc.wgpu_render_state {
+                Some(rs) => app.with_wgpu(rs),
+                None => app,
+            }))
         }),
     )
     .map_err(|e| format!("cannot open the window: {e}"))

@@ -40,25 +40,40 @@ impl PanelTexture {
 
 /// Draw a panel of side `side` points (+ colorbar); returns the field's response (hover
 /// shows the value under the cursor; right-click is free for a context menu).
+/// With `gpu`, the field is colour-mapped by the WGSL shader (paint callback) instead of
+/// a CPU-coloured texture.
 pub fn field_panel_ui(
     ui: &mut egui::Ui,
     tex: &mut PanelTexture,
     spec: &PanelSpec,
     side: f32,
+    gpu: bool,
 ) -> egui::Response {
-    let id = tex.upload(ui.ctx(), spec.id, spec);
+    let id = (!gpu).then(|| tex.upload(ui.ctx(), spec.id, spec));
     ui.vertical(|ui| {
         ui.label(egui::RichText::new(&spec.title).strong())
             .on_hover_text(format!("unit: {}", spec.unit));
         ui.horizontal(|ui| {
             let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), Sense::click());
             let painter = ui.painter_at(rect);
-            painter.image(
-                id,
-                rect,
-                Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
-                Color32::WHITE,
-            );
+            match id {
+                Some(id) => painter.image(
+                    id,
+                    rect,
+                    Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
+                    Color32::WHITE,
+                ),
+                None => painter.add(
+                    super::gpu::FieldPaint {
+                        id: spec.id,
+                        n: spec.n,
+                        field: spec.field.iter().map(|&v| v as f32).collect(),
+                        range: spec.range,
+                        cmap: spec.cmap,
+                    }
+                    .shape(rect),
+                ),
+            };
             let n = spec.n;
             let px = |p: (usize, usize)| {
                 rect.min

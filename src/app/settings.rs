@@ -21,10 +21,14 @@ pub enum RangeMode {
 /// Compute backend for the learned closure.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Backend {
-    /// wgpu when the adapter is a real GPU, CPU otherwise.
+    /// burn on eframe's wgpu device when the adapter is a real GPU, burn's CPU backend
+    /// otherwise.
     #[default]
     Auto,
+    /// burn's CPU backend (flex).
     Cpu,
+    /// burn on eframe's wgpu device even on a software adapter (slow there; for checks).
+    Gpu,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,6 +56,9 @@ pub struct Settings {
     pub export_scale: usize,
     /// Ask where to save in a native dialog (otherwise: straight into `export_dir`).
     pub save_dialog: bool,
+    /// Colour-map the fields with the WGSL shader when the wgpu renderer is running
+    /// (otherwise CPU-coloured textures).
+    pub gpu_colormap: bool,
 }
 
 impl Default for Settings {
@@ -73,6 +80,7 @@ impl Default for Settings {
             export_panel: "truth".into(),
             export_scale: 2,
             save_dialog: true,
+            gpu_colormap: true,
         }
     }
 }

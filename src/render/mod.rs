@@ -2,6 +2,7 @@
 //! Pure CPU code, used by the app (textures), the CLI (headless renders) and exports.
 
 pub mod export;
+pub mod gpu;
 pub mod panel;
 pub mod record;
 
