@@ -42,6 +42,8 @@ pub struct AppOptions {
     /// Overrides of the preset's grid and ensemble size.
     pub n: Option<usize>,
     pub ensemble: Option<usize>,
+    /// Window size in points (default 1500 × 940).
+    pub size: Option<[f32; 2]>,
 }
 
 /// Frame-time record of `gui --bench-frames`.
@@ -1292,12 +1294,22 @@ pub fn display_available() -> bool {
 
 /// Open the window. Returns an error (one line) when it cannot.
 pub fn run(options: AppOptions) -> Result<(), String> {
+    let screenshot_mode = options.screenshot.is_some() || options.bench_frames.is_some();
     let mut native = eframe::NativeOptions {
         renderer: eframe::Renderer::Wgpu,
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1500.0, 940.0])
+            .with_inner_size(options.size.unwrap_or([1500.0, 940.0]))
             .with_title("Closure Lab"),
         ..Default::default()
+    };
+    // screenshots and benchmarks start from defaults (window size included) in a
+    // throw-away store, and never touch the user's settings
+    let scratch = if screenshot_mode {
+        let dir = tempfile::tempdir().map_err(|e| format!("cannot make a scratch folder: {e}"))?;
+        native.persistence_path = Some(dir.path().join("app.ron"));
+        Some(dir)
+    } else {
+        None
     };
     // burn (cubecl) needs the adapter's features and limits on the device it runs on; ask
     // eframe to create its device that way so the closure can share it
@@ -1306,7 +1318,6 @@ pub fn run(options: AppOptions) -> Result<(), String> {
         device_descriptor: Arc::new(gpu::shared_device_descriptor),
         ..WgpuSetupCreateNew::without_display_handle()
     });
-    let screenshot_mode = options.screenshot.is_some() || options.bench_frames.is_some();
     eframe::run_native(
         "closure-lab",
         native,
@@ -1338,5 +1349,7 @@ pub fn run(options: AppOptions) -> Result<(), String> {
             }))
         }),
     )
-    .map_err(|e| format!("cannot open the window: {e}"))
+    .map_err(|e| format!("cannot open the window: {e}"))?;
+    drop(scratch);
+    Ok(())
 }

@@ -61,6 +61,7 @@ pub fn main() -> std::process::ExitCode {
                     bench_frames: None,
                     n: None,
                     ensemble: None,
+                    size: None,
                 })
             } else {
                 print_usage();
@@ -99,6 +100,22 @@ pub struct GuiArgs {
     /// Ensemble size instead of the preset's.
     #[arg(long)]
     pub ensemble: Option<usize>,
+    /// Window size in points, WIDTHxHEIGHT (default 1500x940).
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<[f32; 2]>,
+}
+
+fn parse_size(s: &str) -> Result<[f32; 2], String> {
+    let bad = || format!("`{s}` is not a window size like 1500x940 (each side 200…8000)");
+    let (w, h) = s.split_once(['x', 'X', '×']).ok_or_else(bad)?;
+    let side = |v: &str| {
+        v.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| (200.0..=8000.0).contains(v))
+            .ok_or_else(bad)
+    };
+    Ok([side(w)?, side(h)?])
 }
 
 fn gui(a: GuiArgs) -> anyhow::Result<()> {
@@ -118,6 +135,7 @@ fn gui(a: GuiArgs) -> anyhow::Result<()> {
         bench_frames: a.bench_frames,
         n: a.n,
         ensemble: a.ensemble,
+        size: a.size,
     };
     crate::app::run(options).map_err(anyhow::Error::msg)
 }
