@@ -5,5 +5,12 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // `closure-lab bench --json | head`: end quietly when the reader goes away, as Unix
+    // tools do, instead of panicking on the closed pipe (Rust ignores SIGPIPE by default)
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal before any thread starts
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     closure_lab::cli::main()
 }
