@@ -167,6 +167,9 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
 
 #[derive(Serialize)]
 struct ClosureRow {
+    /// `shipped` or `published-arch` (the published network's shapes, random weights:
+    /// the reference measured in the same run)
+    model: &'static str,
     n: usize,
     batch: usize,
     threads: usize,
@@ -184,7 +187,13 @@ fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -
 
     let thread_counts = thread_counts();
     let device = burn::tensor::Device::flex();
-    let mut model = ClosureModel::embedded(&device)?;
+    let shipped = ClosureModel::embedded(&device)?;
+    // reference: the published architecture (GELU, 4-layer noisy path, 128-wide
+    // projection), same inputs, random weights — timing does not depend on the values
+    let mut card = shipped.card.clone();
+    card.net = crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.net.sigma_data);
+    let published = ClosureModel::new(card.clone(), card.net.init(&device), device.clone());
+    let mut models = [("shipped", shipped), ("published-arch", published)];
     let settings = [
         ("em-karras10", Sampler::EulerMaruyama, Schedule::published()),
         (
@@ -200,18 +209,19 @@ fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -
     ];
     if !json {
         println!(
-            "embedded model `{}` on burn flex (CPU); best of 3 × {seconds} s",
-            model.card.name
+            "shipped = embedded model `{}`; published-arch = the published network's shapes \
+             with random weights (reference, same run); burn flex (CPU); best of 3 × {seconds} s",
+            models[0].1.card.name
         );
         println!(
-            "{:>5} {:>6} {:>8} {:>14} {:>5} {:>14} {:>12}",
-            "N", "batch", "threads", "sampler", "NFE", "ms/sample", "ms/eval"
+            "{:>5} {:>6} {:>8} {:>15} {:>14} {:>5} {:>12} {:>10}",
+            "N", "batch", "threads", "model", "sampler", "NFE", "ms/sample", "ms/eval"
         );
     }
     for &n in sizes {
         let grid = Grid::new(n)?;
         let omega = grf::grf(&grid, GrfParams::default(), 3);
-        let sensors = Sensors::new(model.card.inputs.sensors, n)?;
+        let sensors = Sensors::new(models[0].1.card.inputs.sensors, n)?;
         let readings = vec![0.01; sensors.s * sensors.s];
         for &batch in batches {
             for &threads in &thread_counts {
@@ -219,35 +229,45 @@ fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -
                     .num_threads(threads)
                     .build()?;
                 for (label, sampler, schedule) in &settings {
-                    let t = pool.install(|| {
-                        // warm-up (first call builds the DFT basis)
-                        model.sample(
-                            &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
-                        )?;
-                        time_per_call(seconds, || {
+                    for (which, model) in models.iter_mut() {
+                        let t = pool.install(|| {
+                            // warm-up (first call builds the DFT basis)
                             model.sample(
                                 &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
                             )?;
-                            Ok(())
-                        })
-                    })?;
-                    let nfe = sampler.nfe(schedule.steps());
-                    let row = ClosureRow {
-                        n,
-                        batch,
-                        threads,
-                        sampler: label.to_string(),
-                        nfe,
-                        ms_per_sample: t * 1e3 / batch as f64,
-                        ms_per_eval: t * 1e3 / nfe as f64,
-                    };
-                    if json {
-                        println!("{}", serde_json::to_string(&row)?);
-                    } else {
-                        println!(
-                            "{:>5} {:>6} {:>8} {:>14} {:>5} {:>14.2} {:>12.2}",
-                            n, batch, threads, label, nfe, row.ms_per_sample, row.ms_per_eval
-                        );
+                            time_per_call(seconds, || {
+                                model.sample(
+                                    &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
+                                )?;
+                                Ok(())
+                            })
+                        })?;
+                        let nfe = sampler.nfe(schedule.steps());
+                        let row = ClosureRow {
+                            model: *which,
+                            n,
+                            batch,
+                            threads,
+                            sampler: label.to_string(),
+                            nfe,
+                            ms_per_sample: t * 1e3 / batch as f64,
+                            ms_per_eval: t * 1e3 / nfe as f64,
+                        };
+                        if json {
+                            println!("{}", serde_json::to_string(&row)?);
+                        } else {
+                            println!(
+                                "{:>5} {:>6} {:>8} {:>15} {:>14} {:>5} {:>12.2} {:>10.2}",
+                                n,
+                                batch,
+                                threads,
+                                which,
+                                label,
+                                nfe,
+                                row.ms_per_sample,
+                                row.ms_per_eval
+                            );
+                        }
                     }
                 }
             }
