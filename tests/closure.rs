@@ -403,13 +403,8 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
 /// (here Mesa's software Vulkan) gives the same score as burn's CPU backend.
 #[test]
 fn score_net_on_a_shared_wgpu_device_matches_cpu() {
-    use closure_lab::app::gpu::{burn_device, shared_device_descriptor};
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
-        .expect("a wgpu adapter: scripts/setup.sh installs Mesa's software Vulkan (lavapipe)");
-    let (device, queue) =
-        pollster::block_on(adapter.request_device(&shared_device_descriptor(&adapter)))
-            .expect("the shared-device request is granted");
+    use closure_lab::app::gpu::burn_device;
+    let (instance, adapter, device, queue) = crate::wgpu_device();
     let gpu = burn_device(&instance, &adapter, &device, &queue).expect("burn accepts the device");
     let cpu = Device::flex();
     let n = 16;

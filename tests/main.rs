@@ -10,3 +10,15 @@ mod experiment;
 mod metrics;
 mod render;
 mod solver;
+
+/// A wgpu device on the machine's adapter (Mesa's software Vulkan here; scripts/setup.sh
+/// installs it), requested the way the app requests eframe's (shared with burn).
+pub fn wgpu_device() -> (wgpu::Instance, wgpu::Adapter, wgpu::Device, wgpu::Queue) {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .expect("a wgpu adapter: scripts/setup.sh installs Mesa's software Vulkan (lavapipe)");
+    let desc = closure_lab::app::gpu::shared_device_descriptor(&adapter);
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&desc)).expect("the device request is granted");
+    (instance, adapter, device, queue)
+}

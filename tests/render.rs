@@ -310,11 +310,7 @@ fn gpu_colormap(
 #[test]
 fn wgsl_colormap_matches_the_cpu_path() {
     use closure_lab::render::field_rgba;
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
-        .expect("a wgpu adapter: scripts/setup.sh installs Mesa's software Vulkan (lavapipe)");
-    let (device, queue) =
-        pollster::block_on(adapter.request_device(&Default::default())).expect("a wgpu device");
+    let (_instance, _adapter, device, queue) = crate::wgpu_device();
     let n = 64;
     let mut f = field(n, 0.7);
     f[5] = f64::NAN; // shown as the middle colour, like the CPU path
