@@ -127,6 +127,23 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     let frames = dec.into_frames().collect_frames().unwrap();
     assert_eq!(frames.len(), 11);
     assert_eq!(frames[0].buffer().dimensions(), (3 * 256 + 2 * 4, 256));
+    // another panel set (the row under Record): error | closure, as PNG frames
+    std::fs::remove_file(&gif).unwrap();
+    h.state_mut().settings.record_format = "png".into();
+    h.state_mut().settings.record_panels = vec!["error".into(), "closure".into()];
+    h.get_by_label("Record").click();
+    h.run_steps(1);
+    h.get_by_label("Step").click();
+    h.run_steps(1);
+    h.get_by_label_contains("Stop recording").click();
+    h.run_steps(1);
+    let folder = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a PNG folder");
+    let first = image::open(folder.join("frame_00000.png")).unwrap();
+    assert_eq!((first.width(), first.height()), (2 * 256 + 4, 256));
 }
 
 #[test]

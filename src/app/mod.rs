@@ -111,15 +111,15 @@ struct Compute {
     shader: bool,
 }
 
-/// An in-app recording of truth | with closure | without closure, one frame every
-/// `every` seconds of simulation time (pauses never show).
+/// An in-app recording of the chosen panels side by side (by default truth | with
+/// closure | without closure, the published animation), one frame every `every` seconds
+/// of simulation time (pauses never show), colours fixed from the first frame.
 pub struct Recording {
     rec: crate::render::record::Recorder,
     next_t: f64,
     every: f64,
     pub frames: usize,
-    range: Range,
-    cmap: Colormap,
+    panels: Vec<(&'static str, Range, Colormap)>,
     scale: usize,
     path: PathBuf,
 }
@@ -456,9 +456,24 @@ impl ClosureLabApp {
             format!("{name}.{ext}")
         });
         let scale = (256 / f.n).max(1);
-        let range = Range::symmetric_quantile(&[&f.truth], 0.995);
-        let side = (f.n * scale) as u32;
-        let size = (3 * side + 2 * crate::render::record::GAP, side);
+        let omega = Range::symmetric_quantile(&[&f.truth], 0.995);
+        let s = &self.settings;
+        let panels: Vec<(&'static str, Range, Colormap)> = PANELS
+            .iter()
+            .filter(|p| s.record_panels.iter().any(|q| q == p.0))
+            .filter_map(|p| {
+                let field = f.panel(p.0)?;
+                let (r, c) =
+                    crate::render::record::movie_style(p.0, field, omega, s.diverging, s.sequential);
+                Some((p.0, r, c))
+            })
+            .collect();
+        if panels.is_empty() {
+            self.messages
+                .push("choose at least one panel to record (the row under Record)".into());
+            return;
+        }
+        let size = crate::render::record::strip_size(panels.len(), f.n, scale);
         match crate::render::record::Recorder::create(&path, 10.0, size) {
             Ok(rec) => {
                 self.recording = Some(Recording {
@@ -466,8 +481,7 @@ impl ClosureLabApp {
                     next_t: f.t,
                     every: self.settings.record_every,
                     frames: 0,
-                    range,
-                    cmap: self.settings.diverging,
+                    panels,
                     scale,
                     path,
                 });
@@ -485,13 +499,12 @@ impl ClosureLabApp {
             return;
         }
         let f = exp.fields(None);
-        let img = crate::render::record::compose(
-            &[&f.truth, &f.with, &f.without],
-            f.n,
-            r.range,
-            r.cmap,
-            r.scale,
-        );
+        let panels: Vec<(&[f64], Range, Colormap)> = r
+            .panels
+            .iter()
+            .filter_map(|&(id, range, cmap)| Some((f.panel(id)?, range, cmap)))
+            .collect();
+        let img = crate::render::record::strip(&panels, f.n, r.scale);
         match r.rec.push(&img) {
             Ok(()) => {
                 r.frames += 1;
@@ -741,6 +754,22 @@ impl ClosureLabApp {
         if self.exporter.dialog_open() {
             ui.label(RichText::new("save dialog open …").italics());
         }
+        ui.add_enabled_ui(self.recording.is_none(), |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("record");
+                for (id, ..) in PANELS {
+                    let on = self.settings.record_panels.iter().any(|p| p == id);
+                    if ui.selectable_label(on, id).clicked() {
+                        let r = &mut self.settings.record_panels;
+                        if on {
+                            r.retain(|p| p != id);
+                        } else {
+                            r.push(id.to_string());
+                        }
+                    }
+                }
+            });
+        });
         if let (Err(why), "mp4") = (
             crate::render::record::mp4_available(),
             self.settings.record_format.as_str(),

@@ -50,6 +50,8 @@ pub struct Settings {
     pub record_format: String,
     /// Simulation time between recorded frames.
     pub record_every: f64,
+    /// Panels recorded side by side, in display order (ids of `experiment::PANELS`).
+    pub record_panels: Vec<String>,
     /// Panel saved or copied by "Save/Copy panel image" (a panel id, e.g. "truth").
     pub export_panel: String,
     /// Panel image scale: 1, 2 or 4 image pixels per grid point.
@@ -77,6 +79,7 @@ impl Default for Settings {
             export_dir: ".".into(),
             record_format: "gif".into(),
             record_every: 0.1,
+            record_panels: vec!["truth".into(), "with".into(), "without".into()],
             export_panel: "truth".into(),
             export_scale: 2,
             save_dialog: true,
@@ -115,6 +118,11 @@ impl Settings {
         }
         if !["gif", "png", "mp4"].contains(&self.record_format.as_str()) {
             self.record_format = "gif".into();
+        }
+        self.record_panels
+            .retain(|id| crate::experiment::PANELS.iter().any(|p| p.0 == id));
+        if self.record_panels.is_empty() {
+            self.record_panels = Settings::default().record_panels;
         }
         if ![1, 2, 4].contains(&self.export_scale) {
             self.export_scale = 2;

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::app::presets;
 use crate::closure::model::ClosureModel;
 use crate::experiment::{ClosureMode, Experiment, Fields, PANELS, spin_up};
-use crate::render::record::{Recorder, compose};
+use crate::render::record::{Recorder, movie_style, strip};
 use crate::render::{Colormap, Range};
 use crate::solver::Grid;
 
@@ -55,15 +55,6 @@ fn panel<'a>(f: &'a Fields, name: &str) -> Result<&'a [f64]> {
         let ids: Vec<&str> = PANELS.iter().map(|p| p.0).collect();
         anyhow::anyhow!("unknown panel `{name}` ({})", ids.join(", "))
     })
-}
-
-/// Sequential map for non-negative panels, diverging for signed ones.
-fn cmap_for(panel: &str) -> Colormap {
-    if panel == "error" || panel == "spread" {
-        Colormap::Viridis
-    } else {
-        Colormap::RedBlue
-    }
 }
 
 pub fn render(a: RenderArgs) -> Result<()> {
@@ -145,7 +136,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
     bar.set_message("frames");
     bar.set_length(frames);
     bar.set_position(0);
-    let mut ranges: Option<Vec<Range>> = None;
+    let mut styles: Option<Vec<(Range, Colormap)>> = None;
     let mut recorder: Option<Recorder> = None;
     let mut encode_s = 0.0;
     for k in 0..frames {
@@ -159,28 +150,24 @@ pub fn render(a: RenderArgs) -> Result<()> {
             .map(|p| panel(&f, p))
             .collect::<Result<_>>()?;
         // one colour scale for the whole movie (from the first frame), shared by ω panels
-        let rs = ranges.get_or_insert_with(|| {
+        let rs = styles.get_or_insert_with(|| {
             let omega_r = Range::symmetric_quantile(&[&f.truth], 0.995);
             a.panels
                 .iter()
                 .zip(&fields)
-                .map(|(p, fl)| match p.as_str() {
-                    "truth" | "with" | "without" => omega_r,
-                    "error" | "spread" => Range::positive(&[fl]),
-                    _ => Range::symmetric_quantile(&[fl], 0.995),
-                })
+                .map(|(p, fl)| movie_style(p, fl, omega_r, Colormap::RedBlue, Colormap::Viridis))
                 .collect()
         });
         let t_enc = Instant::now();
         if still {
-            let (p, r) = (&a.panels[0], rs[0]);
+            let (p, (r, cmap)) = (&a.panels[0], rs[0]);
             let (title, unit) = PANELS
                 .iter()
                 .find(|q| q.0 == p)
                 .map_or((p.as_str(), ""), |q| (q.1, q.2));
             let title = format!("{title} [{unit}]   t = {:.2} s   ({})", f.t, a.preset);
             let (img, _) =
-                crate::render::panel::panel_image(fields[0], f.n, r, cmap_for(p), a.scale, &title);
+                crate::render::panel::panel_image(fields[0], f.n, r, cmap, a.scale, &title);
             crate::render::export::save_png(&img, &a.out)?;
             bar.finish_and_clear();
             println!(
@@ -192,22 +179,12 @@ pub fn render(a: RenderArgs) -> Result<()> {
             );
             return Ok(());
         }
-        // panels sharing one range are drawn in one strip; mixed ranges are drawn one by one
-        let imgs: Vec<image::RgbaImage> = fields
+        let panels: Vec<(&[f64], Range, Colormap)> = fields
             .iter()
-            .zip(a.panels.iter().zip(rs.iter()))
-            .map(|(fl, (p, r))| compose(&[fl], f.n, *r, cmap_for(p), a.scale))
+            .zip(rs.iter())
+            .map(|(fl, (r, c))| (*fl, *r, *c))
             .collect();
-        let side = imgs[0].height();
-        let gap = crate::render::record::GAP;
-        let width = imgs.iter().map(|i| i.width()).sum::<u32>() + gap * (imgs.len() as u32 - 1);
-        let mut frame =
-            image::RgbaImage::from_pixel(width, side, image::Rgba([255, 255, 255, 255]));
-        let mut x = 0;
-        for im in &imgs {
-            image::imageops::overlay(&mut frame, im, x as i64, 0);
-            x += im.width() + gap;
-        }
+        let frame = strip(&panels, f.n, a.scale);
         if recorder.is_none() {
             recorder = Some(Recorder::create(
                 &a.out,

@@ -27,18 +27,48 @@ pub fn compose(
     cmap: Colormap,
     scale: usize,
 ) -> RgbaImage {
+    let panels: Vec<(&[f64], Range, Colormap)> = fields.iter().map(|f| (*f, range, cmap)).collect();
+    strip(&panels, n, scale)
+}
+
+/// Panels side by side (`GAP` pixels apart), each with its own range and colour map.
+pub fn strip(panels: &[(&[f64], Range, Colormap)], n: usize, scale: usize) -> RgbaImage {
     let side = (n * scale) as u32;
-    let k = fields.len().max(1) as u32;
+    let k = panels.len().max(1) as u32;
     let mut img = RgbaImage::from_pixel(
         k * side + (k - 1) * GAP,
         side,
         image::Rgba([255, 255, 255, 255]),
     );
-    for (i, f) in fields.iter().enumerate() {
-        let up = upscale(&field_rgba(f, n, range, cmap), n, n, scale);
+    for (i, (f, range, cmap)) in panels.iter().enumerate() {
+        let up = upscale(&field_rgba(f, n, *range, *cmap), n, n, scale);
         image::imageops::overlay(&mut img, &up, (i as u32 * (side + GAP)) as i64, 0);
     }
     img
+}
+
+/// Size of a [`strip`] of `k` panels of an `n × n` field at `scale`.
+pub fn strip_size(k: usize, n: usize, scale: usize) -> (u32, u32) {
+    let side = (n * scale) as u32;
+    let k = k.max(1) as u32;
+    (k * side + (k - 1) * GAP, side)
+}
+
+/// Colouring of panel `id` for a whole movie, fixed from its first frame: ω panels share
+/// `omega`; non-negative ones (error, spread) span [0, max] in the sequential map; the
+/// closures a symmetric 99.5 % range in the diverging map.
+pub fn movie_style(
+    id: &str,
+    field: &[f64],
+    omega: Range,
+    diverging: Colormap,
+    sequential: Colormap,
+) -> (Range, Colormap) {
+    match id {
+        "truth" | "with" | "without" => (omega, diverging),
+        "error" | "spread" => (Range::positive(&[field]), sequential),
+        _ => (Range::symmetric_quantile(&[field], 0.995), diverging),
+    }
 }
 
 /// Output format, chosen from the path.
