@@ -44,6 +44,8 @@ pub struct AppOptions {
     pub ensemble: Option<usize>,
     /// Window size in points (default 1500 × 940).
     pub size: Option<[f32; 2]>,
+    /// Where the closure runs, instead of the stored setting.
+    pub backend: Option<Backend>,
 }
 
 /// Frame-time record of `gui --bench-frames`.
@@ -71,6 +73,8 @@ pub struct ClosureLabApp {
     pub settings: Settings,
     models: Vec<ClosureModel>,
     model_note: String,
+    /// Models being loaded onto the GPU in the background.
+    model_rx: Option<Receiver<(Vec<ClosureModel>, String)>>,
     pub exp: Option<Experiment>,
     spin: Option<SpinUp>,
     /// Cached spun-up state: (N, seed, σ, forcing, t) → ω.
@@ -139,11 +143,15 @@ impl ClosureLabApp {
         if let Some(k) = options.ensemble {
             settings.experiment.ensemble = k;
         }
+        if let Some(b) = options.backend {
+            settings.backend = b;
+        }
         settings.sanitize();
         let mut app = ClosureLabApp {
             settings,
             models: Vec::new(),
             model_note: String::new(),
+            model_rx: None,
             exp: None,
             spin: None,
             spun: None,
@@ -194,7 +202,7 @@ impl ClosureLabApp {
     }
 
     /// The device the closure should run on now, and a note saying which and why.
-    fn closure_device(&mut self) -> (burn::tensor::Device, String) {
+    fn closure_device(&mut self) -> (burn::tensor::Device, String, bool) {
         let c = &mut self.compute;
         let want_gpu = match self.settings.backend {
             Backend::Cpu => false,
@@ -210,38 +218,73 @@ impl ClosureLabApp {
             } else {
                 "no wgpu renderer"
             };
-            return (cpu, format!("closure on CPU (burn flex; {why})"));
+            return (cpu, format!("closure on CPU (burn flex; {why})"), false);
         }
         let Some((instance, adapter, device, queue)) = &c.setup else {
-            return (cpu, "closure on CPU: no wgpu device to share".into());
+            return (cpu, "closure on CPU: no wgpu device to share".into(), false);
         };
         let gpu = c
             .gpu
             .get_or_insert_with(|| gpu::burn_device(instance, adapter, device, queue));
         match gpu {
-            Ok(d) => (d.clone(), "closure on the GPU (burn wgpu, eframe's device)".into()),
-            Err(e) => (cpu, format!("closure on CPU: burn could not use the wgpu device ({e})")),
+            Ok(d) => (
+                d.clone(),
+                "closure on the GPU (burn wgpu, eframe's device)".into(),
+                true,
+            ),
+            Err(e) => (
+                cpu,
+                format!("closure on CPU: burn could not use the wgpu device ({e})"),
+                false,
+            ),
         }
     }
 
-    /// (Re)load the embedded models on the chosen device.
+    /// (Re)load the embedded models on the chosen device: at once on the CPU; on a GPU in
+    /// the background, since burn compiles its kernels on first use (seconds) and the
+    /// window must not freeze meanwhile ([`Self::poll_models`] picks them up).
     fn load_models(&mut self) {
-        let (device, where_) = self.closure_device();
-        let mut notes = vec![where_];
-        self.models.clear();
-        for case in [Case::G, Case::H] {
-            match ClosureModel::embedded_for(case, &device) {
-                Ok(m) => {
-                    notes.push(format!(
-                        "{} (trained on {}²)",
-                        m.card.name, m.card.training.grid
-                    ));
-                    self.models.push(m);
+        let (device, where_, on_gpu) = self.closure_device();
+        let load = move || {
+            let mut notes = vec![where_];
+            let mut models = Vec::new();
+            for case in [Case::G, Case::H] {
+                match ClosureModel::embedded_for(case, &device) {
+                    Ok(m) => {
+                        notes.push(format!(
+                            "{} (trained on {}²)",
+                            m.card.name, m.card.training.grid
+                        ));
+                        models.push(m);
+                    }
+                    Err(e) => notes.push(format!("embedded {case} model unavailable: {e}")),
                 }
-                Err(e) => notes.push(format!("embedded {case} model unavailable: {e}")),
             }
+            (models, notes.join("\n"))
+        };
+        self.models.clear();
+        if !on_gpu {
+            (self.models, self.model_note) = load();
+            self.model_rx = None;
+            return;
         }
-        self.model_note = notes.join("\n");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(load());
+        });
+        self.model_note = "moving the closure to the GPU (burn compiles its kernels) …".into();
+        self.model_rx = Some(rx);
+    }
+
+    /// Models finished loading in the background: use them.
+    fn poll_models(&mut self) {
+        let Some(rx) = &self.model_rx else { return };
+        if let Ok((models, note)) = rx.try_recv() {
+            self.models = models;
+            self.model_note = note;
+            self.model_rx = None;
+            self.restart();
+        }
     }
 
     fn preset(&self) -> Option<Preset> {
@@ -867,6 +910,11 @@ impl ClosureLabApp {
                     ),
                 ),
                 Some(_) => {}
+                None if self.model_rx.is_some() => warn(
+                    ui,
+                    "loading the learned model onto the GPU; the model run has no closure until then"
+                        .into(),
+                ),
                 None => warn(
                     ui,
                     format!(
@@ -1278,6 +1326,7 @@ impl eframe::App for ClosureLabApp {
         let t0 = Instant::now();
         let ctx = ui.ctx().clone();
         self.poll_spin();
+        self.poll_models();
         self.shortcuts(&ctx);
         self.step_frame();
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
@@ -1299,6 +1348,7 @@ impl eframe::App for ClosureLabApp {
         self.screenshot_logic(&ctx);
         if self.playing
             || self.spin.is_some()
+            || self.model_rx.is_some()
             || self.options.screenshot.is_some()
             || self.options.bench_frames.is_some()
         {

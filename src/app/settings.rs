@@ -19,7 +19,7 @@ pub enum RangeMode {
 }
 
 /// Compute backend for the learned closure.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum Backend {
     /// burn on eframe's wgpu device when the adapter is a real GPU, burn's CPU backend
     /// otherwise.

@@ -62,6 +62,7 @@ pub fn main() -> std::process::ExitCode {
                     n: None,
                     ensemble: None,
                     size: None,
+                    closure_on: None,
                 })
             } else {
                 print_usage();
@@ -103,6 +104,9 @@ pub struct GuiArgs {
     /// Window size in points, WIDTHxHEIGHT (default 1500x940).
     #[arg(long, value_parser = parse_size)]
     pub size: Option<[f32; 2]>,
+    /// Where the learned closure runs: auto (GPU when the adapter is a real GPU), cpu, gpu.
+    #[arg(long, value_enum)]
+    pub closure_on: Option<crate::app::settings::Backend>,
 }
 
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
@@ -136,6 +140,7 @@ fn gui(a: GuiArgs) -> anyhow::Result<()> {
         n: a.n,
         ensemble: a.ensemble,
         size: a.size,
+        backend: a.closure_on,
     };
     crate::app::run(options).map_err(anyhow::Error::msg)
 }
