@@ -45,7 +45,7 @@ pub struct RenderArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// FILE.gif, FILE.mp4 or DIR/ (numbered PNGs); FILE.png: one still of the first
-    /// panel at --from, with title, time and colorbar.
+    /// panel one step after --from, with title, time and colorbar.
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -142,6 +142,9 @@ pub fn render(a: RenderArgs) -> Result<()> {
     for k in 0..frames {
         if k > 0 {
             exp.advance(steps_per_frame)?;
+        } else if still {
+            // one step first, so closure panels hold a sample (the title gives the time)
+            exp.advance(1)?;
         }
         let f = exp.fields(None);
         let fields: Vec<&[f64]> = a
