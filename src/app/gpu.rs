@@ -48,6 +48,20 @@ pub fn burn_device(
         .map_err(|e| format!("{e:?}"))
 }
 
+/// burn on a wgpu device of its own (no window): the default adapter, requested like the
+/// app's. For benchmarks and checks; on these machines the adapter is Mesa's lavapipe.
+pub fn headless_burn_wgpu() -> Result<(burn::tensor::Device, String), String> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+        .map_err(|e| format!("no wgpu adapter ({e})"))?;
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&shared_device_descriptor(&adapter)))
+            .map_err(|e| format!("the wgpu device request failed ({e})"))?;
+    let info = adapter.get_info();
+    let name = format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type);
+    Ok((burn_device(&instance, &adapter, &device, &queue)?, name))
+}
+
 /// The pipeline and one field texture per panel, kept in egui-wgpu's callback resources.
 pub struct GpuFields {
     pipe: ColormapPipeline,
@@ -58,13 +72,10 @@ impl GpuFields {
     /// Compile the shader for eframe's render target and register the resources.
     pub fn register(rs: &egui_wgpu::RenderState) {
         let pipe = ColormapPipeline::new(&rs.device, rs.target_format);
-        rs.renderer
-            .write()
-            .callback_resources
-            .insert(GpuFields {
-                pipe,
-                panels: HashMap::new(),
-            });
+        rs.renderer.write().callback_resources.insert(GpuFields {
+            pipe,
+            panels: HashMap::new(),
+        });
     }
 }
 

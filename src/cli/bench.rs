@@ -45,7 +45,17 @@ pub enum BenchWhat {
         /// Seconds per timed repetition (best of 3 is reported).
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+        /// burn's CPU backend, or burn wgpu on the default adapter (a GPU where there is
+        /// one; Mesa's software Vulkan here, correct but slow).
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: BenchDevice,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchDevice {
+    Cpu,
+    Wgpu,
 }
 
 #[derive(Serialize)]
@@ -71,7 +81,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             sizes,
             batches,
             seconds,
-        } => bench_closure(json, &sizes, &batches, seconds),
+            device,
+        } => bench_closure(json, &sizes, &batches, seconds, device),
     }
 }
 
@@ -167,6 +178,8 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
 
 #[derive(Serialize)]
 struct ClosureRow {
+    /// `cpu` or `wgpu`
+    device: &'static str,
     /// `shipped` or `published-arch` (the published network's shapes, random weights:
     /// the reference measured in the same run)
     model: &'static str,
@@ -179,14 +192,26 @@ struct ClosureRow {
     ms_per_eval: f64,
 }
 
-fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -> Result<()> {
+fn bench_closure(
+    json: bool,
+    sizes: &[usize],
+    batches: &[usize],
+    seconds: f64,
+    on: BenchDevice,
+) -> Result<()> {
     use crate::closure::model::ClosureModel;
     use crate::closure::sampler::Sampler;
     use crate::closure::sde::Schedule;
     use crate::closure::sensors::Sensors;
 
     let thread_counts = thread_counts();
-    let device = burn::tensor::Device::flex();
+    let (device, backend) = match on {
+        BenchDevice::Cpu => (burn::tensor::Device::flex(), "burn flex (CPU)".to_string()),
+        BenchDevice::Wgpu => {
+            let (d, name) = crate::app::gpu::headless_burn_wgpu().map_err(anyhow::Error::msg)?;
+            (d, format!("burn wgpu on {name}"))
+        }
+    };
     let shipped = ClosureModel::embedded(&device)?;
     // reference: the published architecture (GELU, 4-layer noisy path, 128-wide
     // projection), same inputs, random weights — timing does not depend on the values
@@ -210,7 +235,7 @@ fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -
     if !json {
         println!(
             "shipped = embedded model `{}`; published-arch = the published network's shapes \
-             with random weights (reference, same run); burn flex (CPU); best of 3 × {seconds} s",
+             with random weights (reference, same run); {backend}; best of 3 × {seconds} s",
             models[0].1.card.name
         );
         println!(
@@ -244,6 +269,11 @@ fn bench_closure(json: bool, sizes: &[usize], batches: &[usize], seconds: f64) -
                         })?;
                         let nfe = sampler.nfe(schedule.steps());
                         let row = ClosureRow {
+                            device: if on == BenchDevice::Wgpu {
+                                "wgpu"
+                            } else {
+                                "cpu"
+                            },
                             model: *which,
                             n,
                             batch,
