@@ -168,6 +168,11 @@ pub fn render(a: RenderArgs) -> Result<()> {
                 .iter()
                 .find(|q| q.0 == p)
                 .map_or((p.as_str(), ""), |q| (q.1, q.2));
+            let title = match p.as_str() {
+                "true-closure" => format!("true {}", cfg.case),
+                "closure" => format!("sampled {}", cfg.case),
+                _ => title.to_string(),
+            };
             let title = format!("{title} [{unit}]   t = {:.2} s   ({})", f.t, a.preset);
             let (img, _) =
                 crate::render::panel::panel_image(fields[0], f.n, r, cmap, a.scale, &title);
