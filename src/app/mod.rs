@@ -73,6 +73,8 @@ pub struct ClosureLabApp {
     pub settings: Settings,
     models: Vec<ClosureModel>,
     model_note: String,
+    /// Where the closure runs, and why.
+    compute_note: String,
     /// Models being loaded onto the GPU in the background.
     model_rx: Option<Receiver<(Vec<ClosureModel>, String)>>,
     pub exp: Option<Experiment>,
@@ -151,6 +153,7 @@ impl ClosureLabApp {
             settings,
             models: Vec::new(),
             model_note: String::new(),
+            compute_note: String::new(),
             model_rx: None,
             exp: None,
             spin: None,
@@ -194,21 +197,29 @@ impl ClosureLabApp {
             rs.device.clone(),
             rs.queue.clone(),
         ));
-        if self.settings.backend != Backend::Cpu {
+        if self.wants_gpu() {
             self.load_models();
             self.restart();
+        } else {
+            // the CPU models loaded in `new` stay; only the reason shown changes
+            self.compute_note = self.closure_device().1;
         }
         self
     }
 
+    /// Whether the closure should run on the GPU with the current settings and adapter.
+    fn wants_gpu(&self) -> bool {
+        match self.settings.backend {
+            Backend::Cpu => false,
+            Backend::Auto => self.compute.real_gpu,
+            Backend::Gpu => true,
+        }
+    }
+
     /// The device the closure should run on now, and a note saying which and why.
     fn closure_device(&mut self) -> (burn::tensor::Device, String, bool) {
+        let want_gpu = self.wants_gpu();
         let c = &mut self.compute;
-        let want_gpu = match self.settings.backend {
-            Backend::Cpu => false,
-            Backend::Auto => c.real_gpu,
-            Backend::Gpu => true,
-        };
         let cpu = burn::tensor::Device::flex();
         if !want_gpu {
             let why = if self.settings.backend == Backend::Cpu {
@@ -245,8 +256,9 @@ impl ClosureLabApp {
     /// window must not freeze meanwhile ([`Self::poll_models`] picks them up).
     fn load_models(&mut self) {
         let (device, where_, on_gpu) = self.closure_device();
+        self.compute_note = where_;
         let load = move || {
-            let mut notes = vec![where_];
+            let mut notes = Vec::new();
             let mut models = Vec::new();
             for case in [Case::G, Case::H] {
                 match ClosureModel::embedded_for(case, &device) {
@@ -967,6 +979,7 @@ impl ClosureLabApp {
                 .labelled_by(label.id);
         });
         ui.separator();
+        ui.label(RichText::new(&self.compute_note).small());
         ui.label(RichText::new(&self.model_note).small());
         ui.label(RichText::new(&self.adapter).small());
         if self.settings != before {

@@ -196,13 +196,17 @@ impl FieldGpu {
         cmap: Colormap,
     ) {
         let n = self.n;
-        let mid = (range.lo + 127.0 / 255.0 * (range.hi - range.lo)) as f32;
-        let vals: Vec<f32> = field
-            .iter()
-            .take(n * n)
-            .map(|&v| if v.is_finite() { v } else { mid })
-            .collect();
-        write(queue, &self.field, bytemuck::cast_slice(&vals), n, n, 4);
+        let field = &field[..n * n];
+        if field.iter().all(|v| v.is_finite()) {
+            write(queue, &self.field, bytemuck::cast_slice(field), n, n, 4);
+        } else {
+            let mid = (range.lo + 127.0 / 255.0 * (range.hi - range.lo)) as f32;
+            let vals: Vec<f32> = field
+                .iter()
+                .map(|&v| if v.is_finite() { v } else { mid })
+                .collect();
+            write(queue, &self.field, bytemuck::cast_slice(&vals), n, n, 4);
+        }
         if self.lut_of != Some(cmap) {
             let lut: Vec<u8> = cmap.lut().into_iter().flatten().collect();
             write(queue, &self.lut, &lut, 256, 1, 4);
