@@ -148,8 +148,8 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
 
 #[test]
 fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
-    use egui_kittest::kittest::Queryable as _;
     use eframe::egui::{self, Key, Modifiers, OutputCommand};
+    use egui_kittest::kittest::Queryable as _;
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness("teaching");
     wait_for_experiment(&mut h);
@@ -172,7 +172,10 @@ fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
     let files = pngs();
     assert_eq!(files.len(), 1, "{files:?}");
     let name = files[0].file_name().unwrap().to_string_lossy().to_string();
-    assert!(name.starts_with("closure-lab-with-t") && name.ends_with("-4x.png"), "{name}");
+    assert!(
+        name.starts_with("closure-lab-with-t") && name.ends_with("-4x.png"),
+        "{name}"
+    );
     let saved = image::open(&files[0]).unwrap().to_rgba8();
     let n = h.state().settings.experiment.n as u32;
     assert!(saved.width() > 4 * n && saved.height() > 4 * n);
@@ -187,12 +190,20 @@ fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
         physical_key: None,
     });
     h.step();
-    let copied = h.output().platform_output.commands.iter().find_map(|c| match c {
-        OutputCommand::CopyImage(img) => Some(img.clone()),
-        _ => None,
-    });
+    let copied = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            OutputCommand::CopyImage(img) => Some(img.clone()),
+            _ => None,
+        });
     let copied = copied.expect("a clipboard image");
-    assert_eq!(copied.size, [saved.width() as usize, saved.height() as usize]);
+    assert_eq!(
+        copied.size,
+        [saved.width() as usize, saved.height() as usize]
+    );
     let same = copied
         .pixels
         .iter()
@@ -206,10 +217,19 @@ fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
     assert_eq!(files.len(), 2, "{files:?}");
     let shot = files
         .iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("closure-lab-window-t"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("closure-lab-window-t")
+        })
         .expect("a window screenshot");
     let shot = image::open(shot).unwrap().to_rgba8();
-    assert!(shot.width() >= 1500 && shot.height() >= 940, "{:?}", shot.dimensions());
+    assert!(
+        shot.width() >= 1500 && shot.height() >= 940,
+        "{:?}",
+        shot.dimensions()
+    );
     // an unwritable export folder: one clear message, nothing written, app still running
     h.state_mut().settings.export_dir = dir.path().join("missing/deeper").display().to_string();
     h.key_press_modifiers(Modifiers::COMMAND, Key::P);

@@ -430,7 +430,13 @@ fn score_net_on_a_shared_wgpu_device_matches_cpu() {
     };
     let (a, b) = (run(&cpu), run(&gpu));
     let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let worst = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let worst = a
+        .iter()
+        .zip(&b)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
     assert!(scale > 0.0);
-    assert!(worst <= 1e-3 * scale, "max |cpu − gpu| = {worst}, scale {scale}");
+    assert!(
+        worst <= 1e-3 * scale,
+        "max |cpu − gpu| = {worst}, scale {scale}"
+    );
 }

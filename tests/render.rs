@@ -219,7 +219,8 @@ fn panel_image_has_title_field_and_colorbar_at_each_scale() {
         assert_eq!(bottom[..3], cmap.rgb(2.5 / h), "bottom");
         // the title is drawn (dark pixels above the field that the untitled image lacks)
         let inked = |im: &image::RgbaImage, x0: u32, x1: u32, y0: u32, y1: u32| {
-            (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            (y0..y1)
+                .flat_map(|y| (x0..x1).map(move |x| (x, y)))
                 .filter(|&(x, y)| dark(im.get_pixel(x, y)))
                 .count()
         };
@@ -333,8 +334,15 @@ fn wgsl_colormap_matches_the_cpu_path() {
                 .map(|(a, b)| (*a as i32 - *b as i32).abs())
                 .max()
                 .unwrap();
-            let exact = gpu.chunks(4).zip(cpu.chunks(4)).filter(|(a, b)| a == b).count();
-            assert!(worst <= 6, "{cmap:?} {format:?}: worst channel difference {worst}");
+            let exact = gpu
+                .chunks(4)
+                .zip(cpu.chunks(4))
+                .filter(|(a, b)| a == b)
+                .count();
+            assert!(
+                worst <= 6,
+                "{cmap:?} {format:?}: worst channel difference {worst}"
+            );
             assert!(
                 exact * 10 >= 9 * n * n || format.is_srgb(),
                 "{cmap:?} {format:?}: only {exact} of {} pixels identical",

@@ -103,7 +103,6 @@ pub struct ClosureLabApp {
     want_window_shot: bool,
 }
 
-
 /// Where the learned closure runs: eframe's wgpu device (shared with burn, created on
 /// first use: cubecl compiles kernels then) or burn's CPU backend.
 #[derive(Default)]
@@ -518,8 +517,13 @@ impl ClosureLabApp {
             .filter(|p| s.record_panels.iter().any(|q| q == p.0))
             .filter_map(|p| {
                 let field = f.panel(p.0)?;
-                let (r, c) =
-                    crate::render::record::movie_style(p.0, field, omega, s.diverging, s.sequential);
+                let (r, c) = crate::render::record::movie_style(
+                    p.0,
+                    field,
+                    omega,
+                    s.diverging,
+                    s.sequential,
+                );
                 Some((p.0, r, c))
             })
             .collect();
@@ -599,10 +603,14 @@ impl ClosureLabApp {
         };
         let w_range = self.omega_range(&f);
         let scale = self.settings.export_scale;
-        let made = self.panel_specs(&f, w_range).into_iter().find(|p| p.id == id).map(|p| {
-            let title = format!("{} [{}]   t = {:.2} s", p.title, p.unit, f.t);
-            crate::render::panel::panel_image(p.field, p.n, p.range, p.cmap, scale, &title).0
-        });
+        let made = self
+            .panel_specs(&f, w_range)
+            .into_iter()
+            .find(|p| p.id == id)
+            .map(|p| {
+                let title = format!("{} [{}]   t = {:.2} s", p.title, p.unit, f.t);
+                crate::render::panel::panel_image(p.field, p.n, p.range, p.cmap, scale, &title).0
+            });
         let t = f.t;
         self.fields = Some(f);
         let Some(img) = made else {

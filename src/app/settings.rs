@@ -127,7 +127,10 @@ impl Settings {
         if ![1, 2, 4].contains(&self.export_scale) {
             self.export_scale = 2;
         }
-        if !crate::experiment::PANELS.iter().any(|p| p.0 == self.export_panel) {
+        if !crate::experiment::PANELS
+            .iter()
+            .any(|p| p.0 == self.export_panel)
+        {
             self.export_panel = "truth".into();
         }
         if !(self.locked_range.is_finite() && self.locked_range > 0.0) {

@@ -54,7 +54,12 @@ fn states_of(tr: &Trajectory, per: usize) -> Vec<TestState> {
         .step_by(step)
         .take(per)
         .map(|m| {
-            let f = |w: usize| tr.field(w, m).iter().map(|&v| v as f64).collect::<Vec<f64>>();
+            let f = |w: usize| {
+                tr.field(w, m)
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect::<Vec<f64>>()
+            };
             TestState {
                 n: tr.n,
                 omega: f(0),

@@ -15,7 +15,9 @@ use burn::tensor::{Distribution, TensorData};
 /// Pointwise nonlinearity of the pipelines and the head. GELU is the published choice;
 /// on burn's CPU backend it costs ≈30× a ReLU (an erf per element), and at 64² it
 /// dominated the sampling time, so smaller and faster models use ReLU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     Gelu,

@@ -7,10 +7,12 @@
 //! or the noisy sample — are computed once per sample ([`ScoreNet::condition`]) and an
 //! n-step sampler pays n evaluations of the noisy pipeline and head only.
 
+use super::layers::{
+    Activation, DftBasis, FnoPipeline, FnoPipelineConfig, TimeEmbedding, TimeEmbeddingConfig,
+};
+use super::sde::VeSde;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use super::layers::{Activation, DftBasis, FnoPipeline, FnoPipelineConfig, TimeEmbedding, TimeEmbeddingConfig};
-use super::sde::VeSde;
 
 /// Architecture of the score network. The defaults are the published model (≈1.31 M
 /// parameters).

@@ -102,7 +102,12 @@ impl ColormapPipeline {
     }
 }
 
-fn texture(device: &wgpu::Device, w: usize, h: usize, format: wgpu::TextureFormat) -> wgpu::Texture {
+fn texture(
+    device: &wgpu::Device,
+    w: usize,
+    h: usize,
+    format: wgpu::TextureFormat,
+) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
         label: Some("colormap input"),
         size: wgpu::Extent3d {

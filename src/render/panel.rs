@@ -50,7 +50,15 @@ fn text_width(f: &FontRef, px: f32, text: &str) -> f32 {
 }
 
 /// Draw `text` with its baseline-left at `(x, baseline)` in `color`, alpha-blended.
-fn draw_text(img: &mut RgbaImage, f: &FontRef, px: f32, x: f32, baseline: f32, text: &str, color: [u8; 3]) {
+fn draw_text(
+    img: &mut RgbaImage,
+    f: &FontRef,
+    px: f32,
+    x: f32,
+    baseline: f32,
+    text: &str,
+    color: [u8; 3],
+) {
     let scale = PxScale::from(px);
     let sf = f.as_scaled(scale);
     let mut caret = x;
@@ -143,7 +151,15 @@ pub fn panel_image(
     let ink = [20, 20, 20];
     // title, baseline ~ 1.1 em below the top margin
     let margin = l.field_x as f32;
-    draw_text(&mut img, &f, l.font_px, margin, margin + l.font_px * 1.05, title, ink);
+    draw_text(
+        &mut img,
+        &f,
+        l.font_px,
+        margin,
+        margin + l.font_px * 1.05,
+        title,
+        ink,
+    );
     // field
     let up = upscale(&field_rgba(field, n, range, cmap), n, n, scale);
     image::imageops::overlay(&mut img, &up, l.field_x as i64, l.field_y as i64);
@@ -164,7 +180,11 @@ pub fn panel_image(
     }
     for y in l.field_y..l.field_y + h {
         img.put_pixel(l.bar_x, y, Rgba([ink[0], ink[1], ink[2], 255]));
-        img.put_pixel(l.bar_x + l.bar_w - 1, y, Rgba([ink[0], ink[1], ink[2], 255]));
+        img.put_pixel(
+            l.bar_x + l.bar_w - 1,
+            y,
+            Rgba([ink[0], ink[1], ink[2], 255]),
+        );
     }
     let label_px = l.font_px * 0.8;
     let tick_len = (l.bar_w / 3).max(2);
@@ -177,7 +197,15 @@ pub fn panel_image(
         // centre the digits on the tick, kept inside the field's vertical extent
         let baseline = (y as f32 + label_px * 0.35)
             .clamp(l.field_y as f32 + label_px * 0.75, (l.field_y + h) as f32);
-        draw_text(&mut img, &f, label_px, label_x, baseline, &tick_label(v), ink);
+        draw_text(
+            &mut img,
+            &f,
+            label_px,
+            label_x,
+            baseline,
+            &tick_label(v),
+            ink,
+        );
     }
     (img, l)
 }
