@@ -34,12 +34,8 @@ pub fn compose(
 /// Panels side by side (`GAP` pixels apart), each with its own range and colour map.
 pub fn strip(panels: &[(&[f64], Range, Colormap)], n: usize, scale: usize) -> RgbaImage {
     let side = (n * scale) as u32;
-    let k = panels.len().max(1) as u32;
-    let mut img = RgbaImage::from_pixel(
-        k * side + (k - 1) * GAP,
-        side,
-        image::Rgba([255, 255, 255, 255]),
-    );
+    let (w, h) = strip_size(panels.len(), n, scale);
+    let mut img = RgbaImage::from_pixel(w, h, image::Rgba([255, 255, 255, 255]));
     for (i, (f, range, cmap)) in panels.iter().enumerate() {
         let up = upscale(&field_rgba(f, n, *range, *cmap), n, n, scale);
         image::imageops::overlay(&mut img, &up, (i as u32 * (side + GAP)) as i64, 0);
