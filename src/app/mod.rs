@@ -22,7 +22,7 @@ use crate::closure::model::ClosureModel;
 use crate::closure::sampler::Sampler;
 use crate::experiment::{ClosureMode, Experiment, ExperimentConfig, Fields, PANELS};
 use crate::render::{Colormap, Range};
-use crate::solver::{Case, Grid};
+use crate::solver::Case;
 use commands::Command;
 use export::{Exporter, PanelAction};
 use panels::{PanelSpec, PanelTexture, field_panel_ui};
@@ -367,10 +367,7 @@ impl ClosureLabApp {
         };
         let result = match state {
             None => Experiment::new(cfg.clone(), model),
-            Some((w, t)) => match Grid::new(cfg.n) {
-                Ok(g) => Experiment::from_state(cfg.clone(), Arc::new(g), &w, t, model),
-                Err(e) => Err(e.into()),
-            },
+            Some((w, t)) => Experiment::at(cfg.clone(), &w, t, model),
         };
         match result {
             Ok(e) => {

@@ -13,7 +13,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::app::presets;
 use crate::closure::model::ClosureModel;
 use crate::experiment::{ClosureMode, Experiment, spin_up};
-use crate::solver::Grid;
 
 #[derive(Args, Debug)]
 pub struct PosteriorArgs {
@@ -79,13 +78,7 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
         },
         &AtomicBool::new(false),
     )?;
-    let mut exp = Experiment::from_state(
-        cfg.clone(),
-        std::sync::Arc::new(Grid::new(cfg.n)?),
-        &w,
-        t0,
-        model,
-    )?;
+    let mut exp = Experiment::at(cfg.clone(), &w, t0, model)?;
     let mut times = a.at.clone();
     times.sort_by(f64::total_cmp);
     let end = times.last().copied().unwrap_or(a.from);

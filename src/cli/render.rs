@@ -116,13 +116,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
             0.0,
         )
     };
-    let mut exp = Experiment::from_state(
-        cfg.clone(),
-        std::sync::Arc::new(Grid::new(cfg.n)?),
-        &omega,
-        t0,
-        model,
-    )?;
+    let mut exp = Experiment::at(cfg.clone(), &omega, t0, model)?;
     let still = a
         .out
         .extension()

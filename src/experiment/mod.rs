@@ -293,7 +293,19 @@ impl Experiment {
         Self::from_state(cfg, grid, &w0, 0.0, model)
     }
 
-    /// Start all three runs from the physical vorticity `omega` at time `t0`.
+    /// Start all three runs from the physical vorticity `omega` (on a `cfg.n` grid) at
+    /// time `t0`.
+    pub fn at(
+        cfg: ExperimentConfig,
+        omega: &[f64],
+        t0: f64,
+        model: Option<ClosureModel>,
+    ) -> Result<Self, ExperimentError> {
+        let grid = Arc::new(Grid::new(cfg.n)?);
+        Self::from_state(cfg, grid, omega, t0, model)
+    }
+
+    /// Start all three runs from the physical vorticity `omega` at time `t0` on `grid`.
     pub fn from_state(
         cfg: ExperimentConfig,
         grid: Arc<Grid>,
