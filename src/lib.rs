@@ -7,5 +7,6 @@ pub mod cli;
 pub mod closure;
 pub mod experiment;
 pub mod metrics;
+pub mod names;
 pub mod render;
 pub mod solver;

@@ -1,4 +1,4 @@
-//! Error metrics and flow diagnostics: pure functions of fields (SCIENCE.md §4).
+//! Error metrics and flow diagnostics: pure functions of fields (docs/science.md §4).
 //!
 //! Fields are N×N row-major slices (`a[i * N + j]`); `a` is the truth, `b` the estimate.
 

@@ -4,9 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use closure_lab::app::settings::Settings;
+use closure_lab::app::settings::{RecordFormat, Settings};
 use closure_lab::app::{AppOptions, ClosureLabApp};
-use closure_lab::experiment::ClosureMode;
+use closure_lab::experiment::{ClosureMode, Panel};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -29,51 +29,99 @@ fn harness(preset: &str) -> Harness<'static, ClosureLabApp> {
         })
 }
 
-fn wait_for_experiment(h: &mut Harness<'static, ClosureLabApp>) {
+fn wait_until(
+    h: &mut Harness<'static, ClosureLabApp>,
+    what: &str,
+    cond: impl Fn(&ClosureLabApp) -> bool,
+) {
     let t0 = Instant::now();
-    while h.state().exp.is_none() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "spin-up did not finish"
-        );
+    while !cond(h.state()) {
+        assert!(t0.elapsed() < Duration::from_secs(120), "timed out: {what}");
         h.step();
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+fn wait_for_experiment(h: &mut Harness<'static, ClosureLabApp>) {
+    wait_until(h, "the runs start", |a| a.session().snapshot().is_some());
+}
+
+/// Steps of the running experiment as last published to the window.
+fn steps(a: &ClosureLabApp) -> u64 {
+    a.session().snapshot().map_or(0, |s| s.steps)
+}
+
+/// Wait until the simulation thread has published what it has done (it is paused).
+fn settle(h: &mut Harness<'static, ClosureLabApp>) {
+    wait_until(h, "the simulation thread settles", |a| {
+        !a.session().runner().playing() && steps(a) == a.session().steps()
+    });
 }
 
 #[test]
 fn play_pause_reset_and_controls_reach_the_experiment() {
     let mut h = harness("decaying");
     wait_for_experiment(&mut h);
-    assert!(!h.state().playing);
+    assert!(!h.state().playing());
     h.get_by_label("Play").click();
     h.run_steps(3);
-    assert!(h.state().playing);
-    let steps = h.state().exp.as_ref().unwrap().steps();
-    assert!(steps > 0, "playing advances the simulation");
+    assert!(h.state().playing());
+    wait_until(&mut h, "playing advances the simulation", |a| steps(a) > 0);
     h.get_by_label("Pause").click();
     h.run_steps(2);
-    let paused_at = h.state().exp.as_ref().unwrap().steps();
+    settle(&mut h);
+    let paused_at = steps(h.state());
+    std::thread::sleep(Duration::from_millis(100));
     h.run_steps(3);
-    assert_eq!(
-        h.state().exp.as_ref().unwrap().steps(),
-        paused_at,
-        "paused means no steps"
-    );
+    assert_eq!(steps(h.state()), paused_at, "paused means no steps");
     // a control change reaches the running experiment (live, no restart)
     h.get_by_label("oracle").click();
-    h.run_steps(2);
-    let exp = h.state().exp.as_ref().unwrap();
-    assert_eq!(exp.config().closure, ClosureMode::Oracle);
-    assert_eq!(exp.steps(), paused_at, "a live change does not restart");
+    wait_until(&mut h, "the closure mode reaches the thread", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.closure == ClosureMode::Oracle)
+    });
+    assert_eq!(
+        steps(h.state()),
+        paused_at,
+        "a live change does not restart"
+    );
     // single step and reset
     h.get_by_label("Step").click();
-    h.run_steps(1);
-    assert_eq!(h.state().exp.as_ref().unwrap().steps(), paused_at + 1);
+    wait_until(&mut h, "one step", |a| steps(a) == paused_at + 1);
     h.get_by_label("Reset").click();
-    h.run_steps(1);
+    wait_until(&mut h, "reset to step 0", |a| {
+        a.session().snapshot().is_some_and(|s| s.steps == 0)
+    });
+}
+
+#[test]
+fn simulation_keeps_stepping_while_the_ui_is_blocked_and_stops_on_close() {
+    let mut h = harness("decaying");
     wait_for_experiment(&mut h);
-    assert_eq!(h.state().exp.as_ref().unwrap().steps(), 0);
+    h.get_by_label("Play").click();
+    h.run_steps(2);
+    wait_until(&mut h, "playing", |a| a.session().steps() > 0);
+    // the UI thread (this one) is blocked for 200 ms: no frame runs
+    let before = h.state().session().steps();
+    std::thread::sleep(Duration::from_millis(200));
+    let after = h.state().session().steps();
+    assert!(
+        after > before + 10,
+        "the simulation must not wait for the UI: {before} -> {after} steps in 200 ms"
+    );
+    let alive = h.state().session().runner().alive();
+    assert!(alive.load(std::sync::atomic::Ordering::SeqCst));
+    let t0 = Instant::now();
+    drop(h);
+    assert!(
+        !alive.load(std::sync::atomic::Ordering::SeqCst),
+        "the simulation thread stops when the app closes"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "and it stops promptly"
+    );
 }
 
 #[test]
@@ -84,15 +132,26 @@ fn preset_switch_from_the_menu() {
     h.run_steps(3);
     h.get_by_label("Teaching: what a closure does").click();
     h.run_steps(1);
-    wait_for_experiment(&mut h);
-    let exp = h.state().exp.as_ref().unwrap();
+    wait_until(&mut h, "the teaching preset starts", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.closure == ClosureMode::Oracle)
+    });
+    let snap = h.state().session().snapshot().unwrap();
     assert_eq!(h.state().settings.preset, "teaching");
-    assert_eq!(exp.config().closure, ClosureMode::Oracle);
     assert!(
-        (exp.t() - 30.0).abs() < 1e-6,
+        (snap.t - 30.0).abs() < 1e-6,
         "teaching starts from the truth spun up to t = 30 s, got {}",
-        exp.t()
+        snap.t
     );
+}
+
+fn files_with(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect()
 }
 
 #[test]
@@ -104,22 +163,21 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     h.state_mut().settings.export_dir = dir.path().display().to_string();
     h.state_mut().settings.record_every = 0.01;
     h.get_by_label("Record").click();
-    h.run_steps(2);
-    assert!(h.state().recording.is_some());
+    wait_until(&mut h, "recording starts", |a| {
+        a.session().recording().is_some()
+    });
     // 100 steps of dt = 1e-3: frames at t0, t0 + 0.01, …, t0 + 0.1
     h.get_by_label("+100").click();
-    h.run_steps(2);
+    wait_until(&mut h, "100 steps", |a| steps(a) == 100);
     // paused frames add nothing
     h.run_steps(10);
-    assert_eq!(h.state().recording.as_ref().unwrap().frames, 11);
+    assert_eq!(h.state().session().recording(), Some("11 frames"));
     h.get_by_label("Stop recording (11 frames)").click();
-    h.run_steps(2);
-    assert!(h.state().recording.is_none());
-    let gif = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "gif"))
-        .expect("a GIF");
+    wait_until(&mut h, "the GIF is saved", |_| {
+        !files_with(dir.path(), "gif").is_empty()
+    });
+    assert!(h.state().session().recording().is_none());
+    let gif = files_with(dir.path(), "gif").remove(0);
     let dec = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
         std::fs::File::open(&gif).unwrap(),
     ))
@@ -129,27 +187,33 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     assert_eq!(frames[0].buffer().dimensions(), (3 * 256 + 2 * 4, 256));
     // another panel set (the row under Record): error | closure, as PNG frames
     std::fs::remove_file(&gif).unwrap();
-    h.state_mut().settings.record_format = "png".into();
-    h.state_mut().settings.record_panels = vec!["error".into(), "closure".into()];
+    h.state_mut().settings.record_format = RecordFormat::Png;
+    h.state_mut().settings.record_panels = vec![Panel::Error, Panel::Closure];
     h.get_by_label("Record").click();
-    h.run_steps(1);
+    wait_until(&mut h, "recording starts", |a| {
+        a.session().recording().is_some()
+    });
     h.get_by_label("Step").click();
-    h.run_steps(1);
+    wait_until(&mut h, "a second frame", |a| {
+        a.session()
+            .recording()
+            .is_some_and(|r| r.starts_with('1') || r.starts_with('2'))
+    });
     h.get_by_label_contains("Stop recording").click();
-    h.run_steps(1);
-    let folder = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .expect("a PNG folder");
-    let first = image::open(folder.join("frame_00000.png")).unwrap();
+    let folder = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+    };
+    wait_until(&mut h, "the PNG folder is saved", |_| folder().is_some());
+    let first = image::open(folder().unwrap().join("frame_00000.png")).unwrap();
     assert_eq!((first.width(), first.height()), (2 * 256 + 4, 256));
 }
 
 #[test]
 fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
     use eframe::egui::{self, Key, Modifiers, OutputCommand};
-    use egui_kittest::kittest::Queryable as _;
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness("teaching");
     wait_for_experiment(&mut h);
@@ -157,16 +221,10 @@ fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
         let s = &mut h.state_mut().settings;
         s.export_dir = dir.path().display().to_string();
         s.save_dialog = false;
-        s.export_panel = "with".into();
+        s.export_panel = Panel::With;
         s.export_scale = 4;
     }
-    let pngs = || -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "png"))
-            .collect()
-    };
+    let pngs = || files_with(dir.path(), "png");
     h.key_press_modifiers(Modifiers::COMMAND, Key::P);
     h.run_steps(2);
     let files = pngs();
@@ -238,6 +296,44 @@ fn panel_image_saved_by_shortcut_and_copied_to_the_clipboard() {
     h.get_by_label_contains("cannot write");
 }
 
+#[test]
+fn every_region_answers_through_its_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness("teaching");
+    wait_for_experiment(&mut h);
+    {
+        let s = &mut h.state_mut().settings;
+        s.export_dir = dir.path().display().to_string();
+        s.save_dialog = false;
+    }
+    // menu → window: the shortcuts list opens
+    h.get_by_label("Help").click();
+    h.run_steps(2);
+    h.get_by_label("Keyboard shortcuts").click();
+    h.run_steps(2);
+    h.get_by_label("Play / pause");
+    // controls: a combo box reaches the experiment live
+    h.get_by_label("sensors").click();
+    h.run_steps(2);
+    h.get_by_label("8×8").click();
+    wait_until(&mut h, "sensors 8×8 reach the thread", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.sensors == 8)
+    });
+    // fields: right-click a panel, save it from the context menu
+    h.get_by_label("truth ω (field)").click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Save this panel…").click();
+    h.run_steps(2);
+    let saved = files_with(dir.path(), "png");
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    // status: the message about it, cleared by ✕
+    h.get_by_label_contains("saved");
+    h.get_by_label("✕").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("saved").is_none());
+}
 struct Xvfb(Child);
 impl Drop for Xvfb {
     fn drop(&mut self) {

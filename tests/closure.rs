@@ -403,7 +403,7 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
 /// (here Mesa's software Vulkan) gives the same score as burn's CPU backend.
 #[test]
 fn score_net_on_a_shared_wgpu_device_matches_cpu() {
-    use closure_lab::app::gpu::burn_device;
+    use closure_lab::closure::device::burn_device;
     let (instance, adapter, device, queue) = crate::wgpu_device();
     let gpu = burn_device(&instance, &adapter, &device, &queue).expect("burn accepts the device");
     let cpu = Device::flex();

@@ -5,7 +5,7 @@ use closure_lab::closure::model::ClosureModel;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig, spin_up};
+use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig, Panel, spin_up};
 use closure_lab::solver::{Case, Grid};
 
 fn cfg(closure: ClosureMode) -> ExperimentConfig {
@@ -163,4 +163,175 @@ fn learned_closure_runs_on_the_worker_and_beats_no_closure() {
         e.fields(None).spread.iter().fold(0.0f64, |m, v| m.max(*v)),
         0.0
     );
+}
+
+/// Every setting at its minimum and its maximum (the others at their defaults) runs
+/// through the experiment: no panic, no non-finite field. The limits are the ones the
+/// sliders and the settings sanitiser read.
+#[test]
+fn every_setting_at_its_limits_runs_finite() {
+    use closure_lab::experiment::limits as l;
+    let model = |case| ClosureModel::embedded_for(case, &burn::tensor::Device::flex()).ok();
+    let base = cfg(ClosureMode::Learned);
+    assert_eq!(base.sanitized(), base, "the defaults are inside the limits");
+    assert_eq!(
+        l::SIGMA.default,
+        closure_lab::solver::NoiseParams::default().sigma
+    );
+    type Set = fn(&mut ExperimentConfig, bool);
+    let walk: [(&str, Set); 11] = [
+        ("grid", |c, hi| c.n = if hi { 256 } else { 64 }),
+        ("sensors", |c, hi| c.sensors = if hi { 32 } else { 4 }),
+        ("nu", |c, hi| c.nu = if hi { l::NU.max } else { l::NU.min }),
+        ("dt", |c, hi| c.dt = if hi { l::DT.max } else { l::DT.min }),
+        ("sigma", |c, hi| {
+            c.sigma = if hi { l::SIGMA.max } else { l::SIGMA.min }
+        }),
+        ("forcing", |c, hi| {
+            c.forcing = if hi { l::FORCING.max } else { l::FORCING.min }
+        }),
+        ("sampling steps", |c, hi| {
+            c.sampling_steps = if hi {
+                l::SAMPLING_STEPS.max
+            } else {
+                l::SAMPLING_STEPS.min
+            }
+        }),
+        ("T", |c, hi| {
+            c.t_start = if hi { l::T_START.max } else { l::T_START.min }
+        }),
+        ("ensemble", |c, hi| {
+            c.ensemble = if hi { l::ENSEMBLE.max } else { l::ENSEMBLE.min }
+        }),
+        ("resample", |c, hi| {
+            c.resample_every = if hi {
+                l::RESAMPLE_EVERY.max
+            } else {
+                l::RESAMPLE_EVERY.min
+            }
+        }),
+        ("record", |c, hi| {
+            c.record_every = if hi {
+                l::RECORD_EVERY.max
+            } else {
+                l::RECORD_EVERY.min
+            }
+        }),
+    ];
+    for (name, set) in walk {
+        for hi in [false, true] {
+            let mut c = base.clone();
+            set(&mut c, hi);
+            c.validate()
+                .unwrap_or_else(|e| panic!("{name} at its {} is refused: {e}", hi as u8));
+            assert_eq!(c.sanitized(), c, "{name}: sanitising keeps a valid value");
+            let mut e = Experiment::new(c.clone(), model(c.case)).unwrap();
+            e.advance(3).unwrap();
+            let f = e.fields(None);
+            for p in Panel::ALL {
+                assert!(
+                    f.panel(p).iter().all(|v| v.is_finite()),
+                    "{name} at {}: panel {p} not finite",
+                    if hi { "max" } else { "min" }
+                );
+            }
+        }
+    }
+    // values outside land inside, and NaN becomes the default
+    let wild = ExperimentConfig {
+        n: 100,
+        sensors: 12,
+        nu: f64::NAN,
+        dt: 1.0,
+        ensemble: 1000,
+        sampling_steps: 0,
+        t_start: -1.0,
+        ..base.clone()
+    };
+    assert!(wild.validate().is_err());
+    let tame = wild.sanitized();
+    tame.validate().unwrap();
+    assert_eq!(tame.nu, l::NU.default);
+    assert_eq!((tame.ensemble, tame.sampling_steps), (l::ENSEMBLE.max, 1));
+}
+
+#[test]
+fn panels_round_trip_through_names_settings_and_json() {
+    use closure_lab::app::settings::Settings;
+    for p in Panel::ALL {
+        assert_eq!(Panel::parse(p.id()).unwrap(), p);
+        assert_eq!(p.to_string(), p.id());
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, format!("\"{}\"", p.id()));
+        assert_eq!(serde_json::from_str::<Panel>(&json).unwrap(), p);
+    }
+    let err = Panel::parse("vorticity").unwrap_err();
+    assert!(
+        err.contains("true-closure") && err.contains("vorticity"),
+        "{err}"
+    );
+    let s = Settings {
+        record_panels: vec![Panel::Spread, Panel::TrueClosure],
+        export_panel: Panel::Error,
+        ..Default::default()
+    };
+    let back: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    assert_eq!(back, s);
+    // settings written before panels were an enum (string ids) still load
+    let old = r#"{"record_panels": ["truth", "true-closure"], "export_panel": "with"}"#;
+    let old: Settings = serde_json::from_str(old).unwrap();
+    assert_eq!(old.record_panels, vec![Panel::Truth, Panel::TrueClosure]);
+    assert_eq!(old.export_panel, Panel::With);
+}
+
+#[test]
+fn the_simulation_thread_paces_itself_and_stops_when_dropped() {
+    use closure_lab::experiment::runner::{Launch, Runner, RunnerCommand};
+    use std::time::{Duration, Instant};
+    let runner = Runner::spawn();
+    let wait = |what: &str, ok: &dyn Fn() -> bool| {
+        let t0 = Instant::now();
+        while !ok() {
+            assert!(t0.elapsed() < Duration::from_secs(60), "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    runner.send(RunnerCommand::Restart(Launch {
+        cfg: ExperimentConfig {
+            blocking: false,
+            ..cfg(ClosureMode::Oracle)
+        },
+        spin_to: 0.0,
+        model: None,
+    }));
+    wait("a snapshot", &|| runner.snapshot().is_some());
+    // paused: single steps only
+    runner.send(RunnerCommand::Step(7));
+    wait("seven steps", &|| {
+        runner.snapshot().is_some_and(|s| s.steps == 7)
+    });
+    // playing at 200 steps/s for ~0.5 s takes about 100 steps, not thousands
+    runner.send(RunnerCommand::Speed(200.0));
+    runner.send(RunnerCommand::Play(true));
+    std::thread::sleep(Duration::from_millis(500));
+    let taken = runner.steps() - 7;
+    assert!(
+        (40..=160).contains(&taken),
+        "{taken} steps at 200/s in 0.5 s"
+    );
+    // pause mark
+    runner.send(RunnerCommand::Speed(f64::INFINITY));
+    runner.send(RunnerCommand::PauseAt(Some(1000)));
+    wait("pause at 1000", &|| {
+        runner.snapshot().is_some_and(|s| s.steps == 1000) && !runner.playing()
+    });
+    let (_, samples) = runner.take_samples();
+    assert_eq!(
+        samples.len(),
+        101,
+        "one metric sample every 10 steps, and the first"
+    );
+    let alive = runner.alive();
+    drop(runner);
+    assert!(!alive.load(std::sync::atomic::Ordering::SeqCst));
 }

@@ -17,7 +17,7 @@ pub fn wgpu_device() -> (wgpu::Instance, wgpu::Adapter, wgpu::Device, wgpu::Queu
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
         .expect("a wgpu adapter: scripts/setup.sh installs Mesa's software Vulkan (lavapipe)");
-    let desc = closure_lab::app::gpu::shared_device_descriptor(&adapter);
+    let desc = closure_lab::closure::device::shared_device_descriptor(&adapter);
     let (device, queue) =
         pollster::block_on(adapter.request_device(&desc)).expect("the device request is granted");
     (instance, adapter, device, queue)

@@ -1,6 +1,11 @@
-//! One command enum drives buttons, menus and keyboard shortcuts (rerun's pattern).
+//! One command enum drives buttons, menus and keyboard shortcuts (rerun's pattern). The
+//! regions of the window return commands from their `ui()`; the app applies them once
+//! per frame ([`super::ClosureLabApp::apply`]).
 
 use eframe::egui::{Key, KeyboardShortcut, Modifiers};
+
+use super::export::PanelAction;
+use crate::experiment::Panel;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -18,6 +23,16 @@ pub enum Command {
     ShowShortcuts,
     ShowAbout,
     ResetEverything,
+    /// Switch to the preset with this id (keeps the grid).
+    SelectPreset(&'static str),
+    /// Save or copy this panel as an image.
+    PanelImage(Panel, PanelAction),
+    /// The settings changed: apply them to the running experiment (live or restart).
+    ApplySettings,
+    /// The closure's compute device changed: load the models again, then restart.
+    ReloadModels,
+    /// Forget the messages shown in the status bar.
+    ClearMessages,
 }
 
 impl Command {
@@ -56,6 +71,12 @@ impl Command {
             Command::ShowShortcuts => "Keyboard shortcuts",
             Command::ShowAbout => "About this model",
             Command::ResetEverything => "Reset everything",
+            Command::SelectPreset(_) => "Select preset",
+            Command::PanelImage(_, PanelAction::Save) => "Save this panel…",
+            Command::PanelImage(_, PanelAction::Copy) => "Copy this panel",
+            Command::ApplySettings => "Apply settings",
+            Command::ReloadModels => "Reload models",
+            Command::ClearMessages => "Clear messages",
         }
     }
 
@@ -80,8 +101,13 @@ impl Command {
             Command::ToggleSensors => k(Key::O),
             Command::LockRange => k(Key::L),
             Command::ShowShortcuts => k(Key::F1),
-            Command::ShowAbout => None,
-            Command::ResetEverything => None,
+            Command::ShowAbout
+            | Command::ResetEverything
+            | Command::SelectPreset(_)
+            | Command::PanelImage(..)
+            | Command::ApplySettings
+            | Command::ReloadModels
+            | Command::ClearMessages => None,
         }
     }
 }

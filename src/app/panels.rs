@@ -55,6 +55,13 @@ pub fn field_panel_ui(
             .on_hover_text(format!("unit: {}", spec.unit));
         ui.horizontal(|ui| {
             let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), Sense::click());
+            resp.widget_info(|| {
+                egui::WidgetInfo::labeled(
+                    egui::Role::Image,
+                    true,
+                    format!("{} (field)", spec.title),
+                )
+            });
             let painter = ui.painter_at(rect);
             match id {
                 Some(id) => painter.image(

@@ -1,10 +1,39 @@
 //! The one persisted settings struct (serde defaults, so old or partial settings load).
-//! Simulation data and GPU resources are never persisted.
+//! Simulation data and GPU resources are never persisted. Ranges come from
+//! [`crate::experiment::limits`] (the experiment) and [`limits`] below (the app): the
+//! sliders and [`Settings::sanitize`] read the same constants.
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::ExperimentConfig;
+use crate::experiment::limits::{Choice, Limit};
+use crate::experiment::{ExperimentConfig, Panel};
 use crate::render::Colormap;
+
+/// Ranges of the app's own settings.
+pub mod limits {
+    use super::{Choice, Limit};
+
+    /// Pace of the simulation while playing, steps per second of wall time.
+    pub const STEPS_PER_SECOND: Limit<f64> = Limit {
+        name: "steps per second",
+        min: 1.0,
+        max: 100_000.0,
+        default: 600.0,
+    };
+    /// Simulation time between recorded frames.
+    pub const RECORD_EVERY: Limit<f64> = Limit {
+        name: "recording interval (s)",
+        min: 0.001,
+        max: 10.0,
+        default: 0.1,
+    };
+    /// Image pixels per grid point of an exported panel.
+    pub const EXPORT_SCALE: Choice<usize> = Choice {
+        name: "export scale",
+        values: &[1, 2, 4],
+        default: 2,
+    };
+}
 
 /// How the shared ω colour range is chosen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,7 +48,20 @@ pub enum RangeMode {
 }
 
 /// Compute backend for the learned closure.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Backend {
     /// burn on eframe's wgpu device when the adapter is a real GPU, burn's CPU backend
     /// otherwise.
@@ -31,29 +73,44 @@ pub enum Backend {
     Gpu,
 }
 
+/// Container of an in-app recording.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum RecordFormat {
+    /// Animated GIF.
+    #[default]
+    Gif,
+    /// Numbered PNG frames in a folder.
+    Png,
+    /// H.264 in MP4.
+    Mp4,
+}
+
+impl RecordFormat {
+    pub const ALL: [RecordFormat; 3] = [RecordFormat::Gif, RecordFormat::Png, RecordFormat::Mp4];
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub experiment: ExperimentConfig,
+    /// Preset id (`paper-g`, …): where the runs start from.
     pub preset: String,
-    pub steps_per_frame: u32,
+    pub steps_per_second: f64,
     pub diverging: Colormap,
     pub sequential: Colormap,
     pub range_mode: RangeMode,
-    pub locked_range: f64,
-    /// Show this ensemble member instead of the ensemble mean (None = mean).
-    pub member: Option<usize>,
     pub show_sensors: bool,
     pub backend: Backend,
     pub export_dir: String,
-    /// In-app recording: "gif", "png" (numbered PNGs in a folder) or "mp4".
-    pub record_format: String,
+    pub record_format: RecordFormat,
     /// Simulation time between recorded frames.
     pub record_every: f64,
-    /// Panels recorded side by side, in display order (ids of `experiment::PANELS`).
-    pub record_panels: Vec<String>,
-    /// Panel saved or copied by "Save/Copy panel image" (a panel id, e.g. "truth").
-    pub export_panel: String,
+    /// Panels recorded side by side, in display order.
+    pub record_panels: Vec<Panel>,
+    /// Panel saved or copied by "Save/Copy panel image".
+    pub export_panel: Panel,
     /// Panel image scale: 1, 2 or 4 image pixels per grid point.
     pub export_scale: usize,
     /// Ask where to save in a native dialog (otherwise: straight into `export_dir`).
@@ -68,20 +125,18 @@ impl Default for Settings {
         Settings {
             experiment: ExperimentConfig::default(),
             preset: "paper-g".into(),
-            steps_per_frame: 10,
+            steps_per_second: limits::STEPS_PER_SECOND.default,
             diverging: Colormap::RedBlue,
             sequential: Colormap::Viridis,
             range_mode: RangeMode::Quantile,
-            locked_range: 2.0,
-            member: None,
             show_sensors: true,
             backend: Backend::Auto,
             export_dir: ".".into(),
-            record_format: "gif".into(),
-            record_every: 0.1,
-            record_panels: vec!["truth".into(), "with".into(), "without".into()],
-            export_panel: "truth".into(),
-            export_scale: 2,
+            record_format: RecordFormat::Gif,
+            record_every: limits::RECORD_EVERY.default,
+            record_panels: vec![Panel::Truth, Panel::With, Panel::Without],
+            export_panel: Panel::Truth,
+            export_scale: limits::EXPORT_SCALE.default,
             save_dialog: true,
             gpu_colormap: true,
         }
@@ -93,48 +148,22 @@ impl Settings {
 
     /// Clamp values that came from storage or sliders into what the app can run.
     pub fn sanitize(&mut self) {
-        let e = &mut self.experiment;
-        if ![64, 128, 256].contains(&e.n) {
-            e.n = 64;
+        self.experiment = self.experiment.sanitized();
+        self.experiment.blocking = false;
+        if crate::experiment::presets::by_id(&self.preset).is_none() {
+            self.preset = Settings::default().preset;
         }
-        if crate::closure::sensors::Sensors::new(e.sensors, e.n).is_err() {
-            e.sensors = 16.min(e.n);
-        }
-        e.sampling_steps = e.sampling_steps.clamp(1, 1000);
-        e.ensemble = e.ensemble.clamp(1, 16);
-        e.resample_every = e.resample_every.clamp(1, 1000);
-        e.record_every = e.record_every.clamp(1, 1000);
-        if !(e.t_start.is_finite() && e.t_start > 0.002 && e.t_start <= 1.0) {
-            e.t_start = 0.1;
-        }
-        if !(e.nu.is_finite() && e.nu > 0.0 && e.nu <= 0.05) {
-            e.nu = 1e-3;
-        }
-        e.blocking = false;
-        self.steps_per_frame = self.steps_per_frame.clamp(1, 500);
-        if !(self.record_every.is_finite() && self.record_every > 0.0 && self.record_every <= 10.0)
-        {
-            self.record_every = 0.1;
-        }
-        if !["gif", "png", "mp4"].contains(&self.record_format.as_str()) {
-            self.record_format = "gif".into();
-        }
-        self.record_panels
-            .retain(|id| crate::experiment::PANELS.iter().any(|p| p.0 == id));
+        self.steps_per_second = limits::STEPS_PER_SECOND.clamp(self.steps_per_second);
+        self.record_every = limits::RECORD_EVERY.clamp(self.record_every);
+        self.export_scale = limits::EXPORT_SCALE.clamp(self.export_scale);
+        let mut seen = Vec::new();
+        self.record_panels.retain(|p| {
+            let first = !seen.contains(p);
+            seen.push(*p);
+            first
+        });
         if self.record_panels.is_empty() {
             self.record_panels = Settings::default().record_panels;
-        }
-        if ![1, 2, 4].contains(&self.export_scale) {
-            self.export_scale = 2;
-        }
-        if !crate::experiment::PANELS
-            .iter()
-            .any(|p| p.0 == self.export_panel)
-        {
-            self.export_panel = "truth".into();
-        }
-        if !(self.locked_range.is_finite() && self.locked_range > 0.0) {
-            self.locked_range = 2.0;
         }
     }
 }

@@ -50,6 +50,23 @@ pub enum BenchWhat {
         #[arg(long, value_enum, default_value = "cpu")]
         device: BenchDevice,
     },
+    /// Milliseconds per training iteration (DSM loss forward, backward and an Adam step)
+    /// of the published network and the shipped one, on 1 and all cores.
+    Train {
+        /// Print one JSON object per line (keys n, batch, threads, model,
+        /// ms_per_iteration, samples_per_s, device).
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Seconds per timed repetition (best of 3 is reported).
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: BenchDevice,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +77,9 @@ pub enum BenchDevice {
 
 #[derive(Serialize)]
 struct SolverRow {
+    /// `truth` (one stochastic run) or `lockstep-triple` (the experiment's truth + model
+    /// run with the oracle closure + model run without, one step of each)
+    run: &'static str,
     n: usize,
     scheme: Scheme,
     threads: usize,
@@ -83,6 +103,13 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             seconds,
             device,
         } => bench_closure(json, &sizes, &batches, seconds, device),
+        BenchWhat::Train {
+            json,
+            n,
+            batch,
+            seconds,
+            device,
+        } => bench_train(json, n, batch, seconds, device),
     }
 }
 
@@ -130,7 +157,12 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                 };
                 let mut sim = Simulation::new(grid.clone(), params, &omega0, 0.0, 1)?;
                 sim.advance(20)?;
-                let step = time_per_call(seconds, || Ok(sim.step()?))?;
+                // stepping runs on a worker of a pool of `threads` threads, as in the app's
+                // simulation thread, so a split step hands half its work to the other
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()?;
+                let step = pool.install(|| time_per_call(seconds, || Ok(sim.step()?)))?;
                 // The same transforms alone: per explicit evaluation 4 inverse + 1 forward.
                 // In-place transforms leave their input scrambled but bounded (repeated
                 // inverse = scaled reflection; the forward restores a true spectrum), so
@@ -148,6 +180,7 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                     Ok(())
                 })?;
                 let row = SolverRow {
+                    run: "truth",
                     n,
                     scheme,
                     threads,
@@ -170,6 +203,55 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                         row.fft_ratio
                     );
                 }
+            }
+        }
+    }
+    bench_triple(json, sizes, seconds)
+}
+
+/// The app's lockstep step (truth, model run with the oracle closure, model run without)
+/// on 1 and all cores.
+fn bench_triple(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
+    use crate::experiment::{ClosureMode, Experiment, ExperimentConfig};
+    if !json {
+        println!("lockstep triple (truth + with oracle closure + without), reference scheme");
+        println!(
+            "{:>5} {:>8} {:>12} {:>10}",
+            "N", "threads", "steps/s", "ms/step"
+        );
+    }
+    for &n in sizes {
+        for &threads in &thread_counts() {
+            let cfg = ExperimentConfig {
+                n,
+                closure: ClosureMode::Oracle,
+                threads,
+                record_every: 1_000_000,
+                ..Default::default()
+            };
+            let mut exp = Experiment::new(cfg, None)?;
+            exp.advance(5)?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()?;
+            let step = pool.install(|| time_per_call(seconds, || Ok(exp.step()?)))?;
+            let row = SolverRow {
+                run: "lockstep-triple",
+                n,
+                scheme: Scheme::Reference,
+                threads,
+                steps_per_s: 1.0 / step,
+                fft_ratio: f64::NAN,
+                ms_per_step: step * 1e3,
+                fft_ms_per_step: f64::NAN,
+            };
+            if json {
+                println!("{}", serde_json::to_string(&row)?);
+            } else {
+                println!(
+                    "{:>5} {:>8} {:>12.0} {:>10.4}",
+                    n, threads, row.steps_per_s, row.ms_per_step
+                );
             }
         }
     }
@@ -205,13 +287,7 @@ fn bench_closure(
     use crate::closure::sensors::Sensors;
 
     let thread_counts = thread_counts();
-    let (device, backend) = match on {
-        BenchDevice::Cpu => (burn::tensor::Device::flex(), "burn flex (CPU)".to_string()),
-        BenchDevice::Wgpu => {
-            let (d, name) = crate::app::gpu::headless_burn_wgpu().map_err(anyhow::Error::msg)?;
-            (d, format!("burn wgpu on {name}"))
-        }
-    };
+    let (device, backend) = bench_device(on)?;
     let shipped = ClosureModel::embedded(&device)?;
     // reference: the published architecture (GELU, 4-layer noisy path, 128-wide
     // projection), same inputs, random weights — timing does not depend on the values
@@ -300,6 +376,120 @@ fn bench_closure(
                         }
                     }
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The burn device a benchmark runs on, and its description.
+fn bench_device(on: BenchDevice) -> Result<(burn::tensor::Device, String)> {
+    Ok(match on {
+        BenchDevice::Cpu => (burn::tensor::Device::flex(), "burn flex (CPU)".to_string()),
+        BenchDevice::Wgpu => {
+            let (d, name) =
+                crate::closure::device::headless_burn_wgpu().map_err(anyhow::Error::msg)?;
+            (d, format!("burn wgpu on {name}"))
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct TrainRow {
+    device: &'static str,
+    /// `published` (the published network) or `shipped` (the embedded model's network)
+    model: &'static str,
+    n: usize,
+    batch: usize,
+    threads: usize,
+    ms_per_iteration: f64,
+    samples_per_s: f64,
+}
+
+fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice) -> Result<()> {
+    use crate::closure::loss::TimeRange;
+    use crate::closure::model::ClosureModel;
+    use crate::closure::score::ScoreNetConfig;
+    use crate::closure::train::optimisation_step;
+    use burn::tensor::{Distribution, Tensor};
+    use rand::SeedableRng;
+
+    if !(8..=512).contains(&n)
+        || !(1..=1024).contains(&batch)
+        || !(seconds > 0.0 && seconds <= 600.0)
+    {
+        anyhow::bail!("need --n 8…512, --batch 1…1024, --seconds in (0, 600]");
+    }
+    let (plain, backend) = bench_device(on)?;
+    let device = plain.clone().autodiff();
+    let shipped = ClosureModel::embedded(&plain)?.card.net;
+    let nets = [
+        (
+            "published",
+            ScoreNetConfig::new().with_sigma_data(shipped.sigma_data),
+        ),
+        ("shipped", shipped),
+    ];
+    let range = TimeRange {
+        eps: 1e-3,
+        t_max: 0.12,
+    };
+    let input = || Tensor::<4>::random([batch, n, n, 1], Distribution::Normal(0.0, 1.0), &device);
+    if !json {
+        println!(
+            "one DSM iteration (loss, backward, Adam) at {n}², batch {batch}; {backend}; best of 3 × {seconds} s"
+        );
+        println!(
+            "{:>10} {:>8} {:>14} {:>12}",
+            "model", "threads", "ms/iteration", "samples/s"
+        );
+    }
+    for &threads in &thread_counts() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        for (name, cfg) in &nets {
+            let mut model = cfg.init(&device);
+            let basis = model.basis(n, &device);
+            let mut optim = burn::optim::AdamConfig::new().init();
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+            let t = pool.install(|| {
+                time_per_call(seconds, || {
+                    let batch = (input(), input(), input());
+                    let (m, loss) = optimisation_step(
+                        model.clone(),
+                        &mut optim,
+                        1e-4,
+                        batch,
+                        range,
+                        &basis,
+                        &mut rng,
+                    );
+                    model = m;
+                    anyhow::ensure!(loss.is_finite(), "the benchmark's loss is not finite");
+                    Ok(())
+                })
+            })?;
+            let row = TrainRow {
+                device: if on == BenchDevice::Wgpu {
+                    "wgpu"
+                } else {
+                    "cpu"
+                },
+                model: name,
+                n,
+                batch,
+                threads,
+                ms_per_iteration: t * 1e3,
+                samples_per_s: batch as f64 / t,
+            };
+            if json {
+                println!("{}", serde_json::to_string(&row)?);
+            } else {
+                println!(
+                    "{:>10} {:>8} {:>14.1} {:>12.1}",
+                    name, threads, row.ms_per_iteration, row.samples_per_s
+                );
             }
         }
     }

@@ -149,7 +149,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let cases: Vec<Case> = a
         .cases
         .iter()
-        .map(|c| c.parse())
+        .map(|c| crate::names::parse("closure case", c))
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)?;
     let mut models = Vec::new();

@@ -105,7 +105,7 @@ pub struct GuiArgs {
     #[arg(long, value_parser = parse_size)]
     pub size: Option<[f32; 2]>,
     /// Where the learned closure runs: auto (GPU when the adapter is a real GPU), cpu, gpu.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = |s: &str| crate::names::parse::<crate::app::settings::Backend>("device", s))]
     pub closure_on: Option<crate::app::settings::Backend>,
 }
 
@@ -124,9 +124,7 @@ fn parse_size(s: &str) -> Result<[f32; 2], String> {
 
 fn gui(a: GuiArgs) -> anyhow::Result<()> {
     if let Some(p) = &a.preset {
-        if crate::app::presets::by_id(p).is_none() {
-            anyhow::bail!("unknown preset `{p}` (paper-g, paper-h, decaying, teaching)");
-        }
+        crate::experiment::presets::find(p).map_err(anyhow::Error::msg)?;
     }
     if !crate::app::display_available() {
         anyhow::bail!(

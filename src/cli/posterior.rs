@@ -10,8 +10,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::presets;
 use crate::closure::model::ClosureModel;
+use crate::experiment::presets;
 use crate::experiment::{ClosureMode, Experiment, spin_up};
 
 #[derive(Args, Debug)]
@@ -30,7 +30,7 @@ pub struct PosteriorArgs {
     pub resample_every: u64,
     #[arg(long, default_value_t = 10)]
     pub sampling_steps: usize,
-    #[arg(long, default_value = "learned")]
+    #[arg(long, default_value = "learned", value_parser = |s: &str| crate::names::parse::<ClosureMode>("closure mode", s))]
     pub closure: ClosureMode,
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -39,9 +39,7 @@ pub struct PosteriorArgs {
 }
 
 pub fn posterior(a: PosteriorArgs) -> Result<()> {
-    let Some(preset) = presets::by_id(&a.preset) else {
-        bail!("unknown preset `{}`", a.preset)
-    };
+    let preset = presets::find(&a.preset).map_err(anyhow::Error::msg)?;
     let mut cfg = preset.config.clone();
     cfg.n = a.n;
     cfg.blocking = true;

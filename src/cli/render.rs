@@ -9,11 +9,10 @@ use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::presets;
 use crate::closure::model::ClosureModel;
-use crate::experiment::{ClosureMode, Experiment, Fields, PANELS, spin_up};
-use crate::render::record::{Recorder, movie_style, strip};
-use crate::render::{Colormap, Range};
+use crate::experiment::{ClosureMode, Experiment, Panel, presets, spin_up};
+use crate::render::record::{Recorder, strip};
+use crate::render::{Colormap, PanelRanges, Range, panel_style};
 use crate::solver::Grid;
 
 #[derive(Args, Debug)]
@@ -31,8 +30,8 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 0.5)]
     pub every: f64,
     /// Panels side by side: truth, with, without, error, true-closure, closure, spread.
-    #[arg(long, value_delimiter = ',', default_values_t = vec!["truth".to_string(), "with".to_string(), "without".to_string()])]
-    pub panels: Vec<String>,
+    #[arg(long, value_delimiter = ',', default_value = "truth,with,without", value_parser = Panel::parse)]
+    pub panels: Vec<Panel>,
     /// Grid.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
@@ -50,20 +49,8 @@ pub struct RenderArgs {
     pub out: PathBuf,
 }
 
-fn panel<'a>(f: &'a Fields, name: &str) -> Result<&'a [f64]> {
-    f.panel(name).ok_or_else(|| {
-        let ids: Vec<&str> = PANELS.iter().map(|p| p.0).collect();
-        anyhow::anyhow!("unknown panel `{name}` ({})", ids.join(", "))
-    })
-}
-
 pub fn render(a: RenderArgs) -> Result<()> {
-    let Some(preset) = presets::by_id(&a.preset) else {
-        bail!(
-            "unknown preset `{}` (paper-g, paper-h, decaying, teaching)",
-            a.preset
-        );
-    };
+    let preset = presets::find(&a.preset).map_err(anyhow::Error::msg)?;
     let from = a.from.unwrap_or(preset.spin_up);
     let to = a.to.unwrap_or(from + 20.0);
     if !(a.every > 0.0 && to >= from && from >= 0.0)
@@ -141,33 +128,26 @@ pub fn render(a: RenderArgs) -> Result<()> {
             exp.advance(1)?;
         }
         let f = exp.fields(None);
-        let fields: Vec<&[f64]> = a
-            .panels
-            .iter()
-            .map(|p| panel(&f, p))
-            .collect::<Result<_>>()?;
+        let fields: Vec<&[f64]> = a.panels.iter().map(|&p| f.panel(p)).collect();
         // one colour scale for the whole movie (from the first frame), shared by ω panels
         let rs = styles.get_or_insert_with(|| {
-            let omega_r = Range::symmetric_quantile(&[&f.truth], 0.995);
+            let ranges = PanelRanges::new(&f, Range::symmetric_quantile(&[&f.truth], 0.995));
             a.panels
                 .iter()
                 .zip(&fields)
-                .map(|(p, fl)| movie_style(p, fl, omega_r, Colormap::RedBlue, Colormap::Viridis))
+                .map(|(&p, fl)| panel_style(p, fl, &ranges, Colormap::RedBlue, Colormap::Viridis))
                 .collect()
         });
         let t_enc = Instant::now();
         if still {
-            let (p, (r, cmap)) = (&a.panels[0], rs[0]);
-            let (title, unit) = PANELS
-                .iter()
-                .find(|q| q.0 == p)
-                .map_or((p.as_str(), ""), |q| (q.1, q.2));
-            let title = match p.as_str() {
-                "true-closure" => format!("true {}", cfg.case),
-                "closure" => format!("sampled {}", cfg.case),
-                _ => title.to_string(),
-            };
-            let title = format!("{title} [{unit}]   t = {:.2} s   ({})", f.t, a.preset);
+            let (p, (r, cmap)) = (a.panels[0], rs[0]);
+            let title = format!(
+                "{} [{}]   t = {:.2} s   ({})",
+                p.title(cfg.case),
+                p.unit(),
+                f.t,
+                a.preset
+            );
             let (img, _) =
                 crate::render::panel::panel_image(fields[0], f.n, r, cmap, a.scale, &title);
             crate::render::export::save_png(&img, &a.out)?;

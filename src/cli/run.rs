@@ -32,7 +32,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Time stepper: `reference` (published, first order) or `imex` (ETDRK4).
-    #[arg(long, default_value = "reference")]
+    #[arg(long, default_value = "reference", value_parser = |s: &str| crate::names::parse::<Scheme>("scheme", s))]
     pub scheme: Scheme,
     /// Switch the stochastic forcing off.
     #[arg(long)]

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+
+use crate::names;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::closure::layers::Activation;
@@ -24,12 +26,12 @@ pub struct TrainArgs {
     /// Where to write the final model (`PATH.bpk` + `PATH.json` card).
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value = "g")]
+    #[arg(long, default_value = "g", value_parser = |s: &str| names::parse::<Case>("closure case", s))]
     pub case: Case,
     /// `residual` (learn the closure around its deterministic part) or `full` (published).
-    #[arg(long, default_value = "residual")]
+    #[arg(long, default_value = "residual", value_parser = |s: &str| names::parse::<Target>("target", s))]
     pub target: Target,
-    #[arg(long, default_value = "bicubic")]
+    #[arg(long, default_value = "bicubic", value_parser = |s: &str| names::parse::<Densify>("densifier", s))]
     pub densify: Densify,
     /// Sensors per side.
     #[arg(long, default_value_t = 16)]
@@ -65,7 +67,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 128)]
     pub projection: usize,
     /// Nonlinearity (published gelu; relu is ≈30× cheaper on the CPU backend).
-    #[arg(long, value_enum, default_value = "gelu")]
+    #[arg(long, default_value = "gelu", value_parser = |s: &str| names::parse::<Activation>("activation", s))]
     pub activation: Activation,
     #[arg(long, default_value_t = 2)]
     pub val_trajectories: usize,

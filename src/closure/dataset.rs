@@ -69,24 +69,29 @@ impl Trajectory {
                 self.n, n_out
             )));
         }
-        let st = self.n / n_out;
         let mut out = Trajectory::new(n_out, self.snapshots);
-        let (nn, mm) = (self.n * self.n, n_out * n_out);
+        let nn = self.n * self.n;
         for (src, dst) in [
             (&self.omega, &mut out.omega),
             (&self.g, &mut out.g),
             (&self.h, &mut out.h),
         ] {
-            for m in 0..self.snapshots {
-                for i in 0..n_out {
-                    for j in 0..n_out {
-                        dst[m * mm + i * n_out + j] = src[m * nn + i * st * self.n + j * st];
-                    }
-                }
-            }
+            *dst = src
+                .chunks_exact(nn)
+                .flat_map(|f| strided(f, self.n, n_out))
+                .collect();
         }
         Ok(out)
     }
+}
+
+/// Every `(n / n_out)`-th point of an `n × n` field in each direction (no filter, as the
+/// published data are made); `n_out` must divide `n`.
+pub fn strided<T: Copy>(field: &[T], n: usize, n_out: usize) -> Vec<T> {
+    let st = n / n_out;
+    (0..n_out * n_out)
+        .map(|i| field[(i / n_out) * st * n + (i % n_out) * st])
+        .collect()
 }
 
 /// Metadata of an HDF5 closure dataset.

@@ -1,4 +1,4 @@
-//! A-priori evaluation of closure estimates against the true closure (SCIENCE.md §4–5):
+//! A-priori evaluation of closure estimates against the true closure (docs/science.md §4–5):
 //! learned models under several samplers, and labelled baselines — the densified sensors
 //! alone, the deterministic part from ω alone, and the structure-aware estimate
 //! (deterministic part + Fourier-interpolated sensor residual).
@@ -28,14 +28,6 @@ impl TestState {
             Case::H => &self.h,
         }
     }
-
-    /// Every `n_out`-th point (no filter), as the published data.
-    fn strided(field: &[f64], n: usize, n_out: usize) -> Vec<f64> {
-        let st = n / n_out;
-        (0..n_out * n_out)
-            .map(|i| field[(i / n_out) * st * n + (i % n_out) * st])
-            .collect()
-    }
 }
 
 /// A sampler setting to evaluate.
@@ -53,7 +45,7 @@ impl SamplerSetting {
         let (rule, rest) = s
             .split_once('-')
             .ok_or_else(|| format!("bad sampler `{s}` (e.g. em-karras10, heun-karras3)"))?;
-        let sampler: Sampler = rule.parse()?;
+        let sampler: Sampler = crate::names::parse("sampler", rule)?;
         let (kind, steps) = rest.split_at(
             rest.find(|c: char| c.is_ascii_digit())
                 .ok_or_else(|| format!("bad sampler `{s}`: no step count"))?,
@@ -136,8 +128,8 @@ pub fn baseline_rows(
         .iter()
         .map(|st| {
             (
-                TestState::strided(&st.omega, st.n, n),
-                TestState::strided(st.closure(case), st.n, n),
+                super::dataset::strided(&st.omega, st.n, n),
+                super::dataset::strided(st.closure(case), st.n, n),
             )
         })
         .collect();
@@ -215,8 +207,8 @@ pub fn model_rows(
         let mut pairs = Vec::new();
         let t0 = Instant::now();
         for st in states {
-            let w = TestState::strided(&st.omega, st.n, n);
-            let c = TestState::strided(st.closure(spec.case), st.n, n);
+            let w = super::dataset::strided(&st.omega, st.n, n);
+            let c = super::dataset::strided(st.closure(spec.case), st.n, n);
             let est = model.sample(
                 &grid,
                 &w,

@@ -16,9 +16,19 @@ use burn::tensor::{Distribution, TensorData};
 /// on burn's CPU backend it costs ≈30× a ReLU (an erf per element), and at 64² it
 /// dominated the sampling time, so smaller and faster models use ReLU.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Activation {
     Gelu,
     Relu,

@@ -1,4 +1,4 @@
-//! Denoising score matching (SCIENCE.md §3): `t ~ U(ε, T]`, `x_t = x₀ + σ(t)·z`,
+//! Denoising score matching (docs/science.md §3): `t ~ U(ε, T]`, `x_t = x₀ + σ(t)·z`,
 //! `loss = mean over the batch of Σ_pixels (σ(t)·s_θ(x_t, t) + z)²`.
 
 use burn::prelude::*;

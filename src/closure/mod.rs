@@ -1,5 +1,5 @@
 //! The learned stochastic closure: a conditional score-based diffusion model with a
-//! Fourier-neural-operator score network (SCIENCE.md §2–5).
+//! Fourier-neural-operator score network (docs/science.md §2–5).
 //!
 //! Layers (spectral convolution, time embedding, FNO pipeline) live in [`layers`], the
 //! model that composes them in [`score`]; SDE, sampler and loss are separate modules;
@@ -7,6 +7,7 @@
 
 pub mod data;
 pub mod dataset;
+pub mod device;
 pub mod eval;
 pub mod layers;
 pub mod loss;

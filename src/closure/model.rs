@@ -33,8 +33,21 @@ pub enum ClosureError {
 }
 
 /// What the network generates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Target {
     /// The whole closure term, as published.
     Full,
@@ -44,17 +57,6 @@ pub enum Target {
     /// generates the closure minus this mean. The sample is `mean + residual`.
     #[default]
     Residual,
-}
-
-impl std::str::FromStr for Target {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "full" => Ok(Target::Full),
-            "residual" => Ok(Target::Residual),
-            _ => Err(format!("unknown target `{s}` (full or residual)")),
-        }
-    }
 }
 
 /// How inputs are made from (ω, sensor readings); part of the model card.

@@ -1,4 +1,4 @@
-//! The deterministic part of each closure, computed from ω alone (SCIENCE.md §2):
+//! The deterministic part of each closure, computed from ω alone (docs/science.md §2):
 //! `νΔω` for G (with the run's viscous symbol, so the published mean-mode convention
 //! carries over) and `−(u·∇ω)_dealiased` for H. A closure model can learn the full term
 //! or only the residual around this part ([`super::model::Target`]).
@@ -19,7 +19,7 @@ pub fn deterministic_part(case: Case, grid: &Grid, omega: &[f64], nu: f64) -> Ve
             }
         }
         Case::H => {
-            let mut work = AdvectionWork::new(grid);
+            let mut work = AdvectionWork::new(grid, false);
             let mut scratch = grid.scratch(1);
             advection_hat(grid, &omega_hat, &mut out_hat, &mut work, &mut scratch);
             for o in out_hat.iter_mut() {

@@ -15,32 +15,27 @@ use serde::{Deserialize, Serialize};
 use super::sde::{Schedule, VeSde};
 
 /// Update rule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Sampler {
     #[default]
+    #[strum(to_string = "em", serialize = "euler-maruyama")]
     EulerMaruyama,
     Heun,
-}
-
-impl std::str::FromStr for Sampler {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "em" | "euler-maruyama" => Ok(Sampler::EulerMaruyama),
-            "heun" => Ok(Sampler::Heun),
-            _ => Err(format!("unknown sampler `{s}` (em or heun)")),
-        }
-    }
-}
-
-impl std::fmt::Display for Sampler {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Sampler::EulerMaruyama => "em",
-            Sampler::Heun => "heun",
-        })
-    }
 }
 
 impl Sampler {

@@ -1,6 +1,6 @@
 //! The conditional score network: three FNO pipelines (noisy sample, vorticity, sensor
 //! field), a time embedding added after each layer of the noisy-sample pipeline, a
-//! pointwise fusion head, and division by σ(t) (SCIENCE.md §3).
+//! pointwise fusion head, and division by σ(t) (docs/science.md §3).
 //!
 //! The first head layer acts on the concatenation `[h_x, h_ω, h_obs]`; it is split into
 //! three blocks so that the ω and sensor parts — which do not depend on the diffusion time
@@ -174,10 +174,11 @@ impl ScoreNet {
         basis: &DftBasis,
     ) -> Tensor<4> {
         let [b, _, _, _] = x.dims();
-        let s = self.sde_sigma.ln();
-        let var = ((t.clone() * (2.0 * s)).exp() - 1.0)
-            .div_scalar(2.0 * s)
-            .reshape([b, 1, 1, 1]);
+        let var = super::sde::VeSde {
+            sigma: self.sde_sigma,
+        }
+        .marginal_var(t.clone())
+        .reshape([b, 1, 1, 1]);
         let sd = self.sigma_data;
         let x_in = if sd > 0.0 {
             x.clone() / (var.clone() + sd * sd).sqrt()

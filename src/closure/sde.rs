@@ -1,5 +1,5 @@
 //! The variance-exploding SDE `dx = g(t) dW`, `g(t) = σ^t` (published σ = 26), and the
-//! sampling time schedules (SCIENCE.md §3).
+//! sampling time schedules (docs/science.md §3).
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,13 @@ impl VeSde {
     /// Marginal standard deviation of `x_t − x_0`.
     pub fn marginal_std(&self, t: f64) -> f64 {
         ((self.sigma.powf(2.0 * t) - 1.0) / (2.0 * self.sigma.ln())).sqrt()
+    }
+
+    /// Marginal variance `(σ^{2t} − 1) / (2 ln σ)` of a batch of times (the same formula
+    /// as [`Self::marginal_std`], on tensors, differentiable).
+    pub fn marginal_var(&self, t: burn::tensor::Tensor<1>) -> burn::tensor::Tensor<1> {
+        let s = self.sigma.ln();
+        ((t * (2.0 * s)).exp() - 1.0).div_scalar(2.0 * s)
     }
 
     /// Inverse of [`Self::marginal_std`]: the time at which the marginal std is `s`.

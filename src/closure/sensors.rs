@@ -1,4 +1,4 @@
-//! Sparse sensors of the true closure and the ways to make them dense (SCIENCE.md §2).
+//! Sparse sensors of the true closure and the ways to make them dense (docs/science.md §2).
 //!
 //! An `s × s` sensor grid on an N×N field reads the points `(i·N/s, j·N/s)`, i, j < s.
 //! Three densifiers turn the readings into an N×N conditioning field:
@@ -17,35 +17,27 @@ use serde::{Deserialize, Serialize};
 use crate::solver::C64;
 
 /// How sensor readings become a dense field.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Densify {
     #[default]
     Bicubic,
     Box,
     Fourier,
-}
-
-impl std::str::FromStr for Densify {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "bicubic" => Ok(Densify::Bicubic),
-            "box" => Ok(Densify::Box),
-            "fourier" => Ok(Densify::Fourier),
-            _ => Err(format!("unknown densifier `{s}` (bicubic, box or fourier)")),
-        }
-    }
-}
-
-impl std::fmt::Display for Densify {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Densify::Bicubic => "bicubic",
-            Densify::Box => "box",
-            Densify::Fourier => "fourier",
-        })
-    }
 }
 
 /// Errors in sensor layouts.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use rand::SeedableRng;
@@ -16,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::{DataError, h5_info, read_h5_trajectory};
+use super::layers::DftBasis;
 use super::loss::{TimeRange, dsm_loss};
 use super::model::{
     CARD_FORMAT, ClosureError, ClosureModel, InputSpec, ModelCard, TrainingInfo, weights_from_bytes,
@@ -215,6 +216,141 @@ fn io_err(p: &Path) -> impl Fn(std::io::Error) -> ClosureError + '_ {
     move |e| ClosureError::Weights(format!("{}: {e}", p.display()))
 }
 
+/// One optimisation step: the DSM loss of a batch, its gradients and an Adam step.
+/// Returns the updated network and the batch's loss.
+#[allow(clippy::too_many_arguments)]
+pub fn optimisation_step(
+    model: ScoreNet,
+    optim: &mut ModuleOptimizer,
+    lr: f64,
+    batch: (Tensor<4>, Tensor<4>, Tensor<4>),
+    range: TimeRange,
+    basis: &DftBasis,
+    rng: &mut impl rand::Rng,
+) -> (ScoreNet, f64) {
+    let (x0, w, o) = batch;
+    let loss = dsm_loss(&model, x0, w, o, range, basis, rng);
+    let l = loss.clone().into_scalar::<f32>() as f64;
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optim.step(lr, model, grads), l)
+}
+
+/// Training and validation data of a run, with the configuration completed from them.
+struct RunData {
+    cfg: TrainConfig,
+    samples: Samples,
+    val: Vec<(Vec<f64>, Vec<f64>)>,
+    n_train: usize,
+}
+
+impl RunData {
+    /// Load the training trajectories and the held-out ones; σ_d < 0 asks for EDM
+    /// preconditioning with the measured standard deviation of the targets.
+    fn load(cfg: &TrainConfig) -> Result<Self, ClosureError> {
+        let info = h5_info(&cfg.data).map_err(data_err)?;
+        if cfg.val_trajectories >= info.trajectories {
+            return Err(ClosureError::Input(format!(
+                "{} trajectories: none left after holding out {} for validation",
+                info.trajectories, cfg.val_trajectories
+            )));
+        }
+        let n_train = info.trajectories - cfg.val_trajectories;
+        let (samples, _) = load_samples(
+            &cfg.data,
+            0..n_train,
+            cfg.grid,
+            &cfg.inputs,
+            cfg.max_samples,
+        )?;
+        let mut cfg = cfg.clone();
+        if cfg.net.sigma_data < 0.0 {
+            let x = &samples.x0;
+            let len = x.len().max(1) as f64;
+            let m = x.iter().map(|&v| v as f64).sum::<f64>() / len;
+            let var = x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / len;
+            cfg.net.sigma_data = var.sqrt();
+        }
+        let (_, val_all) = load_samples(
+            &cfg.data,
+            n_train..info.trajectories,
+            cfg.grid,
+            &cfg.inputs,
+            0,
+        )?;
+        let stride = (val_all.len() / cfg.val_samples.max(1)).max(1);
+        let val = val_all
+            .into_iter()
+            .step_by(stride)
+            .take(cfg.val_samples)
+            .collect();
+        Ok(RunData {
+            cfg,
+            samples,
+            val,
+            n_train,
+        })
+    }
+}
+
+/// The resumable part of a run: progress, weights, EMA weights, optimiser.
+struct Checkpoint {
+    state: State,
+    model: ScoreNet,
+    ema: ScoreNet,
+    optim: ModuleOptimizer,
+}
+
+impl Checkpoint {
+    /// The checkpoint in `dir`, or a fresh start.
+    fn resume_or_new(
+        dir: &Path,
+        net: &ScoreNetConfig,
+        device: &Device,
+        plain: &Device,
+    ) -> Result<Self, ClosureError> {
+        let model = net.init(device);
+        let mut c = Checkpoint {
+            state: State::default(),
+            ema: model.valid(),
+            model,
+            optim: AdamConfig::new().with_epsilon(1e-8).init(),
+        };
+        let state_path = dir.join("state.json");
+        if !state_path.exists() {
+            return Ok(c);
+        }
+        let s = std::fs::read(&state_path).map_err(io_err(&state_path))?;
+        c.state = serde_json::from_slice(&s)
+            .map_err(|e| ClosureError::Card(format!("{}: {e}", state_path.display())))?;
+        let w = std::fs::read(dir.join("model.bpk")).map_err(io_err(dir))?;
+        c.model = weights_from_bytes(net, &w, device)?;
+        let e = std::fs::read(dir.join("ema.bpk")).map_err(io_err(dir))?;
+        c.ema = weights_from_bytes(net, &e, plain)?;
+        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
+            c.optim = c
+                .optim
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
+                .map_err(|e| {
+                    ClosureError::Weights(format!("optimizer state in {}: {e}", dir.display()))
+                })?;
+        }
+        Ok(c)
+    }
+
+    /// Weights, EMA, optimiser, then the state (written last: it marks the checkpoint
+    /// complete).
+    fn save(&self, dir: &Path) -> Result<(), ClosureError> {
+        write_atomic(&dir.join("model.bpk"), &weights_to_bytes_f32(&self.model)?)?;
+        write_atomic(&dir.join("ema.bpk"), &weights_to_bytes_f32(&self.ema)?)?;
+        if let Ok(b) = self.optim.into_bytes() {
+            write_atomic(&dir.join("optim.bpk"), &b.to_vec())?;
+        }
+        let state = serde_json::to_vec_pretty(&self.state)
+            .map_err(|e| ClosureError::Card(e.to_string()))?;
+        write_atomic(&dir.join("state.json"), &state)
+    }
+}
+
 /// Run (or resume) training in folder `dir`. Returns the trained model (EMA weights).
 pub fn train(
     cfg: &TrainConfig,
@@ -222,126 +358,37 @@ pub fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<ClosureModel, ClosureError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let info = h5_info(&cfg.data).map_err(data_err)?;
-    if cfg.val_trajectories >= info.trajectories {
-        return Err(ClosureError::Input(format!(
-            "{} trajectories: none left after holding out {} for validation",
-            info.trajectories, cfg.val_trajectories
-        )));
-    }
-    let n_train = info.trajectories - cfg.val_trajectories;
-    let (samples, _) = load_samples(
-        &cfg.data,
-        0..n_train,
-        cfg.grid,
-        &cfg.inputs,
-        cfg.max_samples,
-    )?;
-    // σ_d < 0 asks for EDM preconditioning with the measured target standard deviation
-    let mut cfg = cfg.clone();
-    if cfg.net.sigma_data < 0.0 {
-        let m = samples.x0.iter().map(|&v| v as f64).sum::<f64>() / samples.x0.len().max(1) as f64;
-        let var = samples
-            .x0
-            .iter()
-            .map(|&v| (v as f64 - m).powi(2))
-            .sum::<f64>()
-            / samples.x0.len().max(1) as f64;
-        cfg.net.sigma_data = var.sqrt();
-    }
-    let cfg = &cfg;
-    let (_, val_all) = load_samples(
-        &cfg.data,
-        n_train..info.trajectories,
-        cfg.grid,
-        &cfg.inputs,
-        0,
-    )?;
-    let stride = (val_all.len() / cfg.val_samples.max(1)).max(1);
-    let val: Vec<_> = val_all
-        .into_iter()
-        .step_by(stride)
-        .take(cfg.val_samples)
-        .collect();
-
+    let data = RunData::load(cfg)?;
+    let cfg = &data.cfg;
     let device = Device::flex().autodiff();
     device.seed(cfg.seed);
     let plain = Device::flex();
+    let mut ck = Checkpoint::resume_or_new(dir, &cfg.net, &device, &plain)?;
     let config_path = dir.join("config.json");
-    let state_path = dir.join("state.json");
-    let mut state: State = Default::default();
-    let mut model = cfg.net.init(&device);
-    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut ema = model.valid();
-    if state_path.exists() {
-        let s = std::fs::read(&state_path).map_err(io_err(&state_path))?;
-        state = serde_json::from_slice(&s)
-            .map_err(|e| ClosureError::Card(format!("{}: {e}", state_path.display())))?;
-        let w = std::fs::read(dir.join("model.bpk")).map_err(io_err(dir))?;
-        model = weights_from_bytes(&cfg.net, &w, &device)?;
-        let e = std::fs::read(dir.join("ema.bpk")).map_err(io_err(dir))?;
-        ema = weights_from_bytes(&cfg.net, &e, &plain)?;
-        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
-            optim = optim
-                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
-                .map_err(|e| {
-                    ClosureError::Weights(format!("optimizer state in {}: {e}", dir.display()))
-                })?;
-        }
-    }
     let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
     std::fs::write(&config_path, cfg_json).map_err(io_err(&config_path))?;
 
-    let basis = Arc::new(model.basis(cfg.grid, &device));
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ (state.epoch as u64).wrapping_mul(0x9E37));
-    let range = TimeRange {
-        eps: cfg.t_eps,
-        t_max: cfg.t_max,
-    };
-    let iters = samples.count.div_ceil(cfg.batch);
+    let basis = Arc::new(ck.model.basis(cfg.grid, &device));
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(cfg.seed ^ (ck.state.epoch as u64).wrapping_mul(0x9E37));
     let t0 = Instant::now();
-    let wall0 = state.wall_s;
-    let mut order: Vec<usize> = (0..samples.count).collect();
-    for epoch in state.epoch..cfg.epochs {
-        let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
-        order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        for (it, idx) in order.chunks(cfg.batch).enumerate() {
-            let (x0, w, o) = samples.tensors(idx, &device);
-            let loss = dsm_loss(&model, x0, w, o, range, &basis, &mut rng);
-            let l = loss.clone().into_scalar::<f32>() as f64;
-            if !l.is_finite() {
-                return Err(ClosureError::Input(format!(
-                    "training diverged (loss {l}) at epoch {epoch}; lower --lr"
-                )));
-            }
-            loss_sum += l;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            ema = ema_update(
-                ema,
-                &model,
-                if state.iterations < 100 {
-                    0.9
-                } else {
-                    cfg.ema_decay
-                },
-            );
-            state.iterations += 1;
-            on_progress(&Progress {
-                epoch,
-                epochs: cfg.epochs,
-                iter_in_epoch: it + 1,
-                iters_per_epoch: iters,
-                loss: l,
-                val_d_fro: None,
-            });
-        }
-        let v = validate(&ema, &cfg.inputs, cfg.grid, &val, &plain)?;
-        let mean_loss = loss_sum / iters as f64;
-        state.epoch = epoch + 1;
-        state.wall_s = wall0 + t0.elapsed().as_secs_f64();
-        state.history.push((epoch + 1, mean_loss, v));
+    let wall0 = ck.state.wall_s;
+    for epoch in ck.state.epoch..cfg.epochs {
+        let mean_loss = train_epoch(
+            &mut ck,
+            &data,
+            epoch,
+            &basis,
+            &device,
+            &mut rng,
+            on_progress,
+        )?;
+        let v = validate(&ck.ema, &cfg.inputs, cfg.grid, &data.val, &plain)?;
+        let st = &mut ck.state;
+        st.epoch = epoch + 1;
+        st.wall_s = wall0 + t0.elapsed().as_secs_f64();
+        st.history.push((epoch + 1, mean_loss, v));
+        let iters = data.samples.count.div_ceil(cfg.batch);
         on_progress(&Progress {
             epoch,
             epochs: cfg.epochs,
@@ -350,34 +397,74 @@ pub fn train(
             loss: mean_loss,
             val_d_fro: Some(v),
         });
-        // checkpoint: weights, EMA, optimiser, state (state last: it marks the checkpoint complete)
-        write_atomic(&dir.join("model.bpk"), &weights_to_bytes_f32(&model)?)?;
-        write_atomic(&dir.join("ema.bpk"), &weights_to_bytes_f32(&ema)?)?;
-        if let Ok(b) = optim.into_bytes() {
-            write_atomic(&dir.join("optim.bpk"), &b.to_vec())?;
-        }
-        write_atomic(
-            &state_path,
-            &serde_json::to_vec_pretty(&state).map_err(|e| ClosureError::Card(e.to_string()))?,
-        )?;
+        ck.save(dir)?;
     }
-    let card = ModelCard {
+    let card = trained_card(cfg, &data, &ck.state);
+    Ok(ClosureModel::new(card, ck.ema, plain))
+}
+
+/// One pass over the shuffled training samples; returns the mean loss.
+fn train_epoch(
+    ck: &mut Checkpoint,
+    data: &RunData,
+    epoch: usize,
+    basis: &DftBasis,
+    device: &Device,
+    rng: &mut ChaCha8Rng,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<f64, ClosureError> {
+    let cfg = &data.cfg;
+    let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
+    let range = TimeRange {
+        eps: cfg.t_eps,
+        t_max: cfg.t_max,
+    };
+    let mut order: Vec<usize> = (0..data.samples.count).collect();
+    order.shuffle(rng);
+    let iters = data.samples.count.div_ceil(cfg.batch);
+    let mut loss_sum = 0.0;
+    for (it, idx) in order.chunks(cfg.batch).enumerate() {
+        let batch = data.samples.tensors(idx, device);
+        let model = ck.model.clone();
+        let (model, l) = optimisation_step(model, &mut ck.optim, lr, batch, range, basis, rng);
+        if !l.is_finite() {
+            return Err(ClosureError::Input(format!(
+                "training diverged (loss {l}) at epoch {epoch}; lower --lr"
+            )));
+        }
+        ck.model = model;
+        loss_sum += l;
+        let decay = if ck.state.iterations < 100 {
+            0.9
+        } else {
+            cfg.ema_decay
+        };
+        ck.ema = ema_update(ck.ema.clone(), &ck.model, decay);
+        ck.state.iterations += 1;
+        on_progress(&Progress {
+            epoch,
+            epochs: cfg.epochs,
+            iter_in_epoch: it + 1,
+            iters_per_epoch: iters,
+            loss: l,
+            val_d_fro: None,
+        });
+    }
+    Ok(loss_sum / iters as f64)
+}
+
+/// The model card of a finished run.
+fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
+    ModelCard {
         format_version: CARD_FORMAT,
-        name: format!(
-            "closure-{}-{}",
-            cfg.inputs.case,
-            match cfg.inputs.target {
-                super::model::Target::Full => "full",
-                super::model::Target::Residual => "residual",
-            }
-        ),
+        name: format!("closure-{}-{}", cfg.inputs.case, cfg.inputs.target),
         inputs: cfg.inputs,
         net: cfg.net.clone(),
         training: TrainingInfo {
             data: cfg.data.display().to_string(),
             grid: cfg.grid,
-            trajectories: n_train,
-            samples: samples.count,
+            trajectories: data.n_train,
+            samples: data.samples.count,
             epochs: state.epoch,
             iterations: state.iterations,
             batch: cfg.batch,
@@ -389,8 +476,7 @@ pub fn train(
         eval: Vec::new(),
         crate_version: env!("CARGO_PKG_VERSION").into(),
         note: String::new(),
-    };
-    Ok(ClosureModel::new(card, ema, plain))
+    }
 }
 
 /// Full-precision weight bytes (checkpoints keep f32; shipped files use f16).

@@ -26,6 +26,9 @@ pub struct Sample {
 #[derive(Clone, Debug, Default)]
 pub struct History {
     samples: Vec<Sample>,
+    /// Samples pushed since the start (never thinned), so a reader that copies new
+    /// samples elsewhere knows how many it has not seen.
+    pushed: u64,
 }
 
 /// Most samples kept; beyond this every second old sample is dropped.
@@ -41,6 +44,18 @@ impl History {
             });
         }
         self.samples.push(s);
+        self.pushed += 1;
+    }
+
+    /// Samples pushed since the start.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// The samples pushed after the first `seen` (as many as are still kept).
+    pub fn since(&self, seen: u64) -> &[Sample] {
+        let new = (self.pushed.saturating_sub(seen) as usize).min(self.samples.len());
+        &self.samples[self.samples.len() - new..]
     }
 
     pub fn samples(&self) -> &[Sample] {
@@ -61,5 +76,6 @@ impl History {
 
     pub fn clear(&mut self) {
         self.samples.clear();
+        self.pushed = 0;
     }
 }

@@ -1,107 +1,29 @@
 //! The coupled run: the truth, the model run with a closure and the model run without,
-//! in lockstep on one grid (DESIGN.md, convention 9). The truth supplies the true closure
+//! in lockstep on one grid (docs/design.md, convention 9). The truth supplies the true closure
 //! of every step; sensors read it. The closure of the model run is off, the oracle (the
 //! true closure, for teaching) or learned (sampled by a [`worker::ClosureWorker`] on its
 //! own thread, resampled every k steps and held in between). Observers record metric
 //! histories at a fixed cadence. No UI code lives here: the app and the CLI both drive it.
 
+mod config;
 pub mod history;
+pub mod limits;
+mod panel;
+pub mod presets;
+pub mod runner;
 pub mod worker;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::closure::model::ClosureModel;
-use crate::closure::sampler::Sampler;
-use crate::closure::sde::Schedule;
-use crate::closure::sensors::{Densify, Sensors};
+use crate::closure::sensors::Sensors;
 use crate::metrics;
-use crate::solver::noise::NoiseParams;
-use crate::solver::{Case, GrfParams, Grid, Params, RunKind, Scheme, Simulation, SolverError, grf};
+use crate::solver::{GrfParams, Grid, RunKind, Simulation, SolverError, grf};
 
+pub use config::{ClosureMode, ExperimentConfig};
 pub use history::{History, Sample};
+pub use panel::{Panel, PanelKind};
 pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
-
-/// Where the model run's closure comes from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClosureMode {
-    Off,
-    #[default]
-    Learned,
-    /// The true closure of the truth run (what a perfect closure would do).
-    Oracle,
-}
-
-impl std::str::FromStr for ClosureMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "off" => Ok(ClosureMode::Off),
-            "learned" => Ok(ClosureMode::Learned),
-            "oracle" => Ok(ClosureMode::Oracle),
-            _ => Err(format!("unknown closure mode `{s}` (off, learned, oracle)")),
-        }
-    }
-}
-
-/// Settings of a coupled experiment. Every value is checked by [`Self::validate`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ExperimentConfig {
-    pub n: usize,
-    pub case: Case,
-    pub nu: f64,
-    pub dt: f64,
-    /// Noise amplitude σ of the truth (0 = decaying/deterministic truth).
-    pub sigma: f64,
-    pub forcing: f64,
-    pub scheme: Scheme,
-    pub seed: u64,
-    /// Sensors per side.
-    pub sensors: usize,
-    pub densify: Densify,
-    pub closure: ClosureMode,
-    pub sampler: Sampler,
-    /// Sampling steps (network evaluations for Euler–Maruyama).
-    pub sampling_steps: usize,
-    /// Start time T of the reverse diffusion.
-    pub t_start: f64,
-    pub ensemble: usize,
-    /// Draw a fresh closure sample every this many steps (published 5).
-    pub resample_every: u64,
-    /// Record metrics every this many steps.
-    pub record_every: u64,
-    /// Wait for each closure sample (deterministic, for the CLI and tests) instead of
-    /// running the sampler asynchronously (the app).
-    pub blocking: bool,
-}
-
-impl Default for ExperimentConfig {
-    fn default() -> Self {
-        ExperimentConfig {
-            n: 64,
-            case: Case::G,
-            nu: 1e-3,
-            dt: 1e-3,
-            sigma: NoiseParams::default().sigma,
-            forcing: 0.1,
-            scheme: Scheme::Reference,
-            seed: 0,
-            sensors: 16,
-            densify: Densify::Bicubic,
-            closure: ClosureMode::Learned,
-            sampler: Sampler::EulerMaruyama,
-            sampling_steps: 10,
-            t_start: 0.1,
-            ensemble: 4,
-            resample_every: 5,
-            record_every: 10,
-            blocking: false,
-        }
-    }
-}
 
 /// Errors of an experiment.
 #[derive(Debug, thiserror::Error)]
@@ -112,78 +34,6 @@ pub enum ExperimentError {
     Solver(#[from] SolverError),
     #[error("closure: {0}")]
     Closure(String),
-}
-
-impl ExperimentConfig {
-    /// Reject values the experiment cannot run with, naming the setting.
-    pub fn validate(&self) -> Result<(), ExperimentError> {
-        let bad = |m: String| Err(ExperimentError::Config(m));
-        if !(self.n.is_power_of_two() && (16..=512).contains(&self.n)) {
-            return bad(format!(
-                "grid N must be a power of two in 16..512, got {}",
-                self.n
-            ));
-        }
-        if !(self.nu.is_finite() && (0.0..=1.0).contains(&self.nu)) {
-            return bad(format!("ν must be in [0, 1], got {}", self.nu));
-        }
-        if !(self.dt.is_finite() && self.dt > 0.0 && self.dt <= 0.1) {
-            return bad(format!("dt must be in (0, 0.1], got {}", self.dt));
-        }
-        if Sensors::new(self.sensors, self.n).is_err() {
-            return bad(format!(
-                "{0}×{0} sensors do not fit the {1}×{1} grid (4…32, a power of two dividing N)",
-                self.sensors, self.n
-            ));
-        }
-        if !(1..=1000).contains(&self.sampling_steps) {
-            return bad(format!(
-                "sampling steps must be 1…1000, got {}",
-                self.sampling_steps
-            ));
-        }
-        if !(self.t_start.is_finite() && self.t_start > 1e-3 && self.t_start <= 2.0) {
-            return bad(format!(
-                "start time T must be in (0.001, 2], got {}",
-                self.t_start
-            ));
-        }
-        if !(1..=64).contains(&self.ensemble) {
-            return bad(format!("ensemble size must be 1…64, got {}", self.ensemble));
-        }
-        if self.resample_every == 0 || self.record_every == 0 {
-            return bad("resample and record intervals must be ≥ 1 step".into());
-        }
-        if !(self.sigma.is_finite() && self.sigma >= 0.0 && self.forcing.is_finite()) {
-            return bad("σ must be ≥ 0 and the forcing finite".into());
-        }
-        Ok(())
-    }
-
-    /// The sampler's time schedule (Karras ρ = 7 down to t = 1e-3).
-    pub fn schedule(&self) -> Schedule {
-        Schedule::Karras {
-            t_max: self.t_start,
-            t_min: 1e-3,
-            steps: self.sampling_steps,
-            rho: 7.0,
-        }
-    }
-
-    fn params(&self, kind: RunKind) -> Params {
-        Params {
-            nu: self.nu,
-            dt: self.dt,
-            forcing: self.forcing,
-            noise: NoiseParams {
-                sigma: self.sigma,
-                ..Default::default()
-            },
-            scheme: self.scheme,
-            kind,
-            ..Default::default()
-        }
-    }
 }
 
 /// Spin the truth up from the configured GRF to `t_end` (e.g. 30 s) and return the
@@ -253,31 +103,18 @@ pub struct Fields {
     pub sensors: Vec<usize>,
 }
 
-/// The field panels, in display order: identifier (stable, used by the CLI and settings),
-/// title, unit.
-pub const PANELS: [(&str, &str, &str); 7] = [
-    ("truth", "truth ω", "1/s"),
-    ("with", "model ω, with closure", "1/s"),
-    ("without", "model ω, no closure", "1/s"),
-    ("error", "|ω_with − ω_truth|", "1/s"),
-    ("true-closure", "true closure", "1/s²"),
-    ("closure", "sampled closure", "1/s²"),
-    ("spread", "ensemble spread (std)", "1/s²"),
-];
-
 impl Fields {
-    /// The field of panel `id` (see [`PANELS`]).
-    pub fn panel(&self, id: &str) -> Option<&[f64]> {
-        Some(match id {
-            "truth" => &self.truth,
-            "with" => &self.with,
-            "without" => &self.without,
-            "error" => &self.error,
-            "true-closure" => &self.true_closure,
-            "closure" => &self.closure,
-            "spread" => &self.spread,
-            _ => return None,
-        })
+    /// The field shown by `panel`.
+    pub fn panel(&self, panel: Panel) -> &[f64] {
+        match panel {
+            Panel::Truth => &self.truth,
+            Panel::With => &self.with,
+            Panel::Without => &self.without,
+            Panel::Error => &self.error,
+            Panel::TrueClosure => &self.true_closure,
+            Panel::Closure => &self.closure,
+            Panel::Spread => &self.spread,
+        }
     }
 }
 
@@ -402,15 +239,7 @@ impl Experiment {
     /// ensemble, intervals, closure mode). Anything else needs [`Self::new`].
     pub fn update_live(&mut self, cfg: &ExperimentConfig) -> Result<(), ExperimentError> {
         cfg.validate()?;
-        let restart = cfg.n != self.cfg.n
-            || cfg.case != self.cfg.case
-            || cfg.nu != self.cfg.nu
-            || cfg.dt != self.cfg.dt
-            || cfg.sigma != self.cfg.sigma
-            || cfg.forcing != self.cfg.forcing
-            || cfg.scheme != self.cfg.scheme
-            || cfg.seed != self.cfg.seed;
-        if restart {
+        if !self.cfg.live_change_ok(cfg) {
             return Err(ExperimentError::Config(
                 "grid, case, ν, dt, noise, scheme and seed need a reset".into(),
             ));
@@ -424,13 +253,36 @@ impl Experiment {
         Ok(())
     }
 
-    /// Advance all three runs by one step.
+    /// Advance all three runs by one step. With two threads (on grids of at least
+    /// [`crate::solver::PARALLEL_MIN_N`]) the truth and the run without closure step side
+    /// by side; the results do not depend on it.
     pub fn step(&mut self) -> Result<(), ExperimentError> {
         // truth first: its closure of this step is what the sensors read
-        self.truth.step()?;
-        self.truth
-            .true_closure_into(self.cfg.case, &mut self.true_closure);
-        self.readings = self.sensors.read(&self.true_closure);
+        let mut truth = TruthStep {
+            sim: &mut self.truth,
+            case: self.cfg.case,
+            closure: &mut self.true_closure,
+            sensors: &self.sensors,
+            readings: &mut self.readings,
+        };
+        let without = &mut self.without;
+        let (t, w) = if self.cfg.params(RunKind::Truth).parallel(self.grid.n) {
+            rayon::join(|| truth.step(), || without.step())
+        } else {
+            (truth.step(), without.step())
+        };
+        t?;
+        w?;
+        self.step_with()?;
+        self.steps += 1;
+        if self.steps % self.cfg.record_every == 0 {
+            self.record();
+        }
+        Ok(())
+    }
+
+    /// The model run with the closure of the configured mode.
+    fn step_with(&mut self) -> Result<(), ExperimentError> {
         match self.cfg.closure {
             ClosureMode::Off => {
                 self.closure.fill(0.0);
@@ -448,11 +300,6 @@ impl Experiment {
                     self.with.step()?;
                 }
             }
-        }
-        self.without.step()?;
-        self.steps += 1;
-        if self.steps % self.cfg.record_every == 0 {
-            self.record();
         }
         Ok(())
     }
@@ -604,6 +451,24 @@ impl Experiment {
             truth,
             with,
         }
+    }
+}
+
+/// The truth's step and what follows from it: its true closure and the sensor readings.
+struct TruthStep<'a> {
+    sim: &'a mut Simulation,
+    case: crate::solver::Case,
+    closure: &'a mut Vec<f64>,
+    sensors: &'a Sensors,
+    readings: &'a mut Vec<f64>,
+}
+
+impl TruthStep<'_> {
+    fn step(&mut self) -> Result<(), SolverError> {
+        self.sim.step()?;
+        self.sim.true_closure_into(self.case, self.closure);
+        *self.readings = self.sensors.read(self.closure);
+        Ok(())
     }
 }
 

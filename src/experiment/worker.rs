@@ -1,5 +1,5 @@
 //! The closure worker: a thread that owns the learned model and answers sampling requests,
-//! so that neither the simulation nor the UI waits for the network (DESIGN.md,
+//! so that neither the simulation nor the UI waits for the network (docs/design.md,
 //! convention 9). Requests that pile up are coalesced: only the newest is served.
 
 use std::sync::Arc;

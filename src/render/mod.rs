@@ -5,6 +5,9 @@ pub mod export;
 pub mod gpu;
 pub mod panel;
 pub mod record;
+mod style;
+
+pub use style::{PanelRanges, panel_style};
 
 use serde::{Deserialize, Serialize};
 

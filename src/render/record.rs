@@ -50,23 +50,6 @@ pub fn strip_size(k: usize, n: usize, scale: usize) -> (u32, u32) {
     (k * side + (k - 1) * GAP, side)
 }
 
-/// Colouring of panel `id` for a whole movie, fixed from its first frame: ω panels share
-/// `omega`; non-negative ones (error, spread) span [0, max] in the sequential map; the
-/// closures a symmetric 99.5 % range in the diverging map.
-pub fn movie_style(
-    id: &str,
-    field: &[f64],
-    omega: Range,
-    diverging: Colormap,
-    sequential: Colormap,
-) -> (Range, Colormap) {
-    match id {
-        "truth" | "with" | "without" => (omega, diverging),
-        "error" | "spread" => (Range::positive(&[field]), sequential),
-        _ => (Range::symmetric_quantile(&[field], 0.995), diverging),
-    }
-}
-
 /// Output format, chosen from the path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -101,12 +84,6 @@ fn werr(p: &Path, e: impl std::fmt::Display) -> ExportError {
         path: p.display().to_string(),
         msg: e.to_string(),
     }
-}
-
-/// Whether MP4 can be written, or why not. The H.264 encoder is linked into the binary,
-/// so it always can; callers ask anyway and show the reason if that ever changes.
-pub fn mp4_available() -> Result<(), String> {
-    Ok(())
 }
 
 type Mp4Muxer = muxide::api::Muxer<std::io::BufWriter<std::fs::File>>;

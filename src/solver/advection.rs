@@ -11,13 +11,19 @@ use super::grid::Grid;
 pub struct AdvectionWork {
     hat: [Vec<C64>; 4],
     phys: [Vec<f64>; 4],
+    /// FFT scratch of a second thread: when present, the velocity pair (u, v) and the
+    /// gradient pair (∂ω/∂x, ∂ω/∂y) are made on two threads at once (`rayon::join`).
+    /// Each transform is computed exactly as on one thread, so results are bit-identical.
+    second: Option<FftScratch>,
 }
 
 impl AdvectionWork {
-    pub fn new(grid: &Grid) -> Self {
+    /// Buffers for `grid`; `two_threads` splits each evaluation over two threads.
+    pub fn new(grid: &Grid, two_threads: bool) -> Self {
         AdvectionWork {
             hat: std::array::from_fn(|_| grid.zeros_hat()),
             phys: std::array::from_fn(|_| grid.zeros()),
+            second: two_threads.then(|| grid.scratch(1)),
         }
     }
 
@@ -41,31 +47,48 @@ pub fn advection_hat(
     scratch: &mut FftScratch,
 ) {
     let [uh, vh, wxh, wyh] = &mut work.hat;
+    let [u, v, wx, wy] = &mut work.phys;
     let two_pi = 2.0 * PI;
     let len = omega_hat.len();
     // equal-length slices let the compiler drop the bounds checks
     let (lap, kx, ky) = (&grid.lap[..len], &grid.kx[..len], &grid.ky[..len]);
-    let (uh, vh, wxh, wyh) = (
-        &mut uh[..len],
-        &mut vh[..len],
-        &mut wxh[..len],
-        &mut wyh[..len],
-    );
-    for s in 0..len {
-        let w = omega_hat[s];
-        let psi = w / lap[s];
-        let ikx = C64::new(0.0, two_pi * kx[s]);
-        let iky = C64::new(0.0, two_pi * ky[s]);
-        uh[s] = iky * psi;
-        vh[s] = -(ikx * psi);
-        wxh[s] = ikx * w;
-        wyh[s] = iky * w;
+    let fft = &grid.fft;
+    // velocity u = ∂ψ/∂y, v = −∂ψ/∂x with ψ̂ = ω̂ / 4π²|k|²
+    let velocity =
+        |uh: &mut [C64], vh: &mut [C64], u: &mut [f64], v: &mut [f64], s: &mut FftScratch| {
+            let (uh, vh) = (&mut uh[..len], &mut vh[..len]);
+            for k in 0..len {
+                let psi = omega_hat[k] / lap[k];
+                uh[k] = C64::new(0.0, two_pi * ky[k]) * psi;
+                vh[k] = -(C64::new(0.0, two_pi * kx[k]) * psi);
+            }
+            fft.inverse_inplace(uh, u, s);
+            fft.inverse_inplace(vh, v, s);
+        };
+    // vorticity gradient
+    let gradient =
+        |xh: &mut [C64], yh: &mut [C64], wx: &mut [f64], wy: &mut [f64], s: &mut FftScratch| {
+            let (xh, yh) = (&mut xh[..len], &mut yh[..len]);
+            for k in 0..len {
+                let w = omega_hat[k];
+                xh[k] = C64::new(0.0, two_pi * kx[k]) * w;
+                yh[k] = C64::new(0.0, two_pi * ky[k]) * w;
+            }
+            fft.inverse_inplace(xh, wx, s);
+            fft.inverse_inplace(yh, wy, s);
+        };
+    match &mut work.second {
+        Some(s2) => {
+            rayon::join(
+                || velocity(uh, vh, u, v, scratch),
+                || gradient(wxh, wyh, wx, wy, s2),
+            );
+        }
+        None => {
+            velocity(uh, vh, u, v, scratch);
+            gradient(wxh, wyh, wx, wy, scratch);
+        }
     }
-    let [u, v, wx, wy] = &mut work.phys;
-    grid.fft.inverse_inplace(uh, u, scratch);
-    grid.fft.inverse_inplace(vh, v, scratch);
-    grid.fft.inverse_inplace(wxh, wx, scratch);
-    grid.fft.inverse_inplace(wyh, wy, scratch);
     // the product overwrites ∂ω/∂x; u and v stay for CFL checks
     for (((p, u), v), wy) in wx.iter_mut().zip(u.iter()).zip(v.iter()).zip(wy.iter()) {
         *p = u * *p + v * wy;

@@ -1,4 +1,4 @@
-//! Gaussian-random-field initial vorticity (SCIENCE.md §1, the published `GaussianRF`).
+//! Gaussian-random-field initial vorticity (docs/science.md §1, the published `GaussianRF`).
 //!
 //! Fourier amplitude `√λ_k = N²·√2·s·(4π²|k|² + τ²)^(−α/2)` with `s = τ^(α−1)`, mean mode
 //! zero; coefficients are standard complex normals (real and imaginary parts N(0, ½), as

@@ -1,4 +1,4 @@
-//! Pseudo-spectral 2-D stochastic Navier–Stokes on the unit torus (SCIENCE.md §1–2).
+//! Pseudo-spectral 2-D stochastic Navier–Stokes on the unit torus (docs/science.md §1–2).
 //!
 //! `∂ω/∂t + u·∇ω = νΔω + f + σξ`, `u = (∂ψ/∂y, −∂ψ/∂x)`, `−Δψ = ω` on [0,1)².
 //!
@@ -47,33 +47,26 @@ pub enum SolverError {
     BlowUp { t: f64, step: u64, cfl: f64 },
 }
 
-/// The two published closure cases (SCIENCE.md §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The two published closure cases (docs/science.md §2).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(ascii_case_insensitive)]
 pub enum Case {
     /// Stochastic viscous diffusion, `G = νΔω + 2σξ`.
     G,
     /// Stochastic convection, `H = −(u·∇ω)_dealiased + σξ`.
     H,
-}
-
-impl std::fmt::Display for Case {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Case::G => "G",
-            Case::H => "H",
-        })
-    }
-}
-
-impl std::str::FromStr for Case {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "g" | "G" => Ok(Case::G),
-            "h" | "H" => Ok(Case::H),
-            _ => Err(format!("unknown closure case `{s}` (g or h)")),
-        }
-    }
 }
 
 /// Which equation a [`Simulation`] advances.
@@ -100,7 +93,9 @@ pub struct Params {
     pub scheme: Scheme,
     pub convention: Convention,
     pub kind: RunKind,
-    /// Threads for the FFTs (1 = serial; more use rayon's global pool).
+    /// Threads of one step: with 2 or more, each advection evaluation makes its four
+    /// inverse transforms as two pairs on two threads (rayon), on grids of at least
+    /// [`PARALLEL_MIN_N`] points per side, where that wins. Results are bit-identical.
     pub threads: usize,
 }
 
@@ -119,7 +114,16 @@ impl Default for Params {
     }
 }
 
+/// Smallest grid on which a step splits its work over two threads (below it the hand-off
+/// costs more than it saves on these machines; `closure-lab bench solver` measures both).
+pub const PARALLEL_MIN_N: usize = 128;
+
 impl Params {
+    /// Whether a step on an `n × n` grid runs on two threads.
+    pub fn parallel(&self, n: usize) -> bool {
+        self.threads > 1 && n >= PARALLEL_MIN_N
+    }
+
     /// Reject values the solver cannot run with (non-finite, non-positive dt, negative ν…).
     pub fn validate(&self) -> Result<(), SolverError> {
         let bad = |m: &str| Err(SolverError::BadParam(m.to_string()));
@@ -190,8 +194,17 @@ pub struct Simulation {
     last_cfl: f64,
 }
 
-/// Check for blow-up every this many steps.
+/// Measure the CFL number every this many steps (finiteness is checked every step).
 const CHECK_EVERY: u64 = 16;
+
+/// What one step does, decided before the update.
+#[derive(Clone, Copy)]
+struct StepTerms {
+    advect: bool,
+    /// The frozen forcing was assembled densely (closure or ETDRK4).
+    dense: bool,
+    has_noise: bool,
+}
 
 impl Simulation {
     /// A run starting from the physical vorticity `omega0` at time `t0`. `seed` seeds the
@@ -233,10 +246,7 @@ impl Simulation {
                 n: grid.n,
             });
         }
-        let mut lapv = grid.lap.clone();
-        if params.convention == Convention::ZeroMean {
-            lapv[0] = 0.0;
-        }
+        let lapv = viscosity::laplacian_symbol(&grid, params.convention);
         let visc = viscosity::viscous_symbol(&grid, params.nu, params.convention);
         let full_cn = params.kind != RunKind::Model(Case::G);
         let coeffs = match params.scheme {
@@ -256,8 +266,8 @@ impl Simulation {
             Scheme::Imex => (0..7).map(|_| grid.zeros_hat()).collect(),
         };
         let ws = Workspace {
-            scratch: grid.scratch(params.threads),
-            adv: AdvectionWork::new(&grid),
+            scratch: grid.scratch(1),
+            adv: AdvectionWork::new(&grid, params.parallel(grid.n)),
             n_hat: grid.zeros_hat(),
             frozen: grid.zeros_hat(),
             noise_sparse: Vec::new(),
@@ -299,11 +309,6 @@ impl Simulation {
     /// Spectral vorticity (layout: [`fft`]).
     pub fn omega_hat(&self) -> &[C64] {
         &self.omega_hat
-    }
-    /// Replace the state (e.g. to restart a model run from the truth).
-    pub fn set_omega_hat(&mut self, omega_hat: &[C64], t: f64) {
-        self.omega_hat.copy_from_slice(omega_hat);
-        self.t = t;
     }
     /// Physical vorticity into `out` (N²).
     pub fn omega_into(&mut self, out: &mut [f64]) {
@@ -372,45 +377,54 @@ impl Simulation {
     }
 
     /// Advance one step; `closure_hat` (spectral) is the closure term of a model run
-    /// (ignored for the truth).
+    /// (ignored for the truth). Stops with [`SolverError::BlowUp`] at the first step whose
+    /// vorticity is not finite.
     pub fn step_with_closure_hat(
         &mut self,
         closure_hat: Option<&[C64]>,
     ) -> Result<(), SolverError> {
-        let dt = self.params.dt;
-        let grid = &*self.grid;
+        let closure = match (closure_hat, self.params.kind) {
+            (Some(c), RunKind::Model(_)) if c.len() != self.omega_hat.len() => {
+                return Err(SolverError::BadFieldLength {
+                    got: c.len(),
+                    n: self.grid.n,
+                });
+            }
+            (Some(c), RunKind::Model(_)) => Some(c),
+            _ => None,
+        };
+        let terms = self.assemble_forcing(closure);
+        match &self.coeffs {
+            Coeffs::Reference(_) => self.reference_update(terms),
+            Coeffs::Etd(_) => self.etdrk4_update(terms),
+        }
+        self.steps += 1;
+        self.t += self.params.dt;
+        self.check_blowup(terms.advect)
+    }
+
+    /// Draw this step's noise and assemble the frozen explicit forcing
+    /// `f̂ + σξ̂ + weight·closure` (densely only where the update needs it: the reference
+    /// step without a closure reads f̂ and adds the sparse noise afterwards).
+    fn assemble_forcing(&mut self, closure: Option<&[C64]>) -> StepTerms {
         let ws = &mut self.ws;
-        // 1. frozen forcing: f̂ (+ σξ̂) (+ weight·closure)
-        let has_noise = if let Some(q) = &mut self.noise {
-            q.draw_sparse(grid, dt, &mut ws.noise_sparse);
-            true
-        } else {
-            false
+        let has_noise = match &mut self.noise {
+            Some(q) => {
+                q.draw_sparse(&self.grid, self.params.dt, &mut ws.noise_sparse);
+                true
+            }
+            None => false,
         };
         let (advect, weight) = match self.params.kind {
             RunKind::Truth => (true, 0.0),
             RunKind::Model(Case::G) => (true, 0.5),
             RunKind::Model(Case::H) => (false, 1.0),
         };
-        let closure = match (closure_hat, self.params.kind) {
-            (Some(c), RunKind::Model(_)) => {
-                if c.len() != ws.frozen.len() {
-                    return Err(SolverError::BadFieldLength {
-                        got: c.len(),
-                        n: grid.n,
-                    });
-                }
-                Some(c)
-            }
-            _ => None,
-        };
-        // The reference step without a closure reads f̂ directly and adds the sparse noise
-        // afterwards; otherwise the frozen forcing is assembled densely.
         let dense = closure.is_some() || matches!(self.coeffs, Coeffs::Etd(_));
         if dense {
             ws.frozen.copy_from_slice(&self.f_hat);
-            for &(k, v) in &ws.noise_sparse {
-                if has_noise {
+            if has_noise {
+                for &(k, v) in &ws.noise_sparse {
                     ws.frozen[k] += v;
                 }
             }
@@ -426,117 +440,137 @@ impl Simulation {
                 ws.noise[k] += v;
             }
         }
-        let check = (self.steps + 1) % CHECK_EVERY == 0;
-        match &self.coeffs {
-            Coeffs::Reference(rc) => {
-                if advect {
-                    advection_hat(
-                        grid,
-                        &self.omega_hat,
-                        &mut ws.n_hat,
-                        &mut ws.adv,
-                        &mut ws.scratch,
-                    );
-                }
-                if let Some(rec) = &mut self.record {
-                    record_closures(
-                        rec,
-                        &self.omega_hat,
-                        &self.visc,
-                        advect.then_some(&ws.n_hat[..]),
-                        has_noise.then_some(&ws.noise[..]),
-                    );
-                }
-                let w = &mut self.omega_hat;
-                let f: &[C64] = if dense { &ws.frozen } else { &self.f_hat };
-                let len = w.len();
-                let (f, nh, num, den) =
-                    (&f[..len], &ws.n_hat[..len], &rc.num[..len], &rc.den[..len]);
-                if advect {
-                    for k in 0..len {
-                        w[k] = ((-dt) * nh[k] + dt * f[k] + num[k] * w[k]) / den[k];
-                    }
-                } else {
-                    for k in 0..len {
-                        w[k] = (dt * f[k] + num[k] * w[k]) / den[k];
-                    }
-                }
-                if has_noise && !dense {
-                    for &(k, v) in &ws.noise_sparse {
-                        w[k] += dt * v / den[k];
-                    }
-                }
+        StepTerms {
+            advect,
+            dense,
+            has_noise,
+        }
+    }
+
+    /// The published semi-implicit update (forward Euler on the explicit terms,
+    /// Crank–Nicolson on viscosity; precomputed numerator/denominator factors).
+    fn reference_update(&mut self, terms: StepTerms) {
+        let Coeffs::Reference(rc) = &self.coeffs else {
+            return;
+        };
+        let (grid, dt, ws) = (&*self.grid, self.params.dt, &mut self.ws);
+        if terms.advect {
+            advection_hat(
+                grid,
+                &self.omega_hat,
+                &mut ws.n_hat,
+                &mut ws.adv,
+                &mut ws.scratch,
+            );
+        }
+        if let Some(rec) = &mut self.record {
+            record_closures(
+                rec,
+                &self.omega_hat,
+                &self.visc,
+                terms.advect.then_some(&ws.n_hat[..]),
+                terms.has_noise.then_some(&ws.noise[..]),
+            );
+        }
+        let w = &mut self.omega_hat;
+        let f: &[C64] = if terms.dense { &ws.frozen } else { &self.f_hat };
+        let len = w.len();
+        let (f, nh, num, den) = (&f[..len], &ws.n_hat[..len], &rc.num[..len], &rc.den[..len]);
+        if terms.advect {
+            for k in 0..len {
+                w[k] = ((-dt) * nh[k] + dt * f[k] + num[k] * w[k]) / den[k];
             }
-            Coeffs::Etd(ec) => {
-                let [a, b, c, nv, na, nb, nc] = &mut ws.stages[..] else {
-                    unreachable!("ETDRK4 workspace has seven stage buffers")
-                };
-                let explicit = |v: &[C64],
-                                out: &mut [C64],
-                                n_hat: &mut [C64],
-                                adv: &mut AdvectionWork,
-                                s: &mut FftScratch| {
-                    if advect {
-                        advection_hat(grid, v, n_hat, adv, s);
-                        for k in 0..out.len() {
-                            out[k] = ws.frozen[k] - n_hat[k];
-                        }
-                    } else {
-                        out.copy_from_slice(&ws.frozen);
-                    }
-                };
-                let v = &mut self.omega_hat;
-                explicit(v, nv, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
-                if let Some(rec) = &mut self.record {
-                    record_closures(
-                        rec,
-                        v,
-                        &self.visc,
-                        advect.then_some(&ws.n_hat[..]),
-                        has_noise.then_some(&ws.noise[..]),
-                    );
-                }
-                for k in 0..v.len() {
-                    a[k] = ec.e2[k] * v[k] + ec.q[k] * nv[k];
-                }
-                explicit(a, na, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
-                for k in 0..v.len() {
-                    b[k] = ec.e2[k] * v[k] + ec.q[k] * na[k];
-                }
-                explicit(b, nb, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
-                for k in 0..v.len() {
-                    c[k] = ec.e2[k] * a[k] + ec.q[k] * (2.0 * nb[k] - nv[k]);
-                }
-                explicit(c, nc, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
-                for k in 0..v.len() {
-                    v[k] = ec.e[k] * v[k]
-                        + ec.f1[k] * nv[k]
-                        + 2.0 * ec.f2[k] * (na[k] + nb[k])
-                        + ec.f3[k] * nc[k];
-                }
+        } else {
+            for k in 0..len {
+                w[k] = (dt * f[k] + num[k] * w[k]) / den[k];
             }
         }
-        self.steps += 1;
-        self.t += dt;
-        if check {
+        if terms.has_noise && !terms.dense {
+            for &(k, v) in &ws.noise_sparse {
+                w[k] += dt * v / den[k];
+            }
+        }
+    }
+
+    /// One ETDRK4 step (Cox–Matthews stages with Kassam–Trefethen coefficients) over the
+    /// frozen forcing and, when on, advection.
+    fn etdrk4_update(&mut self, terms: StepTerms) {
+        let Coeffs::Etd(ec) = &self.coeffs else {
+            return;
+        };
+        let (grid, ws) = (&*self.grid, &mut self.ws);
+        let [a, b, c, nv, na, nb, nc] = &mut ws.stages[..] else {
+            unreachable!("ETDRK4 workspace has seven stage buffers")
+        };
+        let frozen = &ws.frozen;
+        let explicit = |v: &[C64],
+                        out: &mut [C64],
+                        n_hat: &mut [C64],
+                        adv: &mut AdvectionWork,
+                        s: &mut FftScratch| {
+            if terms.advect {
+                advection_hat(grid, v, n_hat, adv, s);
+                for k in 0..out.len() {
+                    out[k] = frozen[k] - n_hat[k];
+                }
+            } else {
+                out.copy_from_slice(frozen);
+            }
+        };
+        let v = &mut self.omega_hat;
+        explicit(v, nv, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+        if let Some(rec) = &mut self.record {
+            record_closures(
+                rec,
+                v,
+                &self.visc,
+                terms.advect.then_some(&ws.n_hat[..]),
+                terms.has_noise.then_some(&ws.noise[..]),
+            );
+        }
+        for k in 0..v.len() {
+            a[k] = ec.e2[k] * v[k] + ec.q[k] * nv[k];
+        }
+        explicit(a, na, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+        for k in 0..v.len() {
+            b[k] = ec.e2[k] * v[k] + ec.q[k] * na[k];
+        }
+        explicit(b, nb, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+        for k in 0..v.len() {
+            c[k] = ec.e2[k] * a[k] + ec.q[k] * (2.0 * nb[k] - nv[k]);
+        }
+        explicit(c, nc, &mut ws.n_hat, &mut ws.adv, &mut ws.scratch);
+        for k in 0..v.len() {
+            v[k] = ec.e[k] * v[k]
+                + ec.f1[k] * nv[k]
+                + 2.0 * ec.f2[k] * (na[k] + nb[k])
+                + ec.f3[k] * nc[k];
+        }
+    }
+
+    /// Every step: stop at the first non-finite vorticity. Every [`CHECK_EVERY`] steps
+    /// the CFL number is measured too (it is what the blow-up message reports).
+    fn check_blowup(&mut self, advect: bool) -> Result<(), SolverError> {
+        if self.steps % CHECK_EVERY == 0 {
+            let (dt, n) = (self.params.dt, self.grid.n as f64);
             self.last_cfl = if advect {
-                self.ws.adv.max_velocity() * dt * grid.n as f64
+                self.ws.adv.max_velocity() * dt * n
             } else {
                 0.0
             };
-            if !self
-                .omega_hat
-                .iter()
-                .all(|c| c.re.is_finite() && c.im.is_finite())
-            {
-                return Err(SolverError::BlowUp {
-                    t: self.t,
-                    step: self.steps,
-                    cfl: self.last_cfl,
-                });
-            }
         }
-        Ok(())
+        if self
+            .omega_hat
+            .iter()
+            .all(|c| c.re.is_finite() && c.im.is_finite())
+        {
+            return Ok(());
+        }
+        Err(SolverError::BlowUp {
+            t: self.t,
+            step: self.steps,
+            cfl: self.last_cfl,
+        })
     }
 
     /// Advance `steps` steps with no closure.

@@ -1,4 +1,4 @@
-//! Q-Wiener stochastic forcing σξ, redrawn every time step (SCIENCE.md §1).
+//! Q-Wiener stochastic forcing σξ, redrawn every time step (docs/science.md §1).
 //!
 //! Per Fourier mode k: `c_k` = sum of κ independent standard complex normals (real and
 //! imaginary parts each N(0,1), so `c_k = √κ·(a + ib)` with a, b ~ N(0,1) has exactly the

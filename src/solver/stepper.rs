@@ -17,36 +17,28 @@ use serde::{Deserialize, Serialize};
 use super::fft::C64;
 
 /// Time-stepping scheme.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Scheme {
     /// The published first-order semi-implicit step (forward Euler + Crank–Nicolson).
     #[default]
     Reference,
     /// Fourth-order exponential time differencing Runge–Kutta (ETDRK4).
+    #[strum(to_string = "imex", serialize = "etdrk4")]
     Imex,
-}
-
-impl std::str::FromStr for Scheme {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "reference" => Ok(Scheme::Reference),
-            "imex" | "etdrk4" => Ok(Scheme::Imex),
-            _ => Err(format!(
-                "unknown scheme `{s}` (expected `reference` or `imex`)"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for Scheme {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Scheme::Reference => "reference",
-            Scheme::Imex => "imex",
-        })
-    }
 }
 
 impl Scheme {

@@ -3,7 +3,7 @@
 use super::grid::Grid;
 
 /// How the mean mode is treated. On the torus the mean vorticity is conserved by the
-/// equations; the published code deviates in two ways (see SCIENCE.md §1).
+/// equations; the published code deviates in two ways (see docs/science.md §1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Convention {
@@ -16,12 +16,21 @@ pub enum Convention {
     ZeroMean,
 }
 
-/// Viscous symbol `ν·4π²|k|²` per spectral index (so `νΔω ↔ −visc[k]·ω̂_k`), with the mean
-/// entry `ν·1` (published) or `0` (zero-mean convention).
-pub fn viscous_symbol(grid: &Grid, nu: f64, convention: Convention) -> Vec<f64> {
-    let mut v: Vec<f64> = grid.lap.iter().map(|l| nu * l).collect();
+/// The Laplacian symbol `4π²|k|²` the viscous term uses, with the mean entry `1`
+/// (published) or `0` (zero-mean convention).
+pub fn laplacian_symbol(grid: &Grid, convention: Convention) -> Vec<f64> {
+    let mut v = grid.lap.clone();
     if convention == Convention::ZeroMean {
         v[0] = 0.0;
     }
     v
+}
+
+/// Viscous symbol `ν·4π²|k|²` per spectral index (so `νΔω ↔ −visc[k]·ω̂_k`), with the mean
+/// entry as in [`laplacian_symbol`].
+pub fn viscous_symbol(grid: &Grid, nu: f64, convention: Convention) -> Vec<f64> {
+    laplacian_symbol(grid, convention)
+        .into_iter()
+        .map(|l| nu * l)
+        .collect()
 }

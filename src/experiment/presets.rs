@@ -1,7 +1,7 @@
 //! Presets with stable identifiers for the CLI (`paper-g`, `paper-h`, `decaying`,
 //! `teaching`). A preset sets the experiment and says how far to spin the truth up.
 
-use crate::experiment::{ClosureMode, ExperimentConfig};
+use super::{ClosureMode, ExperimentConfig};
 use crate::solver::Case;
 
 #[derive(Clone, Debug)]
@@ -68,4 +68,12 @@ pub fn all() -> Vec<Preset> {
 
 pub fn by_id(id: &str) -> Option<Preset> {
     all().into_iter().find(|p| p.id == id)
+}
+
+/// [`by_id`], or an error that lists the presets.
+pub fn find(id: &str) -> Result<Preset, String> {
+    by_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = all().iter().map(|p| p.id).collect();
+        format!("unknown preset `{id}` ({})", ids.join(", "))
+    })
 }

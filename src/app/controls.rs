@@ -1,0 +1,295 @@
+//! The controls on the left: transport, recording and export, the experiment's settings
+//! (ranges from [`crate::experiment::limits`]) and the view. Sliders edit the settings in
+//! place; everything else comes back as [`Command`]s.
+
+use eframe::egui::{self, Color32, RichText};
+
+use super::commands::Command;
+use super::compute::Compute;
+use super::settings::{Backend, RangeMode, RecordFormat, Settings, limits as app_limits};
+use crate::closure::sampler::Sampler;
+use crate::experiment::{ClosureMode, Panel, limits};
+use crate::render::Colormap;
+use crate::solver::Case;
+
+/// What the controls show but do not own.
+pub struct ControlsContext<'a> {
+    pub playing: bool,
+    /// The recording's progress while one runs.
+    pub recording: Option<&'a str>,
+    pub dialog_open: bool,
+    pub latency_ms: Option<f64>,
+    pub compute: &'a Compute,
+    pub adapter: &'a str,
+}
+
+pub const WARN: Color32 = Color32::from_rgb(200, 140, 0);
+
+/// Draw the controls; returns the commands the user gave.
+pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) -> Vec<Command> {
+    let before = s.clone();
+    let mut out = Vec::new();
+    ui.heading("Closure Lab");
+    transport_ui(ui, cx, &mut out);
+    record_ui(ui, s, cx, &mut out);
+    export_ui(ui, s, cx, &mut out);
+    ui.separator();
+    experiment_ui(ui, s, cx);
+    ui.separator();
+    view_ui(ui, s, cx);
+    ui.separator();
+    ui.label(RichText::new(&cx.compute.device_note).small());
+    ui.label(RichText::new(&cx.compute.model_note).small());
+    ui.label(RichText::new(cx.adapter).small());
+    if s.backend != before.backend {
+        out.push(Command::ReloadModels);
+    } else if *s != before {
+        out.push(Command::ApplySettings);
+    }
+    out
+}
+
+fn button(ui: &mut egui::Ui, text: &str, hover: &str, c: Command, out: &mut Vec<Command>) {
+    if ui.button(text).on_hover_text(hover).clicked() {
+        out.push(c);
+    }
+}
+
+fn transport_ui(ui: &mut egui::Ui, cx: &ControlsContext, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let play = if cx.playing { "Pause" } else { "Play" };
+        for (text, c) in [
+            (play, Command::PlayPause),
+            ("Step", Command::Step),
+            ("+100", Command::StepMany),
+            ("Reset", Command::Reset),
+            ("New seed", Command::NewSeed),
+        ] {
+            button(ui, text, c.label(), c, out);
+        }
+    });
+}
+
+fn record_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let label = match cx.recording {
+            Some(p) => format!("Stop recording ({p})"),
+            None => "Record".to_string(),
+        };
+        let hover = "the panels chosen below, one frame per interval of simulation time";
+        button(ui, &label, hover, Command::Record, out);
+        egui::ComboBox::from_label("format")
+            .selected_text(s.record_format.to_string())
+            .show_ui(ui, |ui| {
+                for f in RecordFormat::ALL {
+                    ui.selectable_value(&mut s.record_format, f, f.to_string());
+                }
+            });
+        let every = app_limits::RECORD_EVERY;
+        ui.add(
+            egui::DragValue::new(&mut s.record_every)
+                .range(every.range())
+                .speed(0.01)
+                .suffix(" s"),
+        )
+        .on_hover_text("simulation time between frames");
+    });
+    ui.add_enabled_ui(cx.recording.is_none(), |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("record");
+            for p in Panel::ALL {
+                let on = s.record_panels.contains(&p);
+                if ui.selectable_label(on, p.id()).clicked() {
+                    if on {
+                        s.record_panels.retain(|q| *q != p);
+                    } else {
+                        s.record_panels.push(p);
+                    }
+                }
+            }
+        });
+    });
+}
+
+fn export_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_id_salt("export-panel")
+            .selected_text(s.export_panel.id())
+            .show_ui(ui, |ui| {
+                for p in Panel::ALL {
+                    ui.selectable_value(&mut s.export_panel, p, p.id());
+                }
+            })
+            .response
+            .on_hover_text("panel saved or copied as an image (right-click any panel, too)");
+        for &k in app_limits::EXPORT_SCALE.values {
+            ui.selectable_value(&mut s.export_scale, k, format!("{k}×"))
+                .on_hover_text("image pixels per grid point");
+        }
+    });
+    ui.horizontal(|ui| {
+        for (text, c) in [
+            ("Save panel", Command::SavePanel),
+            ("Copy panel", Command::CopyPanel),
+            ("Window shot", Command::Screenshot),
+        ] {
+            button(ui, text, c.label(), c, out);
+        }
+    });
+    ui.checkbox(&mut s.save_dialog, "ask where to save")
+        .on_hover_text("native save dialog; untick to save straight into the export folder");
+    if cx.dialog_open {
+        ui.label(RichText::new("save dialog open …").italics());
+    }
+    ui.horizontal(|ui| {
+        let label = ui.label("export folder");
+        ui.text_edit_singleline(&mut s.export_dir)
+            .labelled_by(label.id);
+    });
+    let pace = app_limits::STEPS_PER_SECOND;
+    ui.add(
+        egui::Slider::new(&mut s.steps_per_second, pace.range())
+            .logarithmic(true)
+            .text("steps / s"),
+    )
+    .on_hover_text("pace of the simulation thread while playing (it never waits for the window)");
+}
+
+fn experiment_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
+    let e = &mut s.experiment;
+    ui.horizontal(|ui| {
+        ui.label("Case");
+        ui.selectable_value(&mut e.case, Case::G, "G: νΔω + 2σξ");
+        ui.selectable_value(&mut e.case, Case::H, "H: −u·∇ω + σξ");
+    });
+    ui.horizontal(|ui| {
+        ui.label("Closure");
+        ui.selectable_value(&mut e.closure, ClosureMode::Learned, "learned");
+        ui.selectable_value(&mut e.closure, ClosureMode::Oracle, "oracle");
+        ui.selectable_value(&mut e.closure, ClosureMode::Off, "off");
+    });
+    egui::ComboBox::from_label("sensors")
+        .selected_text(format!("{0}×{0}", e.sensors))
+        .show_ui(ui, |ui| {
+            for &k in limits::SENSORS.values.iter().filter(|&&k| k <= e.n) {
+                ui.selectable_value(&mut e.sensors, k, format!("{k}×{k}"));
+            }
+        });
+    let steps = limits::SAMPLING_STEPS;
+    ui.add(
+        egui::Slider::new(&mut e.sampling_steps, steps.range())
+            .logarithmic(true)
+            .text(steps.name),
+    );
+    ui.label(format!(
+        "{} network evaluations per sample · {}",
+        e.sampler.nfe(e.sampling_steps),
+        cx.latency_ms.map_or("latency —".to_string(), |l| format!(
+            "{l:.0} ms per ensemble"
+        ))
+    ));
+    let name = |s: Sampler| match s {
+        Sampler::EulerMaruyama => "Euler–Maruyama (SDE)",
+        Sampler::Heun => "Heun (ODE)",
+    };
+    egui::ComboBox::from_label("sampler")
+        .selected_text(name(e.sampler))
+        .show_ui(ui, |ui| {
+            for sm in [Sampler::EulerMaruyama, Sampler::Heun] {
+                ui.selectable_value(&mut e.sampler, sm, name(sm));
+            }
+        });
+    let t = limits::T_START;
+    ui.add(
+        egui::Slider::new(&mut e.t_start, t.range())
+            .logarithmic(true)
+            .text(t.name),
+    );
+    let k = limits::ENSEMBLE;
+    ui.add(egui::Slider::new(&mut e.ensemble, k.range()).text(k.name));
+    let r = limits::RESAMPLE_EVERY;
+    ui.add(
+        egui::Slider::new(&mut e.resample_every, r.range())
+            .logarithmic(true)
+            .text(r.name),
+    );
+    let nu = limits::NU;
+    ui.add(
+        egui::Slider::new(&mut e.nu, nu.range())
+            .logarithmic(true)
+            .text(nu.name)
+            .custom_formatter(|v, _| format!("{v:.1e}")),
+    );
+    egui::ComboBox::from_label(limits::GRID.name)
+        .selected_text(format!("{0}×{0}", e.n))
+        .show_ui(ui, |ui| {
+            for &k in limits::GRID.values {
+                ui.selectable_value(&mut e.n, k, format!("{k}×{k}"));
+            }
+        });
+    if let Some(w) = model_warning(s, cx) {
+        ui.label(RichText::new(w).color(WARN));
+    }
+}
+
+/// Why the learned closure may not be what the user expects, if it may not.
+fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
+    let e = &s.experiment;
+    if e.closure != ClosureMode::Learned {
+        return None;
+    }
+    match cx.compute.model_for(e.case) {
+        Some(m) if m.card.training.grid != e.n => Some(format!(
+            "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
+            m.card.training.grid, e.n
+        )),
+        Some(_) => None,
+        None if cx.compute.loading() => Some(
+            "loading the learned model onto the GPU; the model run has no closure until then"
+                .into(),
+        ),
+        None => Some(format!(
+            "⚠ no learned model for case {}: the model run gets no closure",
+            e.case
+        )),
+    }
+}
+
+fn view_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
+    egui::ComboBox::from_label("ω colour map")
+        .selected_text(s.diverging.name())
+        .show_ui(ui, |ui| {
+            for c in Colormap::DIVERGING {
+                ui.selectable_value(&mut s.diverging, c, c.name());
+            }
+        });
+    egui::ComboBox::from_label("spread/error map")
+        .selected_text(s.sequential.name())
+        .show_ui(ui, |ui| {
+            for c in Colormap::SEQUENTIAL {
+                ui.selectable_value(&mut s.sequential, c, c.name());
+            }
+        });
+    ui.horizontal(|ui| {
+        ui.label("ω range");
+        ui.selectable_value(&mut s.range_mode, RangeMode::Auto, "auto");
+        ui.selectable_value(&mut s.range_mode, RangeMode::Quantile, "99 %");
+        ui.selectable_value(&mut s.range_mode, RangeMode::Locked, "locked");
+    });
+    ui.checkbox(&mut s.show_sensors, "show sensors");
+    ui.add_enabled(
+        cx.compute.shader,
+        egui::Checkbox::new(&mut s.gpu_colormap, "colour maps on the GPU (WGSL shader)"),
+    )
+    .on_disabled_hover_text("needs the wgpu renderer");
+    ui.horizontal(|ui| {
+        ui.label("closure on");
+        ui.selectable_value(&mut s.backend, Backend::Auto, "auto")
+            .on_hover_text("GPU when the adapter is a real GPU, else CPU");
+        ui.selectable_value(&mut s.backend, Backend::Cpu, "CPU");
+        ui.add_enabled_ui(cx.compute.has_wgpu(), |ui| {
+            ui.selectable_value(&mut s.backend, Backend::Gpu, "GPU")
+                .on_hover_text("burn on eframe's wgpu device (slow on a software adapter)");
+        });
+    });
+}

@@ -1,0 +1,137 @@
+//! Opening the window: eframe's options (wgpu renderer whose device burn can share,
+//! window size, where settings persist) and the app's start-up options.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use super::ClosureLabApp;
+use super::settings::{Backend, Settings};
+
+/// How the app was started.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    /// Save a PNG of the window after this many simulation steps, then exit.
+    pub screenshot: Option<(PathBuf, u64)>,
+    /// Start with this preset (overrides the stored settings).
+    pub preset: Option<String>,
+    /// Benchmark: play for this many frames once the runs start, print frame times,
+    /// simulation rate and sampler latency, exit.
+    pub bench_frames: Option<u64>,
+    /// Overrides of the preset's grid and ensemble size.
+    pub n: Option<usize>,
+    pub ensemble: Option<usize>,
+    /// Window size in points (default 1500 × 940).
+    pub size: Option<[f32; 2]>,
+    /// Where the closure runs, instead of the stored setting.
+    pub backend: Option<Backend>,
+}
+
+impl AppOptions {
+    /// Screenshot and benchmark runs: automated, from default settings, never persisted.
+    pub fn automated(&self) -> bool {
+        self.screenshot.is_some() || self.bench_frames.is_some()
+    }
+}
+
+/// Whether a display server is reachable (X11 or Wayland).
+pub fn display_available() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
+}
+
+/// The windowing libraries complain on every start when `XDG_RUNTIME_DIR` is missing or
+/// not a private folder of this user; give them a private one for this process then.
+fn ensure_runtime_dir() -> Option<tempfile::TempDir> {
+    let ok = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .is_some_and(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&p).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o077 == 0)
+        });
+    if ok {
+        return None;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("closure-lab-runtime")
+        .tempdir()
+        .ok()?;
+    // SAFETY: called on the main thread before eframe (or anything else) starts threads
+    // that read the environment.
+    unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir.path()) };
+    Some(dir)
+}
+
+fn adapter_note(cc: &eframe::CreationContext) -> String {
+    match &cc.wgpu_render_state {
+        Some(rs) => {
+            let i = rs.adapter.get_info();
+            let soft = i.device_type == wgpu::DeviceType::Cpu;
+            format!(
+                "wgpu adapter: {} ({:?}{})",
+                i.name,
+                i.backend,
+                if soft { ", software rasteriser" } else { "" }
+            )
+        }
+        None => "no wgpu adapter (OpenGL fallback)".into(),
+    }
+}
+
+/// Open the window. Returns an error (one line) when it cannot.
+pub fn run(options: AppOptions) -> Result<(), String> {
+    let automated = options.automated();
+    let _runtime = ensure_runtime_dir();
+    let mut native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Wgpu,
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size(options.size.unwrap_or([1500.0, 940.0]))
+            .with_title("Closure Lab"),
+        ..Default::default()
+    };
+    // screenshots and benchmarks start from defaults (window size included) in a
+    // throw-away store, and never touch the user's settings
+    let scratch = if automated {
+        let dir = tempfile::tempdir().map_err(|e| format!("cannot make a scratch folder: {e}"))?;
+        native.persistence_path = Some(dir.path().join("app.ron"));
+        Some(dir)
+    } else {
+        None
+    };
+    // burn (cubecl) needs the adapter's features and limits on the device it runs on; ask
+    // eframe to create its device that way so the closure can share it
+    use eframe::egui_wgpu::{WgpuSetup, WgpuSetupCreateNew};
+    native.wgpu_options.wgpu_setup = WgpuSetup::CreateNew(WgpuSetupCreateNew {
+        device_descriptor: Arc::new(crate::closure::device::shared_device_descriptor),
+        ..WgpuSetupCreateNew::without_display_handle()
+    });
+    let failed = Arc::new(std::sync::Mutex::new(None::<String>));
+    let failed_in_app = failed.clone();
+    eframe::run_native(
+        "closure-lab",
+        native,
+        Box::new(move |cc| {
+            let settings = if automated {
+                Settings::default()
+            } else {
+                cc.storage
+                    .and_then(|s| eframe::get_value::<Settings>(s, Settings::KEY))
+                    .unwrap_or_default()
+            };
+            let app = ClosureLabApp::new(settings, options, adapter_note(cc))
+                .with_failure_slot(failed_in_app);
+            Ok(Box::new(match &cc.wgpu_render_state {
+                Some(rs) => app.with_wgpu(rs),
+                None => app,
+            }))
+        }),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))?;
+    drop(scratch);
+    let failure = failed.lock().ok().and_then(|mut f| f.take());
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,78 @@
+//! The plots along the bottom: ω error with and without closure, closure error and
+//! ensemble spread, energy and enstrophy, and the energy spectrum — all against the
+//! same simulation time axis.
+
+use eframe::egui;
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use crate::experiment::History;
+use crate::experiment::runner::Snapshot;
+
+fn line(name: &str, pts: Vec<[f64; 2]>) -> Line<'static> {
+    Line::new(name.to_string(), PlotPoints::from(pts))
+}
+
+pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>) {
+    let link = egui::Id::unique("time-axis");
+    let height = (ui.available_height() - 24.0).max(80.0);
+    let width = (ui.available_width() / 4.0 - 8.0).max(120.0);
+    let time_plot = |id: &str| {
+        Plot::new(id)
+            .height(height)
+            .width(width)
+            .legend(Legend::default())
+            .link_axis(link, [true, false])
+    };
+    ui.horizontal(|ui| {
+        ui.vertical(|ui| {
+            ui.label("D_Fro of ω vs truth");
+            time_plot("err").show(ui, |p| {
+                p.line(line("with closure", h.series(|s| Some(s.d_fro_with))));
+                p.line(line("without", h.series(|s| Some(s.d_fro_without))));
+            });
+        });
+        ui.vertical(|ui| {
+            ui.label("closure D_Fro · spread vs RMSE");
+            time_plot("closure").show(ui, |p| {
+                p.line(line("closure D_Fro", h.series(|s| s.closure_d_fro)));
+                p.line(line("ens. spread", h.series(|s| Some(s.spread))));
+                p.line(line("RMSE ω", h.series(|s| Some(s.rmse_with))));
+            });
+        });
+        ui.vertical(|ui| {
+            ui.label("energy (dashed: enstrophy/100)");
+            time_plot("energy").show(ui, |p| {
+                for (k, name) in ["truth", "with", "without"].iter().enumerate() {
+                    p.line(line(&format!("E {name}"), h.series(|s| Some(s.energy[k]))));
+                    p.line(
+                        line(
+                            &format!("Z/100 {name}"),
+                            h.series(|s| Some(s.enstrophy[k] / 100.0)),
+                        )
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                    );
+                }
+            });
+        });
+        ui.vertical(|ui| {
+            ui.label("spectrum log₁₀ S(k) vs log₁₀ k");
+            Plot::new("spectrum")
+                .height(height)
+                .width(width)
+                .legend(Legend::default())
+                .show(ui, |p| {
+                    let Some(snap) = snap else { return };
+                    for (sp, name) in snap.spectra.iter().zip(["truth", "with", "without"]) {
+                        let pts: Vec<[f64; 2]> = sp
+                            .iter()
+                            .enumerate()
+                            .skip(1)
+                            .filter(|(_, v)| **v > 0.0)
+                            .map(|(i, v)| [(i as f64).log10(), v.log10()])
+                            .collect();
+                        p.line(line(name, pts));
+                    }
+                });
+        });
+    });
+}

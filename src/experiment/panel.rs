@@ -1,0 +1,112 @@
+//! The field views of a coupled run, named by one enum that the experiment, the
+//! renderer, the CLI and the settings all use (docs/design.md, convention 14): adding a
+//! panel is adding a variant, and the compiler lists every place that must follow.
+
+use serde::{Deserialize, Serialize};
+
+use crate::solver::Case;
+
+/// One field view of [`super::Fields`]. The kebab-case name (`true-closure`) is the
+/// stable identifier of the CLI (`render --panels`), the settings and file names.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Panel {
+    /// Vorticity of the truth.
+    Truth,
+    /// Vorticity of the model run with the closure.
+    With,
+    /// Vorticity of the model run without closure.
+    Without,
+    /// |ω_with − ω_truth|.
+    Error,
+    /// The true closure of the step (read off the truth).
+    TrueClosure,
+    /// The closure applied to the model run (ensemble mean or one member).
+    Closure,
+    /// Per-pixel standard deviation over the closure ensemble.
+    Spread,
+}
+
+/// How a panel is coloured: the three ω panels share one symmetric range; error and
+/// spread are non-negative (sequential map from 0); closures get their own symmetric range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelKind {
+    Vorticity,
+    NonNegative,
+    Closure,
+}
+
+impl Panel {
+    /// All panels in display order (two rows: four, then three).
+    pub const ALL: [Panel; 7] = [
+        Panel::Truth,
+        Panel::With,
+        Panel::Without,
+        Panel::Error,
+        Panel::TrueClosure,
+        Panel::Closure,
+        Panel::Spread,
+    ];
+
+    /// Panels in the first display row.
+    pub const FIRST_ROW: usize = 4;
+
+    /// The stable identifier (`true-closure`).
+    pub fn id(self) -> &'static str {
+        self.into()
+    }
+
+    /// The title shown above the panel and in exported images; `case` names the closure
+    /// term.
+    pub fn title(self, case: Case) -> String {
+        match self {
+            Panel::Truth => "truth ω".into(),
+            Panel::With => "model ω, with closure".into(),
+            Panel::Without => "model ω, no closure".into(),
+            Panel::Error => "|ω_with − ω_truth|".into(),
+            Panel::TrueClosure => format!("true {case}"),
+            Panel::Closure => format!("sampled {case} (ensemble mean)"),
+            Panel::Spread => "ensemble spread (std)".into(),
+        }
+    }
+
+    /// Physical unit of the field (ω in 1/s, closures in 1/s²).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Panel::Truth | Panel::With | Panel::Without | Panel::Error => "1/s",
+            Panel::TrueClosure | Panel::Closure | Panel::Spread => "1/s²",
+        }
+    }
+
+    pub fn kind(self) -> PanelKind {
+        match self {
+            Panel::Truth | Panel::With | Panel::Without => PanelKind::Vorticity,
+            Panel::Error | Panel::Spread => PanelKind::NonNegative,
+            Panel::TrueClosure | Panel::Closure => PanelKind::Closure,
+        }
+    }
+
+    /// Whether the sensor positions are drawn over this panel.
+    pub fn shows_sensors(self) -> bool {
+        matches!(self, Panel::Truth | Panel::TrueClosure)
+    }
+
+    /// Parse a CLI/settings name, with an error that lists the valid names.
+    pub fn parse(s: &str) -> Result<Panel, String> {
+        crate::names::parse("panel", s)
+    }
+}
