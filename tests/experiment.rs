@@ -323,7 +323,7 @@ fn the_simulation_thread_paces_itself_and_stops_when_dropped() {
     runner.send(RunnerCommand::Speed(f64::INFINITY));
     runner.send(RunnerCommand::PauseAt(Some(1000)));
     wait("pause at 1000", &|| {
-        runner.snapshot().is_some_and(|s| s.steps == 1000) && !runner.playing()
+        runner.snapshot().is_some_and(|s| s.steps == 1000) && runner.playing() == Some(false)
     });
     let (_, samples) = runner.take_samples();
     assert_eq!(

@@ -49,7 +49,9 @@ impl Session {
         }
         self.spin = self.runner.spin_progress();
         self.recording = self.runner.observing();
-        self.playing = self.runner.playing();
+        if let Some(on) = self.runner.playing() {
+            self.playing = on;
+        }
         self.runner.take_messages()
     }
 

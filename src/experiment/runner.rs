@@ -90,6 +90,8 @@ pub(super) struct Shared {
     spin: Option<SpinProgress>,
     observing: Option<String>,
     playing: bool,
+    /// Play/pause commands carried out so far.
+    plays_done: u64,
 }
 
 /// Handle to the simulation thread; dropping it stops the thread (and finishes an
@@ -100,6 +102,8 @@ pub struct Runner {
     steps: Arc<AtomicU64>,
     alive: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
+    /// Play/pause commands sent so far.
+    plays_sent: AtomicU64,
 }
 
 fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -146,10 +150,14 @@ impl Runner {
             steps,
             alive,
             handle,
+            plays_sent: AtomicU64::new(0),
         }
     }
 
     pub fn send(&self, c: RunnerCommand) {
+        if matches!(c, RunnerCommand::Play(_)) {
+            self.plays_sent.fetch_add(1, Ordering::SeqCst);
+        }
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(c).is_ok());
         if !sent {
             lock(&self.shared)
@@ -183,8 +191,10 @@ impl Runner {
         lock(&self.shared).observing.clone()
     }
 
-    pub fn playing(&self) -> bool {
-        lock(&self.shared).playing
+    /// Whether the runs are playing; None while a play/pause command is on its way.
+    pub fn playing(&self) -> Option<bool> {
+        let s = lock(&self.shared);
+        (s.plays_done >= self.plays_sent.load(Ordering::SeqCst)).then_some(s.playing)
     }
 
     /// Steps of the running experiment (read without waiting for the thread).

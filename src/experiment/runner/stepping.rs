@@ -192,7 +192,8 @@ impl Loop {
             RunnerCommand::Restart(l) => self.restart(l),
             RunnerCommand::Configure(l) => self.configure(l),
             RunnerCommand::Play(on) => {
-                self.playing = on;
+                self.set_playing(on);
+                lock(&self.shared).plays_done += 1;
                 self.reset_pace();
             }
             RunnerCommand::Step(k) => {
@@ -228,6 +229,12 @@ impl Loop {
             };
             self.message(m);
         }
+    }
+
+    /// Play or pause, told to the reader at once.
+    fn set_playing(&mut self, on: bool) {
+        self.playing = on;
+        lock(&self.shared).playing = on;
     }
 
     fn reset_pace(&mut self) {
@@ -330,8 +337,8 @@ impl Loop {
             return false;
         };
         if let Err(e) = exp.step() {
-            self.playing = false;
             let m = format!("simulation stopped: {e}");
+            self.set_playing(false);
             self.message(m);
             return false;
         }
@@ -344,7 +351,7 @@ impl Loop {
         }
         if self.pause_at.is_some_and(|k| exp.steps() >= k) {
             self.pause_at = None;
-            self.playing = false;
+            self.set_playing(false);
             return false;
         }
         true
