@@ -108,8 +108,8 @@ device_run() {
   W=$(mktemp -d /tmp/gpu-check-work.XXXX); ERR=$W/errors.tsv; : >"$ERR"
   trap '[ -n "$XPID" ] && kill "$XPID" 2>/dev/null; rm -rf "$W"' EXIT
   # device: full sizes, ≈8 min in all; rehearse: tiny sizes, lavapipe is slow
-  local S="64,128,256" B="1,8" SEC=0.3 SOLVER="--seconds 0.25" N=128 ENS=4 FR=300 L=90 LG=60; BUDGET=480
-  [ -n "$rehearse" ] && { S=64 B=1 SEC=0.5 SOLVER="--sizes 64 --seconds 0.1" N=64 ENS=2 FR=30 L=240 LG=180 BUDGET=1800; }
+  local S="64,128,256" B="1,8" SEC=0.3 SOLVER="--seconds 0.25" TRAIN="--seconds 0.5" N=128 ENS=4 FR=300 L=90 LG=60; BUDGET=480
+  [ -n "$rehearse" ] && { S=64 B=1 SEC=0.02 SOLVER="--sizes 64 --seconds 0.05" TRAIN="--n 32 --batch 2 --seconds 0.02" N=64 ENS=2 FR=30 L=240 LG=120 BUDGET=900; }
   BUDGET=${GPU_CHECK_BUDGET:-$BUDGET}
   [ -f "$GC/closure-lab.xz" ] || err setup "no $GC/closure-lab.xz: run 'bash scripts/gpu-check.sh prepare' here and carry .gpu-check"
   if [ -z "$rehearse" ] && command -v nvidia-smi >/dev/null; then  # only on the device: loaders into / (README recipe), the rest add-only
@@ -127,8 +127,8 @@ device_run() {
   step version 20 "$CL" --version
   step closure_wgpu "$L" "$CL" bench closure --device wgpu --sizes "$S" --batches "$B" --seconds "$SEC" --json
   step closure_cpu "$L" "$CL" bench closure --device cpu --sizes "$S" --batches "$B" --seconds "$SEC" --json
-  step train_wgpu "$LG" "$CL" bench train --device wgpu --json  # new subcommand: failure is only recorded
-  step train_cpu "$LG" "$CL" bench train --device cpu --json
+  step train_wgpu "$LG" "$CL" bench train --device wgpu --json $TRAIN
+  step train_cpu "$LG" "$CL" bench train --device cpu --json $TRAIN
   step solver "$LG" "$CL" bench solver --json $SOLVER
   # the window under Xvfb on a free display: Vulkan first, then GL (GLX vendor nvidia where it exists)
   local d=77 glx="" gv on be ok; while [ -e /tmp/.X11-unix/X$d ] || [ -e /tmp/.X$d-lock ]; do d=$((d + 1)); done

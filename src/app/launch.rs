@@ -41,9 +41,9 @@ pub fn display_available() -> bool {
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
 }
 
-/// The windowing libraries complain on every start when `XDG_RUNTIME_DIR` is missing or
+/// Called once at start-up by the CLI. The windowing libraries complain on every start when `XDG_RUNTIME_DIR` is missing or
 /// not a private folder of this user; give them a private one for this process then.
-fn ensure_runtime_dir() -> Option<tempfile::TempDir> {
+pub fn ensure_runtime_dir() -> Option<tempfile::TempDir> {
     let ok = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .is_some_and(|p| {
@@ -57,8 +57,7 @@ fn ensure_runtime_dir() -> Option<tempfile::TempDir> {
         .prefix("closure-lab-runtime")
         .tempdir()
         .ok()?;
-    // SAFETY: called on the main thread before eframe (or anything else) starts threads
-    // that read the environment.
+    // SAFETY: called first thing in `cli::main`, before any thread is started.
     unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir.path()) };
     Some(dir)
 }
@@ -82,7 +81,6 @@ fn adapter_note(cc: &eframe::CreationContext) -> String {
 /// Open the window. Returns an error (one line) when it cannot.
 pub fn run(options: AppOptions) -> Result<(), String> {
     let automated = options.automated();
-    let _runtime = ensure_runtime_dir();
     let mut native = eframe::NativeOptions {
         renderer: eframe::Renderer::Wgpu,
         viewport: egui::ViewportBuilder::default()

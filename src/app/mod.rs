@@ -43,7 +43,7 @@ use session::Session;
 use settings::Settings;
 use windows::Windows;
 
-pub use launch::{AppOptions, display_available, run};
+pub use launch::{AppOptions, display_available, ensure_runtime_dir, run};
 
 /// The app state. Everything the user sets lives in [`Settings`] (persisted); the
 /// simulation lives on its own thread and is rebuilt from the settings.

@@ -75,6 +75,15 @@ pub enum BenchDevice {
     Wgpu,
 }
 
+impl BenchDevice {
+    fn name(self) -> &'static str {
+        match self {
+            BenchDevice::Cpu => "cpu",
+            BenchDevice::Wgpu => "wgpu",
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct SolverRow {
     /// `truth` (one stochastic run) or `lockstep-triple` (the experiment's truth + model
@@ -281,32 +290,16 @@ fn bench_closure(
     seconds: f64,
     on: BenchDevice,
 ) -> Result<()> {
-    use crate::closure::model::ClosureModel;
     use crate::closure::sampler::Sampler;
     use crate::closure::sde::Schedule;
     use crate::closure::sensors::Sensors;
 
     let thread_counts = thread_counts();
     let (device, backend) = bench_device(on)?;
-    let shipped = ClosureModel::embedded(&device)?;
-    // reference: the published architecture (GELU, 4-layer noisy path, 128-wide
-    // projection), same inputs, random weights — timing does not depend on the values
-    let mut card = shipped.card.clone();
-    card.net = crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.net.sigma_data);
-    let published = ClosureModel::new(card.clone(), card.net.init(&device), device.clone());
-    let mut models = [("shipped", shipped), ("published-arch", published)];
+    let mut models = closure_bench_models(&device)?;
     let settings = [
         ("em-karras10", Sampler::EulerMaruyama, Schedule::published()),
-        (
-            "heun-karras3",
-            Sampler::Heun,
-            Schedule::Karras {
-                t_max: 0.1,
-                t_min: 1e-3,
-                steps: 3,
-                rho: 7.0,
-            },
-        ),
+        ("heun-karras3", Sampler::Heun, Schedule::karras(0.1, 3)),
     ];
     if !json {
         println!(
@@ -345,11 +338,7 @@ fn bench_closure(
                         })?;
                         let nfe = sampler.nfe(schedule.steps());
                         let row = ClosureRow {
-                            device: if on == BenchDevice::Wgpu {
-                                "wgpu"
-                            } else {
-                                "cpu"
-                            },
+                            device: on.name(),
                             model: *which,
                             n,
                             batch,
@@ -359,25 +348,40 @@ fn bench_closure(
                             ms_per_sample: t * 1e3 / batch as f64,
                             ms_per_eval: t * 1e3 / nfe as f64,
                         };
-                        if json {
-                            println!("{}", serde_json::to_string(&row)?);
-                        } else {
-                            println!(
-                                "{:>5} {:>6} {:>8} {:>15} {:>14} {:>5} {:>12.2} {:>10.2}",
-                                n,
-                                batch,
-                                threads,
-                                which,
-                                label,
-                                nfe,
-                                row.ms_per_sample,
-                                row.ms_per_eval
-                            );
-                        }
+                        emit(json, &row, || {
+                            format!(
+                                "{n:>5} {batch:>6} {threads:>8} {which:>15} {label:>14} {nfe:>5} {:>12.2} {:>10.2}",
+                                row.ms_per_sample, row.ms_per_eval
+                            )
+                        })?;
                     }
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The embedded model and, as the reference timed in the same run, the published
+/// architecture (GELU, 4-layer noisy path, 128-wide projection) with random weights —
+/// timing does not depend on the values.
+fn closure_bench_models(
+    device: &burn::tensor::Device,
+) -> Result<[(&'static str, crate::closure::model::ClosureModel); 2]> {
+    use crate::closure::model::ClosureModel;
+    let shipped = ClosureModel::embedded(device)?;
+    let mut card = shipped.card.clone();
+    card.net = crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.net.sigma_data);
+    let published = ClosureModel::new(card.clone(), card.net.init(device), device.clone());
+    Ok([("shipped", shipped), ("published-arch", published)])
+}
+
+/// A result row: one JSON object per line, or the table line `text` makes.
+fn emit<R: Serialize>(json: bool, row: &R, text: impl FnOnce() -> String) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(row)?);
+    } else {
+        println!("{}", text());
     }
     Ok(())
 }
@@ -471,11 +475,7 @@ fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice
                 })
             })?;
             let row = TrainRow {
-                device: if on == BenchDevice::Wgpu {
-                    "wgpu"
-                } else {
-                    "cpu"
-                },
+                device: on.name(),
                 model: name,
                 n,
                 batch,
@@ -483,14 +483,12 @@ fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice
                 ms_per_iteration: t * 1e3,
                 samples_per_s: batch as f64 / t,
             };
-            if json {
-                println!("{}", serde_json::to_string(&row)?);
-            } else {
-                println!(
-                    "{:>10} {:>8} {:>14.1} {:>12.1}",
-                    name, threads, row.ms_per_iteration, row.samples_per_s
-                );
-            }
+            emit(json, &row, || {
+                format!(
+                    "{name:>10} {threads:>8} {:>14.1} {:>12.1}",
+                    row.ms_per_iteration, row.samples_per_s
+                )
+            })?;
         }
     }
     Ok(())

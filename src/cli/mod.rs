@@ -43,6 +43,8 @@ pub enum Command {
 /// Parse the command line and run; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // wgpu, winit and the clipboard complain on every start without a private runtime dir
+    let _runtime = crate::app::ensure_runtime_dir();
     let result = match cli.command {
         Some(Command::Gui(a)) => gui(a),
         Some(Command::Run(a)) => run::run(a),
@@ -157,4 +159,57 @@ fn print_usage() {
          \n  closure-lab --help                               all commands and options\n",
         env!("CARGO_PKG_VERSION")
     );
+}
+
+/// The learned model a run of `cfg` needs: the file at `path` (`PATH.bpk` + `.json`) or
+/// the embedded one of the case; None when the closure is not learned. A model of another
+/// case is an error.
+pub(crate) fn closure_model(
+    cfg: &crate::experiment::ExperimentConfig,
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Option<crate::closure::model::ClosureModel>> {
+    use crate::closure::model::ClosureModel;
+    if cfg.closure != crate::experiment::ClosureMode::Learned {
+        return Ok(None);
+    }
+    let m = match path {
+        Some(p) => ClosureModel::load(p)?,
+        None => ClosureModel::embedded_for(cfg.case, &burn::tensor::Device::flex())?,
+    };
+    if m.card.inputs.case != cfg.case {
+        anyhow::bail!(
+            "the model is for case {}, the run needs {}",
+            m.card.inputs.case,
+            cfg.case
+        );
+    }
+    Ok(Some(m))
+}
+
+/// A progress bar with a message column.
+pub(crate) fn progress_bar() -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template("{msg:24} {bar:40} {pos}/{len} eta {eta}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    indicatif::ProgressBar::new(1).with_style(style)
+}
+
+/// The truth spun up from its random initial field to `t_end` (the field itself when
+/// `t_end` is 0), with progress on `bar`.
+pub(crate) fn start_state(
+    cfg: &crate::experiment::ExperimentConfig,
+    t_end: f64,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<(Vec<f64>, f64)> {
+    if t_end <= 0.0 {
+        let grid = crate::solver::Grid::new(cfg.n)?;
+        let w = crate::solver::grf::grf(&grid, crate::solver::GrfParams::default(), cfg.seed);
+        return Ok((w, 0.0));
+    }
+    bar.set_message(format!("spin-up to t = {t_end}"));
+    let progress = |k: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(k);
+    };
+    let never = std::sync::atomic::AtomicBool::new(false);
+    Ok(crate::experiment::spin_up(cfg, t_end, &progress, &never)?)
 }

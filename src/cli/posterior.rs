@@ -3,16 +3,13 @@
 //! against the truth at chosen times, with and without the closure.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::closure::model::ClosureModel;
 use crate::experiment::presets;
-use crate::experiment::{ClosureMode, Experiment, spin_up};
+use crate::experiment::{ClosureMode, Experiment};
 
 #[derive(Args, Debug)]
 pub struct PosteriorArgs {
@@ -50,32 +47,9 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
     cfg.seed = a.seed;
     cfg.record_every = 1_000_000;
     cfg.validate()?;
-    let model = if cfg.closure == ClosureMode::Learned {
-        Some(match &a.model {
-            Some(p) => ClosureModel::load(p)?,
-            None => ClosureModel::embedded_for(cfg.case, &burn::tensor::Device::flex())?,
-        })
-        .filter(|m| m.card.inputs.case == cfg.case)
-    } else {
-        None
-    };
-    if cfg.closure == ClosureMode::Learned && model.is_none() {
-        bail!("no learned model for case {}", cfg.case);
-    }
-    let bar = ProgressBar::new(1).with_style(
-        ProgressStyle::with_template("{msg:20} {bar:40} {pos}/{len} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message("spin-up");
-    let (w, t0) = spin_up(
-        &cfg,
-        a.from,
-        &|k, n| {
-            bar.set_length(n);
-            bar.set_position(k);
-        },
-        &AtomicBool::new(false),
-    )?;
+    let model = super::closure_model(&cfg, a.model.as_deref())?;
+    let bar = super::progress_bar();
+    let (w, t0) = super::start_state(&cfg, a.from, &bar)?;
     let mut exp = Experiment::at(cfg.clone(), &w, t0, model)?;
     let mut times = a.at.clone();
     times.sort_by(f64::total_cmp);

@@ -2,18 +2,14 @@
 //! or a PNG folder (no window, no GPU).
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::closure::model::ClosureModel;
-use crate::experiment::{ClosureMode, Experiment, Panel, presets, spin_up};
+use crate::experiment::{Experiment, Fields, Panel, presets};
 use crate::render::record::{Recorder, strip};
 use crate::render::{Colormap, PanelRanges, Range, panel_style};
-use crate::solver::Grid;
 
 #[derive(Args, Debug)]
 pub struct RenderArgs {
@@ -67,53 +63,66 @@ pub fn render(a: RenderArgs) -> Result<()> {
     cfg.n = a.n;
     cfg.blocking = true;
     cfg.validate()?;
-    let model = if cfg.closure == ClosureMode::Learned {
-        let m = match &a.model {
-            Some(p) => ClosureModel::load(p)?,
-            None => ClosureModel::embedded_for(cfg.case, &burn::tensor::Device::flex())?,
-        };
-        if m.card.inputs.case != cfg.case {
-            bail!(
-                "the model is for case {}, the preset needs {}",
-                m.card.inputs.case,
-                cfg.case
-            );
-        }
-        Some(m)
-    } else {
-        None
-    };
-    let style = ProgressStyle::with_template("{msg:24} {bar:40} {pos}/{len} eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    let bar = ProgressBar::new(1).with_style(style);
-    let (omega, t0) = if from > 0.0 {
-        bar.set_message(format!("spin-up to t = {from}"));
-        let progress = |k: u64, total: u64| {
-            bar.set_length(total);
-            bar.set_position(k);
-        };
-        spin_up(&cfg, from, &progress, &AtomicBool::new(false))?
-    } else {
-        (
-            crate::solver::grf::grf(
-                &Grid::new(cfg.n)?,
-                crate::solver::GrfParams::default(),
-                cfg.seed,
-            ),
-            0.0,
-        )
-    };
-    let mut exp = Experiment::at(cfg.clone(), &omega, t0, model)?;
+    let model = super::closure_model(&cfg, a.model.as_deref())?;
+    let bar = super::progress_bar();
+    let (omega, t0) = super::start_state(&cfg, from, &bar)?;
+    let mut exp = Experiment::at(cfg, &omega, t0, model)?;
     let still = a
         .out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-    let frames = if still {
-        1
-    } else {
-        ((to - from) / a.every).round() as u64 + 1
-    };
-    let steps_per_frame = (a.every / cfg.dt).round().max(1.0) as u64;
+    if still {
+        // one step first, so closure panels hold a sample (the title gives the time)
+        exp.advance(1)?;
+        bar.finish_and_clear();
+        return write_still(&a, &mut exp);
+    }
+    write_movie(&a, &mut exp, from, to, &bar)
+}
+
+/// One colour scale per panel for a whole movie (from its first frame).
+fn movie_styles(a: &RenderArgs, f: &Fields) -> Vec<(Range, Colormap)> {
+    let ranges = PanelRanges::new(f, Range::symmetric_quantile(&[&f.truth], 0.995));
+    a.panels
+        .iter()
+        .map(|&p| panel_style(p, f.panel(p), &ranges, Colormap::RedBlue, Colormap::Viridis))
+        .collect()
+}
+
+/// The first panel now as a clean image with title, time and colorbar.
+fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
+    let f = exp.fields(None);
+    let p = a.panels[0];
+    let (r, cmap) = movie_styles(a, &f)[0];
+    let title = format!(
+        "{} [{}]   t = {:.2} s   ({})",
+        p.title(exp.config().case),
+        p.unit(),
+        f.t,
+        a.preset
+    );
+    let (img, _) = crate::render::panel::panel_image(f.panel(p), f.n, r, cmap, a.scale, &title);
+    crate::render::export::save_png(&img, &a.out)?;
+    println!(
+        "wrote {} ({}×{}, panel `{p}` at t = {:.2} s)",
+        a.out.display(),
+        img.width(),
+        img.height(),
+        f.t
+    );
+    Ok(())
+}
+
+/// Frames every `--every` seconds of simulation time from `from` to `to`.
+fn write_movie(
+    a: &RenderArgs,
+    exp: &mut Experiment,
+    from: f64,
+    to: f64,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    let frames = ((to - from) / a.every).round() as u64 + 1;
+    let steps_per_frame = (a.every / exp.config().dt).round().max(1.0) as u64;
     bar.set_message("frames");
     bar.set_length(frames);
     bar.set_position(0);
@@ -123,60 +132,26 @@ pub fn render(a: RenderArgs) -> Result<()> {
     for k in 0..frames {
         if k > 0 {
             exp.advance(steps_per_frame)?;
-        } else if still {
-            // one step first, so closure panels hold a sample (the title gives the time)
-            exp.advance(1)?;
         }
         let f = exp.fields(None);
-        let fields: Vec<&[f64]> = a.panels.iter().map(|&p| f.panel(p)).collect();
-        // one colour scale for the whole movie (from the first frame), shared by ω panels
-        let rs = styles.get_or_insert_with(|| {
-            let ranges = PanelRanges::new(&f, Range::symmetric_quantile(&[&f.truth], 0.995));
-            a.panels
-                .iter()
-                .zip(&fields)
-                .map(|(&p, fl)| panel_style(p, fl, &ranges, Colormap::RedBlue, Colormap::Viridis))
-                .collect()
-        });
+        let rs = styles.get_or_insert_with(|| movie_styles(a, &f));
         let t_enc = Instant::now();
-        if still {
-            let (p, (r, cmap)) = (a.panels[0], rs[0]);
-            let title = format!(
-                "{} [{}]   t = {:.2} s   ({})",
-                p.title(cfg.case),
-                p.unit(),
-                f.t,
-                a.preset
-            );
-            let (img, _) =
-                crate::render::panel::panel_image(fields[0], f.n, r, cmap, a.scale, &title);
-            crate::render::export::save_png(&img, &a.out)?;
-            bar.finish_and_clear();
-            println!(
-                "wrote {} ({}×{}, panel `{p}` at t = {:.2} s)",
-                a.out.display(),
-                img.width(),
-                img.height(),
-                f.t
-            );
-            return Ok(());
-        }
-        let panels: Vec<(&[f64], Range, Colormap)> = fields
+        let panels: Vec<(&[f64], Range, Colormap)> = a
+            .panels
             .iter()
             .zip(rs.iter())
-            .map(|(fl, (r, c))| (*fl, *r, *c))
+            .map(|(&p, &(r, c))| (f.panel(p), r, c))
             .collect();
         let frame = strip(&panels, f.n, a.scale);
-        if recorder.is_none() {
-            recorder = Some(Recorder::create(
+        let rec = match &mut recorder {
+            Some(r) => r,
+            None => recorder.insert(Recorder::create(
                 &a.out,
                 a.fps,
                 (frame.width(), frame.height()),
-            )?);
-        }
-        if let Some(r) = recorder.as_mut() {
-            r.push(&frame)?;
-        }
+            )?),
+        };
+        rec.push(&frame)?;
         encode_s += t_enc.elapsed().as_secs_f64();
         bar.inc(1);
     }

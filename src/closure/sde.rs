@@ -63,10 +63,15 @@ pub enum Schedule {
 impl Schedule {
     /// The published 10-step schedule: Karras, ρ = 7, T = 0.1, t_min = 1e-3.
     pub fn published() -> Self {
+        Schedule::karras(0.1, 10)
+    }
+
+    /// The published ρ = 7 schedule from `t_max` down to 1e-3 in `steps` steps.
+    pub fn karras(t_max: f64, steps: usize) -> Self {
         Schedule::Karras {
-            t_max: 0.1,
+            t_max,
             t_min: 1e-3,
-            steps: 10,
+            steps,
             rho: 7.0,
         }
     }

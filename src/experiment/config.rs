@@ -139,12 +139,7 @@ impl ExperimentConfig {
 
     /// The sampler's time schedule (Karras ρ = 7 down to t = 1e-3).
     pub fn schedule(&self) -> Schedule {
-        Schedule::Karras {
-            t_max: self.t_start,
-            t_min: 1e-3,
-            steps: self.sampling_steps,
-            rho: 7.0,
-        }
+        Schedule::karras(self.t_start, self.sampling_steps)
     }
 
     /// Solver parameters of one of the three runs.
