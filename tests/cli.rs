@@ -130,3 +130,43 @@ fn bad_init_files_give_specific_errors() {
     let (ok, err) = run_init(&p("ok16.npy"), 16);
     assert!(ok, "{err}");
 }
+
+/// Requests that used to crash, eat the machine's memory or write NaN now end with one
+/// readable line, a non-zero exit and no output folder.
+#[test]
+fn absurd_sizes_and_steps_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("o");
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["bench", "closure", "--sizes", "64", "--batches", "0"],
+            "--batches",
+        ),
+        (&["bench", "solver", "--sizes", "100"], "--sizes"),
+        (&["run", "--n", "65536", "--t-end", "0.01"], "GiB"),
+        (&["run", "--n", "2147483648", "--t-end", "0.01"], "--n"),
+        (
+            &["run", "--n", "64", "--t-end", "1", "--dt", "10"],
+            "larger than --t-end",
+        ),
+        // a step that blows up is caught at that step, not 16 steps later
+        (
+            &["run", "--n", "64", "--t-end", "150", "--dt", "3"],
+            "blew up",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut cmd = bin();
+        cmd.args(args);
+        if args[0] == "run" {
+            cmd.arg("--out").arg(&out_dir);
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(err.contains(want), "{args:?}: expected `{want}` in: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(!out_dir.exists(), "{args:?} left {}", out_dir.display());
+    }
+}

@@ -98,7 +98,36 @@ struct SolverRow {
     fft_ms_per_step: f64,
 }
 
+/// Sizes, batches and seconds a benchmark accepts.
+fn check_bench_args(sizes: &[usize], batches: &[usize], seconds: f64) -> Result<()> {
+    if let Some(n) = sizes
+        .iter()
+        .find(|&&n| !(n.is_power_of_two() && (8..=1024).contains(&n)))
+    {
+        anyhow::bail!("--sizes: {n} is not a power of two in 8…1024");
+    }
+    if let Some(b) = batches.iter().find(|&&b| !(1..=256).contains(&b)) {
+        anyhow::bail!("--batches: {b} is not in 1…256");
+    }
+    if !(seconds > 0.0 && seconds <= 600.0) {
+        anyhow::bail!("--seconds must be in (0, 600], got {seconds}");
+    }
+    Ok(())
+}
+
 pub fn bench(a: BenchArgs) -> Result<()> {
+    match &a.what {
+        BenchWhat::Solver { sizes, seconds, .. } => check_bench_args(sizes, &[1], *seconds)?,
+        BenchWhat::Closure {
+            sizes,
+            batches,
+            seconds,
+            ..
+        } => check_bench_args(sizes, batches, *seconds)?,
+        BenchWhat::Train {
+            n, batch, seconds, ..
+        } => check_bench_args(&[*n], &[*batch], *seconds)?,
+    }
     match a.what {
         BenchWhat::Solver {
             json,
@@ -418,12 +447,6 @@ fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice
     use burn::tensor::{Distribution, Tensor};
     use rand::SeedableRng;
 
-    if !(8..=512).contains(&n)
-        || !(1..=1024).contains(&batch)
-        || !(seconds > 0.0 && seconds <= 600.0)
-    {
-        anyhow::bail!("need --n 8…512, --batch 1…1024, --seconds in (0, 600]");
-    }
     let (plain, backend) = bench_device(on)?;
     let device = plain.clone().autodiff();
     let shipped = ClosureModel::embedded(&plain)?.card.net;

@@ -69,12 +69,39 @@ struct Summary {
     wall_s: f64,
 }
 
+/// Largest grid `run` accepts (a 4096² run needs about 2 GiB).
+const MAX_N: usize = 4096;
+
 pub fn run(a: RunArgs) -> Result<()> {
     if !(a.t_end.is_finite() && a.t_end >= 0.0) {
         bail!("--t-end must be a non-negative number, got {}", a.t_end);
     }
     if !a.n.is_power_of_two() || a.n < 8 {
         bail!("--n must be a power of two ≥ 8, got {}", a.n);
+    }
+    if a.n > MAX_N {
+        // ≈ 16 arrays of N² doubles (state, workspace, transforms)
+        let gib = 16.0 * 8.0 * (a.n as f64).powi(2) / (1u64 << 30) as f64;
+        bail!(
+            "--n {} would need about {gib:.0} GiB; the largest grid is {MAX_N}",
+            a.n
+        );
+    }
+    if !(a.dt.is_finite() && a.dt > 0.0) {
+        bail!("--dt must be a positive number, got {}", a.dt);
+    }
+    if a.t_end > 0.0 && a.dt > a.t_end {
+        bail!(
+            "--dt {} is larger than --t-end {}: not one step would be taken",
+            a.dt,
+            a.t_end
+        );
+    }
+    if a.t_end / a.dt > 1e9 {
+        bail!(
+            "--t-end / --dt is {:.1e} steps; at most 1e9",
+            a.t_end / a.dt
+        );
     }
     let omega0 = match &a.init {
         Some(p) => {
@@ -111,8 +138,6 @@ pub fn run(a: RunArgs) -> Result<()> {
     };
     let mut sim = Simulation::new(grid.clone(), params, &omega0, 0.0, a.seed)?;
     let steps = (a.t_end / a.dt).round() as u64;
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
     let bar = ProgressBar::new(steps).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} steps  t = {msg}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -143,6 +168,9 @@ pub fn run(a: RunArgs) -> Result<()> {
         max_abs_omega: metrics::max_abs(&omega),
         wall_s,
     };
+    // the output folder appears only once there is something to put in it
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
     super::npy::write_field(&a.out.join("omega.npy"), a.n, &omega)?;
     let json = serde_json::to_string_pretty(&summary)?;
     std::fs::write(a.out.join("summary.json"), &json)
