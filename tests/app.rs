@@ -321,6 +321,10 @@ fn every_region_answers_through_its_commands() {
             .snapshot()
             .is_some_and(|s| s.config.case == closure_lab::solver::Case::H)
     });
+    h.get_by_label("wait for each closure sample").click();
+    wait_until(&mut h, "waiting for samples reaches the thread", |a| {
+        a.session().snapshot().is_some_and(|s| s.config.blocking)
+    });
     // menu → window: the shortcuts list opens
     h.get_by_label("Help").click();
     h.run_steps(2);

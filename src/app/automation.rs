@@ -66,13 +66,17 @@ impl Automation {
         self.screenshot.is_some() || self.bench.is_some()
     }
 
-    /// The commands that start a scripted run: play at full pace (and stop at K steps).
+    /// The commands that start a scripted run: a screenshot plays at the settings' pace
+    /// (so the learned closure keeps up as it does for a user) and stops at K steps; a
+    /// benchmark plays as fast as the simulation thread can.
     pub fn start(&self, session: &mut Session) {
         if let Some((_, steps)) = &self.screenshot {
             session.send(RunnerCommand::PauseAt(Some(*steps)));
         }
-        if self.active() {
+        if self.bench.is_some() {
             session.send(RunnerCommand::Speed(f64::INFINITY));
+        }
+        if self.active() {
             session.send(RunnerCommand::Play(true));
         }
     }

@@ -207,6 +207,12 @@ fn experiment_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     );
     let k = limits::ENSEMBLE;
     ui.add(egui::Slider::new(&mut e.ensemble, k.range()).text(k.name));
+    ui.checkbox(&mut e.blocking, "wait for each closure sample")
+        .on_hover_text(
+            "on: the runs wait for every fresh sample (exactly one every N steps, the published \
+             protocol; the pace then follows the sampler); off: the held sample is used until \
+             the next one arrives, so at a fast pace it is many steps old",
+        );
     let r = limits::RESAMPLE_EVERY;
     ui.add(
         egui::Slider::new(&mut e.resample_every, r.range())

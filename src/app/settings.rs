@@ -149,7 +149,6 @@ impl Settings {
     /// Clamp values that came from storage or sliders into what the app can run.
     pub fn sanitize(&mut self) {
         self.experiment = self.experiment.sanitized();
-        self.experiment.blocking = false;
         if crate::experiment::presets::by_id(&self.preset).is_none() {
             self.preset = Settings::default().preset;
         }
