@@ -440,3 +440,32 @@ fn score_net_on_a_shared_wgpu_device_matches_cpu() {
         "max |cpu − gpu| = {worst}, scale {scale}"
     );
 }
+
+/// A model card is input from a file: shapes and constants the network cannot run with
+/// are refused with the field's name (they used to panic inside the network or give NaN).
+#[test]
+fn cards_with_impossible_networks_are_refused_by_name() {
+    use closure_lab::closure::model::ClosureModel;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("closure_g.json")).unwrap()).unwrap();
+    let weights = std::fs::read(root.join("closure_g.bpk")).unwrap();
+    let device = burn::tensor::Device::flex();
+    assert!(ClosureModel::from_bytes(card.to_string().as_bytes(), &weights, &device).is_ok());
+    for (path, value, want) in [
+        ("/net/projection", serde_json::json!(0), "net.projection"),
+        ("/net/sde_sigma", serde_json::json!(0.0), "net.sde_sigma"),
+        ("/net/sde_sigma", serde_json::json!(1.0), "net.sde_sigma"),
+        ("/net/width", serde_json::json!(100000), "net.width"),
+        ("/net/sigma_data", serde_json::json!(-1.0), "net.sigma_data"),
+        ("/inputs/nu", serde_json::json!(-1e-3), "inputs.nu"),
+    ] {
+        let mut bad = card.clone();
+        *bad.pointer_mut(path).unwrap() = value;
+        let err = ClosureModel::from_bytes(bad.to_string().as_bytes(), &weights, &device)
+            .err()
+            .unwrap_or_else(|| panic!("{path} accepted"))
+            .to_string();
+        assert!(err.contains(want), "{path}: {err}");
+    }
+}

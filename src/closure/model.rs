@@ -259,6 +259,13 @@ impl ClosureModel {
                 card.format_version
             )));
         }
+        card.net.validate().map_err(ClosureError::Card)?;
+        if !(card.inputs.nu.is_finite() && card.inputs.nu >= 0.0) {
+            return Err(ClosureError::Card(format!(
+                "inputs.nu must be ≥ 0, got {}",
+                card.inputs.nu
+            )));
+        }
         let net = weights_from_bytes(&card.net, weights, device)?;
         Ok(Self::new(card, net, device.clone()))
     }

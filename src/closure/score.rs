@@ -90,6 +90,52 @@ pub struct Conditioning {
 }
 
 impl ScoreNetConfig {
+    /// Reject shapes and constants a network cannot be built or run with (a model card is
+    /// input from a file), naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let size = |name: &str, v: usize, max: usize| {
+            if (1..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("net.{name} must be 1…{max}, got {v}"))
+            }
+        };
+        size("width", self.width, 1024)?;
+        size("modes", self.modes, 256)?;
+        size("layers", self.layers, 32)?;
+        size("omega_channels", self.omega_channels, 16)?;
+        size(
+            "x_layers",
+            self.x_layers.unwrap_or(self.layers),
+            self.layers,
+        )?;
+        size("projection", self.projection, 8192)?;
+        size("time.embed", self.time.embed, 8192)?;
+        size("head length", self.head.len(), 16)?;
+        for &h in &self.head {
+            size("head width", h, 4096)?;
+        }
+        if !(self.sde_sigma.is_finite() && self.sde_sigma > 1.0 && self.sde_sigma <= 1e6) {
+            return Err(format!(
+                "net.sde_sigma must be in (1, 1e6], got {}",
+                self.sde_sigma
+            ));
+        }
+        if !(self.time.scale.is_finite() && self.time.scale > 0.0) {
+            return Err(format!(
+                "net.time.scale must be positive, got {}",
+                self.time.scale
+            ));
+        }
+        if !(self.sigma_data.is_finite() && self.sigma_data >= 0.0) {
+            return Err(format!(
+                "net.sigma_data must be ≥ 0, got {}",
+                self.sigma_data
+            ));
+        }
+        Ok(())
+    }
+
     pub fn activation(&self) -> Activation {
         self.activation.unwrap_or(Activation::Gelu)
     }
