@@ -350,3 +350,35 @@ fn wgsl_colormap_matches_the_cpu_path() {
         }
     }
 }
+
+/// Ctrl-C (SIGINT) during `render` ends it with an error and leaves no temporary file.
+#[test]
+fn interrupted_render_leaves_nothing_behind() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_closure-lab"))
+        .args([
+            "render", "--preset", "decaying", "--from", "0", "--to", "50", "--every", "0.01",
+            "--out",
+        ])
+        .arg(dir.path().join("long.gif"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let listing = || -> Vec<_> { std::fs::read_dir(dir.path()).unwrap().collect() };
+    while listing().is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "render never started writing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a plain kill(2) of our own child process
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an interrupted render must fail");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(listing().is_empty(), "left behind: {:?}", listing());
+}

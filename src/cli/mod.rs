@@ -186,6 +186,19 @@ pub(crate) fn closure_model(
     Ok(Some(m))
 }
 
+/// From now on SIGINT and SIGTERM set the returned flag instead of ending the process
+/// (a second signal ends it at once); loops that check it stop with an error, so their
+/// temporary files are removed on the way out.
+pub(crate) fn interruptible() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;
+        signal_hook::flag::register(sig, flag.clone())?;
+    }
+    Ok(flag)
+}
+
 /// A progress bar with a message column.
 pub(crate) fn progress_bar() -> indicatif::ProgressBar {
     let style = indicatif::ProgressStyle::with_template("{msg:24} {bar:40} {pos}/{len} eta {eta}")
@@ -199,6 +212,7 @@ pub(crate) fn start_state(
     cfg: &crate::experiment::ExperimentConfig,
     t_end: f64,
     bar: &indicatif::ProgressBar,
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> anyhow::Result<(Vec<f64>, f64)> {
     if t_end <= 0.0 {
         let grid = crate::solver::Grid::new(cfg.n)?;
@@ -210,6 +224,5 @@ pub(crate) fn start_state(
         bar.set_length(total);
         bar.set_position(k);
     };
-    let never = std::sync::atomic::AtomicBool::new(false);
-    Ok(crate::experiment::spin_up(cfg, t_end, &progress, &never)?)
+    Ok(crate::experiment::spin_up(cfg, t_end, &progress, cancel)?)
 }

@@ -49,7 +49,8 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
     cfg.validate()?;
     let model = super::closure_model(&cfg, a.model.as_deref())?;
     let bar = super::progress_bar();
-    let (w, t0) = super::start_state(&cfg, a.from, &bar)?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let (w, t0) = super::start_state(&cfg, a.from, &bar, &never)?;
     let mut exp = Experiment::at(cfg.clone(), &w, t0, model)?;
     let mut times = a.at.clone();
     times.sort_by(f64::total_cmp);

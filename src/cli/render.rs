@@ -64,8 +64,9 @@ pub fn render(a: RenderArgs) -> Result<()> {
     cfg.blocking = true;
     cfg.validate()?;
     let model = super::closure_model(&cfg, a.model.as_deref())?;
+    let stop = super::interruptible()?;
     let bar = super::progress_bar();
-    let (omega, t0) = super::start_state(&cfg, from, &bar)?;
+    let (omega, t0) = super::start_state(&cfg, from, &bar, &stop)?;
     let mut exp = Experiment::at(cfg, &omega, t0, model)?;
     let still = a
         .out
@@ -77,7 +78,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
         bar.finish_and_clear();
         return write_still(&a, &mut exp);
     }
-    write_movie(&a, &mut exp, from, to, &bar)
+    write_movie(&a, &mut exp, (from, to), &bar, &stop)
 }
 
 /// One colour scale per panel for a whole movie (from its first frame).
@@ -117,9 +118,9 @@ fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
 fn write_movie(
     a: &RenderArgs,
     exp: &mut Experiment,
-    from: f64,
-    to: f64,
+    (from, to): (f64, f64),
     bar: &indicatif::ProgressBar,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<()> {
     let frames = ((to - from) / a.every).round() as u64 + 1;
     let steps_per_frame = (a.every / exp.config().dt).round().max(1.0) as u64;
@@ -130,6 +131,10 @@ fn write_movie(
     let mut recorder: Option<Recorder> = None;
     let mut encode_s = 0.0;
     for k in 0..frames {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            // the recorder's temporary file goes with it
+            bail!("interrupted: nothing written to {}", a.out.display());
+        }
         if k > 0 {
             exp.advance(steps_per_frame)?;
         }
