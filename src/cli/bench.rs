@@ -205,7 +205,7 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                 // In-place transforms leave their input scrambled but bounded (repeated
                 // inverse = scaled reflection; the forward restores a true spectrum), so
                 // no copies are timed.
-                let mut s = grid.scratch(threads);
+                let mut s = grid.scratch(1); // the transforms as a step makes them (one thread each)
                 let mut spec = sim.omega_hat().to_vec();
                 let mut phys = grid.zeros();
                 let ffts = time_per_call(seconds, || {
