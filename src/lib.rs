@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod cli;
 pub mod closure;
 pub mod experiment;
+pub mod les;
 pub mod metrics;
 pub mod names;
 pub mod render;

@@ -415,7 +415,11 @@ fn reference_step_is_bit_identical_to_published_transcription() {
         0,
     )
     .unwrap();
-    let f = closure_lab::solver::forcing::forcing_field(&g, 0.1);
+    let f = closure_lab::solver::forcing::forcing_field(
+        &g,
+        0.1,
+        closure_lab::solver::ForcingShape::Published,
+    );
     let f_h = g.to_spectral(&f);
     let mut w_h = g.to_spectral(&w0);
     for _ in 0..50 {

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use fft::C64;
+pub use forcing::ForcingShape;
 pub use grf::GrfParams;
 pub use grid::Grid;
 pub use noise::NoiseParams;
@@ -77,6 +78,10 @@ pub enum RunKind {
     /// A model run of the given closure case; the closure comes from outside each step
     /// (none = the model run without closure).
     Model(Case),
+    /// A coarse large-eddy run of the subgrid case (docs/science.md §8): the full
+    /// deterministic equation with advection, minus a subgrid term Π supplied each step
+    /// (`∂ω̄/∂t + N(ω̄) = νΔω̄ − αω̄ + f − Π`; none = no closure).
+    Les,
 }
 
 /// Physical and numerical parameters of one run (defaults: published settings).
@@ -86,8 +91,15 @@ pub struct Params {
     pub nu: f64,
     /// Time step.
     pub dt: f64,
-    /// Amplitude A of the forcing `A·[sin 2π(x+y) + cos 2π(x+y)]`.
+    /// Amplitude A of the deterministic forcing (shape: `shape`).
     pub forcing: f64,
+    /// Spatial shape of the deterministic forcing.
+    #[serde(default)]
+    pub shape: ForcingShape,
+    /// Linear drag α (the term `−αω`, treated implicitly with viscosity); 0 in the
+    /// published cases.
+    #[serde(default)]
+    pub drag: f64,
     /// Stochastic forcing (truth runs only; σ = 0 turns it off).
     pub noise: NoiseParams,
     pub scheme: Scheme,
@@ -105,6 +117,8 @@ impl Default for Params {
             nu: 1e-3,
             dt: 1e-3,
             forcing: 0.1,
+            shape: ForcingShape::Published,
+            drag: 0.0,
             noise: NoiseParams::default(),
             scheme: Scheme::Reference,
             convention: Convention::Published,
@@ -135,6 +149,14 @@ impl Params {
         }
         if !self.forcing.is_finite() {
             return bad("forcing amplitude must be finite");
+        }
+        if !(self.drag.is_finite() && self.drag >= 0.0) {
+            return bad(&format!("drag α must be ≥ 0, got {}", self.drag));
+        }
+        if let ForcingShape::Kolmogorov { k_f } = self.shape {
+            if k_f == 0 {
+                return bad("Kolmogorov forcing wavenumber k_f must be ≥ 1");
+            }
         }
         let nz = &self.noise;
         if !(nz.sigma.is_finite()
@@ -240,6 +262,14 @@ impl Simulation {
         seed: u64,
     ) -> Result<Self, SolverError> {
         params.validate()?;
+        if let ForcingShape::Kolmogorov { k_f } = params.shape {
+            if 3 * k_f as usize > grid.n {
+                return Err(SolverError::BadParam(format!(
+                    "Kolmogorov forcing k_f = {k_f} is not resolved by a {0}×{0} grid",
+                    grid.n
+                )));
+            }
+        }
         if omega_hat.len() != grid.spec_len() {
             return Err(SolverError::BadFieldLength {
                 got: omega_hat.len(),
@@ -250,12 +280,16 @@ impl Simulation {
         let visc = viscosity::viscous_symbol(&grid, params.nu, params.convention);
         let full_cn = params.kind != RunKind::Model(Case::G);
         let coeffs = match params.scheme {
-            Scheme::Reference => {
-                Coeffs::Reference(ReferenceCoeffs::new(&lapv, params.nu, params.dt, full_cn))
-            }
+            Scheme::Reference => Coeffs::Reference(ReferenceCoeffs::new(
+                &lapv,
+                params.nu,
+                params.drag,
+                params.dt,
+                full_cn,
+            )),
             Scheme::Imex => {
                 let w = if full_cn { 1.0 } else { 0.5 };
-                let linear: Vec<f64> = visc.iter().map(|v| -w * v).collect();
+                let linear: Vec<f64> = visc.iter().map(|v| -w * v - params.drag).collect();
                 Coeffs::Etd(EtdCoeffs::new(&linear, params.dt))
             }
         };
@@ -275,7 +309,7 @@ impl Simulation {
             closure: grid.zeros_hat(),
             stages,
         };
-        let f_hat = forcing::forcing_hat(&grid, params.forcing);
+        let f_hat = forcing::forcing_hat(&grid, params.forcing, params.shape);
         Ok(Simulation {
             grid,
             params,
@@ -356,6 +390,15 @@ impl Simulation {
         true
     }
 
+    /// `N̂`, the dealiased advection of the state the last step started from, when that
+    /// step was a reference-scheme step with advection (its only evaluation); `None`
+    /// before the first step or otherwise.
+    pub fn last_advection_hat(&self) -> Option<&[C64]> {
+        let advects = !matches!(self.params.kind, RunKind::Model(Case::H));
+        let reference = matches!(self.coeffs, Coeffs::Reference(_));
+        (self.steps > 0 && advects && reference).then_some(self.ws.n_hat.as_slice())
+    }
+
     /// Advance one step with no closure.
     pub fn step(&mut self) -> Result<(), SolverError> {
         self.step_with_closure_hat(None)
@@ -384,14 +427,14 @@ impl Simulation {
         closure_hat: Option<&[C64]>,
     ) -> Result<(), SolverError> {
         let closure = match (closure_hat, self.params.kind) {
-            (Some(c), RunKind::Model(_)) if c.len() != self.omega_hat.len() => {
+            (_, RunKind::Truth) | (None, _) => None,
+            (Some(c), _) if c.len() != self.omega_hat.len() => {
                 return Err(SolverError::BadFieldLength {
                     got: c.len(),
                     n: self.grid.n,
                 });
             }
-            (Some(c), RunKind::Model(_)) => Some(c),
-            _ => None,
+            (Some(c), _) => Some(c),
         };
         let terms = self.assemble_forcing(closure);
         match &self.coeffs {
@@ -419,6 +462,7 @@ impl Simulation {
             RunKind::Truth => (true, 0.0),
             RunKind::Model(Case::G) => (true, 0.5),
             RunKind::Model(Case::H) => (false, 1.0),
+            RunKind::Les => (true, -1.0),
         };
         let dense = closure.is_some() || matches!(self.coeffs, Coeffs::Etd(_));
         if dense {

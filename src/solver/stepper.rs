@@ -59,14 +59,16 @@ pub struct ReferenceCoeffs {
 }
 
 impl ReferenceCoeffs {
-    /// `lapv` is the viscous Laplacian symbol 4π²|k|² (mean entry per the convention).
-    /// `full_cn`: Crank–Nicolson on all of νΔ (truth, H model); otherwise only the implicit
-    /// half (G model). Factors are formed in the published order `1 ± 0.5·dt·ν·lap`.
-    pub fn new(lapv: &[f64], nu: f64, dt: f64, full_cn: bool) -> Self {
+    /// `lapv` is the viscous Laplacian symbol 4π²|k|² (mean entry per the convention),
+    /// `drag` the linear drag α (0 in the published cases).
+    /// `full_cn`: Crank–Nicolson on all of νΔ − α (truth, H model, LES); otherwise only the
+    /// implicit half (G model). Factors are formed in the published order
+    /// `1 ± 0.5·dt·ν·lap` (+ `0.5·dt·α`, which adds exactly nothing when α = 0).
+    pub fn new(lapv: &[f64], nu: f64, drag: f64, dt: f64, full_cn: bool) -> Self {
         let mut num = Vec::with_capacity(lapv.len());
         let mut den = Vec::with_capacity(lapv.len());
         for &l in lapv {
-            let c = 0.5 * dt * nu * l;
+            let c = 0.5 * dt * nu * l + 0.5 * dt * drag;
             num.push(if full_cn { 1.0 - c } else { 1.0 });
             den.push(1.0 + c);
         }

@@ -1,0 +1,281 @@
+//! The subgrid (LES) case: Kolmogorov flow terms, the filter, the true Π, classical
+//! closures and the a-posteriori scores.
+
+use std::f64::consts::TAU;
+use std::sync::Arc;
+
+use closure_lab::les::eddy::{LEITH_CL, SMAGORINSKY_CS};
+use closure_lab::les::{
+    EddyModel, EddyViscosity, Filter, FilteredDns, LesFlow, Restriction, stats,
+};
+use closure_lab::metrics;
+use closure_lab::solver::{C64, GrfParams, Grid, Scheme, Simulation, grf};
+
+fn grid(n: usize) -> Arc<Grid> {
+    Arc::new(Grid::new(n).expect("grid"))
+}
+
+fn max_diff_hat(a: &[C64], b: &[C64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).norm()))
+}
+
+fn max_norm_hat(a: &[C64]) -> f64 {
+    a.iter().fold(0.0f64, |m, x| m.max(x.norm()))
+}
+
+/// A band-limited random field on `g` (the GRF, cut to the 64² resolved modes).
+fn resolved_field(g: &Grid, seed: u64) -> Vec<C64> {
+    let hat = grf::grf_hat(g, GrfParams::default(), seed);
+    Restriction::new(g, g, Filter::Cutoff)
+        .unwrap()
+        .filtered(&hat)
+}
+
+#[test]
+fn cutoff_filter_is_a_projection_and_filters_commute_with_linear_terms() {
+    let (fine, coarse) = (grid(128), grid(64));
+    let w = grf::grf_hat(&fine, GrfParams::default(), 3);
+    let flow = LesFlow::default();
+    for filter in [Filter::Cutoff, Filter::Gaussian] {
+        let same = Restriction::new(&fine, &fine, filter).unwrap();
+        let once = same.filtered(&w);
+        let twice = same.filtered(&once);
+        let gap = max_diff_hat(&once, &twice) / max_norm_hat(&once);
+        match filter {
+            Filter::Cutoff => assert!(gap < 1e-15, "T² ≠ T: {gap:e}"),
+            // the Gaussian is not a projection: it must visibly differ
+            Filter::Gaussian => assert!(gap > 1e-3, "Gaussian applied twice unchanged: {gap:e}"),
+        }
+        // T(Lω) = L(Tω) with L = νΔ − α, each on its own grid
+        let down = Restriction::new(&fine, &coarse, filter).unwrap();
+        let linear = |g: &Grid, h: &[C64]| -> Vec<C64> {
+            h.iter()
+                .zip(&g.k2)
+                .map(|(c, k2)| c * -(flow.nu * TAU * TAU * k2 + flow.drag))
+                .collect()
+        };
+        let a = down.filtered(&linear(&fine, &w));
+        let b = linear(&coarse, &down.filtered(&w));
+        let gap = max_diff_hat(&a, &b) / max_norm_hat(&a);
+        assert!(
+            gap < 1e-13,
+            "{filter}: filter and linear terms do not commute: {gap:e}"
+        );
+        // nothing survives outside the coarse grid's dealiased modes
+        for (s, c) in b.iter().enumerate() {
+            if !coarse.dealias[s] {
+                assert_eq!(*c, C64::default());
+            }
+        }
+    }
+}
+
+#[test]
+fn coarse_run_fed_the_true_subgrid_term_tracks_the_filtered_dns() {
+    let flow = LesFlow {
+        dns_n: 128,
+        les_n: 64,
+        scheme: Scheme::Reference,
+        dt: 1e-4,
+        ..Default::default()
+    };
+    let g = grid(flow.dns_n);
+    let w0 = flow.perturbed_laminar(&g, 4);
+    let mut dns = FilteredDns::new(flow, &w0, 0.0).unwrap();
+    let lg = dns.les_grid().clone();
+    let start = lg.to_physical(dns.bar_hat());
+    let mut les = Simulation::new(lg.clone(), flow.les_params(), &start, 0.0, 0).unwrap();
+    let mut bare = Simulation::new(lg.clone(), flow.les_params(), &start, 0.0, 0).unwrap();
+    for _ in 0..150 {
+        dns.step().unwrap();
+        les.step_with_closure_hat(Some(dns.pi_hat())).unwrap();
+        bare.step().unwrap();
+    }
+    let scale = max_norm_hat(dns.bar_hat());
+    let err = max_diff_hat(les.omega_hat(), dns.bar_hat()) / scale;
+    assert!(
+        err < 1e-12,
+        "LES fed the true Π drifts from the filtered DNS: {err:e}"
+    );
+    let err_bare = max_diff_hat(bare.omega_hat(), dns.bar_hat()) / scale;
+    assert!(
+        err_bare > 1e-5,
+        "the LES without closure should drift: {err_bare:e}"
+    );
+}
+
+#[test]
+fn laminar_kolmogorov_flow_is_a_steady_state() {
+    for scheme in [Scheme::Reference, Scheme::Imex] {
+        let flow = LesFlow {
+            nu: 0.05,
+            scheme,
+            dt: 1e-3,
+            ..Default::default()
+        };
+        let g = grid(64);
+        let lam = flow.laminar(&g);
+        let mut sim = Simulation::new(g.clone(), flow.dns_params(), &lam, 0.0, 0).unwrap();
+        sim.advance(1000).unwrap();
+        let err = sim
+            .omega()
+            .iter()
+            .zip(&lam)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+            / metrics::max_abs(&lam);
+        assert!(err < 1e-11, "{scheme}: laminar state moved by {err:e}");
+        // and it is not trivially zero: amplitude A/(ν(2πk_f)² + α)
+        let k = TAU * flow.k_f as f64;
+        let amp = flow.amplitude / (flow.nu * k * k + flow.drag);
+        assert!((metrics::max_abs(&lam) - amp).abs() < 1e-9 * amp);
+    }
+}
+
+#[test]
+fn drag_decays_a_single_mode_at_its_rate() {
+    let g = grid(32);
+    let alpha = 0.7;
+    let w0: Vec<f64> = (0..g.phys_len())
+        .map(|i| (TAU * 3.0 * g.coords(i).0).cos())
+        .collect();
+    for (scheme, tol) in [(Scheme::Imex, 1e-12), (Scheme::Reference, 1e-6)] {
+        let flow = LesFlow {
+            nu: 0.0,
+            drag: alpha,
+            amplitude: 0.0,
+            scheme,
+            dt: 1e-3,
+            ..Default::default()
+        };
+        let mut sim = Simulation::new(g.clone(), flow.dns_params(), &w0, 0.0, 0).unwrap();
+        sim.advance(1000).unwrap();
+        let expect = (-alpha * sim.t()).exp();
+        let got = sim.omega()[0];
+        assert!(
+            (got - expect).abs() < tol,
+            "{scheme}: mode decayed to {got}, expected e^(−αt) = {expect}"
+        );
+    }
+}
+
+fn shear(g: &Grid, amp: f64, k: f64) -> Vec<C64> {
+    let w: Vec<f64> = (0..g.phys_len())
+        .map(|i| amp * (TAU * k * g.coords(i).1).cos())
+        .collect();
+    g.to_spectral(&w)
+}
+
+#[test]
+fn smagorinsky_and_leith_give_their_closed_form_eddy_viscosity() {
+    // ω = A cos(2πky): u = −A sin(2πky)/(2πk), v = 0, so |S̄| = |∂u/∂y| = |ω| and
+    // |∇ω| = 2πk·A·|sin(2πky)|
+    let g = grid(64);
+    let (amp, k) = (3.0, 5.0);
+    let w = shear(&g, amp, k);
+    let delta = 1.0 / 64.0;
+    let mut smag = EddyViscosity::new(g.clone(), EddyModel::Smagorinsky { cs: SMAGORINSKY_CS });
+    let mut leith = EddyViscosity::new(g.clone(), EddyModel::Leith { cl: LEITH_CL });
+    let nu_s = smag.eddy_viscosity(&w).to_vec();
+    let nu_l = leith.eddy_viscosity(&w).to_vec();
+    let scale_s = (SMAGORINSKY_CS * delta).powi(2) * amp;
+    let scale_l = (LEITH_CL * delta).powi(3) * TAU * k * amp;
+    for i in 0..g.phys_len() {
+        let y = g.coords(i).1;
+        let s = scale_s * (TAU * k * y).cos().abs();
+        let l = scale_l * (TAU * k * y).sin().abs();
+        assert!(
+            (nu_s[i] - s).abs() < 1e-10 * scale_s,
+            "Smagorinsky ν_t at {i}"
+        );
+        assert!((nu_l[i] - l).abs() < 1e-10 * scale_l, "Leith ν_t at {i}");
+    }
+}
+
+#[test]
+fn dynamic_coefficient_known_cases() {
+    let g = grid(64);
+    let mut dynamic = EddyViscosity::new(g.clone(), EddyModel::DynamicSmagorinsky);
+    // a single shear mode carries no resolved flux across the test filter: C = 0
+    dynamic.eddy_viscosity(&shear(&g, 2.0, 3.0));
+    assert!(
+        dynamic.coefficient().abs() < 1e-12,
+        "shear: C = {}",
+        dynamic.coefficient()
+    );
+    // on a broadband field C is positive, independent of the amplitude (L and M are both
+    // quadratic), and of the order of Lilly's C_s² ≈ 0.03
+    let w = resolved_field(&g, 11);
+    dynamic.eddy_viscosity(&w);
+    let c1 = dynamic.coefficient();
+    let scaled: Vec<C64> = w.iter().map(|c| c * 7.5).collect();
+    dynamic.eddy_viscosity(&scaled);
+    let c2 = dynamic.coefficient();
+    assert!(c1 > 1e-4 && c1 < 1.0, "C = {c1}");
+    assert!(
+        (c1 - c2).abs() < 1e-10 * c1,
+        "C changed with amplitude: {c1} vs {c2}"
+    );
+}
+
+#[test]
+fn eddy_viscosity_closures_drain_energy_and_enstrophy() {
+    let g = grid(64);
+    let models = [
+        EddyModel::Smagorinsky { cs: SMAGORINSKY_CS },
+        EddyModel::Leith { cl: LEITH_CL },
+        EddyModel::DynamicSmagorinsky,
+    ];
+    let mut pi = g.zeros_hat();
+    for seed in 0..3 {
+        let w = resolved_field(&g, 20 + seed);
+        let omega = g.to_physical(&w);
+        let psi_hat: Vec<C64> = w.iter().zip(&g.lap).map(|(c, l)| c / l).collect();
+        let psi = g.to_physical(&psi_hat);
+        for model in models {
+            let mut m = EddyViscosity::new(g.clone(), model);
+            m.subgrid_hat(&w, &mut pi);
+            let p = g.to_physical(&pi);
+            // the LES subtracts Π: tendencies −⟨Π ω̄⟩ and −⟨Π ψ⟩
+            let dz = stats::enstrophy_transfer(&p, &omega);
+            let de = stats::enstrophy_transfer(&p, &psi);
+            // the dynamic model may clip its coefficient to 0 (then it does nothing)
+            let clipped = m.coefficient() == 0.0;
+            assert!(
+                dz < 0.0 || clipped && dz == 0.0,
+                "{model:?} seed {seed}: dZ/dt {dz}"
+            );
+            assert!(
+                de < 0.0 || clipped && de == 0.0,
+                "{model:?} seed {seed}: dE/dt {de}"
+            );
+        }
+    }
+}
+
+#[test]
+fn les_scores_on_hand_made_inputs() {
+    let reference = [0.0, 1.0, 2.0, 4.0];
+    let doubled = [0.0, 2.0, 4.0, 8.0];
+    assert!(stats::spectral_rmse(&reference, &reference, 3) == 0.0);
+    assert!((stats::spectral_rmse(&doubled, &reference, 3) - 1.0).abs() < 1e-15);
+    // only shells 1..=kmax count
+    assert!((stats::spectral_rmse(&[9.0, 1.0, 2.0, 8.0], &reference, 2)).abs() < 1e-15);
+    let a: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin()).collect();
+    let shifted: Vec<f64> = a.iter().map(|v| v + 0.25).collect();
+    assert!((stats::wasserstein1(&a, &shifted) - 0.25).abs() < 1e-12);
+    assert!(stats::wasserstein1(&a, &a) == 0.0);
+    let affine: Vec<f64> = a.iter().map(|v| 2.0 * v + 1.0).collect();
+    assert!((stats::correlation(&a, &affine) - 1.0).abs() < 1e-12);
+    let neg: Vec<f64> = a.iter().map(|v| -v).collect();
+    assert!((stats::correlation(&a, &neg) + 1.0).abs() < 1e-12);
+    assert!((stats::rel_l2(&shifted, &shifted)).abs() < 1e-15);
+    assert!((stats::rel_l2(&[0.0, 0.0], &[3.0, 4.0]) - 1.0).abs() < 1e-15);
+    // Π = ω̄ drains enstrophy everywhere; Π = −ω̄ feeds it everywhere
+    assert_eq!(stats::backscatter_fraction(&a, &a), 0.0);
+    let frac = stats::backscatter_fraction(&neg, &a);
+    let nonzero = a.iter().filter(|v| **v != 0.0).count() as f64 / a.len() as f64;
+    assert!((frac - nonzero).abs() < 1e-15);
+    assert!(stats::enstrophy_transfer(&a, &a) < 0.0);
+}
