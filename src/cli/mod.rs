@@ -4,6 +4,7 @@
 mod bench;
 mod data;
 mod eval;
+mod les_eval;
 pub mod npy;
 mod posterior;
 mod render;
@@ -32,6 +33,9 @@ pub enum Command {
     Train(train::TrainArgs),
     /// A-priori closure errors of models and baselines (Markdown table, optional JSON).
     Eval(eval::EvalArgs),
+    /// The subgrid (LES) case: classical closures scored a-priori and a-posteriori against
+    /// a filtered Kolmogorov-flow DNS, per viscosity.
+    LesEval(les_eval::LesEvalArgs),
     /// The published a-posteriori test: D_Fro of ω with/without closure from t = 30 s.
     Posterior(posterior::PosteriorArgs),
     /// Render frames of a preset headless at fixed simulation times (GIF, MP4, PNG folder).
@@ -51,6 +55,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Data(a)) => data::data(a),
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Eval(a)) => eval::eval(a),
+        Some(Command::LesEval(a)) => les_eval::les_eval(a),
         Some(Command::Render(a)) => render::render(a),
         Some(Command::Posterior(a)) => posterior::posterior(a),
         Some(Command::Bench(a)) => bench::bench(a),
@@ -153,6 +158,7 @@ fn print_usage() {
          \n  closure-lab data --trajectories 4 --out d.h5     truth trajectories with closure terms (HDF5)\
          \n  closure-lab train --data d.h5 --run r --out m.bpk   train a closure model\
          \n  closure-lab eval --data test.h5                  closure error table vs. baselines\
+         \n  closure-lab les-eval                             subgrid (LES) closures vs filtered DNS\
          \n  closure-lab posterior --preset paper-g           a-posteriori D_Fro with/without closure, 30→50 s\
          \n  closure-lab render --preset paper-g --out g.gif  headless movie of truth | with | without\
          \n  closure-lab bench solver|closure                 speed measurements\

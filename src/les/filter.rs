@@ -103,3 +103,18 @@ impl Restriction {
         out
     }
 }
+
+/// Zero-padding interpolation: the coarse field's modes copied onto a finer grid (all
+/// modes below the coarse Nyquist wavenumber; the Nyquist modes are dropped).
+pub fn embed(coarse: &Grid, coarse_hat: &[C64], fine: &Grid) -> Vec<C64> {
+    let mut out = fine.zeros_hat();
+    let scale = (fine.n as f64 / coarse.n as f64).powi(2);
+    let half = (coarse.n / 2) as i64;
+    for (s, c) in coarse_hat.iter().enumerate() {
+        let (kx, ky) = (coarse.kx[s] as i64, coarse.ky[s] as i64);
+        if kx.abs() < half && ky.abs() < half {
+            out[ky as usize * fine.n + kx.rem_euclid(fine.n as i64) as usize] = c * scale;
+        }
+    }
+    out
+}

@@ -5,7 +5,9 @@
 //! (LES) run solves the same equation on 64² minus a subgrid term Π. This module depends
 //! only on [`crate::solver`] and [`crate::metrics`].
 
+pub mod closure;
 pub mod eddy;
+pub mod eval;
 pub mod filter;
 pub mod stats;
 pub mod subgrid;
@@ -20,6 +22,7 @@ use crate::solver::{
     Simulation, SolverError,
 };
 
+pub use closure::{LesClosure, LesRun};
 pub use eddy::{EddyModel, EddyViscosity};
 pub use filter::{Filter, Restriction};
 pub use subgrid::SubgridTerm;

@@ -23,23 +23,19 @@ pub fn spectra(grid: &Grid, omega_hat: &[C64]) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Normalised spectral RMSE over shells `1..=kmax`:
-/// `√(mean_k ((S_model(k) − S_ref(k)) / S_ref(k))²)`, so every resolved scale counts alike
-/// (0 = identical spectra, 1 ≈ off by the spectrum itself). Shells where the reference is
-/// zero are skipped.
+/// `√(Σ_k (S_model(k) − S_ref(k))²) / √(Σ_k S_ref(k)²)` (0 = identical spectra, 1 = off by
+/// the spectrum itself). On E(k) it weighs the large scales, on Z(k) the small ones.
 pub fn spectral_rmse(model: &[f64], reference: &[f64], kmax: usize) -> f64 {
-    let mut sum = 0.0;
-    let mut count = 0usize;
-    for k in 1..=kmax.min(model.len().min(reference.len()) - 1) {
-        if reference[k] > 0.0 {
-            let r = (model[k] - reference[k]) / reference[k];
-            sum += r * r;
-            count += 1;
-        }
+    let top = kmax.min(model.len().min(reference.len()).saturating_sub(1));
+    let (mut num, mut den) = (0.0, 0.0);
+    for k in 1..=top {
+        num += (model[k] - reference[k]).powi(2);
+        den += reference[k] * reference[k];
     }
-    if count == 0 {
+    if den == 0.0 {
         f64::NAN
     } else {
-        (sum / count as f64).sqrt()
+        (num / den).sqrt()
     }
 }
 

@@ -1,0 +1,480 @@
+//! `les-eval`: every closure of the subgrid case scored a-priori and a-posteriori against
+//! a filtered DNS (docs/science.md §8).
+//!
+//! Per ν: a DNS is spun up from a perturbed laminar state (most of it on a half-size
+//! grid, then on the DNS grid), filtered, and one coarse run per closure starts from that
+//! filtered state. DNS and coarse runs then step together for `t_run`; after a
+//! transient, every `sample_every` the scores accumulate:
+//! * a-priori, on the filtered DNS state: each closure's Π against the true Π
+//!   (correlation, relative L2, enstrophy transfer, backscatter fraction);
+//! * a-posteriori, on each coarse run's own state: time-mean E(k) and Z(k) against the
+//!   filtered DNS (normalised spectral RMSE over the resolved shells), the ω̄ PDF
+//!   (Wasserstein-1 divided by the filtered DNS's rms), mean energy and enstrophy, blow-ups.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use strum::IntoEnumIterator;
+
+use crate::metrics;
+use crate::solver::{C64, Grid, Simulation, SolverError};
+
+use super::closure::{LesClosure, LesRun};
+use super::filter::{Filter, cutoff_wavenumber, embed};
+use super::{EddyViscosity, FilteredDns, LesFlow, NU_CHOICES, stats};
+
+/// What `les-eval` runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LesEvalOptions {
+    pub nus: Vec<f64>,
+    pub dns_n: usize,
+    pub filter: Filter,
+    /// Spin-up time before the runs start (¾ of it on the half-size grid).
+    pub spin_up: f64,
+    /// Length of the coarse runs.
+    pub t_run: f64,
+    /// Time between samples of the scores.
+    pub sample_every: f64,
+    /// Samples start after this much of the run (the runs start identical).
+    pub transient: f64,
+    pub seed: u64,
+}
+
+impl Default for LesEvalOptions {
+    fn default() -> Self {
+        LesEvalOptions {
+            nus: NU_CHOICES.to_vec(),
+            dns_n: 256,
+            filter: Filter::Cutoff,
+            spin_up: 4.0,
+            t_run: 4.0,
+            sample_every: 0.05,
+            transient: 0.5,
+            seed: 0,
+        }
+    }
+}
+
+impl LesEvalOptions {
+    /// The flow of one ν.
+    pub fn flow(&self, nu: f64) -> LesFlow {
+        LesFlow {
+            nu,
+            dns_n: self.dns_n,
+            filter: self.filter,
+            ..Default::default()
+        }
+    }
+
+    /// DNS steps of one ν (spin-up on the DNS grid plus the run), for progress bars.
+    pub fn steps_per_nu(&self) -> u64 {
+        let dt = LesFlow::default().dt;
+        ((0.25 * self.spin_up + self.t_run) / dt).round() as u64
+    }
+
+    pub fn validate(&self) -> Result<(), SolverError> {
+        let bad = |m: String| Err(SolverError::BadParam(m));
+        if self.nus.is_empty() {
+            return bad("give at least one ν".into());
+        }
+        for &nu in &self.nus {
+            self.flow(nu).validate()?;
+        }
+        if self.dns_n / 2 < LesFlow::default().les_n {
+            return bad(format!(
+                "the DNS grid must be at least twice the LES grid, got {}",
+                self.dns_n
+            ));
+        }
+        let times = [self.spin_up, self.t_run, self.sample_every, self.transient];
+        if times.iter().any(|t| !t.is_finite() || *t < 0.0) || self.sample_every <= 0.0 {
+            return bad("times must be finite and ≥ 0 (sample interval > 0)".into());
+        }
+        if self.transient + self.sample_every > self.t_run {
+            return bad(format!(
+                "the run ({}) must outlast the transient ({}) by at least one sample interval",
+                self.t_run, self.transient
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One row of the table: one closure at one ν.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LesRow {
+    pub closure: String,
+    pub nu: f64,
+    pub dns_n: usize,
+    pub les_n: usize,
+    pub filter: Filter,
+    /// a-priori correlation of the modelled Π with the true Π
+    pub cc: f64,
+    /// a-priori relative L2 error of Π
+    pub rel_l2: f64,
+    /// a-priori enstrophy transfer −⟨Π ω̄⟩ of the modelled Π (true: `p_z_true`)
+    pub p_z: f64,
+    pub p_z_true: f64,
+    /// a-priori fraction of points with backscatter in the modelled Π
+    pub backscatter: f64,
+    pub spectral_rmse_e: f64,
+    pub spectral_rmse_z: f64,
+    /// Wasserstein-1 distance of the ω̄ PDF ÷ the filtered DNS's rms ω̄
+    pub w1_omega: f64,
+    /// time-mean energy and enstrophy of the run (the filtered DNS's: `*_dns`)
+    pub energy: f64,
+    pub enstrophy: f64,
+    pub energy_dns: f64,
+    pub enstrophy_dns: f64,
+    pub blowups: u32,
+    /// the model coefficient (C_s², C_L³), time-averaged, where there is one
+    pub coefficient: Option<f64>,
+    pub t_run: f64,
+    pub samples: usize,
+}
+
+/// Time-mean spectra of one ν, for figures: the filtered DNS and each closure.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LesSpectra {
+    pub nu: f64,
+    /// (name, E(k), Z(k)); the first is the filtered DNS
+    pub curves: Vec<(String, Vec<f64>, Vec<f64>)>,
+    /// sorted ω̄ samples per curve, thinned, for PDF figures
+    pub omega: Vec<(String, Vec<f64>)>,
+}
+
+/// Running sums of one run's a-posteriori statistics.
+#[derive(Default)]
+struct Accum {
+    e: Vec<f64>,
+    z: Vec<f64>,
+    omega: Vec<f64>,
+    energy: f64,
+    enstrophy: f64,
+    samples: usize,
+}
+
+impl Accum {
+    fn add(&mut self, grid: &Grid, hat: &[C64]) {
+        let (e, z) = stats::spectra(grid, hat);
+        if self.e.is_empty() {
+            self.e = vec![0.0; e.len()];
+            self.z = vec![0.0; z.len()];
+        }
+        for (a, b) in self.e.iter_mut().zip(&e) {
+            *a += b;
+        }
+        for (a, b) in self.z.iter_mut().zip(&z) {
+            *a += b;
+        }
+        let w = grid.to_physical(hat);
+        self.energy += metrics::energy(grid, hat);
+        self.enstrophy += metrics::enstrophy(&w);
+        self.omega.extend_from_slice(&w);
+        self.samples += 1;
+    }
+    fn mean(&self, v: &[f64]) -> Vec<f64> {
+        v.iter().map(|x| x / self.samples.max(1) as f64).collect()
+    }
+}
+
+/// Running sums of one closure's a-priori scores.
+#[derive(Default)]
+struct Apriori {
+    cc: f64,
+    rel_l2: f64,
+    p_z: f64,
+    p_z_true: f64,
+    backscatter: f64,
+    coefficient: f64,
+    samples: usize,
+}
+
+/// A DNS state spun up for `flow`: ¾ of `spin_up` on a half-size grid, then zero-padded
+/// onto the DNS grid and run for the last quarter. Returns (ω, t).
+pub fn spun_up_dns(
+    flow: &LesFlow,
+    spin_up: f64,
+    seed: u64,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<(Vec<f64>, f64), SolverError> {
+    let fine = Arc::new(Grid::new(flow.dns_n)?);
+    let half = Arc::new(Grid::new(flow.dns_n / 2)?);
+    let w0 = flow.perturbed_laminar(&half, seed);
+    let mut coarse = Simulation::new(half.clone(), flow.dns_params(), &w0, 0.0, 0)?;
+    let steps = (0.75 * spin_up / flow.dt).round() as u64;
+    for _ in 0..steps {
+        coarse.step()?;
+        check_cancel(cancel)?;
+    }
+    let hat = embed(&half, coarse.omega_hat(), &fine);
+    let mut dns = Simulation::from_hat(fine, flow.dns_params(), hat, coarse.t(), 0)?;
+    for _ in 0..(0.25 * spin_up / flow.dt).round() as u64 {
+        dns.step()?;
+        progress(1);
+        check_cancel(cancel)?;
+    }
+    let t = dns.t();
+    Ok((dns.omega(), t))
+}
+
+fn check_cancel(cancel: &AtomicBool) -> Result<(), SolverError> {
+    if cancel.load(Ordering::Relaxed) {
+        Err(SolverError::BadParam("interrupted".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Score every closure at one ν. `progress` receives DNS steps as they are done.
+pub fn evaluate_nu(
+    opts: &LesEvalOptions,
+    nu: f64,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<(Vec<LesRow>, LesSpectra), SolverError> {
+    let flow = opts.flow(nu);
+    let (w, t0) = spun_up_dns(&flow, opts.spin_up, opts.seed, progress, cancel)?;
+    let mut dns = FilteredDns::new(flow, &w, t0)?;
+    let lg = dns.les_grid().clone();
+    let closures: Vec<LesClosure> = LesClosure::iter().collect();
+    let mut runs = closures
+        .iter()
+        .map(|&c| LesRun::new(&flow, lg.clone(), dns.bar_hat(), t0, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut blown = vec![false; runs.len()];
+    let mut post: Vec<Accum> = (0..runs.len()).map(|_| Accum::default()).collect();
+    let mut truth = Accum::default();
+    let mut prior: Vec<Apriori> = (0..runs.len()).map(|_| Apriori::default()).collect();
+    let mut models: Vec<Option<EddyViscosity>> = closures
+        .iter()
+        .map(|c| c.eddy().map(|m| EddyViscosity::new(lg.clone(), m)))
+        .collect();
+    let steps = (opts.t_run / flow.dt).round() as u64;
+    let every = ((opts.sample_every / flow.dt).round() as u64).max(1);
+    let first = (opts.transient / flow.dt).round() as u64;
+    let mut pi_model = lg.zeros_hat();
+    for step in 1..=steps {
+        dns.step()?;
+        for (i, run) in runs.iter_mut().enumerate() {
+            if !blown[i] && run.step(Some(dns.pi_hat())).is_err() {
+                blown[i] = true;
+            }
+        }
+        progress(1);
+        check_cancel(cancel)?;
+        if step < first || step % every != 0 {
+            continue;
+        }
+        truth.add(&lg, dns.bar_hat());
+        for (i, run) in runs.iter().enumerate() {
+            if !blown[i] {
+                post[i].add(&lg, run.sim.omega_hat());
+            }
+        }
+        // a-priori on the state Π belongs to
+        let bar = lg.to_physical(dns.prev_bar_hat());
+        let pi_true = lg.to_physical(dns.pi_hat());
+        for (i, c) in closures.iter().enumerate() {
+            let a = &mut prior[i];
+            match (&mut models[i], c) {
+                (Some(m), _) => {
+                    m.subgrid_hat(dns.prev_bar_hat(), &mut pi_model);
+                    a.coefficient += m.coefficient();
+                }
+                (None, LesClosure::Oracle) => pi_model.copy_from_slice(dns.pi_hat()),
+                (None, _) => pi_model.fill(C64::default()),
+            }
+            let p = lg.to_physical(&pi_model);
+            a.cc += stats::correlation(&p, &pi_true);
+            a.rel_l2 += stats::rel_l2(&p, &pi_true);
+            a.p_z += stats::enstrophy_transfer(&p, &bar);
+            a.p_z_true += stats::enstrophy_transfer(&pi_true, &bar);
+            a.backscatter += stats::backscatter_fraction(&p, &bar);
+            a.samples += 1;
+        }
+    }
+    let kmax = cutoff_wavenumber(lg.n) as usize;
+    let (e_dns, z_dns) = (truth.mean(&truth.e), truth.mean(&truth.z));
+    let rms_dns = stats::rms(&truth.omega);
+    let n_truth = truth.samples.max(1) as f64;
+    let mut rows = Vec::new();
+    let mut curves = vec![("filtered DNS".to_string(), e_dns.clone(), z_dns.clone())];
+    let mut omegas = vec![("filtered DNS".to_string(), thin_sorted(&truth.omega))];
+    for (i, c) in closures.iter().enumerate() {
+        let (p, a) = (&post[i], &prior[i]);
+        let ns = a.samples.max(1) as f64;
+        let (e, z) = (p.mean(&p.e), p.mean(&p.z));
+        let nan_if_empty = |v: f64| if p.samples == 0 { f64::NAN } else { v };
+        rows.push(LesRow {
+            closure: c.to_string(),
+            nu,
+            dns_n: flow.dns_n,
+            les_n: flow.les_n,
+            filter: flow.filter,
+            cc: a.cc / ns,
+            rel_l2: a.rel_l2 / ns,
+            p_z: a.p_z / ns,
+            p_z_true: a.p_z_true / ns,
+            backscatter: a.backscatter / ns,
+            spectral_rmse_e: nan_if_empty(stats::spectral_rmse(&e, &e_dns, kmax)),
+            spectral_rmse_z: nan_if_empty(stats::spectral_rmse(&z, &z_dns, kmax)),
+            w1_omega: stats::wasserstein1(&p.omega, &truth.omega) / rms_dns,
+            energy: p.energy / p.samples.max(1) as f64,
+            enstrophy: p.enstrophy / p.samples.max(1) as f64,
+            energy_dns: truth.energy / n_truth,
+            enstrophy_dns: truth.enstrophy / n_truth,
+            blowups: blown[i] as u32,
+            coefficient: c.eddy().map(|_| a.coefficient / ns),
+            t_run: opts.t_run,
+            samples: p.samples,
+        });
+        if p.samples > 0 {
+            curves.push((c.to_string(), e, z));
+            omegas.push((c.to_string(), thin_sorted(&p.omega)));
+        }
+    }
+    Ok((
+        rows,
+        LesSpectra {
+            nu,
+            curves,
+            omega: omegas,
+        },
+    ))
+}
+
+/// Sorted values, thinned to at most 20 000 quantiles (enough for a PDF figure).
+fn thin_sorted(v: &[f64]) -> Vec<f64> {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    s.sort_by(f64::total_cmp);
+    let stride = s.len().div_ceil(20_000).max(1);
+    s.into_iter().step_by(stride).collect()
+}
+
+/// All ν of `opts`, in parallel (one ν per thread of the current rayon pool).
+pub fn evaluate(
+    opts: &LesEvalOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<(Vec<LesRow>, Vec<LesSpectra>), SolverError> {
+    use rayon::prelude::*;
+    opts.validate()?;
+    let results: Vec<_> = opts
+        .nus
+        .par_iter()
+        .map(|&nu| evaluate_nu(opts, nu, progress, cancel))
+        .collect::<Result<_, _>>()?;
+    let mut rows = Vec::new();
+    let mut spectra = Vec::new();
+    for (r, s) in results {
+        rows.extend(r);
+        spectra.push(s);
+    }
+    Ok((rows, spectra))
+}
+
+/// The resolution check of one ν: the same spun-up state run on the DNS grid and on a
+/// finer one, compared after filtering to the LES grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolutionRow {
+    pub nu: f64,
+    pub dns_n: usize,
+    pub fine_n: usize,
+    pub t_run: f64,
+    /// relative L2 distance of the filtered fields at `at[i]` time units after the start
+    pub at: Vec<f64>,
+    pub field_gap: Vec<f64>,
+    /// normalised spectral RMSE between the two runs' time-mean filtered spectra
+    pub spectral_rmse_e: f64,
+    pub spectral_rmse_z: f64,
+    /// time-mean rms of Π and enstrophy transfer −⟨Πω̄⟩ of each run
+    pub pi_rms: [f64; 2],
+    pub p_z: [f64; 2],
+    /// time-mean fraction of enstrophy above 2/3 of each grid's Nyquist wavenumber
+    pub tail: [f64; 2],
+}
+
+/// Run the resolution check for one ν (`opts.dns_n` against `fine_n`).
+pub fn resolution_nu(
+    opts: &LesEvalOptions,
+    nu: f64,
+    fine_n: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<ResolutionRow, SolverError> {
+    let flow = opts.flow(nu);
+    let (w, t0) = spun_up_dns(&flow, opts.spin_up, opts.seed, progress, cancel)?;
+    let base = Grid::new(flow.dns_n)?;
+    let fine_grid = Grid::new(fine_n)?;
+    let fine_w = fine_grid.to_physical(&embed(&base, &base.to_spectral(&w), &fine_grid));
+    let fine_flow = LesFlow {
+        dns_n: fine_n,
+        ..flow
+    };
+    let mut runs = [
+        FilteredDns::new(flow, &w, t0)?,
+        FilteredDns::new(fine_flow, &fine_w, t0)?,
+    ];
+    let lg = runs[0].les_grid().clone();
+    let at = [0.1, 0.25, 0.5, 1.0];
+    let mut gaps = Vec::new();
+    let mut acc = [Accum::default(), Accum::default()];
+    let (mut pi_rms, mut p_z, mut tail) = ([0.0; 2], [0.0; 2], [0.0; 2]);
+    let steps = (opts.t_run / flow.dt).round() as u64;
+    let every = ((opts.sample_every / flow.dt).round() as u64).max(1);
+    for step in 1..=steps {
+        for r in runs.iter_mut() {
+            r.step()?;
+        }
+        progress(1);
+        check_cancel(cancel)?;
+        let t = step as f64 * flow.dt;
+        if at.iter().any(|a| (a - t).abs() < 0.5 * flow.dt) {
+            let (a, b) = (
+                lg.to_physical(runs[0].bar_hat()),
+                lg.to_physical(runs[1].bar_hat()),
+            );
+            gaps.push(stats::rel_l2(&a, &b));
+        }
+        if step % every != 0 {
+            continue;
+        }
+        for (i, r) in runs.iter().enumerate() {
+            acc[i].add(&lg, r.bar_hat());
+            let pi = lg.to_physical(r.pi_hat());
+            let bar = lg.to_physical(r.prev_bar_hat());
+            pi_rms[i] += stats::rms(&pi);
+            p_z[i] += stats::enstrophy_transfer(&pi, &bar);
+            let (_, z) = stats::spectra(r.dns.grid(), r.dns.omega_hat());
+            let cut = r.dns.grid().n / 3;
+            tail[i] += z[cut..].iter().sum::<f64>() / z.iter().sum::<f64>();
+        }
+    }
+    let kmax = cutoff_wavenumber(lg.n) as usize;
+    let ns = acc[0].samples.max(1) as f64;
+    let mean = |v: [f64; 2]| [v[0] / ns, v[1] / ns];
+    Ok(ResolutionRow {
+        nu,
+        dns_n: flow.dns_n,
+        fine_n,
+        t_run: opts.t_run,
+        at: at.iter().copied().filter(|a| *a <= opts.t_run).collect(),
+        field_gap: gaps,
+        spectral_rmse_e: stats::spectral_rmse(
+            &acc[0].mean(&acc[0].e),
+            &acc[1].mean(&acc[1].e),
+            kmax,
+        ),
+        spectral_rmse_z: stats::spectral_rmse(
+            &acc[0].mean(&acc[0].z),
+            &acc[1].mean(&acc[1].z),
+            kmax,
+        ),
+        pi_rms: mean(pi_rms),
+        p_z: mean(p_z),
+        tail: mean(tail),
+    })
+}
