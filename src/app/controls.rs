@@ -8,7 +8,7 @@ use super::commands::Command;
 use super::compute::Compute;
 use super::settings::{Backend, RangeMode, RecordFormat, Settings, limits as app_limits};
 use crate::closure::sampler::Sampler;
-use crate::experiment::{ClosureMode, Panel, limits};
+use crate::experiment::{ClosureMode, Flow, Panel, limits};
 use crate::render::Colormap;
 use crate::solver::Case;
 
@@ -34,7 +34,7 @@ pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) ->
     record_ui(ui, s, cx, &mut out);
     export_ui(ui, s, cx, &mut out);
     ui.separator();
-    experiment_ui(ui, s, cx);
+    experiment_ui(ui, s, cx, &mut out);
     ui.separator();
     view_ui(ui, s, cx);
     ui.separator();
@@ -155,19 +155,73 @@ fn export_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mu
     .on_hover_text("pace of the simulation thread while playing (it never waits for the window)");
 }
 
-fn experiment_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
+/// The closure modes offered in each flow.
+fn closure_choices(flow: Flow) -> &'static [(ClosureMode, &'static str)] {
+    match flow {
+        Flow::Published => &[
+            (ClosureMode::Learned, "learned"),
+            (ClosureMode::Oracle, "oracle"),
+            (ClosureMode::Off, "off"),
+        ],
+        Flow::Kolmogorov => &[
+            (ClosureMode::Smagorinsky, "Smagorinsky"),
+            (ClosureMode::DynamicSmagorinsky, "dynamic Smagorinsky"),
+            (ClosureMode::Leith, "Leith"),
+            (ClosureMode::Oracle, "oracle (true Π)"),
+            (ClosureMode::Off, "off"),
+        ],
+    }
+}
+
+/// Case row: G and H of the published flow, Π of the subgrid flow (switching flows
+/// loads that flow's preset).
+fn case_ui(ui: &mut egui::Ui, s: &mut Settings, out: &mut Vec<Command>) {
     let e = &mut s.experiment;
-    ui.horizontal(|ui| {
+    let published = e.flow == Flow::Published;
+    ui.horizontal_wrapped(|ui| {
         ui.label("Case");
-        ui.selectable_value(&mut e.case, Case::G, "G: νΔω + 2σξ");
-        ui.selectable_value(&mut e.case, Case::H, "H: −u·∇ω + σξ");
+        for (case, text, preset) in [
+            (Case::G, "G: νΔω + 2σξ", "paper-g"),
+            (Case::H, "H: −u·∇ω + σξ", "paper-h"),
+        ] {
+            if ui
+                .selectable_label(published && e.case == case, text)
+                .clicked()
+            {
+                if published {
+                    e.case = case;
+                } else {
+                    out.push(Command::SelectPreset(preset));
+                }
+            }
+        }
+        let les = ui
+            .selectable_label(!published, "Π: subgrid (LES)")
+            .on_hover_text("Kolmogorov flow: a DNS filtered to 64² against 64² large-eddy runs");
+        if les.clicked() && published {
+            out.push(Command::SelectPreset("les"));
+        }
     });
-    ui.horizontal(|ui| {
+}
+
+fn experiment_ui(
+    ui: &mut egui::Ui,
+    s: &mut Settings,
+    cx: &ControlsContext,
+    out: &mut Vec<Command>,
+) {
+    case_ui(ui, s, out);
+    let e = &mut s.experiment;
+    ui.horizontal_wrapped(|ui| {
         ui.label("Closure");
-        ui.selectable_value(&mut e.closure, ClosureMode::Learned, "learned");
-        ui.selectable_value(&mut e.closure, ClosureMode::Oracle, "oracle");
-        ui.selectable_value(&mut e.closure, ClosureMode::Off, "off");
+        for &(mode, text) in closure_choices(e.flow) {
+            ui.selectable_value(&mut e.closure, mode, text);
+        }
     });
+    if e.flow == Flow::Kolmogorov {
+        subgrid_ui(ui, s);
+        return;
+    }
     egui::ComboBox::from_label("sensors")
         .selected_text(format!("{0}×{0}", e.sensors))
         .show_ui(ui, |ui| {
@@ -236,6 +290,33 @@ fn experiment_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     if let Some(w) = model_warning(s, cx) {
         ui.label(RichText::new(w).color(WARN));
     }
+}
+
+/// The subgrid flow's own settings: ν and the DNS grid (the runs shown are 64²).
+fn subgrid_ui(ui: &mut egui::Ui, s: &mut Settings) {
+    let e = &mut s.experiment;
+    ui.label(
+        RichText::new("∂ω/∂t + u·∇ω = νΔω − αω + A cos 8πy;  LES: … − Π, Π = T[u·∇ω] − N₆₄(ω̄)")
+            .small(),
+    );
+    let nu = limits::NU;
+    ui.add(
+        egui::Slider::new(&mut e.nu, nu.range())
+            .logarithmic(true)
+            .text(nu.name)
+            .custom_formatter(|v, _| format!("{v:.1e}")),
+    )
+    .on_hover_text(format!(
+        "les-eval scores ν = {:?}; a smaller ν needs a finer DNS",
+        crate::les::NU_CHOICES
+    ));
+    egui::ComboBox::from_label(limits::DNS_GRID.name)
+        .selected_text(format!("{0}×{0}", e.dns_n))
+        .show_ui(ui, |ui| {
+            for &k in limits::DNS_GRID.values {
+                ui.selectable_value(&mut e.dns_n, k, format!("{k}×{k}"));
+            }
+        });
 }
 
 /// Why the learned closure may not be what the user expects, if it may not.

@@ -55,7 +55,7 @@ impl FieldsView {
                 let (range, cmap) = panel_style(p, field, &ranges, s.diverging, s.sequential);
                 PanelSpec {
                     id: p.id(),
-                    title: p.title(snap.config.case),
+                    title: p.title(snap.config.term()),
                     unit: p.unit(),
                     field,
                     n: f.n,

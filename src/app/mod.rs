@@ -181,10 +181,17 @@ impl ClosureLabApp {
             }
             Command::SelectPreset(id) => {
                 if let Some(p) = presets::by_id(id) {
-                    let keep_n = self.settings.experiment.n;
+                    // the grid carries over between presets of the published flow
+                    let published = |c: &crate::experiment::ExperimentConfig| {
+                        c.flow == crate::experiment::Flow::Published
+                    };
+                    let keep_n = (published(&p.config) && published(&self.settings.experiment))
+                        .then_some(self.settings.experiment.n);
                     self.settings.preset = p.id.into();
                     self.settings.experiment = p.config;
-                    self.settings.experiment.n = keep_n;
+                    if let Some(n) = keep_n {
+                        self.settings.experiment.n = n;
+                    }
                     self.restart();
                 }
             }

@@ -93,7 +93,7 @@ pub struct GuiArgs {
     /// Run `--steps` steps, save a PNG of the window to this file and exit.
     #[arg(long)]
     pub screenshot: Option<std::path::PathBuf>,
-    /// Start with a preset: paper-g, paper-h, decaying, teaching.
+    /// Start with a preset: paper-g, paper-h, decaying, teaching, les.
     #[arg(long)]
     pub preset: Option<String>,
     /// Steps to run before the screenshot.

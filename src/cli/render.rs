@@ -13,7 +13,7 @@ use crate::render::{Colormap, PanelRanges, Range, panel_style};
 
 #[derive(Args, Debug)]
 pub struct RenderArgs {
-    /// paper-g, paper-h, decaying or teaching.
+    /// paper-g, paper-h, decaying, teaching or les.
     #[arg(long, default_value = "paper-g")]
     pub preset: String,
     /// First frame time (the truth is spun up to it first).
@@ -28,9 +28,9 @@ pub struct RenderArgs {
     /// Panels side by side: truth, with, without, error, true-closure, closure, spread.
     #[arg(long, value_delimiter = ',', default_value = "truth,with,without", value_parser = Panel::parse)]
     pub panels: Vec<Panel>,
-    /// Grid.
-    #[arg(long, default_value_t = 64)]
-    pub n: usize,
+    /// Grid of the runs shown (default: the preset's, 64).
+    #[arg(long)]
+    pub n: Option<usize>,
     /// Pixels per grid point.
     #[arg(long, default_value_t = 4)]
     pub scale: usize,
@@ -60,7 +60,9 @@ pub fn render(a: RenderArgs) -> Result<()> {
         bail!("--panels is empty");
     }
     let mut cfg = preset.config.clone();
-    cfg.n = a.n;
+    if let Some(n) = a.n {
+        cfg.n = n;
+    }
     cfg.blocking = true;
     cfg.validate()?;
     let model = super::closure_model(&cfg, a.model.as_deref())?;
@@ -97,7 +99,7 @@ fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
     let (r, cmap) = movie_styles(a, &f)[0];
     let title = format!(
         "{} [{}]   t = {:.2} s   ({})",
-        p.title(exp.config().case),
+        p.title(exp.config().term()),
         p.unit(),
         f.t,
         a.preset

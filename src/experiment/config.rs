@@ -31,6 +31,59 @@ pub enum ClosureMode {
     Learned,
     /// The true closure of the truth run (what a perfect closure would do).
     Oracle,
+    /// Classical eddy-viscosity closures of the subgrid (LES) flow.
+    Smagorinsky,
+    DynamicSmagorinsky,
+    Leith,
+}
+
+impl ClosureMode {
+    /// The LES closure this mode is in the subgrid flow.
+    pub fn les(self) -> Option<crate::les::LesClosure> {
+        use crate::les::LesClosure as L;
+        match self {
+            ClosureMode::Off => Some(L::None),
+            ClosureMode::Oracle => Some(L::Oracle),
+            ClosureMode::Smagorinsky => Some(L::Smagorinsky),
+            ClosureMode::DynamicSmagorinsky => Some(L::DynamicSmagorinsky),
+            ClosureMode::Leith => Some(L::Leith),
+            ClosureMode::Learned => None,
+        }
+    }
+
+    /// Whether the mode is a classical eddy-viscosity closure (subgrid flow only).
+    pub fn is_classical(self) -> bool {
+        matches!(
+            self,
+            ClosureMode::Smagorinsky | ClosureMode::DynamicSmagorinsky | ClosureMode::Leith
+        )
+    }
+}
+
+/// Which flow the experiment runs.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Flow {
+    /// The published stochastic flow: truth and model runs on one grid, closure G or H.
+    #[default]
+    Published,
+    /// The subgrid (LES) case: a Kolmogorov-flow DNS on `dns_n`², filtered to the `n`²
+    /// grid of the model runs; the closure is the subgrid term Π (docs/science.md §8).
+    Kolmogorov,
 }
 
 /// Settings of a coupled experiment. Every value is checked by [`Self::validate`]; ranges
@@ -38,7 +91,12 @@ pub enum ClosureMode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExperimentConfig {
+    /// Grid of the runs shown (the LES grid in the subgrid flow).
     pub n: usize,
+    pub flow: Flow,
+    /// DNS grid of the subgrid flow (unused in the published one).
+    pub dns_n: usize,
+    /// Closure case of the published flow (unused in the subgrid one).
     pub case: Case,
     pub nu: f64,
     pub dt: f64,
@@ -72,6 +130,8 @@ impl Default for ExperimentConfig {
     fn default() -> Self {
         ExperimentConfig {
             n: limits::GRID.default,
+            flow: Flow::Published,
+            dns_n: limits::DNS_GRID.default,
             case: Case::G,
             nu: limits::NU.default,
             dt: limits::DT.default,
@@ -114,6 +174,24 @@ impl ExperimentConfig {
         limits::RECORD_EVERY.check(self.record_every)?;
         limits::THREADS.check(self.threads)?;
         Sensors::new(self.sensors, self.n).map_err(|e| e.to_string())?;
+        match self.flow {
+            Flow::Kolmogorov => {
+                limits::DNS_GRID.check(self.dns_n)?;
+                if self.dns_n < 2 * self.n {
+                    return Err(format!(
+                        "the DNS grid ({0}²) must be at least twice the LES grid ({1}²)",
+                        self.dns_n, self.n
+                    ));
+                }
+            }
+            Flow::Published if self.closure.is_classical() => {
+                return Err(format!(
+                    "the {} closure is a subgrid (LES) closure: choose the Kolmogorov flow",
+                    self.closure
+                ));
+            }
+            Flow::Published => {}
+        }
         Ok(())
     }
 
@@ -122,6 +200,7 @@ impl ExperimentConfig {
     pub fn sanitized(&self) -> Self {
         ExperimentConfig {
             n: limits::GRID.clamp(self.n),
+            dns_n: limits::DNS_GRID.clamp(self.dns_n),
             sensors: limits::SENSORS.clamp(self.sensors),
             nu: limits::NU.clamp(self.nu),
             dt: limits::DT.clamp(self.dt),
@@ -159,10 +238,35 @@ impl ExperimentConfig {
         }
     }
 
+    /// The subgrid flow's set-up: its own forcing and drag, this config's ν, dt, scheme,
+    /// grids and threads.
+    pub fn les_flow(&self) -> crate::les::LesFlow {
+        crate::les::LesFlow {
+            nu: self.nu,
+            dt: self.dt,
+            dns_n: self.dns_n,
+            les_n: self.n,
+            scheme: self.scheme,
+            threads: self.threads,
+            ..Default::default()
+        }
+    }
+
+    /// Name of the closure term: G, H or Π (subgrid).
+    pub fn term(&self) -> &'static str {
+        match (self.flow, self.case) {
+            (Flow::Kolmogorov, _) => "Π",
+            (_, Case::G) => "G",
+            (_, Case::H) => "H",
+        }
+    }
+
     /// Settings that can change while the runs go on (sensors, sampler, ensemble,
     /// intervals, closure mode); anything else needs a restart.
     pub fn live_change_ok(&self, other: &ExperimentConfig) -> bool {
         self.n == other.n
+            && self.flow == other.flow
+            && self.dns_n == other.dns_n
             && self.case == other.case
             && self.nu == other.nu
             && self.dt == other.dt

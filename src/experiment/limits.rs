@@ -163,3 +163,9 @@ pub const RECORD_EVERY: Limit<u64> = Limit {
     max: 1_000_000,
     default: 10,
 };
+/// DNS grid of the subgrid (LES) flow; the runs shown are on the 64² LES grid.
+pub const DNS_GRID: Choice<usize> = Choice {
+    name: "DNS grid",
+    values: &[128, 256, 512],
+    default: 256,
+};

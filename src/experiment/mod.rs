@@ -11,18 +11,21 @@ pub mod limits;
 mod panel;
 pub mod presets;
 pub mod runner;
+mod truth;
 pub mod worker;
 
 use std::sync::Arc;
 
 use crate::closure::model::ClosureModel;
 use crate::closure::sensors::Sensors;
+use crate::les::EddyViscosity;
 use crate::metrics;
-use crate::solver::{GrfParams, Grid, RunKind, Simulation, SolverError, grf};
+use crate::solver::{C64, GrfParams, Grid, RunKind, Simulation, SolverError, grf};
 
-pub use config::{ClosureMode, ExperimentConfig};
+pub use config::{ClosureMode, ExperimentConfig, Flow};
 pub use history::{History, Sample};
 pub use panel::{Panel, PanelKind};
+use truth::Truth;
 pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
 
 /// Errors of an experiment.
@@ -36,9 +39,10 @@ pub enum ExperimentError {
     Closure(String),
 }
 
-/// Spin the truth up from the configured GRF to `t_end` (e.g. 30 s) and return the
-/// vorticity there. `progress(done, total)` is called every 100 steps; setting `cancel`
-/// stops early with an error.
+/// Spin the truth up from its configured start (a GRF; a perturbed laminar Kolmogorov
+/// flow in the subgrid case) to `t_end` (e.g. 30 s) and return the vorticity there (on
+/// the truth's own grid). `progress(done, total)` is called every 100 steps or so;
+/// setting `cancel` stops early with an error.
 pub fn spin_up(
     cfg: &ExperimentConfig,
     t_end: f64,
@@ -46,6 +50,15 @@ pub fn spin_up(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(Vec<f64>, f64), ExperimentError> {
     cfg.validate()?;
+    if cfg.flow == Flow::Kolmogorov {
+        return Ok(crate::les::spin_up(
+            &cfg.les_flow(),
+            t_end,
+            cfg.seed,
+            progress,
+            cancel,
+        )?);
+    }
     let grid = Arc::new(Grid::new(cfg.n)?);
     let w0 = grf::grf(&grid, GrfParams::default(), cfg.seed);
     let mut sim = Simulation::new(grid, cfg.params(RunKind::Truth), &w0, 0.0, cfg.seed)?;
@@ -63,14 +76,26 @@ pub fn spin_up(
     Ok((sim.omega(), sim.t()))
 }
 
+/// Work units [`spin_up`] reports for `t_end` (its `total`).
+pub fn spin_up_total(cfg: &ExperimentConfig, t_end: f64) -> u64 {
+    match cfg.flow {
+        Flow::Published => (t_end / cfg.dt).round() as u64,
+        Flow::Kolmogorov => crate::les::spin_up_total(&cfg.les_flow(), t_end),
+    }
+}
+
 /// The three runs and everything recorded about them.
 pub struct Experiment {
     cfg: ExperimentConfig,
     grid: Arc<Grid>,
     sensors: Sensors,
-    truth: Simulation,
+    truth: Truth,
     with: Simulation,
     without: Simulation,
+    /// The classical closure's model (subgrid flow) and its spectral Π.
+    eddy: Option<EddyViscosity>,
+    closure_hat: Vec<C64>,
+    scratch: crate::solver::fft::FftScratch,
     /// Closure applied to the `with` run (physical, N²) and the ensemble it came from.
     closure: Vec<f64>,
     ensemble: Vec<Vec<f64>>,
@@ -119,19 +144,26 @@ impl Fields {
 }
 
 impl Experiment {
-    /// Start from a GRF (seeded) at t = 0; all three runs share the initial state.
+    /// Start from a GRF (seeded; in the subgrid flow a perturbed laminar state on the DNS
+    /// grid) at t = 0; all three runs share the initial state.
     pub fn new(
         cfg: ExperimentConfig,
         model: Option<ClosureModel>,
     ) -> Result<Self, ExperimentError> {
         cfg.validate()?;
         let grid = Arc::new(Grid::new(cfg.n)?);
-        let w0 = grf::grf(&grid, GrfParams::default(), cfg.seed);
+        let w0 = match cfg.flow {
+            Flow::Published => grf::grf(&grid, GrfParams::default(), cfg.seed),
+            Flow::Kolmogorov => {
+                let flow = cfg.les_flow();
+                flow.perturbed_laminar(&Grid::new(flow.dns_n)?, cfg.seed)
+            }
+        };
         Self::from_state(cfg, grid, &w0, 0.0, model)
     }
 
-    /// Start all three runs from the physical vorticity `omega` (on a `cfg.n` grid) at
-    /// time `t0`.
+    /// Start all three runs from the physical vorticity `omega` (on the truth's grid:
+    /// `cfg.n`, or `cfg.dns_n` in the subgrid flow) at time `t0`.
     pub fn at(
         cfg: ExperimentConfig,
         omega: &[f64],
@@ -142,7 +174,8 @@ impl Experiment {
         Self::from_state(cfg, grid, omega, t0, model)
     }
 
-    /// Start all three runs from the physical vorticity `omega` at time `t0` on `grid`.
+    /// Start all three runs from the physical vorticity `omega` at time `t0`; `grid` is the
+    /// runs' grid (in the subgrid flow `omega` is on the DNS grid and is filtered).
     pub fn from_state(
         cfg: ExperimentConfig,
         grid: Arc<Grid>,
@@ -157,35 +190,26 @@ impl Experiment {
                 grid.n, cfg.n
             )));
         }
-        let mut truth = Simulation::new(
-            grid.clone(),
-            cfg.params(RunKind::Truth),
-            omega,
-            t0,
-            cfg.seed,
-        )?;
-        truth.record_closures(true);
-        let with = Simulation::new(
-            grid.clone(),
-            cfg.params(RunKind::Model(cfg.case)),
-            omega,
-            t0,
-            0,
-        )?;
-        let without = Simulation::new(
-            grid.clone(),
-            cfg.params(RunKind::Model(cfg.case)),
-            omega,
-            t0,
-            0,
-        )?;
+        let truth = Truth::new(&cfg, &grid, omega, t0)?;
+        let model_params = match cfg.flow {
+            Flow::Published => cfg.params(RunKind::Model(cfg.case)),
+            Flow::Kolmogorov => cfg.les_flow().les_params(),
+        };
+        let start = truth.omega_hat().to_vec();
+        let with = Simulation::from_hat(grid.clone(), model_params, start.clone(), t0, 0)?;
+        let without = Simulation::from_hat(grid.clone(), model_params, start, t0, 0)?;
+        // no learned subgrid model exists yet: the subgrid flow never takes one
+        let model = model.filter(|_| cfg.flow == Flow::Published);
         let sensors =
             Sensors::new(cfg.sensors, cfg.n).map_err(|e| ExperimentError::Config(e.to_string()))?;
         let worker = model.map(ClosureWorker::spawn);
         let n2 = grid.phys_len();
         let mut e = Experiment {
+            closure_hat: grid.zeros_hat(),
+            scratch: grid.scratch(1),
             grid,
             sensors,
+            eddy: None,
             truth,
             with,
             without,
@@ -202,6 +226,7 @@ impl Experiment {
             status: None,
             cfg,
         };
+        e.eddy = e.eddy_model();
         e.record();
         Ok(e)
     }
@@ -249,8 +274,18 @@ impl Experiment {
                 .map_err(|e| ExperimentError::Config(e.to_string()))?;
             self.readings = self.sensors.read(&self.true_closure);
         }
+        let rebuild = cfg.closure != self.cfg.closure;
         self.cfg = cfg.clone();
+        if rebuild {
+            self.eddy = self.eddy_model();
+        }
         Ok(())
+    }
+
+    /// The classical closure's eddy-viscosity model, when the mode is one.
+    fn eddy_model(&self) -> Option<EddyViscosity> {
+        let model = self.cfg.closure.les().and_then(|c| c.eddy())?;
+        Some(EddyViscosity::new(self.grid.clone(), model))
     }
 
     /// Advance all three runs by one step. With two threads (on grids of at least
@@ -259,14 +294,17 @@ impl Experiment {
     pub fn step(&mut self) -> Result<(), ExperimentError> {
         // truth first: its closure of this step is what the sensors read
         let mut truth = TruthStep {
-            sim: &mut self.truth,
-            case: self.cfg.case,
+            truth: &mut self.truth,
             closure: &mut self.true_closure,
             sensors: &self.sensors,
             readings: &mut self.readings,
         };
         let without = &mut self.without;
-        let (t, w) = if self.cfg.params(RunKind::Truth).parallel(self.grid.n) {
+        let parallel = match self.cfg.flow {
+            Flow::Published => self.cfg.params(RunKind::Truth).parallel(self.grid.n),
+            Flow::Kolmogorov => self.cfg.threads > 1,
+        };
+        let (t, w) = if parallel {
             rayon::join(|| truth.step(), || without.step())
         } else {
             (truth.step(), without.step())
@@ -290,7 +328,24 @@ impl Experiment {
             }
             ClosureMode::Oracle => {
                 self.closure.copy_from_slice(&self.true_closure);
-                self.with.step_with_closure(&self.closure)?;
+                match (self.cfg.flow, self.truth.closure_hat()) {
+                    (Flow::Kolmogorov, Some(c)) => self.with.step_with_closure_hat(Some(c))?,
+                    _ => self.with.step_with_closure(&self.closure)?,
+                }
+            }
+            ClosureMode::Smagorinsky | ClosureMode::DynamicSmagorinsky | ClosureMode::Leith => {
+                match &mut self.eddy {
+                    Some(m) => {
+                        m.subgrid_hat(self.with.omega_hat(), &mut self.closure_hat);
+                        self.grid.fft.inverse(
+                            &self.closure_hat,
+                            &mut self.closure,
+                            &mut self.scratch,
+                        );
+                        self.with.step_with_closure_hat(Some(&self.closure_hat))?;
+                    }
+                    None => self.with.step()?,
+                }
             }
             ClosureMode::Learned => {
                 self.update_learned_closure()?;
@@ -345,8 +400,14 @@ impl Experiment {
 
     fn update_learned_closure(&mut self) -> Result<(), ExperimentError> {
         if self.worker.is_none() {
-            self.status =
-                Some("no learned model loaded: the model run continues without closure".into());
+            self.status = Some(match self.cfg.flow {
+                Flow::Published => {
+                    "no learned model loaded: the model run continues without closure".into()
+                }
+                Flow::Kolmogorov => "no learned subgrid model yet: the model run continues \
+                                     without closure (choose a classical closure)"
+                    .into(),
+            });
             self.sample_step = None;
             return Ok(());
         }
@@ -375,7 +436,7 @@ impl Experiment {
     }
 
     fn record(&mut self) {
-        let truth = self.truth.omega();
+        let truth = self.grid.to_physical(self.truth.omega_hat());
         let with = self.with.omega();
         let without = self.without.omega();
         let spread = if self.ensemble.len() > 1 {
@@ -423,7 +484,7 @@ impl Experiment {
     /// The current fields. `member`: show this ensemble member as the closure instead of
     /// the ensemble mean.
     pub fn fields(&mut self, member: Option<usize>) -> Fields {
-        let truth = self.truth.omega();
+        let truth = self.grid.to_physical(self.truth.omega_hat());
         let with = self.with.omega();
         let error = with
             .iter()
@@ -447,7 +508,11 @@ impl Experiment {
             },
             closure,
             error,
-            sensors: self.sensors.indices().collect(),
+            // sensors read the closure of the published cases only
+            sensors: match self.cfg.flow {
+                Flow::Published => self.sensors.indices().collect(),
+                Flow::Kolmogorov => Vec::new(),
+            },
             truth,
             with,
         }
@@ -456,8 +521,7 @@ impl Experiment {
 
 /// The truth's step and what follows from it: its true closure and the sensor readings.
 struct TruthStep<'a> {
-    sim: &'a mut Simulation,
-    case: crate::solver::Case,
+    truth: &'a mut Truth,
     closure: &'a mut Vec<f64>,
     sensors: &'a Sensors,
     readings: &'a mut Vec<f64>,
@@ -465,8 +529,8 @@ struct TruthStep<'a> {
 
 impl TruthStep<'_> {
     fn step(&mut self) -> Result<(), SolverError> {
-        self.sim.step()?;
-        self.sim.true_closure_into(self.case, self.closure);
+        self.truth.step()?;
+        self.truth.closure_into(self.closure);
         *self.readings = self.sensors.read(self.closure);
         Ok(())
     }

@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::solver::Case;
-
 /// One field view of [`super::Fields`]. The kebab-case name (`true-closure`) is the
 /// stable identifier of the CLI (`render --panels`), the settings and file names.
 #[derive(
@@ -70,16 +68,18 @@ impl Panel {
         self.into()
     }
 
-    /// The title shown above the panel and in exported images; `case` names the closure
-    /// term.
-    pub fn title(self, case: Case) -> String {
+    /// The title shown above the panel and in exported images; `term` names the closure
+    /// term (G, H or Π: see `ExperimentConfig::term`).
+    pub fn title(self, term: &str) -> String {
         match self {
+            Panel::Truth if term == "Π" => "filtered DNS ω".into(),
             Panel::Truth => "truth ω".into(),
             Panel::With => "model ω, with closure".into(),
             Panel::Without => "model ω, no closure".into(),
             Panel::Error => "|ω_with − ω_truth|".into(),
-            Panel::TrueClosure => format!("true {case}"),
-            Panel::Closure => format!("sampled {case} (ensemble mean)"),
+            Panel::TrueClosure => format!("true {term}"),
+            Panel::Closure if term == "Π" => "modelled Π".into(),
+            Panel::Closure => format!("sampled {term} (ensemble mean)"),
             Panel::Spread => "ensemble spread (std)".into(),
         }
     }

@@ -1,8 +1,8 @@
 //! Presets with stable identifiers for the CLI (`paper-g`, `paper-h`, `decaying`,
-//! `teaching`). A preset sets the experiment and says how far to spin the truth up.
+//! `teaching`, `les`). A preset sets the experiment and says how far to spin the truth up.
 
-use super::{ClosureMode, ExperimentConfig};
-use crate::solver::Case;
+use super::{ClosureMode, ExperimentConfig, Flow};
+use crate::solver::{Case, Scheme};
 
 #[derive(Clone, Debug)]
 pub struct Preset {
@@ -60,7 +60,27 @@ pub fn all() -> Vec<Preset> {
             config: ExperimentConfig {
                 case: Case::G,
                 closure: ClosureMode::Oracle,
-                ..base
+                ..base.clone()
+            },
+        },
+        Preset {
+            id: "les",
+            title: "Subgrid (LES): Kolmogorov flow",
+            description: "A 256² Kolmogorov-flow DNS, shown filtered to 64², against 64² large-eddy runs: with a subgrid closure (Smagorinsky, dynamic Smagorinsky, Leith, or the oracle: the true Π) and without. The closure is the subgrid term Π the coarse grid cannot resolve.",
+            spin_up: 4.0,
+            config: {
+                let flow = crate::les::LesFlow::default();
+                ExperimentConfig {
+                    flow: Flow::Kolmogorov,
+                    n: flow.les_n,
+                    dns_n: flow.dns_n,
+                    nu: flow.nu,
+                    dt: flow.dt,
+                    scheme: Scheme::Imex,
+                    closure: ClosureMode::Smagorinsky,
+                    sensors: 4,
+                    ..base
+                }
             },
         },
     ]

@@ -11,15 +11,15 @@
 //!   filtered DNS (normalised spectral RMSE over the resolved shells), the ω̄ PDF
 //!   (Wasserstein-1 divided by the filtered DNS's rms), mean energy and enstrophy, blow-ups.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
 
 use crate::metrics;
-use crate::solver::{C64, Grid, Simulation, SolverError};
+use crate::solver::{C64, Grid, SolverError};
 
+use super::check_cancel;
 use super::closure::{LesClosure, LesRun};
 use super::filter::{Filter, cutoff_wavenumber, embed};
 use super::{EddyViscosity, FilteredDns, LesFlow, NU_CHOICES, stats};
@@ -67,10 +67,11 @@ impl LesEvalOptions {
         }
     }
 
-    /// DNS steps of one ν (spin-up on the DNS grid plus the run), for progress bars.
+    /// Work units of one ν for progress bars: DNS-grid steps, a half-size spin-up step
+    /// counting a quarter.
     pub fn steps_per_nu(&self) -> u64 {
-        let dt = LesFlow::default().dt;
-        ((0.25 * self.spin_up + self.t_run) / dt).round() as u64
+        let flow = LesFlow::default();
+        super::spin_up_total(&flow, self.spin_up) + (self.t_run / flow.dt).round() as u64
     }
 
     pub fn validate(&self) -> Result<(), SolverError> {
@@ -191,41 +192,19 @@ struct Apriori {
     samples: usize,
 }
 
-/// A DNS state spun up for `flow`: ¾ of `spin_up` on a half-size grid, then zero-padded
-/// onto the DNS grid and run for the last quarter. Returns (ω, t).
-pub fn spun_up_dns(
+/// [`super::spin_up`] with its progress turned into increments.
+fn spin_up_reporting(
     flow: &LesFlow,
-    spin_up: f64,
-    seed: u64,
+    opts: &LesEvalOptions,
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<(Vec<f64>, f64), SolverError> {
-    let fine = Arc::new(Grid::new(flow.dns_n)?);
-    let half = Arc::new(Grid::new(flow.dns_n / 2)?);
-    let w0 = flow.perturbed_laminar(&half, seed);
-    let mut coarse = Simulation::new(half.clone(), flow.dns_params(), &w0, 0.0, 0)?;
-    let steps = (0.75 * spin_up / flow.dt).round() as u64;
-    for _ in 0..steps {
-        coarse.step()?;
-        check_cancel(cancel)?;
-    }
-    let hat = embed(&half, coarse.omega_hat(), &fine);
-    let mut dns = Simulation::from_hat(fine, flow.dns_params(), hat, coarse.t(), 0)?;
-    for _ in 0..(0.25 * spin_up / flow.dt).round() as u64 {
-        dns.step()?;
-        progress(1);
-        check_cancel(cancel)?;
-    }
-    let t = dns.t();
-    Ok((dns.omega(), t))
-}
-
-fn check_cancel(cancel: &AtomicBool) -> Result<(), SolverError> {
-    if cancel.load(Ordering::Relaxed) {
-        Err(SolverError::BadParam("interrupted".into()))
-    } else {
-        Ok(())
-    }
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let report = |done: u64, _total: u64| {
+        let before = last.swap(done, Ordering::Relaxed);
+        progress(done.saturating_sub(before));
+    };
+    super::spin_up(flow, opts.spin_up, opts.seed, &report, cancel)
 }
 
 /// Score every closure at one ν. `progress` receives DNS steps as they are done.
@@ -236,7 +215,7 @@ pub fn evaluate_nu(
     cancel: &AtomicBool,
 ) -> Result<(Vec<LesRow>, LesSpectra), SolverError> {
     let flow = opts.flow(nu);
-    let (w, t0) = spun_up_dns(&flow, opts.spin_up, opts.seed, progress, cancel)?;
+    let (w, t0) = spin_up_reporting(&flow, opts, progress, cancel)?;
     let mut dns = FilteredDns::new(flow, &w, t0)?;
     let lg = dns.les_grid().clone();
     let closures: Vec<LesClosure> = LesClosure::iter().collect();
@@ -406,7 +385,7 @@ pub fn resolution_nu(
     cancel: &AtomicBool,
 ) -> Result<ResolutionRow, SolverError> {
     let flow = opts.flow(nu);
-    let (w, t0) = spun_up_dns(&flow, opts.spin_up, opts.seed, progress, cancel)?;
+    let (w, t0) = spin_up_reporting(&flow, opts, progress, cancel)?;
     let base = Grid::new(flow.dns_n)?;
     let fine_grid = Grid::new(fine_n)?;
     let fine_w = fine_grid.to_physical(&embed(&base, &base.to_spectral(&w), &fine_grid));

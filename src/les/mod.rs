@@ -14,6 +14,7 @@ pub mod subgrid;
 
 use std::f64::consts::TAU;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,7 @@ pub use subgrid::SubgridTerm;
 
 /// One Kolmogorov flow and its LES set-up.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LesFlow {
     /// Viscosity ν.
     pub nu: f64,
@@ -50,6 +52,8 @@ pub struct LesFlow {
     /// tiny; it remains the scheme under which a coarse run fed the true Π reproduces the
     /// filtered DNS to round-off (Π enters once per step, as N does).
     pub scheme: Scheme,
+    /// Threads of one DNS step (see `Params::threads`).
+    pub threads: usize,
 }
 
 /// Viscosities offered for the LES case (a factor 2 apart end to end). At the smallest,
@@ -70,6 +74,7 @@ impl Default for LesFlow {
             dt: 2.5e-4,
             filter: Filter::Cutoff,
             scheme: Scheme::Imex,
+            threads: 1,
         }
     }
 }
@@ -88,8 +93,12 @@ impl LesFlow {
             },
             scheme: self.scheme,
             convention: Convention::ZeroMean,
+            threads: if kind == RunKind::Truth {
+                self.threads
+            } else {
+                1
+            },
             kind,
-            threads: 1,
         }
     }
 
@@ -150,6 +159,7 @@ pub struct FilteredDns {
     prev_bar: Vec<C64>,
     /// Π of the state the last step started from
     pi: Vec<C64>,
+    scratch: crate::solver::fft::FftScratch,
 }
 
 impl FilteredDns {
@@ -168,6 +178,7 @@ impl FilteredDns {
             flow,
             dns,
             subgrid,
+            scratch: les_grid.scratch(1),
             prev_bar: bar.clone(),
             bar,
             pi,
@@ -209,9 +220,71 @@ impl FilteredDns {
         &self.prev_bar
     }
 
+    /// [`Self::pi_hat`] as a physical field on the LES grid.
+    pub fn pi_into(&mut self, out: &mut [f64]) {
+        let g = self.subgrid.les_grid();
+        g.fft.inverse(&self.pi, out, &mut self.scratch);
+    }
+
     /// The true subgrid term Π of the state the last step started from (after
     /// construction: of the initial state).
     pub fn pi_hat(&self) -> &[C64] {
         &self.pi
     }
+}
+
+/// A DNS state spun up for `flow` from a perturbed laminar state (seeded): ¾ of
+/// `spin_up` on a half-size grid, then zero-padded onto the DNS grid and run for the last
+/// quarter so its small scales fill in. `progress(done, total)` is called with DNS-grid
+/// steps; setting `cancel` stops with an error. Returns (ω on the DNS grid, t).
+pub fn spin_up(
+    flow: &LesFlow,
+    spin_up: f64,
+    seed: u64,
+    progress: &dyn Fn(u64, u64),
+    cancel: &AtomicBool,
+) -> Result<(Vec<f64>, f64), SolverError> {
+    flow.validate()?;
+    let fine = Arc::new(Grid::new(flow.dns_n)?);
+    let half = Arc::new(Grid::new(flow.dns_n / 2)?);
+    let w0 = flow.perturbed_laminar(&half, seed);
+    let mut coarse = Simulation::new(half.clone(), flow.dns_params(), &w0, 0.0, 0)?;
+    let first = (0.75 * spin_up / flow.dt).round() as u64;
+    let second = (0.25 * spin_up / flow.dt).round() as u64;
+    // a half-size step costs about a quarter of a full one
+    let total = spin_up_total(flow, spin_up);
+    for k in 0..first {
+        coarse.step()?;
+        check_cancel(cancel)?;
+        if k % 400 == 0 {
+            progress(k / 4, total);
+        }
+    }
+    let hat = filter::embed(&half, coarse.omega_hat(), &fine);
+    let mut dns = Simulation::from_hat(fine, flow.dns_params(), hat, coarse.t(), 0)?;
+    for k in 0..second {
+        dns.step()?;
+        check_cancel(cancel)?;
+        if k % 100 == 0 {
+            progress(first / 4 + k, total);
+        }
+    }
+    progress(total, total);
+    let t = dns.t();
+    Ok((dns.omega(), t))
+}
+
+pub(crate) fn check_cancel(cancel: &AtomicBool) -> Result<(), SolverError> {
+    if cancel.load(Ordering::Relaxed) {
+        Err(SolverError::BadParam("interrupted".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Work units [`spin_up`] reports for `spin_up` time units (DNS-grid steps; a half-size
+/// step counts a quarter).
+pub fn spin_up_total(flow: &LesFlow, spin_up: f64) -> u64 {
+    let steps = |t: f64| (t / flow.dt).round() as u64;
+    steps(0.75 * spin_up) / 4 + steps(0.25 * spin_up)
 }

@@ -17,7 +17,7 @@ const PUBLISH_EVERY: Duration = Duration::from_millis(15);
 /// What makes a spun-up state reusable: everything the truth's first `spin_to` seconds
 /// depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct SpinKey([u64; 8]);
+struct SpinKey([u64; 10]);
 
 impl SpinKey {
     fn of(l: &Launch) -> Self {
@@ -31,6 +31,8 @@ impl SpinKey {
             c.dt.to_bits(),
             c.scheme as u64,
             l.spin_to.to_bits(),
+            c.flow as u64,
+            c.dns_n as u64,
         ])
     }
 }
@@ -50,7 +52,7 @@ impl Spin {
     fn spawn(l: &Launch) -> Self {
         let cfg = l.cfg.clone();
         let t_end = l.spin_to;
-        let total = (t_end / cfg.dt).round() as u64;
+        let total = crate::experiment::spin_up_total(&cfg, t_end);
         let done = Arc::new(AtomicU64::new(0));
         let cancel = Arc::new(AtomicBool::new(false));
         let (tx, rx) = channel();
@@ -58,7 +60,10 @@ impl Spin {
         let progress = SpinProgress {
             done: 0,
             total,
-            n: cfg.n,
+            n: match cfg.flow {
+                crate::experiment::Flow::Published => cfg.n,
+                crate::experiment::Flow::Kolmogorov => cfg.dns_n,
+            },
             t_end,
         };
         std::thread::spawn(move || {
