@@ -279,3 +279,116 @@ fn les_scores_on_hand_made_inputs() {
     assert!((frac - nonzero).abs() < 1e-15);
     assert!(stats::enstrophy_transfer(&a, &a) < 0.0);
 }
+
+fn small_job(
+    trajectories: usize,
+    shard: Option<closure_lab::les::data::Shard>,
+) -> closure_lab::les::data::LesDataSpec {
+    closure_lab::les::data::LesDataSpec {
+        flow: LesFlow {
+            dns_n: 128,
+            ..Default::default()
+        },
+        trajectories,
+        spin_up: 0.1,
+        duration: 0.05,
+        every: 0.025,
+        seed: 3,
+        shard,
+    }
+}
+
+#[test]
+fn shards_merge_into_the_file_of_one_run_and_gaps_or_overlaps_are_errors() {
+    use closure_lab::les::data::{Shard, generate, merge, read};
+    use std::sync::atomic::AtomicBool;
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let never = AtomicBool::new(false);
+    let quiet = |_: u64, _: u64| {};
+    generate(&small_job(3, None), &p("all.h5"), &quiet, &never).unwrap();
+    for i in 0..2 {
+        let shard = Some(Shard { index: i, count: 2 });
+        generate(
+            &small_job(3, shard),
+            &p(&format!("s{i}.h5")),
+            &quiet,
+            &never,
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        merge(&[p("s1.h5"), p("s0.h5")], &p("merged.h5")).unwrap(),
+        3
+    );
+    let (spec_all, all) = read(&p("all.h5")).unwrap();
+    let (spec_merged, merged) = read(&p("merged.h5")).unwrap();
+    assert_eq!(spec_all, spec_merged);
+    assert_eq!(all, merged, "merged shards differ from a single run");
+    assert!(
+        all.iter().all(|t| t.pi.iter().any(|v| *v != 0.0)),
+        "Π is stored"
+    );
+    // a missing shard and an overlap are named
+    let gap = merge(&[p("s0.h5")], &p("gap.h5")).unwrap_err().to_string();
+    assert!(
+        gap.contains("trajectory 1") && gap.contains("missing"),
+        "{gap}"
+    );
+    let twice = merge(&[p("s0.h5"), p("s0.h5")], &p("twice.h5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        twice.contains("trajectory 0") && twice.contains("overlapping"),
+        "{twice}"
+    );
+    assert!(!p("gap.h5").exists() && !p("twice.h5").exists());
+    // shards of another job do not merge
+    let other = closure_lab::les::data::LesDataSpec {
+        seed: 4,
+        ..small_job(3, Some(Shard { index: 1, count: 2 }))
+    };
+    generate(&other, &p("other.h5"), &quiet, &never).unwrap();
+    let mixed = merge(&[p("s0.h5"), p("other.h5")], &p("mixed.h5"))
+        .unwrap_err()
+        .to_string();
+    assert!(mixed.contains("seed"), "{mixed}");
+}
+
+#[test]
+fn resume_refuses_the_parts_of_a_different_job() {
+    use closure_lab::les::data::generate;
+    use std::sync::atomic::AtomicBool;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.h5");
+    // an interrupted job leaves its parts folder with its spec
+    let stopped = AtomicBool::new(true);
+    assert!(generate(&small_job(2, None), &out, &|_, _| {}, &stopped).is_err());
+    assert!(dir.path().join("d.h5.parts/spec.json").exists());
+    let other = closure_lab::les::data::LesDataSpec {
+        seed: 9,
+        ..small_job(2, None)
+    };
+    let never = AtomicBool::new(false);
+    let e = generate(&other, &out, &|_, _| {}, &never)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("different job") && e.contains("seed: 3 → 9"),
+        "{e}"
+    );
+    let grid = closure_lab::les::data::LesDataSpec {
+        flow: LesFlow {
+            dns_n: 256,
+            ..Default::default()
+        },
+        ..small_job(2, None)
+    };
+    let e = generate(&grid, &out, &|_, _| {}, &never)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("flow.dns_n: 128 → 256"), "{e}");
+    // the same job resumes and finishes
+    generate(&small_job(2, None), &out, &|_, _| {}, &never).unwrap();
+    assert!(out.exists() && !dir.path().join("d.h5.parts").exists());
+}

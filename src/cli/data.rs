@@ -1,50 +1,110 @@
-//! `closure-lab data`: generate truth trajectories with their closure terms (HDF5).
+//! `closure-lab data`: generate truth trajectories with their closure terms (HDF5): the
+//! published G/H data, or filtered-DNS ω̄ and Π of the subgrid case (`--case les`,
+//! shardable, joined by `closure-lab data merge`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::closure::data::{DataSpec, generate};
+use crate::les::data::{LesDataSpec, Shard};
+use crate::les::{Filter, LesFlow};
 use crate::solver::Params;
 
+/// Which data `closure-lab data` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataCase {
+    /// The published G and H closure data.
+    Published,
+    /// The subgrid (LES) case: filtered Kolmogorov DNS, ω̄ and Π on 64².
+    Les,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Join shard files of one `--case les` job (made with `--shard i/n`) into one file.
+    Merge {
+        /// The merged file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The shard files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+}
+
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct DataArgs {
+    #[command(subcommand)]
+    pub command: Option<DataCommand>,
+    /// Which data: published (G and H) or les (subgrid case).
+    #[arg(long, value_enum, default_value_t = DataCase::Published)]
+    pub case: DataCase,
     /// Number of trajectories (published: 100, split 95 train / 5 test by trajectory).
     #[arg(long, default_value_t = 100)]
     pub trajectories: usize,
-    /// DNS grid.
+    /// DNS grid (published case).
     #[arg(long, default_value_t = 256)]
     pub n: usize,
+    /// DNS grid of the subgrid case (128, 256, 512): the data's fidelity.
+    #[arg(long, default_value_t = 256)]
+    pub dns_n: usize,
+    /// Viscosity of the subgrid case.
+    #[arg(long, default_value_t = crate::les::NU_CHOICES[0])]
+    pub nu: f64,
+    /// LES filter of the subgrid case: cutoff or gaussian.
+    #[arg(long, default_value = "cutoff", value_parser = |s: &str| crate::names::parse::<Filter>("filter", s))]
+    pub filter: Filter,
+    /// This process's part of a subgrid job, `i/n` (trajectories k with k mod n = i), e.g.
+    /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
+    #[arg(long)]
+    pub shard: Option<Shard>,
     /// Grid stored in the file (every n/store-n-th point, as published).
     #[arg(long, default_value_t = 64)]
     pub store_n: usize,
-    /// First snapshot time.
-    #[arg(long, default_value_t = 20.0)]
-    pub t_start: f64,
-    /// Last snapshot time.
-    #[arg(long, default_value_t = 40.0)]
-    pub t_end: f64,
-    /// Snapshot spacing.
-    #[arg(long, default_value_t = 0.1)]
-    pub every: f64,
+    /// First snapshot time (published default 20; subgrid: the spin-up, default 4).
+    #[arg(long)]
+    pub t_start: Option<f64>,
+    /// Last snapshot time (published default 40; subgrid default 8).
+    #[arg(long)]
+    pub t_end: Option<f64>,
+    /// Snapshot spacing (published default 0.1; subgrid default 0.05).
+    #[arg(long)]
+    pub every: Option<f64>,
     /// Seed of trajectory 0 (trajectory k uses seed + k).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output HDF5 file; part files in `<out>.parts/` make the run resumable.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
 }
 
 pub fn data(a: DataArgs) -> Result<()> {
+    if let Some(DataCommand::Merge { out, inputs }) = &a.command {
+        let n = crate::les::data::merge(inputs, out)?;
+        println!(
+            "wrote {} ({n} trajectories from {} shards)",
+            out.display(),
+            inputs.len()
+        );
+        return Ok(());
+    }
+    let Some(out) = a.out.clone() else {
+        anyhow::bail!("--out is required");
+    };
+    if a.case == DataCase::Les {
+        return les_data(&a, &out);
+    }
     let spec = DataSpec {
         trajectories: a.trajectories,
         n: a.n,
         store_n: a.store_n,
-        t_start: a.t_start,
-        t_end: a.t_end,
-        every: a.every,
+        t_start: a.t_start.unwrap_or(20.0),
+        t_end: a.t_end.unwrap_or(40.0),
+        every: a.every.unwrap_or(0.1),
         seed: a.seed,
         params: Params::default(),
     };
@@ -60,15 +120,70 @@ pub fn data(a: DataArgs) -> Result<()> {
         bar.set_length(total);
         bar.set_position(done);
     };
-    let resumed = generate(&spec, &a.out, &on_progress)?;
+    let resumed = generate(&spec, &out, &on_progress)?;
     bar.finish_and_clear();
     println!(
         "wrote {} ({} trajectories, {} snapshots of {}², {} resumed from part files)",
-        a.out.display(),
+        out.display(),
         a.trajectories,
         spec.times().len(),
         a.store_n,
         resumed
+    );
+    Ok(())
+}
+
+/// `data --case les`: filtered-DNS trajectories of the subgrid case.
+fn les_data(a: &DataArgs, out: &std::path::Path) -> Result<()> {
+    if !crate::experiment::limits::DNS_GRID
+        .values
+        .contains(&a.dns_n)
+    {
+        anyhow::bail!("--dns-n must be one of 128, 256, 512, got {}", a.dns_n);
+    }
+    let spin_up = a.t_start.unwrap_or(4.0);
+    let spec = LesDataSpec {
+        flow: LesFlow {
+            nu: a.nu,
+            dns_n: a.dns_n,
+            filter: a.filter,
+            ..Default::default()
+        },
+        trajectories: a.trajectories,
+        spin_up,
+        duration: a.t_end.unwrap_or(8.0) - spin_up,
+        every: a.every.unwrap_or(0.05),
+        seed: a.seed,
+        shard: a.shard,
+    };
+    spec.validate()?;
+    let cancel = super::interruptible()?;
+    let bar = super::progress_bar();
+    bar.set_message(format!("DNS {}² → 64², ν = {:.1e}", a.dns_n, a.nu));
+    let start = std::time::Instant::now();
+    let on_progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let result = crate::les::data::generate(&spec, out, &on_progress, &cancel);
+    bar.finish_and_clear();
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!(
+            "interrupted (finished trajectories are kept in {}.parts/)",
+            out.display()
+        );
+    }
+    let resumed = result?;
+    let count = spec.indices().len();
+    println!(
+        "wrote {} ({count} trajectories{}, {} snapshots of ω̄ and Π on 64², {resumed} resumed) in {:.0} s",
+        out.display(),
+        spec.shard.map_or(String::new(), |s| format!(
+            " of shard {}/{}",
+            s.index, s.count
+        )),
+        spec.times().len(),
+        start.elapsed().as_secs_f64()
     );
     Ok(())
 }

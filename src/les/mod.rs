@@ -6,6 +6,7 @@
 //! only on [`crate::solver`] and [`crate::metrics`].
 
 pub mod closure;
+pub mod data;
 pub mod eddy;
 pub mod eval;
 pub mod filter;
