@@ -37,6 +37,9 @@ pub struct LesEvalArgs {
     /// grid (same start, filtered comparison; the DNS steps only, run for --t-run).
     #[arg(long)]
     pub resolution: Option<usize>,
+    /// Write figures into this folder: E(k), Z(k) and the ω̄ PDF per ν (PNG).
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
     /// Also write the time-mean spectra and ω̄ quantiles per ν as JSON to this file.
     #[arg(long)]
     pub spectra: Option<PathBuf>,
@@ -92,7 +95,70 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     if let Some(p) = &a.spectra {
         write_json::<Vec<LesSpectra>>(p, &spectra)?;
     }
+    if let Some(dir) = &a.plots {
+        let written = figures(dir, &spectra, opts.dns_n)?;
+        println!("wrote {written} figures to {}", dir.display());
+    }
     Ok(())
+}
+
+/// E(k), Z(k) and ω̄-PDF figures per ν.
+fn figures(dir: &std::path::Path, spectra: &[LesSpectra], dns_n: usize) -> Result<usize> {
+    use crate::les::stats;
+    use crate::render::chart::Chart;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let kmax = crate::les::filter::cutoff_wavenumber(64) as usize;
+    let mut written = 0;
+    for s in spectra {
+        let tag = format!("nu{:.0e}", s.nu);
+        for (which, label) in [(0, "E(k)"), (1, "Z(k)")] {
+            let series = s
+                .curves
+                .iter()
+                .map(|(name, e, z)| {
+                    let v = if which == 0 { e } else { z };
+                    let pts = (1..=kmax.min(v.len() - 1))
+                        .map(|k| (k as f64, v[k]))
+                        .collect();
+                    (name.clone(), pts)
+                })
+                .collect();
+            let title = format!(
+                "time-mean {label}, ν = {:.0e}: filtered {dns_n}² DNS vs 64² LES",
+                s.nu
+            );
+            let file = dir.join(format!(
+                "{}-spectrum-{tag}.png",
+                if which == 0 { "energy" } else { "enstrophy" }
+            ));
+            Chart {
+                title: &title,
+                x_label: "k",
+                y_label: label,
+                log_x: true,
+                series,
+            }
+            .save_png(&file)?;
+            written += 1;
+        }
+        let rms = s.omega.first().map_or(1.0, |(_, v)| stats::rms(v));
+        let series = s
+            .omega
+            .iter()
+            .map(|(name, v)| (name.clone(), stats::pdf(v, rms, 6.0, 72)))
+            .collect();
+        let title = format!("PDF of ω̄ / rms(ω̄_DNS), ν = {:.0e}", s.nu);
+        Chart {
+            title: &title,
+            x_label: "ω̄ / rms",
+            y_label: "PDF",
+            log_x: false,
+            series,
+        }
+        .save_png(&dir.join(format!("omega-pdf-{tag}.png")))?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 fn resolution(opts: &LesEvalOptions, fine: usize, json: Option<&std::path::Path>) -> Result<()> {

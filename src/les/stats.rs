@@ -102,3 +102,27 @@ pub fn backscatter_fraction(pi: &[f64], bar: &[f64]) -> f64 {
 pub fn rms(a: &[f64]) -> f64 {
     (a.iter().map(|v| v * v).sum::<f64>() / a.len() as f64).sqrt()
 }
+
+/// Probability density of `samples / scale` on `bins` equal bins over `[−range, range]`,
+/// as (bin centre, density) points; samples outside the range count in the total only.
+pub fn pdf(samples: &[f64], scale: f64, range: f64, bins: usize) -> Vec<(f64, f64)> {
+    let width = 2.0 * range / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in samples {
+        let x = v / scale;
+        if x.is_finite() && x.abs() < range {
+            counts[(((x + range) / width) as usize).min(bins - 1)] += 1;
+        }
+    }
+    let total = samples.len().max(1) as f64;
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            (
+                -range + (i as f64 + 0.5) * width,
+                c as f64 / (total * width),
+            )
+        })
+        .collect()
+}

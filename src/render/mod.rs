@@ -1,6 +1,7 @@
 //! Field → colour: colour maps, value ranges, RGBA images, colorbars and image export.
 //! Pure CPU code, used by the app (textures), the CLI (headless renders) and exports.
 
+pub mod chart;
 pub mod export;
 pub mod gpu;
 pub mod panel;
