@@ -170,3 +170,59 @@ fn absurd_sizes_and_steps_are_refused_before_anything_runs() {
         assert!(!out_dir.exists(), "{args:?} left {}", out_dir.display());
     }
 }
+
+/// The subgrid case's commands refuse bad settings and files with one line and leave
+/// nothing behind.
+#[test]
+fn subgrid_commands_refuse_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.h5");
+    let out_s = out.to_str().unwrap();
+    let missing = dir.path().join("missing.h5");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["les-eval", "--dns-n", "2000"],
+            "--dns-n must be between",
+        ),
+        (vec!["les-eval", "--t-run", "0.2"], "outlast the transient"),
+        (vec!["les-eval", "--nu=-1"], "ν must be ≥ 0"),
+        (
+            vec!["les-eval", "--resolution", "128"],
+            "finer than --dns-n",
+        ),
+        (
+            vec!["data", "--case", "les", "--dns-n", "100", "--out", out_s],
+            "--dns-n must be one of",
+        ),
+        (
+            vec![
+                "data",
+                "--case",
+                "les",
+                "--trajectories",
+                "0",
+                "--out",
+                out_s,
+            ],
+            "--trajectories must be",
+        ),
+        (
+            vec!["data", "--case", "les", "--every", "0.0001", "--out", out_s],
+            "multiple of dt",
+        ),
+        (
+            vec!["data", "merge", "--out", out_s, missing.to_str().unwrap()],
+            "cannot open",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = bin().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(err.contains(want), "{args:?}: expected `{want}` in: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line: {err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left files behind: {left:?}");
+    }
+}
