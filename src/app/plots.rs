@@ -62,12 +62,14 @@ pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>) {
                 .legend(Legend::default())
                 .show(ui, |p| {
                     let Some(snap) = snap else { return };
+                    // shells emptied by dealiasing or the LES filter hold round-off only
+                    let top = snap.spectra[0].iter().fold(0.0f64, |m, v| m.max(*v));
                     for (sp, name) in snap.spectra.iter().zip(["truth", "with", "without"]) {
                         let pts: Vec<[f64; 2]> = sp
                             .iter()
                             .enumerate()
                             .skip(1)
-                            .filter(|(_, v)| **v > 0.0)
+                            .filter(|(_, v)| **v > 1e-20 * top)
                             .map(|(i, v)| [(i as f64).log10(), v.log10()])
                             .collect();
                         p.line(line(name, pts));
