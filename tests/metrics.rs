@@ -73,3 +73,48 @@ fn energy_enstrophy_and_spectrum_of_a_single_mode() {
     let total: f64 = energy_spectrum(&g, &g.to_spectral(&f)).iter().sum();
     assert!((total - enstrophy(&f)).abs() < 1e-10 * enstrophy(&f));
 }
+
+/// Calibration arithmetic on ensembles with known answers (docs/science.md §7).
+#[test]
+fn ensemble_calibration_scores_have_their_known_values() {
+    use closure_lab::closure::calibration::{crps, score, spread};
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+    // exact: members 0 and 2 around the truth 1 — fair CRPS 0, spread √2
+    let m = vec![vec![0.0], vec![2.0]];
+    assert!(crps(&m, &[1.0]).abs() < 1e-15);
+    assert!((spread(&m, &[1.0]) - 2f64.sqrt()).abs() < 1e-15);
+    // one member: CRPS is the mean absolute error ÷ mean |truth|, no spread
+    let one = vec![vec![1.5, -0.5]];
+    assert!((crps(&one, &[1.0, -1.0]) - 0.5).abs() < 1e-15);
+    assert!(spread(&one, &[1.0, -1.0]).is_nan());
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let normal = Normal::new(0.0, 1.0).unwrap();
+    let (pixels, members, sigma) = (20_000, 16, 0.3);
+    let mu: Vec<f64> = (0..pixels).map(|i| 1.0 + (i as f64 * 0.01).sin()).collect();
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
+        mu.iter().map(|m| m + sigma * normal.sample(rng)).collect()
+    };
+    let ens: Vec<Vec<f64>> = (0..members).map(|_| draw(&mut rng)).collect();
+    // truth drawn like a member: calibrated, spread/skill = √(M/(M+1))
+    let truth = draw(&mut rng);
+    let s = score(&ens, &truth);
+    let ratio = s.spread / s.d_fro_mean;
+    let ideal = (members as f64 / (members as f64 + 1.0)).sqrt();
+    assert!((ratio - ideal).abs() < 0.02, "spread/skill {ratio} vs {ideal}");
+    // truth at the centre: the skill shrinks by √M, so spread/skill ≈ √M (under-confident
+    // is > 1 here: the ensemble claims more uncertainty than its error)
+    let s = score(&ens, &mu);
+    assert!((s.spread / s.d_fro_mean - 4.0).abs() < 0.15, "{}", s.spread / s.d_fro_mean);
+    // CRPS of N(μ, σ²) at y = μ is σ(2φ(0) − 1/√π) = 0.23369σ
+    let mean_abs = mu.iter().map(|v| v.abs()).sum::<f64>() / pixels as f64;
+    let expect = 0.233_69 * sigma / mean_abs;
+    assert!((s.crps - expect).abs() < 0.02 * expect, "CRPS {} vs {expect}", s.crps);
+    // an over-confident ensemble (too narrow around a biased mean) scores worse
+    let narrow: Vec<Vec<f64>> = ens
+        .iter()
+        .map(|b| b.iter().zip(&mu).map(|(x, m)| m + 0.2 + 0.1 * (x - m)).collect())
+        .collect();
+    assert!(crps(&narrow, &mu) > s.crps);
+}

@@ -39,9 +39,13 @@ pub struct EvalArgs {
     /// Cases for the baseline rows (models add their own).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["g".to_string(), "h".to_string()])]
     pub cases: Vec<String>,
-    /// Sensors per side for the baseline rows.
-    #[arg(long, default_value_t = 16)]
-    pub sensors: usize,
+    /// Sensor densities (per side; 0 = none, ω only): every model and baseline is scored
+    /// at each. A model needs sensors, so it has no row at 0.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![16usize])]
+    pub sensors: Vec<usize>,
+    /// Samples per state from each model (≥ 2 for spread and spread/skill).
+    #[arg(long, default_value_t = 1)]
+    pub ensemble: usize,
     /// Also write the rows as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -167,6 +171,19 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             .unwrap_or_default();
         models.push((label, m));
     }
+    if a.samples == 0 || a.samples > 10_000 {
+        bail!("--samples must be 1…10000, got {}", a.samples);
+    }
+    if a.ensemble == 0 || a.ensemble > 64 {
+        bail!("--ensemble must be 1…64, got {}", a.ensemble);
+    }
+    if let Some(&s) = a
+        .sensors
+        .iter()
+        .find(|&&s| s != 0 && !matches!(s, 4 | 8 | 16 | 32))
+    {
+        bail!("--sensors takes 0 (none), 4, 8, 16 or 32, got {s}");
+    }
     let (states, nu) = load_states(&a)?;
     let stored = states.first().map(|s| s.n).unwrap_or(0);
     for &n in &a.grids {
@@ -174,35 +191,42 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             bail!("grid {n} does not divide the stored grid {stored}");
         }
     }
-    let bar = ProgressBar::new((a.grids.len() * (cases.len() + models.len())) as u64).with_style(
+    let jobs = a.grids.len() * a.sensors.len() * (cases.len() + models.len());
+    let bar = ProgressBar::new(jobs as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut rows = Vec::new();
     for &n in &a.grids {
-        for &case in &cases {
-            bar.set_message(format!("baselines {case} at {n}²"));
-            rows.extend(baseline_rows(&states, case, n, a.sensors, nu)?);
-            bar.inc(1);
-        }
-        for (label, m) in models.iter_mut() {
-            bar.set_message(format!("{label} at {n}²"));
-            rows.extend(model_rows(m, label, &states, n, &settings)?);
-            bar.inc(1);
+        for &s in &a.sensors {
+            for &case in &cases {
+                bar.set_message(format!("baselines {case} at {n}², {s} sensors"));
+                rows.extend(baseline_rows(&states, case, n, s, nu)?);
+                bar.inc(1);
+            }
+            for (label, m) in models.iter_mut() {
+                bar.set_message(format!("{label} at {n}², {s} sensors"));
+                rows.extend(model_rows(m, label, &states, n, s, a.ensemble, &settings)?);
+                bar.inc(1);
+            }
         }
     }
     bar.finish_and_clear();
-    rows.sort_by(|x, y| (x.case.as_str(), x.n).cmp(&(y.case.as_str(), y.n)));
+    rows.sort_by(|x, y| (x.case.as_str(), x.n, x.sensors).cmp(&(y.case.as_str(), y.n, y.sensors)));
     println!(
-        "{} test states ({} stored), sensors {}×{}\n",
+        "{} test states ({} stored), {} member(s) per state{}\n",
         states.len(),
         stored,
-        a.sensors,
-        a.sensors
+        a.ensemble,
+        if a.sensors.contains(&0) {
+            "; models need sensors, so none is scored at 0"
+        } else {
+            ""
+        }
     );
     print!("{}", markdown(&rows));
     if let Some(p) = &a.json {
-        std::fs::write(p, serde_json::to_string_pretty(&rows)?)
+        crate::atomic::write_bytes(p, serde_json::to_string_pretty(&rows)?.as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())

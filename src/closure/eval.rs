@@ -1,16 +1,19 @@
-//! A-priori evaluation of closure estimates against the true closure (docs/science.md §4–5):
-//! learned models under several samplers, and labelled baselines — the densified sensors
-//! alone, the deterministic part from ω alone, and the structure-aware estimate
-//! (deterministic part + Fourier-interpolated sensor residual).
+//! A-priori evaluation of closure estimates against the true closure (docs/science.md §4,
+//! §5, §7): learned models under several samplers and sensor densities, with ensembles
+//! scored for calibration (spread, spread/skill, CRPS), and labelled deterministic
+//! baselines — the densified sensors alone ("interpolation only") and the
+//! "structure-aware mean" (deterministic part from ω + Fourier-interpolated sensor
+//! residual; the deterministic part alone without sensors).
 
 use std::time::Instant;
 
+use super::calibration;
 use super::model::{ClosureError, ClosureModel, EvalRow, InputSpec, Target};
 use super::prior::deterministic_part;
 use super::sampler::Sampler;
 use super::sde::Schedule;
 use super::sensors::{Densify, Sensors};
-use crate::metrics::{d_fro, d_max, d_mse, d_spe};
+use crate::metrics::{d_max, d_mse, d_spe};
 use crate::solver::{Case, Grid};
 
 /// One test state on the finest grid: ω and the true G and H.
@@ -82,38 +85,62 @@ impl SamplerSetting {
     }
 }
 
-fn row(
+/// What one row describes.
+struct RowMeta<'a> {
     case: Case,
-    condition: &str,
+    model: &'a str,
+    condition: String,
     n: usize,
-    sampler: &str,
+    sensors: usize,
+    sampler: &'a str,
     nfe: usize,
-    pairs: &[(Vec<f64>, &[f64])],
     ms: f64,
-) -> EvalRow {
-    let k = pairs.len().max(1) as f64;
+}
+
+/// A row from each state's members and truth.
+fn row(meta: RowMeta, states: &[(Vec<Vec<f64>>, &[f64])]) -> EvalRow {
+    let k = states.len().max(1) as f64;
+    let members = states.first().map_or(0, |(m, _)| m.len());
+    let scores: Vec<_> = states
+        .iter()
+        .map(|(m, truth)| calibration::score(m, truth))
+        .collect();
+    let cal = calibration::average(&scores);
+    let n = meta.n;
     let mut r = EvalRow {
-        case: case.to_string(),
-        condition: condition.to_string(),
+        case: meta.case.to_string(),
+        condition: meta.condition,
         n,
-        sampler: sampler.to_string(),
-        nfe,
-        d_fro: 0.0,
+        sampler: meta.sampler.to_string(),
+        nfe: meta.nfe,
+        d_fro: cal.d_fro_member,
         d_spe: 0.0,
         d_max: 0.0,
         d_mse: 0.0,
-        ms_per_sample: ms,
+        ms_per_sample: meta.ms,
+        model: meta.model.to_string(),
+        sensors: meta.sensors,
+        ensemble: members,
+        d_fro_mean: cal.d_fro_mean,
+        spread: (members > 1).then_some(cal.spread),
+        spread_skill: (members > 1).then_some(cal.spread_skill),
+        crps: cal.crps,
     };
-    for (est, truth) in pairs {
-        r.d_fro += d_fro(truth, est) / k;
-        r.d_spe += d_spe(truth, est, n) / k;
-        r.d_max += d_max(truth, est) / k;
-        r.d_mse += d_mse(truth, est) / k;
+    for (m, truth) in states {
+        let per = m.len().max(1) as f64 * k;
+        for est in m {
+            r.d_spe += d_spe(truth, est, n) / per;
+            r.d_max += d_max(truth, est) / per;
+            r.d_mse += d_mse(truth, est) / per;
+        }
     }
     r
 }
 
-/// Baseline rows for `case` on grid `n` with `s × s` sensors.
+/// Baseline rows for `case` on grid `n` with `s × s` sensors (0 = none): "interpolation
+/// only" (the densified readings; zero without sensors) and the "structure-aware mean"
+/// (the deterministic part from ω plus the Fourier-interpolated sensor residual). Both
+/// are deterministic: one member, CRPS = mean absolute error.
 pub fn baseline_rows(
     states: &[TestState],
     case: Case,
@@ -122,8 +149,7 @@ pub fn baseline_rows(
     nu: f64,
 ) -> Result<Vec<EvalRow>, ClosureError> {
     let grid = Grid::new(n).map_err(|e| ClosureError::Input(e.to_string()))?;
-    let sensors = Sensors::new(s, n)?;
-    let mut out = Vec::new();
+    let sensors = (s > 0).then(|| Sensors::new(s, n)).transpose()?;
     let fields: Vec<(Vec<f64>, Vec<f64>)> = states
         .iter()
         .map(|st| {
@@ -133,74 +159,83 @@ pub fn baseline_rows(
             )
         })
         .collect();
-    for how in [Densify::Bicubic, Densify::Box] {
-        let pairs: Vec<(Vec<f64>, &[f64])> = fields
-            .iter()
-            .map(|(_, c)| (sensors.densify(&sensors.read(c), how), c.as_slice()))
-            .collect();
-        out.push(row(
-            case,
-            &format!("interpolation only ({how}, {s}×{s})"),
-            n,
-            "-",
-            0,
-            &pairs,
-            0.0,
-        ));
-    }
-    let pairs: Vec<(Vec<f64>, &[f64])> = fields
-        .iter()
-        .map(|(w, c)| (deterministic_part(case, &grid, w, nu), c.as_slice()))
-        .collect();
-    out.push(row(
+    let meta = |model: &'static str, condition: String| RowMeta {
         case,
-        "deterministic part from ω only",
+        model,
+        condition,
         n,
-        "-",
-        0,
-        &pairs,
-        0.0,
-    ));
-    let spec = InputSpec {
-        case,
-        target: Target::Residual,
-        densify: Densify::Fourier,
         sensors: s,
-        nu,
+        sampler: "-",
+        nfe: 0,
+        ms: 0.0,
     };
-    let pairs: Vec<(Vec<f64>, &[f64])> = fields
+    let mut out = Vec::new();
+    let interp: Vec<(Vec<Vec<f64>>, &[f64])> = fields
         .iter()
-        .map(|(w, c)| {
-            let inp = spec.inputs(&grid, w, &sensors.read(c), &sensors);
-            (inp.mean.unwrap_or_default(), c.as_slice())
+        .map(|(_, c)| {
+            let est = match &sensors {
+                Some(sen) => sen.densify(&sen.read(c), Densify::Bicubic),
+                None => vec![0.0; c.len()],
+            };
+            (vec![est], c.as_slice())
         })
         .collect();
     out.push(row(
-        case,
-        &format!("deterministic part + Fourier residual ({s}×{s})"),
-        n,
-        "-",
-        0,
-        &pairs,
-        0.0,
+        meta("interpolation only", format!("bicubic, {s}×{s} sensors")),
+        &interp,
+    ));
+    let mean: Vec<(Vec<Vec<f64>>, &[f64])> = fields
+        .iter()
+        .map(|(w, c)| {
+            let est = match &sensors {
+                Some(sen) => {
+                    let spec = InputSpec {
+                        case,
+                        target: Target::Residual,
+                        densify: Densify::Fourier,
+                        sensors: s,
+                        nu,
+                    };
+                    spec.inputs(&grid, w, &sen.read(c), sen)
+                        .mean
+                        .unwrap_or_default()
+                }
+                None => deterministic_part(case, &grid, w, nu),
+            };
+            (vec![est], c.as_slice())
+        })
+        .collect();
+    out.push(row(
+        meta(
+            "structure-aware mean",
+            format!("deterministic part + Fourier residual, {s}×{s} sensors"),
+        ),
+        &mean,
     ));
     Ok(out)
 }
 
-/// Rows of a learned model on grid `n` for each sampler setting (one sample per state).
+/// Rows of a learned model on grid `n` with `s × s` sensors for each sampler setting,
+/// `ensemble` members per state. A model needs sensors: with `s = 0` there is no row.
+#[allow(clippy::too_many_arguments)]
 pub fn model_rows(
     model: &mut ClosureModel,
     label: &str,
     states: &[TestState],
     n: usize,
+    s: usize,
+    ensemble: usize,
     settings: &[SamplerSetting],
 ) -> Result<Vec<EvalRow>, ClosureError> {
+    if s == 0 {
+        return Ok(Vec::new());
+    }
     let spec = model.card.inputs;
     let grid = Grid::new(n).map_err(|e| ClosureError::Input(e.to_string()))?;
-    let sensors = Sensors::new(spec.sensors, n)?;
+    let sensors = Sensors::new(s, n)?;
     let condition = format!(
-        "{label}: ω + {0}×{0} sensors ({1})",
-        spec.sensors, spec.densify
+        "ω + {s}×{s} sensors ({}; trained with {1}×{1})",
+        spec.densify, spec.sensors
     );
     let mut out = Vec::new();
     for set in settings {
@@ -209,30 +244,34 @@ pub fn model_rows(
         for st in states {
             let w = super::dataset::strided(&st.omega, st.n, n);
             let c = super::dataset::strided(st.closure(spec.case), st.n, n);
-            let est = model.sample(
+            let members = model.sample(
                 &grid,
                 &w,
                 &sensors.read(&c),
                 &sensors,
-                1,
+                ensemble,
                 set.sampler,
                 &set.schedule,
             )?;
-            pairs.push((est.into_iter().next().unwrap_or_default(), c));
+            pairs.push((members, c));
         }
-        let ms = t0.elapsed().as_secs_f64() * 1e3 / states.len().max(1) as f64;
-        let refs: Vec<(Vec<f64>, &[f64])> = pairs
+        let ms = t0.elapsed().as_secs_f64() * 1e3 / (states.len() * ensemble).max(1) as f64;
+        let refs: Vec<(Vec<Vec<f64>>, &[f64])> = pairs
             .iter()
-            .map(|(e, c)| (e.clone(), c.as_slice()))
+            .map(|(m, c)| (m.clone(), c.as_slice()))
             .collect();
         out.push(row(
-            spec.case,
-            &condition,
-            n,
-            &set.label,
-            set.sampler.nfe(set.schedule.steps()),
+            RowMeta {
+                case: spec.case,
+                model: label,
+                condition: condition.clone(),
+                n,
+                sensors: s,
+                sampler: &set.label,
+                nfe: set.sampler.nfe(set.schedule.steps()),
+                ms,
+            },
             &refs,
-            ms,
         ));
     }
     Ok(out)
@@ -241,20 +280,25 @@ pub fn model_rows(
 /// Markdown table of rows.
 pub fn markdown(rows: &[EvalRow]) -> String {
     let mut s = String::from(
-        "| case | condition | N | sampler | NFE | D_Fro | D_Spe | D_Max | D_MSE | ms/sample |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| case | model | sensors | N | sampler | M | D_Fro (member) | D_Fro (mean) | spread | spread/skill | CRPS | D_Spe | D_Max | ms/sample |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let opt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {:.3e} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} | {} | {:.4} | {:.4} | {:.4} | {} |\n",
             r.case,
-            r.condition,
+            r.model,
+            if r.sensors == 0 { "none".to_string() } else { format!("{0}×{0}", r.sensors) },
             r.n,
             r.sampler,
-            r.nfe,
+            r.ensemble,
             r.d_fro,
+            r.d_fro_mean,
+            opt(r.spread),
+            opt(r.spread_skill),
+            r.crps,
             r.d_spe,
             r.d_max,
-            r.d_mse,
             if r.nfe == 0 {
                 "-".to_string()
             } else {

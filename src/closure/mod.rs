@@ -5,6 +5,7 @@
 //! model that composes them in [`score`]; SDE, sampler and loss are separate modules;
 //! sensors, datasets, training and checkpoints each have their own.
 
+pub mod calibration;
 pub mod data;
 pub mod dataset;
 pub mod device;

@@ -125,6 +125,27 @@ pub struct EvalRow {
     pub d_max: f64,
     pub d_mse: f64,
     pub ms_per_sample: f64,
+    /// What produced the row: a model's label or a baseline's name.
+    #[serde(default)]
+    pub model: String,
+    /// Sensors per side (0: none, ω only).
+    #[serde(default)]
+    pub sensors: usize,
+    /// Members per state.
+    #[serde(default)]
+    pub ensemble: usize,
+    /// D_Fro of the ensemble mean (the skill; `d_fro` is the mean over single members).
+    #[serde(default)]
+    pub d_fro_mean: f64,
+    /// Ensemble spread on the D_Fro scale (docs/science.md §7; null for one member).
+    #[serde(default)]
+    pub spread: Option<f64>,
+    /// spread ÷ d_fro_mean (ideal ≈ 1; null for one member).
+    #[serde(default)]
+    pub spread_skill: Option<f64>,
+    /// Fair CRPS per pixel ÷ mean |truth|.
+    #[serde(default)]
+    pub crps: f64,
 }
 
 /// Training facts recorded in a model card.

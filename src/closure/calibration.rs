@@ -1,0 +1,117 @@
+//! Calibration of an ensemble of closure samples against the truth (docs/science.md §7).
+//!
+//! For one state with truth `a` and members `b₁…b_M` (mean `b̄`):
+//! * skill `D_Fro(a, b̄) = ‖a − b̄‖_F / ‖a‖_F`;
+//! * spread `√(Σ_pixels var_i) / ‖a‖_F` with the unbiased (M − 1) variance, on the same
+//!   scale as the skill; a calibrated ensemble has spread ≈ skill;
+//! * the fair CRPS per pixel, `mean_i |b_i − a| − Σ_{i≠j} |b_i − b_j| / (2M(M − 1))`,
+//!   averaged over pixels and divided by the mean |a| (for one member: its mean absolute
+//!   error so divided).
+
+use crate::metrics::d_fro;
+
+/// Per-pixel mean of the members.
+pub fn ensemble_mean(members: &[Vec<f64>]) -> Vec<f64> {
+    let k = members.len().max(1) as f64;
+    let n = members.first().map_or(0, Vec::len);
+    (0..n)
+        .map(|i| members.iter().map(|m| m[i]).sum::<f64>() / k)
+        .collect()
+}
+
+/// Spread of the ensemble relative to ‖truth‖_F (NaN for fewer than two members).
+pub fn spread(members: &[Vec<f64>], truth: &[f64]) -> f64 {
+    let m = members.len();
+    if m < 2 {
+        return f64::NAN;
+    }
+    let mean = ensemble_mean(members);
+    let var_sum: f64 = (0..mean.len())
+        .map(|i| {
+            members
+                .iter()
+                .map(|b| (b[i] - mean[i]).powi(2))
+                .sum::<f64>()
+                / (m - 1) as f64
+        })
+        .sum();
+    let norm: f64 = truth.iter().map(|a| a * a).sum::<f64>().sqrt();
+    var_sum.sqrt() / norm
+}
+
+/// Fair CRPS per pixel, averaged and divided by the mean |truth|.
+pub fn crps(members: &[Vec<f64>], truth: &[f64]) -> f64 {
+    let m = members.len();
+    if m == 0 {
+        return f64::NAN;
+    }
+    let mut sorted = vec![0.0; m];
+    let mut total = 0.0;
+    for (i, &a) in truth.iter().enumerate() {
+        for (s, b) in sorted.iter_mut().zip(members) {
+            *s = b[i];
+        }
+        let skill = sorted.iter().map(|b| (b - a).abs()).sum::<f64>() / m as f64;
+        let pairs = if m > 1 {
+            sorted.sort_by(f64::total_cmp);
+            // Σ_{i<j} |b_j − b_i| over the sorted values, each pair once
+            let once: f64 = sorted
+                .iter()
+                .enumerate()
+                .map(|(k, b)| (2.0 * k as f64 - (m - 1) as f64) * b)
+                .sum();
+            once / (m * (m - 1)) as f64
+        } else {
+            0.0
+        };
+        total += skill - pairs;
+    }
+    let scale = truth.iter().map(|a| a.abs()).sum::<f64>();
+    total / scale
+}
+
+/// The scores of one state.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StateScores {
+    /// mean over members of each member's D_Fro
+    pub d_fro_member: f64,
+    /// D_Fro of the ensemble mean (the skill)
+    pub d_fro_mean: f64,
+    pub spread: f64,
+    pub crps: f64,
+}
+
+/// Score one state.
+pub fn score(members: &[Vec<f64>], truth: &[f64]) -> StateScores {
+    let k = members.len().max(1) as f64;
+    StateScores {
+        d_fro_member: members.iter().map(|b| d_fro(truth, b)).sum::<f64>() / k,
+        d_fro_mean: d_fro(truth, &ensemble_mean(members)),
+        spread: spread(members, truth),
+        crps: crps(members, truth),
+    }
+}
+
+/// Scores averaged over states, with `spread_skill = spread / d_fro_mean`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Calibration {
+    pub d_fro_member: f64,
+    pub d_fro_mean: f64,
+    pub spread: f64,
+    pub spread_skill: f64,
+    pub crps: f64,
+}
+
+/// Average per-state scores.
+pub fn average(states: &[StateScores]) -> Calibration {
+    let k = states.len().max(1) as f64;
+    let sum = |f: fn(&StateScores) -> f64| states.iter().map(f).sum::<f64>() / k;
+    let (d_fro_mean, spread) = (sum(|s| s.d_fro_mean), sum(|s| s.spread));
+    Calibration {
+        d_fro_member: sum(|s| s.d_fro_member),
+        d_fro_mean,
+        spread,
+        spread_skill: spread / d_fro_mean,
+        crps: sum(|s| s.crps),
+    }
+}
