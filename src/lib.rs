@@ -10,4 +10,5 @@ pub mod les;
 pub mod metrics;
 pub mod names;
 pub mod render;
+pub mod resume;
 pub mod solver;

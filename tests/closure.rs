@@ -469,3 +469,32 @@ fn cards_with_impossible_networks_are_refused_by_name() {
         assert!(err.contains(want), "{path}: {err}");
     }
 }
+
+/// `data` resumes only part files of the same job: another seed (or grid, or window) is
+/// refused, naming the setting.
+#[test]
+fn published_data_refuses_to_resume_another_jobs_parts() {
+    use closure_lab::closure::data::{DataSpec, generate};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.h5");
+    let spec = |seed: u64| DataSpec {
+        trajectories: 1,
+        n: 32,
+        store_n: 32,
+        t_start: 0.01,
+        t_end: 0.02,
+        every: 0.01,
+        seed,
+        params: closure_lab::solver::Params::default(),
+    };
+    // what an interrupted seed-0 job leaves: its parts folder and manifest
+    let parts = dir.path().join("d.h5.parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    std::fs::write(parts.join("spec.json"), serde_json::to_vec(&spec(0)).unwrap()).unwrap();
+    let e = generate(&spec(5), &out, &|_, _| {}).unwrap_err().to_string();
+    assert!(e.contains("different job") && e.contains("seed: 0 → 5"), "{e}");
+    assert!(!out.exists());
+    // the same job goes on and finishes
+    generate(&spec(0), &out, &|_, _| {}).unwrap();
+    assert!(out.exists() && !parts.exists());
+}

@@ -102,19 +102,35 @@ fn ensemble_calibration_scores_have_their_known_values() {
     let s = score(&ens, &truth);
     let ratio = s.spread / s.d_fro_mean;
     let ideal = (members as f64 / (members as f64 + 1.0)).sqrt();
-    assert!((ratio - ideal).abs() < 0.02, "spread/skill {ratio} vs {ideal}");
+    assert!(
+        (ratio - ideal).abs() < 0.02,
+        "spread/skill {ratio} vs {ideal}"
+    );
     // truth at the centre: the skill shrinks by √M, so spread/skill ≈ √M (under-confident
     // is > 1 here: the ensemble claims more uncertainty than its error)
     let s = score(&ens, &mu);
-    assert!((s.spread / s.d_fro_mean - 4.0).abs() < 0.15, "{}", s.spread / s.d_fro_mean);
+    assert!(
+        (s.spread / s.d_fro_mean - 4.0).abs() < 0.15,
+        "{}",
+        s.spread / s.d_fro_mean
+    );
     // CRPS of N(μ, σ²) at y = μ is σ(2φ(0) − 1/√π) = 0.23369σ
     let mean_abs = mu.iter().map(|v| v.abs()).sum::<f64>() / pixels as f64;
     let expect = 0.233_69 * sigma / mean_abs;
-    assert!((s.crps - expect).abs() < 0.02 * expect, "CRPS {} vs {expect}", s.crps);
+    assert!(
+        (s.crps - expect).abs() < 0.02 * expect,
+        "CRPS {} vs {expect}",
+        s.crps
+    );
     // an over-confident ensemble (too narrow around a biased mean) scores worse
     let narrow: Vec<Vec<f64>> = ens
         .iter()
-        .map(|b| b.iter().zip(&mu).map(|(x, m)| m + 0.2 + 0.1 * (x - m)).collect())
+        .map(|b| {
+            b.iter()
+                .zip(&mu)
+                .map(|(x, m)| m + 0.2 + 0.1 * (x - m))
+                .collect()
+        })
         .collect();
     assert!(crps(&narrow, &mu) > s.crps);
 }

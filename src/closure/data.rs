@@ -16,7 +16,7 @@ use super::dataset::{DataError, Trajectory, write_h5};
 use crate::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
 
 /// What to generate.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct DataSpec {
     pub trajectories: usize,
     /// DNS grid.
@@ -176,6 +176,10 @@ pub fn generate(
         path: parts.display().to_string(),
         msg: e.to_string(),
     })?;
+    // part files of another job (seed, grid, times, …) are not resumed
+    let settings = serde_json::to_value(spec).map_err(|e| DataError::Layout(e.to_string()))?;
+    crate::resume::check_or_record(&parts.join("spec.json"), &settings)
+        .map_err(DataError::Layout)?;
     let snaps = spec.times().len();
     let per = spec.steps_per_trajectory();
     let total = per * spec.trajectories as u64;

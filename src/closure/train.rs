@@ -351,6 +351,19 @@ impl Checkpoint {
     }
 }
 
+/// Refuse to resume a run folder made with other settings or data: everything in the
+/// configuration but the epoch count (which may grow to train further), plus the data
+/// file's size, must match what the folder recorded.
+fn check_resume(cfg: &TrainConfig, dir: &Path) -> Result<(), ClosureError> {
+    let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
+    if let serde_json::Value::Object(m) = &mut settings {
+        m.remove("epochs");
+        let bytes = std::fs::metadata(&cfg.data).map(|m| m.len()).unwrap_or(0);
+        m.insert("data_bytes".into(), bytes.into());
+    }
+    crate::resume::check_or_record(&dir.join("resume.json"), &settings).map_err(ClosureError::Input)
+}
+
 /// Run (or resume) training in folder `dir`. Returns the trained model (EMA weights).
 pub fn train(
     cfg: &TrainConfig,
@@ -358,6 +371,7 @@ pub fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<ClosureModel, ClosureError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    check_resume(cfg, dir)?;
     let data = RunData::load(cfg)?;
     let cfg = &data.cfg;
     let device = Device::flex().autodiff();

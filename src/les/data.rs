@@ -192,55 +192,10 @@ fn parts_dir(out: &Path) -> PathBuf {
 /// Make or reopen the parts folder, refusing one left by a different job.
 fn open_parts(spec: &LesDataSpec, out: &Path) -> Result<PathBuf, DataError> {
     let dir = parts_dir(out);
-    let manifest = dir.join("spec.json");
-    if let Ok(text) = std::fs::read_to_string(&manifest) {
-        let old: serde_json::Value = serde_json::from_str(&text).map_err(|e| ferr(&manifest, e))?;
-        let new = serde_json::to_value(spec).map_err(|e| ferr(&manifest, e))?;
-        if let Some(diff) = first_difference(&old, &new, "") {
-            return Err(ferr(
-                &dir,
-                format!("holds parts of a different job ({diff}); remove it or use that setting"),
-            ));
-        }
-    } else {
-        std::fs::create_dir_all(&dir).map_err(|e| ferr(&dir, e))?;
-        let text = serde_json::to_string_pretty(spec).map_err(|e| ferr(&manifest, e))?;
-        crate::atomic::write_bytes(&manifest, text.as_bytes()).map_err(|e| ferr(&manifest, e))?;
-    }
+    std::fs::create_dir_all(&dir).map_err(|e| ferr(&dir, e))?;
+    let settings = serde_json::to_value(spec).map_err(|e| ferr(&dir, e))?;
+    crate::resume::check_or_record(&dir.join("spec.json"), &settings).map_err(DataError::Layout)?;
     Ok(dir)
-}
-
-/// The first setting in which two JSON specs differ, as `name: old → new`.
-fn first_difference(
-    old: &serde_json::Value,
-    new: &serde_json::Value,
-    path: &str,
-) -> Option<String> {
-    use serde_json::Value;
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, va) in a {
-                let name = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                match b.get(k) {
-                    Some(vb) => {
-                        if let Some(d) = first_difference(va, vb, &name) {
-                            return Some(d);
-                        }
-                    }
-                    None => return Some(format!("{name}: {va} → missing")),
-                }
-            }
-            b.keys()
-                .find(|k| !a.contains_key(*k))
-                .map(|k| format!("{path}.{k}: missing → {}", b[k]))
-        }
-        _ if old != new => Some(format!("{path}: {old} → {new}")),
-        _ => None,
-    }
 }
 
 fn part_path(dir: &Path, k: usize) -> PathBuf {
@@ -472,7 +427,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<usize, DataError> {
             Some((j, first)) => {
                 let (a, b) = (serde_json::to_value(j), serde_json::to_value(spec.job()));
                 if let (Ok(a), Ok(b)) = (a, b) {
-                    if let Some(d) = first_difference(&a, &b, "") {
+                    if let Some(d) = crate::resume::first_difference(&a, &b, "") {
                         return Err(ferr(
                             p,
                             format!("is from a different job than {} ({d})", first.display()),
