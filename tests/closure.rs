@@ -490,9 +490,18 @@ fn published_data_refuses_to_resume_another_jobs_parts() {
     // what an interrupted seed-0 job leaves: its parts folder and manifest
     let parts = dir.path().join("d.h5.parts");
     std::fs::create_dir_all(&parts).unwrap();
-    std::fs::write(parts.join("spec.json"), serde_json::to_vec(&spec(0)).unwrap()).unwrap();
-    let e = generate(&spec(5), &out, &|_, _| {}).unwrap_err().to_string();
-    assert!(e.contains("different job") && e.contains("seed: 0 → 5"), "{e}");
+    std::fs::write(
+        parts.join("spec.json"),
+        serde_json::to_vec(&spec(0)).unwrap(),
+    )
+    .unwrap();
+    let e = generate(&spec(5), &out, &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("different job") && e.contains("seed: 0 → 5"),
+        "{e}"
+    );
     assert!(!out.exists());
     // the same job goes on and finishes
     generate(&spec(0), &out, &|_, _| {}).unwrap();
