@@ -379,6 +379,13 @@ fn subgrid_flow_runs_every_closure_and_the_oracle_follows_the_filtered_dns() {
             mode == ClosureMode::Off,
             "{mode}: with == without is {same}"
         );
+        // the Smagorinsky yardstick joins the spectra unless it is the chosen closure
+        let names: Vec<&str> = e.spectra().iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names.contains(&"Smagorinsky"),
+            mode != ClosureMode::Smagorinsky,
+            "{mode}: {names:?}"
+        );
         last.push((mode, s.d_fro_with));
     }
     let err = |m: ClosureMode| last.iter().find(|(k, _)| *k == m).unwrap().1;

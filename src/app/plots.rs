@@ -63,8 +63,11 @@ pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>) {
                 .show(ui, |p| {
                     let Some(snap) = snap else { return };
                     // shells emptied by dealiasing or the LES filter hold round-off only
-                    let top = snap.spectra[0].iter().fold(0.0f64, |m, v| m.max(*v));
-                    for (sp, name) in snap.spectra.iter().zip(["truth", "with", "without"]) {
+                    let top = snap
+                        .spectra
+                        .first()
+                        .map_or(0.0, |(_, sp)| sp.iter().fold(0.0f64, |m, v| m.max(*v)));
+                    for (name, sp) in &snap.spectra {
                         let pts: Vec<[f64; 2]> = sp
                             .iter()
                             .enumerate()

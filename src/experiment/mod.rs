@@ -94,6 +94,9 @@ pub struct Experiment {
     without: Simulation,
     /// The classical closure's model (subgrid flow) and its spectral Π.
     eddy: Option<EddyViscosity>,
+    /// In the subgrid flow, when the chosen closure is another one: a Smagorinsky LES from
+    /// the same start, the classical yardstick of the spectra plot.
+    reference: Option<crate::les::LesRun>,
     closure_hat: Vec<C64>,
     scratch: crate::solver::fft::FftScratch,
     /// Closure applied to the `with` run (physical, N²) and the ensemble it came from.
@@ -210,6 +213,7 @@ impl Experiment {
             grid,
             sensors,
             eddy: None,
+            reference: None,
             truth,
             with,
             without,
@@ -227,6 +231,7 @@ impl Experiment {
             cfg,
         };
         e.eddy = e.eddy_model();
+        e.reference = e.reference_run()?;
         e.record();
         Ok(e)
     }
@@ -278,8 +283,29 @@ impl Experiment {
         self.cfg = cfg.clone();
         if rebuild {
             self.eddy = self.eddy_model();
+            // the yardstick starts where the runs are now
+            if self.cfg.closure == ClosureMode::Smagorinsky {
+                self.reference = None;
+            } else if self.reference.is_none() {
+                self.reference = self.reference_run()?;
+            }
         }
         Ok(())
+    }
+
+    /// The Smagorinsky yardstick run of the subgrid flow (None when the chosen closure is
+    /// Smagorinsky itself, or in the published flow), from the with-run's state.
+    fn reference_run(&self) -> Result<Option<crate::les::LesRun>, ExperimentError> {
+        if self.cfg.flow != Flow::Kolmogorov || self.cfg.closure == ClosureMode::Smagorinsky {
+            return Ok(None);
+        }
+        Ok(Some(crate::les::LesRun::new(
+            &self.cfg.les_flow(),
+            self.grid.clone(),
+            self.with.omega_hat(),
+            self.with.t(),
+            crate::les::LesClosure::Smagorinsky,
+        )?))
     }
 
     /// The classical closure's eddy-viscosity model, when the mode is one.
@@ -312,6 +338,9 @@ impl Experiment {
         t?;
         w?;
         self.step_with()?;
+        if let Some(r) = &mut self.reference {
+            r.step(None)?;
+        }
         self.steps += 1;
         if self.steps % self.cfg.record_every == 0 {
             self.record();
@@ -472,13 +501,19 @@ impl Experiment {
         });
     }
 
-    /// Energy spectra (published shell spectrum of ω) of truth, with and without closure.
-    pub fn spectra(&self) -> [Vec<f64>; 3] {
-        [
-            metrics::energy_spectrum(&self.grid, self.truth.omega_hat()),
-            metrics::energy_spectrum(&self.grid, self.with.omega_hat()),
-            metrics::energy_spectrum(&self.grid, self.without.omega_hat()),
-        ]
+    /// Named shell spectra of ω (the published "energy spectrum") of truth, with and
+    /// without closure, and in the subgrid flow the Smagorinsky yardstick when it runs.
+    pub fn spectra(&self) -> Vec<(&'static str, Vec<f64>)> {
+        let s = |hat: &[C64]| metrics::energy_spectrum(&self.grid, hat);
+        let mut out = vec![
+            ("truth", s(self.truth.omega_hat())),
+            ("with", s(self.with.omega_hat())),
+            ("without", s(self.without.omega_hat())),
+        ];
+        if let Some(r) = &self.reference {
+            out.push(("Smagorinsky", s(r.sim.omega_hat())));
+        }
+        out
     }
 
     /// The current fields. `member`: show this ensemble member as the closure instead of

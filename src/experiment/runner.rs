@@ -58,7 +58,8 @@ pub enum RunnerCommand {
 pub struct Snapshot {
     pub fields: Fields,
     /// Shell spectra of truth, with and without closure.
-    pub spectra: [Vec<f64>; 3],
+    /// Named shell spectra (truth, with, without, and any yardstick run).
+    pub spectra: Vec<(&'static str, Vec<f64>)>,
     pub config: ExperimentConfig,
     pub steps: u64,
     pub t: f64,
