@@ -226,3 +226,29 @@ fn subgrid_commands_refuse_bad_input() {
         assert!(left.is_empty(), "{args:?} left files behind: {left:?}");
     }
 }
+
+/// A short soak changes controls, checks memory and finiteness, and passes; absurd
+/// durations are refused.
+#[test]
+fn a_short_soak_runs_clean() {
+    let o = bin()
+        .args([
+            "soak",
+            "--minutes",
+            "0.06",
+            "--change-every",
+            "0.5",
+            "--check-every",
+            "0.5",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("0 non-finite checks, 0 errors"), "{out}");
+    assert!(err.contains("MiB"), "memory is reported: {err}");
+    let o = bin().args(["soak", "--minutes", "0"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--minutes"), "{err}");
+}

@@ -9,6 +9,7 @@ pub mod npy;
 mod posterior;
 mod render;
 mod run;
+mod soak;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,9 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Benchmarks (speed targets live here, not in tests).
     Bench(bench::BenchArgs),
+    /// Run the coupled experiment headless for a long time, changing its controls on a
+    /// schedule; report memory over time, non-finite fields and errors.
+    Soak(soak::SoakArgs),
 }
 
 /// Parse the command line and run; returns the process exit code.
@@ -59,6 +63,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Render(a)) => render::render(a),
         Some(Command::Posterior(a)) => posterior::posterior(a),
         Some(Command::Bench(a)) => bench::bench(a),
+        Some(Command::Soak(a)) => soak::soak(a),
         None => {
             if crate::app::display_available() {
                 gui(GuiArgs {
