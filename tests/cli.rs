@@ -252,3 +252,63 @@ fn a_short_soak_runs_clean() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("--minutes"), "{err}");
 }
+
+/// Training refuses impossible settings before it writes anything, and NaN in the data
+/// with the real cause; error lines are clamped to 200 characters.
+#[test]
+fn training_refuses_bad_settings_and_non_finite_data() {
+    use closure_lab::closure::dataset::{Trajectory, write_h5};
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let mut trajs: Vec<Trajectory> = (0..3).map(|_| Trajectory::new(64, 2)).collect();
+    for (k, t) in trajs.iter_mut().enumerate() {
+        for (i, v) in t.omega.iter_mut().enumerate() {
+            *v = ((i + k) as f32 * 0.01).sin();
+        }
+    }
+    write_h5(&p("ok.h5"), &trajs, &[0.0, 0.1], 1e-3).unwrap();
+    trajs[0].g[77] = f32::NAN;
+    write_h5(&p("nan.h5"), &trajs, &[0.0, 0.1], 1e-3).unwrap();
+    let run = p("run");
+    let (run_s, out_s) = (run.to_str().unwrap(), p("m.bpk"));
+    let out_s = out_s.to_str().unwrap();
+    let ok = p("ok.h5");
+    let nan = p("nan.h5");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--data", ok.to_str().unwrap(), "--epochs", "0"],
+            "--epochs must be",
+        ),
+        (
+            vec!["--data", ok.to_str().unwrap(), "--val-trajectories", "0"],
+            "--val-trajectories must be",
+        ),
+        (
+            vec!["--data", ok.to_str().unwrap(), "--lr", "NaN"],
+            "--lr must be",
+        ),
+        (
+            vec!["--data", nan.to_str().unwrap(), "--epochs", "1"],
+            "not finite",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = bin()
+            .arg("train")
+            .args(&args)
+            .args(["--run", run_s, "--out", out_s])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(err.contains(want), "{args:?}: expected `{want}` in: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(!p("m.bpk").exists(), "{args:?} wrote a model");
+        if want.starts_with("--") {
+            assert!(!run.exists(), "{args:?} made the run folder");
+        }
+    }
+    let long = closure_lab::cli::one_line(&format!("bad card: {}", "x".repeat(15_000)));
+    assert_eq!(long.chars().count(), 200);
+    assert!(long.starts_with("bad card: ") && long.ends_with('…'));
+}

@@ -262,6 +262,18 @@ impl RunData {
             &cfg.inputs,
             cfg.max_samples,
         )?;
+        if let Some(i) = samples
+            .x0
+            .iter()
+            .chain(&samples.omega)
+            .chain(&samples.obs)
+            .position(|v| !v.is_finite())
+        {
+            return Err(ClosureError::Input(format!(
+                "{}: the training data is not finite (NaN or inf at value {i} of the loaded samples)",
+                cfg.data.display()
+            )));
+        }
         let mut cfg = cfg.clone();
         if cfg.net.sigma_data < 0.0 {
             let x = &samples.x0;
@@ -351,6 +363,24 @@ impl Checkpoint {
     }
 }
 
+/// Refuse settings training cannot run with, before anything is loaded or written.
+fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
+    let bad = |m: String| Err(ClosureError::Input(m));
+    if !(1..=100_000).contains(&cfg.epochs) {
+        return bad(format!("--epochs must be 1…100000, got {}", cfg.epochs));
+    }
+    if !(1..=4096).contains(&cfg.batch) {
+        return bad(format!("--batch must be 1…4096, got {}", cfg.batch));
+    }
+    if cfg.val_trajectories == 0 {
+        return bad("--val-trajectories must be ≥ 1 (validation picks the model)".into());
+    }
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0 && cfg.lr <= 1.0) {
+        return bad(format!("--lr must be in (0, 1], got {}", cfg.lr));
+    }
+    Ok(())
+}
+
 /// Refuse to resume a run folder made with other settings or data: everything in the
 /// configuration but the epoch count (which may grow to train further), plus the data
 /// file's size, must match what the folder recorded.
@@ -370,6 +400,7 @@ pub fn train(
     dir: &Path,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<ClosureModel, ClosureError> {
+    check_config(cfg)?;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     check_resume(cfg, dir)?;
     let data = RunData::load(cfg)?;
@@ -398,6 +429,13 @@ pub fn train(
             on_progress,
         )?;
         let v = validate(&ck.ema, &cfg.inputs, cfg.grid, &data.val, &plain)?;
+        if !v.is_finite() {
+            return Err(ClosureError::Input(format!(
+                "validation D_Fro is not finite after epoch {} (no model written); check the \
+                 held-out data or lower --lr",
+                epoch + 1
+            )));
+        }
         let st = &mut ck.state;
         st.epoch = epoch + 1;
         st.wall_s = wall0 + t0.elapsed().as_secs_f64();
