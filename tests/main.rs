@@ -7,6 +7,7 @@ mod app;
 mod cli;
 mod closure;
 mod experiment;
+mod fuzz;
 mod les;
 mod metrics;
 mod render;

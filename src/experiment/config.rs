@@ -198,6 +198,30 @@ impl ExperimentConfig {
     /// The nearest valid configuration (values from storage or sliders): each setting
     /// clamped into its range, unknown choices replaced by the default.
     pub fn sanitized(&self) -> Self {
+        let mut c = self.clamped();
+        // rules between settings: classical closures only in the subgrid flow, whose
+        // DNS must be at least twice as fine as the runs shown (found by the fuzz tests)
+        match c.flow {
+            Flow::Published if c.closure.is_classical() => c.closure = ClosureMode::default(),
+            Flow::Kolmogorov if c.dns_n < 2 * c.n => {
+                c.n = limits::GRID
+                    .values
+                    .iter()
+                    .copied()
+                    .filter(|&g| 2 * g <= c.dns_n)
+                    .max()
+                    .unwrap_or(limits::GRID.default);
+            }
+            _ => {}
+        }
+        if c.sensors > c.n {
+            c.sensors = limits::SENSORS.default.min(c.n);
+        }
+        c
+    }
+
+    /// Each setting clamped into its own range.
+    fn clamped(&self) -> Self {
         ExperimentConfig {
             n: limits::GRID.clamp(self.n),
             dns_n: limits::DNS_GRID.clamp(self.dns_n),
