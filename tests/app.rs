@@ -409,3 +409,41 @@ fn gui_screenshot_under_xvfb() {
         colours.len()
     );
 }
+
+/// Stored settings that cannot be read, or hold absurd values, start the app with the
+/// defaults or the nearest valid values and a message saying so.
+#[test]
+fn corrupted_or_absurd_stored_settings_start_the_app_with_a_message() {
+    let (s, note) = Settings::from_stored(Some("(experiment: (n: 64, nu: oops"));
+    assert_eq!(s, Settings::default());
+    let note = note.expect("a message");
+    assert!(
+        note.contains("could not be read") && note.len() < 300,
+        "{note}"
+    );
+    let mut absurd = Settings::default();
+    absurd.experiment.n = 100_000;
+    absurd.experiment.nu = f64::INFINITY;
+    absurd.experiment.ensemble = 0;
+    let text = ron::to_string(&absurd).unwrap();
+    let (fixed, why) = Settings::from_stored(Some(&text));
+    assert!(fixed.experiment.validate().is_ok());
+    assert!(why.is_some_and(|w| w.contains("out of range")));
+    assert_eq!(Settings::from_stored(None), (Settings::default(), None));
+    // the app starts with it, shows it and runs
+    let mut h = Harness::builder()
+        .with_size([1500.0, 940.0])
+        .allow_missing_glyphs()
+        .build_eframe(move |_cc| {
+            ClosureLabApp::new(fixed.clone(), AppOptions::default(), "test harness".into())
+                .with_message(Some(note.clone()))
+        });
+    wait_for_experiment(&mut h);
+    assert!(
+        h.state()
+            .messages()
+            .iter()
+            .any(|m| m.contains("could not be read"))
+    );
+    h.get_by_label_contains("could not be read");
+}

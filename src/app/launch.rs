@@ -110,15 +110,15 @@ pub fn run(options: AppOptions) -> Result<(), String> {
         "closure-lab",
         native,
         Box::new(move |cc| {
-            let settings = if automated {
-                Settings::default()
+            let (settings, note) = if automated {
+                (Settings::default(), None)
             } else {
-                cc.storage
-                    .and_then(|s| eframe::get_value::<Settings>(s, Settings::KEY))
-                    .unwrap_or_default()
+                let stored = cc.storage.and_then(|s| s.get_string(Settings::KEY));
+                Settings::from_stored(stored.as_deref())
             };
             let app = ClosureLabApp::new(settings, options, adapter_note(cc))
-                .with_failure_slot(failed_in_app);
+                .with_failure_slot(failed_in_app)
+                .with_message(note);
             Ok(Box::new(match &cc.wgpu_render_state {
                 Some(rs) => app.with_wgpu(rs),
                 None => app,

@@ -127,6 +127,17 @@ impl ClosureLabApp {
     }
 
     /// Where a scripted run (screenshot, benchmark) reports failure.
+    /// Start with a message for the user (e.g. about the stored settings).
+    pub fn with_message(mut self, message: Option<String>) -> Self {
+        self.messages.extend(message);
+        self
+    }
+
+    /// The messages shown to the user (newest last).
+    pub fn messages(&self) -> &[String] {
+        &self.messages
+    }
+
     pub fn with_failure_slot(mut self, slot: FailureSlot) -> Self {
         self.automation.set_failure_slot(slot);
         self

@@ -147,6 +147,36 @@ impl Settings {
     pub const KEY: &'static str = "closure-lab-settings";
 
     /// Clamp values that came from storage or sliders into what the app can run.
+    /// Settings from their stored text (eframe's RON storage), with a message for the
+    /// user when the text could not be read (defaults are used) or held values out of
+    /// range (the nearest valid ones are used).
+    pub fn from_stored(text: Option<&str>) -> (Settings, Option<String>) {
+        let Some(text) = text else {
+            return (Settings::default(), None);
+        };
+        match ron::from_str::<Settings>(text) {
+            Ok(mut s) => {
+                let stored = s.clone();
+                s.sanitize();
+                let note = (s != stored).then(|| {
+                    "some stored settings were out of range and were set to the nearest valid \
+                     values"
+                        .to_string()
+                });
+                (s, note)
+            }
+            Err(e) => {
+                let why = crate::cli::one_line(&e.to_string());
+                (
+                    Settings::default(),
+                    Some(format!(
+                        "the stored settings could not be read ({why}); defaults restored"
+                    )),
+                )
+            }
+        }
+    }
+
     pub fn sanitize(&mut self) {
         self.experiment = self.experiment.sanitized();
         if crate::experiment::presets::by_id(&self.preset).is_none() {
