@@ -37,25 +37,35 @@ pub fn first_difference(old: &Value, new: &Value, path: &str) -> Option<String> 
     }
 }
 
-/// Compare `settings` with the manifest at `path` if there is one (an error naming the
-/// first difference), else write it there (atomically).
-pub fn check_or_record(path: &Path, settings: &Value) -> Result<(), String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let old: Value = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: unreadable manifest ({e})", path.display()))?;
-            match first_difference(&old, settings, "") {
-                Some(d) => Err(format!(
-                    "{} holds the parts of a different job ({d}); remove it or use that setting",
-                    crate::atomic::parent_dir(path).display()
-                )),
-                None => Ok(()),
-            }
-        }
-        Err(_) => {
-            let text = serde_json::to_string_pretty(settings).map_err(|e| e.to_string())?;
-            crate::atomic::write_bytes(path, text.as_bytes())
-                .map_err(|e| format!("{}: {e}", path.display()))
-        }
+/// Compare `settings` with the manifest at `path`, if there is one: an error naming the
+/// first difference.
+pub fn check(path: &Path, settings: &Value) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let old: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: unreadable manifest ({e})", path.display()))?;
+    match first_difference(&old, settings, "") {
+        Some(d) => Err(format!(
+            "{} holds the parts of a different job ({d}); remove it or use that setting",
+            crate::atomic::parent_dir(path).display()
+        )),
+        None => Ok(()),
     }
+}
+
+/// Write the manifest at `path` (atomically) unless it is there.
+pub fn record(path: &Path, settings: &Value) -> Result<(), String> {
+    if path.exists() {
+        return Ok(());
+    }
+    let text = serde_json::to_string_pretty(settings).map_err(|e| e.to_string())?;
+    crate::atomic::write_bytes(path, text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// [`check`], then [`record`]: for jobs whose folder exists from the start.
+pub fn check_or_record(path: &Path, settings: &Value) -> Result<(), String> {
+    check(path, settings)?;
+    record(path, settings)
 }

@@ -50,7 +50,10 @@ pub enum Command {
 
 /// Parse the command line and run; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e),
+    };
     // wgpu, winit and the clipboard complain on every start without a private runtime dir
     let _runtime = crate::app::ensure_runtime_dir();
     let result = match cli.command {
@@ -87,6 +90,27 @@ pub fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("error: {}", one_line(&format!("{e:#}")));
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A command line clap cannot parse: help and version print in full; an error prints its
+/// first line (the one that names the problem) and exits with 2, like clap.
+fn parse_error(e: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            // the lines before the usage block name the problem (and the missing arguments)
+            let text = e.render().to_string();
+            let head: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .collect();
+            eprintln!("{} (see --help)", one_line(&head.join(" ")));
+            std::process::ExitCode::from(2)
         }
     }
 }

@@ -384,14 +384,14 @@ fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
 /// Refuse to resume a run folder made with other settings or data: everything in the
 /// configuration but the epoch count (which may grow to train further), plus the data
 /// file's size, must match what the folder recorded.
-fn check_resume(cfg: &TrainConfig, dir: &Path) -> Result<(), ClosureError> {
+fn resume_settings(cfg: &TrainConfig) -> Result<serde_json::Value, ClosureError> {
     let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
     if let serde_json::Value::Object(m) = &mut settings {
         m.remove("epochs");
         let bytes = std::fs::metadata(&cfg.data).map(|m| m.len()).unwrap_or(0);
         m.insert("data_bytes".into(), bytes.into());
     }
-    crate::resume::check_or_record(&dir.join("resume.json"), &settings).map_err(ClosureError::Input)
+    Ok(settings)
 }
 
 /// Run (or resume) training in folder `dir`. Returns the trained model (EMA weights).
@@ -401,17 +401,17 @@ pub fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<ClosureModel, ClosureError> {
     check_config(cfg)?;
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    check_resume(cfg, dir)?;
+    // the run folder is made with the first checkpoint: a run that fails before leaves none
+    let settings = resume_settings(cfg)?;
+    let manifest = dir.join("resume.json");
+    crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
     let data = RunData::load(cfg)?;
     let cfg = &data.cfg;
     let device = Device::flex().autodiff();
     device.seed(cfg.seed);
     let plain = Device::flex();
     let mut ck = Checkpoint::resume_or_new(dir, &cfg.net, &device, &plain)?;
-    let config_path = dir.join("config.json");
     let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
-    std::fs::write(&config_path, cfg_json).map_err(io_err(&config_path))?;
 
     let basis = Arc::new(ck.model.basis(cfg.grid, &device));
     let mut rng =
@@ -449,6 +449,9 @@ pub fn train(
             loss: mean_loss,
             val_d_fro: Some(v),
         });
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
+        write_atomic(&dir.join("config.json"), &cfg_json)?;
         ck.save(dir)?;
     }
     let card = trained_card(cfg, &data, &ck.state);

@@ -61,14 +61,22 @@ pub enum Format {
 impl Format {
     pub fn from_path(p: &Path) -> Result<Self, ExportError> {
         let s = p.to_string_lossy();
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        let movie = matches!(ext.as_deref(), Some("gif" | "mp4"));
+        if p.is_dir() && movie && !s.ends_with('/') {
+            // `out.gif` naming a folder is a mistake, not a request for PNG frames
+            return Err(werr(
+                p,
+                "is a directory; name a new FILE.gif/FILE.mp4, or DIR/ (with the slash) for PNG frames",
+            ));
+        }
         if s.ends_with('/') || p.is_dir() {
             return Ok(Format::PngSequence);
         }
-        match p
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
-        {
+        match ext {
             Some(e) if e == "gif" => Ok(Format::Gif),
             Some(e) if e == "mp4" => Ok(Format::Mp4),
             _ => Err(ExportError::Write {
