@@ -152,6 +152,11 @@ pub fn write_h5(path: &Path, trajs: &[Trajectory], t: &[f64], nu: f64) -> Result
     Ok(())
 }
 
+/// Largest stored grid, snapshot count and bytes of one read this reader accepts.
+pub const MAX_GRID: usize = 4096;
+pub const MAX_SNAPSHOTS: usize = 100_000;
+pub const MAX_READ_BYTES: usize = 4 << 30;
+
 /// Read the metadata of a dataset, checking the layout.
 pub fn h5_info(path: &Path) -> Result<DatasetInfo, DataError> {
     let file =
@@ -177,14 +182,49 @@ pub fn h5_info(path: &Path) -> Result<DatasetInfo, DataError> {
             ));
         }
     }
-    let t = file
-        .dataset("t")
-        .and_then(|d| d.read_raw::<f64>())
-        .unwrap_or_default();
-    let nu = file
-        .dataset("nu")
-        .and_then(|d| d.read_scalar::<f64>())
-        .unwrap_or(1e-3);
+    // sizes are checked before anything is read (a damaged header can declare anything)
+    let (n, snaps) = (shape[1], shape[3]);
+    if !(8..=MAX_GRID).contains(&n) || snaps == 0 || snaps > MAX_SNAPSHOTS || shape[0] == 0 {
+        return Err(ferr(
+            path,
+            format!(
+                "`sol` declares shape {shape:?}: need N in 8…{MAX_GRID}, 1…{MAX_SNAPSHOTS} snapshots, ≥ 1 trajectory"
+            ),
+        ));
+    }
+    let per_trajectory = 4 * n * n * snaps;
+    if per_trajectory > MAX_READ_BYTES {
+        return Err(ferr(
+            path,
+            format!(
+                "one trajectory would need {:.1} GiB to read, more than the {} GiB budget",
+                per_trajectory as f64 / (1u64 << 30) as f64,
+                MAX_READ_BYTES >> 30
+            ),
+        ));
+    }
+    let t = match file.dataset("t") {
+        Ok(d) if d.size() == snaps => d
+            .read_raw::<f64>()
+            .map_err(|e| ferr(path, format!("reading `t`: {e}")))?,
+        Ok(d) => {
+            return Err(ferr(
+                path,
+                format!("`t` has {} values for {snaps} snapshots", d.size()),
+            ));
+        }
+        Err(_) => Vec::new(),
+    };
+    let nu = match file.dataset("nu") {
+        Ok(d) if d.size() == 1 => d
+            .read_scalar::<f64>()
+            .map_err(|e| ferr(path, format!("reading `nu`: {e}")))?,
+        Ok(_) => return Err(ferr(path, "`nu` is not a scalar")),
+        Err(_) => 1e-3,
+    };
+    if !(nu.is_finite() && nu >= 0.0) {
+        return Err(ferr(path, format!("`nu` must be ≥ 0, got {nu}")));
+    }
     Ok(DatasetInfo {
         trajectories: shape[0],
         n: shape[1],

@@ -354,17 +354,41 @@ pub fn write(path: &Path, spec: &LesDataSpec, trajs: &[LesTrajectory]) -> Result
 pub fn read(path: &Path) -> Result<(LesDataSpec, Vec<LesTrajectory>), DataError> {
     let file =
         hdf5::File::open(path).map_err(|e| ferr(path, format!("cannot open as HDF5 ({e})")))?;
-    let json: Vec<u8> = file
+    let spec_ds = file
         .dataset("spec_json")
-        .and_then(|d| d.read_raw())
         .map_err(|_| ferr(path, "no `spec_json`: not a subgrid (LES) data file"))?;
+    if spec_ds.size() > 1 << 20 {
+        return Err(ferr(path, "`spec_json` is larger than 1 MiB"));
+    }
+    let json: Vec<u8> = spec_ds
+        .read_raw()
+        .map_err(|e| ferr(path, format!("reading `spec_json`: {e}")))?;
     let spec: LesDataSpec =
         serde_json::from_slice(&json).map_err(|e| ferr(path, format!("bad `spec_json`: {e}")))?;
-    let index: Vec<u64> = file
+    spec.validate()
+        .map_err(|e| ferr(path, format!("`spec_json`: {e}")))?;
+    let index_ds = file
         .dataset("trajectory")
-        .and_then(|d| d.read_raw())
+        .map_err(|e| ferr(path, format!("reading `trajectory`: {e}")))?;
+    if index_ds.size() > spec.trajectories {
+        return Err(ferr(
+            path,
+            format!(
+                "`trajectory` holds {} indices for a job of {}",
+                index_ds.size(),
+                spec.trajectories
+            ),
+        ));
+    }
+    let index: Vec<u64> = index_ds
+        .read_raw()
         .map_err(|e| ferr(path, format!("reading `trajectory`: {e}")))?;
     let (n, snaps) = (spec.flow.les_n, spec.times().len());
+    if 4 * (n as u128) * (n as u128) * (snaps as u128)
+        > crate::closure::dataset::MAX_READ_BYTES as u128
+    {
+        return Err(ferr(path, "one trajectory would exceed the read budget"));
+    }
     let mut trajs = Vec::with_capacity(index.len());
     for (slot, &k) in index.iter().enumerate() {
         let mut fields = Vec::new();
