@@ -273,13 +273,7 @@ fn experiment_ui(
             .logarithmic(true)
             .text(r.name),
     );
-    let nu = limits::NU;
-    ui.add(
-        egui::Slider::new(&mut e.nu, nu.range())
-            .logarithmic(true)
-            .text(nu.name)
-            .custom_formatter(|v, _| format!("{v:.1e}")),
-    );
+    nu_slider(ui, &mut e.nu);
     egui::ComboBox::from_label(limits::GRID.name)
         .selected_text(format!("{0}×{0}", e.n))
         .show_ui(ui, |ui| {
@@ -292,6 +286,17 @@ fn experiment_ui(
     }
 }
 
+/// The viscosity slider (log scale, range from the limits).
+fn nu_slider(ui: &mut egui::Ui, nu: &mut f64) -> egui::Response {
+    let l = limits::NU;
+    ui.add(
+        egui::Slider::new(nu, l.range())
+            .logarithmic(true)
+            .text(l.name)
+            .custom_formatter(|v, _| format!("{v:.1e}")),
+    )
+}
+
 /// The subgrid flow's own settings: ν and the DNS grid (the runs shown are 64²).
 fn subgrid_ui(ui: &mut egui::Ui, s: &mut Settings) {
     let e = &mut s.experiment;
@@ -299,14 +304,7 @@ fn subgrid_ui(ui: &mut egui::Ui, s: &mut Settings) {
         RichText::new("∂ω/∂t + u·∇ω = νΔω − αω + A cos 8πy;  LES: … − Π, Π = T[u·∇ω] − N₆₄(ω̄)")
             .small(),
     );
-    let nu = limits::NU;
-    ui.add(
-        egui::Slider::new(&mut e.nu, nu.range())
-            .logarithmic(true)
-            .text(nu.name)
-            .custom_formatter(|v, _| format!("{v:.1e}")),
-    )
-    .on_hover_text(format!(
+    nu_slider(ui, &mut e.nu).on_hover_text(format!(
         "les-eval scores ν = {:?}; a smaller ν needs a finer DNS",
         crate::les::NU_CHOICES
     ));
