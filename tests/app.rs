@@ -447,3 +447,40 @@ fn corrupted_or_absurd_stored_settings_start_the_app_with_a_message() {
     );
     h.get_by_label_contains("could not be read");
 }
+
+/// The subgrid preset reached from the case row: the filtered DNS and the LES runs start,
+/// play, and a closure change reaches the running experiment live.
+#[test]
+fn the_subgrid_preset_runs_from_the_case_row_and_takes_live_closure_changes() {
+    use closure_lab::experiment::Flow;
+    let mut h = harness("decaying");
+    wait_for_experiment(&mut h);
+    h.get_by_label("Π: subgrid (LES)").click();
+    wait_until(&mut h, "the LES preset's runs start", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.flow == Flow::Kolmogorov)
+    });
+    let snap = h.state().session().snapshot().unwrap();
+    assert_eq!(snap.fields.n, 64, "the runs shown are on the LES grid");
+    assert!(
+        snap.t >= 4.0 - 1e-9,
+        "spun up to the preset's t = 4, got {}",
+        snap.t
+    );
+    h.get_by_label("Play").click();
+    wait_until(&mut h, "the LES plays", |a| steps(a) > 5);
+    h.get_by_label("Leith").click();
+    wait_until(&mut h, "Leith reaches the thread", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.closure == ClosureMode::Leith)
+    });
+    let snap = h.state().session().snapshot().unwrap();
+    assert!(snap.spectra.iter().any(|(n, _)| *n == "Smagorinsky"));
+    for p in Panel::ALL {
+        assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");
+    }
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+}
