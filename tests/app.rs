@@ -484,3 +484,65 @@ fn the_subgrid_preset_runs_from_the_case_row_and_takes_live_closure_changes() {
     h.get_by_label("Pause").click();
     h.run_steps(2);
 }
+
+/// The app with every experiment control at its minimum, then at its maximum, starts,
+/// plays and keeps drawing (absurd values beyond the limits are the sanitiser's test).
+#[test]
+fn every_control_at_its_minimum_and_maximum_keeps_the_app_running() {
+    use closure_lab::experiment::limits as l;
+    for hi in [false, true] {
+        let mut s = Settings::default();
+        // no spin-up: at the smallest dt a 30 s spin-up is 3 million steps
+        s.preset = "decaying".into();
+        let e = &mut s.experiment;
+        let pick = |lo: f64, top: f64| if hi { top } else { lo };
+        e.n = if hi { 256 } else { 64 };
+        e.sensors = if hi { 32 } else { 4 };
+        e.nu = pick(l::NU.min, l::NU.max);
+        e.dt = pick(l::DT.min, 2e-3);
+        e.sigma = pick(l::SIGMA.min, l::SIGMA.max);
+        e.forcing = pick(l::FORCING.min, l::FORCING.max);
+        e.sampling_steps = if hi {
+            l::SAMPLING_STEPS.max
+        } else {
+            l::SAMPLING_STEPS.min
+        };
+        e.t_start = pick(l::T_START.min, l::T_START.max);
+        e.ensemble = if hi { l::ENSEMBLE.max } else { l::ENSEMBLE.min };
+        e.resample_every = if hi {
+            l::RESAMPLE_EVERY.max
+        } else {
+            l::RESAMPLE_EVERY.min
+        };
+        e.threads = if hi { 2 } else { 1 };
+        // at the top, 16 members × 1000 evaluations at 256² keep both cores busy for
+        // minutes per sample: the sampler settings are set but the oracle runs
+        if hi {
+            e.closure = ClosureMode::Oracle;
+        }
+        let fixed = s.clone();
+        let mut h = Harness::builder()
+            .with_size([1500.0, 940.0])
+            .allow_missing_glyphs()
+            .build_eframe(move |_cc| {
+                ClosureLabApp::new(fixed.clone(), AppOptions::default(), "test harness".into())
+            });
+        wait_for_experiment(&mut h);
+        h.get_by_label("Play").click();
+        wait_until(&mut h, "the runs advance", |a| steps(a) > 3);
+        h.get_by_label("Pause").click();
+        h.run_steps(3);
+        let snap = h.state().session().snapshot().unwrap();
+        for p in Panel::ALL {
+            assert!(
+                snap.fields.panel(p).iter().all(|v| v.is_finite()),
+                "hi={hi}: {p}"
+            );
+        }
+        assert!(
+            !h.state().messages().iter().any(|m| m.contains("blew up")),
+            "hi={hi}: {:?}",
+            h.state().messages()
+        );
+    }
+}
