@@ -133,4 +133,39 @@ fn ensemble_calibration_scores_have_their_known_values() {
         })
         .collect();
     assert!(crps(&narrow, &mu) > s.crps);
+
+    // spread spectrum: white members and a white truth from the same law agree shell by
+    // shell; members at half the amplitude show a quarter of the error's spectrum
+    use closure_lab::closure::calibration::{deviation_spectra, spectrum_ratio};
+    let grid = closure_lab::solver::Grid::new(64).unwrap();
+    let white = |rng: &mut rand_chacha::ChaCha8Rng, amp: f64| -> Vec<f64> {
+        (0..64 * 64).map(|_| amp * normal.sample(rng)).collect()
+    };
+    let (mut sp, mut er, mut sp_half) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..8 {
+        let truth = white(&mut rng, 1.0);
+        let ens: Vec<Vec<f64>> = (0..members).map(|_| white(&mut rng, 1.0)).collect();
+        let half: Vec<Vec<f64>> = ens.iter().map(|b| b.iter().map(|v| 0.5 * v).collect()).collect();
+        let (s, e) = deviation_spectra(&grid, &ens, &truth);
+        let (h, _) = deviation_spectra(&grid, &half, &truth);
+        if sp.is_empty() {
+            (sp, er, sp_half) = (s, e, h);
+        } else {
+            sp.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+            er.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
+            sp_half.iter_mut().zip(&h).for_each(|(a, b)| *a += b);
+        }
+    }
+    // the error of the mean holds the truth plus the mean's own noise: (1 + 1/M)
+    let ideal = members as f64 / (members as f64 + 1.0);
+    let (ratio, _) = spectrum_ratio(&sp, &er);
+    for k in 10..40 {
+        assert!((ratio[k] / ideal - 1.0).abs() < 0.2, "shell {k}: {}", ratio[k]);
+    }
+    let (ratio, worst) = spectrum_ratio(&sp_half, &er);
+    for k in 10..40 {
+        let expect = 0.25 / (1.0 + 0.25 / members as f64);
+        assert!((ratio[k] / expect - 1.0).abs() < 0.2, "half, shell {k}: {}", ratio[k]);
+    }
+    assert!(worst > 0.6, "an under-dispersed ensemble is flagged: {worst}");
 }

@@ -8,6 +8,7 @@ use super::commands::Command;
 use super::compute::Compute;
 use super::settings::{Backend, RangeMode, RecordFormat, Settings, limits as app_limits};
 use crate::closure::sampler::Sampler;
+use crate::closure::sensors::density_label;
 use crate::experiment::{ClosureMode, Flow, Panel, limits};
 use crate::render::Colormap;
 use crate::solver::Case;
@@ -223,12 +224,14 @@ fn experiment_ui(
         return;
     }
     egui::ComboBox::from_label("sensors")
-        .selected_text(format!("{0}×{0}", e.sensors))
+        .selected_text(density_label(e.sensors))
         .show_ui(ui, |ui| {
             for &k in limits::SENSORS.values.iter().filter(|&&k| k <= e.n) {
-                ui.selectable_value(&mut e.sensors, k, format!("{k}×{k}"));
+                ui.selectable_value(&mut e.sensors, k, density_label(k));
             }
-        });
+        })
+        .response
+        .on_hover_text("s×s point readings of the true closure; none: the closure sees ω only");
     let steps = limits::SAMPLING_STEPS;
     ui.add(
         egui::Slider::new(&mut e.sampling_steps, steps.range())
@@ -378,3 +381,4 @@ fn view_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
         });
     });
 }
+

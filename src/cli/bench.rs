@@ -482,7 +482,7 @@ fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
             let t = pool.install(|| {
                 time_per_call(seconds, || {
-                    let batch = (input(), input(), input());
+                    let batch = (input(), input(), input(), None);
                     let (m, loss) = optimisation_step(
                         model.clone(),
                         &mut optim,

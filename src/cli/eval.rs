@@ -40,7 +40,7 @@ pub struct EvalArgs {
     #[arg(long, value_delimiter = ',', default_values_t = vec!["g".to_string(), "h".to_string()])]
     pub cases: Vec<String>,
     /// Sensor densities (per side; 0 = none, ω only): every model and baseline is scored
-    /// at each. A model needs sensors, so it has no row at 0.
+    /// at each.
     #[arg(long, value_delimiter = ',', default_values_t = vec![16usize])]
     pub sensors: Vec<usize>,
     /// Samples per state from each model (≥ 2 for spread and spread/skill).
@@ -214,15 +214,10 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     bar.finish_and_clear();
     rows.sort_by(|x, y| (x.case.as_str(), x.n, x.sensors).cmp(&(y.case.as_str(), y.n, y.sensors)));
     println!(
-        "{} test states ({} stored), {} member(s) per state{}\n",
+        "{} test states ({} stored), {} member(s) per state\n",
         states.len(),
         stored,
         a.ensemble,
-        if a.sensors.contains(&0) {
-            "; models need sensors, so none is scored at 0"
-        } else {
-            ""
-        }
     );
     print!("{}", markdown(&rows));
     if let Some(p) = &a.json {

@@ -9,7 +9,7 @@ use crate::names;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::closure::layers::Activation;
-use crate::closure::model::{InputSpec, Target};
+use crate::closure::model::{InputSpec, SampleRanges, Target};
 use crate::closure::score::ScoreNetConfig;
 use crate::closure::sensors::Densify;
 use crate::closure::train::{TrainConfig, train as run_training};
@@ -85,9 +85,26 @@ pub struct TrainArgs {
     /// ν of the data (for the deterministic part of G).
     #[arg(long, default_value_t = 1e-3)]
     pub nu: f64,
+    /// One model for every sensor density (none, 4, 8, 16, 32): the density is drawn per
+    /// sample and fed to the network; each density's residual is scaled to unit rms
+    /// (needs --target residual).
+    #[arg(long)]
+    pub all_densities: bool,
+    /// Diffusion-time ranges the model samples over, `EM_MAX,EM_MIN,HEUN_MAX,HEUN_MIN`
+    /// (recorded in the card; samplers keep their steps and rule). Default: the published
+    /// 0.1 … 1e-3 for both.
+    #[arg(long, value_delimiter = ',')]
+    pub sample_range: Option<Vec<f64>>,
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
+    if let Some(v) = &a.sample_range {
+        anyhow::ensure!(
+            v.len() == 4,
+            "--sample-range takes 4 numbers EM_MAX,EM_MIN,HEUN_MAX,HEUN_MIN, got {}",
+            v.len()
+        );
+    }
     let cfg = TrainConfig {
         data: a.data.clone(),
         inputs: InputSpec {
@@ -96,6 +113,11 @@ pub fn train(a: TrainArgs) -> Result<()> {
             densify: a.densify,
             sensors: a.sensors,
             nu: a.nu,
+            density_scale: None,
+            t_range: a.sample_range.as_ref().map(|v| SampleRanges {
+                em: [v[0], v[1]],
+                heun: [v[2], v[3]],
+            }),
         },
         net: ScoreNetConfig::new()
             .with_width(a.width)
@@ -104,6 +126,11 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .with_projection(a.projection)
             .with_x_layers(a.x_layers)
             .with_activation(Some(a.activation))
+            .with_densities(if a.all_densities {
+                crate::closure::sensors::DENSITIES.len()
+            } else {
+                0
+            })
             .with_sigma_data(if a.edm { -1.0 } else { 0.0 }),
         grid: a.grid,
         epochs: a.epochs,

@@ -6,9 +6,12 @@
 //!   scale as the skill; a calibrated ensemble has spread ≈ skill;
 //! * the fair CRPS per pixel, `mean_i |b_i − a| − Σ_{i≠j} |b_i − b_j| / (2M(M − 1))`,
 //!   averaged over pixels and divided by the mean |a| (for one member: its mean absolute
-//!   error so divided).
+//!   error so divided);
+//! * spread spectrum: the shell spectrum of the members' deviations `b_i − b̄` (unbiased)
+//!   against that of the error `a − b̄`; calibrated at every scale when they agree.
 
-use crate::metrics::d_fro;
+use crate::metrics::{d_fro, energy_spectrum};
+use crate::solver::Grid;
 
 /// Per-pixel mean of the members.
 pub fn ensemble_mean(members: &[Vec<f64>]) -> Vec<f64> {
@@ -114,4 +117,42 @@ pub fn average(states: &[StateScores]) -> Calibration {
         spread_skill: spread / d_fro_mean,
         crps: sum(|s| s.crps),
     }
+}
+
+/// Shell spectra (integer shells, as [`energy_spectrum`]) of one state's ensemble
+/// deviations `b_i − b̄` (averaged over members, × M/(M − 1)) and of the error `a − b̄`.
+pub fn deviation_spectra(grid: &Grid, members: &[Vec<f64>], truth: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mean = ensemble_mean(members);
+    let spec = |f: &[f64]| energy_spectrum(grid, &grid.to_spectral(f));
+    let err: Vec<f64> = truth.iter().zip(&mean).map(|(a, b)| a - b).collect();
+    let m = members.len();
+    let mut spread = vec![0.0; spec(&err).len()];
+    if m > 1 {
+        for b in members {
+            let d: Vec<f64> = b.iter().zip(&mean).map(|(x, y)| x - y).collect();
+            for (s, v) in spread.iter_mut().zip(spec(&d)) {
+                *s += v / (m - 1) as f64;
+            }
+        }
+    }
+    (spread, spec(&err))
+}
+
+/// Per shell, summed spread spectrum ÷ summed error spectrum, and the worst
+/// |ratio − 1| over the shells that hold at least 1 % of the error's energy (shells with
+/// less are dominated by sampling noise of the estimate).
+pub fn spectrum_ratio(spread: &[f64], error: &[f64]) -> (Vec<f64>, f64) {
+    let total: f64 = error.iter().sum();
+    let ratio: Vec<f64> = spread
+        .iter()
+        .zip(error)
+        .map(|(s, e)| if *e > 0.0 { s / e } else { f64::NAN })
+        .collect();
+    let worst = ratio
+        .iter()
+        .zip(error)
+        .filter(|(_, e)| **e >= 0.01 * total)
+        .map(|(r, _)| (r - 1.0).abs())
+        .fold(0.0, f64::max);
+    (ratio, worst)
 }

@@ -12,7 +12,7 @@ use super::model::{ClosureError, ClosureModel, EvalRow, InputSpec, Target};
 use super::prior::deterministic_part;
 use super::sampler::Sampler;
 use super::sde::Schedule;
-use super::sensors::{Densify, Sensors};
+use super::sensors::{Densify, Sensors, density_label};
 use crate::metrics::{d_max, d_mse, d_spe};
 use crate::solver::{Case, Grid};
 
@@ -125,7 +125,26 @@ fn row(meta: RowMeta, states: &[(Vec<Vec<f64>>, &[f64])]) -> EvalRow {
         spread: (members > 1).then_some(cal.spread),
         spread_skill: (members > 1).then_some(cal.spread_skill),
         crps: cal.crps,
+        spectrum_ratio: Vec::new(),
+        spectrum_worst: None,
     };
+    if members > 1
+        && let Ok(grid) = Grid::new(n)
+    {
+        let (mut spread, mut error) = (Vec::new(), Vec::new());
+        for (m, truth) in states {
+            let (s, e) = calibration::deviation_spectra(&grid, m, truth);
+            if spread.is_empty() {
+                (spread, error) = (s, e);
+            } else {
+                spread.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+                error.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
+            }
+        }
+        let (ratio, worst) = calibration::spectrum_ratio(&spread, &error);
+        r.spectrum_ratio = ratio;
+        r.spectrum_worst = Some(worst);
+    }
     for (m, truth) in states {
         let per = m.len().max(1) as f64 * k;
         for est in m {
@@ -195,6 +214,8 @@ pub fn baseline_rows(
                         densify: Densify::Fourier,
                         sensors: s,
                         nu,
+                        density_scale: None,
+                        t_range: None,
                     };
                     spec.inputs(&grid, w, &sen.read(c), sen)
                         .mean
@@ -216,7 +237,7 @@ pub fn baseline_rows(
 }
 
 /// Rows of a learned model on grid `n` with `s × s` sensors for each sampler setting,
-/// `ensemble` members per state. A model needs sensors: with `s = 0` there is no row.
+/// `ensemble` members per state (`s = 0`: no sensors, the model sees ω only).
 #[allow(clippy::too_many_arguments)]
 pub fn model_rows(
     model: &mut ClosureModel,
@@ -227,16 +248,19 @@ pub fn model_rows(
     ensemble: usize,
     settings: &[SamplerSetting],
 ) -> Result<Vec<EvalRow>, ClosureError> {
-    if s == 0 {
-        return Ok(Vec::new());
-    }
     let spec = model.card.inputs;
     let grid = Grid::new(n).map_err(|e| ClosureError::Input(e.to_string()))?;
     let sensors = Sensors::new(s, n)?;
-    let condition = format!(
-        "ω + {s}×{s} sensors ({}; trained with {1}×{1})",
-        spec.densify, spec.sensors
-    );
+    let trained = if spec.density_scale.is_some() {
+        "trained at every density".to_string()
+    } else {
+        format!("trained with {}", density_label(spec.sensors))
+    };
+    let condition = if s == 0 {
+        format!("ω only; {trained}")
+    } else {
+        format!("ω + {s}×{s} sensors ({}; {trained})", spec.densify)
+    };
     let mut out = Vec::new();
     for set in settings {
         let mut pairs = Vec::new();
@@ -280,15 +304,15 @@ pub fn model_rows(
 /// Markdown table of rows.
 pub fn markdown(rows: &[EvalRow]) -> String {
     let mut s = String::from(
-        "| case | model | sensors | N | sampler | M | D_Fro (member) | D_Fro (mean) | spread | spread/skill | CRPS | D_Spe | D_Max | ms/sample |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| case | model | sensors | N | sampler | M | D_Fro (member) | D_Fro (mean) | spread | spread/skill | CRPS | spectrum worst | D_Spe | D_Max | ms/sample |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let opt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} | {} | {:.4} | {:.4} | {:.4} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} | {} | {:.4} | {} | {:.4} | {:.4} | {} |\n",
             r.case,
             r.model,
-            if r.sensors == 0 { "none".to_string() } else { format!("{0}×{0}", r.sensors) },
+            density_label(r.sensors),
             r.n,
             r.sampler,
             r.ensemble,
@@ -297,6 +321,7 @@ pub fn markdown(rows: &[EvalRow]) -> String {
             opt(r.spread),
             opt(r.spread_skill),
             r.crps,
+            opt(r.spectrum_worst),
             r.d_spe,
             r.d_max,
             if r.nfe == 0 {

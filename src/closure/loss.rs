@@ -15,12 +15,15 @@ pub struct TimeRange {
     pub t_max: f64,
 }
 
-/// DSM loss of one batch. `x0`, `omega`, `obs`: `[B,N,N,·]` on the training device.
+/// DSM loss of one batch. `x0`, `omega`, `obs`: `[B,N,N,·]` on the training device;
+/// `density`: one-hot `[B, classes]` for a network conditioned on the sensor density.
+#[allow(clippy::too_many_arguments)]
 pub fn dsm_loss(
     net: &ScoreNet,
     x0: Tensor<4>,
     omega: Tensor<4>,
     obs: Tensor<4>,
+    density: Option<Tensor<2>>,
     range: TimeRange,
     basis: &DftBasis,
     rng: &mut impl Rng,
@@ -39,7 +42,7 @@ pub fn dsm_loss(
     let std = Tensor::<1>::from_data(TensorData::new(stds, [b]), &device).reshape([b, 1, 1, 1]);
     let z = Tensor::<4>::random([b, n, n, 1], Distribution::Normal(0.0, 1.0), &device);
     let xt = x0 + z.clone() * std.clone();
-    let s = net.forward(xt, t, omega, obs, basis);
+    let s = net.forward(xt, t, omega, obs, density, basis);
     let r = s * std + z;
     r.powi_scalar(2).sum().div_scalar(b as f64)
 }

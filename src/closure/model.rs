@@ -16,7 +16,7 @@ use super::prior::deterministic_part;
 use super::sampler::{Sampler, sample, time_tensor};
 use super::score::{ScoreNet, ScoreNetConfig};
 use super::sde::Schedule;
-use super::sensors::{Densify, SensorError, Sensors};
+use super::sensors::{DENSITIES, Densify, SensorError, Sensors};
 use crate::solver::{Case, Grid};
 
 /// Errors of the closure layer.
@@ -69,6 +69,35 @@ pub struct InputSpec {
     pub sensors: usize,
     /// ν used for the deterministic part of G.
     pub nu: f64,
+    /// A model trained across sensor densities: the rms of the residual (closure minus
+    /// the mean at that density) for each density of [`DENSITIES`], measured on the
+    /// training data. The network generates residual ÷ scale, told the density class;
+    /// `sensors` is then only the default density. None: one density, unscaled.
+    #[serde(default)]
+    pub density_scale: Option<[f64; 5]>,
+    /// Diffusion-time ranges the model samples over, per update rule; a sampler's
+    /// schedule keeps its rule and steps but is stretched onto its range. None: the
+    /// schedule as given (published range 0.1 … 1e-3).
+    #[serde(default)]
+    pub t_range: Option<SampleRanges>,
+}
+
+/// `[t_max, t_min]` of the sampling schedule for each update rule. The reverse SDE
+/// (Euler–Maruyama) and the probability-flow ODE (Heun) reproduce a Gaussian's variance
+/// best over different ranges when they take few steps (docs/science.md §7).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleRanges {
+    pub em: [f64; 2],
+    pub heun: [f64; 2],
+}
+
+impl SampleRanges {
+    pub fn for_sampler(&self, sampler: Sampler) -> [f64; 2] {
+        match sampler {
+            Sampler::EulerMaruyama => self.em,
+            Sampler::Heun => self.heun,
+        }
+    }
 }
 
 /// Network inputs for one conditioning (physical fields, N²).
@@ -81,6 +110,40 @@ pub struct Inputs {
 }
 
 impl InputSpec {
+    /// Index of density `s` in [`DENSITIES`] when the model is trained across densities
+    /// and knows `s`.
+    pub fn density_class(&self, s: usize) -> Option<usize> {
+        self.density_scale?;
+        DENSITIES.iter().position(|&d| d == s)
+    }
+
+    /// Check the fields a card file can get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.nu.is_finite() && self.nu >= 0.0) {
+            return Err(format!("inputs.nu must be ≥ 0, got {}", self.nu));
+        }
+        if let Some(sc) = self.density_scale {
+            if sc.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(format!(
+                    "inputs.density_scale must be 5 positive numbers, got {sc:?}"
+                ));
+            }
+            if self.target != Target::Residual {
+                return Err("inputs.density_scale needs target `residual`".into());
+            }
+        }
+        if let Some(r) = self.t_range {
+            for [hi, lo] in [r.em, r.heun] {
+                if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi && hi <= 2.0) {
+                    return Err(format!(
+                        "inputs.t_range needs [t_max, t_min] with 0 < t_min < t_max ≤ 2, got [{hi}, {lo}]"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Build the inputs from ω and readings of the true closure at `sensors` points.
     pub fn inputs(
         &self,
@@ -146,6 +209,12 @@ pub struct EvalRow {
     /// Fair CRPS per pixel ÷ mean |truth|.
     #[serde(default)]
     pub crps: f64,
+    /// Spread spectrum ÷ error spectrum per integer shell (ensembles only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spectrum_ratio: Vec<f64>,
+    /// Worst |spectrum ratio − 1| over the shells holding ≥ 1 % of the error energy.
+    #[serde(default)]
+    pub spectrum_worst: Option<f64>,
 }
 
 /// Training facts recorded in a model card.
@@ -281,10 +350,16 @@ impl ClosureModel {
             )));
         }
         card.net.validate().map_err(ClosureError::Card)?;
-        if !(card.inputs.nu.is_finite() && card.inputs.nu >= 0.0) {
+        card.inputs.validate().map_err(ClosureError::Card)?;
+        let classes = if card.inputs.density_scale.is_some() {
+            DENSITIES.len()
+        } else {
+            0
+        };
+        if card.net.densities != classes {
             return Err(ClosureError::Card(format!(
-                "inputs.nu must be ≥ 0, got {}",
-                card.inputs.nu
+                "net.densities is {} but inputs.density_scale implies {classes}",
+                card.net.densities
             )));
         }
         let net = weights_from_bytes(&card.net, weights, device)?;
@@ -374,7 +449,26 @@ impl ClosureModel {
                 self.net.modes()
             )));
         }
-        let inputs = self.card.inputs.inputs(grid, omega, readings, sensors);
+        let spec = self.card.inputs;
+        let class = match (spec.density_scale, spec.density_class(sensors.s)) {
+            (None, _) => None,
+            (Some(_), Some(c)) => Some(c),
+            (Some(_), None) => {
+                return Err(ClosureError::Input(format!(
+                    "the model knows the densities {DENSITIES:?}, not {} sensors per side",
+                    sensors.s
+                )));
+            }
+        };
+        let scale = match (spec.density_scale, class) {
+            (Some(sc), Some(c)) => sc[c],
+            _ => 1.0,
+        };
+        let schedule = match spec.t_range.map(|r| r.for_sampler(sampler)) {
+            Some([hi, lo]) => schedule.with_range(hi, lo),
+            None => *schedule,
+        };
+        let inputs = spec.inputs(grid, omega, readings, sensors);
         let device = self.device.clone();
         let field = |v: &[f64]| {
             Tensor::<4>::from_data(
@@ -388,7 +482,8 @@ impl ClosureModel {
         let (w_t, o_t) = (field(omega), field(&inputs.obs));
         self.basis(n);
         let basis = &self.bases[&n];
-        let cond = self.net.condition(w_t, o_t, basis);
+        let onehot = class.map(|c| one_hot(&[c], DENSITIES.len(), &device));
+        let cond = self.net.condition(w_t, o_t, onehot, basis);
         let net = &self.net;
         let mut score = |x: Tensor<4>, t: f64| {
             let b = x.dims()[0];
@@ -398,7 +493,7 @@ impl ClosureModel {
             &mut score,
             net.sde(),
             sampler,
-            schedule,
+            &schedule,
             [ensemble, n, n, 1],
             &device,
         );
@@ -409,7 +504,7 @@ impl ClosureModel {
         for m in 0..ensemble {
             let mut f: Vec<f64> = v[m * n * n..(m + 1) * n * n]
                 .iter()
-                .map(|&x| x as f64)
+                .map(|&x| x as f64 * scale)
                 .collect();
             if let Some(p) = &inputs.mean {
                 for (a, b) in f.iter_mut().zip(p) {
@@ -420,4 +515,13 @@ impl ClosureModel {
         }
         Ok(out)
     }
+}
+
+/// One-hot rows `[classes.len(), k]` for the density classes of a batch.
+pub fn one_hot(classes: &[usize], k: usize, device: &Device) -> Tensor<2> {
+    let mut v = vec![0f32; classes.len() * k];
+    for (row, &c) in classes.iter().enumerate() {
+        v[row * k + c] = 1.0;
+    }
+    Tensor::<2>::from_data(TensorData::new(v, [classes.len(), k]), device)
 }

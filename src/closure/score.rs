@@ -56,6 +56,12 @@ pub struct ScoreNetConfig {
     /// before this option existed load as GELU).
     #[config(default = "None")]
     pub activation: Option<Activation>,
+    /// Sensor-density classes the network is conditioned on (0 = none, as published).
+    /// The class enters as a one-hot vector whose learned embedding is added to the time
+    /// embedding, so it reaches every layer of the noisy-sample pipeline (the way DGMF
+    /// feeds its fidelity).
+    #[config(default = 0)]
+    pub densities: usize,
 }
 
 /// The score network `s_θ(x, t | ω, obs)`.
@@ -72,6 +78,7 @@ pub struct ScoreNet {
     head_x: Linear,
     head_omega: Linear,
     head_obs: Linear,
+    density: Option<Linear>,
     head: Vec<Linear>,
     proj1: Linear,
     proj2: Linear,
@@ -87,6 +94,8 @@ pub struct ScoreNet {
 #[derive(Clone, Debug)]
 pub struct Conditioning {
     pub features: Tensor<4>,
+    /// Embedding of the density class, `[B or 1, embed]` (None without density input).
+    pub density: Option<Tensor<2>>,
 }
 
 impl ScoreNetConfig {
@@ -104,6 +113,9 @@ impl ScoreNetConfig {
         size("modes", self.modes, 256)?;
         size("layers", self.layers, 32)?;
         size("omega_channels", self.omega_channels, 16)?;
+        if self.densities > 64 {
+            return Err(format!("net.densities must be 0…64, got {}", self.densities));
+        }
         size(
             "x_layers",
             self.x_layers.unwrap_or(self.layers),
@@ -170,6 +182,11 @@ impl ScoreNetConfig {
             head_obs: LinearConfig::new(self.width, first)
                 .with_bias(false)
                 .init(device),
+            density: (self.densities > 0).then(|| {
+                LinearConfig::new(self.densities, self.time.embed)
+                    .with_bias(false)
+                    .init(device)
+            }),
             head,
             proj1: LinearConfig::new(last, self.projection).init(device),
             proj2: LinearConfig::new(self.projection, 1).init(device),
@@ -198,8 +215,23 @@ impl ScoreNet {
         }
     }
 
-    /// Precompute the ω and sensor branches (`omega`: `[B,N,N,C_ω]`, `obs`: `[B,N,N,1]`).
-    pub fn condition(&self, omega: Tensor<4>, obs: Tensor<4>, basis: &DftBasis) -> Conditioning {
+    /// Density classes the network was built for (0: it takes no density input).
+    pub fn densities(&self) -> usize {
+        self.density
+            .as_ref()
+            .map_or(0, |d| d.weight.dims()[0])
+    }
+
+    /// Precompute the ω and sensor branches (`omega`: `[B,N,N,C_ω]`, `obs`: `[B,N,N,1]`)
+    /// and the density embedding (`density`: one-hot `[B or 1, classes]`; ignored by a
+    /// network without density input).
+    pub fn condition(
+        &self,
+        omega: Tensor<4>,
+        obs: Tensor<4>,
+        density: Option<Tensor<2>>,
+        basis: &DftBasis,
+    ) -> Conditioning {
         // independent branches: one per core
         let (h_w, h_o) = rayon::join(
             || self.omega_pipe.forward(omega, basis, None),
@@ -207,6 +239,10 @@ impl ScoreNet {
         );
         Conditioning {
             features: self.head_omega.forward(h_w) + self.head_obs.forward(h_o),
+            density: match (&self.density, density) {
+                (Some(layer), Some(onehot)) => Some(layer.forward(onehot)),
+                _ => None,
+            },
         }
     }
 
@@ -231,7 +267,10 @@ impl ScoreNet {
         } else {
             x.clone()
         };
-        let emb = self.embed.forward(t);
+        let mut emb = self.embed.forward(t);
+        if let Some(d) = &cond.density {
+            emb = emb + d.clone();
+        }
         let h = self.x_pipe.forward(x_in, basis, Some(&emb));
         let act = self.activation;
         let mut v = act.apply(self.head_x.forward(h) + cond.features.clone());
@@ -257,9 +296,10 @@ impl ScoreNet {
         t: Tensor<1>,
         omega: Tensor<4>,
         obs: Tensor<4>,
+        density: Option<Tensor<2>>,
         basis: &DftBasis,
     ) -> Tensor<4> {
-        let cond = self.condition(omega, obs, basis);
+        let cond = self.condition(omega, obs, density, basis);
         self.score(x, t, &cond, basis)
     }
 }

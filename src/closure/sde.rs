@@ -76,6 +76,23 @@ impl Schedule {
         }
     }
 
+    /// The same rule and step count over `[t_min, t_max]` (ρ kept).
+    pub fn with_range(&self, t_max: f64, t_min: f64) -> Self {
+        match *self {
+            Schedule::Uniform { steps, .. } => Schedule::Uniform {
+                t_max,
+                t_min,
+                steps,
+            },
+            Schedule::Karras { steps, rho, .. } => Schedule::Karras {
+                t_max,
+                t_min,
+                steps,
+                rho,
+            },
+        }
+    }
+
     pub fn steps(&self) -> usize {
         match *self {
             Schedule::Uniform { steps, .. } | Schedule::Karras { steps, .. } => steps,

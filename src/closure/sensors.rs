@@ -44,12 +44,25 @@ pub enum Densify {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SensorError {
     #[error(
-        "sensor grid {s}×{s} does not fit an {n}×{n} field (need s a power of two, 4 ≤ s ≤ 32, dividing N)"
+        "sensor grid {s}×{s} does not fit an {n}×{n} field (need s = 0 for none, or a power of two, 4 ≤ s ≤ 32, dividing N)"
     )]
     BadLayout { s: usize, n: usize },
 }
 
-/// An `s × s` sensor grid on an N×N field.
+/// The sensor densities a user can pick (sensors per side; 0 = none, ω only).
+pub const DENSITIES: [usize; 5] = [0, 4, 8, 16, 32];
+
+/// How a density is written: "none" or "s×s".
+pub fn density_label(s: usize) -> String {
+    if s == 0 {
+        "none".into()
+    } else {
+        format!("{s}×{s}")
+    }
+}
+
+/// An `s × s` sensor grid on an N×N field; `s = 0` is "no sensors": nothing is read and
+/// every densifier gives the zero field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sensors {
     pub s: usize,
@@ -58,15 +71,16 @@ pub struct Sensors {
 
 impl Sensors {
     pub fn new(s: usize, n: usize) -> Result<Self, SensorError> {
-        if !(s.is_power_of_two() && (4..=32).contains(&s) && s <= n && n % s == 0) {
+        let grid = s.is_power_of_two() && (4..=32).contains(&s) && s <= n && n % s == 0;
+        if !(s == 0 || grid) {
             return Err(SensorError::BadLayout { s, n });
         }
         Ok(Sensors { s, n })
     }
 
-    /// Distance between sensors in grid points, N/s.
+    /// Distance between sensors in grid points, N/s (N without sensors).
     pub fn stride(&self) -> usize {
-        self.n / self.s
+        self.n / self.s.max(1)
     }
 
     /// Physical indices `i·N + j` of the sensors, row-major over the sensor grid.
@@ -82,6 +96,9 @@ impl Sensors {
 
     /// The dense N×N field made from `readings` (length s²).
     pub fn densify(&self, readings: &[f64], how: Densify) -> Vec<f64> {
+        if self.s == 0 {
+            return vec![0.0; self.n * self.n];
+        }
         match how {
             Densify::Bicubic => self.bicubic(readings),
             Densify::Box => self.box_minmax(readings),

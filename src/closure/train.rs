@@ -10,7 +10,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -19,12 +19,13 @@ use super::dataset::{DataError, h5_info, read_h5_trajectory};
 use super::layers::DftBasis;
 use super::loss::{TimeRange, dsm_loss};
 use super::model::{
-    CARD_FORMAT, ClosureError, ClosureModel, InputSpec, ModelCard, TrainingInfo, weights_from_bytes,
+    CARD_FORMAT, ClosureError, ClosureModel, InputSpec, ModelCard, TrainingInfo, one_hot,
+    weights_from_bytes,
 };
 use super::sampler::Sampler;
 use super::score::{ScoreNet, ScoreNetConfig};
 use super::sde::Schedule;
-use super::sensors::Sensors;
+use super::sensors::{DENSITIES, Sensors};
 use crate::metrics::d_fro;
 use crate::solver::{Case, Grid};
 
@@ -70,45 +71,100 @@ struct State {
     history: Vec<(usize, f64, f64)>,
 }
 
-/// Training samples held in memory as f32 (target x₀, ω, densified observation).
+/// Training samples held in memory as f32: per snapshot ω, and per (snapshot, density
+/// class) the target x₀ and the densified observation.
 pub struct Samples {
     pub n: usize,
+    /// Density classes per snapshot (1 for a single-density model).
+    pub classes: usize,
     pub x0: Vec<f32>,
     pub omega: Vec<f32>,
     pub obs: Vec<f32>,
-    /// Full closure (for validation metrics) and ω/readings in f64 for sampling.
+    /// Snapshots.
     pub count: usize,
 }
 
 impl Samples {
-    fn tensors(&self, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+    /// The batch of (snapshot, class) pairs: x₀, ω, obs and, for a multi-density model,
+    /// the one-hot classes.
+    fn tensors(
+        &self,
+        idx: &[(usize, usize)],
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<4>, Tensor<4>, Option<Tensor<2>>) {
         let (n, b) = (self.n, idx.len());
         let nn = n * n;
-        let gather = |src: &[f32]| {
+        let gather = |src: &[f32], per: usize| {
             let mut v = Vec::with_capacity(b * nn);
-            for &i in idx {
-                v.extend_from_slice(&src[i * nn..(i + 1) * nn]);
+            for &(i, c) in idx {
+                let k = i * per + if per > 1 { c } else { 0 };
+                v.extend_from_slice(&src[k * nn..(k + 1) * nn]);
             }
             Tensor::<4>::from_data(TensorData::new(v, [b, n, n, 1]), device)
         };
-        (gather(&self.x0), gather(&self.omega), gather(&self.obs))
+        let onehot = (self.classes > 1).then(|| {
+            let cs: Vec<usize> = idx.iter().map(|&(_, c)| c).collect();
+            one_hot(&cs, self.classes, device)
+        });
+        (
+            gather(&self.x0, self.classes),
+            gather(&self.omega, 1),
+            gather(&self.obs, self.classes),
+            onehot,
+        )
+    }
+
+    /// Divide the targets of each class by `scale[class]`.
+    fn normalise(&mut self, scale: &[f64]) {
+        let nn = self.n * self.n;
+        for (k, chunk) in self.x0.chunks_exact_mut(nn).enumerate() {
+            let s = scale[k % self.classes] as f32;
+            chunk.iter_mut().for_each(|v| *v /= s);
+        }
+    }
+
+    /// Root-mean-square target of each class.
+    fn class_rms(&self) -> Vec<f64> {
+        let nn = self.n * self.n;
+        let mut sum = vec![0.0f64; self.classes];
+        for (k, chunk) in self.x0.chunks_exact(nn).enumerate() {
+            sum[k % self.classes] += chunk.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
+        }
+        let per = (self.count * nn).max(1) as f64;
+        sum.iter().map(|s| (s / per).sqrt()).collect()
     }
 }
 
-/// Load trajectories `range` of `data` strided to `grid`, turned into samples by `spec`.
-/// Also returns, per sample, (ω, true closure) in f64 for validation.
+/// The sensor densities a run trains at: all of [`DENSITIES`] for a network conditioned
+/// on the density, else the card's one.
+fn train_densities(spec: &InputSpec, net: &ScoreNetConfig) -> Vec<usize> {
+    if net.densities > 0 {
+        DENSITIES.to_vec()
+    } else {
+        vec![spec.sensors]
+    }
+}
+
+/// Load trajectories `range` of `data` strided to `grid`, turned into samples by `spec`
+/// at each of `densities`. Also returns, per snapshot, (ω, true closure) in f64 for
+/// validation.
 pub fn load_samples(
     data: &Path,
     range: std::ops::Range<usize>,
     grid: usize,
     spec: &InputSpec,
+    densities: &[usize],
     max: usize,
 ) -> Result<(Samples, Vec<(Vec<f64>, Vec<f64>)>), ClosureError> {
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
-    let sensors = Sensors::new(spec.sensors, grid)?;
+    let layouts = densities
+        .iter()
+        .map(|&d| Sensors::new(d, grid))
+        .collect::<Result<Vec<_>, _>>()?;
     let nn = grid * grid;
     let mut s = Samples {
         n: grid,
+        classes: densities.len(),
         x0: Vec::new(),
         omega: Vec::new(),
         obs: Vec::new(),
@@ -124,19 +180,21 @@ pub fn load_samples(
             let omega: Vec<f64> = tr.field(0, m).iter().map(|&v| v as f64).collect();
             let which = if spec.case == Case::G { 1 } else { 2 };
             let closure: Vec<f64> = tr.field(which, m).iter().map(|&v| v as f64).collect();
-            let inputs = spec.inputs(&g, &omega, &sensors.read(&closure), &sensors);
-            let x0: Vec<f64> = match &inputs.mean {
-                Some(p) => closure.iter().zip(p).map(|(c, p)| c - p).collect(),
-                None => closure.clone(),
-            };
-            s.x0.extend(x0.iter().map(|&v| v as f32));
+            for sensors in &layouts {
+                let inputs = spec.inputs(&g, &omega, &sensors.read(&closure), sensors);
+                let x0: Vec<f64> = match &inputs.mean {
+                    Some(p) => closure.iter().zip(p).map(|(c, p)| c - p).collect(),
+                    None => closure.clone(),
+                };
+                s.x0.extend(x0.iter().map(|&v| v as f32));
+                s.obs.extend(inputs.obs.iter().map(|&v| v as f32));
+            }
             s.omega.extend(omega.iter().map(|&v| v as f32));
-            s.obs.extend(inputs.obs.iter().map(|&v| v as f32));
             s.count += 1;
             raw.push((omega, closure));
         }
     }
-    debug_assert_eq!(s.x0.len(), s.count * nn);
+    debug_assert_eq!(s.x0.len(), s.count * s.classes * nn);
     Ok((s, raw))
 }
 
@@ -172,7 +230,8 @@ fn ema_update(ema: ScoreNet, model: &ScoreNet, decay: f64) -> ScoreNet {
     ema.map(&mut Blend(c.0.into_iter(), decay))
 }
 
-/// Mean validation D_Fro of `net` with the published 10-step sampler.
+/// Mean validation D_Fro of `net` with the published 10-step sampler (stretched onto the
+/// model's time range), averaged over the densities the model knows.
 pub fn validate(
     net: &ScoreNet,
     spec: &InputSpec,
@@ -195,21 +254,28 @@ pub fn validate(
     };
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
-    let sensors = Sensors::new(spec.sensors, grid)?;
+    let densities = if spec.density_scale.is_some() {
+        DENSITIES.to_vec()
+    } else {
+        vec![spec.sensors]
+    };
     let mut sum = 0.0;
-    for (omega, closure) in val {
-        let est = model.sample(
-            &g,
-            omega,
-            &sensors.read(closure),
-            &sensors,
-            1,
-            Sampler::EulerMaruyama,
-            &Schedule::published(),
-        )?;
-        sum += d_fro(closure, &est[0]);
+    for &d in &densities {
+        let sensors = Sensors::new(d, grid)?;
+        for (omega, closure) in val {
+            let est = model.sample(
+                &g,
+                omega,
+                &sensors.read(closure),
+                &sensors,
+                1,
+                Sampler::EulerMaruyama,
+                &Schedule::published(),
+            )?;
+            sum += d_fro(closure, &est[0]);
+        }
     }
-    Ok(sum / val.len() as f64)
+    Ok(sum / (val.len() * densities.len()) as f64)
 }
 
 fn io_err(p: &Path) -> impl Fn(std::io::Error) -> ClosureError + '_ {
@@ -223,13 +289,13 @@ pub fn optimisation_step(
     model: ScoreNet,
     optim: &mut ModuleOptimizer,
     lr: f64,
-    batch: (Tensor<4>, Tensor<4>, Tensor<4>),
+    batch: (Tensor<4>, Tensor<4>, Tensor<4>, Option<Tensor<2>>),
     range: TimeRange,
     basis: &DftBasis,
     rng: &mut impl rand::Rng,
 ) -> (ScoreNet, f64) {
-    let (x0, w, o) = batch;
-    let loss = dsm_loss(&model, x0, w, o, range, basis, rng);
+    let (x0, w, o, d) = batch;
+    let loss = dsm_loss(&model, x0, w, o, d, range, basis, rng);
     let l = loss.clone().into_scalar::<f32>() as f64;
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     (optim.step(lr, model, grads), l)
@@ -255,11 +321,13 @@ impl RunData {
             )));
         }
         let n_train = info.trajectories - cfg.val_trajectories;
-        let (samples, _) = load_samples(
+        let densities = train_densities(&cfg.inputs, &cfg.net);
+        let (mut samples, _) = load_samples(
             &cfg.data,
             0..n_train,
             cfg.grid,
             &cfg.inputs,
+            &densities,
             cfg.max_samples,
         )?;
         if let Some(i) = samples
@@ -275,6 +343,21 @@ impl RunData {
             )));
         }
         let mut cfg = cfg.clone();
+        if cfg.net.densities > 0 {
+            // each density's residual is scaled to unit rms: one noise range fits all
+            let scale = samples.class_rms();
+            if let Some(c) = scale.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
+                return Err(ClosureError::Input(format!(
+                    "{}: the residual at {} sensors is exactly zero; nothing to learn there",
+                    cfg.data.display(),
+                    DENSITIES[c]
+                )));
+            }
+            samples.normalise(&scale);
+            let mut arr = [0.0; 5];
+            arr.copy_from_slice(&scale);
+            cfg.inputs.density_scale = Some(arr);
+        }
         if cfg.net.sigma_data < 0.0 {
             let x = &samples.x0;
             let len = x.len().max(1) as f64;
@@ -287,6 +370,7 @@ impl RunData {
             n_train..info.trajectories,
             cfg.grid,
             &cfg.inputs,
+            &[0],
             0,
         )?;
         let stride = (val_all.len() / cfg.val_samples.max(1)).max(1);
@@ -378,6 +462,24 @@ fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
     if !(cfg.lr.is_finite() && cfg.lr > 0.0 && cfg.lr <= 1.0) {
         return bad(format!("--lr must be in (0, 1], got {}", cfg.lr));
     }
+    if cfg.net.densities > 0 && cfg.net.densities != DENSITIES.len() {
+        return bad(format!(
+            "a density-conditioned network has {} classes, got {}",
+            DENSITIES.len(),
+            cfg.net.densities
+        ));
+    }
+    if cfg.net.densities > 0 && cfg.inputs.target != super::model::Target::Residual {
+        return bad("training across densities needs --target residual".into());
+    }
+    if !(cfg.t_eps.is_finite() && cfg.t_max.is_finite() && 0.0 < cfg.t_eps && cfg.t_eps < cfg.t_max)
+    {
+        return bad(format!(
+            "need 0 < --t-eps < --t-max, got {} and {}",
+            cfg.t_eps, cfg.t_max
+        ));
+    }
+    cfg.inputs.validate().map_err(ClosureError::Input)?;
     Ok(())
 }
 
@@ -476,6 +578,12 @@ fn train_epoch(
     };
     let mut order: Vec<usize> = (0..data.samples.count).collect();
     order.shuffle(rng);
+    // one density class drawn per sample and epoch
+    let classes = data.samples.classes;
+    let order: Vec<(usize, usize)> = order
+        .into_iter()
+        .map(|i| (i, rng.random_range(0..classes)))
+        .collect();
     let iters = data.samples.count.div_ceil(cfg.batch);
     let mut loss_sum = 0.0;
     for (it, idx) in order.chunks(cfg.batch).enumerate() {

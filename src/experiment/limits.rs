@@ -89,10 +89,10 @@ pub const GRID: Choice<usize> = Choice {
     values: &[64, 128, 256],
     default: 64,
 };
-/// Sensors per side (s×s point samples of the true closure).
+/// Sensors per side (s×s point samples of the true closure; 0 = none, ω only).
 pub const SENSORS: Choice<usize> = Choice {
     name: "sensors per side",
-    values: &[4, 8, 16, 32],
+    values: &crate::closure::sensors::DENSITIES,
     default: 16,
 };
 pub const NU: Limit<f64> = Limit {
