@@ -546,3 +546,35 @@ fn every_control_at_its_minimum_and_maximum_keeps_the_app_running() {
         );
     }
 }
+
+/// "none" sensors with the learned closure: the G model conditioned on ω alone runs,
+/// samples ensembles and reports its live spread/skill, with no error.
+#[test]
+fn no_sensors_with_the_learned_closure_runs_and_reports_calibration() {
+    let mut h = harness("paper-g");
+    wait_for_experiment(&mut h);
+    h.get_by_label("16×16").click();
+    h.run_steps(2);
+    h.get_by_label("none").click();
+    h.run_steps(2);
+    wait_until(&mut h, "none reaches the thread", |a| {
+        a.session().snapshot().is_some_and(|s| s.config.sensors == 0)
+    });
+    h.get_by_label("Play").click();
+    wait_until(&mut h, "fresh ensembles are scored", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.steps > 20 && s.spread_skill.is_some())
+    });
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+    let snap = h.state().session().snapshot().unwrap();
+    assert_eq!(snap.config.closure, ClosureMode::Learned);
+    assert!(snap.status.is_none(), "closure status: {:?}", snap.status);
+    assert!(snap.fields.sensors.is_empty(), "no sensor marks without sensors");
+    let r = snap.spread_skill.unwrap();
+    assert!(r.is_finite() && r > 0.0, "spread/skill {r}");
+    for p in Panel::ALL {
+        assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");
+    }
+}

@@ -573,10 +573,13 @@ fn a_density_conditioned_model_runs_at_every_density() {
         val_samples: 1,
         max_samples: 0,
         seed: 1,
+        whitening: None,
     };
     let mut model = train(&cfg, &dir.path().join("run"), &mut |_| {}).unwrap();
     let scale = model.card.inputs.density_scale.expect("per-density scales");
     assert!(scale.iter().all(|s| s.is_finite() && *s > 0.0), "{scale:?}");
+    let w = model.card.whitening.clone().expect("per-density whitening");
+    assert_eq!(w.amplitude.len(), DENSITIES.len());
     let grid = Grid::new(n).unwrap();
     let omega: Vec<f64> = trajs[0].omega[..n * n].iter().map(|&v| v as f64).collect();
     let truth: Vec<f64> = trajs[0].g[..n * n].iter().map(|&v| v as f64).collect();
@@ -633,4 +636,31 @@ fn a_density_conditioned_model_runs_at_every_density() {
     let back = ClosureModel::load(&path).unwrap();
     assert_eq!(back.card.inputs.density_scale, Some(scale));
     assert_eq!(back.card.inputs.t_range, Some(ranges));
+    let wb = back.card.whitening.expect("whitening kept");
+    for (a, b) in w.amplitude.iter().flatten().zip(wb.amplitude.iter().flatten()) {
+        assert!((a - b).abs() <= 1e-12 * a.abs().max(1e-30), "{a} vs {b}");
+    }
+}
+
+/// Whitening measures unit amplitude on white noise, and colouring undoes whitening.
+#[test]
+fn whitening_round_trips_and_measures_white_noise_as_flat() {
+    use closure_lab::closure::whiten::Whitening;
+    use rand_distr::Distribution as _;
+    let grid = Grid::new(32).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let normal = rand_distr::Normal::new(0.0, 2.0).unwrap();
+    let fields: Vec<Vec<f64>> = (0..40)
+        .map(|_| (0..32 * 32).map(|_| normal.sample(&mut rng)).collect())
+        .collect();
+    let w = Whitening::measure(&grid, 1, fields.iter().map(|f| (0, f.clone())));
+    // every populated shell of white noise with σ = 2 has amplitude ≈ 2
+    for (k, a) in w.amplitude[0].iter().enumerate().skip(3).take(12) {
+        assert!((a - 2.0).abs() < 0.25, "shell {k}: {a}");
+    }
+    let f = &fields[0];
+    let back = w.colour(0, &grid, &w.whiten(0, &grid, f));
+    let worst = f.iter().zip(&back).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-9, "{worst}");
+    assert!(w.validate(1).is_ok() && w.validate(2).is_err());
 }

@@ -140,7 +140,14 @@ fn learned_closure_runs_on_the_worker_and_beats_no_closure() {
     e.advance(100).unwrap();
     let last = e.history.last().unwrap().clone();
     assert!(e.last_latency_ms().is_some());
-    assert!(last.spread > 0.0, "an ensemble of 3 has spread");
+    assert!(
+        last.fresh_spread.is_some_and(|s| s > 0.0),
+        "an ensemble of 3 has spread"
+    );
+    // fresh ensembles are scored against the truth of their own step
+    let fresh = last.fresh_d_fro.unwrap();
+    assert!(fresh.is_finite() && fresh < 0.2, "fresh error {fresh}");
+    assert!(e.spread_skill().is_some_and(|r| r.is_finite() && r > 0.0));
     let cd = last.closure_d_fro.unwrap();
     eprintln!(
         "closure D_Fro {cd}, ω D_Fro with {} without {}",

@@ -33,12 +33,14 @@ pub enum Command {
     ReloadModels,
     /// Forget the messages shown in the status bar.
     ClearMessages,
+    /// Open a closure model file (native dialog) and offer it in the model picker.
+    OpenModel,
 }
 
 impl Command {
     /// Order matters for shortcuts: egui matches Ctrl+P also when Shift is held, so the
     /// Shift variants come first and consume their key press.
-    pub const ALL: [Command; 14] = [
+    pub const ALL: [Command; 15] = [
         Command::Screenshot,
         Command::CopyPanel,
         Command::SavePanel,
@@ -53,6 +55,7 @@ impl Command {
         Command::ShowShortcuts,
         Command::ShowAbout,
         Command::ResetEverything,
+        Command::OpenModel,
     ];
 
     pub fn label(self) -> &'static str {
@@ -77,6 +80,7 @@ impl Command {
             Command::ApplySettings => "Apply settings",
             Command::ReloadModels => "Reload models",
             Command::ClearMessages => "Clear messages",
+            Command::OpenModel => "Open model…",
         }
     }
 
@@ -100,6 +104,7 @@ impl Command {
             Command::Record => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::R)),
             Command::ToggleSensors => k(Key::O),
             Command::LockRange => k(Key::L),
+            Command::OpenModel => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::O)),
             Command::ShowShortcuts => k(Key::F1),
             Command::ShowAbout
             | Command::ResetEverything

@@ -3,11 +3,15 @@
 //! move to a GPU on a thread of their own (burn compiles its kernels for seconds on first
 //! use), so the window never freezes meanwhile.
 
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
 use super::settings::Backend;
 use crate::closure::model::ClosureModel;
 use crate::solver::Case;
+
+/// A model the picker offers: a label and the model.
+pub type Named = (String, ClosureModel);
 
 /// The wgpu objects of eframe's renderer, shared with burn.
 type WgpuSetup = (wgpu::Instance, wgpu::Adapter, wgpu::Device, wgpu::Queue);
@@ -21,8 +25,12 @@ pub struct Compute {
     gpu: Option<Result<burn::tensor::Device, String>>,
     /// Shader colour maps are registered with the renderer.
     pub shader: bool,
-    models: Vec<ClosureModel>,
-    loading: Option<Receiver<(Vec<ClosureModel>, String)>>,
+    models: Vec<Named>,
+    /// Model files opened in this session (loaded again when the device changes).
+    files: Vec<PathBuf>,
+    loading: Option<Receiver<(Vec<Named>, String)>>,
+    /// A file dialog's answer (File ▸ Open model…).
+    picked: Option<Receiver<Option<PathBuf>>>,
     /// Where the closure runs, and why.
     pub device_note: String,
     /// The loaded models (or why not).
@@ -104,14 +112,15 @@ impl Compute {
         let (device, note, on_gpu) = self.device(backend);
         self.device_note = note;
         self.models.clear();
+        let files = self.files.clone();
         if !on_gpu {
-            (self.models, self.model_note) = load_embedded(&device);
+            (self.models, self.model_note) = load_all(&device, &files);
             self.loading = None;
             return;
         }
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let _ = tx.send(load_embedded(&device));
+            let _ = tx.send(load_all(&device, &files));
         });
         self.model_note = "moving the closure to the GPU (burn compiles its kernels) …".into();
         self.loading = Some(rx);
@@ -137,29 +146,104 @@ impl Compute {
         self.loading.is_some()
     }
 
-    /// The model of `case`, if loaded.
-    pub fn model_for(&self, case: Case) -> Option<&ClosureModel> {
-        self.models.iter().find(|m| m.card.inputs.case == case)
+    /// The model of `case` labelled `choice`, else the first (shipped) one of the case.
+    pub fn model_for(&self, case: Case, choice: &str) -> Option<&ClosureModel> {
+        let of_case = || self.models.iter().filter(|(_, m)| m.card.inputs.case == case);
+        of_case()
+            .find(|(l, _)| l == choice)
+            .or_else(|| of_case().next())
+            .map(|(_, m)| m)
     }
 
-    pub fn models(&self) -> &[ClosureModel] {
+    /// Labels of the models of `case`, shipped first.
+    pub fn choices(&self, case: Case) -> Vec<String> {
+        self.models
+            .iter()
+            .filter(|(_, m)| m.card.inputs.case == case)
+            .map(|(l, _)| l.clone())
+            .collect()
+    }
+
+    pub fn models(&self) -> &[Named] {
         &self.models
+    }
+
+    /// Ask for a model file in a native dialog (on its own thread; [`Self::poll_open`]
+    /// takes the answer).
+    pub fn open_dialog(&mut self) -> Result<(), String> {
+        if self.picked.is_some() {
+            return Err("a file dialog is already open; finish it first".into());
+        }
+        let (tx, rx) = channel();
+        std::thread::Builder::new()
+            .name("open-model".into())
+            .spawn(move || {
+                let p = rfd::FileDialog::new()
+                    .set_title("Open a closure model (weights .bpk beside their .json card)")
+                    .add_filter("closure model", &["bpk"])
+                    .pick_file();
+                let _ = tx.send(p);
+            })
+            .map_err(|e| format!("cannot open a file dialog: {e}"))?;
+        self.picked = Some(rx);
+        Ok(())
+    }
+
+    /// The dialog's answer, once: Some(Ok(label)) when a model was opened, Some(Err) with
+    /// the reason when not.
+    pub fn poll_open(&mut self, backend: Backend) -> Option<Result<(Case, String), String>> {
+        let answer = self.picked.as_ref()?.try_recv().ok()?;
+        self.picked = None;
+        Some(match answer {
+            None => Err("no model opened (dialog cancelled or unavailable)".into()),
+            Some(p) => self.open(&p, backend),
+        })
+    }
+
+    /// Load a model file onto the closure's device and offer it in the picker.
+    pub fn open(
+        &mut self,
+        path: &std::path::Path,
+        backend: Backend,
+    ) -> Result<(Case, String), String> {
+        let device = self.device(backend).0;
+        let m = ClosureModel::load_on(path, &device)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let label = file_label(path);
+        let case = m.card.inputs.case;
+        self.models.retain(|(l, _)| *l != label);
+        self.models.push((label.clone(), m));
+        if !self.files.iter().any(|f| f == path) {
+            self.files.push(path.to_path_buf());
+        }
+        Ok((case, label))
     }
 }
 
-fn load_embedded(device: &burn::tensor::Device) -> (Vec<ClosureModel>, String) {
+fn file_label(path: &std::path::Path) -> String {
+    format!(
+        "file: {}",
+        path.file_stem().map_or("model".into(), |s| s.to_string_lossy())
+    )
+}
+
+/// The embedded models, then the files opened in this session.
+fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, String) {
     let mut notes = Vec::new();
     let mut models = Vec::new();
-    for case in [Case::G, Case::H] {
-        match ClosureModel::embedded_for(case, device) {
+    for (label, card, weights) in crate::closure::model::EMBEDDED {
+        match ClosureModel::from_bytes(card, weights, device) {
             Ok(m) => {
-                notes.push(format!(
-                    "{} (trained on {}²)",
-                    m.card.name, m.card.training.grid
-                ));
-                models.push(m);
+                notes.push(format!("{label}: {} (trained on {}²)", m.card.name, m.card.training.grid));
+                models.push((format!("shipped: {label}"), m));
             }
-            Err(e) => notes.push(format!("embedded {case} model unavailable: {e}")),
+            Err(e) => notes.push(format!("embedded model {label} unavailable: {e}")),
+        }
+    }
+    for f in files {
+        match ClosureModel::load_on(f, device) {
+            Ok(m) => models.push((file_label(f), m)),
+            Err(e) => notes.push(format!("{}: {e}", f.display())),
         }
     }
     (models, notes.join("\n"))

@@ -219,6 +219,10 @@ fn experiment_ui(
             ui.selectable_value(&mut e.closure, mode, text);
         }
     });
+    if e.flow == Flow::Published && e.closure == ClosureMode::Learned {
+        model_picker_ui(ui, s, cx, out);
+    }
+    let e = &mut s.experiment;
     if e.flow == Flow::Kolmogorov {
         subgrid_ui(ui, s);
         return;
@@ -320,13 +324,53 @@ fn subgrid_ui(ui: &mut egui::Ui, s: &mut Settings) {
         });
 }
 
+/// The learned model of the current case: shipped ones, then files opened this session.
+fn model_picker_ui(
+    ui: &mut egui::Ui,
+    s: &mut Settings,
+    cx: &ControlsContext,
+    out: &mut Vec<Command>,
+) {
+    let case = s.experiment.case;
+    let choices = cx.compute.choices(case);
+    let current = s.model.get(case).to_string();
+    let shown = if choices.contains(&current) {
+        current.clone()
+    } else {
+        choices.first().cloned().unwrap_or_else(|| "—".into())
+    };
+    ui.horizontal(|ui| {
+        let mut picked = shown.clone();
+        egui::ComboBox::from_label("model")
+            .selected_text(&picked)
+            .width(190.0)
+            .show_ui(ui, |ui| {
+                for c in &choices {
+                    ui.selectable_value(&mut picked, c.clone(), c);
+                }
+            });
+        if picked != shown {
+            s.model.set(case, picked);
+            // a new model needs the runs started again (the spin-up is cached)
+            out.push(Command::Reset);
+        }
+        button(
+            ui,
+            "Open…",
+            "Open a model file (.bpk with its .json card) and add it to this list",
+            Command::OpenModel,
+            out,
+        );
+    });
+}
+
 /// Why the learned closure may not be what the user expects, if it may not.
 fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
     let e = &s.experiment;
     if e.closure != ClosureMode::Learned {
         return None;
     }
-    match cx.compute.model_for(e.case) {
+    match cx.compute.model_for(e.case, s.model.get(e.case)) {
         Some(m) if m.card.training.grid != e.n => Some(format!(
             "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
             m.card.training.grid, e.n

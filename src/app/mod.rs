@@ -217,6 +217,11 @@ impl ClosureLabApp {
                 self.restart();
             }
             Command::ClearMessages => self.messages.clear(),
+            Command::OpenModel => {
+                if let Err(e) = self.compute.open_dialog() {
+                    self.messages.push(e);
+                }
+            }
         }
     }
 
@@ -310,6 +315,15 @@ impl eframe::App for ClosureLabApp {
         self.messages.extend(news);
         if self.compute.poll() {
             self.restart();
+        }
+        match self.compute.poll_open(self.settings.backend) {
+            Some(Ok((case, label))) => {
+                self.messages.push(format!("opened {label} (case {case}); it is now the {case} model"));
+                self.settings.model.set(case, label);
+                self.restart();
+            }
+            Some(Err(e)) => self.messages.push(e),
+            None => {}
         }
         for c in menu::shortcuts(ctx) {
             self.apply(c);

@@ -32,11 +32,25 @@ pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>) {
             });
         });
         ui.vertical(|ui| {
-            ui.label("closure D_Fro · spread vs RMSE");
+            let ratio = snap
+                .and_then(|s| s.spread_skill)
+                .map_or(String::new(), |r| format!(" · spread/skill {r:.2}"));
+            ui.label(format!("closure D_Fro: fresh vs held{ratio}"))
+                .on_hover_text(
+                    "fresh: each new ensemble against the true closure of the step it was \
+                     drawn for (member, and ensemble mean = skill), with the ensemble spread \
+                     on the same scale — calibrated when spread ≈ skill (ratio ≈ 1).\n\
+                     held: the sample in use against the current true closure; the truth \
+                     draws new noise every step, so a held sample is stale by construction.",
+                );
             time_plot("closure").show(ui, |p| {
-                p.line(line("closure D_Fro", h.series(|s| s.closure_d_fro)));
-                p.line(line("ens. spread", h.series(|s| Some(s.spread))));
-                p.line(line("RMSE ω", h.series(|s| Some(s.rmse_with))));
+                p.line(line("fresh member", h.series(|s| s.fresh_d_fro)));
+                p.line(line("fresh mean (skill)", h.series(|s| s.fresh_skill)));
+                p.line(line("spread", h.series(|s| s.fresh_spread)));
+                p.line(
+                    line("held (stale)", h.series(|s| s.closure_d_fro))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
             });
         });
         ui.vertical(|ui| {

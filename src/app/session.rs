@@ -93,7 +93,11 @@ impl Session {
     fn launch(settings: &Settings, compute: &Compute) -> Launch {
         let cfg = settings.experiment.clone();
         let model = (cfg.closure == ClosureMode::Learned)
-            .then(|| compute.model_for(cfg.case).cloned())
+            .then(|| {
+                compute
+                    .model_for(cfg.case, settings.model.get(cfg.case))
+                    .cloned()
+            })
             .flatten();
         Launch {
             spin_to: presets::by_id(&settings.preset).map_or(0.0, |p| p.spin_up),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::limits::{Choice, Limit};
 use crate::experiment::{ExperimentConfig, Panel};
 use crate::render::Colormap;
+use crate::solver::Case;
 
 /// Ranges of the app's own settings.
 pub mod limits {
@@ -118,6 +119,32 @@ pub struct Settings {
     /// Colour-map the fields with the WGSL shader when the wgpu renderer is running
     /// (otherwise CPU-coloured textures).
     pub gpu_colormap: bool,
+    /// The learned model chosen per closure case (picker labels; empty: the shipped one).
+    pub model: ModelChoice,
+}
+
+/// The picker's choice for each closure case.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelChoice {
+    pub g: String,
+    pub h: String,
+}
+
+impl ModelChoice {
+    pub fn get(&self, case: Case) -> &str {
+        match case {
+            Case::G => &self.g,
+            Case::H => &self.h,
+        }
+    }
+
+    pub fn set(&mut self, case: Case, label: String) {
+        match case {
+            Case::G => self.g = label,
+            Case::H => self.h = label,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -138,6 +165,7 @@ impl Default for Settings {
             export_panel: Panel::Truth,
             export_scale: limits::EXPORT_SCALE.default,
             save_dialog: true,
+            model: ModelChoice::default(),
             gpu_colormap: true,
         }
     }

@@ -4,7 +4,7 @@
 use eframe::egui;
 
 use super::commands::Command;
-use crate::closure::model::ClosureModel;
+use super::compute::Named;
 
 /// Which windows are open.
 #[derive(Default)]
@@ -14,7 +14,7 @@ pub struct Windows {
 }
 
 impl Windows {
-    pub fn ui(&mut self, ctx: &egui::Context, models: &[ClosureModel]) {
+    pub fn ui(&mut self, ctx: &egui::Context, models: &[Named]) {
         egui::Window::new("Keyboard shortcuts")
             .open(&mut self.shortcuts)
             .show(ctx, |ui| {
@@ -33,9 +33,9 @@ impl Windows {
             .default_width(520.0)
             .show(ctx, |ui| {
                 ui.label(ABOUT);
-                for m in models {
+                for (label, m) in models {
                     ui.separator();
-                    ui.label(format!("Shipped closure: {}", m.card.name));
+                    ui.label(format!("{label} — {}", m.card.name));
                     ui.label(format!("inputs: {:?}", m.card.inputs));
                     ui.label(format!(
                         "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",

@@ -144,6 +144,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         val_samples: a.val_samples,
         max_samples: a.max_samples,
         seed: a.seed,
+        whitening: None,
     };
     let bar = ProgressBar::new(1).with_style(
         ProgressStyle::with_template(

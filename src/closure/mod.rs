@@ -19,3 +19,4 @@ pub mod score;
 pub mod sde;
 pub mod sensors;
 pub mod train;
+pub mod whiten;

@@ -17,6 +17,7 @@ use super::sampler::{Sampler, sample, time_tensor};
 use super::score::{ScoreNet, ScoreNetConfig};
 use super::sde::Schedule;
 use super::sensors::{DENSITIES, Densify, SensorError, Sensors};
+use super::whiten::Whitening;
 use crate::solver::{Case, Grid};
 
 /// Errors of the closure layer.
@@ -247,6 +248,10 @@ pub struct ModelCard {
     /// Free-text description of the recipe.
     #[serde(default)]
     pub note: String,
+    /// Per-density shell amplitudes the generated residual is coloured with (models
+    /// trained across densities; [`super::whiten`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitening: Option<Whitening>,
 }
 
 pub const CARD_FORMAT: u32 = 1;
@@ -304,17 +309,34 @@ impl burn::module::ModuleVisitor for FiniteCheck {
     }
 }
 
-/// The embedded default model (G case).
+/// The embedded default model (G case): trained at every sensor density.
 pub static EMBEDDED_G: (&[u8], &[u8]) = (
     include_bytes!("../../assets/closure_g.json"),
     include_bytes!("../../assets/closure_g.bpk"),
 );
 
-/// The embedded H-case model.
+/// The embedded H-case model: trained at every sensor density.
 pub static EMBEDDED_H: (&[u8], &[u8]) = (
     include_bytes!("../../assets/closure_h.json"),
     include_bytes!("../../assets/closure_h.bpk"),
 );
+
+/// Every embedded model with its picker label (card JSON, weights): the defaults first,
+/// then the earlier models trained at 16×16 sensors only (kept for comparison).
+pub static EMBEDDED: [(&str, &[u8], &[u8]); 4] = [
+    ("G, every density", EMBEDDED_G.0, EMBEDDED_G.1),
+    ("H, every density", EMBEDDED_H.0, EMBEDDED_H.1),
+    (
+        "G, 16×16 only (earlier)",
+        include_bytes!("../../assets/closure_g_16.json"),
+        include_bytes!("../../assets/closure_g_16.bpk"),
+    ),
+    (
+        "H, 16×16 only (earlier)",
+        include_bytes!("../../assets/closure_h_16.json"),
+        include_bytes!("../../assets/closure_h_16.bpk"),
+    ),
+];
 
 /// A closure model ready to sample on one device.
 #[derive(Clone)]
@@ -361,6 +383,9 @@ impl ClosureModel {
                 "net.densities is {} but inputs.density_scale implies {classes}",
                 card.net.densities
             )));
+        }
+        if let Some(w) = &card.whitening {
+            w.validate(classes).map_err(ClosureError::Card)?;
         }
         let net = weights_from_bytes(&card.net, weights, device)?;
         Ok(Self::new(card, net, device.clone()))
@@ -502,10 +527,14 @@ impl ClosureModel {
             .map_err(|e| ClosureError::Input(format!("{e:?}")))?;
         let mut out = Vec::with_capacity(ensemble);
         for m in 0..ensemble {
-            let mut f: Vec<f64> = v[m * n * n..(m + 1) * n * n]
+            let raw: Vec<f64> = v[m * n * n..(m + 1) * n * n]
                 .iter()
-                .map(|&x| x as f64 * scale)
+                .map(|&x| x as f64)
                 .collect();
+            let mut f = match (&self.card.whitening, class) {
+                (Some(w), Some(c)) => w.colour(c, grid, &raw),
+                _ => raw.iter().map(|x| x * scale).collect(),
+            };
             if let Some(p) = &inputs.mean {
                 for (a, b) in f.iter_mut().zip(p) {
                     *a += b;

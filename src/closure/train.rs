@@ -26,6 +26,7 @@ use super::sampler::Sampler;
 use super::score::{ScoreNet, ScoreNetConfig};
 use super::sde::Schedule;
 use super::sensors::{DENSITIES, Sensors};
+use super::whiten::Whitening;
 use crate::metrics::d_fro;
 use crate::solver::{Case, Grid};
 
@@ -51,6 +52,10 @@ pub struct TrainConfig {
     /// Use at most this many training samples (0 = all).
     pub max_samples: usize,
     pub seed: u64,
+    /// Per-density whitening of the residual (measured from the data when the network is
+    /// conditioned on the density; [`super::whiten`]).
+    #[serde(default)]
+    pub whitening: Option<Whitening>,
 }
 
 /// Progress reported after every iteration.
@@ -114,13 +119,25 @@ impl Samples {
         )
     }
 
-    /// Divide the targets of each class by `scale[class]`.
-    fn normalise(&mut self, scale: &[f64]) {
-        let nn = self.n * self.n;
+    /// Measure each class's shell amplitudes and whiten the targets with them.
+    fn whiten(&mut self, grid: &Grid) -> Whitening {
+        let (nn, classes) = (self.n * self.n, self.classes);
+        let field = |c: &[f32]| c.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+        let w = Whitening::measure(
+            grid,
+            classes,
+            self.x0
+                .chunks_exact(nn)
+                .enumerate()
+                .map(|(k, c)| (k % classes, field(c))),
+        );
         for (k, chunk) in self.x0.chunks_exact_mut(nn).enumerate() {
-            let s = scale[k % self.classes] as f32;
-            chunk.iter_mut().for_each(|v| *v /= s);
+            let white = w.whiten(k % classes, grid, &field(chunk));
+            for (d, v) in chunk.iter_mut().zip(white) {
+                *d = v as f32;
+            }
         }
+        w
     }
 
     /// Root-mean-square target of each class.
@@ -235,6 +252,7 @@ fn ema_update(ema: ScoreNet, model: &ScoreNet, decay: f64) -> ScoreNet {
 pub fn validate(
     net: &ScoreNet,
     spec: &InputSpec,
+    whitening: Option<&Whitening>,
     grid: usize,
     val: &[(Vec<f64>, Vec<f64>)],
     device: &Device,
@@ -251,6 +269,7 @@ pub fn validate(
         eval: Vec::new(),
         crate_version: String::new(),
         note: String::new(),
+        whitening: whitening.cloned(),
     };
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
@@ -344,7 +363,7 @@ impl RunData {
         }
         let mut cfg = cfg.clone();
         if cfg.net.densities > 0 {
-            // each density's residual is scaled to unit rms: one noise range fits all
+            // each density's residual is whitened shell by shell: unit variance per mode
             let scale = samples.class_rms();
             if let Some(c) = scale.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
                 return Err(ClosureError::Input(format!(
@@ -353,7 +372,8 @@ impl RunData {
                     DENSITIES[c]
                 )));
             }
-            samples.normalise(&scale);
+            let grid = Grid::new(cfg.grid).map_err(|e| ClosureError::Input(e.to_string()))?;
+            cfg.whitening = Some(samples.whiten(&grid));
             let mut arr = [0.0; 5];
             arr.copy_from_slice(&scale);
             cfg.inputs.density_scale = Some(arr);
@@ -530,7 +550,14 @@ pub fn train(
             &mut rng,
             on_progress,
         )?;
-        let v = validate(&ck.ema, &cfg.inputs, cfg.grid, &data.val, &plain)?;
+        let v = validate(
+            &ck.ema,
+            &cfg.inputs,
+            cfg.whitening.as_ref(),
+            cfg.grid,
+            &data.val,
+            &plain,
+        )?;
         if !v.is_finite() {
             return Err(ClosureError::Input(format!(
                 "validation D_Fro is not finite after epoch {} (no model written); check the \
@@ -639,6 +666,7 @@ fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
         eval: Vec::new(),
         crate_version: env!("CARGO_PKG_VERSION").into(),
         note: String::new(),
+        whitening: cfg.whitening.clone(),
     }
 }
 

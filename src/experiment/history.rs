@@ -11,12 +11,16 @@ pub struct Sample {
     pub d_fro_without: f64,
     pub d_mse_with: f64,
     pub d_mse_without: f64,
-    /// D_Fro of the closure in use against the true closure.
+    /// D_Fro of the closure in use against the current true closure. For the learned
+    /// closure this is the held sample, stale by construction (the truth redraws noise
+    /// every step).
     pub closure_d_fro: Option<f64>,
-    /// Mean per-pixel ensemble standard deviation of the closure.
-    pub spread: f64,
-    /// Root-mean-square error of ω with closure (the "skill" to compare spread with).
-    pub rmse_with: f64,
+    /// The latest fresh ensemble against the true closure of the step it was drawn for:
+    /// mean D_Fro of a member, D_Fro of the ensemble mean (skill), and the spread on the
+    /// same scale (docs/science.md §7).
+    pub fresh_d_fro: Option<f64>,
+    pub fresh_skill: Option<f64>,
+    pub fresh_spread: Option<f64>,
     /// Energy and enstrophy of truth, with, without.
     pub energy: [f64; 3],
     pub enstrophy: [f64; 3],

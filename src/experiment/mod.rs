@@ -5,6 +5,7 @@
 //! own thread, resampled every k steps and held in between). Observers record metric
 //! histories at a fixed cadence. No UI code lives here: the app and the CLI both drive it.
 
+mod calibration;
 mod config;
 pub mod history;
 pub mod limits;
@@ -113,6 +114,7 @@ pub struct Experiment {
     steps: u64,
     last_latency_ms: Option<f64>,
     status: Option<String>,
+    calibration: calibration::Calibrator,
 }
 
 /// A snapshot of the fields for drawing or export (physical, N²).
@@ -227,6 +229,7 @@ impl Experiment {
             history: History::default(),
             steps: 0,
             last_latency_ms: None,
+            calibration: Default::default(),
             status: None,
             cfg,
         };
@@ -249,6 +252,11 @@ impl Experiment {
         self.steps
     }
     /// Latency of the last learned closure sample (ms), measured by the worker.
+    /// Live spread ÷ skill of the fresh learned ensembles since the settings last changed.
+    pub fn spread_skill(&self) -> Option<f64> {
+        self.calibration.spread_skill()
+    }
+
     pub fn last_latency_ms(&self) -> Option<f64> {
         self.last_latency_ms
     }
@@ -280,6 +288,9 @@ impl Experiment {
             self.readings = self.sensors.read(&self.true_closure);
         }
         let rebuild = cfg.closure != self.cfg.closure;
+        if rebuild || cfg.sensors != self.cfg.sensors || cfg.ensemble != self.cfg.ensemble {
+            self.calibration.reset();
+        }
         self.cfg = cfg.clone();
         if rebuild {
             self.eddy = self.eddy_model();
@@ -409,6 +420,7 @@ impl Experiment {
             schedule: self.cfg.schedule(),
         };
         w.request(req).map_err(ExperimentError::Closure)?;
+        self.calibration.requested(self.steps, &self.true_closure);
         self.pending = true;
         Ok(())
     }
@@ -418,6 +430,7 @@ impl Experiment {
         self.last_latency_ms = Some(r.latency_ms);
         match r.result {
             Ok(ens) => {
+                self.calibration.accepted(r.step, &ens);
                 self.closure = mean_field(&ens);
                 self.ensemble = ens;
                 self.sample_step = Some(r.step);
@@ -468,17 +481,12 @@ impl Experiment {
         let truth = self.grid.to_physical(self.truth.omega_hat());
         let with = self.with.omega();
         let without = self.without.omega();
-        let spread = if self.ensemble.len() > 1 {
-            metrics::mean(&ensemble_std(&self.ensemble))
-        } else {
-            0.0
-        };
+        let fresh = self.calibration.last();
         let closure_err = if self.steps > 0 && self.cfg.closure != ClosureMode::Off {
             Some(metrics::d_fro(&self.true_closure, &self.closure))
         } else {
             None
         };
-        let err_with: Vec<f64> = with.iter().zip(&truth).map(|(a, b)| a - b).collect();
         self.history.push(Sample {
             t: self.truth.t(),
             d_fro_with: metrics::d_fro(&truth, &with),
@@ -486,8 +494,9 @@ impl Experiment {
             d_mse_with: metrics::d_mse(&truth, &with),
             d_mse_without: metrics::d_mse(&truth, &without),
             closure_d_fro: closure_err,
-            spread,
-            rmse_with: metrics::mean(&err_with.iter().map(|e| e * e).collect::<Vec<_>>()).sqrt(),
+            fresh_d_fro: fresh.map(|f| f.d_fro_member),
+            fresh_skill: fresh.map(|f| f.d_fro_mean),
+            fresh_spread: fresh.map(|f| f.spread).filter(|s| s.is_finite()),
             energy: [
                 metrics::energy(&self.grid, self.truth.omega_hat()),
                 metrics::energy(&self.grid, self.with.omega_hat()),

@@ -1,0 +1,59 @@
+//! Live calibration of the learned closure's ensemble (docs/science.md §7).
+//!
+//! A closure sample is drawn for the model run's state at one step and then held for
+//! `resample_every` steps, while the truth draws new noise every step. So the error of
+//! the held sample against the current true closure grows by construction: it is stale,
+//! not model error. The honest score compares each fresh ensemble with the true closure
+//! *of the step it was drawn for*; this tracker keeps that true closure until the sample
+//! arrives, scores it, and keeps running sums for the live spread/skill number.
+
+use crate::closure::calibration::{StateScores, score};
+
+#[derive(Default)]
+pub struct Calibrator {
+    /// The step a sample was requested for and the true closure at that step.
+    requested: Option<(u64, Vec<f64>)>,
+    last: Option<StateScores>,
+    sum_spread: f64,
+    sum_skill: f64,
+    count: usize,
+}
+
+impl Calibrator {
+    /// A sample was requested for the state at `step`, whose true closure is `truth`.
+    pub fn requested(&mut self, step: u64, truth: &[f64]) {
+        self.requested = Some((step, truth.to_vec()));
+    }
+
+    /// The ensemble drawn for `step` arrived: score it against that step's truth.
+    pub fn accepted(&mut self, step: u64, ensemble: &[Vec<f64>]) {
+        let Some((s, truth)) = self.requested.take() else {
+            return;
+        };
+        if s != step || ensemble.is_empty() {
+            return;
+        }
+        let sc = score(ensemble, &truth);
+        if ensemble.len() > 1 && sc.spread.is_finite() && sc.d_fro_mean.is_finite() {
+            self.sum_spread += sc.spread;
+            self.sum_skill += sc.d_fro_mean;
+            self.count += 1;
+        }
+        self.last = Some(sc);
+    }
+
+    /// Forget the running sums (the sensors, ensemble or model changed).
+    pub fn reset(&mut self) {
+        *self = Calibrator::default();
+    }
+
+    /// Scores of the latest fresh ensemble.
+    pub fn last(&self) -> Option<StateScores> {
+        self.last
+    }
+
+    /// Mean spread ÷ mean skill over the fresh ensembles since the last reset.
+    pub fn spread_skill(&self) -> Option<f64> {
+        (self.count > 0 && self.sum_skill > 0.0).then(|| self.sum_spread / self.sum_skill)
+    }
+}
