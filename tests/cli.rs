@@ -417,6 +417,23 @@ fn hostile_invocations_across_every_subcommand() {
         ("eval --samplers zz-karras10", "sampler"),
         ("eval --model bad.bpk", "bad"),
         ("eval --cases q", "unknown closure case"),
+        ("eval --write-cards", "--write-cards"),
+        (
+            "train --data bad.h5 --run r --out m.bpk --sample-range 0.5,0.1",
+            "--sample-range takes 4",
+        ),
+        (
+            "train --data bad.h5 --run r --out m.bpk --sample-range 0.1,0.5,0.5,0.03",
+            "t_min < t_max",
+        ),
+        (
+            "train --data bad.h5 --run r --out m.bpk --all-densities --target full",
+            "--target residual",
+        ),
+        (
+            "train --data bad.h5 --run r --out m.bpk --t-eps 0.5 --t-max 0.1",
+            "--t-eps",
+        ),
         ("render --preset nope --out r.gif", "unknown preset"),
         (
             "render --preset paper-g --scale 0 --out r.gif",

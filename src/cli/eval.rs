@@ -49,6 +49,10 @@ pub struct EvalArgs {
     /// Also write the rows as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Store each `--model`'s rows, with the baselines of its case, in its card
+    /// (`PATH.json`; the weights are not touched).
+    #[arg(long)]
+    pub write_cards: bool,
 }
 
 /// Up to `per` states spread evenly over a trajectory's snapshots.
@@ -174,6 +178,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     if a.samples == 0 || a.samples > 10_000 {
         bail!("--samples must be 1…10000, got {}", a.samples);
     }
+    if a.write_cards && a.model.is_empty() {
+        bail!("--write-cards stores rows in the cards of --model files; none given");
+    }
     if a.ensemble == 0 || a.ensemble > 64 {
         bail!("--ensemble must be 1…64, got {}", a.ensemble);
     }
@@ -223,6 +230,22 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     if let Some(p) = &a.json {
         crate::atomic::write_bytes(p, serde_json::to_string_pretty(&rows)?.as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if a.write_cards {
+        let files = models.len() - a.model.len();
+        for (p, (label, m)) in a.model.iter().zip(models.iter().skip(files)) {
+            let case = m.card.inputs.case.to_string();
+            let mut card = m.card.clone();
+            card.eval = rows
+                .iter()
+                .filter(|r| r.case == case && (r.model == *label || r.nfe == 0))
+                .cloned()
+                .collect();
+            let path = p.with_extension("json");
+            crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {} rows into {}", card.eval.len(), path.display());
+        }
     }
     Ok(())
 }
