@@ -553,7 +553,7 @@ fn every_control_at_its_minimum_and_maximum_keeps_the_app_running() {
 fn no_sensors_with_the_learned_closure_runs_and_reports_calibration() {
     let mut h = harness("paper-g");
     wait_for_experiment(&mut h);
-    h.get_by_label("16×16").click();
+    h.get_by_label("sensors").click();
     h.run_steps(2);
     h.get_by_label("none").click();
     h.run_steps(2);

@@ -345,14 +345,29 @@ fn deterministic_part_is_the_noise_free_true_closure() {
 #[test]
 fn embedded_weights_decode_and_bad_files_fail_clearly() {
     let dev = Device::flex();
+    use closure_lab::closure::model::EMBEDDED;
+    use closure_lab::closure::sensors::DENSITIES;
+    for (label, card, weights) in EMBEDDED {
+        let m = ClosureModel::from_bytes(card, weights, &dev)
+            .unwrap_or_else(|e| panic!("embedded model {label} does not decode: {e}"));
+        assert!(!m.card.eval.is_empty() || label.starts_with('H'), "{label}: eval table");
+    }
     for case in [Case::G, Case::H] {
-        let m = ClosureModel::embedded_for(case, &dev)
-            .expect("every embedded model decodes into today's architecture");
+        let m = ClosureModel::embedded_for(case, &dev).unwrap();
         assert_eq!(m.card.inputs.case, case);
-        assert!(
-            !m.card.eval.is_empty() || case == Case::H,
-            "the G card carries its eval table"
-        );
+        // the defaults are the models trained across densities, with their calibration
+        // table at every density (an ensemble row per density and sampler)
+        assert!(m.card.inputs.density_scale.is_some() && m.card.whitening.is_some());
+        for s in DENSITIES {
+            let rows: Vec<_> = m
+                .card
+                .eval
+                .iter()
+                .filter(|r| r.sensors == s && r.ensemble > 1)
+                .collect();
+            assert!(!rows.is_empty(), "{case}: no calibration row at {s} sensors");
+            assert!(rows.iter().all(|r| r.spread_skill.is_some_and(f64::is_finite)));
+        }
     }
     let model = ClosureModel::embedded(&dev)
         .expect("the embedded model must decode into today's architecture");
@@ -559,7 +574,7 @@ fn a_density_conditioned_model_runs_at_every_density() {
             .with_modes(4)
             .with_layers(1)
             .with_projection(8)
-            .with_densities(DENSITIES.len())
+            .with_densities(Some(DENSITIES.len()))
             .with_sigma_data(-1.0),
         grid: n,
         epochs: 1,

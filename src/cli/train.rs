@@ -126,11 +126,10 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .with_projection(a.projection)
             .with_x_layers(a.x_layers)
             .with_activation(Some(a.activation))
-            .with_densities(if a.all_densities {
-                crate::closure::sensors::DENSITIES.len()
-            } else {
-                0
-            })
+            .with_densities(
+                a.all_densities
+                    .then_some(crate::closure::sensors::DENSITIES.len()),
+            )
             .with_sigma_data(if a.edm { -1.0 } else { 0.0 }),
         grid: a.grid,
         epochs: a.epochs,

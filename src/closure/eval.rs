@@ -142,7 +142,10 @@ fn row(meta: RowMeta, states: &[(Vec<Vec<f64>>, &[f64])]) -> EvalRow {
             }
         }
         let (ratio, worst) = calibration::spectrum_ratio(&spread, &error);
-        r.spectrum_ratio = ratio;
+        r.spectrum_ratio = ratio
+            .into_iter()
+            .map(|v| v.is_finite().then_some(v))
+            .collect();
         r.spectrum_worst = Some(worst);
     }
     for (m, truth) in states {

@@ -210,9 +210,10 @@ pub struct EvalRow {
     /// Fair CRPS per pixel ÷ mean |truth|.
     #[serde(default)]
     pub crps: f64,
-    /// Spread spectrum ÷ error spectrum per integer shell (ensembles only).
+    /// Spread spectrum ÷ error spectrum per integer shell (ensembles only; null where
+    /// the error spectrum is empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub spectrum_ratio: Vec<f64>,
+    pub spectrum_ratio: Vec<Option<f64>>,
     /// Worst |spectrum ratio − 1| over the shells holding ≥ 1 % of the error energy.
     #[serde(default)]
     pub spectrum_worst: Option<f64>,
@@ -378,10 +379,10 @@ impl ClosureModel {
         } else {
             0
         };
-        if card.net.densities != classes {
+        if card.net.densities.unwrap_or(0) != classes {
             return Err(ClosureError::Card(format!(
                 "net.densities is {} but inputs.density_scale implies {classes}",
-                card.net.densities
+                card.net.densities.unwrap_or(0)
             )));
         }
         if let Some(w) = &card.whitening {

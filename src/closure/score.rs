@@ -56,12 +56,13 @@ pub struct ScoreNetConfig {
     /// before this option existed load as GELU).
     #[config(default = "None")]
     pub activation: Option<Activation>,
-    /// Sensor-density classes the network is conditioned on (0 = none, as published).
+    /// Sensor-density classes the network is conditioned on (None or 0: none, as
+    /// published).
     /// The class enters as a one-hot vector whose learned embedding is added to the time
     /// embedding, so it reaches every layer of the noisy-sample pipeline (the way DGMF
     /// feeds its fidelity).
-    #[config(default = 0)]
-    pub densities: usize,
+    #[config(default = "None")]
+    pub densities: Option<usize>,
 }
 
 /// The score network `s_θ(x, t | ω, obs)`.
@@ -113,8 +114,11 @@ impl ScoreNetConfig {
         size("modes", self.modes, 256)?;
         size("layers", self.layers, 32)?;
         size("omega_channels", self.omega_channels, 16)?;
-        if self.densities > 64 {
-            return Err(format!("net.densities must be 0…64, got {}", self.densities));
+        if self.densities.unwrap_or(0) > 64 {
+            return Err(format!(
+                "net.densities must be 0…64, got {}",
+                self.densities.unwrap_or(0)
+            ));
         }
         size(
             "x_layers",
@@ -182,8 +186,8 @@ impl ScoreNetConfig {
             head_obs: LinearConfig::new(self.width, first)
                 .with_bias(false)
                 .init(device),
-            density: (self.densities > 0).then(|| {
-                LinearConfig::new(self.densities, self.time.embed)
+            density: self.densities.filter(|&k| k > 0).map(|k| {
+                LinearConfig::new(k, self.time.embed)
                     .with_bias(false)
                     .init(device)
             }),

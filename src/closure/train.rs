@@ -155,7 +155,7 @@ impl Samples {
 /// The sensor densities a run trains at: all of [`DENSITIES`] for a network conditioned
 /// on the density, else the card's one.
 fn train_densities(spec: &InputSpec, net: &ScoreNetConfig) -> Vec<usize> {
-    if net.densities > 0 {
+    if net.densities.unwrap_or(0) > 0 {
         DENSITIES.to_vec()
     } else {
         vec![spec.sensors]
@@ -362,7 +362,7 @@ impl RunData {
             )));
         }
         let mut cfg = cfg.clone();
-        if cfg.net.densities > 0 {
+        if cfg.net.densities.unwrap_or(0) > 0 {
             // each density's residual is whitened shell by shell: unit variance per mode
             let scale = samples.class_rms();
             if let Some(c) = scale.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
@@ -482,14 +482,14 @@ fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
     if !(cfg.lr.is_finite() && cfg.lr > 0.0 && cfg.lr <= 1.0) {
         return bad(format!("--lr must be in (0, 1], got {}", cfg.lr));
     }
-    if cfg.net.densities > 0 && cfg.net.densities != DENSITIES.len() {
+    let classes = cfg.net.densities.unwrap_or(0);
+    if classes > 0 && classes != DENSITIES.len() {
         return bad(format!(
-            "a density-conditioned network has {} classes, got {}",
-            DENSITIES.len(),
-            cfg.net.densities
+            "a density-conditioned network has {} classes, got {classes}",
+            DENSITIES.len()
         ));
     }
-    if cfg.net.densities > 0 && cfg.inputs.target != super::model::Target::Residual {
+    if classes > 0 && cfg.inputs.target != super::model::Target::Residual {
         return bad("training across densities needs --target residual".into());
     }
     if !(cfg.t_eps.is_finite() && cfg.t_max.is_finite() && 0.0 < cfg.t_eps && cfg.t_eps < cfg.t_max)
