@@ -679,3 +679,40 @@ fn whitening_round_trips_and_measures_white_noise_as_flat() {
     assert!(worst < 1e-9, "{worst}");
     assert!(w.validate(1).is_ok() && w.validate(2).is_err());
 }
+
+/// The whitening amplitudes follow a smooth field across grids: white noise coloured on
+/// 32² and on 64² with amplitudes measured on 32² has the field's variance on both.
+#[test]
+fn whitening_carries_over_to_finer_grids() {
+    use closure_lab::closure::whiten::Whitening;
+    use rand_distr::Distribution as _;
+    let field = |n: usize| -> Vec<f64> {
+        (0..n * n)
+            .map(|i| {
+                let (x, y) = ((i / n) as f64 / n as f64, (i % n) as f64 / n as f64);
+                (TAU * (2.0 * x + y)).sin() + 0.5 * (TAU * 3.0 * y).cos()
+            })
+            .collect()
+    };
+    let var = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64;
+    let target = var(&field(32));
+    let g32 = Grid::new(32).unwrap();
+    let w = Whitening::measure(&g32, 1, std::iter::once((0, field(32))));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let normal = rand_distr::Normal::new(0.0, 1.0).unwrap();
+    for n in [32, 64] {
+        let g = Grid::new(n).unwrap();
+        let draws = 200;
+        let mean_var = (0..draws)
+            .map(|_| {
+                let z: Vec<f64> = (0..n * n).map(|_| normal.sample(&mut rng)).collect();
+                var(&w.colour(0, &g, &z))
+            })
+            .sum::<f64>()
+            / draws as f64;
+        assert!(
+            (mean_var / target - 1.0).abs() < 0.1,
+            "{n}²: coloured variance {mean_var}, field {target}"
+        );
+    }
+}

@@ -261,11 +261,24 @@ fn experiment_ui(
             }
         });
     let t = limits::T_START;
-    ui.add(
+    // a model may fix its own sampling range (docs/science.md §7.1)
+    let own = cx
+        .compute
+        .model_for(e.case, s.model.get(e.case))
+        .and_then(|m| m.card.inputs.t_range)
+        .map(|r| r.for_sampler(e.sampler));
+    let e = &mut s.experiment;
+    let slider = ui.add_enabled(
+        own.is_none(),
         egui::Slider::new(&mut e.t_start, t.range())
             .logarithmic(true)
             .text(t.name),
     );
+    if let Some([hi, lo]) = own {
+        slider.on_disabled_hover_text(format!(
+            "this model samples over its own range t = {hi} … {lo}"
+        ));
+    }
     let k = limits::ENSEMBLE;
     ui.add(egui::Slider::new(&mut e.ensemble, k.range()).text(k.name));
     ui.checkbox(&mut e.blocking, "wait for each closure sample")
@@ -375,6 +388,15 @@ fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
             "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
             m.card.training.grid, e.n
         )),
+        Some(m)
+            if m.card.inputs.density_scale.is_none() && m.card.inputs.sensors != e.sensors =>
+        {
+            Some(format!(
+                "⚠ this model was trained with {} sensors only: at {} its spread is not calibrated",
+                density_label(m.card.inputs.sensors),
+                density_label(e.sensors)
+            ))
+        }
         Some(_) => None,
         None if cx.compute.loading() => Some(
             "loading the learned model onto the GPU; the model run has no closure until then"

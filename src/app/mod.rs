@@ -377,7 +377,21 @@ impl eframe::App for ClosureLabApp {
             .resizable(true)
             .min_size(200.0)
             .default_size(240.0)
-            .show(ui, |ui| plots::plots_ui(ui, &self.session.history, snap));
+            .show(ui, |ui| {
+                let e = &self.settings.experiment;
+                // the model card's a-priori calibration at this density (EM-10 row)
+                let card = self
+                    .compute
+                    .model_for(e.case, self.settings.model.get(e.case))
+                    .and_then(|m| {
+                        m.card
+                            .eval
+                            .iter()
+                            .find(|r| r.sensors == e.sensors && r.n == 64 && r.nfe == 10)
+                            .and_then(|r| r.spread_skill)
+                    });
+                plots::plots_ui(ui, &self.session.history, snap, card)
+            });
         let gpu = self.compute.shader && self.settings.gpu_colormap;
         let spin = self.session.spin();
         egui::CentralPanel::default().show(ui, |ui| {

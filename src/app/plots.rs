@@ -12,7 +12,8 @@ fn line(name: &str, pts: Vec<[f64; 2]>) -> Line<'static> {
     Line::new(name.to_string(), PlotPoints::from(pts))
 }
 
-pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>) {
+/// `card_ratio`: the learned model's a-priori spread/skill at this density from its card.
+pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>, card_ratio: Option<f64>) {
     let link = egui::Id::unique("time-axis");
     let height = (ui.available_height() - 24.0).max(80.0);
     let width = (ui.available_width() / 4.0 - 8.0).max(120.0);
@@ -32,23 +33,30 @@ pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>) {
             });
         });
         ui.vertical(|ui| {
-            let ratio = snap
+            let live = snap
                 .and_then(|s| s.spread_skill)
-                .map_or(String::new(), |r| format!(" · spread/skill {r:.2}"));
-            ui.label(format!("closure D_Fro: fresh vs held{ratio}"))
+                .map_or(String::new(), |r| format!(" · spread/skill {r:.2} live"));
+            let card = card_ratio.map_or(String::new(), |r| format!(", {r:.2} a-priori"));
+            ui.label(format!("log₁₀ closure D_Fro: fresh vs held{live}{card}"))
                 .on_hover_text(
-                    "fresh: each new ensemble against the true closure of the step it was \
+                    "fresh: each new ensemble against the truth's closure of the step it was \
                      drawn for (member, and ensemble mean = skill), with the ensemble spread \
-                     on the same scale — calibrated when spread ≈ skill (ratio ≈ 1).\n\
+                     on the same scale — calibrated when spread ≈ skill (ratio ≈ 1). In the \
+                     coupled run the closure sees the model run's ω, which drifts from the \
+                     truth's: the live ratio includes that drift, which the ensemble does not \
+                     know about. The a-priori ratio is the model card's, measured on the \
+                     true state (closure-lab eval, EM-10, 64²).\n\
                      held: the sample in use against the current true closure; the truth \
                      draws new noise every step, so a held sample is stale by construction.",
                 );
+            // errors span decades (16×16 sensors: 10⁻³ fresh, 10⁻¹ held): log axis
+            let lg = |v: Option<f64>| v.filter(|x| *x > 0.0).map(f64::log10);
             time_plot("closure").show(ui, |p| {
-                p.line(line("fresh member", h.series(|s| s.fresh_d_fro)));
-                p.line(line("fresh mean (skill)", h.series(|s| s.fresh_skill)));
-                p.line(line("spread", h.series(|s| s.fresh_spread)));
+                p.line(line("fresh member", h.series(|s| lg(s.fresh_d_fro))));
+                p.line(line("fresh mean (skill)", h.series(|s| lg(s.fresh_skill))));
+                p.line(line("spread", h.series(|s| lg(s.fresh_spread))));
                 p.line(
-                    line("held (stale)", h.series(|s| s.closure_d_fro))
+                    line("held (stale)", h.series(|s| lg(s.closure_d_fro)))
                         .style(egui_plot::LineStyle::dashed_loose()),
                 );
             });

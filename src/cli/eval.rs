@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::closure::data::{DataSpec, simulate_trajectory};
 use crate::closure::dataset::{Trajectory, h5_info, read_h5_trajectory};
-use crate::closure::eval::{SamplerSetting, TestState, baseline_rows, markdown, model_rows};
+use crate::closure::eval::{
+    SamplerSetting, TestState, baseline_rows, markdown, model_rows, stationary_noise_row,
+};
 use crate::closure::model::ClosureModel;
 use crate::solver::{Case, Params};
 
@@ -214,6 +216,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             for (label, m) in models.iter_mut() {
                 bar.set_message(format!("{label} at {n}², {s} sensors"));
                 rows.extend(model_rows(m, label, &states, n, s, a.ensemble, &settings)?);
+                if a.ensemble > 1 {
+                    rows.extend(stationary_noise_row(m, &states, n, s, a.ensemble)?);
+                }
                 bar.inc(1);
             }
         }

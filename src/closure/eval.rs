@@ -239,6 +239,63 @@ pub fn baseline_rows(
     Ok(out)
 }
 
+/// The control for a model trained across densities: its mean plus *stationary Gaussian*
+/// noise coloured with the same per-density shell amplitudes the model uses (no network).
+/// Whatever a diffusion model adds beyond this row comes from what it learned about the
+/// non-stationary, state-dependent part of the residual. None for other models.
+pub fn stationary_noise_row(
+    model: &ClosureModel,
+    states: &[TestState],
+    n: usize,
+    s: usize,
+    ensemble: usize,
+) -> Result<Option<EvalRow>, ClosureError> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let spec = model.card.inputs;
+    let (Some(w), Some(class)) = (&model.card.whitening, spec.density_class(s)) else {
+        return Ok(None);
+    };
+    let grid = Grid::new(n).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let sensors = Sensors::new(s, n)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut pairs = Vec::new();
+    for st in states {
+        let om = super::dataset::strided(&st.omega, st.n, n);
+        let c = super::dataset::strided(st.closure(spec.case), st.n, n);
+        let mean = spec
+            .inputs(&grid, &om, &sensors.read(&c), &sensors)
+            .mean
+            .unwrap_or_default();
+        let members: Vec<Vec<f64>> = (0..ensemble)
+            .map(|_| {
+                let white: Vec<f64> = (0..n * n).map(|_| StandardNormal.sample(&mut rng)).collect();
+                let r = w.colour(class, &grid, &white);
+                mean.iter().zip(&r).map(|(a, b)| a + b).collect()
+            })
+            .collect();
+        pairs.push((members, c));
+    }
+    let refs: Vec<(Vec<Vec<f64>>, &[f64])> =
+        pairs.iter().map(|(m, c)| (m.clone(), c.as_slice())).collect();
+    Ok(Some(row(
+        RowMeta {
+            case: spec.case,
+            model: "mean + stationary noise",
+            condition: format!(
+                "structure-aware mean + Gaussian noise with the model's shell amplitudes, {}",
+                density_label(s)
+            ),
+            n,
+            sensors: s,
+            sampler: "-",
+            nfe: 0,
+            ms: 0.0,
+        },
+        &refs,
+    )))
+}
+
 /// Rows of a learned model on grid `n` with `s × s` sensors for each sampler setting,
 /// `ensemble` members per state (`s = 0`: no sensors, the model sees ω only).
 #[allow(clippy::too_many_arguments)]

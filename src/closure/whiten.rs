@@ -21,8 +21,18 @@ const FLOOR: f64 = 1e-6;
 /// Per-density shell amplitudes of the residual (integer shells |k| = 0, 1, …).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Whitening {
-    /// `amplitude[class][shell]`: √(mean |r̂_k|²/N²) over the modes of the shell.
+    /// `amplitude[class][shell]`: √(mean |r̂_k|²/N²) over the modes of the shell, on the
+    /// grid the amplitudes were measured on.
     pub amplitude: Vec<Vec<f64>>,
+    /// That grid N. A smooth field's unnormalised DFT grows like N², so on another grid
+    /// M the amplitudes are scaled by M/N.
+    #[serde(default = "measured_grid")]
+    pub grid: usize,
+}
+
+/// The grid of cards written before the field existed (all measured on 64²).
+fn measured_grid() -> usize {
+    64
 }
 
 fn shell(grid: &Grid, s: usize) -> usize {
@@ -65,11 +75,17 @@ impl Whitening {
                     .collect()
             })
             .collect();
-        Whitening { amplitude }
+        Whitening {
+            amplitude,
+            grid: grid.n,
+        }
     }
 
     /// Check what a card file can get wrong.
     pub fn validate(&self, classes: usize) -> Result<(), String> {
+        if !(8..=4096).contains(&self.grid) {
+            return Err(format!("whitening.grid must be 8…4096, got {}", self.grid));
+        }
         if self.amplitude.len() != classes {
             return Err(format!(
                 "whitening has {} classes, the model {classes}",
@@ -90,10 +106,11 @@ impl Whitening {
     fn filter(&self, class: usize, grid: &Grid) -> Vec<f64> {
         let a = &self.amplitude[class];
         let max = a.iter().fold(0.0f64, |m, v| m.max(*v));
+        let scale = grid.n as f64 / self.grid.max(1) as f64;
         (0..grid.spec_len())
             .map(|s| {
                 let k = shell(grid, s).min(a.len() - 1);
-                a[k].max(FLOOR * max)
+                a[k].max(FLOOR * max) * scale
             })
             .collect()
     }
