@@ -35,9 +35,9 @@ pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>, card_ra
         ui.vertical(|ui| {
             let live = snap
                 .and_then(|s| s.spread_skill)
-                .map_or(String::new(), |r| format!(" · spread/skill {r:.2} live"));
-            let card = card_ratio.map_or(String::new(), |r| format!(", {r:.2} a-priori"));
-            ui.label(format!("log₁₀ closure D_Fro: fresh vs held{live}{card}"))
+                .map_or(String::new(), |r| format!(" · spread/skill {r:.2}"));
+            let card = card_ratio.map_or(String::new(), |r| format!(" (card {r:.2})"));
+            ui.label(format!("log₁₀ closure D_Fro{live}{card}"))
                 .on_hover_text(
                     "fresh: each new ensemble against the truth's closure of the step it was \
                      drawn for (member, and ensemble mean = skill), with the ensemble spread \
