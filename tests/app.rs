@@ -37,7 +37,7 @@ fn wait_until(
     let t0 = Instant::now();
     while !cond(h.state()) {
         assert!(
-            t0.elapsed() < Duration::from_secs(120),
+            t0.elapsed() < Duration::from_secs(300),
             "timed out: {what} (case in settings {:?}, snapshot {:?}, spin {:?})",
             h.state().settings.experiment.case,
             h.state()
@@ -558,7 +558,9 @@ fn no_sensors_with_the_learned_closure_runs_and_reports_calibration() {
     h.get_by_label("none").click();
     h.run_steps(2);
     wait_until(&mut h, "none reaches the thread", |a| {
-        a.session().snapshot().is_some_and(|s| s.config.sensors == 0)
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.sensors == 0)
     });
     h.get_by_label("Play").click();
     wait_until(&mut h, "fresh ensembles are scored", |a| {
@@ -571,7 +573,10 @@ fn no_sensors_with_the_learned_closure_runs_and_reports_calibration() {
     let snap = h.state().session().snapshot().unwrap();
     assert_eq!(snap.config.closure, ClosureMode::Learned);
     assert!(snap.status.is_none(), "closure status: {:?}", snap.status);
-    assert!(snap.fields.sensors.is_empty(), "no sensor marks without sensors");
+    assert!(
+        snap.fields.sensors.is_empty(),
+        "no sensor marks without sensors"
+    );
     let r = snap.spread_skill.unwrap();
     assert!(r.is_finite() && r > 0.0, "spread/skill {r}");
     for p in Panel::ALL {

@@ -350,7 +350,10 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
     for (label, card, weights) in EMBEDDED {
         let m = ClosureModel::from_bytes(card, weights, &dev)
             .unwrap_or_else(|e| panic!("embedded model {label} does not decode: {e}"));
-        assert!(!m.card.eval.is_empty() || label.starts_with('H'), "{label}: eval table");
+        assert!(
+            !m.card.eval.is_empty() || label.starts_with('H'),
+            "{label}: eval table"
+        );
     }
     for case in [Case::G, Case::H] {
         let m = ClosureModel::embedded_for(case, &dev).unwrap();
@@ -365,8 +368,14 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
                 .iter()
                 .filter(|r| r.sensors == s && r.ensemble > 1)
                 .collect();
-            assert!(!rows.is_empty(), "{case}: no calibration row at {s} sensors");
-            assert!(rows.iter().all(|r| r.spread_skill.is_some_and(f64::is_finite)));
+            assert!(
+                !rows.is_empty(),
+                "{case}: no calibration row at {s} sensors"
+            );
+            assert!(
+                rows.iter()
+                    .all(|r| r.spread_skill.is_some_and(f64::is_finite))
+            );
         }
     }
     let model = ClosureModel::embedded(&dev)
@@ -612,7 +621,10 @@ fn a_density_conditioned_model_runs_at_every_density() {
             )
             .unwrap();
         assert_eq!(members.len(), 2);
-        assert!(members.iter().flatten().all(|v| v.is_finite()), "density {s}");
+        assert!(
+            members.iter().flatten().all(|v| v.is_finite()),
+            "density {s}"
+        );
     }
     // the same inputs under two density classes give different scores
     let dev = model.device().clone();
@@ -620,7 +632,9 @@ fn a_density_conditioned_model_runs_at_every_density() {
     let field = |seed: f32| {
         Tensor::<4>::from_data(
             TensorData::new(
-                (0..n * n).map(|i| (i as f32 * 0.37 + seed).sin()).collect::<Vec<_>>(),
+                (0..n * n)
+                    .map(|i| (i as f32 * 0.37 + seed).sin())
+                    .collect::<Vec<_>>(),
                 [1, n, n, 1],
             ),
             &dev,
@@ -637,12 +651,24 @@ fn a_density_conditioned_model_runs_at_every_density() {
         ))
     };
     let (a, b) = (score(0), score(3));
-    let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    let diff = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
     assert!(diff > 1e-6, "density class does not reach the output");
     // a density the model does not know is refused by name
     let odd = Sensors { s: 2, n };
     let err = model
-        .sample(&grid, &omega, &odd.read(&truth), &odd, 1, Sampler::EulerMaruyama, &Schedule::published())
+        .sample(
+            &grid,
+            &omega,
+            &odd.read(&truth),
+            &odd,
+            1,
+            Sampler::EulerMaruyama,
+            &Schedule::published(),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("not 2 sensors"), "{err}");
     // save and load keep the scales and the range
@@ -652,7 +678,12 @@ fn a_density_conditioned_model_runs_at_every_density() {
     assert_eq!(back.card.inputs.density_scale, Some(scale));
     assert_eq!(back.card.inputs.t_range, Some(ranges));
     let wb = back.card.whitening.expect("whitening kept");
-    for (a, b) in w.amplitude.iter().flatten().zip(wb.amplitude.iter().flatten()) {
+    for (a, b) in w
+        .amplitude
+        .iter()
+        .flatten()
+        .zip(wb.amplitude.iter().flatten())
+    {
         assert!((a - b).abs() <= 1e-12 * a.abs().max(1e-30), "{a} vs {b}");
     }
 }
@@ -675,7 +706,11 @@ fn whitening_round_trips_and_measures_white_noise_as_flat() {
     }
     let f = &fields[0];
     let back = w.colour(0, &grid, &w.whiten(0, &grid, f));
-    let worst = f.iter().zip(&back).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let worst = f
+        .iter()
+        .zip(&back)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(worst < 1e-9, "{worst}");
     assert!(w.validate(1).is_ok() && w.validate(2).is_err());
 }

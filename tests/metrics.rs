@@ -145,7 +145,10 @@ fn ensemble_calibration_scores_have_their_known_values() {
     for _ in 0..8 {
         let truth = white(&mut rng, 1.0);
         let ens: Vec<Vec<f64>> = (0..members).map(|_| white(&mut rng, 1.0)).collect();
-        let half: Vec<Vec<f64>> = ens.iter().map(|b| b.iter().map(|v| 0.5 * v).collect()).collect();
+        let half: Vec<Vec<f64>> = ens
+            .iter()
+            .map(|b| b.iter().map(|v| 0.5 * v).collect())
+            .collect();
         let (s, e) = deviation_spectra(&grid, &ens, &truth);
         let (h, _) = deviation_spectra(&grid, &half, &truth);
         if sp.is_empty() {
@@ -160,12 +163,23 @@ fn ensemble_calibration_scores_have_their_known_values() {
     let ideal = members as f64 / (members as f64 + 1.0);
     let (ratio, _) = spectrum_ratio(&sp, &er);
     for k in 10..40 {
-        assert!((ratio[k] / ideal - 1.0).abs() < 0.2, "shell {k}: {}", ratio[k]);
+        assert!(
+            (ratio[k] / ideal - 1.0).abs() < 0.2,
+            "shell {k}: {}",
+            ratio[k]
+        );
     }
     let (ratio, worst) = spectrum_ratio(&sp_half, &er);
     for k in 10..40 {
         let expect = 0.25 / (1.0 + 0.25 / members as f64);
-        assert!((ratio[k] / expect - 1.0).abs() < 0.2, "half, shell {k}: {}", ratio[k]);
+        assert!(
+            (ratio[k] / expect - 1.0).abs() < 0.2,
+            "half, shell {k}: {}",
+            ratio[k]
+        );
     }
-    assert!(worst > 0.6, "an under-dispersed ensemble is flagged: {worst}");
+    assert!(
+        worst > 0.6,
+        "an under-dispersed ensemble is flagged: {worst}"
+    );
 }

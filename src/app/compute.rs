@@ -148,7 +148,11 @@ impl Compute {
 
     /// The model of `case` labelled `choice`, else the first (shipped) one of the case.
     pub fn model_for(&self, case: Case, choice: &str) -> Option<&ClosureModel> {
-        let of_case = || self.models.iter().filter(|(_, m)| m.card.inputs.case == case);
+        let of_case = || {
+            self.models
+                .iter()
+                .filter(|(_, m)| m.card.inputs.case == case)
+        };
         of_case()
             .find(|(l, _)| l == choice)
             .or_else(|| of_case().next())
@@ -223,7 +227,8 @@ impl Compute {
 fn file_label(path: &std::path::Path) -> String {
     format!(
         "file: {}",
-        path.file_stem().map_or("model".into(), |s| s.to_string_lossy())
+        path.file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy())
     )
 }
 
@@ -234,7 +239,10 @@ fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, St
     for (label, card, weights) in crate::closure::model::EMBEDDED {
         match ClosureModel::from_bytes(card, weights, device) {
             Ok(m) => {
-                notes.push(format!("{label}: {} (trained on {}²)", m.card.name, m.card.training.grid));
+                notes.push(format!(
+                    "{label}: {} (trained on {}²)",
+                    m.card.name, m.card.training.grid
+                ));
                 models.push((format!("shipped: {label}"), m));
             }
             Err(e) => notes.push(format!("embedded model {label} unavailable: {e}")),

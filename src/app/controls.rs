@@ -388,9 +388,7 @@ fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
             "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
             m.card.training.grid, e.n
         )),
-        Some(m)
-            if m.card.inputs.density_scale.is_none() && m.card.inputs.sensors != e.sensors =>
-        {
+        Some(m) if m.card.inputs.density_scale.is_none() && m.card.inputs.sensors != e.sensors => {
             Some(format!(
                 "⚠ this model was trained with {} sensors only: at {} its spread is not calibrated",
                 density_label(m.card.inputs.sensors),
@@ -447,4 +445,3 @@ fn view_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
         });
     });
 }
-

@@ -22,7 +22,14 @@ pub fn menu_ui(ui: &mut egui::Ui) -> Vec<Command> {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
             use Command::*;
-            let entries = [OpenModel, SavePanel, CopyPanel, Screenshot, Record, ResetEverything];
+            let entries = [
+                OpenModel,
+                SavePanel,
+                CopyPanel,
+                Screenshot,
+                Record,
+                ResetEverything,
+            ];
             command_entries(ui, &entries, &mut out)
         });
         ui.menu_button("Run", |ui| {

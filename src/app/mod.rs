@@ -318,7 +318,9 @@ impl eframe::App for ClosureLabApp {
         }
         match self.compute.poll_open(self.settings.backend) {
             Some(Ok((case, label))) => {
-                self.messages.push(format!("opened {label} (case {case}); it is now the {case} model"));
+                self.messages.push(format!(
+                    "opened {label} (case {case}); it is now the {case} model"
+                ));
                 self.settings.model.set(case, label);
                 self.restart();
             }

@@ -22,6 +22,18 @@ pub fn ensemble_mean(members: &[Vec<f64>]) -> Vec<f64> {
         .collect()
 }
 
+/// Per-pixel standard deviation over the members (unbiased, M − 1).
+pub fn ensemble_std(members: &[Vec<f64>]) -> Vec<f64> {
+    let mean = ensemble_mean(members);
+    let k = members.len().max(2) as f64;
+    (0..mean.len())
+        .map(|i| {
+            let ss: f64 = members.iter().map(|f| (f[i] - mean[i]).powi(2)).sum();
+            (ss / (k - 1.0)).sqrt()
+        })
+        .collect()
+}
+
 /// Spread of the ensemble relative to ‖truth‖_F (NaN for fewer than two members).
 pub fn spread(members: &[Vec<f64>], truth: &[f64]) -> f64 {
     let m = members.len();

@@ -269,15 +269,19 @@ pub fn stationary_noise_row(
             .unwrap_or_default();
         let members: Vec<Vec<f64>> = (0..ensemble)
             .map(|_| {
-                let white: Vec<f64> = (0..n * n).map(|_| StandardNormal.sample(&mut rng)).collect();
+                let white: Vec<f64> = (0..n * n)
+                    .map(|_| StandardNormal.sample(&mut rng))
+                    .collect();
                 let r = w.colour(class, &grid, &white);
                 mean.iter().zip(&r).map(|(a, b)| a + b).collect()
             })
             .collect();
         pairs.push((members, c));
     }
-    let refs: Vec<(Vec<Vec<f64>>, &[f64])> =
-        pairs.iter().map(|(m, c)| (m.clone(), c.as_slice())).collect();
+    let refs: Vec<(Vec<Vec<f64>>, &[f64])> = pairs
+        .iter()
+        .map(|(m, c)| (m.clone(), c.as_slice()))
+        .collect();
     Ok(Some(row(
         RowMeta {
             case: spec.case,

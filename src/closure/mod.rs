@@ -15,6 +15,7 @@ pub mod loss;
 pub mod model;
 pub mod prior;
 pub mod sampler;
+pub mod samples;
 pub mod score;
 pub mod sde;
 pub mod sensors;

@@ -17,6 +17,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
+use crate::closure::calibration::{ensemble_mean, ensemble_std};
 use crate::closure::model::ClosureModel;
 use crate::closure::sensors::Sensors;
 use crate::les::EddyViscosity;
@@ -252,7 +253,7 @@ impl Experiment {
         self.steps
     }
     /// Latency of the last learned closure sample (ms), measured by the worker.
-    /// Live spread ÷ skill of the fresh learned ensembles since the settings last changed.
+    /// Live spread ÷ skill of the fresh learned ensembles (docs/science.md §7.1).
     pub fn spread_skill(&self) -> Option<f64> {
         self.calibration.spread_skill()
     }
@@ -288,9 +289,11 @@ impl Experiment {
             self.readings = self.sensors.read(&self.true_closure);
         }
         let rebuild = cfg.closure != self.cfg.closure;
-        if rebuild || cfg.sensors != self.cfg.sensors || cfg.ensemble != self.cfg.ensemble {
-            self.calibration.reset();
-        }
+        let (sensors, ensemble) = (
+            cfg.sensors != self.cfg.sensors,
+            cfg.ensemble != self.cfg.ensemble,
+        );
+        (rebuild || sensors || ensemble).then(|| self.calibration.reset());
         self.cfg = cfg.clone();
         if rebuild {
             self.eddy = self.eddy_model();
@@ -431,7 +434,7 @@ impl Experiment {
         match r.result {
             Ok(ens) => {
                 self.calibration.accepted(r.step, &ens);
-                self.closure = mean_field(&ens);
+                self.closure = ensemble_mean(&ens);
                 self.ensemble = ens;
                 self.sample_step = Some(r.step);
                 self.status = None;
@@ -456,9 +459,12 @@ impl Experiment {
         let due = self
             .sample_step
             .is_none_or(|s| self.steps >= s + self.cfg.resample_every);
-        if self.cfg.blocking {
+        // the first sample is always awaited (docs/science.md §7.1)
+        if self.cfg.blocking || self.sample_step.is_none() {
             if due {
-                self.request()?;
+                if !self.pending {
+                    self.request()?;
+                }
                 let r = self
                     .worker
                     .as_ref()
@@ -578,21 +584,4 @@ impl TruthStep<'_> {
         *self.readings = self.sensors.read(self.closure);
         Ok(())
     }
-}
-
-fn mean_field(ens: &[Vec<f64>]) -> Vec<f64> {
-    let k = ens.len().max(1) as f64;
-    let n = ens.first().map_or(0, |f| f.len());
-    (0..n)
-        .map(|i| ens.iter().map(|f| f[i]).sum::<f64>() / k)
-        .collect()
-}
-
-/// Per-pixel standard deviation over ensemble members.
-pub fn ensemble_std(ens: &[Vec<f64>]) -> Vec<f64> {
-    let mean = mean_field(ens);
-    let k = ens.len().max(2) as f64;
-    (0..mean.len())
-        .map(|i| (ens.iter().map(|f| (f[i] - mean[i]).powi(2)).sum::<f64>() / (k - 1.0)).sqrt())
-        .collect()
 }
