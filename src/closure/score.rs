@@ -219,11 +219,6 @@ impl ScoreNet {
         }
     }
 
-    /// Density classes the network was built for (0: it takes no density input).
-    pub fn densities(&self) -> usize {
-        self.density.as_ref().map_or(0, |d| d.weight.dims()[0])
-    }
-
     /// Precompute the ω and sensor branches (`omega`: `[B,N,N,C_ω]`, `obs`: `[B,N,N,1]`)
     /// and the density embedding (`density`: one-hot `[B or 1, classes]`; ignored by a
     /// network without density input).
