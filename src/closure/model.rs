@@ -72,8 +72,9 @@ pub struct InputSpec {
     pub nu: f64,
     /// A model trained across sensor densities: the rms of the residual (closure minus
     /// the mean at that density) for each density of [`DENSITIES`], measured on the
-    /// training data. The network generates residual ÷ scale, told the density class;
-    /// `sensors` is then only the default density. None: one density, unscaled.
+    /// training data. The network is told the density class and generates the residual
+    /// whitened by the card's `whitening` amplitudes (or, without them, residual ÷ this
+    /// scale); `sensors` is then only the default density. None: one density, unscaled.
     #[serde(default)]
     pub density_scale: Option<[f64; 5]>,
     /// Diffusion-time ranges the model samples over, per update rule; a sampler's
