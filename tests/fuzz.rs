@@ -1,6 +1,6 @@
 //! Property-based fuzzing of every input reader (proptest; cargo-fuzz needs a nightly
 //! toolchain these machines do not have): the `.npy` reader, the model card + weights
-//! loader, the HDF5 reader and the settings sanitiser. Each reader must return a value or
+//! loader, the PyTorch state-dict importer, the HDF5 reader and the settings sanitiser. Each reader must return a value or
 //! an error for any input — never panic — and the sanitiser must turn any numbers into a
 //! configuration that validates.
 //!
@@ -134,6 +134,56 @@ fn model_card_and_weights_loader_never_panics() {
             (&card[..], &data[..])
         };
         let _ = ClosureModel::from_bytes(c, w, &device);
+        Ok(())
+    });
+}
+
+/// The fixture's entries (name, bytes), the pickle program first.
+fn torch_entries() -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let f = std::fs::File::open("tests/data/torch/fno2d_nosparse.pth").unwrap();
+    let mut zip = zip::ZipArchive::new(f).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = (0..zip.len())
+        .map(|i| {
+            let mut e = zip.by_index(i).unwrap();
+            let mut b = Vec::new();
+            e.read_to_end(&mut b).unwrap();
+            (e.name().unwrap().into_owned(), b)
+        })
+        .collect();
+    out.sort_by_key(|(n, _)| !n.ends_with("data.pkl"));
+    out
+}
+
+#[test]
+fn torch_state_dict_importer_never_panics() {
+    use std::io::{Cursor, Write};
+    let entries = torch_entries();
+    let whole = std::fs::read("tests/data/torch/fno2d_nosparse.pth").unwrap();
+    let device = burn::tensor::Device::flex();
+    // the pickle program mutated inside a well-formed archive (so the reader gets past the
+    // zip checksums), or the archive's bytes mutated
+    let strategy = prop_oneof![
+        mutated(entries[0].1.clone()).prop_map(|p| (p, true)),
+        mutated(whole).prop_map(|w| (w, false)),
+    ];
+    fuzz("pth", &strategy, |(data, is_pickle)| {
+        let archive = if is_pickle {
+            let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            for (i, (name, bytes)) in entries.iter().enumerate() {
+                w.start_file(name.as_str(), opts).unwrap();
+                w.write_all(if i == 0 { &data } else { bytes }).unwrap();
+            }
+            w.finish().unwrap().into_inner()
+        } else {
+            data
+        };
+        let read = closure_lab::closure::pth::read_from(Cursor::new(archive));
+        if let Ok(tensors) = read {
+            let _ = closure_lab::closure::torch_import::network(tensors, &device);
+        }
         Ok(())
     });
 }

@@ -12,6 +12,7 @@ mod les;
 mod metrics;
 mod render;
 mod solver;
+mod torch_import;
 
 /// A wgpu device on the machine's adapter (Mesa's software Vulkan here; scripts/setup.sh
 /// installs it), requested the way the app requests eframe's (shared with burn).

@@ -183,8 +183,11 @@ impl Compute {
             .name("open-model".into())
             .spawn(move || {
                 let p = rfd::FileDialog::new()
-                    .set_title("Open a closure model (weights .bpk beside their .json card)")
-                    .add_filter("closure model", &["bpk"])
+                    .set_title(
+                        "Open a closure model (.bpk beside its .json card, or a PyTorch .pth)",
+                    )
+                    .add_filter("closure model", &["bpk", "pth", "pt"])
+                    .add_filter("PyTorch state dict of a published network", &["pth", "pt"])
                     .pick_file();
                 let _ = tx.send(p);
             })

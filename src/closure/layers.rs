@@ -43,6 +43,28 @@ impl Activation {
     }
 }
 
+/// Coordinate channels appended to every pipeline's input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Coords {
+    /// `x_i = i/N`: the torus' own coordinates (this project's networks).
+    #[default]
+    Periodic,
+    /// `x_i = i/(N−1)`, i.e. `linspace(0, 1, N)`, as the published code's grid.
+    Linspace,
+}
+
+/// Where a pipeline layer adds its time embedding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeAdd {
+    /// `σ(K v + W v) + e` (this project's networks).
+    #[default]
+    AfterActivation,
+    /// `σ(K v + W v + e)`, as the published code.
+    BeforeActivation,
+}
+
 /// DFT matrices for one grid size, kept outside the modules (they depend on the input
 /// size, not on trained weights). Modes along H: `0..m1` and `−m1..−1`; along W: `0..m2`.
 #[derive(Clone, Debug)]
@@ -138,8 +160,8 @@ impl SpectralConvConfig {
 /// (real and imaginary parts).
 #[derive(Module, Debug)]
 pub struct SpectralConv2d {
-    w_re: Param<Tensor<3>>,
-    w_im: Param<Tensor<3>>,
+    pub(super) w_re: Param<Tensor<3>>,
+    pub(super) w_im: Param<Tensor<3>>,
     modes: usize,
 }
 
@@ -210,8 +232,9 @@ impl SpectralConv2d {
 /// `t`: `[B]` → `[B, embed]`
 #[derive(Module, Debug)]
 pub struct TimeEmbedding {
-    freqs: Tensor<2>,
-    dense: Linear,
+    /// `2π·ω`, `[1, embed/2]`.
+    pub(super) freqs: Tensor<2>,
+    pub(super) dense: Linear,
 }
 
 #[derive(Config, Debug)]
@@ -261,12 +284,16 @@ impl TimeEmbedding {
 /// input `[B, H, W, C_in]` → `[B, H, W, width]`
 #[derive(Module, Debug)]
 pub struct FnoPipeline {
-    lift: Linear,
-    spectral: Vec<SpectralConv2d>,
-    pointwise: Vec<Linear>,
-    time: Vec<Linear>,
+    pub(super) lift: Linear,
+    pub(super) spectral: Vec<SpectralConv2d>,
+    pub(super) pointwise: Vec<Linear>,
+    pub(super) time: Vec<Linear>,
     #[module(skip)]
     activation: Activation,
+    #[module(skip)]
+    coords: Coords,
+    #[module(skip)]
+    time_add: TimeAdd,
 }
 
 #[derive(Config, Debug)]
@@ -280,6 +307,10 @@ pub struct FnoPipelineConfig {
     pub time_embed: usize,
     #[config(default = "Activation::Gelu")]
     pub activation: Activation,
+    #[config(default = "Coords::Periodic")]
+    pub coords: Coords,
+    #[config(default = "TimeAdd::AfterActivation")]
+    pub time_add: TimeAdd,
 }
 
 impl FnoPipelineConfig {
@@ -300,14 +331,26 @@ impl FnoPipelineConfig {
                 Vec::new()
             },
             activation: self.activation,
+            coords: self.coords,
+            time_add: self.time_add,
         }
     }
 }
 
-/// `(x, y)` coordinate channels `[1, n, n, 2]` with `x_i = i/n`, `y_j = j/n`.
-pub fn coordinates(n: usize, device: &Device) -> Tensor<4> {
+/// `(x, y)` coordinate channels `[1, n, n, 2]`: `x_i = i/n`, `y_j = j/n` (periodic) or
+/// `i/(n−1)`, `j/(n−1)` (linspace).
+pub fn coordinates(n: usize, coords: Coords, device: &Device) -> Tensor<4> {
+    let span = match coords {
+        Coords::Periodic => n as f64,
+        Coords::Linspace => (n.max(2) - 1) as f64,
+    };
     let v: Vec<f32> = (0..n * n)
-        .flat_map(|i| [(i / n) as f32 / n as f32, (i % n) as f32 / n as f32])
+        .flat_map(|i| {
+            [
+                ((i / n) as f64 / span) as f32,
+                ((i % n) as f64 / span) as f32,
+            ]
+        })
         .collect();
     Tensor::<4>::from_data(TensorData::new(v, [1, n, n, 2]), device)
 }
@@ -315,17 +358,25 @@ pub fn coordinates(n: usize, device: &Device) -> Tensor<4> {
 impl FnoPipeline {
     pub fn forward(&self, x: Tensor<4>, basis: &DftBasis, emb: Option<&Tensor<2>>) -> Tensor<4> {
         let [b, n, _, _] = x.dims();
-        let coords = coordinates(n, &x.device()).repeat_dim(0, b);
+        let coords = coordinates(n, self.coords, &x.device()).repeat_dim(0, b);
         let mut v = self.lift.forward(Tensor::cat(vec![x, coords], 3));
         let last = self.spectral.len().saturating_sub(1);
+        let time = |l: usize| -> Option<Tensor<4>> {
+            let (e, d) = (emb?, self.time.get(l)?);
+            let width = d.weight.dims()[1];
+            Some(d.forward(e.clone()).reshape([b, 1, 1, width]))
+        };
         for (l, (k, w)) in self.spectral.iter().zip(&self.pointwise).enumerate() {
             v = k.forward(v.clone(), basis) + w.forward(v);
+            let before = self.time_add == TimeAdd::BeforeActivation;
+            if before && let Some(e) = time(l) {
+                v = v + e;
+            }
             if l < last {
                 v = self.activation.apply(v);
             }
-            if let (Some(e), Some(d)) = (emb, self.time.get(l)) {
-                let width = d.weight.dims()[1];
-                v = v + d.forward(e.clone()).reshape([b, 1, 1, width]);
+            if !before && let Some(e) = time(l) {
+                v = v + e;
             }
         }
         v

@@ -407,12 +407,20 @@ impl ClosureModel {
         Self::from_bytes(card, weights, device)
     }
 
-    /// Load `PATH.bpk` with its card `PATH.json`.
+    /// [`Self::load_on`] the CPU.
     pub fn load(weights: &Path) -> Result<Self, ClosureError> {
         Self::load_on(weights, &Device::flex())
     }
 
+    /// Load a model file: `PATH.bpk` with its card `PATH.json`, or a PyTorch state dict
+    /// of a published network (`.pth`/`.pt`, [`super::torch_import`]).
     pub fn load_on(weights: &Path, device: &Device) -> Result<Self, ClosureError> {
+        if matches!(
+            weights.extension().and_then(|e| e.to_str()),
+            Some("pth" | "pt")
+        ) {
+            return super::torch_import::load(weights, device);
+        }
         let card_path = weights.with_extension("json");
         let card = std::fs::read(&card_path).map_err(|e| {
             ClosureError::Card(format!("cannot read {} ({e})", card_path.display()))

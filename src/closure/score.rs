@@ -8,7 +8,8 @@
 //! n-step sampler pays n evaluations of the noisy pipeline and head only.
 
 use super::layers::{
-    Activation, DftBasis, FnoPipeline, FnoPipelineConfig, TimeEmbedding, TimeEmbeddingConfig,
+    Activation, Coords, DftBasis, FnoPipeline, FnoPipelineConfig, TimeAdd, TimeEmbedding,
+    TimeEmbeddingConfig,
 };
 use super::sde::VeSde;
 use burn::nn::{Linear, LinearConfig};
@@ -63,6 +64,14 @@ pub struct ScoreNetConfig {
     /// feeds its fidelity).
     #[config(default = "None")]
     pub densities: Option<usize>,
+    /// Coordinate channels (None = periodic `i/N`; the published code's networks use
+    /// `linspace`, `i/(N−1)`, and imported PyTorch models say so).
+    #[config(default = "None")]
+    pub coords: Option<Coords>,
+    /// Where the time embedding enters a layer (None = after its activation; the
+    /// published code adds it before).
+    #[config(default = "None")]
+    pub time_add: Option<TimeAdd>,
 }
 
 /// The score network `s_θ(x, t | ω, obs)`.
@@ -72,17 +81,17 @@ pub struct ScoreNetConfig {
 /// output `[B, N, N, 1]`. Any N with `N ≥ 2·modes` works with the same weights.
 #[derive(Module, Debug)]
 pub struct ScoreNet {
-    embed: TimeEmbedding,
-    x_pipe: FnoPipeline,
-    omega_pipe: FnoPipeline,
-    obs_pipe: FnoPipeline,
-    head_x: Linear,
-    head_omega: Linear,
-    head_obs: Linear,
+    pub(super) embed: TimeEmbedding,
+    pub(super) x_pipe: FnoPipeline,
+    pub(super) omega_pipe: FnoPipeline,
+    pub(super) obs_pipe: FnoPipeline,
+    pub(super) head_x: Linear,
+    pub(super) head_omega: Linear,
+    pub(super) head_obs: Linear,
     density: Option<Linear>,
-    head: Vec<Linear>,
-    proj1: Linear,
-    proj2: Linear,
+    pub(super) head: Vec<Linear>,
+    pub(super) proj1: Linear,
+    pub(super) proj2: Linear,
     modes: usize,
     sde_sigma: f64,
     sigma_data: f64,
@@ -166,6 +175,8 @@ impl ScoreNetConfig {
             FnoPipelineConfig::new(c_in, self.width, self.modes, layers)
                 .with_time_embed(time)
                 .with_activation(self.activation())
+                .with_coords(self.coords.unwrap_or_default())
+                .with_time_add(self.time_add.unwrap_or_default())
                 .init(device)
         };
         let first = self.head.first().copied().unwrap_or(self.width);

@@ -1,0 +1,110 @@
+//! PyTorch import: state dicts of the published networks (written by
+//! scripts/torch_fixture.py with the published layer names) load into the project's score
+//! network and reproduce the score PyTorch computed for the same inputs; damaged dicts
+//! and files that are not checkpoints fail with a message naming the problem.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use closure_lab::closure::model::ClosureModel;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/torch")
+        .join(name)
+}
+
+fn field(v: &[f64], b: usize, n: usize, device: &Device) -> Tensor<4> {
+    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(f, [b, n, n, 1]), device)
+}
+
+/// Largest |ours − PyTorch| relative to the largest |PyTorch| score.
+fn reproduce(variant: &str) -> f64 {
+    let case: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture(&format!("{variant}.json"))).unwrap())
+            .unwrap();
+    let num = |k: &str| -> Vec<f64> {
+        case[k]
+            .as_array()
+            .unwrap_or(&Vec::new())
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let n = case["n"].as_u64().unwrap() as usize;
+    let t = num("t");
+    let b = t.len();
+    let device = Device::flex();
+    let model = ClosureModel::load_on(&fixture(&format!("{variant}.pth")), &device)
+        .unwrap_or_else(|e| panic!("{variant}: {e}"));
+    let sparse = variant == "fno2d";
+    assert_eq!(model.card.inputs.sensors, if sparse { 16 } else { 0 });
+    let obs = if sparse {
+        num("obs")
+    } else {
+        vec![0.0; b * n * n]
+    };
+    let net = model.net();
+    let basis = net.basis(n, &device);
+    let t: Vec<f32> = t.iter().map(|&x| x as f32).collect();
+    let out = net.forward(
+        field(&num("x"), b, n, &device),
+        Tensor::from_data(TensorData::new(t, [b]), &device),
+        field(&num("omega"), b, n, &device),
+        field(&obs, b, n, &device),
+        None,
+        &basis,
+    );
+    let ours = out.try_into_vec_as::<f32>().unwrap();
+    let want = num("score");
+    assert_eq!(ours.len(), want.len());
+    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+    assert!(scale > 1e-3, "the fixture's scores are not trivially zero");
+    let err = ours
+        .iter()
+        .zip(&want)
+        .fold(0f64, |m, (a, b)| m.max((*a as f64 - b).abs()));
+    err / scale
+}
+
+#[test]
+fn published_state_dicts_reproduce_pytorch_scores() {
+    for variant in ["fno2d_nosparse", "fno2d"] {
+        let rel = reproduce(variant);
+        eprintln!("{variant}: max |ours − PyTorch| = {rel:.2e} of the largest score");
+        assert!(
+            rel < 1e-4,
+            "{variant}: max |ours − PyTorch| = {rel:.2e} of the largest score"
+        );
+    }
+}
+
+#[test]
+fn damaged_state_dicts_and_non_checkpoints_fail_by_name() {
+    let device = Device::flex();
+    let err = |p: &Path| match ClosureModel::load_on(p, &device) {
+        Ok(_) => panic!("{} loaded", p.display()),
+        Err(e) => e.to_string(),
+    };
+    let e = err(&fixture("bad_key.pth"));
+    assert!(e.contains("`conv2_x.weights1`"), "{e}");
+    let e = err(&fixture("bad_shape.pth"));
+    assert!(
+        e.contains("`fc1.weight`") && e.contains("[128, 7]") && e.contains("[128, 6]"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pth");
+    std::fs::write(&junk, b"definitely not a zip archive").unwrap();
+    let e = err(&junk);
+    assert!(e.contains("junk.pth") && e.contains("zip"), "{e}");
+    // a real archive cut short
+    let whole = std::fs::read(fixture("fno2d_nosparse.pth")).unwrap();
+    let cut = dir.path().join("cut.pth");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let e = err(&cut);
+    assert!(e.contains("cut.pth") && e.lines().count() == 1, "{e}");
+    assert!(err(&dir.path().join("missing.pth")).contains("cannot open"));
+}
