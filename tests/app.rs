@@ -583,3 +583,38 @@ fn no_sensors_with_the_learned_closure_runs_and_reports_calibration() {
         assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");
     }
 }
+
+/// File ▸ Open model… with a PyTorch state dict of the published ω-only network (the
+/// test fixture): it is imported, offered in the picker as "PyTorch: …", becomes the G
+/// model and the coupled run steps with it.
+#[test]
+fn a_pytorch_state_dict_opens_as_the_g_model_and_runs() {
+    let mut h = harness("paper-g");
+    wait_for_experiment(&mut h);
+    let before = h.state().session().snapshot().unwrap().generation;
+    let pth = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/torch/fno2d_nosparse.pth");
+    h.state_mut().open_model(&pth);
+    assert!(
+        h.state()
+            .messages()
+            .iter()
+            .any(|m| m.contains("opened PyTorch: fno2d_nosparse")),
+        "{:?}",
+        h.state().messages()
+    );
+    wait_until(&mut h, "the run restarts with the imported model", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.generation > before)
+    });
+    h.get_by_label("Play").click();
+    wait_until(&mut h, "the coupled run steps", |a| {
+        a.session().snapshot().is_some_and(|s| s.steps > 10)
+    });
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+    let snap = h.state().session().snapshot().unwrap();
+    assert_eq!(snap.config.closure, ClosureMode::Learned);
+    assert_eq!(h.state().settings.model.g, "PyTorch: fno2d_nosparse");
+}

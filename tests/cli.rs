@@ -321,6 +321,12 @@ fn hostile_invocations_across_every_subcommand() {
     std::fs::write(dir.path().join("bad.bpk"), b"not weights").unwrap();
     std::fs::write(dir.path().join("bad.json"), b"{\"format_version\": 1}").unwrap();
     std::fs::create_dir(dir.path().join("adir.gif")).unwrap();
+    std::fs::write(dir.path().join("bad.pth"), b"not a checkpoint").unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/torch/bad_key.pth"),
+        dir.path().join("badkey.pth"),
+    )
+    .unwrap();
     let before: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -416,6 +422,8 @@ fn hostile_invocations_across_every_subcommand() {
         ("eval --samplers em-foo10", "unknown schedule"),
         ("eval --samplers zz-karras10", "sampler"),
         ("eval --model bad.bpk", "bad"),
+        ("eval --model bad.pth", "not a PyTorch zip checkpoint"),
+        ("eval --model badkey.pth", "`conv2_x.weights1`"),
         ("eval --cases q", "unknown closure case"),
         ("eval --write-cards", "--write-cards"),
         (

@@ -227,9 +227,15 @@ impl Compute {
     }
 }
 
+/// "file: NAME", or "PyTorch: NAME" for an imported published network.
 fn file_label(path: &std::path::Path) -> String {
+    let torch = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("pth" | "pt")
+    );
     format!(
-        "file: {}",
+        "{}: {}",
+        if torch { "PyTorch" } else { "file" },
         path.file_stem()
             .map_or("model".into(), |s| s.to_string_lossy())
     )

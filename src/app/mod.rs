@@ -225,6 +225,26 @@ impl ClosureLabApp {
         }
     }
 
+    /// Open a model file (`.bpk` + card, or a PyTorch `.pth`) without the dialog: what
+    /// File ▸ Open model… does with the file picked.
+    pub fn open_model(&mut self, path: &std::path::Path) {
+        let answer = self.compute.open(path, self.settings.backend);
+        self.opened(answer);
+    }
+
+    fn opened(&mut self, answer: Result<(crate::solver::Case, String), String>) {
+        match answer {
+            Ok((case, label)) => {
+                self.messages.push(format!(
+                    "opened {label} (case {case}); it is now the {case} model"
+                ));
+                self.settings.model.set(case, label);
+                self.restart();
+            }
+            Err(e) => self.messages.push(e),
+        }
+    }
+
     fn restart(&mut self) {
         self.settings.sanitize();
         self.view.unlock();
@@ -316,16 +336,8 @@ impl eframe::App for ClosureLabApp {
         if self.compute.poll() {
             self.restart();
         }
-        match self.compute.poll_open(self.settings.backend) {
-            Some(Ok((case, label))) => {
-                self.messages.push(format!(
-                    "opened {label} (case {case}); it is now the {case} model"
-                ));
-                self.settings.model.set(case, label);
-                self.restart();
-            }
-            Some(Err(e)) => self.messages.push(e),
-            None => {}
+        if let Some(answer) = self.compute.poll_open(self.settings.backend) {
+            self.opened(answer);
         }
         for c in menu::shortcuts(ctx) {
             self.apply(c);
