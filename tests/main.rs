@@ -9,6 +9,7 @@ mod closure;
 mod experiment;
 mod fuzz;
 mod les;
+mod les_learn;
 mod metrics;
 mod render;
 mod solver;

@@ -64,6 +64,13 @@ pub struct ScoreNetConfig {
     /// feeds its fidelity).
     #[config(default = "None")]
     pub densities: Option<usize>,
+    /// Length of a vector of continuous or one-hot settings the network is conditioned
+    /// on besides the density (None or 0: none) — for the subgrid case ν and the
+    /// fidelity of the training data (`crate::les::learn`). It follows the density
+    /// one-hot in the same embedding input, so it too reaches every layer of the
+    /// noisy-sample pipeline.
+    #[config(default = "None")]
+    pub conditions: Option<usize>,
     /// Coordinate channels (None = periodic `i/N`; the published code's networks use
     /// `linspace`, `i/(N−1)`, and imported PyTorch models say so).
     #[config(default = "None")]
@@ -123,11 +130,13 @@ impl ScoreNetConfig {
         size("modes", self.modes, 256)?;
         size("layers", self.layers, 32)?;
         size("omega_channels", self.omega_channels, 16)?;
-        if self.densities.unwrap_or(0) > 64 {
-            return Err(format!(
-                "net.densities must be 0…64, got {}",
-                self.densities.unwrap_or(0)
-            ));
+        for (name, v) in [
+            ("densities", self.densities),
+            ("conditions", self.conditions),
+        ] {
+            if v.unwrap_or(0) > 64 {
+                return Err(format!("net.{name} must be 0…64, got {}", v.unwrap_or(0)));
+            }
         }
         size(
             "x_layers",
@@ -159,6 +168,11 @@ impl ScoreNetConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Width of the embedded label vector: the density one-hot, then the conditions.
+    pub fn labels(&self) -> usize {
+        self.densities.unwrap_or(0) + self.conditions.unwrap_or(0)
     }
 
     pub fn activation(&self) -> Activation {
@@ -197,7 +211,7 @@ impl ScoreNetConfig {
             head_obs: LinearConfig::new(self.width, first)
                 .with_bias(false)
                 .init(device),
-            density: self.densities.filter(|&k| k > 0).map(|k| {
+            density: Some(self.labels()).filter(|&k| k > 0).map(|k| {
                 LinearConfig::new(k, self.time.embed)
                     .with_bias(false)
                     .init(device)
@@ -231,8 +245,8 @@ impl ScoreNet {
     }
 
     /// Precompute the ω and sensor branches (`omega`: `[B,N,N,C_ω]`, `obs`: `[B,N,N,1]`)
-    /// and the density embedding (`density`: one-hot `[B or 1, classes]`; ignored by a
-    /// network without density input).
+    /// and the label embedding (`density`: `[B or 1, labels]`, the density one-hot then
+    /// the conditions; ignored by a network without labels).
     pub fn condition(
         &self,
         omega: Tensor<4>,

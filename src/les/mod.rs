@@ -3,13 +3,15 @@
 //!
 //! Equation on the unit torus: `∂ω/∂t + u·∇ω = νΔω − αω + A·cos(2π k_f y)`; the coarse
 //! (LES) run solves the same equation on 64² minus a subgrid term Π. This module depends
-//! only on [`crate::solver`] and [`crate::metrics`].
+//! on [`crate::solver`] and [`crate::metrics`]; only [`learn`] (the learned closures)
+//! builds on [`crate::closure`].
 
 pub mod closure;
 pub mod data;
 pub mod eddy;
 pub mod eval;
 pub mod filter;
+pub mod learn;
 pub mod stats;
 pub mod subgrid;
 
