@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod eval;
 mod les_eval;
+mod les_train;
 pub mod npy;
 mod posterior;
 mod render;
@@ -37,6 +38,12 @@ pub enum Command {
     /// The subgrid (LES) case: classical closures scored a-priori and a-posteriori against
     /// a filtered Kolmogorov-flow DNS, per viscosity.
     LesEval(les_eval::LesEvalArgs),
+    /// The subgrid case: train a learned closure (stochastic score model, deterministic
+    /// FNO or mean + noise) conditioned on ν and data fidelity (CPU, resumable).
+    LesTrain(les_train::LesTrainArgs),
+    /// The subgrid case: a-priori scores (D_Fro, spread/skill, CRPS) of learned closures
+    /// and the eddy-viscosity ones on held-out filtered-DNS states.
+    LesApriori(les_train::LesAprioriArgs),
     /// The published a-posteriori test: D_Fro of ω with/without closure from t = 30 s.
     Posterior(posterior::PosteriorArgs),
     /// Render frames of a preset headless at fixed simulation times (GIF, MP4, PNG folder).
@@ -63,6 +70,8 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Eval(a)) => eval::eval(a),
         Some(Command::LesEval(a)) => les_eval::les_eval(a),
+        Some(Command::LesTrain(a)) => les_train::les_train(a),
+        Some(Command::LesApriori(a)) => les_train::les_apriori(a),
         Some(Command::Render(a)) => render::render(a),
         Some(Command::Posterior(a)) => posterior::posterior(a),
         Some(Command::Bench(a)) => bench::bench(a),

@@ -6,7 +6,10 @@
 //! Unlike the rest of [`crate::les`], this module builds on [`crate::closure`] (the FNO
 //! layers and the score network).
 
+pub mod apriori;
+pub mod model;
 pub mod regressor;
+pub mod train;
 
 use std::path::Path;
 

@@ -1,0 +1,179 @@
+//! `closure-lab les-train`: train a learned subgrid closure (stochastic score model,
+//! deterministic FNO or mean + noise) on filtered-DNS files of several ν and fidelities.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::les::learn::model::LesKind;
+use crate::les::learn::train::{LesProgress, LesTrainConfig, train};
+use crate::les::learn::{FidelityCode, Labels};
+
+#[derive(Args, Debug)]
+pub struct LesTrainArgs {
+    /// Data files from `closure-lab data --case les` (comma-separated; each one ν and one
+    /// DNS grid).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub data: Vec<PathBuf>,
+    /// stochastic (score model), deterministic (FNO, MSE) or mean-noise (FNO + variance).
+    #[arg(long, default_value = "stochastic", value_parser = |s: &str| crate::names::parse::<LesKind>("kind", s))]
+    pub kind: LesKind,
+    /// How the data's fidelity enters: discrete (one-hot per DNS grid) or continuous (64/N).
+    #[arg(long, default_value = "discrete", value_parser = |s: &str| crate::names::parse::<FidelityCode>("fidelity", s))]
+    pub fidelity: FidelityCode,
+    /// Use at most this many trajectories of each file (0: all but the held-out ones).
+    #[arg(long, default_value_t = 0)]
+    pub per_file: usize,
+    /// Trajectories of each file held out (its last ones) for the validation loss.
+    #[arg(long, default_value_t = 1)]
+    pub val_per_file: usize,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 3)]
+    pub lr_halve_every: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 0.005)]
+    pub t_eps: f64,
+    #[arg(long, default_value_t = 0.6)]
+    pub t_max: f64,
+    /// Run folder (checkpoints after every epoch; a rerun resumes the same job).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Output weights (`.bpk`, with its `.json` card beside).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn les_train(a: LesTrainArgs) -> Result<()> {
+    let cfg = LesTrainConfig {
+        data: a.data,
+        per_file: a.per_file,
+        val_per_file: a.val_per_file,
+        kind: a.kind,
+        labels: Labels {
+            fidelity: a.fidelity,
+        },
+        epochs: a.epochs,
+        batch: a.batch,
+        lr: a.lr,
+        lr_halve_every: a.lr_halve_every,
+        seed: a.seed,
+        t_eps: a.t_eps,
+        t_max: a.t_max,
+    };
+    let folder = crate::atomic::parent_dir(&a.out);
+    if !folder.is_dir() {
+        anyhow::bail!("--out: folder {} does not exist", folder.display());
+    }
+    let mut last = std::time::Instant::now();
+    let mut on_progress = |p: &LesProgress| {
+        if p.iter == p.iters || last.elapsed().as_secs() >= 30 {
+            last = std::time::Instant::now();
+            eprintln!(
+                "epoch {}/{} iter {}/{} loss {:.4}",
+                p.epoch + 1,
+                p.epochs,
+                p.iter,
+                p.iters,
+                p.loss
+            );
+        }
+    };
+    let model = train(&cfg, &a.run, &mut on_progress)?;
+    model.save(&a.out)?;
+    let t = &model.card.training;
+    println!(
+        "wrote {} (+ .json card): {} {} epochs on {} samples, held-out loss {:?}, {:.0} s",
+        a.out.display(),
+        model.card.kind,
+        t.epochs,
+        t.samples,
+        t.val_loss
+            .iter()
+            .map(|v| format!("{v:.4}"))
+            .collect::<Vec<_>>(),
+        t.wall_s
+    );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct LesAprioriArgs {
+    /// Learned closures (`.bpk` with `.json` cards; comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub model: Vec<PathBuf>,
+    /// Held-out test files from `closure-lab data --case les` (comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub data: Vec<PathBuf>,
+    /// Score every this-many-th snapshot.
+    #[arg(long, default_value_t = 10)]
+    pub stride: usize,
+    /// Members per state.
+    #[arg(long, default_value_t = 16)]
+    pub ensemble: usize,
+    /// Sampler setting of the score models (`em-karras10`, `heun-karras3`, …).
+    #[arg(long, default_value = "em-karras10")]
+    pub sampler: String,
+    /// Also write the rows as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
+    use crate::les::learn::apriori::apriori;
+    use crate::les::learn::model::LesModel;
+    if !(2..=256).contains(&a.ensemble) {
+        anyhow::bail!("--ensemble must be 2…256, got {}", a.ensemble);
+    }
+    let s = crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
+    let device = burn::tensor::Device::flex();
+    let models = a
+        .model
+        .iter()
+        .map(|p| LesModel::load(p, &device))
+        .collect::<Result<Vec<_>, _>>()?;
+    let named: Vec<(String, &LesModel)> = a
+        .model
+        .iter()
+        .zip(&models)
+        .map(|(p, m)| {
+            let stem = p
+                .file_stem()
+                .map_or(String::new(), |s| s.to_string_lossy().into());
+            (format!("{} ({stem})", m.card.kind), m)
+        })
+        .collect();
+    let tests: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
+    let rows = apriori(&named, &tests, a.stride, a.ensemble, s.sampler, &s.schedule)
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "| closure | ν | DNS | states | M | D_Fro member | D_Fro mean | spread/skill | CRPS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {:.1e} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} |",
+            r.closure,
+            r.nu,
+            r.dns_n,
+            r.states,
+            r.ensemble,
+            r.d_fro,
+            r.d_fro_mean,
+            r.spread_skill.map_or("–".into(), |v| format!("{v:.3}")),
+            r.crps
+        );
+    }
+    if let Some(j) = &a.json {
+        let text = serde_json::to_vec_pretty(&rows)?;
+        crate::atomic::write_bytes(j, &text)
+            .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", j.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! A-priori scores of subgrid closures on held-out filtered-DNS states (docs/science.md
+//! §7, §8): D_Fro of a member and of the ensemble mean, spread, spread/skill and CRPS,
+//! for the learned closures and, on the same states, the eddy-viscosity closures and no
+//! closure.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::LesModel;
+use crate::closure::calibration::{Calibration, average, score};
+use crate::closure::dataset::DataError;
+use crate::closure::sampler::Sampler;
+use crate::closure::sde::Schedule;
+use crate::les::{EddyModel, EddyViscosity, data};
+use crate::solver::Grid;
+
+/// One row: a closure on the held-out states of one test file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AprioriRow {
+    pub closure: String,
+    pub nu: f64,
+    /// DNS grid of the test data (the fidelity asked of the learned closures).
+    pub dns_n: usize,
+    pub states: usize,
+    pub ensemble: usize,
+    pub d_fro: f64,
+    pub d_fro_mean: f64,
+    /// Null for a deterministic closure.
+    pub spread: Option<f64>,
+    pub spread_skill: Option<f64>,
+    /// Fair CRPS per pixel ÷ mean |Π| (a deterministic closure's mean absolute error).
+    pub crps: f64,
+}
+
+fn row(
+    closure: &str,
+    nu: f64,
+    dns_n: usize,
+    ensemble: usize,
+    c: Calibration,
+    states: usize,
+) -> AprioriRow {
+    let stochastic = ensemble > 1;
+    AprioriRow {
+        closure: closure.to_string(),
+        nu,
+        dns_n,
+        states,
+        ensemble,
+        d_fro: c.d_fro_member,
+        d_fro_mean: c.d_fro_mean,
+        spread: stochastic.then_some(c.spread),
+        spread_skill: stochastic.then_some(c.spread_skill),
+        crps: c.crps,
+    }
+}
+
+/// Score `models` and the classical closures on every `stride`-th snapshot of each test
+/// file.
+pub fn apriori(
+    models: &[(String, &LesModel)],
+    tests: &[&Path],
+    stride: usize,
+    ensemble: usize,
+    sampler: Sampler,
+    schedule: &Schedule,
+) -> Result<Vec<AprioriRow>, String> {
+    let mut rows = Vec::new();
+    for path in tests {
+        let (spec, trajs) = data::read(path).map_err(|e: DataError| e.to_string())?;
+        let flow = spec.flow;
+        let grid = Arc::new(Grid::new(flow.les_n).map_err(|e| e.to_string())?);
+        let nn = flow.les_n * flow.les_n;
+        let states: Vec<(Vec<f64>, Vec<f64>)> = trajs
+            .iter()
+            .flat_map(|t| {
+                let m = t.omega_bar.len() / nn;
+                (0..m).step_by(stride.max(1)).map(move |k| {
+                    let f = |v: &[f32]| v[k * nn..(k + 1) * nn].iter().map(|&x| x as f64).collect();
+                    (f(&t.omega_bar), f(&t.pi))
+                })
+            })
+            .collect();
+        let mut classical: Vec<(String, Box<dyn FnMut(&[f64]) -> Vec<f64>>)> =
+            vec![("none".into(), Box::new(move |w: &[f64]| vec![0.0; w.len()]))];
+        for (label, model) in [
+            (
+                "smagorinsky",
+                EddyModel::Smagorinsky {
+                    cs: crate::les::eddy::SMAGORINSKY_CS,
+                },
+            ),
+            ("dynamic-smagorinsky", EddyModel::DynamicSmagorinsky),
+        ] {
+            let mut e = EddyViscosity::new(grid.clone(), model);
+            let g = grid.clone();
+            classical.push((
+                label.into(),
+                Box::new(move |w: &[f64]| {
+                    let hat = g.to_spectral(w);
+                    let mut out = g.zeros_hat();
+                    e.subgrid_hat(&hat, &mut out);
+                    g.to_physical(&out)
+                }),
+            ));
+        }
+        for (name, f) in classical.iter_mut() {
+            let s: Vec<_> = states.iter().map(|(w, p)| score(&[f(w)], p)).collect();
+            rows.push(row(name, flow.nu, flow.dns_n, 1, average(&s), states.len()));
+        }
+        for (name, m) in models {
+            let mut s = Vec::with_capacity(states.len());
+            for (w, p) in &states {
+                let members = m
+                    .sample(&grid, w, flow.nu, flow.dns_n, ensemble, sampler, schedule)
+                    .map_err(|e| format!("{name}: {e}"))?;
+                s.push(score(&members, p));
+            }
+            let deterministic = m.card.kind == super::model::LesKind::Deterministic;
+            let k = if deterministic { 1 } else { ensemble };
+            rows.push(row(name, flow.nu, flow.dns_n, k, average(&s), states.len()));
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,287 @@
+//! A learned subgrid closure ready to use: its card (what it is, how its inputs and
+//! outputs are scaled, how it was trained) and its network, which is either the
+//! conditional score model (stochastic) or a [`Regressor`] (deterministic, mean + noise).
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::Labels;
+use super::regressor::{Regressor, RegressorConfig, mean_and_std};
+use crate::closure::model::{ClosureError, SampleRanges};
+use crate::closure::sampler::{Sampler, sample, time_tensor};
+use crate::closure::score::{ScoreNet, ScoreNetConfig};
+use crate::closure::sde::Schedule;
+use crate::closure::whiten::Whitening;
+use crate::solver::Grid;
+
+/// Which learned closure.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum LesKind {
+    /// The conditional score model: samples of Π given ω̄, ν and fidelity.
+    Stochastic,
+    /// A deterministic FNO trained by mean-squared error.
+    Deterministic,
+    /// The same FNO with a pointwise Gaussian variance head.
+    MeanNoise,
+}
+
+/// Facts of a finished training run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LesTrainingInfo {
+    /// Per data file: path, ν, DNS grid, trajectories used.
+    pub files: Vec<(String, f64, usize, usize)>,
+    pub samples: usize,
+    pub epochs: usize,
+    pub iterations: usize,
+    pub wall_s: f64,
+    /// Loss on the held-out trajectories after each epoch.
+    pub val_loss: Vec<f64>,
+}
+
+/// The card beside a learned subgrid closure's weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LesCard {
+    pub format_version: u32,
+    pub name: String,
+    pub kind: LesKind,
+    pub labels: Labels,
+    /// ω̄ is divided by this before it enters the network.
+    pub omega_scale: f64,
+    /// Regressors predict Π / pi_scale.
+    pub pi_scale: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<ScoreNetConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regressor: Option<RegressorConfig>,
+    /// Shell amplitudes the score model's whitened Π is coloured with (one class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitening: Option<Whitening>,
+    /// Sampling ranges of the score model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t_range: Option<SampleRanges>,
+    pub training: LesTrainingInfo,
+    /// Evaluation tables (rows as written by the evaluation).
+    #[serde(default)]
+    pub eval: Vec<serde_json::Value>,
+}
+
+pub const LES_CARD_FORMAT: u32 = 1;
+
+/// The network of a learned subgrid closure.
+#[derive(Clone, Debug)]
+pub enum LesNet {
+    Score(ScoreNet),
+    Regressor(Regressor),
+}
+
+/// Full-precision weight bytes of any module.
+pub fn module_bytes<M: Module>(m: &M) -> Result<Vec<u8>, ClosureError> {
+    m.clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| ClosureError::Weights(e.to_string()))
+}
+
+/// Load weight bytes into a freshly initialised module of the right architecture.
+pub fn module_from_bytes<M: Module>(fresh: M, bytes: &[u8]) -> Result<M, ClosureError> {
+    let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| ClosureError::Weights(format!("not a readable weight file ({e})")))?
+        .cast_to_module_dtype();
+    fresh.try_load_record(rec).map_err(|e| {
+        ClosureError::Weights(format!(
+            "weights do not fit the architecture in the card ({e})"
+        ))
+    })
+}
+
+/// A learned subgrid closure on one device.
+#[derive(Clone, Debug)]
+pub struct LesModel {
+    pub card: LesCard,
+    pub net: LesNet,
+    device: Device,
+}
+
+impl LesCard {
+    /// A network of the card's architecture, freshly initialised.
+    pub fn init(&self, device: &Device) -> Result<LesNet, ClosureError> {
+        match (self.kind, &self.score, &self.regressor) {
+            (LesKind::Stochastic, Some(c), _) => {
+                c.validate().map_err(ClosureError::Card)?;
+                if c.labels() != self.labels.width() {
+                    return Err(ClosureError::Card(format!(
+                        "score network takes {} labels, the card's labels are {}",
+                        c.labels(),
+                        self.labels.width()
+                    )));
+                }
+                Ok(LesNet::Score(c.init(device)))
+            }
+            (LesKind::Deterministic | LesKind::MeanNoise, _, Some(c)) => {
+                if c.noise != (self.kind == LesKind::MeanNoise) || c.labels != self.labels.width() {
+                    return Err(ClosureError::Card(
+                        "regressor does not match the card's kind or labels".into(),
+                    ));
+                }
+                Ok(LesNet::Regressor(c.init(device)))
+            }
+            _ => Err(ClosureError::Card(format!(
+                "a {} closure needs its network's configuration",
+                self.kind
+            ))),
+        }
+    }
+}
+
+impl LesModel {
+    pub fn new(card: LesCard, net: LesNet, device: Device) -> Self {
+        LesModel { card, net, device }
+    }
+
+    /// Load `PATH.bpk` with its card `PATH.json`.
+    pub fn load(weights: &Path, device: &Device) -> Result<Self, ClosureError> {
+        let card_path = weights.with_extension("json");
+        let read = |p: &Path| {
+            std::fs::read(p)
+                .map_err(|e| ClosureError::Weights(format!("cannot read {} ({e})", p.display())))
+        };
+        let card: LesCard = serde_json::from_slice(&read(&card_path)?)
+            .map_err(|e| ClosureError::Card(format!("{}: {e}", card_path.display())))?;
+        if card.format_version != LES_CARD_FORMAT {
+            return Err(ClosureError::Card(format!(
+                "format version {} is not supported",
+                card.format_version
+            )));
+        }
+        let w = read(weights)?;
+        let net = match card.init(device)? {
+            LesNet::Score(n) => LesNet::Score(module_from_bytes(n, &w)?),
+            LesNet::Regressor(n) => LesNet::Regressor(module_from_bytes(n, &w)?),
+        };
+        Ok(LesModel::new(card, net, device.clone()))
+    }
+
+    /// Write `PATH.bpk` and `PATH.json` atomically.
+    pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
+        let bytes = match &self.net {
+            LesNet::Score(n) => module_bytes(n)?,
+            LesNet::Regressor(n) => module_bytes(n)?,
+        };
+        let json =
+            serde_json::to_vec_pretty(&self.card).map_err(|e| ClosureError::Card(e.to_string()))?;
+        for (p, d) in [
+            (weights.to_path_buf(), bytes),
+            (weights.with_extension("json"), json),
+        ] {
+            crate::atomic::write_bytes(&p, &d).map_err(|e| {
+                ClosureError::Weights(format!("cannot write {} ({e})", p.display()))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn field(&self, v: &[f64], n: usize, scale: f64) -> Tensor<4> {
+        let f: Vec<f32> = v.iter().map(|&x| (x / scale) as f32).collect();
+        Tensor::from_data(TensorData::new(f, [1, n, n, 1]), &self.device)
+    }
+
+    /// `ensemble` closures Π for one LES state ω̄ (N² on `grid`) at viscosity `nu`, asked
+    /// for the fidelity of DNS grid `dns_n`: samples of the score model, or for a
+    /// regressor its mean (plus Gaussian noise of its predicted std for mean + noise).
+    pub fn sample(
+        &self,
+        grid: &Grid,
+        omega_bar: &[f64],
+        nu: f64,
+        dns_n: usize,
+        ensemble: usize,
+        sampler: Sampler,
+        schedule: &Schedule,
+    ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        let n = grid.n;
+        if omega_bar.len() != n * n {
+            return Err(ClosureError::Input("ω̄ does not match the grid".into()));
+        }
+        let label = self
+            .card
+            .labels
+            .vector(nu, dns_n)
+            .map_err(ClosureError::Input)?;
+        let width = label.len();
+        let labels = Tensor::<2>::from_data(TensorData::new(label, [1, width]), &self.device);
+        let w = self.field(omega_bar, n, self.card.omega_scale);
+        let to_vecs = |t: Tensor<4>, scale: f64| -> Result<Vec<Vec<f64>>, ClosureError> {
+            let v = t
+                .try_into_vec_as::<f32>()
+                .map_err(|e| ClosureError::Input(format!("{e:?}")))?;
+            Ok(v.chunks_exact(n * n)
+                .map(|c| c.iter().map(|&x| x as f64 * scale).collect())
+                .collect())
+        };
+        match &self.net {
+            LesNet::Score(net) => {
+                let basis = net.basis(n, &self.device);
+                let zeros = Tensor::<4>::zeros([1, n, n, 1], &self.device);
+                let cond = net.condition(w, zeros, Some(labels), &basis);
+                let schedule = match self.card.t_range.map(|r| r.for_sampler(sampler)) {
+                    Some([hi, lo]) => schedule.with_range(hi, lo),
+                    None => *schedule,
+                };
+                let device = self.device.clone();
+                let mut score = |x: Tensor<4>, t: f64| {
+                    let b = x.dims()[0];
+                    net.score(x, time_tensor(t, b, &device), &cond, &basis)
+                };
+                let x = sample(
+                    &mut score,
+                    net.sde(),
+                    sampler,
+                    &schedule,
+                    [ensemble, n, n, 1],
+                    &self.device,
+                );
+                let raw = to_vecs(x, 1.0)?;
+                Ok(match &self.card.whitening {
+                    Some(wh) => raw.iter().map(|r| wh.colour(0, grid, r)).collect(),
+                    None => raw,
+                })
+            }
+            LesNet::Regressor(net) => {
+                let basis = net.basis(n, &self.device);
+                let out = net.forward(w, Some(labels), &basis);
+                let scale = self.card.pi_scale;
+                if self.card.kind == LesKind::MeanNoise {
+                    let (mean, std) = mean_and_std(out);
+                    let z = Tensor::<4>::random(
+                        [ensemble, n, n, 1],
+                        burn::tensor::Distribution::Normal(0.0, 1.0),
+                        &self.device,
+                    );
+                    to_vecs(mean + std * z, scale)
+                } else {
+                    let m = to_vecs(out, scale)?;
+                    Ok(vec![m[0].clone(); ensemble])
+                }
+            }
+        }
+    }
+}

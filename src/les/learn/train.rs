@@ -1,0 +1,376 @@
+//! Training the learned subgrid closures (`closure-lab les-train`): the score model by
+//! denoising score matching on whitened Π, the regressors by mean-squared error or
+//! Gaussian likelihood on Π / rms(Π); Adam with a step-halving learning rate, the
+//! held-out loss after every epoch, a checkpoint after every epoch and resume (only of the
+//! same job: `src/resume.rs`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::model::{
+    LES_CARD_FORMAT, LesCard, LesKind, LesModel, LesNet, LesTrainingInfo, module_bytes,
+    module_from_bytes,
+};
+use super::regressor::{RegressorConfig, gaussian_nll, mse};
+use super::{Labels, LesSamples};
+use crate::closure::loss::{TimeRange, dsm_loss};
+use crate::closure::model::{ClosureError, SampleRanges};
+use crate::closure::score::ScoreNetConfig;
+use crate::closure::whiten::Whitening;
+use crate::solver::Grid;
+
+/// Everything a run needs; recorded in the run folder so a resume must match it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LesTrainConfig {
+    /// Data files, each of one ν and one DNS grid.
+    pub data: Vec<PathBuf>,
+    /// Use at most this many trajectories of each file (0: all but the held-out ones).
+    pub per_file: usize,
+    /// Trajectories of each file held out (its last ones) for the validation loss.
+    pub val_per_file: usize,
+    pub kind: LesKind,
+    pub labels: Labels,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub lr_halve_every: usize,
+    pub seed: u64,
+    /// Diffusion times drawn in training (score model).
+    pub t_eps: f64,
+    pub t_max: f64,
+}
+
+impl LesTrainConfig {
+    fn check(&self) -> Result<(), ClosureError> {
+        let bad = |m: String| Err(ClosureError::Input(m));
+        if self.data.is_empty() {
+            return bad("--data names no file".into());
+        }
+        if !(1..=100_000).contains(&self.epochs) {
+            return bad(format!("--epochs must be 1…100000, got {}", self.epochs));
+        }
+        if !(1..=1024).contains(&self.batch) {
+            return bad(format!("--batch must be 1…1024, got {}", self.batch));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0) {
+            return bad(format!("--lr must be in (0, 1), got {}", self.lr));
+        }
+        if self.val_per_file == 0 {
+            return bad("--val-per-file must be ≥ 1 (the held-out loss needs data)".into());
+        }
+        if !(self.t_eps > 0.0 && self.t_eps < self.t_max && self.t_max <= 2.0) {
+            return bad(format!(
+                "--t-eps/--t-max need 0 < t_eps < t_max ≤ 2, got {} and {}",
+                self.t_eps, self.t_max
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Progress after every iteration.
+pub struct LesProgress {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub iter: usize,
+    pub iters: usize,
+    pub loss: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    epoch: usize,
+    iterations: usize,
+    wall_s: f64,
+    val_loss: Vec<f64>,
+}
+
+/// Inputs and targets of one batch: ω̄/scale, target, labels.
+fn batch(
+    s: &LesSamples,
+    targets: &[f32],
+    omega_scale: f64,
+    idx: &[usize],
+    device: &Device,
+) -> (Tensor<4>, Tensor<4>, Tensor<2>) {
+    let (n, b, w) = (s.n, idx.len(), s.width);
+    let nn = n * n;
+    let mut om = Vec::with_capacity(b * nn);
+    let mut tg = Vec::with_capacity(b * nn);
+    let mut lb = Vec::with_capacity(b * w);
+    for &i in idx {
+        om.extend(
+            s.omega_bar[i * nn..(i + 1) * nn]
+                .iter()
+                .map(|&v| v / omega_scale as f32),
+        );
+        tg.extend_from_slice(&targets[i * nn..(i + 1) * nn]);
+        lb.extend_from_slice(&s.labels[i * w..(i + 1) * w]);
+    }
+    (
+        Tensor::from_data(TensorData::new(om, [b, n, n, 1]), device),
+        Tensor::from_data(TensorData::new(tg, [b, n, n, 1]), device),
+        Tensor::from_data(TensorData::new(lb, [b, w]), device),
+    )
+}
+
+fn rms(v: &[f32]) -> f64 {
+    (v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
+}
+
+/// The card of a run before training: scales and whitening measured on the training data.
+fn initial_card(cfg: &LesTrainConfig, train: &LesSamples, grid: &Grid) -> LesCard {
+    let nn = train.n * train.n;
+    let width = cfg.labels.width();
+    let (score, regressor, whitening, t_range) = match cfg.kind {
+        LesKind::Stochastic => {
+            let w = Whitening::measure(
+                grid,
+                1,
+                train
+                    .pi
+                    .chunks_exact(nn)
+                    .map(|c| (0, c.iter().map(|&v| v as f64).collect())),
+            );
+            let net = ScoreNetConfig::new()
+                .with_x_layers(Some(2))
+                .with_projection(32)
+                .with_sigma_data(1.0)
+                .with_activation(Some(crate::closure::layers::Activation::Relu))
+                .with_conditions(Some(width));
+            let ranges = SampleRanges {
+                em: [0.5, 0.03],
+                heun: [0.5, 0.03],
+            };
+            (Some(net), None, Some(w), Some(ranges))
+        }
+        LesKind::Deterministic | LesKind::MeanNoise => {
+            let r = RegressorConfig::new(width).with_noise(cfg.kind == LesKind::MeanNoise);
+            (None, Some(r), None, None)
+        }
+    };
+    LesCard {
+        format_version: LES_CARD_FORMAT,
+        name: format!("les-{}", cfg.kind),
+        kind: cfg.kind,
+        labels: cfg.labels,
+        omega_scale: rms(&train.omega_bar),
+        pi_scale: rms(&train.pi),
+        score,
+        regressor,
+        whitening,
+        t_range,
+        training: LesTrainingInfo::default(),
+        eval: Vec::new(),
+    }
+}
+
+/// Train (or resume) a run in `dir`; returns the trained model on the CPU.
+pub fn train(
+    cfg: &LesTrainConfig,
+    dir: &Path,
+    on_progress: &mut dyn FnMut(&LesProgress),
+) -> Result<LesModel, ClosureError> {
+    cfg.check()?;
+    let files: Vec<&Path> = cfg.data.iter().map(|p| p.as_path()).collect();
+    let data_err = |e: crate::closure::dataset::DataError| ClosureError::Input(e.to_string());
+    // trajectory counts per file, to hold out the last ones
+    let counts: Vec<usize> = files
+        .iter()
+        .map(|p| super::super::data::read(p).map(|(s, _)| s.trajectories))
+        .collect::<Result<_, _>>()
+        .map_err(data_err)?;
+    for (p, &c) in files.iter().zip(&counts) {
+        if c <= cfg.val_per_file {
+            return Err(ClosureError::Input(format!(
+                "{}: {c} trajectories, none left after holding out {}",
+                p.display(),
+                cfg.val_per_file
+            )));
+        }
+    }
+    let is_val = |f: usize, k: usize| k + cfg.val_per_file >= counts[f];
+    let is_train = |f: usize, k: usize| !is_val(f, k) && (cfg.per_file == 0 || k < cfg.per_file);
+    let train_s = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
+    let val_s = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
+    if train_s
+        .pi
+        .iter()
+        .chain(&train_s.omega_bar)
+        .any(|v| !v.is_finite())
+    {
+        return Err(ClosureError::Input(
+            "the training data hold NaN or infinite values".into(),
+        ));
+    }
+    let grid = Grid::new(train_s.n).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let mut card = initial_card(cfg, &train_s, &grid);
+
+    // targets as the network sees them
+    let nn = train_s.n * train_s.n;
+    let targets = |s: &LesSamples| -> Vec<f32> {
+        match &card.whitening {
+            Some(w) => {
+                s.pi.chunks_exact(nn)
+                    .flat_map(|c| {
+                        let f: Vec<f64> = c.iter().map(|&v| v as f64).collect();
+                        w.whiten(0, &grid, &f).into_iter().map(|v| v as f32)
+                    })
+                    .collect()
+            }
+            None => s.pi.iter().map(|&v| v / card.pi_scale as f32).collect(),
+        }
+    };
+    let (train_t, val_t) = (targets(&train_s), targets(&val_s));
+
+    // resume only the same job
+    let settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let manifest = dir.join("manifest.json");
+    crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
+    let device = Device::flex().autodiff();
+    let mut net = card.init(&device)?;
+    let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut state = State::default();
+    let state_path = dir.join("state.json");
+    if state_path.exists() {
+        let s = std::fs::read(&state_path)
+            .map_err(|e| ClosureError::Input(format!("{}: {e}", state_path.display())))?;
+        state = serde_json::from_slice(&s)
+            .map_err(|e| ClosureError::Card(format!("{}: {e}", state_path.display())))?;
+        let w = std::fs::read(dir.join("model.bpk"))
+            .map_err(|e| ClosureError::Weights(format!("{}: {e}", dir.display())))?;
+        net = match net {
+            LesNet::Score(n) => LesNet::Score(module_from_bytes(n, &w)?),
+            LesNet::Regressor(n) => LesNet::Regressor(module_from_bytes(n, &w)?),
+        };
+        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
+            optim = optim
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
+                .map_err(|e| ClosureError::Weights(format!("optimizer state: {e}")))?;
+        }
+    }
+    let basis = match &net {
+        LesNet::Score(n) => n.basis(train_s.n, &device),
+        LesNet::Regressor(n) => n.basis(train_s.n, &device),
+    };
+    let range = TimeRange {
+        eps: cfg.t_eps,
+        t_max: cfg.t_max,
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(state.epoch as u64));
+    let zeros = |b: usize| Tensor::<4>::zeros([b, train_s.n, train_s.n, 1], &device);
+    let loss_of =
+        |net: &LesNet, (w, t, l): (Tensor<4>, Tensor<4>, Tensor<2>), rng: &mut ChaCha8Rng| {
+            let b = w.dims()[0];
+            match net {
+                LesNet::Score(n) => dsm_loss(n, t, w, zeros(b), Some(l), range, &basis, rng),
+                LesNet::Regressor(n) => {
+                    let out = n.forward(w, Some(l), &basis);
+                    if cfg.kind == LesKind::MeanNoise {
+                        gaussian_nll(out, t)
+                    } else {
+                        mse(out, t)
+                    }
+                }
+            }
+        };
+    let t0 = Instant::now();
+    let wall0 = state.wall_s;
+    while state.epoch < cfg.epochs {
+        let epoch = state.epoch;
+        let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
+        let mut order: Vec<usize> = (0..train_s.count()).collect();
+        order.shuffle(&mut rng);
+        let iters = order.len().div_ceil(cfg.batch);
+        for (it, idx) in order.chunks(cfg.batch).enumerate() {
+            let b = batch(&train_s, &train_t, card.omega_scale, idx, &device);
+            let loss = loss_of(&net, b, &mut rng);
+            let l = loss.clone().into_scalar::<f32>() as f64;
+            if !l.is_finite() {
+                return Err(ClosureError::Input(format!(
+                    "training diverged (loss {l}) at epoch {epoch}"
+                )));
+            }
+            let grads = loss.backward();
+            net = match net {
+                LesNet::Score(n) => {
+                    let g = GradientsParams::from_grads(grads, &n);
+                    LesNet::Score(optim.step(lr, n, g))
+                }
+                LesNet::Regressor(n) => {
+                    let g = GradientsParams::from_grads(grads, &n);
+                    LesNet::Regressor(optim.step(lr, n, g))
+                }
+            };
+            state.iterations += 1;
+            on_progress(&LesProgress {
+                epoch,
+                epochs: cfg.epochs,
+                iter: it + 1,
+                iters,
+                loss: l,
+            });
+        }
+        // held-out loss (a fixed seed, so epochs compare)
+        let mut vrng = ChaCha8Rng::seed_from_u64(9);
+        let all: Vec<usize> = (0..val_s.count()).collect();
+        let mut sum = 0.0;
+        for idx in all.chunks(cfg.batch) {
+            let b = batch(&val_s, &val_t, card.omega_scale, idx, &device);
+            sum += loss_of(&net, b, &mut vrng).into_scalar::<f32>() as f64 * idx.len() as f64;
+        }
+        state.val_loss.push(sum / val_s.count().max(1) as f64);
+        state.epoch += 1;
+        state.wall_s = wall0 + t0.elapsed().as_secs_f64();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClosureError::Input(format!("{}: {e}", dir.display())))?;
+        crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
+        let bytes = match &net {
+            LesNet::Score(n) => module_bytes(&n.valid())?,
+            LesNet::Regressor(n) => module_bytes(&n.valid())?,
+        };
+        let write = |p: PathBuf, d: &[u8]| {
+            crate::atomic::write_bytes(&p, d)
+                .map_err(|e| ClosureError::Weights(format!("{}: {e}", p.display())))
+        };
+        write(dir.join("model.bpk"), &bytes)?;
+        if let Ok(o) = optim.into_bytes() {
+            write(dir.join("optim.bpk"), &o.to_vec())?;
+        }
+        let s = serde_json::to_vec_pretty(&state).map_err(|e| ClosureError::Card(e.to_string()))?;
+        write(state_path.clone(), &s)?;
+    }
+    card.training = LesTrainingInfo {
+        files: cfg
+            .data
+            .iter()
+            .zip(&train_s.files)
+            .enumerate()
+            .map(|(f, (p, &(nu, dns)))| {
+                let used = train_s.origin.iter().filter(|o| o.0 == f).map(|o| o.1);
+                let mut t: Vec<usize> = used.collect();
+                t.dedup();
+                (p.display().to_string(), nu, dns, t.len())
+            })
+            .collect(),
+        samples: train_s.count(),
+        epochs: state.epoch,
+        iterations: state.iterations,
+        wall_s: state.wall_s,
+        val_loss: state.val_loss.clone(),
+    };
+    let plain = Device::flex();
+    let net = match net {
+        LesNet::Score(n) => LesNet::Score(n.valid()),
+        LesNet::Regressor(n) => LesNet::Regressor(n.valid()),
+    };
+    Ok(LesModel::new(card, net, plain))
+}
