@@ -139,3 +139,157 @@ fn deterministic_and_mean_noise_competitors_learn_a_tiny_problem() {
         );
     }
 }
+
+/// `data --case les` at two viscosities (short records), then `les-train` of each kind
+/// for one epoch, a resume with another seed refused, and `les-apriori` scoring the
+/// three learned closures beside the eddy-viscosity ones: the whole command-line path.
+#[test]
+fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
+    use std::process::Command;
+    let bin = || Command::new(env!("CARGO_BIN_EXE_closure-lab"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| dir.path().join(s).display().to_string();
+    let run = |args: &[&str]| {
+        let o = bin().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            err,
+        )
+    };
+    for nu in ["2e-4", "4e-4"] {
+        let (ok, _, err) = run(&[
+            "data",
+            "--case",
+            "les",
+            "--dns-n",
+            "128",
+            "--nu",
+            nu,
+            "--trajectories",
+            "2",
+            "--t-start",
+            "0.2",
+            "--t-end",
+            "0.3",
+            "--every",
+            "0.05",
+            "--out",
+            &p(&format!("les_{nu}.h5")),
+        ]);
+        assert!(ok, "data: {err}");
+    }
+    let data = format!("{},{}", p("les_2e-4.h5"), p("les_4e-4.h5"));
+    for kind in ["stochastic", "deterministic", "mean-noise"] {
+        let (ok, out, err) = run(&[
+            "les-train",
+            "--data",
+            &data,
+            "--kind",
+            kind,
+            "--epochs",
+            "1",
+            "--batch",
+            "2",
+            "--run",
+            &p(&format!("run_{kind}")),
+            "--out",
+            &p(&format!("{kind}.bpk")),
+        ]);
+        assert!(ok, "les-train {kind}: {err}");
+        assert!(out.contains(kind) && out.contains("held-out loss"), "{out}");
+        let card: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p(&format!("{kind}.json"))).unwrap()).unwrap();
+        assert_eq!(card["kind"], kind);
+        assert_eq!(card["training"]["files"].as_array().unwrap().len(), 2);
+    }
+    // more epochs resume the same job from its checkpoint
+    let (ok, out, err) = run(&[
+        "les-train",
+        "--data",
+        &data,
+        "--kind",
+        "deterministic",
+        "--epochs",
+        "2",
+        "--batch",
+        "2",
+        "--run",
+        &p("run_deterministic"),
+        "--out",
+        &p("deterministic.bpk"),
+    ]);
+    assert!(ok, "resume: {err}");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("deterministic.json")).unwrap()).unwrap();
+    assert_eq!(card["training"]["epochs"], 2, "{out}");
+    assert_eq!(card["training"]["val_loss"].as_array().unwrap().len(), 2);
+    // the same run folder with another seed is a different job
+    let (ok, _, err) = run(&[
+        "les-train",
+        "--data",
+        &data,
+        "--kind",
+        "stochastic",
+        "--epochs",
+        "2",
+        "--seed",
+        "5",
+        "--batch",
+        "2",
+        "--run",
+        &p("run_stochastic"),
+        "--out",
+        &p("other.bpk"),
+    ]);
+    assert!(
+        !ok && err.contains("seed") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(!dir.path().join("other.bpk").exists());
+    let models = format!(
+        "{},{},{}",
+        p("stochastic.bpk"),
+        p("deterministic.bpk"),
+        p("mean-noise.bpk")
+    );
+    let (ok, out, err) = run(&[
+        "les-apriori",
+        "--model",
+        &models,
+        "--data",
+        &p("les_4e-4.h5"),
+        "--stride",
+        "2",
+        "--ensemble",
+        "4",
+        "--json",
+        &p("apriori.json"),
+    ]);
+    assert!(ok, "les-apriori: {err}");
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(p("apriori.json")).unwrap()).unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["closure"].as_str().unwrap())
+        .collect();
+    for want in [
+        "none",
+        "smagorinsky",
+        "dynamic-smagorinsky",
+        "stochastic",
+        "deterministic",
+        "mean-noise",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(want)),
+            "{want} missing: {out}"
+        );
+    }
+    for r in &rows {
+        assert!(r["crps"].as_f64().unwrap().is_finite(), "{r}");
+        let stochastic = r["ensemble"].as_u64().unwrap() > 1;
+        assert_eq!(r["spread_skill"].is_null(), !stochastic, "{r}");
+    }
+}

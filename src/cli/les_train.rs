@@ -25,7 +25,8 @@ pub struct LesTrainArgs {
     /// Use at most this many trajectories of each file (0: all but the held-out ones).
     #[arg(long, default_value_t = 0)]
     pub per_file: usize,
-    /// Trajectories of each file held out (its last ones) for the validation loss.
+    /// Trajectories of each file held out (its last ones) for the validation loss (0:
+    /// none).
     #[arg(long, default_value_t = 1)]
     pub val_per_file: usize,
     #[arg(long, default_value_t = 10)]

@@ -34,7 +34,8 @@ pub struct LesTrainConfig {
     pub data: Vec<PathBuf>,
     /// Use at most this many trajectories of each file (0: all but the held-out ones).
     pub per_file: usize,
-    /// Trajectories of each file held out (its last ones) for the validation loss.
+    /// Trajectories of each file held out (its last ones) for the validation loss
+    /// (0: none, no validation loss).
     pub val_per_file: usize,
     pub kind: LesKind,
     pub labels: Labels,
@@ -62,9 +63,6 @@ impl LesTrainConfig {
         }
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0) {
             return bad(format!("--lr must be in (0, 1), got {}", self.lr));
-        }
-        if self.val_per_file == 0 {
-            return bad("--val-per-file must be ≥ 1 (the held-out loss needs data)".into());
         }
         if !(self.t_eps > 0.0 && self.t_eps < self.t_max && self.t_max <= 2.0) {
             return bad(format!(
@@ -189,7 +187,7 @@ pub fn train(
         .collect::<Result<_, _>>()
         .map_err(data_err)?;
     for (p, &c) in files.iter().zip(&counts) {
-        if c <= cfg.val_per_file {
+        if c <= cfg.val_per_file || c == 0 {
             return Err(ClosureError::Input(format!(
                 "{}: {c} trajectories, none left after holding out {}",
                 p.display(),
@@ -232,7 +230,11 @@ pub fn train(
     let (train_t, val_t) = (targets(&train_s), targets(&val_s));
 
     // resume only the same job
-    let settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Input(e.to_string()))?;
+    // more epochs continue the same job
+    if let Some(o) = settings.as_object_mut() {
+        o.remove("epochs");
+    }
     let manifest = dir.join("manifest.json");
     crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
     let device = Device::flex().autodiff();
@@ -327,7 +329,9 @@ pub fn train(
             let b = batch(&val_s, &val_t, card.omega_scale, idx, &device);
             sum += loss_of(&net, b, &mut vrng).into_scalar::<f32>() as f64 * idx.len() as f64;
         }
-        state.val_loss.push(sum / val_s.count().max(1) as f64);
+        if val_s.count() > 0 {
+            state.val_loss.push(sum / val_s.count() as f64);
+        }
         state.epoch += 1;
         state.wall_s = wall0 + t0.elapsed().as_secs_f64();
         std::fs::create_dir_all(dir)
