@@ -283,14 +283,7 @@ pub fn weights_from_bytes(
     bytes: &[u8],
     device: &Device,
 ) -> Result<ScoreNet, ClosureError> {
-    let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| ClosureError::Weights(format!("not a readable weight file ({e})")))?
-        .cast_to_module_dtype();
-    let net = cfg.init(device).try_load_record(rec).map_err(|e| {
-        ClosureError::Weights(format!(
-            "weights do not fit the architecture in the model card ({e})"
-        ))
-    })?;
+    let net = module_from_bytes(cfg.init(device), bytes)?;
     let mut check = FiniteCheck(true);
     net.visit(&mut check);
     if !check.0 {
@@ -299,6 +292,46 @@ pub fn weights_from_bytes(
         ));
     }
     Ok(net)
+}
+
+/// Full-precision weight bytes of any module (checkpoints keep f32; shipped files use
+/// [`weights_to_bytes`]).
+pub fn module_bytes<M: Module>(m: &M) -> Result<Vec<u8>, ClosureError> {
+    m.clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| ClosureError::Weights(e.to_string()))
+}
+
+/// Load weight bytes into a freshly initialised module of the architecture they were
+/// saved from.
+pub fn module_from_bytes<M: Module>(fresh: M, bytes: &[u8]) -> Result<M, ClosureError> {
+    let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| ClosureError::Weights(format!("not a readable weight file ({e})")))?
+        .cast_to_module_dtype();
+    fresh.try_load_record(rec).map_err(|e| {
+        ClosureError::Weights(format!(
+            "weights do not fit the architecture in the model card ({e})"
+        ))
+    })
+}
+
+/// Write weights at `PATH` and their card as JSON at `PATH.json`, each atomically.
+pub fn save_with_card(
+    weights: &Path,
+    bytes: Vec<u8>,
+    card: &impl Serialize,
+) -> Result<(), ClosureError> {
+    let json = serde_json::to_vec_pretty(card).map_err(|e| ClosureError::Card(e.to_string()))?;
+    for (path, data) in [
+        (weights.to_path_buf(), bytes),
+        (weights.with_extension("json"), json),
+    ] {
+        crate::atomic::write_bytes(&path, &data)
+            .map_err(|e| ClosureError::Weights(format!("cannot write {} ({e})", path.display())))?;
+    }
+    Ok(())
 }
 
 struct FiniteCheck(bool);
@@ -433,18 +466,7 @@ impl ClosureModel {
 
     /// Write `PATH.bpk` (f16) and `PATH.json` atomically.
     pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
-        let bytes = weights_to_bytes(&self.net)?;
-        let json =
-            serde_json::to_vec_pretty(&self.card).map_err(|e| ClosureError::Card(e.to_string()))?;
-        for (path, data) in [
-            (weights.to_path_buf(), bytes),
-            (weights.with_extension("json"), json),
-        ] {
-            crate::atomic::write_bytes(&path, &data).map_err(|e| {
-                ClosureError::Weights(format!("cannot write {} ({e})", path.display()))
-            })?;
-        }
-        Ok(())
+        save_with_card(weights, weights_to_bytes(&self.net)?, &self.card)
     }
 
     pub fn net(&self) -> &ScoreNet {

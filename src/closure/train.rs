@@ -532,11 +532,7 @@ fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
 
 /// Full-precision weight bytes (checkpoints keep f32; shipped files use f16).
 fn weights_to_bytes_f32(net: &ScoreNet) -> Result<Vec<u8>, ClosureError> {
-    net.valid()
-        .into_record()
-        .into_bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| ClosureError::Weights(e.to_string()))
+    super::model::module_bytes(&net.valid())
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ClosureError> {

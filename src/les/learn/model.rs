@@ -4,15 +4,15 @@
 
 use std::path::Path;
 
-use burn::module::Module;
 use burn::prelude::*;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, TensorData};
+use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
 use super::Labels;
 use super::regressor::{Regressor, RegressorConfig, mean_and_std};
-use crate::closure::model::{ClosureError, SampleRanges};
+use crate::closure::model::{
+    ClosureError, SampleRanges, module_bytes, module_from_bytes, save_with_card,
+};
 use crate::closure::sampler::{Sampler, sample, time_tensor};
 use crate::closure::score::{ScoreNet, ScoreNetConfig};
 use crate::closure::sde::Schedule;
@@ -92,27 +92,6 @@ pub enum LesNet {
     Regressor(Regressor),
 }
 
-/// Full-precision weight bytes of any module.
-pub fn module_bytes<M: Module>(m: &M) -> Result<Vec<u8>, ClosureError> {
-    m.clone()
-        .into_record()
-        .into_bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| ClosureError::Weights(e.to_string()))
-}
-
-/// Load weight bytes into a freshly initialised module of the right architecture.
-pub fn module_from_bytes<M: Module>(fresh: M, bytes: &[u8]) -> Result<M, ClosureError> {
-    let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| ClosureError::Weights(format!("not a readable weight file ({e})")))?
-        .cast_to_module_dtype();
-    fresh.try_load_record(rec).map_err(|e| {
-        ClosureError::Weights(format!(
-            "weights do not fit the architecture in the card ({e})"
-        ))
-    })
-}
-
 /// A learned subgrid closure on one device.
 #[derive(Clone, Debug)]
 pub struct LesModel {
@@ -186,17 +165,7 @@ impl LesModel {
             LesNet::Score(n) => module_bytes(n)?,
             LesNet::Regressor(n) => module_bytes(n)?,
         };
-        let json =
-            serde_json::to_vec_pretty(&self.card).map_err(|e| ClosureError::Card(e.to_string()))?;
-        for (p, d) in [
-            (weights.to_path_buf(), bytes),
-            (weights.with_extension("json"), json),
-        ] {
-            crate::atomic::write_bytes(&p, &d).map_err(|e| {
-                ClosureError::Weights(format!("cannot write {} ({e})", p.display()))
-            })?;
-        }
-        Ok(())
+        save_with_card(weights, bytes, &self.card)
     }
 
     fn field(&self, v: &[f64], n: usize, scale: f64) -> Tensor<4> {

@@ -15,14 +15,11 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::model::{
-    LES_CARD_FORMAT, LesCard, LesKind, LesModel, LesNet, LesTrainingInfo, module_bytes,
-    module_from_bytes,
-};
+use super::model::{LES_CARD_FORMAT, LesCard, LesKind, LesModel, LesNet, LesTrainingInfo};
 use super::regressor::{RegressorConfig, gaussian_nll, mse};
 use super::{Labels, LesSamples};
 use crate::closure::loss::{TimeRange, dsm_loss};
-use crate::closure::model::{ClosureError, SampleRanges};
+use crate::closure::model::{ClosureError, SampleRanges, module_bytes, module_from_bytes};
 use crate::closure::score::ScoreNetConfig;
 use crate::closure::whiten::Whitening;
 use crate::solver::Grid;
