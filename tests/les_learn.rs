@@ -248,6 +248,22 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         "{err}"
     );
     assert!(!dir.path().join("other.bpk").exists());
+    // per-file limits: one value per data file
+    let (ok, _, err) = run(&[
+        "les-train",
+        "--data",
+        &data,
+        "--per-file",
+        "1,1,1",
+        "--run",
+        &p("r3"),
+        "--out",
+        &p("x.bpk"),
+    ]);
+    assert!(
+        !ok && err.contains("--per-file takes one value or one per data file"),
+        "{err}"
+    );
     let models = format!(
         "{},{},{}",
         p("stochastic.bpk"),

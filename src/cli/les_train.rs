@@ -22,9 +22,10 @@ pub struct LesTrainArgs {
     /// How the data's fidelity enters: discrete (one-hot per DNS grid) or continuous (64/N).
     #[arg(long, default_value = "discrete", value_parser = |s: &str| crate::names::parse::<FidelityCode>("fidelity", s))]
     pub fidelity: FidelityCode,
-    /// Use at most this many trajectories of each file (0: all but the held-out ones).
-    #[arg(long, default_value_t = 0)]
-    pub per_file: usize,
+    /// Use at most this many trajectories of each file (0: all but the held-out ones):
+    /// one value, or one per `--data` file (e.g. `0,0,0,2,2,2`).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0])]
+    pub per_file: Vec<usize>,
     /// Trajectories of each file held out (its last ones) for the validation loss (0:
     /// none).
     #[arg(long, default_value_t = 1)]

@@ -29,8 +29,9 @@ use crate::solver::Grid;
 pub struct LesTrainConfig {
     /// Data files, each of one ν and one DNS grid.
     pub data: Vec<PathBuf>,
-    /// Use at most this many trajectories of each file (0: all but the held-out ones).
-    pub per_file: usize,
+    /// Use at most this many trajectories of each file (0: all but the held-out ones):
+    /// one value for every file, or one per file (mixed-fidelity sets of equal cost).
+    pub per_file: Vec<usize>,
     /// Trajectories of each file held out (its last ones) for the validation loss
     /// (0: none, no validation loss).
     pub val_per_file: usize,
@@ -51,6 +52,13 @@ impl LesTrainConfig {
         let bad = |m: String| Err(ClosureError::Input(m));
         if self.data.is_empty() {
             return bad("--data names no file".into());
+        }
+        if self.per_file.len() > 1 && self.per_file.len() != self.data.len() {
+            return bad(format!(
+                "--per-file takes one value or one per data file ({}), got {}",
+                self.data.len(),
+                self.per_file.len()
+            ));
         }
         if !(1..=100_000).contains(&self.epochs) {
             return bad(format!("--epochs must be 1…100000, got {}", self.epochs));
@@ -193,7 +201,14 @@ pub fn train(
         }
     }
     let is_val = |f: usize, k: usize| k + cfg.val_per_file >= counts[f];
-    let is_train = |f: usize, k: usize| !is_val(f, k) && (cfg.per_file == 0 || k < cfg.per_file);
+    let limit = |f: usize| {
+        cfg.per_file
+            .get(f)
+            .or(cfg.per_file.first())
+            .copied()
+            .unwrap_or(0)
+    };
+    let is_train = |f: usize, k: usize| !is_val(f, k) && (limit(f) == 0 || k < limit(f));
     let train_s = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
     let val_s = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
     if train_s
