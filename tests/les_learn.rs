@@ -308,4 +308,30 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         let stochastic = r["ensemble"].as_u64().unwrap() > 1;
         assert_eq!(r["spread_skill"].is_null(), !stochastic, "{r}");
     }
+    // the learned closure inside LES runs beside the classical ones (a-posteriori)
+    let (ok, out, err) = run(&[
+        "les-eval",
+        "--nu",
+        "4e-4",
+        "--dns-n",
+        "128",
+        "--spin-up",
+        "0.2",
+        "--t-run",
+        "0.6",
+        "--model",
+        &p("stochastic.bpk"),
+        "--json",
+        &p("post.json"),
+    ]);
+    assert!(ok, "les-eval --model: {err}");
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(p("post.json")).unwrap()).unwrap();
+    let learned = rows
+        .iter()
+        .find(|r| r["closure"] == "learned-stochastic (stochastic)")
+        .unwrap_or_else(|| panic!("no learned row: {out}"));
+    assert_eq!(learned["blowups"], 0, "{learned}");
+    assert!(learned["energy"].as_f64().unwrap().is_finite(), "{learned}");
+    assert!(learned["cc"].as_f64().unwrap().is_finite(), "{learned}");
 }

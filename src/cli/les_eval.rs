@@ -43,6 +43,13 @@ pub struct LesEvalArgs {
     /// Also write the time-mean spectra and ω̄ quantiles per ν as JSON to this file.
     #[arg(long)]
     pub spectra: Option<PathBuf>,
+    /// Learned subgrid closures to run beside the classical ones (`.bpk` + card from
+    /// `les-train`; comma-separated). Each is asked for the fidelity of `--dns-n`.
+    #[arg(long, value_delimiter = ',')]
+    pub model: Vec<PathBuf>,
+    /// Steps between fresh draws of a learned closure's Π (held in between).
+    #[arg(long, default_value_t = 10)]
+    pub resample_every: u64,
 }
 
 pub fn les_eval(a: LesEvalArgs) -> Result<()> {
@@ -70,12 +77,31 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     if let Some(fine) = a.resolution {
         return resolution(&opts, fine, a.json.as_deref());
     }
+    if !(1..=10_000).contains(&a.resample_every) {
+        anyhow::bail!("--resample-every must be 1…10000, got {}", a.resample_every);
+    }
+    let device = burn::tensor::Device::flex();
+    let learned = a
+        .model
+        .iter()
+        .map(|p| {
+            let model = crate::les::learn::model::LesModel::load(p, &device)?;
+            let stem = p
+                .file_stem()
+                .map_or(String::new(), |s| s.to_string_lossy().into());
+            Ok(crate::les::learn::learned::Learned {
+                label: format!("learned-{} ({stem})", model.card.kind),
+                model,
+                every: a.resample_every,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let cancel = super::interruptible()?;
     let bar = super::progress_bar();
     bar.set_length(opts.steps_per_nu() * opts.nus.len() as u64);
     bar.set_message(format!("DNS {0}² → LES 64²", opts.dns_n));
     let start = std::time::Instant::now();
-    let result = evaluate(&opts, &|n| bar.inc(n), &cancel);
+    let result = evaluate(&opts, &learned, &|n| bar.inc(n), &cancel);
     bar.finish_and_clear();
     if cancel.load(Ordering::Relaxed) {
         anyhow::bail!("interrupted");

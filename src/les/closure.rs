@@ -93,6 +93,13 @@ impl LesRun {
         }
     }
 
+    /// One step with a Π supplied from outside (a learned closure), whatever `closure`
+    /// says.
+    pub fn step_with_pi(&mut self, pi_hat: &[C64]) -> Result<(), SolverError> {
+        self.pi.copy_from_slice(pi_hat);
+        self.sim.step_with_closure_hat(Some(pi_hat))
+    }
+
     /// Π the last step applied (zero without closure).
     pub fn pi_hat(&self) -> &[C64] {
         &self.pi

@@ -22,6 +22,7 @@ use crate::solver::{C64, Grid, SolverError};
 use super::check_cancel;
 use super::closure::{LesClosure, LesRun};
 use super::filter::{Filter, cutoff_wavenumber, embed};
+use super::learn::learned::{Learned, LearnedRun};
 use super::{EddyViscosity, FilteredDns, LesFlow, NU_CHOICES, stats};
 
 /// What `les-eval` runs.
@@ -207,10 +208,12 @@ fn spin_up_reporting(
     super::spin_up(flow, opts.spin_up, opts.seed, &report, cancel)
 }
 
-/// Score every closure at one ν. `progress` receives DNS steps as they are done.
+/// Score every closure (the classical ones, the oracle, none, then `learned`) at one ν.
+/// `progress` receives DNS steps as they are done.
 pub fn evaluate_nu(
     opts: &LesEvalOptions,
     nu: f64,
+    learned: &[Learned],
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<(Vec<LesRow>, LesSpectra), SolverError> {
@@ -223,10 +226,15 @@ pub fn evaluate_nu(
         .iter()
         .map(|&c| LesRun::new(&flow, lg.clone(), dns.bar_hat(), t0, c))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut blown = vec![false; runs.len()];
-    let mut post: Vec<Accum> = (0..runs.len()).map(|_| Accum::default()).collect();
+    let mut learned_runs = learned
+        .iter()
+        .map(|_| LearnedRun::new(&flow, lg.clone(), dns.bar_hat(), t0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let k = runs.len();
+    let mut blown = vec![false; k + learned.len()];
+    let mut post: Vec<Accum> = (0..blown.len()).map(|_| Accum::default()).collect();
     let mut truth = Accum::default();
-    let mut prior: Vec<Apriori> = (0..runs.len()).map(|_| Apriori::default()).collect();
+    let mut prior: Vec<Apriori> = (0..blown.len()).map(|_| Apriori::default()).collect();
     let mut models: Vec<Option<EddyViscosity>> = closures
         .iter()
         .map(|c| c.eddy().map(|m| EddyViscosity::new(lg.clone(), m)))
@@ -242,29 +250,39 @@ pub fn evaluate_nu(
                 blown[i] = true;
             }
         }
+        for (j, (run, l)) in learned_runs.iter_mut().zip(learned).enumerate() {
+            if !blown[k + j] && run.step(l, &flow).is_err() {
+                blown[k + j] = true;
+            }
+        }
         progress(1);
         check_cancel(cancel)?;
         if step < first || step % every != 0 {
             continue;
         }
         truth.add(&lg, dns.bar_hat());
-        for (i, run) in runs.iter().enumerate() {
+        let sims = runs
+            .iter()
+            .map(|r| &r.sim)
+            .chain(learned_runs.iter().map(|r| &r.run.sim));
+        for (i, sim) in sims.enumerate() {
             if !blown[i] {
-                post[i].add(&lg, run.sim.omega_hat());
+                post[i].add(&lg, sim.omega_hat());
             }
         }
         // a-priori on the state Π belongs to
         let bar = lg.to_physical(dns.prev_bar_hat());
         let pi_true = lg.to_physical(dns.pi_hat());
-        for (i, c) in closures.iter().enumerate() {
+        for i in 0..blown.len() {
             let a = &mut prior[i];
-            match (&mut models[i], c) {
-                (Some(m), _) => {
+            match (models.get_mut(i), closures.get(i)) {
+                (Some(Some(m)), _) => {
                     m.subgrid_hat(dns.prev_bar_hat(), &mut pi_model);
                     a.coefficient += m.coefficient();
                 }
-                (None, LesClosure::Oracle) => pi_model.copy_from_slice(dns.pi_hat()),
-                (None, _) => pi_model.fill(C64::default()),
+                (_, Some(LesClosure::Oracle)) => pi_model.copy_from_slice(dns.pi_hat()),
+                (Some(None), _) => pi_model.fill(C64::default()),
+                (None, _) => pi_model = learned[i - k].pi_hat(&flow, &lg, dns.prev_bar_hat())?,
             }
             let p = lg.to_physical(&pi_model);
             a.cc += stats::correlation(&p, &pi_true);
@@ -282,13 +300,17 @@ pub fn evaluate_nu(
     let mut rows = Vec::new();
     let mut curves = vec![("filtered DNS".to_string(), e_dns.clone(), z_dns.clone())];
     let mut omegas = vec![("filtered DNS".to_string(), thin_sorted(&truth.omega))];
-    for (i, c) in closures.iter().enumerate() {
+    let names = closures
+        .iter()
+        .map(|c| c.to_string())
+        .chain(learned.iter().map(|l| l.label.clone()));
+    for (i, c) in names.enumerate() {
         let (p, a) = (&post[i], &prior[i]);
         let ns = a.samples.max(1) as f64;
         let (e, z) = (p.mean(&p.e), p.mean(&p.z));
         let nan_if_empty = |v: f64| if p.samples == 0 { f64::NAN } else { v };
         rows.push(LesRow {
-            closure: c.to_string(),
+            closure: c.clone(),
             nu,
             dns_n: flow.dns_n,
             les_n: flow.les_n,
@@ -306,13 +328,16 @@ pub fn evaluate_nu(
             energy_dns: truth.energy / n_truth,
             enstrophy_dns: truth.enstrophy / n_truth,
             blowups: blown[i] as u32,
-            coefficient: c.eddy().map(|_| a.coefficient / ns),
+            coefficient: closures
+                .get(i)
+                .and_then(|c| c.eddy())
+                .map(|_| a.coefficient / ns),
             t_run: opts.t_run,
             samples: p.samples,
         });
         if p.samples > 0 {
-            curves.push((c.to_string(), e, z));
-            omegas.push((c.to_string(), thin_sorted(&p.omega)));
+            curves.push((c.clone(), e, z));
+            omegas.push((c, thin_sorted(&p.omega)));
         }
     }
     Ok((
@@ -336,6 +361,7 @@ fn thin_sorted(v: &[f64]) -> Vec<f64> {
 /// All ν of `opts`, in parallel (one ν per thread of the current rayon pool).
 pub fn evaluate(
     opts: &LesEvalOptions,
+    learned: &[Learned],
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<(Vec<LesRow>, Vec<LesSpectra>), SolverError> {
@@ -344,7 +370,7 @@ pub fn evaluate(
     let results: Vec<_> = opts
         .nus
         .par_iter()
-        .map(|&nu| evaluate_nu(opts, nu, progress, cancel))
+        .map(|&nu| evaluate_nu(opts, nu, learned, progress, cancel))
         .collect::<Result<_, _>>()?;
     let mut rows = Vec::new();
     let mut spectra = Vec::new();

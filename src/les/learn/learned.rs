@@ -1,0 +1,77 @@
+//! A learned subgrid closure inside an LES run: Π drawn from the model for the run's own
+//! ω̄ every `every` steps and held in between (one member: a stochastic closure gives one
+//! trajectory of a random LES).
+
+use std::sync::Arc;
+
+use super::model::LesModel;
+use crate::closure::sampler::Sampler;
+use crate::closure::sde::Schedule;
+use crate::les::{LesClosure, LesFlow, LesRun};
+use crate::solver::{C64, Grid, SolverError};
+
+/// A learned closure as `les-eval` runs it.
+#[derive(Clone, Debug)]
+pub struct Learned {
+    pub label: String,
+    pub model: LesModel,
+    /// Steps between fresh draws of Π.
+    pub every: u64,
+}
+
+impl Learned {
+    /// One Π (spectral) for the state `omega_bar_hat` of flow `flow`.
+    pub fn pi_hat(
+        &self,
+        flow: &LesFlow,
+        grid: &Grid,
+        omega_bar_hat: &[C64],
+    ) -> Result<Vec<C64>, SolverError> {
+        let w = grid.to_physical(omega_bar_hat);
+        let s = self
+            .model
+            .sample(
+                grid,
+                &w,
+                flow.nu,
+                flow.dns_n,
+                1,
+                Sampler::EulerMaruyama,
+                &Schedule::published(),
+            )
+            .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))?;
+        Ok(grid.to_spectral(&s[0]))
+    }
+}
+
+/// An LES run closed by a learned model.
+pub struct LearnedRun {
+    pub run: LesRun,
+    held: Vec<C64>,
+    steps: u64,
+}
+
+impl LearnedRun {
+    pub fn new(
+        flow: &LesFlow,
+        grid: Arc<Grid>,
+        bar_hat: &[C64],
+        t0: f64,
+    ) -> Result<Self, SolverError> {
+        Ok(LearnedRun {
+            run: LesRun::new(flow, grid.clone(), bar_hat, t0, LesClosure::None)?,
+            held: grid.zeros_hat(),
+            steps: 0,
+        })
+    }
+
+    /// One step; Π is drawn afresh every `learned.every` steps.
+    pub fn step(&mut self, learned: &Learned, flow: &LesFlow) -> Result<(), SolverError> {
+        if self.steps % learned.every.max(1) == 0 {
+            let grid = self.run.sim.grid().clone();
+            self.held = learned.pi_hat(flow, &grid, self.run.sim.omega_hat())?;
+        }
+        self.steps += 1;
+        self.run.step_with_pi(&self.held)
+    }
+}
