@@ -611,3 +611,84 @@ fn two_threads_step_bit_identically_to_one() {
         "the lockstep triple does not depend on threads"
     );
 }
+
+/// Every run kind stops at the step where things go wrong, naming the cause: the truth
+/// at its first non-finite step (all earlier states finite, the error's step that one);
+/// a model run and an LES run given a non-finite closure before stepping, state kept.
+#[test]
+fn blow_ups_are_caught_at_their_step_in_every_run_kind() {
+    use closure_lab::les::{LesClosure, LesFlow, LesRun};
+    let finite = |s: &Simulation| {
+        s.omega_hat()
+            .iter()
+            .all(|c| c.re.is_finite() && c.im.is_finite())
+    };
+    // truth: a violent start with a huge step
+    let g = grid(32);
+    let w0: Vec<f64> = grf::grf(&g, GrfParams::default(), 1)
+        .iter()
+        .map(|w| 50.0 * w)
+        .collect();
+    let params = Params {
+        dt: 0.5,
+        nu: 0.0,
+        ..Default::default()
+    };
+    let mut sim = Simulation::new(g.clone(), params, &w0, 0.0, 1).unwrap();
+    let mut ok_steps = 0u64;
+    let err = loop {
+        match sim.step() {
+            Ok(()) => {
+                assert!(
+                    finite(&sim),
+                    "a non-finite state passed at step {}",
+                    ok_steps + 1
+                );
+                ok_steps += 1;
+                assert!(ok_steps < 5000, "never blew up");
+            }
+            Err(e) => break e,
+        }
+    };
+    match err {
+        SolverError::BlowUp { step, .. } => assert_eq!(step, ok_steps + 1),
+        e => panic!("{e}"),
+    }
+    // a model run given a NaN closure
+    let model = Params {
+        kind: RunKind::Model(Case::G),
+        ..Default::default()
+    };
+    let w1: Vec<f64> = grf::grf(&g, GrfParams::default(), 2);
+    let mut sim = Simulation::new(g.clone(), model, &w1, 0.0, 1).unwrap();
+    let good = g.zeros_hat();
+    for _ in 0..3 {
+        sim.step_with_closure_hat(Some(&good)).unwrap();
+    }
+    let before = sim.omega_hat().to_vec();
+    let mut bad = g.zeros_hat();
+    bad[5].re = f64::NAN;
+    let e = sim.step_with_closure_hat(Some(&bad)).unwrap_err();
+    assert!(
+        matches!(e, SolverError::ClosureNotFinite { step: 4, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("not finite"), "{e}");
+    assert_eq!(sim.omega_hat(), &before[..], "the state is kept");
+    // an LES run given a non-finite Π
+    let flow = LesFlow {
+        dns_n: 128,
+        ..Default::default()
+    };
+    let lg = grid(flow.les_n);
+    let bar = lg.to_spectral(&grf::grf(&lg, GrfParams::default(), 3));
+    let mut run = LesRun::new(&flow, lg.clone(), &bar, 0.0, LesClosure::None).unwrap();
+    run.step(None).unwrap();
+    let mut pi = lg.zeros_hat();
+    pi[7].im = f64::INFINITY;
+    let e = run.step_with_pi(&pi).unwrap_err();
+    assert!(
+        matches!(e, SolverError::ClosureNotFinite { step: 2, .. }),
+        "{e}"
+    );
+}

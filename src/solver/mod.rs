@@ -48,6 +48,10 @@ pub enum SolverError {
         "the solution blew up at t = {t:.4} (step {step}): non-finite vorticity; CFL number was {cfl:.2} — reduce dt or raise ν"
     )]
     BlowUp { t: f64, step: u64, cfl: f64 },
+    #[error(
+        "the closure term given at t = {t:.4} (step {step}) was not finite; the step was not taken"
+    )]
+    ClosureNotFinite { t: f64, step: u64 },
 }
 
 /// The two published closure cases (docs/science.md §2).
@@ -336,7 +340,8 @@ impl Simulation {
 
     /// Advance one step; `closure_hat` (spectral) is the closure term of a model run
     /// (ignored for the truth). Stops with [`SolverError::BlowUp`] at the first step whose
-    /// vorticity is not finite.
+    /// vorticity is not finite, and with [`SolverError::ClosureNotFinite`] before a step
+    /// whose closure input is not (the state is then left as it was).
     pub fn step_with_closure_hat(
         &mut self,
         closure_hat: Option<&[C64]>,
@@ -347,6 +352,12 @@ impl Simulation {
                 return Err(SolverError::BadFieldLength {
                     got: c.len(),
                     n: self.grid.n,
+                });
+            }
+            (Some(c), _) if c.iter().any(|z| !(z.re.is_finite() && z.im.is_finite())) => {
+                return Err(SolverError::ClosureNotFinite {
+                    t: self.t,
+                    step: self.steps + 1,
                 });
             }
             (Some(c), _) => Some(c),
