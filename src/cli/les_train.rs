@@ -116,6 +116,10 @@ pub struct LesAprioriArgs {
     /// Score every this-many-th snapshot.
     #[arg(long, default_value_t = 10)]
     pub stride: usize,
+    /// Score only the last this-many trajectories of each file (those `les-train
+    /// --val-per-file` held out); 0: all.
+    #[arg(long, default_value_t = 0)]
+    pub last: usize,
     /// Members per state.
     #[arg(long, default_value_t = 16)]
     pub ensemble: usize,
@@ -152,8 +156,16 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
         })
         .collect();
     let tests: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
-    let rows = apriori(&named, &tests, a.stride, a.ensemble, s.sampler, &s.schedule)
-        .map_err(anyhow::Error::msg)?;
+    let rows = apriori(
+        &named,
+        &tests,
+        a.last,
+        a.stride,
+        a.ensemble,
+        s.sampler,
+        &s.schedule,
+    )
+    .map_err(anyhow::Error::msg)?;
     println!(
         "| closure | ν | DNS | states | M | D_Fro member | D_Fro mean | spread/skill | CRPS |"
     );

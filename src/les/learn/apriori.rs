@@ -58,10 +58,12 @@ fn row(
 }
 
 /// Score `models` and the classical closures on every `stride`-th snapshot of each test
-/// file.
+/// file (of its `last` trajectories only, if `last` > 0: those a training run held out
+/// with `--val-per-file`).
 pub fn apriori(
     models: &[(String, &LesModel)],
     tests: &[&Path],
+    last: usize,
     stride: usize,
     ensemble: usize,
     sampler: Sampler,
@@ -73,8 +75,10 @@ pub fn apriori(
         let flow = spec.flow;
         let grid = Arc::new(Grid::new(flow.les_n).map_err(|e| e.to_string())?);
         let nn = flow.les_n * flow.les_n;
+        let total = spec.trajectories;
         let states: Vec<(Vec<f64>, Vec<f64>)> = trajs
             .iter()
+            .filter(|t| last == 0 || t.index + last >= total)
             .flat_map(|t| {
                 let m = t.omega_bar.len() / nn;
                 (0..m).step_by(stride.max(1)).map(move |k| {
