@@ -276,6 +276,8 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         &models,
         "--data",
         &p("les_4e-4.h5"),
+        "--last",
+        "1",
         "--stride",
         "2",
         "--ensemble",
@@ -304,6 +306,8 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         );
     }
     for r in &rows {
+        // the held-out trajectory's 3 snapshots, every 2nd: 2 states
+        assert_eq!(r["states"], 2, "{r}");
         assert!(r["crps"].as_f64().unwrap().is_finite(), "{r}");
         let stochastic = r["ensemble"].as_u64().unwrap() > 1;
         assert_eq!(r["spread_skill"].is_null(), !stochastic, "{r}");
