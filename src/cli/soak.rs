@@ -45,8 +45,9 @@ struct Report {
     checks: Vec<Check>,
     /// RSS after the first fifth of the run: (max − min) ÷ mean (settings differ in size)
     rss_spread_after_warmup: f64,
-    /// The leak measure: per setting, the RSS of its last check against its first after
-    /// warm-up, (last − first) ÷ first; the largest over settings seen twice
+    /// The leak measure: per setting, the median RSS of its later checks after warm-up
+    /// against the median of its earlier ones, (late − early) ÷ early; the largest over
+    /// settings checked at least 4 times
     rss_drift_same_setting: f64,
     non_finite: usize,
     errors: Vec<String>,
@@ -212,21 +213,30 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         let mean = after.iter().sum::<f64>() / after.len() as f64;
         report.rss_spread_after_warmup = (hi - lo) / mean;
     }
-    let mut by_setting: std::collections::BTreeMap<&str, (f64, f64, usize)> = Default::default();
+    // per setting, the median RSS of its later checks against that of its earlier ones
+    // (single checks vary by ±20 % from visit to visit with the allocator's state)
+    let mut by_setting: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     for c in report.checks.iter().filter(|c| c.t_s >= warm) {
-        let e = by_setting
+        by_setting
             .entry(c.setting.as_str())
-            .or_insert((c.rss_mib, c.rss_mib, 0));
-        e.1 = c.rss_mib;
-        e.2 += 1;
+            .or_default()
+            .push(c.rss_mib);
     }
+    let median = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        s[s.len() / 2]
+    };
     report.rss_drift_same_setting = by_setting
         .values()
-        .filter(|(_, _, k)| *k > 1)
-        .map(|(first, last, _)| (last - first) / first)
+        .filter(|v| v.len() >= 4)
+        .map(|v| {
+            let (early, late) = v.split_at(v.len() / 2);
+            (median(late) - median(early)) / median(early)
+        })
         .fold(0.0f64, |m, d| if d.abs() > m.abs() { d } else { m });
     println!(
-        "soak {:.1} min, {} control changes: RSS drift of one setting across its visits after warm-up {:+.1} %, spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors",
+        "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %, spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors",
         a.minutes,
         index,
         100.0 * report.rss_drift_same_setting,
