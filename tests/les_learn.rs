@@ -311,6 +311,7 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         assert!(r["crps"].as_f64().unwrap().is_finite(), "{r}");
         let stochastic = r["ensemble"].as_u64().unwrap() > 1;
         assert_eq!(r["spread_skill"].is_null(), !stochastic, "{r}");
+        assert_eq!(r["spectrum_worst"].is_null(), !stochastic, "{r}");
     }
     // the learned closure inside LES runs beside the classical ones (a-posteriori)
     let (ok, out, err) = run(&[

@@ -167,12 +167,12 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     )
     .map_err(anyhow::Error::msg)?;
     println!(
-        "| closure | ν | DNS | states | M | D_Fro member | D_Fro mean | spread/skill | CRPS |"
+        "| closure | ν | DNS | states | M | D_Fro member | D_Fro mean | spread/skill | CRPS | spectrum worst |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.1e} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} |",
+            "| {} | {:.1e} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} | {} |",
             r.closure,
             r.nu,
             r.dns_n,
@@ -181,7 +181,8 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
             r.d_fro,
             r.d_fro_mean,
             r.spread_skill.map_or("–".into(), |v| format!("{v:.3}")),
-            r.crps
+            r.crps,
+            r.spectrum_worst.map_or("–".into(), |v| format!("{v:.2}"))
         );
     }
     if let Some(j) = &a.json {

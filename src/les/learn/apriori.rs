@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::model::LesModel;
-use crate::closure::calibration::{Calibration, average, score};
+use crate::closure::calibration::{Calibration, average, deviation_spectra, score, spectrum_ratio};
 use crate::closure::dataset::DataError;
 use crate::closure::sampler::Sampler;
 use crate::closure::sde::Schedule;
@@ -32,6 +32,14 @@ pub struct AprioriRow {
     pub spread_skill: Option<f64>,
     /// Fair CRPS per pixel ÷ mean |Π| (a deterministic closure's mean absolute error).
     pub crps: f64,
+    /// Worst |spread spectrum ÷ error spectrum − 1| over the shells holding ≥ 1 % of
+    /// the error's energy (ensembles only): a pointwise score like the CRPS cannot tell
+    /// spatially correlated samples from pointwise noise; this can.
+    #[serde(default)]
+    pub spectrum_worst: Option<f64>,
+    /// The ratio per integer shell (ensembles only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spectrum_ratio: Vec<Option<f64>>,
 }
 
 fn row(
@@ -54,6 +62,8 @@ fn row(
         spread: stochastic.then_some(c.spread),
         spread_skill: stochastic.then_some(c.spread_skill),
         crps: c.crps,
+        spectrum_worst: None,
+        spectrum_ratio: Vec::new(),
     }
 }
 
@@ -116,15 +126,32 @@ pub fn apriori(
         }
         for (name, m) in models {
             let mut s = Vec::with_capacity(states.len());
+            let (mut spread, mut error) = (Vec::<f64>::new(), Vec::<f64>::new());
             for (w, p) in &states {
                 let members = m
                     .sample(&grid, w, flow.nu, flow.dns_n, ensemble, sampler, schedule)
                     .map_err(|e| format!("{name}: {e}"))?;
                 s.push(score(&members, p));
+                let (sp, er) = deviation_spectra(&grid, &members, p);
+                if spread.is_empty() {
+                    (spread, error) = (sp, er);
+                } else {
+                    spread.iter_mut().zip(&sp).for_each(|(a, b)| *a += b);
+                    error.iter_mut().zip(&er).for_each(|(a, b)| *a += b);
+                }
             }
             let deterministic = m.card.kind == super::model::LesKind::Deterministic;
             let k = if deterministic { 1 } else { ensemble };
-            rows.push(row(name, flow.nu, flow.dns_n, k, average(&s), states.len()));
+            let mut r = row(name, flow.nu, flow.dns_n, k, average(&s), states.len());
+            if !deterministic {
+                let (ratio, worst) = spectrum_ratio(&spread, &error);
+                r.spectrum_worst = Some(worst);
+                r.spectrum_ratio = ratio
+                    .into_iter()
+                    .map(|v| v.is_finite().then_some(v))
+                    .collect();
+            }
+            rows.push(r);
         }
     }
     Ok(rows)
