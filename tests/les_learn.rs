@@ -204,6 +204,48 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         assert_eq!(card["kind"], kind);
         assert_eq!(card["training"]["files"].as_array().unwrap().len(), 2);
     }
+    // a stochastic model of the residual around the deterministic one: saved with its
+    // mean beside it, loaded and sampled as one closure
+    let (ok, out, err) = run(&[
+        "les-train",
+        "--data",
+        &data,
+        "--kind",
+        "stochastic",
+        "--mean",
+        &p("deterministic.bpk"),
+        "--epochs",
+        "1",
+        "--batch",
+        "2",
+        "--run",
+        &p("run_residual"),
+        "--out",
+        &p("residual.bpk"),
+    ]);
+    assert!(ok, "les-train --mean: {err}");
+    assert!(out.contains("stochastic"), "{out}");
+    assert!(dir.path().join("residual.mean.bpk").exists());
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("residual.json")).unwrap()).unwrap();
+    assert_eq!(card["residual"], true);
+    let (ok, _, err) = run(&[
+        "les-train",
+        "--data",
+        &data,
+        "--kind",
+        "stochastic",
+        "--mean",
+        &p("residual.bpk"),
+        "--run",
+        &p("run_bad_mean"),
+        "--out",
+        &p("bad.bpk"),
+    ]);
+    assert!(
+        !ok && err.contains("--mean takes a deterministic model"),
+        "{err}"
+    );
     // more epochs resume the same job from its checkpoint
     let (ok, out, err) = run(&[
         "les-train",
@@ -265,10 +307,11 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         "{err}"
     );
     let models = format!(
-        "{},{},{}",
+        "{},{},{},{}",
         p("stochastic.bpk"),
         p("deterministic.bpk"),
-        p("mean-noise.bpk")
+        p("mean-noise.bpk"),
+        p("residual.bpk")
     );
     let (ok, out, err) = run(&[
         "les-apriori",

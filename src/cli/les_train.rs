@@ -44,6 +44,10 @@ pub struct LesTrainArgs {
     pub t_eps: f64,
     #[arg(long, default_value_t = 0.6)]
     pub t_max: f64,
+    /// A deterministic model (`--kind deterministic`) whose mean the stochastic model
+    /// generates the residual around (saved beside the output as `OUT.mean.bpk`).
+    #[arg(long)]
+    pub mean: Option<PathBuf>,
     /// Run folder (checkpoints after every epoch; a rerun resumes the same job).
     #[arg(long)]
     pub run: PathBuf,
@@ -68,6 +72,7 @@ pub fn les_train(a: LesTrainArgs) -> Result<()> {
         seed: a.seed,
         t_eps: a.t_eps,
         t_max: a.t_max,
+        mean: a.mean,
     };
     let folder = crate::atomic::parent_dir(&a.out);
     if !folder.is_dir() {

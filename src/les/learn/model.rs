@@ -81,6 +81,11 @@ pub struct LesCard {
     /// Evaluation tables (rows as written by the evaluation).
     #[serde(default)]
     pub eval: Vec<serde_json::Value>,
+    /// The score model generates Π minus the mean of a deterministic model (stored
+    /// beside this one as `PATH.mean.bpk`): the mean carries the part of Π that ω̄
+    /// determines, the diffusion model the rest.
+    #[serde(default)]
+    pub residual: bool,
 }
 
 pub const LES_CARD_FORMAT: u32 = 1;
@@ -92,11 +97,19 @@ pub enum LesNet {
     Regressor(Regressor),
 }
 
+/// Where a residual model's mean model lives: `PATH.mean.bpk` beside `PATH.bpk`.
+fn mean_path(weights: &Path) -> std::path::PathBuf {
+    weights.with_extension("mean.bpk")
+}
+
 /// A learned subgrid closure on one device.
 #[derive(Clone, Debug)]
 pub struct LesModel {
     pub card: LesCard,
     pub net: LesNet,
+    /// For a residual model (`card.residual`): the deterministic model whose mean it
+    /// adds to (kept beside it as `PATH.mean.bpk` + `PATH.mean.json`).
+    pub mean: Option<Box<LesModel>>,
     device: Device,
 }
 
@@ -133,7 +146,12 @@ impl LesCard {
 
 impl LesModel {
     pub fn new(card: LesCard, net: LesNet, device: Device) -> Self {
-        LesModel { card, net, device }
+        LesModel {
+            card,
+            net,
+            mean: None,
+            device,
+        }
     }
 
     /// Load `PATH.bpk` with its card `PATH.json`.
@@ -156,7 +174,18 @@ impl LesModel {
             LesNet::Score(n) => LesNet::Score(module_from_bytes(n, &w)?),
             LesNet::Regressor(n) => LesNet::Regressor(module_from_bytes(n, &w)?),
         };
-        Ok(LesModel::new(card, net, device.clone()))
+        let mean = if card.residual {
+            Some(Box::new(Self::load(&mean_path(weights), device)?))
+        } else {
+            None
+        };
+        Ok(LesModel::new(card, net, device.clone()).with_mean(mean))
+    }
+
+    /// Attach the deterministic model a residual model adds to.
+    pub fn with_mean(mut self, mean: Option<Box<LesModel>>) -> Self {
+        self.mean = mean;
+        self
     }
 
     /// Write `PATH.bpk` and `PATH.json` atomically.
@@ -165,6 +194,9 @@ impl LesModel {
             LesNet::Score(n) => module_bytes(n)?,
             LesNet::Regressor(n) => module_bytes(n)?,
         };
+        if let Some(m) = &self.mean {
+            m.save(&mean_path(weights))?;
+        }
         save_with_card(weights, bytes, &self.card)
     }
 
@@ -229,10 +261,17 @@ impl LesModel {
                     &self.device,
                 );
                 let raw = to_vecs(x, 1.0)?;
-                Ok(match &self.card.whitening {
+                let mut out: Vec<Vec<f64>> = match &self.card.whitening {
                     Some(wh) => raw.iter().map(|r| wh.colour(0, grid, r)).collect(),
                     None => raw,
-                })
+                };
+                if let Some(m) = &self.mean {
+                    let mean = m.sample(grid, omega_bar, nu, dns_n, 1, sampler, &schedule)?;
+                    for f in out.iter_mut() {
+                        f.iter_mut().zip(&mean[0]).for_each(|(a, b)| *a += b);
+                    }
+                }
+                Ok(out)
             }
             LesNet::Regressor(net) => {
                 let basis = net.basis(n, &self.device);

@@ -45,6 +45,10 @@ pub struct LesTrainConfig {
     /// Diffusion times drawn in training (score model).
     pub t_eps: f64,
     pub t_max: f64,
+    /// A deterministic model (`les-train --kind deterministic`) whose mean the score
+    /// model generates the residual around.
+    #[serde(default)]
+    pub mean: Option<PathBuf>,
 }
 
 impl LesTrainConfig {
@@ -173,6 +177,7 @@ fn initial_card(cfg: &LesTrainConfig, train: &LesSamples, grid: &Grid) -> LesCar
         t_range,
         training: LesTrainingInfo::default(),
         eval: Vec::new(),
+        residual: false,
     }
 }
 
@@ -209,8 +214,22 @@ pub fn train(
             .unwrap_or(0)
     };
     let is_train = |f: usize, k: usize| !is_val(f, k) && (limit(f) == 0 || k < limit(f));
-    let train_s = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
-    let val_s = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
+    let mut train_s = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
+    let mut val_s = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
+    let mean = match &cfg.mean {
+        Some(p) => {
+            let m = LesModel::load(p, &Device::flex())?;
+            if m.card.kind != LesKind::Deterministic || cfg.kind != LesKind::Stochastic {
+                return Err(ClosureError::Input(
+                    "--mean takes a deterministic model, for a stochastic one".into(),
+                ));
+            }
+            subtract_mean(&mut train_s, &m)?;
+            subtract_mean(&mut val_s, &m)?;
+            Some(Box::new(m))
+        }
+        None => None,
+    };
     if train_s
         .pi
         .iter()
@@ -223,6 +242,7 @@ pub fn train(
     }
     let grid = Grid::new(train_s.n).map_err(|e| ClosureError::Input(e.to_string()))?;
     let mut card = initial_card(cfg, &train_s, &grid);
+    card.residual = mean.is_some();
 
     // targets as the network sees them
     let nn = train_s.n * train_s.n;
@@ -388,5 +408,35 @@ pub fn train(
         LesNet::Score(n) => LesNet::Score(n.valid()),
         LesNet::Regressor(n) => LesNet::Regressor(n.valid()),
     };
-    Ok(LesModel::new(card, net, plain))
+    Ok(LesModel::new(card, net, plain).with_mean(mean))
+}
+
+/// Replace each snapshot's Π by its residual around `mean`'s prediction.
+fn subtract_mean(s: &mut LesSamples, mean: &LesModel) -> Result<(), ClosureError> {
+    if s.count() == 0 {
+        return Ok(());
+    }
+    let grid = Grid::new(s.n).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let nn = s.n * s.n;
+    let schedule = crate::closure::sde::Schedule::published();
+    for k in 0..s.count() {
+        let (nu, dns_n) = s.files[s.origin[k].0];
+        let w: Vec<f64> = s.omega_bar[k * nn..(k + 1) * nn]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let m = mean.sample(
+            &grid,
+            &w,
+            nu,
+            dns_n,
+            1,
+            crate::closure::sampler::Sampler::EulerMaruyama,
+            &schedule,
+        )?;
+        for (p, v) in s.pi[k * nn..(k + 1) * nn].iter_mut().zip(&m[0]) {
+            *p -= *v as f32;
+        }
+    }
+    Ok(())
 }
