@@ -22,7 +22,8 @@ pub struct EvalArgs {
     /// ≥ the largest --grids). Default: simulate a small test set (2 trajectories, 256²).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Models to evaluate (`PATH.bpk` with `PATH.json`); default: the embedded G and H models.
+    /// Models to evaluate (`PATH.bpk` with `PATH.json`, or a PyTorch state dict `.pth` of a
+    /// published network); default: the embedded G and H models.
     #[arg(long)]
     pub model: Vec<PathBuf>,
     /// Grids (each must divide the stored grid).
