@@ -97,6 +97,39 @@ pub enum LesNet {
     Regressor(Regressor),
 }
 
+impl LesNet {
+    /// Full-precision weight bytes.
+    pub fn bytes(&self) -> Result<Vec<u8>, ClosureError> {
+        match self {
+            LesNet::Score(n) => module_bytes(n),
+            LesNet::Regressor(n) => module_bytes(n),
+        }
+    }
+
+    /// The same architecture with the weights in `bytes`.
+    pub fn with_bytes(self, bytes: &[u8]) -> Result<Self, ClosureError> {
+        Ok(match self {
+            LesNet::Score(n) => LesNet::Score(module_from_bytes(n, bytes)?),
+            LesNet::Regressor(n) => LesNet::Regressor(module_from_bytes(n, bytes)?),
+        })
+    }
+
+    /// The network without its autodiff graph (for saving and sampling).
+    pub fn valid(&self) -> Self {
+        match self {
+            LesNet::Score(n) => LesNet::Score(n.valid()),
+            LesNet::Regressor(n) => LesNet::Regressor(n.valid()),
+        }
+    }
+
+    pub fn basis(&self, n: usize, device: &Device) -> crate::closure::layers::DftBasis {
+        match self {
+            LesNet::Score(net) => net.basis(n, device),
+            LesNet::Regressor(net) => net.basis(n, device),
+        }
+    }
+}
+
 /// Where a residual model's mean model lives: `PATH.mean.bpk` beside `PATH.bpk`.
 fn mean_path(weights: &Path) -> std::path::PathBuf {
     weights.with_extension("mean.bpk")
@@ -169,11 +202,7 @@ impl LesModel {
                 card.format_version
             )));
         }
-        let w = read(weights)?;
-        let net = match card.init(device)? {
-            LesNet::Score(n) => LesNet::Score(module_from_bytes(n, &w)?),
-            LesNet::Regressor(n) => LesNet::Regressor(module_from_bytes(n, &w)?),
-        };
+        let net = card.init(device)?.with_bytes(&read(weights)?)?;
         let mean = if card.residual {
             Some(Box::new(Self::load(&mean_path(weights), device)?))
         } else {
@@ -190,10 +219,7 @@ impl LesModel {
 
     /// Write `PATH.bpk` and `PATH.json` atomically.
     pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
-        let bytes = match &self.net {
-            LesNet::Score(n) => module_bytes(n)?,
-            LesNet::Regressor(n) => module_bytes(n)?,
-        };
+        let bytes = self.net.bytes()?;
         if let Some(m) = &self.mean {
             m.save(&mean_path(weights))?;
         }

@@ -19,7 +19,7 @@ use super::model::{LES_CARD_FORMAT, LesCard, LesKind, LesModel, LesNet, LesTrain
 use super::regressor::{RegressorConfig, gaussian_nll, mse};
 use super::{Labels, LesSamples};
 use crate::closure::loss::{TimeRange, dsm_loss};
-use crate::closure::model::{ClosureError, SampleRanges, module_bytes, module_from_bytes};
+use crate::closure::model::{ClosureError, SampleRanges};
 use crate::closure::score::ScoreNetConfig;
 use crate::closure::whiten::Whitening;
 use crate::solver::Grid;
@@ -181,16 +181,25 @@ fn initial_card(cfg: &LesTrainConfig, train: &LesSamples, grid: &Grid) -> LesCar
     }
 }
 
-/// Train (or resume) a run in `dir`; returns the trained model on the CPU.
-pub fn train(
-    cfg: &LesTrainConfig,
-    dir: &Path,
-    on_progress: &mut dyn FnMut(&LesProgress),
-) -> Result<LesModel, ClosureError> {
-    cfg.check()?;
+/// Training and held-out samples with their targets as the network sees them, and the
+/// card measured from them.
+struct RunData {
+    train: LesSamples,
+    val: LesSamples,
+    train_t: Vec<f32>,
+    val_t: Vec<f32>,
+    card: LesCard,
+    mean: Option<Box<LesModel>>,
+}
+
+fn data_err(e: crate::closure::dataset::DataError) -> ClosureError {
+    ClosureError::Input(e.to_string())
+}
+
+/// Read the files, hold out each file's last trajectories, subtract a residual model's
+/// mean, check the data and measure the card's scales and whitening.
+fn load_data(cfg: &LesTrainConfig) -> Result<RunData, ClosureError> {
     let files: Vec<&Path> = cfg.data.iter().map(|p| p.as_path()).collect();
-    let data_err = |e: crate::closure::dataset::DataError| ClosureError::Input(e.to_string());
-    // trajectory counts per file, to hold out the last ones
     let counts: Vec<usize> = files
         .iter()
         .map(|p| super::super::data::read(p).map(|(s, _)| s.trajectories))
@@ -214,8 +223,18 @@ pub fn train(
             .unwrap_or(0)
     };
     let is_train = |f: usize, k: usize| !is_val(f, k) && (limit(f) == 0 || k < limit(f));
-    let mut train_s = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
-    let mut val_s = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
+    let mut train = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
+    let mut val = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
+    if train
+        .pi
+        .iter()
+        .chain(&train.omega_bar)
+        .any(|v| !v.is_finite())
+    {
+        return Err(ClosureError::Input(
+            "the training data hold NaN or infinite values".into(),
+        ));
+    }
     let mean = match &cfg.mean {
         Some(p) => {
             let m = LesModel::load(p, &Device::flex())?;
@@ -224,28 +243,16 @@ pub fn train(
                     "--mean takes a deterministic model, for a stochastic one".into(),
                 ));
             }
-            subtract_mean(&mut train_s, &m)?;
-            subtract_mean(&mut val_s, &m)?;
+            subtract_mean(&mut train, &m)?;
+            subtract_mean(&mut val, &m)?;
             Some(Box::new(m))
         }
         None => None,
     };
-    if train_s
-        .pi
-        .iter()
-        .chain(&train_s.omega_bar)
-        .any(|v| !v.is_finite())
-    {
-        return Err(ClosureError::Input(
-            "the training data hold NaN or infinite values".into(),
-        ));
-    }
-    let grid = Grid::new(train_s.n).map_err(|e| ClosureError::Input(e.to_string()))?;
-    let mut card = initial_card(cfg, &train_s, &grid);
+    let grid = Grid::new(train.n).map_err(|e| ClosureError::Input(e.to_string()))?;
+    let mut card = initial_card(cfg, &train, &grid);
     card.residual = mean.is_some();
-
-    // targets as the network sees them
-    let nn = train_s.n * train_s.n;
+    let nn = train.n * train.n;
     let targets = |s: &LesSamples| -> Vec<f32> {
         match &card.whitening {
             Some(w) => {
@@ -259,92 +266,143 @@ pub fn train(
             None => s.pi.iter().map(|&v| v / card.pi_scale as f32).collect(),
         }
     };
-    let (train_t, val_t) = (targets(&train_s), targets(&val_s));
+    let (train_t, val_t) = (targets(&train), targets(&val));
+    Ok(RunData {
+        train,
+        val,
+        train_t,
+        val_t,
+        card,
+        mean,
+    })
+}
 
-    // resume only the same job
+/// The resumable part of a run.
+struct Checkpoint {
+    net: LesNet,
+    optim: ModuleOptimizer,
+    state: State,
+}
+
+impl Checkpoint {
+    /// The checkpoint in `dir`, or a fresh network of `card`'s architecture.
+    fn resume_or_new(dir: &Path, card: &LesCard, device: &Device) -> Result<Self, ClosureError> {
+        let mut c = Checkpoint {
+            net: card.init(device)?,
+            optim: AdamConfig::new().with_epsilon(1e-8).init(),
+            state: State::default(),
+        };
+        let state_path = dir.join("state.json");
+        if !state_path.exists() {
+            return Ok(c);
+        }
+        let err = |p: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+        let s =
+            std::fs::read(&state_path).map_err(|e| ClosureError::Input(err(&state_path, &e)))?;
+        c.state =
+            serde_json::from_slice(&s).map_err(|e| ClosureError::Card(err(&state_path, &e)))?;
+        let w = std::fs::read(dir.join("model.bpk"))
+            .map_err(|e| ClosureError::Weights(err(dir, &e)))?;
+        c.net = c.net.with_bytes(&w)?;
+        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
+            c.optim = c
+                .optim
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
+                .map_err(|e| ClosureError::Weights(format!("optimizer state: {e}")))?;
+        }
+        Ok(c)
+    }
+
+    /// Weights, optimiser, then the state (written last: it marks the checkpoint whole).
+    fn save(&self, dir: &Path) -> Result<(), ClosureError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClosureError::Input(format!("{}: {e}", dir.display())))?;
+        let write = |p: PathBuf, d: &[u8]| {
+            crate::atomic::write_bytes(&p, d)
+                .map_err(|e| ClosureError::Weights(format!("{}: {e}", p.display())))
+        };
+        write(dir.join("model.bpk"), &self.net.valid().bytes()?)?;
+        if let Ok(o) = self.optim.into_bytes() {
+            write(dir.join("optim.bpk"), &o.to_vec())?;
+        }
+        let s = serde_json::to_vec_pretty(&self.state)
+            .map_err(|e| ClosureError::Card(e.to_string()))?;
+        write(dir.join("state.json"), &s)
+    }
+}
+
+/// One Adam step of `net` on `loss`.
+fn adam_step(net: LesNet, optim: &mut ModuleOptimizer, loss: Tensor<1>, lr: f64) -> LesNet {
+    let grads = loss.backward();
+    match net {
+        LesNet::Score(n) => {
+            let g = GradientsParams::from_grads(grads, &n);
+            LesNet::Score(optim.step(lr, n, g))
+        }
+        LesNet::Regressor(n) => {
+            let g = GradientsParams::from_grads(grads, &n);
+            LesNet::Regressor(optim.step(lr, n, g))
+        }
+    }
+}
+
+/// Train (or resume) a run in `dir`; returns the trained model on the CPU.
+pub fn train(
+    cfg: &LesTrainConfig,
+    dir: &Path,
+    on_progress: &mut dyn FnMut(&LesProgress),
+) -> Result<LesModel, ClosureError> {
+    cfg.check()?;
+    let mut data = load_data(cfg)?;
+    // resume only the same job; more epochs continue it
     let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Input(e.to_string()))?;
-    // more epochs continue the same job
     if let Some(o) = settings.as_object_mut() {
         o.remove("epochs");
     }
     let manifest = dir.join("manifest.json");
     crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
     let device = Device::flex().autodiff();
-    let mut net = card.init(&device)?;
-    let mut optim: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut state = State::default();
-    let state_path = dir.join("state.json");
-    if state_path.exists() {
-        let s = std::fs::read(&state_path)
-            .map_err(|e| ClosureError::Input(format!("{}: {e}", state_path.display())))?;
-        state = serde_json::from_slice(&s)
-            .map_err(|e| ClosureError::Card(format!("{}: {e}", state_path.display())))?;
-        let w = std::fs::read(dir.join("model.bpk"))
-            .map_err(|e| ClosureError::Weights(format!("{}: {e}", dir.display())))?;
-        net = match net {
-            LesNet::Score(n) => LesNet::Score(module_from_bytes(n, &w)?),
-            LesNet::Regressor(n) => LesNet::Regressor(module_from_bytes(n, &w)?),
-        };
-        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
-            optim = optim
-                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
-                .map_err(|e| ClosureError::Weights(format!("optimizer state: {e}")))?;
-        }
-    }
-    let basis = match &net {
-        LesNet::Score(n) => n.basis(train_s.n, &device),
-        LesNet::Regressor(n) => n.basis(train_s.n, &device),
-    };
+    let mut ck = Checkpoint::resume_or_new(dir, &data.card, &device)?;
+    let n = data.train.n;
+    let basis = ck.net.basis(n, &device);
     let range = TimeRange {
         eps: cfg.t_eps,
         t_max: cfg.t_max,
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(state.epoch as u64));
-    let zeros = |b: usize| Tensor::<4>::zeros([b, train_s.n, train_s.n, 1], &device);
+    let omega_scale = data.card.omega_scale;
     let loss_of =
         |net: &LesNet, (w, t, l): (Tensor<4>, Tensor<4>, Tensor<2>), rng: &mut ChaCha8Rng| {
             let b = w.dims()[0];
             match net {
-                LesNet::Score(n) => dsm_loss(n, t, w, zeros(b), Some(l), range, &basis, rng),
-                LesNet::Regressor(n) => {
-                    let out = n.forward(w, Some(l), &basis);
-                    if cfg.kind == LesKind::MeanNoise {
-                        gaussian_nll(out, t)
-                    } else {
-                        mse(out, t)
-                    }
+                LesNet::Score(m) => {
+                    let zeros = Tensor::<4>::zeros([b, n, n, 1], &device);
+                    dsm_loss(m, t, w, zeros, Some(l), range, &basis, rng)
                 }
+                LesNet::Regressor(m) if cfg.kind == LesKind::MeanNoise => {
+                    gaussian_nll(m.forward(w, Some(l), &basis), t)
+                }
+                LesNet::Regressor(m) => mse(m.forward(w, Some(l), &basis), t),
             }
         };
-    let t0 = Instant::now();
-    let wall0 = state.wall_s;
-    while state.epoch < cfg.epochs {
-        let epoch = state.epoch;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(ck.state.epoch as u64));
+    let (t0, wall0) = (Instant::now(), ck.state.wall_s);
+    while ck.state.epoch < cfg.epochs {
+        let epoch = ck.state.epoch;
         let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
-        let mut order: Vec<usize> = (0..train_s.count()).collect();
+        let mut order: Vec<usize> = (0..data.train.count()).collect();
         order.shuffle(&mut rng);
         let iters = order.len().div_ceil(cfg.batch);
         for (it, idx) in order.chunks(cfg.batch).enumerate() {
-            let b = batch(&train_s, &train_t, card.omega_scale, idx, &device);
-            let loss = loss_of(&net, b, &mut rng);
+            let b = batch(&data.train, &data.train_t, omega_scale, idx, &device);
+            let loss = loss_of(&ck.net, b, &mut rng);
             let l = loss.clone().into_scalar::<f32>() as f64;
             if !l.is_finite() {
                 return Err(ClosureError::Input(format!(
                     "training diverged (loss {l}) at epoch {epoch}"
                 )));
             }
-            let grads = loss.backward();
-            net = match net {
-                LesNet::Score(n) => {
-                    let g = GradientsParams::from_grads(grads, &n);
-                    LesNet::Score(optim.step(lr, n, g))
-                }
-                LesNet::Regressor(n) => {
-                    let g = GradientsParams::from_grads(grads, &n);
-                    LesNet::Regressor(optim.step(lr, n, g))
-                }
-            };
-            state.iterations += 1;
+            ck.net = adam_step(ck.net, &mut ck.optim, loss, lr);
+            ck.state.iterations += 1;
             on_progress(&LesProgress {
                 epoch,
                 epochs: cfg.epochs,
@@ -355,60 +413,50 @@ pub fn train(
         }
         // held-out loss (a fixed seed, so epochs compare)
         let mut vrng = ChaCha8Rng::seed_from_u64(9);
-        let all: Vec<usize> = (0..val_s.count()).collect();
+        let all: Vec<usize> = (0..data.val.count()).collect();
         let mut sum = 0.0;
         for idx in all.chunks(cfg.batch) {
-            let b = batch(&val_s, &val_t, card.omega_scale, idx, &device);
-            sum += loss_of(&net, b, &mut vrng).into_scalar::<f32>() as f64 * idx.len() as f64;
+            let b = batch(&data.val, &data.val_t, omega_scale, idx, &device);
+            sum += loss_of(&ck.net, b, &mut vrng).into_scalar::<f32>() as f64 * idx.len() as f64;
         }
-        if val_s.count() > 0 {
-            state.val_loss.push(sum / val_s.count() as f64);
+        if data.val.count() > 0 {
+            ck.state.val_loss.push(sum / data.val.count() as f64);
         }
-        state.epoch += 1;
-        state.wall_s = wall0 + t0.elapsed().as_secs_f64();
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ClosureError::Input(format!("{}: {e}", dir.display())))?;
+        ck.state.epoch += 1;
+        ck.state.wall_s = wall0 + t0.elapsed().as_secs_f64();
+        ck.save(dir)?;
         crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
-        let bytes = match &net {
-            LesNet::Score(n) => module_bytes(&n.valid())?,
-            LesNet::Regressor(n) => module_bytes(&n.valid())?,
-        };
-        let write = |p: PathBuf, d: &[u8]| {
-            crate::atomic::write_bytes(&p, d)
-                .map_err(|e| ClosureError::Weights(format!("{}: {e}", p.display())))
-        };
-        write(dir.join("model.bpk"), &bytes)?;
-        if let Ok(o) = optim.into_bytes() {
-            write(dir.join("optim.bpk"), &o.to_vec())?;
-        }
-        let s = serde_json::to_vec_pretty(&state).map_err(|e| ClosureError::Card(e.to_string()))?;
-        write(state_path.clone(), &s)?;
     }
-    card.training = LesTrainingInfo {
+    data.card.training = training_info(cfg, &data.train, &ck.state);
+    let net = ck.net.valid();
+    Ok(LesModel::new(data.card, net, Device::flex()).with_mean(data.mean))
+}
+
+/// What the card records of a finished run.
+fn training_info(cfg: &LesTrainConfig, train: &LesSamples, state: &State) -> LesTrainingInfo {
+    LesTrainingInfo {
         files: cfg
             .data
             .iter()
-            .zip(&train_s.files)
+            .zip(&train.files)
             .enumerate()
             .map(|(f, (p, &(nu, dns)))| {
-                let used = train_s.origin.iter().filter(|o| o.0 == f).map(|o| o.1);
-                let mut t: Vec<usize> = used.collect();
+                let mut t: Vec<usize> = train
+                    .origin
+                    .iter()
+                    .filter(|o| o.0 == f)
+                    .map(|o| o.1)
+                    .collect();
                 t.dedup();
                 (p.display().to_string(), nu, dns, t.len())
             })
             .collect(),
-        samples: train_s.count(),
+        samples: train.count(),
         epochs: state.epoch,
         iterations: state.iterations,
         wall_s: state.wall_s,
         val_loss: state.val_loss.clone(),
-    };
-    let plain = Device::flex();
-    let net = match net {
-        LesNet::Score(n) => LesNet::Score(n.valid()),
-        LesNet::Regressor(n) => LesNet::Regressor(n.valid()),
-    };
-    Ok(LesModel::new(card, net, plain).with_mean(mean))
+    }
 }
 
 /// Replace each snapshot's Π by its residual around `mean`'s prediction.
