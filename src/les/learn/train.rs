@@ -315,8 +315,6 @@ impl Checkpoint {
 
     /// Weights, optimiser, then the state (written last: it marks the checkpoint whole).
     fn save(&self, dir: &Path) -> Result<(), ClosureError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ClosureError::Input(format!("{}: {e}", dir.display())))?;
         let write = |p: PathBuf, d: &[u8]| {
             crate::atomic::write_bytes(&p, d)
                 .map_err(|e| ClosureError::Weights(format!("{}: {e}", p.display())))
@@ -424,8 +422,12 @@ pub fn train(
         }
         ck.state.epoch += 1;
         ck.state.wall_s = wall0 + t0.elapsed().as_secs_f64();
-        ck.save(dir)?;
+        // the manifest first, as `closure-lab train` does: a checkpoint is never left
+        // without the settings that made it
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClosureError::Input(format!("{}: {e}", dir.display())))?;
         crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
+        ck.save(dir)?;
     }
     data.card.training = training_info(cfg, &data.train, &ck.state);
     let net = ck.net.valid();
