@@ -134,7 +134,7 @@ fn learned_closure_runs_on_the_worker_and_beats_no_closure() {
         Arc::new(Grid::new(64).unwrap()),
         &w,
         t,
-        Some(model),
+        Some(model.into()),
     )
     .unwrap();
     e.advance(100).unwrap();
@@ -181,7 +181,11 @@ fn learned_closure_runs_on_the_worker_and_beats_no_closure() {
 #[test]
 fn every_setting_at_its_limits_runs_finite() {
     use closure_lab::experiment::limits as l;
-    let model = |case| ClosureModel::embedded_for(case, &burn::tensor::Device::flex()).ok();
+    let model = |case| {
+        ClosureModel::embedded_for(case, &burn::tensor::Device::flex())
+            .ok()
+            .map(Into::into)
+    };
     let base = cfg(ClosureMode::Learned);
     assert_eq!(base.sanitized(), base, "the defaults are inside the limits");
     assert_eq!(

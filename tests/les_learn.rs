@@ -339,15 +339,19 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         "none",
         "smagorinsky",
         "dynamic-smagorinsky",
-        "stochastic",
-        "deterministic",
+        "learned-stochastic",
+        "learned-deterministic",
         "mean-noise",
     ] {
-        assert!(
-            names.iter().any(|n| n.starts_with(want)),
-            "{want} missing: {out}"
-        );
+        assert!(names.contains(&want), "{want} missing: {out}");
     }
+    // the residual model is a stochastic one too: rows tell models apart by file stem
+    let stems: Vec<&str> = rows.iter().filter_map(|r| r["model"].as_str()).collect();
+    assert_eq!(
+        stems,
+        ["stochastic", "deterministic", "mean-noise", "residual"],
+        "{out}"
+    );
     for r in &rows {
         // the held-out trajectory's 3 snapshots, every 2nd: 2 states
         assert_eq!(r["states"], 2, "{r}");
@@ -377,9 +381,45 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         serde_json::from_slice(&std::fs::read(p("post.json")).unwrap()).unwrap();
     let learned = rows
         .iter()
-        .find(|r| r["closure"] == "learned-stochastic (stochastic)")
+        .find(|r| r["closure"] == "learned-stochastic" && r["model"] == "stochastic")
         .unwrap_or_else(|| panic!("no learned row: {out}"));
     assert_eq!(learned["blowups"], 0, "{learned}");
     assert!(learned["energy"].as_f64().unwrap().is_finite(), "{learned}");
     assert!(learned["cc"].as_f64().unwrap().is_finite(), "{learned}");
+    // every closure has its a-priori CRPS; only the ensemble one a spread/skill
+    for r in &rows {
+        assert!(r["crps"].as_f64().is_some_and(f64::is_finite), "{r}");
+        assert_eq!(r["spread_skill"].is_number(), r["model"].is_string(), "{r}");
+    }
+    // the a-priori rows go into the model's card on request
+    let (ok, _, err) = run(&[
+        "les-apriori",
+        "--model",
+        &p("deterministic.bpk"),
+        "--data",
+        &p("les_4e-4.h5"),
+        "--ensemble",
+        "2",
+        "--write-cards",
+    ]);
+    assert!(ok, "les-apriori --write-cards: {err}");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("deterministic.json")).unwrap()).unwrap();
+    let closures: Vec<&str> = card["eval"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["closure"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        closures,
+        [
+            "none",
+            "smagorinsky",
+            "dynamic-smagorinsky",
+            "learned-deterministic"
+        ]
+    );
+    let (ok, _, err) = run(&["les-apriori", "--data", &p("les_4e-4.h5"), "--write-cards"]);
+    assert!(!ok && err.contains("--write-cards"), "{err}");
 }

@@ -10,6 +10,7 @@ mod experiment;
 mod fuzz;
 mod les;
 mod les_learn;
+mod les_shipped;
 mod metrics;
 mod render;
 mod solver;

@@ -6,12 +6,22 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
-use super::settings::Backend;
+use super::settings::{Backend, Slot};
 use crate::closure::model::ClosureModel;
+use crate::experiment::LearnedModel;
+use crate::les::learn::model::LesModel;
 use crate::solver::Case;
 
-/// A model the picker offers: a label and the model.
-pub type Named = (String, ClosureModel);
+/// A model a picker offers: a label and the model.
+pub type Named = (String, LearnedModel);
+
+/// The picker a model belongs to.
+fn slot_of(m: &LearnedModel) -> Slot {
+    match m {
+        LearnedModel::Published(p) => Slot::Case(p.card.inputs.case),
+        LearnedModel::Subgrid(_) => Slot::Subgrid,
+    }
+}
 
 /// The wgpu objects of eframe's renderer, shared with burn.
 type WgpuSetup = (wgpu::Instance, wgpu::Adapter, wgpu::Device, wgpu::Queue);
@@ -146,24 +156,36 @@ impl Compute {
         self.loading.is_some()
     }
 
-    /// The model of `case` labelled `choice`, else the first (shipped) one of the case.
-    pub fn model_for(&self, case: Case, choice: &str) -> Option<&ClosureModel> {
-        let of_case = || {
-            self.models
-                .iter()
-                .filter(|(_, m)| m.card.inputs.case == case)
-        };
-        of_case()
+    /// The model of `slot` labelled `choice`, else the first (shipped) one of the slot.
+    pub fn learned(&self, slot: Slot, choice: &str) -> Option<&LearnedModel> {
+        let of_slot = || self.models.iter().filter(move |(_, m)| slot_of(m) == slot);
+        of_slot()
             .find(|(l, _)| l == choice)
-            .or_else(|| of_case().next())
+            .or_else(|| of_slot().next())
             .map(|(_, m)| m)
     }
 
-    /// Labels of the models of `case`, shipped first.
-    pub fn choices(&self, case: Case) -> Vec<String> {
+    /// [`Self::learned`] of a published case, when it is one (for its card).
+    pub fn model_for(&self, case: Case, choice: &str) -> Option<&ClosureModel> {
+        match self.learned(Slot::Case(case), choice)? {
+            LearnedModel::Published(m) => Some(m),
+            LearnedModel::Subgrid(_) => None,
+        }
+    }
+
+    /// [`Self::learned`] of the subgrid flow (for its card).
+    pub fn subgrid_model(&self, choice: &str) -> Option<&LesModel> {
+        match self.learned(Slot::Subgrid, choice)? {
+            LearnedModel::Subgrid(m) => Some(m),
+            LearnedModel::Published(_) => None,
+        }
+    }
+
+    /// Labels of the models of `slot`, shipped first.
+    pub fn choices(&self, slot: Slot) -> Vec<String> {
         self.models
             .iter()
-            .filter(|(_, m)| m.card.inputs.case == case)
+            .filter(|(_, m)| slot_of(m) == slot)
             .map(|(l, _)| l.clone())
             .collect()
     }
@@ -184,7 +206,8 @@ impl Compute {
             .spawn(move || {
                 let p = rfd::FileDialog::new()
                     .set_title(
-                        "Open a closure model (.bpk beside its .json card, or a PyTorch .pth)",
+                        "Open a closure model (.bpk beside its .json card — published case or \
+                         subgrid — or a PyTorch .pth)",
                     )
                     .add_filter("closure model", &["bpk", "pth", "pt"])
                     .add_filter("PyTorch state dict of a published network", &["pth", "pt"])
@@ -198,7 +221,7 @@ impl Compute {
 
     /// The dialog's answer, once: Some(Ok(label)) when a model was opened, Some(Err) with
     /// the reason when not.
-    pub fn poll_open(&mut self, backend: Backend) -> Option<Result<(Case, String), String>> {
+    pub fn poll_open(&mut self, backend: Backend) -> Option<Result<(Slot, String), String>> {
         let answer = self.picked.as_ref()?.try_recv().ok()?;
         self.picked = None;
         Some(match answer {
@@ -212,18 +235,18 @@ impl Compute {
         &mut self,
         path: &std::path::Path,
         backend: Backend,
-    ) -> Result<(Case, String), String> {
+    ) -> Result<(Slot, String), String> {
         let device = self.device(backend).0;
-        let m = ClosureModel::load_on(path, &device)
+        let m = LearnedModel::load(path, &device)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let label = file_label(path);
-        let case = m.card.inputs.case;
+        let slot = slot_of(&m);
         self.models.retain(|(l, _)| *l != label);
         self.models.push((label.clone(), m));
         if !self.files.iter().any(|f| f == path) {
             self.files.push(path.to_path_buf());
         }
-        Ok((case, label))
+        Ok((slot, label))
     }
 }
 
@@ -252,13 +275,19 @@ fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, St
                     "{label}: {} (trained on {}²)",
                     m.card.name, m.card.training.grid
                 ));
-                models.push((format!("shipped: {label}"), m));
+                models.push((format!("shipped: {label}"), m.into()));
             }
             Err(e) => notes.push(format!("embedded model {label} unavailable: {e}")),
         }
     }
+    for (label, card, weights) in crate::les::learn::model::EMBEDDED {
+        match LesModel::from_bytes(card, weights, device) {
+            Ok(m) => models.push((format!("shipped: {label}"), m.into())),
+            Err(e) => notes.push(format!("embedded subgrid model {label} unavailable: {e}")),
+        }
+    }
     for f in files {
-        match ClosureModel::load_on(f, device) {
+        match LearnedModel::load(f, device) {
             Ok(m) => models.push((file_label(f), m)),
             Err(e) => notes.push(format!("{}: {e}", f.display())),
         }

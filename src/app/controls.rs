@@ -6,10 +6,10 @@ use eframe::egui::{self, Color32, RichText};
 
 use super::commands::Command;
 use super::compute::Compute;
-use super::settings::{Backend, RangeMode, RecordFormat, Settings, limits as app_limits};
+use super::settings::{Backend, RangeMode, RecordFormat, Settings, Slot, limits as app_limits};
 use crate::closure::sampler::Sampler;
 use crate::closure::sensors::density_label;
-use crate::experiment::{ClosureMode, Flow, Panel, limits};
+use crate::experiment::{ClosureMode, Flow, LearnedModel, Panel, limits};
 use crate::render::Colormap;
 use crate::solver::Case;
 
@@ -165,6 +165,7 @@ fn closure_choices(flow: Flow) -> &'static [(ClosureMode, &'static str)] {
             (ClosureMode::Off, "off"),
         ],
         Flow::Kolmogorov => &[
+            (ClosureMode::Learned, "learned"),
             (ClosureMode::Smagorinsky, "Smagorinsky"),
             (ClosureMode::DynamicSmagorinsky, "dynamic Smagorinsky"),
             (ClosureMode::Leith, "Leith"),
@@ -219,14 +220,34 @@ fn experiment_ui(
             ui.selectable_value(&mut e.closure, mode, text);
         }
     });
-    if e.flow == Flow::Published && e.closure == ClosureMode::Learned {
+    if e.closure == ClosureMode::Learned {
         model_picker_ui(ui, s, cx, out);
     }
     let e = &mut s.experiment;
     if e.flow == Flow::Kolmogorov {
         subgrid_ui(ui, s);
-        return;
+        if s.experiment.closure == ClosureMode::Learned {
+            sampling_ui(ui, s, cx);
+        }
+    } else {
+        sensors_ui(ui, e);
+        sampling_ui(ui, s, cx);
+        let e = &mut s.experiment;
+        nu_slider(ui, &mut e.nu);
+        egui::ComboBox::from_label(limits::GRID.name)
+            .selected_text(format!("{0}×{0}", e.n))
+            .show_ui(ui, |ui| {
+                for &k in limits::GRID.values {
+                    ui.selectable_value(&mut e.n, k, format!("{k}×{k}"));
+                }
+            });
     }
+    if let Some(w) = model_warning(s, cx) {
+        ui.label(RichText::new(w).color(WARN));
+    }
+}
+
+fn sensors_ui(ui: &mut egui::Ui, e: &mut crate::experiment::ExperimentConfig) {
     egui::ComboBox::from_label("sensors")
         .selected_text(density_label(e.sensors))
         .show_ui(ui, |ui| {
@@ -236,6 +257,11 @@ fn experiment_ui(
         })
         .response
         .on_hover_text("s×s point readings of the true closure; none: the closure sees ω only");
+}
+
+/// How the learned closure is sampled: steps, sampler, range, ensemble, cadence.
+fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
+    let e = &mut s.experiment;
     let steps = limits::SAMPLING_STEPS;
     ui.add(
         egui::Slider::new(&mut e.sampling_steps, steps.range())
@@ -262,11 +288,13 @@ fn experiment_ui(
         });
     let t = limits::T_START;
     // a model may fix its own sampling range (docs/science.md §7.1)
-    let own = cx
-        .compute
-        .model_for(e.case, s.model.get(e.case))
-        .and_then(|m| m.card.inputs.t_range)
-        .map(|r| r.for_sampler(e.sampler));
+    let slot = Slot::of(e);
+    let own = match cx.compute.learned(slot, s.model.get(slot)) {
+        Some(LearnedModel::Published(m)) => m.card.inputs.t_range,
+        Some(LearnedModel::Subgrid(m)) => m.card.t_range,
+        None => None,
+    }
+    .map(|r| r.for_sampler(e.sampler));
     let e = &mut s.experiment;
     let slider = ui.add_enabled(
         own.is_none(),
@@ -293,17 +321,6 @@ fn experiment_ui(
             .logarithmic(true)
             .text(r.name),
     );
-    nu_slider(ui, &mut e.nu);
-    egui::ComboBox::from_label(limits::GRID.name)
-        .selected_text(format!("{0}×{0}", e.n))
-        .show_ui(ui, |ui| {
-            for &k in limits::GRID.values {
-                ui.selectable_value(&mut e.n, k, format!("{k}×{k}"));
-            }
-        });
-    if let Some(w) = model_warning(s, cx) {
-        ui.label(RichText::new(w).color(WARN));
-    }
 }
 
 /// The viscosity slider (log scale, range from the limits).
@@ -344,9 +361,9 @@ fn model_picker_ui(
     cx: &ControlsContext,
     out: &mut Vec<Command>,
 ) {
-    let case = s.experiment.case;
-    let choices = cx.compute.choices(case);
-    let current = s.model.get(case).to_string();
+    let slot = Slot::of(&s.experiment);
+    let choices = cx.compute.choices(slot);
+    let current = s.model.get(slot).to_string();
     let shown = if choices.contains(&current) {
         current.clone()
     } else {
@@ -363,7 +380,7 @@ fn model_picker_ui(
                 }
             });
         if picked != shown {
-            s.model.set(case, picked);
+            s.model.set(slot, picked);
             // a new model needs the runs started again (the spin-up is cached)
             out.push(Command::Reset);
         }
@@ -383,27 +400,45 @@ fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
     if e.closure != ClosureMode::Learned {
         return None;
     }
-    match cx.compute.model_for(e.case, s.model.get(e.case)) {
-        Some(m) if m.card.training.grid != e.n => Some(format!(
+    let slot = Slot::of(e);
+    match cx.compute.learned(slot, s.model.get(slot)) {
+        Some(LearnedModel::Published(m)) if m.card.training.grid != e.n => Some(format!(
             "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
             m.card.training.grid, e.n
         )),
-        Some(m) if m.card.inputs.density_scale.is_none() && m.card.inputs.sensors != e.sensors => {
+        Some(LearnedModel::Published(m))
+            if m.card.inputs.density_scale.is_none() && m.card.inputs.sensors != e.sensors =>
+        {
             Some(format!(
                 "⚠ this model was trained with {} sensors only: at {} its spread is not calibrated",
                 density_label(m.card.inputs.sensors),
                 density_label(e.sensors)
             ))
         }
+        Some(LearnedModel::Subgrid(m)) => subgrid_note(&m.card, e.nu),
         Some(_) => None,
         None if cx.compute.loading() => Some(
             "loading the learned model onto the GPU; the model run has no closure until then"
                 .into(),
         ),
         None => Some(format!(
-            "⚠ no learned model for case {}: the model run gets no closure",
-            e.case
+            "⚠ no learned model for {slot}: the model run gets no closure"
         )),
+    }
+}
+
+/// A subgrid model is conditioned on the run's ν: say so when ν lies outside the
+/// viscosities it was trained on (the conditioning then extrapolates).
+fn subgrid_note(card: &crate::les::learn::model::LesCard, nu: f64) -> Option<String> {
+    let (lo, hi) = card.nu_range()?;
+    let fidelity = card.best_fidelity();
+    if nu < lo * 0.999 || nu > hi * 1.001 {
+        Some(format!(
+            "⚠ ν = {nu:.1e} is outside the trained range {lo:.0e} … {hi:.0e}: the model's \
+             ν conditioning extrapolates (asked for {fidelity}² DNS fidelity)"
+        ))
+    } else {
+        None
     }
 }
 

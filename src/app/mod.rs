@@ -232,13 +232,12 @@ impl ClosureLabApp {
         self.opened(answer);
     }
 
-    fn opened(&mut self, answer: Result<(crate::solver::Case, String), String>) {
+    fn opened(&mut self, answer: Result<(settings::Slot, String), String>) {
         match answer {
-            Ok((case, label)) => {
-                self.messages.push(format!(
-                    "opened {label} (case {case}); it is now the {case} model"
-                ));
-                self.settings.model.set(case, label);
+            Ok((slot, label)) => {
+                self.messages
+                    .push(format!("opened {label}; it is now the {slot} model"));
+                self.settings.model.set(slot, label);
                 self.restart();
             }
             Err(e) => self.messages.push(e),
@@ -394,9 +393,13 @@ impl eframe::App for ClosureLabApp {
             .show(ui, |ui| {
                 let e = &self.settings.experiment;
                 // the model card's a-priori calibration at this density (EM-10 row)
-                let card = self
-                    .compute
-                    .model_for(e.case, self.settings.model.get(e.case))
+                let slot = settings::Slot::Case(e.case);
+                let card = (e.flow == crate::experiment::Flow::Published)
+                    .then(|| {
+                        self.compute
+                            .model_for(e.case, self.settings.model.get(slot))
+                    })
+                    .flatten()
                     .and_then(|m| {
                         m.card
                             .eval

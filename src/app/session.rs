@@ -92,12 +92,9 @@ impl Session {
     /// What the settings ask to run.
     fn launch(settings: &Settings, compute: &Compute) -> Launch {
         let cfg = settings.experiment.clone();
+        let slot = super::settings::Slot::of(&cfg);
         let model = (cfg.closure == ClosureMode::Learned)
-            .then(|| {
-                compute
-                    .model_for(cfg.case, settings.model.get(cfg.case))
-                    .cloned()
-            })
+            .then(|| compute.learned(slot, settings.model.get(slot)).cloned())
             .flatten();
         Launch {
             spin_to: presets::by_id(&settings.preset).map_or(0.0, |p| p.spin_up),

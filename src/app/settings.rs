@@ -119,30 +119,53 @@ pub struct Settings {
     /// Colour-map the fields with the WGSL shader when the wgpu renderer is running
     /// (otherwise CPU-coloured textures).
     pub gpu_colormap: bool,
-    /// The learned model chosen per closure case (picker labels; empty: the shipped one).
+    /// The learned model chosen per picker (labels; empty: the shipped one).
     pub model: ModelChoice,
 }
 
-/// The picker's choice for each closure case.
+/// The picker's choice for each closure case and for the subgrid flow.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelChoice {
     pub g: String,
     pub h: String,
+    pub les: String,
+}
+
+/// Which picker a model belongs to: a closure case of the published flow, or the
+/// subgrid flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::Display)]
+pub enum Slot {
+    #[strum(to_string = "case {0}")]
+    Case(Case),
+    #[strum(to_string = "subgrid (LES)")]
+    Subgrid,
+}
+
+impl Slot {
+    /// The picker a run of `cfg` takes its model from.
+    pub fn of(cfg: &crate::experiment::ExperimentConfig) -> Slot {
+        match cfg.flow {
+            crate::experiment::Flow::Published => Slot::Case(cfg.case),
+            crate::experiment::Flow::Kolmogorov => Slot::Subgrid,
+        }
+    }
 }
 
 impl ModelChoice {
-    pub fn get(&self, case: Case) -> &str {
-        match case {
-            Case::G => &self.g,
-            Case::H => &self.h,
+    pub fn get(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::Case(Case::G) => &self.g,
+            Slot::Case(Case::H) => &self.h,
+            Slot::Subgrid => &self.les,
         }
     }
 
-    pub fn set(&mut self, case: Case, label: String) {
-        match case {
-            Case::G => self.g = label,
-            Case::H => self.h = label,
+    pub fn set(&mut self, slot: Slot, label: String) {
+        match slot {
+            Slot::Case(Case::G) => self.g = label,
+            Slot::Case(Case::H) => self.h = label,
+            Slot::Subgrid => self.les = label,
         }
     }
 }

@@ -5,6 +5,7 @@ use eframe::egui;
 
 use super::commands::Command;
 use super::compute::Named;
+use crate::experiment::LearnedModel;
 
 /// Which windows are open.
 #[derive(Default)]
@@ -35,17 +36,46 @@ impl Windows {
                 ui.label(ABOUT);
                 for (label, m) in models {
                     ui.separator();
-                    ui.label(format!("{label} — {}", m.card.name));
-                    ui.label(format!("inputs: {:?}", m.card.inputs));
-                    ui.label(format!(
-                        "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
-                        m.card.training.samples,
-                        m.card.training.grid,
-                        m.card.training.epochs,
-                        m.card.training.final_val_d_fro
-                    ));
+                    card_ui(ui, label, m);
                 }
             });
+    }
+}
+
+/// What a model's card says, in a few lines.
+fn card_ui(ui: &mut egui::Ui, label: &str, m: &LearnedModel) {
+    match m {
+        LearnedModel::Published(m) => {
+            ui.label(format!("{label} — {}", m.card.name));
+            ui.label(format!("inputs: {:?}", m.card.inputs));
+            ui.label(format!(
+                "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
+                m.card.training.samples,
+                m.card.training.grid,
+                m.card.training.epochs,
+                m.card.training.final_val_d_fro
+            ));
+        }
+        LearnedModel::Subgrid(m) => {
+            let t = &m.card.training;
+            ui.label(format!(
+                "{label} — {} subgrid closure of Π given ω̄ (64²), conditioned on ν and on the \
+                 DNS fidelity ({} code)",
+                m.card.kind, m.card.labels.fidelity
+            ));
+            let files: Vec<String> = t
+                .files
+                .iter()
+                .map(|f| format!("ν {:.1e} at {}² × {}", f.1, f.2, f.3))
+                .collect();
+            ui.label(format!(
+                "training: {} samples ({}), {} epochs, {:.0} s",
+                t.samples,
+                files.join(", "),
+                t.epochs,
+                t.wall_s
+            ));
+        }
     }
 }
 

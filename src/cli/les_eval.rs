@@ -47,6 +47,10 @@ pub struct LesEvalArgs {
     /// `les-train`; comma-separated). Each is asked for the fidelity of `--dns-n`.
     #[arg(long, value_delimiter = ',')]
     pub model: Vec<PathBuf>,
+    /// Members a learned closure draws per scored state for its a-priori CRPS and
+    /// spread/skill (the run itself uses one).
+    #[arg(long, default_value_t = 8)]
+    pub ensemble: usize,
     /// Steps between fresh draws of a learned closure's Π (held in between).
     #[arg(long, default_value_t = 10)]
     pub resample_every: u64,
@@ -80,6 +84,9 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     if !(1..=10_000).contains(&a.resample_every) {
         anyhow::bail!("--resample-every must be 1…10000, got {}", a.resample_every);
     }
+    if !(1..=64).contains(&a.ensemble) {
+        anyhow::bail!("--ensemble must be 1…64, got {}", a.ensemble);
+    }
     let device = burn::tensor::Device::flex();
     let learned = a
         .model
@@ -90,9 +97,10 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
                 .file_stem()
                 .map_or(String::new(), |s| s.to_string_lossy().into());
             Ok(crate::les::learn::learned::Learned {
-                label: format!("learned-{} ({stem})", model.card.kind),
+                label: stem,
                 model,
                 every: a.resample_every,
+                ensemble: a.ensemble,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -244,16 +252,21 @@ fn write_json<T: serde::Serialize + ?Sized>(path: &std::path::Path, value: &T) -
 /// The table: one line per ν and closure.
 pub fn markdown(rows: &[LesRow]) -> String {
     let mut s = String::from(
-        "| ν | closure | cc | rel L2 | P_Z (true) | backscatter | E(k) RMSE | Z(k) RMSE | W1(ω̄)/rms | energy (DNS) | enstrophy (DNS) | blow-ups | coeff |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| ν | closure | cc | rel L2 | CRPS | spread/skill | P_Z (true) | backscatter | E(k) RMSE | Z(k) RMSE | W1(ω̄)/rms | energy (DNS) | enstrophy (DNS) | blow-ups | coeff |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         s += &format!(
-            "| {:.0e} | {} | {:.3} | {:.3} | {:.3} ({:.3}) | {:.3} | {:.3} | {:.3} | {:.4} | {:.4} ({:.4}) | {:.2} ({:.2}) | {} | {} |\n",
+            "| {:.0e} | {}{} | {:.3} | {:.3} | {:.3} | {} | {:.3} ({:.3}) | {:.3} | {:.3} | {:.3} | {:.4} | {:.4} ({:.4}) | {:.2} ({:.2}) | {} | {} |\n",
             r.nu,
             r.closure,
+            r.model
+                .as_ref()
+                .map_or(String::new(), |m| format!(" ({m})")),
             r.cc,
             r.rel_l2,
+            r.crps,
+            r.spread_skill.map_or("–".into(), |v| format!("{v:.3}")),
             r.p_z,
             r.p_z_true,
             r.backscatter,

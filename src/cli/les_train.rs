@@ -134,6 +134,10 @@ pub struct LesAprioriArgs {
     /// Also write the rows as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Store the rows (each model's own and the classical closures') in each
+    /// `--model`'s card, as the shipped cards hold them.
+    #[arg(long)]
+    pub write_cards: bool,
 }
 
 pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
@@ -141,6 +145,9 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     use crate::les::learn::model::LesModel;
     if !(2..=256).contains(&a.ensemble) {
         anyhow::bail!("--ensemble must be 2…256, got {}", a.ensemble);
+    }
+    if a.write_cards && a.model.is_empty() {
+        anyhow::bail!("--write-cards stores rows in the cards of --model files; none given");
     }
     let s = crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
     let device = burn::tensor::Device::flex();
@@ -157,7 +164,7 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
             let stem = p
                 .file_stem()
                 .map_or(String::new(), |s| s.to_string_lossy().into());
-            (format!("{} ({stem})", m.card.kind), m)
+            (stem, m)
         })
         .collect();
     let tests: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
@@ -177,8 +184,11 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.1e} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} | {} |",
+            "| {}{} | {:.1e} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} | {} |",
             r.closure,
+            r.model
+                .as_ref()
+                .map_or(String::new(), |m| format!(" ({m})")),
             r.nu,
             r.dns_n,
             r.states,
@@ -194,6 +204,34 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
         let text = serde_json::to_vec_pretty(&rows)?;
         crate::atomic::write_bytes(j, &text)
             .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", j.display()))?;
+    }
+    if a.write_cards {
+        write_cards(&a.model, &named, &rows)?;
+    }
+    Ok(())
+}
+
+/// Each model's card gets its own rows and those of the closures that are not learned.
+fn write_cards(
+    paths: &[PathBuf],
+    named: &[(String, &crate::les::learn::model::LesModel)],
+    rows: &[crate::les::learn::apriori::AprioriRow],
+) -> Result<()> {
+    for (path, (stem, m)) in paths.iter().zip(named) {
+        let mut card = m.card.clone();
+        card.eval = rows
+            .iter()
+            .filter(|r| r.model.as_ref().is_none_or(|s| s == stem))
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?;
+        let card_path = path.with_extension("json");
+        crate::atomic::write_bytes(&card_path, &serde_json::to_vec_pretty(&card)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", card_path.display()))?;
+        println!(
+            "wrote {} rows into {}",
+            card.eval.len(),
+            card_path.display()
+        );
     }
     Ok(())
 }

@@ -220,27 +220,37 @@ fn print_usage() {
     );
 }
 
-/// The learned model a run of `cfg` needs: the file at `path` (`PATH.bpk` + `.json`) or
-/// the embedded one of the case; None when the closure is not learned. A model of another
+/// The learned model a run of `cfg` needs: the file at `path` or the embedded one of the
+/// flow (and case); None when the closure is not learned. A model of another flow or
 /// case is an error.
 pub(crate) fn closure_model(
     cfg: &crate::experiment::ExperimentConfig,
     path: Option<&std::path::Path>,
-) -> anyhow::Result<Option<crate::closure::model::ClosureModel>> {
-    use crate::closure::model::ClosureModel;
+) -> anyhow::Result<Option<crate::experiment::LearnedModel>> {
+    use crate::experiment::LearnedModel;
     if cfg.closure != crate::experiment::ClosureMode::Learned {
         return Ok(None);
     }
+    let device = burn::tensor::Device::flex();
     let m = match path {
-        Some(p) => ClosureModel::load(p)?,
-        None => ClosureModel::embedded_for(cfg.case, &burn::tensor::Device::flex())?,
+        Some(p) => LearnedModel::load(p, &device)?,
+        None => LearnedModel::embedded(cfg, &device)?,
     };
-    if m.card.inputs.case != cfg.case {
+    if m.flow() != cfg.flow {
         anyhow::bail!(
-            "the model is for case {}, the run needs {}",
-            m.card.inputs.case,
-            cfg.case
+            "the model closes the {} flow, the run is {}",
+            m.flow(),
+            cfg.flow
         );
+    }
+    if let LearnedModel::Published(p) = &m {
+        if p.card.inputs.case != cfg.case {
+            anyhow::bail!(
+                "the model is for case {}, the run needs {}",
+                p.card.inputs.case,
+                cfg.case
+            );
+        }
     }
     Ok(Some(m))
 }

@@ -10,8 +10,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use crate::closure::model::ClosureModel;
-use crate::experiment::{ClosureMode, Experiment, ExperimentConfig, Panel, presets};
+use crate::experiment::{ClosureMode, Experiment, ExperimentConfig, LearnedModel, Panel, presets};
 use crate::solver::Case;
 
 #[derive(Args, Debug)]
@@ -116,15 +115,20 @@ fn schedule() -> Vec<(&'static str, ExperimentConfig)> {
         &|c| c.closure = ClosureMode::Oracle,
         &les,
     ));
+    out.push(step(
+        "LES, learned stochastic, ensemble 4",
+        &|c| {
+            c.closure = ClosureMode::Learned;
+            c.ensemble = 4
+        },
+        &les,
+    ));
     out
 }
 
 fn start(cfg: &ExperimentConfig) -> Result<Experiment> {
     let model = match cfg.closure {
-        ClosureMode::Learned => Some(ClosureModel::embedded_for(
-            cfg.case,
-            &burn::tensor::Device::flex(),
-        )?),
+        ClosureMode::Learned => Some(LearnedModel::embedded(cfg, &burn::tensor::Device::flex())?),
         _ => None,
     };
     Ok(Experiment::new(cfg.clone(), model)?)

@@ -8,6 +8,7 @@
 mod calibration;
 mod config;
 pub mod history;
+mod learned;
 pub mod limits;
 mod panel;
 pub mod presets;
@@ -18,7 +19,6 @@ pub mod worker;
 use std::sync::Arc;
 
 use crate::closure::calibration::{ensemble_mean, ensemble_std};
-use crate::closure::model::ClosureModel;
 use crate::closure::sensors::Sensors;
 use crate::les::EddyViscosity;
 use crate::metrics;
@@ -26,6 +26,7 @@ use crate::solver::{C64, GrfParams, Grid, RunKind, Simulation, SolverError, grf}
 
 pub use config::{ClosureMode, ExperimentConfig, Flow};
 pub use history::{History, Sample};
+pub use learned::LearnedModel;
 pub use panel::{Panel, PanelKind};
 use truth::Truth;
 pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
@@ -131,6 +132,8 @@ pub struct Fields {
     pub spread: Vec<f64>,
     /// |ω_with − ω_truth|
     pub error: Vec<f64>,
+    /// The Smagorinsky yardstick run of the subgrid flow (zeros without one).
+    pub reference: Vec<f64>,
     pub sensors: Vec<usize>,
 }
 
@@ -145,6 +148,7 @@ impl Fields {
             Panel::TrueClosure => &self.true_closure,
             Panel::Closure => &self.closure,
             Panel::Spread => &self.spread,
+            Panel::Reference => &self.reference,
         }
     }
 }
@@ -154,7 +158,7 @@ impl Experiment {
     /// grid) at t = 0; all three runs share the initial state.
     pub fn new(
         cfg: ExperimentConfig,
-        model: Option<ClosureModel>,
+        model: Option<LearnedModel>,
     ) -> Result<Self, ExperimentError> {
         cfg.validate()?;
         let grid = Arc::new(Grid::new(cfg.n)?);
@@ -174,7 +178,7 @@ impl Experiment {
         cfg: ExperimentConfig,
         omega: &[f64],
         t0: f64,
-        model: Option<ClosureModel>,
+        model: Option<LearnedModel>,
     ) -> Result<Self, ExperimentError> {
         let grid = Arc::new(Grid::new(cfg.n)?);
         Self::from_state(cfg, grid, omega, t0, model)
@@ -187,7 +191,7 @@ impl Experiment {
         grid: Arc<Grid>,
         omega: &[f64],
         t0: f64,
-        model: Option<ClosureModel>,
+        model: Option<LearnedModel>,
     ) -> Result<Self, ExperimentError> {
         cfg.validate()?;
         if grid.n != cfg.n {
@@ -204,8 +208,8 @@ impl Experiment {
         let start = truth.omega_hat().to_vec();
         let with = Simulation::from_hat(grid.clone(), model_params, start.clone(), t0, 0)?;
         let without = Simulation::from_hat(grid.clone(), model_params, start, t0, 0)?;
-        // no learned subgrid model exists yet: the subgrid flow never takes one
-        let model = model.filter(|_| cfg.flow == Flow::Published);
+        // a model of the other flow is not used: the run goes on without closure
+        let model = model.filter(|m| m.flow() == cfg.flow);
         let sensors =
             Sensors::new(cfg.sensors, cfg.n).map_err(|e| ExperimentError::Config(e.to_string()))?;
         let worker = model.map(ClosureWorker::spawn);
@@ -421,6 +425,7 @@ impl Experiment {
             ensemble: self.cfg.ensemble,
             sampler: self.cfg.sampler,
             schedule: self.cfg.schedule(),
+            nu: self.cfg.nu,
         };
         w.request(req).map_err(ExperimentError::Closure)?;
         self.calibration.requested(self.steps, &self.true_closure);
@@ -449,8 +454,8 @@ impl Experiment {
                 Flow::Published => {
                     "no learned model loaded: the model run continues without closure".into()
                 }
-                Flow::Kolmogorov => "no learned subgrid model yet: the model run continues \
-                                     without closure (choose a classical closure)"
+                Flow::Kolmogorov => "no learned subgrid model loaded: the model run continues \
+                                     without closure"
                     .into(),
             });
             self.sample_step = None;
@@ -558,6 +563,10 @@ impl Experiment {
             },
             closure,
             error,
+            reference: self
+                .reference
+                .as_mut()
+                .map_or_else(|| vec![0.0; n2], |r| r.sim.omega()),
             // sensors read the closure of the published cases only
             sensors: match self.cfg.flow {
                 Flow::Published => self.sensors.indices().collect(),

@@ -37,6 +37,10 @@ pub enum Panel {
     Closure,
     /// Per-pixel standard deviation over the closure ensemble.
     Spread,
+    /// Vorticity of the Smagorinsky LES that runs beside the others in the subgrid flow
+    /// as a classical yardstick (zeros where there is none). Not in [`Panel::ALL`]: the
+    /// app does not show it; `render --panels` can.
+    Reference,
 }
 
 /// How a panel is coloured: the three ω panels share one symmetric range; error and
@@ -49,7 +53,7 @@ pub enum PanelKind {
 }
 
 impl Panel {
-    /// All panels in display order (two rows: four, then three).
+    /// The panels the app shows, in display order (two rows: four, then three).
     pub const ALL: [Panel; 7] = [
         Panel::Truth,
         Panel::With,
@@ -81,20 +85,21 @@ impl Panel {
             Panel::Closure if term == "Π" => "modelled Π".into(),
             Panel::Closure => format!("sampled {term} (ensemble mean)"),
             Panel::Spread => "ensemble spread (std)".into(),
+            Panel::Reference => "Smagorinsky LES ω".into(),
         }
     }
 
     /// Physical unit of the field (ω in 1/s, closures in 1/s²).
     pub fn unit(self) -> &'static str {
         match self {
-            Panel::Truth | Panel::With | Panel::Without | Panel::Error => "1/s",
+            Panel::Truth | Panel::With | Panel::Without | Panel::Error | Panel::Reference => "1/s",
             Panel::TrueClosure | Panel::Closure | Panel::Spread => "1/s²",
         }
     }
 
     pub fn kind(self) -> PanelKind {
         match self {
-            Panel::Truth | Panel::With | Panel::Without => PanelKind::Vorticity,
+            Panel::Truth | Panel::With | Panel::Without | Panel::Reference => PanelKind::Vorticity,
             Panel::Error | Panel::Spread => PanelKind::NonNegative,
             Panel::TrueClosure | Panel::Closure => PanelKind::Closure,
         }

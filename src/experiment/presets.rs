@@ -66,7 +66,7 @@ pub fn all() -> Vec<Preset> {
         Preset {
             id: "les",
             title: "Subgrid (LES): Kolmogorov flow",
-            description: "A 256² Kolmogorov-flow DNS, shown filtered to 64², against 64² large-eddy runs: with a subgrid closure (Smagorinsky, dynamic Smagorinsky, Leith, or the oracle: the true Π) and without. The closure is the subgrid term Π the coarse grid cannot resolve.",
+            description: "A 256² Kolmogorov-flow DNS, shown filtered to 64², against 64² large-eddy runs: with a subgrid closure (the learned stochastic or deterministic one, Smagorinsky, dynamic Smagorinsky, Leith, or the oracle: the true Π) and without. The closure is the subgrid term Π the coarse grid cannot resolve.",
             spin_up: 4.0,
             config: {
                 let flow = crate::les::LesFlow::default();
@@ -77,7 +77,9 @@ pub fn all() -> Vec<Preset> {
                     nu: flow.nu,
                     dt: flow.dt,
                     scheme: Scheme::Imex,
-                    closure: ClosureMode::Smagorinsky,
+                    closure: ClosureMode::Learned,
+                    ensemble: 4,
+                    resample_every: 10,
                     sensors: 4,
                     ..base
                 }

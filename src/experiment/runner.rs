@@ -9,8 +9,8 @@ use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+use super::LearnedModel;
 use super::{Experiment, ExperimentConfig, Fields, Sample};
-use crate::closure::model::ClosureModel;
 
 mod stepping;
 use stepping::Loop;
@@ -21,7 +21,7 @@ use stepping::Loop;
 pub struct Launch {
     pub cfg: ExperimentConfig,
     pub spin_to: f64,
-    pub model: Option<ClosureModel>,
+    pub model: Option<LearnedModel>,
 }
 
 /// Something called on the simulation thread after every step (and once when attached).

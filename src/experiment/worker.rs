@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::closure::model::ClosureModel;
+use super::learned::LearnedModel;
 use crate::closure::sampler::Sampler;
 use crate::closure::sde::Schedule;
 use crate::closure::sensors::Sensors;
@@ -23,6 +23,8 @@ pub struct WorkerRequest {
     pub ensemble: usize,
     pub sampler: Sampler,
     pub schedule: Schedule,
+    /// Viscosity a subgrid model is conditioned on.
+    pub nu: f64,
 }
 
 /// The answer: an ensemble of closure fields for the request's step.
@@ -41,8 +43,8 @@ pub struct ClosureWorker {
 }
 
 impl ClosureWorker {
-    pub fn spawn(mut model: ClosureModel) -> Self {
-        let train_grid = model.card.training.grid;
+    pub fn spawn(mut model: LearnedModel) -> Self {
+        let train_grid = model.train_grid();
         let (tx, req_rx) = channel::<WorkerRequest>();
         let (reply_tx, rx) = channel::<WorkerReply>();
         let handle = std::thread::Builder::new()
@@ -54,17 +56,7 @@ impl ClosureWorker {
                         req = newer;
                     }
                     let t0 = Instant::now();
-                    let result = model
-                        .sample(
-                            &req.grid,
-                            &req.omega,
-                            &req.readings,
-                            &req.sensors,
-                            req.ensemble,
-                            req.sampler,
-                            &req.schedule,
-                        )
-                        .map_err(|e| e.to_string());
+                    let result = model.sample(&req);
                     let reply = WorkerReply {
                         step: req.step,
                         latency_ms: t0.elapsed().as_secs_f64() * 1e3,

@@ -106,7 +106,12 @@ impl LesEvalOptions {
 /// One row of the table: one closure at one ν.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LesRow {
+    /// `none`, a classical closure, `oracle`, or a learned kind (`learned-stochastic`,
+    /// `learned-deterministic`, `mean-noise`).
     pub closure: String,
+    /// Which learned model (its file stem); none for the other closures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     pub nu: f64,
     pub dns_n: usize,
     pub les_n: usize,
@@ -120,6 +125,11 @@ pub struct LesRow {
     pub p_z_true: f64,
     /// a-priori fraction of points with backscatter in the modelled Π
     pub backscatter: f64,
+    /// a-priori fair CRPS per pixel ÷ mean |Π| (a deterministic closure: its mean
+    /// absolute error ÷ mean |Π|)
+    pub crps: f64,
+    /// a-priori spread ÷ D_Fro of the ensemble mean (ensemble closures only)
+    pub spread_skill: Option<f64>,
     pub spectral_rmse_e: f64,
     pub spectral_rmse_z: f64,
     /// Wasserstein-1 distance of the ω̄ PDF ÷ the filtered DNS's rms ω̄
@@ -190,6 +200,8 @@ struct Apriori {
     p_z_true: f64,
     backscatter: f64,
     coefficient: f64,
+    /// calibration scores per scored state
+    scores: Vec<crate::closure::calibration::StateScores>,
     samples: usize,
 }
 
@@ -275,6 +287,7 @@ pub fn evaluate_nu(
         let pi_true = lg.to_physical(dns.pi_hat());
         for i in 0..blown.len() {
             let a = &mut prior[i];
+            let mut members = Vec::new();
             match (models.get_mut(i), closures.get(i)) {
                 (Some(Some(m)), _) => {
                     m.subgrid_hat(dns.prev_bar_hat(), &mut pi_model);
@@ -282,9 +295,18 @@ pub fn evaluate_nu(
                 }
                 (_, Some(LesClosure::Oracle)) => pi_model.copy_from_slice(dns.pi_hat()),
                 (Some(None), _) => pi_model.fill(C64::default()),
-                (None, _) => pi_model = learned[i - k].pi_hat(&flow, &lg, dns.prev_bar_hat())?,
+                (None, _) => {
+                    let l = &learned[i - k];
+                    members = l.draw(&flow, &lg, dns.prev_bar_hat(), l.ensemble.max(1))?;
+                    pi_model = lg.to_spectral(&members[0]);
+                }
             }
             let p = lg.to_physical(&pi_model);
+            if members.is_empty() {
+                members.push(p.clone());
+            }
+            a.scores
+                .push(crate::closure::calibration::score(&members, &pi_true));
             a.cc += stats::correlation(&p, &pi_true);
             a.rel_l2 += stats::rel_l2(&p, &pi_true);
             a.p_z += stats::enstrophy_transfer(&p, &bar);
@@ -300,17 +322,24 @@ pub fn evaluate_nu(
     let mut rows = Vec::new();
     let mut curves = vec![("filtered DNS".to_string(), e_dns.clone(), z_dns.clone())];
     let mut omegas = vec![("filtered DNS".to_string(), thin_sorted(&truth.omega))];
-    let names = closures
-        .iter()
-        .map(|c| c.to_string())
-        .chain(learned.iter().map(|l| l.label.clone()));
-    for (i, c) in names.enumerate() {
+    let names = closures.iter().map(|c| (c.to_string(), None)).chain(
+        learned
+            .iter()
+            .map(|l| (l.closure().to_string(), Some(l.label.clone()))),
+    );
+    for (i, (c, model)) in names.enumerate() {
         let (p, a) = (&post[i], &prior[i]);
+        let cal = crate::closure::calibration::average(&a.scores);
+        // an ensemble closure: a learned one that draws more than one distinct member
+        let ensemble = learned.get(i.wrapping_sub(k)).is_some_and(|l| {
+            l.ensemble > 1 && l.model.card.kind != crate::les::learn::model::LesKind::Deterministic
+        });
         let ns = a.samples.max(1) as f64;
         let (e, z) = (p.mean(&p.e), p.mean(&p.z));
         let nan_if_empty = |v: f64| if p.samples == 0 { f64::NAN } else { v };
         rows.push(LesRow {
             closure: c.clone(),
+            model: model.clone(),
             nu,
             dns_n: flow.dns_n,
             les_n: flow.les_n,
@@ -320,6 +349,8 @@ pub fn evaluate_nu(
             p_z: a.p_z / ns,
             p_z_true: a.p_z_true / ns,
             backscatter: a.backscatter / ns,
+            crps: cal.crps,
+            spread_skill: ensemble.then_some(cal.spread_skill),
             spectral_rmse_e: nan_if_empty(stats::spectral_rmse(&e, &e_dns, kmax)),
             spectral_rmse_z: nan_if_empty(stats::spectral_rmse(&z, &z_dns, kmax)),
             w1_omega: stats::wasserstein1(&p.omega, &truth.omega) / rms_dns,
@@ -336,8 +367,9 @@ pub fn evaluate_nu(
             samples: p.samples,
         });
         if p.samples > 0 {
-            curves.push((c.clone(), e, z));
-            omegas.push((c, thin_sorted(&p.omega)));
+            let name = model.map_or(c.clone(), |m| format!("{c} ({m})"));
+            curves.push((name.clone(), e, z));
+            omegas.push((name, thin_sorted(&p.omega)));
         }
     }
     Ok((

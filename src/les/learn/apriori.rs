@@ -19,9 +19,15 @@ use crate::solver::Grid;
 /// One row: a closure on the held-out states of one test file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AprioriRow {
+    /// `none`, a classical closure, or a learned kind (`learned-stochastic`,
+    /// `learned-deterministic`, `mean-noise`).
     pub closure: String,
+    /// Which learned model (its file stem); none for the other closures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     pub nu: f64,
-    /// DNS grid of the test data (the fidelity asked of the learned closures).
+    /// DNS grid of the test data (the fidelity asked of a learned closure trained on it;
+    /// otherwise it is asked for the highest fidelity it knows).
     pub dns_n: usize,
     pub states: usize,
     pub ensemble: usize,
@@ -53,6 +59,7 @@ fn row(
     let stochastic = ensemble > 1;
     AprioriRow {
         closure: closure.to_string(),
+        model: None,
         nu,
         dns_n,
         states,
@@ -67,7 +74,7 @@ fn row(
     }
 }
 
-/// Score `models` and the classical closures on every `stride`-th snapshot of each test
+/// Score `models` (named by their file stems) and the classical closures on every `stride`-th snapshot of each test
 /// file (of its `last` trajectories only, if `last` > 0: those a training run held out
 /// with `--val-per-file`).
 pub fn apriori(
@@ -128,8 +135,9 @@ pub fn apriori(
             let mut s = Vec::with_capacity(states.len());
             let (mut spread, mut error) = (Vec::<f64>::new(), Vec::<f64>::new());
             for (w, p) in &states {
+                let fidelity = m.card.fidelity_for(flow.dns_n);
                 let members = m
-                    .sample(&grid, w, flow.nu, flow.dns_n, ensemble, sampler, schedule)
+                    .sample(&grid, w, flow.nu, fidelity, ensemble, sampler, schedule)
                     .map_err(|e| format!("{name}: {e}"))?;
                 s.push(score(&members, p));
                 let (sp, er) = deviation_spectra(&grid, &members, p);
@@ -142,7 +150,9 @@ pub fn apriori(
             }
             let deterministic = m.card.kind == super::model::LesKind::Deterministic;
             let k = if deterministic { 1 } else { ensemble };
-            let mut r = row(name, flow.nu, flow.dns_n, k, average(&s), states.len());
+            let closure = m.card.kind.closure_name();
+            let mut r = row(closure, flow.nu, flow.dns_n, k, average(&s), states.len());
+            r.model = Some(name.clone());
             if !deterministic {
                 let (ratio, worst) = spectrum_ratio(&spread, &error);
                 r.spectrum_worst = Some(worst);

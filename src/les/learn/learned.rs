@@ -13,13 +13,44 @@ use crate::solver::{C64, Grid, SolverError};
 /// A learned closure as `les-eval` runs it.
 #[derive(Clone, Debug)]
 pub struct Learned {
+    /// Which model (its file stem).
     pub label: String,
     pub model: LesModel,
     /// Steps between fresh draws of Π.
     pub every: u64,
+    /// Members drawn per state for the a-priori scores (CRPS, spread/skill).
+    pub ensemble: usize,
 }
 
 impl Learned {
+    /// The closure's name in evaluation rows (`learned-stochastic`, …).
+    pub fn closure(&self) -> &'static str {
+        self.model.card.kind.closure_name()
+    }
+
+    /// `members` draws of Π (physical) for the state `omega_bar_hat` of flow `flow`,
+    /// asked for the fidelity of the flow's DNS grid (if the model knows it).
+    pub fn draw(
+        &self,
+        flow: &LesFlow,
+        grid: &Grid,
+        omega_bar_hat: &[C64],
+        members: usize,
+    ) -> Result<Vec<Vec<f64>>, SolverError> {
+        let w = grid.to_physical(omega_bar_hat);
+        self.model
+            .sample(
+                grid,
+                &w,
+                flow.nu,
+                self.model.card.fidelity_for(flow.dns_n),
+                members,
+                Sampler::EulerMaruyama,
+                &Schedule::published(),
+            )
+            .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))
+    }
+
     /// One Π (spectral) for the state `omega_bar_hat` of flow `flow`.
     pub fn pi_hat(
         &self,
@@ -27,19 +58,7 @@ impl Learned {
         grid: &Grid,
         omega_bar_hat: &[C64],
     ) -> Result<Vec<C64>, SolverError> {
-        let w = grid.to_physical(omega_bar_hat);
-        let s = self
-            .model
-            .sample(
-                grid,
-                &w,
-                flow.nu,
-                flow.dns_n,
-                1,
-                Sampler::EulerMaruyama,
-                &Schedule::published(),
-            )
-            .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))?;
+        let s = self.draw(flow, grid, omega_bar_hat, 1)?;
         Ok(grid.to_spectral(&s[0]))
     }
 }

@@ -43,6 +43,17 @@ pub enum LesKind {
     MeanNoise,
 }
 
+impl LesKind {
+    /// The closure's name in evaluation rows (`les-apriori`, `les-eval`).
+    pub fn closure_name(self) -> &'static str {
+        match self {
+            LesKind::Stochastic => "learned-stochastic",
+            LesKind::Deterministic => "learned-deterministic",
+            LesKind::MeanNoise => "mean-noise",
+        }
+    }
+}
+
 /// Facts of a finished training run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LesTrainingInfo {
@@ -135,6 +146,74 @@ fn mean_path(weights: &Path) -> std::path::PathBuf {
     weights.with_extension("mean.bpk")
 }
 
+/// A card from its JSON, refusing other formats.
+fn parse_card(json: &[u8]) -> Result<LesCard, String> {
+    let card: LesCard = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    if card.format_version != LES_CARD_FORMAT {
+        return Err(format!(
+            "format version {} is not supported",
+            card.format_version
+        ));
+    }
+    Ok(card)
+}
+
+/// Whether the JSON card beside `weights` is a subgrid closure's card (it names its
+/// kind and scales Π) rather than a published-case model's.
+pub fn is_les_card(weights: &Path) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[allow(dead_code)]
+        pi_scale: f64,
+    }
+    std::fs::read(weights.with_extension("json"))
+        .is_ok_and(|b| serde_json::from_slice::<Probe>(&b).is_ok())
+}
+
+/// The shipped subgrid closures with their picker labels (card JSON, weights).
+pub static EMBEDDED: [(&str, &[u8], &[u8]); 2] = [
+    (
+        "learned (stochastic)",
+        include_bytes!("../../../assets/les_stochastic.json"),
+        include_bytes!("../../../assets/les_stochastic.bpk"),
+    ),
+    (
+        "learned (deterministic)",
+        include_bytes!("../../../assets/les_deterministic.json"),
+        include_bytes!("../../../assets/les_deterministic.bpk"),
+    ),
+];
+
+impl LesCard {
+    /// The highest fidelity (DNS grid) the model was trained on: what it is asked for.
+    pub fn best_fidelity(&self) -> usize {
+        self.training
+            .files
+            .iter()
+            .map(|f| f.2)
+            .max()
+            .unwrap_or(super::FIDELITIES[1])
+    }
+
+    /// The fidelity to ask for when the truth comes from DNS grid `dns_n`: that one if
+    /// the model was trained on it, else the highest it knows (a fidelity class it never
+    /// saw in training would be an untrained input).
+    pub fn fidelity_for(&self, dns_n: usize) -> usize {
+        if self.training.files.iter().any(|f| f.2 == dns_n) {
+            dns_n
+        } else {
+            self.best_fidelity()
+        }
+    }
+
+    /// The smallest and largest ν of the training data.
+    pub fn nu_range(&self) -> Option<(f64, f64)> {
+        let nus = self.training.files.iter().map(|f| f.1);
+        let lo = nus.clone().min_by(f64::total_cmp)?;
+        Some((lo, nus.max_by(f64::total_cmp)?))
+    }
+}
+
 /// A learned subgrid closure on one device.
 #[derive(Clone, Debug)]
 pub struct LesModel {
@@ -187,21 +266,15 @@ impl LesModel {
         }
     }
 
-    /// Load `PATH.bpk` with its card `PATH.json`.
+    /// Load `PATH.bpk` with its card `PATH.json` (and a residual model's mean beside it).
     pub fn load(weights: &Path, device: &Device) -> Result<Self, ClosureError> {
         let card_path = weights.with_extension("json");
         let read = |p: &Path| {
             std::fs::read(p)
                 .map_err(|e| ClosureError::Weights(format!("cannot read {} ({e})", p.display())))
         };
-        let card: LesCard = serde_json::from_slice(&read(&card_path)?)
+        let card = parse_card(&read(&card_path)?)
             .map_err(|e| ClosureError::Card(format!("{}: {e}", card_path.display())))?;
-        if card.format_version != LES_CARD_FORMAT {
-            return Err(ClosureError::Card(format!(
-                "format version {} is not supported",
-                card.format_version
-            )));
-        }
         let net = card.init(device)?.with_bytes(&read(weights)?)?;
         let mean = if card.residual {
             Some(Box::new(Self::load(&mean_path(weights), device)?))
@@ -209,6 +282,23 @@ impl LesModel {
             None
         };
         Ok(LesModel::new(card, net, device.clone()).with_mean(mean))
+    }
+
+    /// A model from its card and weights in memory (an embedded one). A residual model
+    /// needs its mean model's files: [`Self::load`] it.
+    pub fn from_bytes(
+        card_json: &[u8],
+        weights: &[u8],
+        device: &Device,
+    ) -> Result<Self, ClosureError> {
+        let card = parse_card(card_json).map_err(ClosureError::Card)?;
+        if card.residual {
+            return Err(ClosureError::Card(
+                "a residual model needs its mean model beside it: load it from its file".into(),
+            ));
+        }
+        let net = card.init(device)?.with_bytes(weights)?;
+        Ok(LesModel::new(card, net, device.clone()))
     }
 
     /// Attach the deterministic model a residual model adds to.

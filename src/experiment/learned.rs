@@ -1,0 +1,96 @@
+//! The learned closure a model run can take: a published-case model (the closure G or H
+//! from ω and sensor readings) or a subgrid model (Π from ω̄, conditioned on ν and the
+//! fidelity of its data). The worker thread samples either through [`LearnedModel::sample`].
+
+use std::path::Path;
+
+use burn::tensor::Device;
+
+use super::config::{ExperimentConfig, Flow};
+use super::worker::WorkerRequest;
+use crate::closure::model::{ClosureError, ClosureModel};
+use crate::les::learn::model::{self as les_model, LesModel};
+
+#[derive(Clone)]
+pub enum LearnedModel {
+    Published(ClosureModel),
+    Subgrid(LesModel),
+}
+
+impl From<ClosureModel> for LearnedModel {
+    fn from(m: ClosureModel) -> Self {
+        LearnedModel::Published(m)
+    }
+}
+
+impl From<LesModel> for LearnedModel {
+    fn from(m: LesModel) -> Self {
+        LearnedModel::Subgrid(m)
+    }
+}
+
+impl LearnedModel {
+    /// The shipped model for a run of `cfg`: the case's model in the published flow,
+    /// the stochastic subgrid model in the subgrid one.
+    pub fn embedded(cfg: &ExperimentConfig, device: &Device) -> Result<Self, ClosureError> {
+        Ok(match cfg.flow {
+            Flow::Published => ClosureModel::embedded_for(cfg.case, device)?.into(),
+            Flow::Kolmogorov => {
+                let (_, card, weights) = les_model::EMBEDDED[0];
+                LesModel::from_bytes(card, weights, device)?.into()
+            }
+        })
+    }
+
+    /// A model file of either kind: a subgrid model's `.bpk` (told by its card), else a
+    /// published-case `.bpk` or PyTorch `.pth`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ClosureError> {
+        if les_model::is_les_card(path) {
+            Ok(LesModel::load(path, device)?.into())
+        } else {
+            Ok(ClosureModel::load_on(path, device)?.into())
+        }
+    }
+
+    /// The flow the model closes.
+    pub fn flow(&self) -> Flow {
+        match self {
+            LearnedModel::Published(_) => Flow::Published,
+            LearnedModel::Subgrid(_) => Flow::Kolmogorov,
+        }
+    }
+
+    /// The grid the model was trained on (subgrid models: the LES grid of the data).
+    pub fn train_grid(&self) -> usize {
+        match self {
+            LearnedModel::Published(m) => m.card.training.grid,
+            LearnedModel::Subgrid(_) => crate::les::LesFlow::default().les_n,
+        }
+    }
+
+    /// An ensemble of closure fields for the request's state. A subgrid model is
+    /// conditioned on the request's ν and asked for the highest fidelity it was trained on.
+    pub fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, String> {
+        match self {
+            LearnedModel::Published(m) => m.sample(
+                &req.grid,
+                &req.omega,
+                &req.readings,
+                &req.sensors,
+                req.ensemble,
+                req.sampler,
+                &req.schedule,
+            ),
+            LearnedModel::Subgrid(m) => m.sample(
+                &req.grid,
+                &req.omega,
+                req.nu,
+                m.card.best_fidelity(),
+                req.ensemble,
+                req.sampler,
+                &req.schedule,
+            ),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
