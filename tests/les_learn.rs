@@ -391,6 +391,57 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         assert!(r["crps"].as_f64().is_some_and(f64::is_finite), "{r}");
         assert_eq!(r["spread_skill"].is_number(), r["model"].is_string(), "{r}");
     }
+    // ensemble forecasts: identical members at lead 0, then the stochastic closure
+    // spreads them and the deterministic one cannot
+    for (kind, spreads) in [("stochastic", true), ("deterministic", false)] {
+        let json = p(&format!("forecast_{kind}.json"));
+        let (ok, out, err) = run(&[
+            "les-forecast",
+            "--model",
+            &p(&format!("{kind}.bpk")),
+            "--nu",
+            "4e-4",
+            "--dns-n",
+            "128",
+            "--spin-up",
+            "0.2",
+            "--starts",
+            "2",
+            "--gap",
+            "0.05",
+            "--members",
+            "3",
+            "--lead",
+            "0.1",
+            "--every",
+            "0.05",
+            "--json",
+            &json,
+        ]);
+        assert!(ok, "les-forecast {kind}: {err}");
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(rows.len(), 3, "{out}");
+        for key in ["error", "spread"] {
+            assert!(rows[0][key].as_f64().unwrap() < 1e-6, "lead 0 {key}: {out}");
+        }
+        for r in &rows[1..] {
+            assert_eq!(r["starts"], 2, "{r}");
+            assert!(r["error"].as_f64().unwrap() > 1e-3, "{r}");
+            assert_eq!(r["spread"].as_f64().unwrap() > 1e-3, spreads, "{kind}: {r}");
+        }
+    }
+    let (ok, _, err) = run(&[
+        "les-forecast",
+        "--model",
+        &p("stochastic.bpk"),
+        "--members",
+        "1",
+    ]);
+    assert!(
+        !ok && err.contains("members") && err.trim().lines().count() == 1,
+        "{err}"
+    );
     // the a-priori rows go into the model's card on request
     let (ok, _, err) = run(&[
         "les-apriori",

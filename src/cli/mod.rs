@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod eval;
 mod les_eval;
+mod les_forecast;
 mod les_train;
 pub mod npy;
 mod posterior;
@@ -44,6 +45,9 @@ pub enum Command {
     /// The subgrid case: a-priori scores (D_Fro, spread/skill, CRPS) of learned closures
     /// and the eddy-viscosity ones on held-out filtered-DNS states.
     LesApriori(les_train::LesAprioriArgs),
+    /// The subgrid case: ensemble forecasts of the LES with a learned closure from
+    /// filtered-DNS states; spread against error by lead time.
+    LesForecast(les_forecast::LesForecastArgs),
     /// The published a-posteriori test: D_Fro of ω with/without closure from t = 30 s.
     Posterior(posterior::PosteriorArgs),
     /// Render frames of a preset headless at fixed simulation times (GIF, MP4, PNG folder).
@@ -72,6 +76,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::LesEval(a)) => les_eval::les_eval(a),
         Some(Command::LesTrain(a)) => les_train::les_train(a),
         Some(Command::LesApriori(a)) => les_train::les_apriori(a),
+        Some(Command::LesForecast(a)) => les_forecast::les_forecast(a),
         Some(Command::Render(a)) => render::render(a),
         Some(Command::Posterior(a)) => posterior::posterior(a),
         Some(Command::Bench(a)) => bench::bench(a),

@@ -11,6 +11,7 @@ pub mod data;
 pub mod eddy;
 pub mod eval;
 pub mod filter;
+pub mod forecast;
 pub mod learn;
 pub mod stats;
 pub mod subgrid;
