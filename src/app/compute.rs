@@ -282,7 +282,17 @@ fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, St
     }
     for (label, card, weights) in crate::les::learn::model::EMBEDDED {
         match LesModel::from_bytes(card, weights, device) {
-            Ok(m) => models.push((format!("shipped: {label}"), m.into())),
+            Ok(m) => {
+                notes.push(format!(
+                    "subgrid, {label}: {} (ν {}, fidelity {}²)",
+                    m.card.name,
+                    m.card
+                        .nu_range()
+                        .map_or("?".into(), |(lo, hi)| format!("{lo:.0e}…{hi:.0e}")),
+                    m.card.best_fidelity()
+                ));
+                models.push((format!("shipped: {label}"), m.into()))
+            }
             Err(e) => notes.push(format!("embedded subgrid model {label} unavailable: {e}")),
         }
     }
