@@ -618,3 +618,59 @@ fn a_pytorch_state_dict_opens_as_the_g_model_and_runs() {
     assert_eq!(snap.config.closure, ClosureMode::Learned);
     assert_eq!(h.state().settings.model.g, "PyTorch: fno2d_nosparse");
 }
+
+#[test]
+fn the_les_preset_runs_the_shipped_learned_closure_and_opens_a_subgrid_model_file() {
+    let mut h = harness("les");
+    wait_for_experiment(&mut h);
+    let snap = h.state().session().snapshot().unwrap();
+    assert_eq!(snap.config.closure, ClosureMode::Learned);
+    h.get_by_label("Play").click();
+    wait_until(
+        &mut h,
+        "the learned subgrid closure draws an ensemble",
+        |a| {
+            a.session()
+                .snapshot()
+                .is_some_and(|s| s.steps > 20 && s.fields.spread.iter().any(|&v| v > 0.0))
+        },
+    );
+    h.get_by_label("Pause").click();
+    settle(&mut h);
+    let snap = h.state().session().snapshot().unwrap();
+    assert_eq!(snap.status, None, "the shipped subgrid model runs");
+    assert!(snap.fields.with != snap.fields.without);
+    // a subgrid model file goes to the subgrid picker, not to a published case
+    let before = snap.generation;
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/les_deterministic.bpk");
+    h.state_mut().open_model(&file);
+    assert!(
+        h.state()
+            .messages()
+            .iter()
+            .any(|m| m.contains("it is now the subgrid (LES) model")),
+        "{:?}",
+        h.state().messages()
+    );
+    assert_eq!(h.state().settings.model.les, "file: les_deterministic");
+    assert_eq!(h.state().settings.model.g, "");
+    wait_until(&mut h, "the run restarts with the opened model", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.generation > before)
+    });
+    h.get_by_label("Play").click();
+    wait_until(&mut h, "the deterministic closure acts", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.steps > 20 && s.fields.closure.iter().any(|&v| v != 0.0))
+    });
+    h.get_by_label("Pause").click();
+    settle(&mut h);
+    let snap = h.state().session().snapshot().unwrap();
+    assert!(
+        snap.fields.spread.iter().all(|&v| v == 0.0),
+        "a deterministic closure has no spread"
+    );
+}
