@@ -105,8 +105,19 @@ fn png_sequence_and_cli_render_at_fixed_simulation_times() {
             .map(|k| format!("frame_{k:05}.png"))
             .collect::<Vec<_>>()
     );
-    let img = image::open(out.join("frame_00000.png")).unwrap();
-    assert_eq!((img.width(), img.height()), (3 * 128 + 2 * GAP, 128));
+    let img = image::open(out.join("frame_00000.png")).unwrap().to_rgba8();
+    assert_eq!(img.width(), 3 * 128 + 2 * GAP);
+    // a band of titles above the 128-pixel fields: dark ink over each panel
+    let band = img.height() - 128;
+    assert!((12..=40).contains(&band), "title band {band}");
+    for k in 0..3 {
+        let x0 = k * (128 + GAP);
+        let ink = (x0..x0 + 128)
+            .flat_map(|x| (0..band).map(move |y| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0[0] < 200)
+            .count();
+        assert!(ink > 20, "panel {k} has a title");
+    }
 }
 
 #[test]

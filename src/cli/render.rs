@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::experiment::{Experiment, Fields, Panel, presets};
+use crate::experiment::{Experiment, ExperimentConfig, Fields, LearnedModel, Panel, presets};
 use crate::render::record::{Recorder, strip};
 use crate::render::{Colormap, PanelRanges, Range, panel_style};
 
@@ -66,6 +66,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
     cfg.blocking = true;
     cfg.validate()?;
     let model = super::closure_model(&cfg, a.model.as_deref())?;
+    let with_label = closure_label(&cfg, model.as_ref());
     let stop = super::interruptible()?;
     let bar = super::progress_bar();
     let (omega, t0) = super::start_state(&cfg, from, &bar, &stop)?;
@@ -80,7 +81,27 @@ pub fn render(a: RenderArgs) -> Result<()> {
         bar.finish_and_clear();
         return write_still(&a, &mut exp);
     }
-    write_movie(&a, &mut exp, (from, to), &bar, &stop)
+    write_movie(&a, &mut exp, &with_label, (from, to), &bar, &stop)
+}
+
+/// A panel's title in a movie: the run with the closure says which closure it has.
+fn movie_title(p: Panel, cfg: &ExperimentConfig, with_label: &str) -> String {
+    match p {
+        Panel::With => format!(
+            "{}, {with_label}",
+            p.title(cfg.term()).replace(", with closure", "")
+        ),
+        _ => p.title(cfg.term()),
+    }
+}
+
+/// What closes the run with the closure: the mode, or the learned model's kind.
+fn closure_label(cfg: &ExperimentConfig, model: Option<&LearnedModel>) -> String {
+    match model {
+        Some(LearnedModel::Subgrid(m)) => m.card.kind.closure_name().replace('-', " "),
+        Some(LearnedModel::Published(_)) => "learned closure".into(),
+        None => format!("closure {}", cfg.closure),
+    }
 }
 
 /// One colour scale per panel for a whole movie (from its first frame).
@@ -120,6 +141,7 @@ fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
 fn write_movie(
     a: &RenderArgs,
     exp: &mut Experiment,
+    with_label: &str,
     (from, to): (f64, f64),
     bar: &indicatif::ProgressBar,
     stop: &std::sync::atomic::AtomicBool,
@@ -149,7 +171,26 @@ fn write_movie(
             .zip(rs.iter())
             .map(|(&p, &(r, c))| (f.panel(p), r, c))
             .collect();
-        let frame = strip(&panels, f.n, a.scale);
+        let titles: Vec<String> = a
+            .panels
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let t = movie_title(p, exp.config(), with_label);
+                if i == 0 {
+                    format!("{t}, t = {:.2}", f.t)
+                } else {
+                    t
+                }
+            })
+            .collect();
+        let side = (f.n * a.scale) as u32;
+        let frame = crate::render::panel::with_titles(
+            &strip(&panels, f.n, a.scale),
+            &titles,
+            side,
+            crate::render::record::GAP,
+        );
         let rec = match &mut recorder {
             Some(r) => r,
             None => recorder.insert(Recorder::create(

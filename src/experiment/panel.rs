@@ -78,14 +78,16 @@ impl Panel {
         match self {
             Panel::Truth if term == "Π" => "filtered DNS ω".into(),
             Panel::Truth => "truth ω".into(),
+            Panel::With if term == "Π" => "LES ω, with closure".into(),
             Panel::With => "model ω, with closure".into(),
+            Panel::Without if term == "Π" => "LES ω, no closure".into(),
             Panel::Without => "model ω, no closure".into(),
             Panel::Error => "|ω_with − ω_truth|".into(),
             Panel::TrueClosure => format!("true {term}"),
             Panel::Closure if term == "Π" => "modelled Π".into(),
             Panel::Closure => format!("sampled {term} (ensemble mean)"),
             Panel::Spread => "ensemble spread (std)".into(),
-            Panel::Reference => "Smagorinsky LES ω".into(),
+            Panel::Reference => "LES ω, Smagorinsky".into(),
         }
     }
 

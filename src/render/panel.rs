@@ -209,3 +209,24 @@ pub fn panel_image(
     }
     (img, l)
 }
+
+/// `strip` (panels of width `panel_w`, `gap` apart) with a white band above holding each
+/// panel's title, shrunk to fit its panel (movies of `render`).
+pub fn with_titles(strip: &RgbaImage, titles: &[String], panel_w: u32, gap: u32) -> RgbaImage {
+    let f = font();
+    let px = (panel_w as f32 / 16.0).clamp(11.0, 20.0);
+    let band = (px * 1.6).ceil() as u32;
+    let mut img = RgbaImage::from_pixel(
+        strip.width(),
+        strip.height() + band,
+        Rgba([255, 255, 255, 255]),
+    );
+    image::imageops::overlay(&mut img, strip, 0, band as i64);
+    for (i, t) in titles.iter().enumerate() {
+        let room = panel_w as f32 - 4.0;
+        let fit = px * (room / text_width(&f, px, t)).min(1.0);
+        let x = (i as u32 * (panel_w + gap)) as f32 + 2.0;
+        draw_text(&mut img, &f, fit, x, px * 1.2, t, [20, 20, 20]);
+    }
+    img
+}
