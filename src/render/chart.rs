@@ -17,13 +17,18 @@ pub struct Chart<'a> {
     pub series: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-const OKABE_ITO: [RGBColor; 6] = [
+/// Okabe–Ito's colour-blind-safe colours (black is the reference series), then three
+/// more so that the eight closures of a subgrid figure never share a colour.
+const OKABE_ITO: [RGBColor; 9] = [
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
     RGBColor(0, 158, 115),
     RGBColor(213, 94, 0),
     RGBColor(0, 114, 178),
     RGBColor(204, 121, 167),
+    RGBColor(117, 112, 179),
+    RGBColor(140, 86, 75),
+    RGBColor(128, 128, 128),
 ];
 
 /// Pixel size of a chart.
