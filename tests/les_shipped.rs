@@ -47,6 +47,15 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
             let stochastic = r["closure"] == "learned-stochastic";
             assert_eq!(r["spread_skill"].is_number(), stochastic, "{r}");
         }
+        // asked for a fidelity it was trained on, else for the highest it knows
+        assert_eq!(
+            m.card.best_fidelity(),
+            256,
+            "{label}: trained on 128² and 256² data"
+        );
+        for (asked, got) in [(128, 128), (256, 256), (512, 256)] {
+            assert_eq!(m.card.fidelity_for(asked), got, "{label}");
+        }
         // it samples: finite, and members differ only for the stochastic closure
         let (lo, hi) = m.card.nu_range().expect("the card lists its training data");
         let s = m

@@ -382,7 +382,8 @@ impl LesModel {
                     None => raw,
                 };
                 if let Some(m) = &self.mean {
-                    let mean = m.sample(grid, omega_bar, nu, dns_n, 1, sampler, &schedule)?;
+                    let fidelity = m.card.fidelity_for(dns_n);
+                    let mean = m.sample(grid, omega_bar, nu, fidelity, 1, sampler, &schedule)?;
                     for f in out.iter_mut() {
                         f.iter_mut().zip(&mean[0]).for_each(|(a, b)| *a += b);
                     }

@@ -475,11 +475,12 @@ fn subtract_mean(s: &mut LesSamples, mean: &LesModel) -> Result<(), ClosureError
             .iter()
             .map(|&v| v as f64)
             .collect();
+        // the mean is asked for a fidelity it knows (it may have been fitted on other data)
         let m = mean.sample(
             &grid,
             &w,
             nu,
-            dns_n,
+            mean.card.fidelity_for(dns_n),
             1,
             crate::closure::sampler::Sampler::EulerMaruyama,
             &schedule,
