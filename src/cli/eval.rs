@@ -172,11 +172,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     }
     for p in &a.model {
         let m = ClosureModel::load(p).with_context(|| format!("loading {}", p.display()))?;
-        let label = p
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        models.push((label, m));
+        models.push((super::file_stem(p), m));
     }
     if a.samples == 0 || a.samples > 10_000 {
         bail!("--samples must be 1…10000, got {}", a.samples);

@@ -93,11 +93,8 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         .iter()
         .map(|p| {
             let model = crate::les::learn::model::LesModel::load(p, &device)?;
-            let stem = p
-                .file_stem()
-                .map_or(String::new(), |s| s.to_string_lossy().into());
             Ok(crate::les::learn::learned::Learned {
-                label: stem,
+                label: super::file_stem(p),
                 model,
                 every: a.resample_every,
                 ensemble: a.ensemble,

@@ -69,10 +69,7 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
     }
     let model = crate::les::learn::model::LesModel::load(&a.model, &burn::tensor::Device::flex())?;
     let learned = crate::les::learn::learned::Learned {
-        label: a
-            .model
-            .file_stem()
-            .map_or(String::new(), |s| s.to_string_lossy().into()),
+        label: super::file_stem(&a.model),
         model,
         every: a.resample_every,
         ensemble: 1,

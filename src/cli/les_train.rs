@@ -160,12 +160,7 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
         .model
         .iter()
         .zip(&models)
-        .map(|(p, m)| {
-            let stem = p
-                .file_stem()
-                .map_or(String::new(), |s| s.to_string_lossy().into());
-            (stem, m)
-        })
+        .map(|(p, m)| (super::file_stem(p), m))
         .collect();
     let tests: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
     let rows = apriori(

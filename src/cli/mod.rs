@@ -260,6 +260,12 @@ pub(crate) fn closure_model(
     Ok(Some(m))
 }
 
+/// A model file's name without folder and extension: how evaluation rows name a model.
+pub(crate) fn file_stem(p: &std::path::Path) -> String {
+    p.file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into())
+}
+
 /// From now on SIGINT and SIGTERM set the returned flag instead of ending the process
 /// (a second signal ends it at once); loops that check it stop with an error, so their
 /// temporary files are removed on the way out.
