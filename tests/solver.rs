@@ -557,9 +557,10 @@ fn bad_parameters_and_sizes_are_rejected() {
     ));
 }
 
-/// Steps split over two threads (the truth and the run without closure side by side,
-/// each advection's transforms in pairs) give bit-identical trajectories to one thread,
-/// for a single run and for the experiment's lockstep triple.
+/// Steps split over two threads (the truth beside the run without closure and the
+/// advection of the run with it, each advection's transforms in pairs) give
+/// bit-identical trajectories to one thread, for a single run and for the experiment's
+/// lockstep triple in both flows.
 #[test]
 fn two_threads_step_bit_identically_to_one() {
     use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig};
@@ -592,24 +593,46 @@ fn two_threads_step_bit_identically_to_one() {
             .zip(&two)
             .all(|(a, b)| a.re.to_bits() == b.re.to_bits() && a.im.to_bits() == b.im.to_bits())
     );
-    let triple = |threads: usize| {
-        let cfg = ExperimentConfig {
-            n,
-            closure: ClosureMode::Oracle,
-            threads,
-            blocking: true,
-            ..Default::default()
-        };
+    let triple = |cfg: ExperimentConfig, steps: u64| {
         let mut e = Experiment::new(cfg, None).unwrap();
-        e.advance(40).unwrap();
+        e.advance(steps).unwrap();
         let f = e.fields(None);
-        [f.truth, f.with, f.without, f.true_closure]
+        [f.truth, f.with, f.without, f.true_closure, f.reference]
+    };
+    // the published flow: the with-run's advection made beside the truth (prepare_step),
+    // the oracle's closure transformed on the truth's thread
+    let published = |threads: usize| ExperimentConfig {
+        n,
+        closure: ClosureMode::Oracle,
+        threads,
+        blocking: true,
+        ..Default::default()
     };
     assert_eq!(
-        triple(1),
-        triple(2),
+        triple(published(1), 40),
+        triple(published(2), 40),
         "the lockstep triple does not depend on threads"
     );
+    // the subgrid flow: DNS truth, LES runs and the Smagorinsky yardstick run
+    let flow = closure_lab::les::LesFlow::default();
+    let subgrid = |threads: usize| ExperimentConfig {
+        flow: closure_lab::experiment::Flow::Kolmogorov,
+        n: flow.les_n,
+        dns_n: 128,
+        nu: flow.nu,
+        dt: flow.dt,
+        scheme: flow.scheme,
+        closure: ClosureMode::Oracle,
+        threads,
+        blocking: true,
+        ..Default::default()
+    };
+    let one = triple(subgrid(1), 20);
+    assert!(
+        one[4].iter().any(|w| *w != 0.0),
+        "the yardstick run is there"
+    );
+    assert_eq!(one, triple(subgrid(2), 20), "nor does the subgrid one");
 }
 
 /// Every run kind stops at the step where things go wrong, naming the cause: the truth

@@ -96,6 +96,9 @@ struct SolverRow {
     fft_ratio: f64,
     ms_per_step: f64,
     fft_ms_per_step: f64,
+    /// Steps/s over one thread's, the median of alternating repetitions (lockstep rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speedup: Option<f64>,
 }
 
 /// Sizes, batches and seconds a benchmark accepts.
@@ -155,16 +158,24 @@ pub fn bench(a: BenchArgs) -> Result<()> {
 fn time_per_call(seconds: f64, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     let mut best = f64::INFINITY;
     for _ in 0..3 {
-        let t0 = Instant::now();
-        let mut calls = 0u64;
-        while t0.elapsed().as_secs_f64() < seconds || calls < 3 {
-            f()?;
-            calls += 1;
-        }
-        best = best.min(t0.elapsed().as_secs_f64() / calls as f64);
+        best = best.min(time_once(seconds, &mut f)?);
     }
     Ok(best)
 }
+
+/// Seconds per call of `f`, calling it for about `seconds` (at least 3 times).
+fn time_once(seconds: f64, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let t0 = Instant::now();
+    let mut calls = 0u64;
+    while t0.elapsed().as_secs_f64() < seconds || calls < 3 {
+        f()?;
+        calls += 1;
+    }
+    Ok(t0.elapsed().as_secs_f64() / calls as f64)
+}
+
+/// Timed repetitions of each thread count in the lockstep-triple benchmark, alternating.
+const PAIRS: usize = 5;
 
 /// 1 thread, and all cores when there is more than one.
 fn thread_counts() -> Vec<usize> {
@@ -226,6 +237,7 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                     fft_ratio: step / ffts,
                     ms_per_step: step * 1e3,
                     fft_ms_per_step: ffts * 1e3,
+                    speedup: None,
                 };
                 if json {
                     println!("{}", serde_json::to_string(&row)?);
@@ -248,18 +260,24 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
 }
 
 /// The app's lockstep step (truth, model run with the oracle closure, model run without)
-/// on 1 and all cores.
+/// on 1 and all cores. These machines are shared and noisy, so the thread counts are
+/// timed in alternation, [`PAIRS`] times each: steps/s is the best repetition, the
+/// speed-up the median of the ratios of neighbouring repetitions.
 fn bench_triple(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
     use crate::experiment::{ClosureMode, Experiment, ExperimentConfig};
     if !json {
-        println!("lockstep triple (truth + with oracle closure + without), reference scheme");
         println!(
-            "{:>5} {:>8} {:>12} {:>10}",
-            "N", "threads", "steps/s", "ms/step"
+            "lockstep triple (truth + with oracle closure + without), reference scheme; {PAIRS} alternating repetitions of {seconds} s"
+        );
+        println!(
+            "{:>5} {:>8} {:>12} {:>10} {:>10}",
+            "N", "threads", "steps/s", "ms/step", "speed-up"
         );
     }
+    let counts = thread_counts();
     for &n in sizes {
-        for &threads in &thread_counts() {
+        let mut runs = Vec::new();
+        for &threads in &counts {
             let cfg = ExperimentConfig {
                 n,
                 closure: ClosureMode::Oracle,
@@ -272,23 +290,39 @@ fn bench_triple(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()?;
-            let step = pool.install(|| time_per_call(seconds, || Ok(exp.step()?)))?;
+            runs.push((exp, pool));
+        }
+        let mut per_call = vec![Vec::with_capacity(PAIRS); runs.len()];
+        for _ in 0..PAIRS {
+            for ((exp, pool), times) in runs.iter_mut().zip(&mut per_call) {
+                times.push(pool.install(|| time_once(seconds, || Ok(exp.step()?)))?);
+            }
+        }
+        for (&threads, times) in counts.iter().zip(&per_call) {
+            let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+            let mut ratios: Vec<f64> = per_call[0].iter().zip(times).map(|(a, b)| a / b).collect();
+            ratios.sort_by(f64::total_cmp);
             let row = SolverRow {
                 run: "lockstep-triple",
                 n,
                 scheme: Scheme::Reference,
                 threads,
-                steps_per_s: 1.0 / step,
+                steps_per_s: 1.0 / best,
                 fft_ratio: f64::NAN,
-                ms_per_step: step * 1e3,
+                ms_per_step: best * 1e3,
                 fft_ms_per_step: f64::NAN,
+                speedup: Some(ratios[ratios.len() / 2]),
             };
             if json {
                 println!("{}", serde_json::to_string(&row)?);
             } else {
                 println!(
-                    "{:>5} {:>8} {:>12.0} {:>10.4}",
-                    n, threads, row.steps_per_s, row.ms_per_step
+                    "{:>5} {:>8} {:>12.0} {:>10.4} {:>10.2}",
+                    n,
+                    threads,
+                    row.steps_per_s,
+                    row.ms_per_step,
+                    ratios[ratios.len() / 2]
                 );
             }
         }

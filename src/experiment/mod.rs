@@ -22,6 +22,7 @@ use crate::closure::calibration::{ensemble_mean, ensemble_std};
 use crate::closure::sensors::Sensors;
 use crate::les::EddyViscosity;
 use crate::metrics;
+use crate::solver::fft::{Fft2, FftScratch};
 use crate::solver::{C64, GrfParams, Grid, RunKind, Simulation, SolverError, grf};
 
 pub use config::{ClosureMode, ExperimentConfig, Flow};
@@ -101,7 +102,7 @@ pub struct Experiment {
     /// the same start, the classical yardstick of the spectra plot.
     reference: Option<crate::les::LesRun>,
     closure_hat: Vec<C64>,
-    scratch: crate::solver::fft::FftScratch,
+    scratch: FftScratch,
     /// Closure applied to the `with` run (physical, N²) and the ensemble it came from.
     closure: Vec<f64>,
     ensemble: Vec<Vec<f64>>,
@@ -333,31 +334,58 @@ impl Experiment {
     }
 
     /// Advance all three runs by one step. With two threads (on grids of at least
-    /// [`crate::solver::PARALLEL_MIN_N`]) the truth and the run without closure step side
-    /// by side; the results do not depend on it.
+    /// [`crate::solver::PARALLEL_MIN_N`]) the truth steps on one, the run without closure
+    /// and the advection of the run with it on the other; the results do not depend on it.
     pub fn step(&mut self) -> Result<(), ExperimentError> {
-        // truth first: its closure of this step is what the sensors read
+        // truth first: its closure of this step is what the sensors read; the published
+        // oracle hands it to the with-run spectrally, transformed beside the other runs
+        let oracle = self.cfg.closure == ClosureMode::Oracle && self.cfg.flow == Flow::Published;
         let mut truth = TruthStep {
             truth: &mut self.truth,
             closure: &mut self.true_closure,
             sensors: &self.sensors,
             readings: &mut self.readings,
+            spectral: oracle.then_some((&self.grid.fft, &mut self.closure_hat, &mut self.scratch)),
         };
         let without = &mut self.without;
+        let reference = &mut self.reference;
         let parallel = match self.cfg.flow {
             Flow::Published => self.cfg.params(RunKind::Truth).parallel(self.grid.n),
             Flow::Kolmogorov => self.cfg.threads > 1,
         };
-        let (t, w) = if parallel {
-            rayon::join(|| truth.step(), || without.step())
+        if !parallel {
+            truth.step()?;
+            without.step()?;
+            step_reference(reference)?;
+            self.step_with()?;
         } else {
-            (truth.step(), without.step())
-        };
-        t?;
-        w?;
-        self.step_with()?;
-        if let Some(r) = &mut self.reference {
-            r.step(None)?;
+            // The with-run's advection (the costly part of a reference step, independent
+            // of the closure) is made first on the second thread; the published oracle's
+            // with-run then finishes on the truth's thread as soon as its closure is
+            // there, while the second thread steps the run without closure.
+            let with = std::sync::Mutex::new(&mut self.with);
+            let lock = || with.lock().unwrap_or_else(|e| e.into_inner());
+            let (t, w) = rayon::join(
+                || -> Result<(), SolverError> {
+                    truth.step()?;
+                    if let Some((_, hat, _)) = &truth.spectral {
+                        lock().step_with_closure_hat(Some(hat))?;
+                    }
+                    Ok(())
+                },
+                || {
+                    lock().prepare_step();
+                    without.step()?;
+                    step_reference(reference)
+                },
+            );
+            t?;
+            w?;
+            if oracle {
+                self.closure.copy_from_slice(&self.true_closure);
+            } else {
+                self.step_with()?;
+            }
         }
         self.steps += 1;
         if self.steps % self.cfg.record_every == 0 {
@@ -376,8 +404,10 @@ impl Experiment {
             ClosureMode::Oracle => {
                 self.closure.copy_from_slice(&self.true_closure);
                 match (self.cfg.flow, self.truth.closure_hat()) {
+                    // Π itself: the filtered DNS makes it spectrally
                     (Flow::Kolmogorov, Some(c)) => self.with.step_with_closure_hat(Some(c))?,
-                    _ => self.with.step_with_closure(&self.closure)?,
+                    // the physical closure, transformed by the truth's step
+                    _ => self.with.step_with_closure_hat(Some(&self.closure_hat))?,
                 }
             }
             ClosureMode::Smagorinsky | ClosureMode::DynamicSmagorinsky | ClosureMode::Leith => {
@@ -578,12 +608,19 @@ impl Experiment {
     }
 }
 
+/// One step of the Smagorinsky yardstick run, when there is one.
+fn step_reference(reference: &mut Option<crate::les::LesRun>) -> Result<(), SolverError> {
+    reference.as_mut().map_or(Ok(()), |r| r.step(None))
+}
+
 /// The truth's step and what follows from it: its true closure and the sensor readings.
 struct TruthStep<'a> {
     truth: &'a mut Truth,
     closure: &'a mut Vec<f64>,
     sensors: &'a Sensors,
     readings: &'a mut Vec<f64>,
+    /// Where to transform the physical closure back to spectral (the published oracle).
+    spectral: Option<(&'a Fft2, &'a mut Vec<C64>, &'a mut FftScratch)>,
 }
 
 impl TruthStep<'_> {
@@ -591,6 +628,9 @@ impl TruthStep<'_> {
         self.truth.step()?;
         self.truth.closure_into(self.closure);
         *self.readings = self.sensors.read(self.closure);
+        if let Some((fft, hat, scratch)) = &mut self.spectral {
+            fft.forward(self.closure, hat, scratch);
+        }
         Ok(())
     }
 }

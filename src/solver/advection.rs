@@ -9,7 +9,9 @@ use super::grid::Grid;
 
 /// Buffers for one advection evaluation (allocated once).
 pub struct AdvectionWork {
-    hat: [Vec<C64>; 4],
+    /// one spectral buffer per pair of transforms: each derivative is made and
+    /// transformed before the next (a smaller working set than one buffer each)
+    hat: [Vec<C64>; 2],
     phys: [Vec<f64>; 4],
     /// FFT scratch of a second thread: when present, the velocity pair (u, v) and the
     /// gradient pair (∂ω/∂x, ∂ω/∂y) are made on two threads at once (`rayon::join`).
@@ -46,7 +48,7 @@ pub fn advection_hat(
     work: &mut AdvectionWork,
     scratch: &mut FftScratch,
 ) {
-    let [uh, vh, wxh, wyh] = &mut work.hat;
+    let [h0, h1] = &mut work.hat;
     let [u, v, wx, wy] = &mut work.phys;
     let two_pi = 2.0 * PI;
     let len = omega_hat.len();
@@ -54,39 +56,36 @@ pub fn advection_hat(
     let (lap, kx, ky) = (&grid.lap[..len], &grid.kx[..len], &grid.ky[..len]);
     let fft = &grid.fft;
     // velocity u = ∂ψ/∂y, v = −∂ψ/∂x with ψ̂ = ω̂ / 4π²|k|²
-    let velocity =
-        |uh: &mut [C64], vh: &mut [C64], u: &mut [f64], v: &mut [f64], s: &mut FftScratch| {
-            let (uh, vh) = (&mut uh[..len], &mut vh[..len]);
-            for k in 0..len {
-                let psi = omega_hat[k] / lap[k];
-                uh[k] = C64::new(0.0, two_pi * ky[k]) * psi;
-                vh[k] = -(C64::new(0.0, two_pi * kx[k]) * psi);
-            }
-            fft.inverse_inplace(uh, u, s);
-            fft.inverse_inplace(vh, v, s);
-        };
+    let velocity = |h: &mut [C64], u: &mut [f64], v: &mut [f64], s: &mut FftScratch| {
+        let h = &mut h[..len];
+        for k in 0..len {
+            h[k] = C64::new(0.0, two_pi * ky[k]) * (omega_hat[k] / lap[k]);
+        }
+        fft.inverse_inplace(h, u, s);
+        for k in 0..len {
+            h[k] = -(C64::new(0.0, two_pi * kx[k]) * (omega_hat[k] / lap[k]));
+        }
+        fft.inverse_inplace(h, v, s);
+    };
     // vorticity gradient
-    let gradient =
-        |xh: &mut [C64], yh: &mut [C64], wx: &mut [f64], wy: &mut [f64], s: &mut FftScratch| {
-            let (xh, yh) = (&mut xh[..len], &mut yh[..len]);
-            for k in 0..len {
-                let w = omega_hat[k];
-                xh[k] = C64::new(0.0, two_pi * kx[k]) * w;
-                yh[k] = C64::new(0.0, two_pi * ky[k]) * w;
-            }
-            fft.inverse_inplace(xh, wx, s);
-            fft.inverse_inplace(yh, wy, s);
-        };
+    let gradient = |h: &mut [C64], wx: &mut [f64], wy: &mut [f64], s: &mut FftScratch| {
+        let h = &mut h[..len];
+        for k in 0..len {
+            h[k] = C64::new(0.0, two_pi * kx[k]) * omega_hat[k];
+        }
+        fft.inverse_inplace(h, wx, s);
+        for k in 0..len {
+            h[k] = C64::new(0.0, two_pi * ky[k]) * omega_hat[k];
+        }
+        fft.inverse_inplace(h, wy, s);
+    };
     match &mut work.second {
         Some(s2) => {
-            rayon::join(
-                || velocity(uh, vh, u, v, scratch),
-                || gradient(wxh, wyh, wx, wy, s2),
-            );
+            rayon::join(|| velocity(h0, u, v, scratch), || gradient(h1, wx, wy, s2));
         }
         None => {
-            velocity(uh, vh, u, v, scratch);
-            gradient(wxh, wyh, wx, wy, scratch);
+            velocity(h0, u, v, scratch);
+            gradient(h1, wx, wy, scratch);
         }
     }
     // the product overwrites ∂ω/∂x; u and v stay for CFL checks

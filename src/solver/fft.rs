@@ -36,6 +36,9 @@ pub struct Fft2 {
 /// row-spectrum buffer. Allocate once (per workspace) and reuse; transforms never allocate.
 pub struct FftScratch {
     threads: usize,
+    /// [`BLOCK`] rows of a half spectrum (serial transforms)
+    block: Vec<C64>,
+    /// the whole transposed array (threaded transforms)
     rows: Vec<C64>,
     spec: Vec<C64>,
     phys: Vec<f64>,
@@ -94,9 +97,11 @@ impl Fft2 {
         let threads = threads.clamp(1, self.n);
         FftScratch {
             threads,
-            rows: vec![C64::default(); self.n * self.nh],
-            spec: vec![C64::default(); self.n * self.nh],
-            phys: vec![0.0; self.n * self.n],
+            block: vec![C64::default(); BLOCK * self.nh],
+            rows: vec![C64::default(); if threads > 1 { self.n * self.nh } else { 0 }],
+            // made on first use: most workspaces only transform in place
+            spec: Vec::new(),
+            phys: Vec::new(),
             per_thread: (0..threads)
                 .map(|_| vec![C64::default(); self.scratch_len])
                 .collect(),
@@ -109,19 +114,38 @@ impl Fft2 {
         debug_assert_eq!(input.len(), n * n);
         debug_assert_eq!(out.len(), n * nh);
         let r2c = &self.r2c;
-        // rows along y: real -> complex, into rows[i][0..nh]
-        for_rows2(
-            input,
-            n,
-            &mut s.rows,
-            nh,
-            &mut s.per_thread,
-            |inp, outp, scr| {
-                // Lengths are fixed at planning time, so this cannot fail.
-                let _ = r2c.process_with_scratch(inp, outp, scr);
-            },
-        );
-        transpose::transpose(&s.rows, out, nh, n);
+        // rows along y: real -> complex (lengths are fixed at planning time, so the
+        // transforms cannot fail), transposed into `out`
+        if s.threads <= 1 {
+            // a block of rows at a time, scattered while it is still in cache
+            let (block, scr) = (&mut s.block, &mut s.per_thread[0]);
+            for x0 in (0..n).step_by(BLOCK) {
+                let b = BLOCK.min(n - x0);
+                for (row, spec) in input[x0 * n..(x0 + b) * n]
+                    .chunks_exact_mut(n)
+                    .zip(block.chunks_exact_mut(nh))
+                {
+                    let _ = r2c.process_with_scratch(row, spec, scr);
+                }
+                for (jy, dst) in out.chunks_exact_mut(n).enumerate() {
+                    for (k, d) in dst[x0..x0 + b].iter_mut().enumerate() {
+                        *d = block[k * nh + jy];
+                    }
+                }
+            }
+        } else {
+            for_rows2(
+                input,
+                n,
+                &mut s.rows,
+                nh,
+                &mut s.per_thread,
+                |inp, outp, scr| {
+                    let _ = r2c.process_with_scratch(inp, outp, scr);
+                },
+            );
+            transpose::transpose(&s.rows, out, nh, n);
+        }
         let fwd = &self.fwd;
         for_rows(out, n, &mut s.per_thread, |row, scr| {
             fwd.process_with_scratch(row, scr)
@@ -131,7 +155,8 @@ impl Fft2 {
     /// Forward transform keeping `input` intact (copies it into scratch first).
     pub fn forward(&self, input: &[f64], out: &mut [C64], s: &mut FftScratch) {
         let mut buf = std::mem::take(&mut s.phys);
-        buf.copy_from_slice(input);
+        buf.clear();
+        buf.extend_from_slice(input);
         self.forward_inplace(&mut buf, out, s);
         s.phys = buf;
     }
@@ -147,35 +172,54 @@ impl Fft2 {
         for_rows(spec, n, &mut s.per_thread, |row, scr| {
             inv.process_with_scratch(row, scr)
         });
-        transpose::transpose(spec, &mut s.rows, n, nh);
         let c2r = &self.c2r;
         let scale = 1.0 / (n * n) as f64;
-        for_rows2(
-            &mut s.rows,
-            nh,
-            out,
-            n,
-            &mut s.per_thread,
-            |inp, outp, scr| {
-                inp[0].im = 0.0;
-                inp[nh - 1].im = 0.0;
-                // Lengths fixed at planning time and edge bins made real: cannot fail.
-                let _ = c2r.process_with_scratch(inp, outp, scr);
-                for v in outp.iter_mut() {
-                    *v *= scale;
+        let row_c2r = |inp: &mut [C64], outp: &mut [f64], scr: &mut [C64]| {
+            inp[0].im = 0.0;
+            inp[nh - 1].im = 0.0;
+            // Lengths fixed at planning time and edge bins made real: cannot fail.
+            let _ = c2r.process_with_scratch(inp, outp, scr);
+            for v in outp.iter_mut() {
+                *v *= scale;
+            }
+        };
+        if s.threads <= 1 {
+            // a block of columns at a time, gathered from the transposed layout
+            let (block, scr) = (&mut s.block, &mut s.per_thread[0]);
+            for x0 in (0..n).step_by(BLOCK) {
+                let b = BLOCK.min(n - x0);
+                for (jy, src) in spec.chunks_exact(n).enumerate() {
+                    for (k, v) in src[x0..x0 + b].iter().enumerate() {
+                        block[k * nh + jy] = *v;
+                    }
                 }
-            },
-        );
+                for (inp, outp) in block
+                    .chunks_exact_mut(nh)
+                    .zip(out[x0 * n..(x0 + b) * n].chunks_exact_mut(n))
+                {
+                    row_c2r(inp, outp, scr);
+                }
+            }
+        } else {
+            transpose::transpose(spec, &mut s.rows, n, nh);
+            for_rows2(&mut s.rows, nh, out, n, &mut s.per_thread, row_c2r);
+        }
     }
 
     /// Inverse transform keeping `spec` intact (copies it into scratch first).
     pub fn inverse(&self, spec: &[C64], out: &mut [f64], s: &mut FftScratch) {
         let mut buf = std::mem::take(&mut s.spec);
-        buf.copy_from_slice(spec);
+        buf.clear();
+        buf.extend_from_slice(spec);
         self.inverse_inplace(&mut buf, out, s);
         s.spec = buf;
     }
 }
+
+/// Rows transformed together in a serial transform, so that moving them across the
+/// transposed layout touches whole cache lines (8 complex values = two 64-byte lines)
+/// and never a second N²-sized array.
+const BLOCK: usize = 8;
 
 /// Apply `f` to each row (length `row_len`) of `data`, serially or on `scratch.len()` threads.
 fn for_rows<T: Send>(
