@@ -1,6 +1,7 @@
 //! Closure Lab: 2-D Navier–Stokes with a learned stochastic closure.
 //!
 //! Data flows one way: [`solver`] → [`closure`] → experiment → app / [`cli`].
+pub mod alloc;
 pub mod app;
 pub mod atomic;
 pub mod cli;

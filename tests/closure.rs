@@ -751,3 +751,15 @@ fn whitening_carries_over_to_finer_grids() {
         );
     }
 }
+
+/// The allocator option training changes (src/alloc.rs) is mimalloc's purge delay: at the
+/// index the project uses it holds that option's default (v3: 1 000 ms) until set, then −1.
+#[test]
+fn training_keeps_freed_pages_through_mimallocs_purge_delay() {
+    use closure_lab::alloc;
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        assert_eq!(alloc::purge_delay_ms(), alloc::DEFAULT_PURGE_DELAY_MS);
+    }
+    alloc::keep_freed_pages();
+    assert_eq!(alloc::purge_delay_ms(), -1);
+}

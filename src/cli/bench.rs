@@ -481,6 +481,8 @@ fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice
     use burn::tensor::{Distribution, Tensor};
     use rand::SeedableRng;
 
+    // as `train` and `les-train` run (src/alloc.rs)
+    crate::alloc::keep_freed_pages();
     let (plain, backend) = bench_device(on)?;
     let device = plain.clone().autodiff();
     let shipped = ClosureModel::embedded(&plain)?.card.net;

@@ -57,6 +57,7 @@ pub struct LesTrainArgs {
 }
 
 pub fn les_train(a: LesTrainArgs) -> Result<()> {
+    crate::alloc::keep_freed_pages();
     let cfg = LesTrainConfig {
         data: a.data,
         per_file: a.per_file,

@@ -98,6 +98,7 @@ pub struct TrainArgs {
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
+    crate::alloc::keep_freed_pages();
     if let Some(v) = &a.sample_range {
         anyhow::ensure!(
             v.len() == 4,
