@@ -35,6 +35,8 @@ struct Check {
     t_s: f64,
     rss_mib: f64,
     setting: String,
+    /// Which pass through the schedule (0 = the first).
+    pass: usize,
     steps: u64,
 }
 
@@ -48,6 +50,11 @@ struct Report {
     /// against the median of its earlier ones, (late − early) ÷ early; the largest over
     /// settings checked at least 4 times
     rss_drift_same_setting: f64,
+    /// Mean RSS of every complete pass through the schedule that starts after warm-up
+    /// (a setting's RSS depends on the settings before it; a pass averages that out)
+    rss_pass_means: Vec<f64>,
+    /// Largest |pass mean − mean of the pass means| ÷ that mean
+    rss_pass_deviation: f64,
     non_finite: usize,
     errors: Vec<String>,
 }
@@ -151,6 +158,8 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         checks: Vec::new(),
         rss_spread_after_warmup: 0.0,
         rss_drift_same_setting: 0.0,
+        rss_pass_means: Vec::new(),
+        rss_pass_deviation: 0.0,
         non_finite: 0,
         errors: Vec::new(),
     };
@@ -196,6 +205,7 @@ pub fn soak(a: SoakArgs) -> Result<()> {
                 t_s: t0.elapsed().as_secs_f64(),
                 rss_mib: rss_mib(),
                 setting: setting.clone(),
+                pass: index.saturating_sub(1) / plan.len(),
                 steps: exp.as_ref().map_or(0, |e| e.steps()),
             };
             eprintln!("{:7.0} s  RSS {:7.1} MiB  {}", c.t_s, c.rss_mib, c.setting);
@@ -239,11 +249,14 @@ pub fn soak(a: SoakArgs) -> Result<()> {
             (median(late) - median(early)) / median(early)
         })
         .fold(0.0f64, |m, d| if d.abs() > m.abs() { d } else { m });
+    pass_means(&mut report, warm, plan.len());
     println!(
-        "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %, spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors",
+        "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %; mean RSS of the {} complete passes through the schedule after warm-up within ±{:.1} % of their mean; spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors",
         a.minutes,
         index,
         100.0 * report.rss_drift_same_setting,
+        report.rss_pass_means.len(),
+        100.0 * report.rss_pass_deviation,
         100.0 * report.rss_spread_after_warmup,
         report.non_finite,
         report.errors.len()
@@ -259,4 +272,42 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The mean RSS of every complete pass through the schedule (`settings` changes) that
+/// starts after `warm` seconds, and their largest relative deviation from their mean.
+fn pass_means(report: &mut Report, warm: f64, settings: usize) {
+    let last = report.checks.last().map_or(0, |c| c.pass);
+    let mut means = Vec::new();
+    for pass in 0..last {
+        let rss: Vec<f64> = report
+            .checks
+            .iter()
+            .filter(|c| c.pass == pass)
+            .map(|c| c.rss_mib)
+            .collect();
+        let starts_warm = report
+            .checks
+            .iter()
+            .find(|c| c.pass == pass)
+            .is_some_and(|c| c.t_s >= warm);
+        let visited = report
+            .checks
+            .iter()
+            .filter(|c| c.pass == pass)
+            .map(|c| c.setting.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if starts_warm && visited == settings && !rss.is_empty() {
+            means.push(rss.iter().sum::<f64>() / rss.len() as f64);
+        }
+    }
+    if !means.is_empty() {
+        let mean = means.iter().sum::<f64>() / means.len() as f64;
+        report.rss_pass_deviation = means
+            .iter()
+            .map(|m| (m - mean).abs() / mean)
+            .fold(0.0, f64::max);
+    }
+    report.rss_pass_means = means;
 }
