@@ -33,7 +33,8 @@ pub struct Fft2 {
 }
 
 /// Preallocated buffers for [`Fft2`] transforms: one scratch row per worker thread plus a
-/// row-spectrum buffer. Allocate once (per workspace) and reuse; transforms never allocate.
+/// row-spectrum buffer. Allocate once (per workspace) and reuse; in-place transforms never
+/// allocate, the copying ones only on their first use.
 pub struct FftScratch {
     threads: usize,
     /// [`BLOCK`] rows of a half spectrum (serial transforms)
