@@ -277,31 +277,24 @@ pub fn soak(a: SoakArgs) -> Result<()> {
 /// The mean RSS of every complete pass through the schedule (`settings` changes) that
 /// starts after `warm` seconds, and their largest relative deviation from their mean.
 fn pass_means(report: &mut Report, warm: f64, settings: usize) {
-    let last = report.checks.last().map_or(0, |c| c.pass);
-    let mut means = Vec::new();
-    for pass in 0..last {
-        let rss: Vec<f64> = report
-            .checks
-            .iter()
-            .filter(|c| c.pass == pass)
-            .map(|c| c.rss_mib)
-            .collect();
-        let starts_warm = report
-            .checks
-            .iter()
-            .find(|c| c.pass == pass)
-            .is_some_and(|c| c.t_s >= warm);
-        let visited = report
-            .checks
-            .iter()
-            .filter(|c| c.pass == pass)
-            .map(|c| c.setting.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        if starts_warm && visited == settings && !rss.is_empty() {
-            means.push(rss.iter().sum::<f64>() / rss.len() as f64);
-        }
+    use std::collections::{BTreeMap, BTreeSet};
+    // per pass: its first check's time, the settings it visited, its RSS readings
+    let mut passes: BTreeMap<usize, (f64, BTreeSet<&str>, Vec<f64>)> = BTreeMap::new();
+    for c in &report.checks {
+        let p = passes
+            .entry(c.pass)
+            .or_insert_with(|| (c.t_s, BTreeSet::new(), Vec::new()));
+        p.1.insert(c.setting.as_str());
+        p.2.push(c.rss_mib);
     }
+    let last = report.checks.last().map_or(0, |c| c.pass);
+    let means: Vec<f64> = passes
+        .iter()
+        .filter(|(pass, (start, visited, _))| {
+            **pass < last && *start >= warm && visited.len() == settings
+        })
+        .map(|(_, (_, _, rss))| rss.iter().sum::<f64>() / rss.len() as f64)
+        .collect();
     if !means.is_empty() {
         let mean = means.iter().sum::<f64>() / means.len() as f64;
         report.rss_pass_deviation = means
