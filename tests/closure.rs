@@ -361,6 +361,13 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
         // the defaults are the models trained across densities, with their calibration
         // table at every density (an ensemble row per density and sampler)
         assert!(m.card.inputs.density_scale.is_some() && m.card.whitening.is_some());
+        // and their spread inflation, fitted on held-out trajectories (`calibrate`)
+        let infl = m
+            .card
+            .inflation
+            .as_ref()
+            .expect("a fitted spread inflation");
+        assert!(infl.validate(DENSITIES.len()).is_ok() && !infl.fitted_on.is_empty());
         for s in DENSITIES {
             let rows: Vec<_> = m
                 .card
@@ -762,4 +769,96 @@ fn training_keeps_freed_pages_through_mimallocs_purge_delay() {
     }
     alloc::keep_freed_pages();
     assert_eq!(alloc::purge_delay_ms(), -1);
+}
+
+/// Spread inflation: members under-dispersed by one half in shells 3–6 (independent of
+/// the truth, like the residual a model cannot know) give factors ≈ 2 there and ≈ 1
+/// elsewhere; applying them keeps the ensemble mean and makes spread match error.
+#[test]
+fn spread_inflation_recovers_a_known_per_shell_deficit() {
+    use closure_lab::closure::calibration::{deviation_spectra, ensemble_mean, spectrum_ratio};
+    use closure_lab::closure::inflation::Inflation;
+    use rand_distr::Distribution as _;
+    let (n, states, members) = (32, 60, 8);
+    let grid = Grid::new(n).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let normal = rand_distr::Normal::new(0.0, 1.0).unwrap();
+    let shell = |s: usize| grid.k2[s].sqrt().round() as usize;
+    // a red field; `deficit` halves shells 3–6
+    let mut field = |deficit: bool| {
+        let z: Vec<f64> = (0..n * n).map(|_| normal.sample(&mut rng)).collect();
+        let mut hat = grid.to_spectral(&z);
+        for (s, c) in hat.iter_mut().enumerate() {
+            let k = shell(s);
+            let r = if deficit && (3..=6).contains(&k) {
+                0.5
+            } else {
+                1.0
+            };
+            *c *= r / (1.0 + k as f64);
+        }
+        grid.to_physical(&hat)
+    };
+    let mut draws: Vec<(Vec<Vec<f64>>, Vec<f64>)> = (0..states)
+        .map(|_| {
+            let truth = field(false);
+            ((0..members).map(|_| field(true)).collect(), truth)
+        })
+        .collect();
+    let sums = |d: &[(Vec<Vec<f64>>, Vec<f64>)]| {
+        let (mut sp, mut er) = (Vec::<f64>::new(), Vec::<f64>::new());
+        for (m, t) in d {
+            let (s, e) = deviation_spectra(&grid, m, t);
+            if sp.is_empty() {
+                (sp, er) = (s, e);
+            } else {
+                sp.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+                er.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
+            }
+        }
+        (sp, er)
+    };
+    let before = sums(&draws);
+    let f = Inflation::fit(std::slice::from_ref(&before), members, "test".into());
+    for k in 2..=14 {
+        let want = if (3..=6).contains(&k) { 2.0 } else { 1.0 };
+        let got = f.factor[0][k];
+        assert!(
+            (got / want - 1.0).abs() < 0.15,
+            "shell {k}: {got} (want {want})"
+        );
+    }
+    assert!(f.validate(1).is_ok() && f.validate(2).is_err());
+    let mut wild = f.clone();
+    wild.factor[0][3] = 9.0;
+    assert!(wild.validate(1).is_err());
+    let (_, worst_before) = spectrum_ratio(&before.0, &before.1);
+    let mean_before = ensemble_mean(&draws[0].0);
+    for (m, _) in draws.iter_mut() {
+        f.apply(0, &grid, m);
+    }
+    let mean_after = ensemble_mean(&draws[0].0);
+    let moved = mean_before
+        .iter()
+        .zip(&mean_after)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(moved < 1e-12, "the ensemble mean moved by {moved}");
+    let after = sums(&draws);
+    let (ratio, worst_after) = spectrum_ratio(&after.0, &after.1);
+    // ideal ratio M/(M+1): deviations carry σ², the error of the mean σ²(1 + 1/M)
+    let ideal = members as f64 / (members + 1) as f64;
+    assert!(worst_before > 0.6, "before: {worst_before}");
+    for (k, r) in ratio.iter().enumerate().take(15).skip(2) {
+        assert!((r / ideal - 1.0).abs() < 0.2, "shell {k} after: {r}");
+    }
+    assert!(
+        worst_after < worst_before / 3.0,
+        "{worst_after} vs {worst_before}"
+    );
+    // one member: nothing to inflate about
+    let mut one = vec![field(true)];
+    let copy = one.clone();
+    f.apply(0, &grid, &mut one);
+    assert_eq!(one, copy);
 }

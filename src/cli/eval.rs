@@ -82,26 +82,34 @@ fn states_of(tr: &Trajectory, per: usize) -> Vec<TestState> {
 }
 
 fn load_states(a: &EvalArgs) -> Result<(Vec<TestState>, f64)> {
-    let Some(path) = &a.data else {
-        return simulate_states(a.samples);
-    };
+    match &a.data {
+        Some(path) => states_from_file(path, a.first_trajectory, a.samples),
+        None => simulate_states(a.samples),
+    }
+}
+
+/// Up to `samples` states spread over trajectories `first…` of a data file, with its ν.
+pub(super) fn states_from_file(
+    path: &std::path::Path,
+    first: usize,
+    samples: usize,
+) -> Result<(Vec<TestState>, f64)> {
     let info = h5_info(path)?;
-    if a.first_trajectory >= info.trajectories {
+    if first >= info.trajectories {
         bail!(
-            "{}: --first-trajectory {} but only {} trajectories",
+            "{}: --first-trajectory {first} but only {} trajectories",
             path.display(),
-            a.first_trajectory,
             info.trajectories
         );
     }
-    let trajs: Vec<usize> = (a.first_trajectory..info.trajectories).collect();
-    let per = a.samples.div_ceil(trajs.len()).max(1);
+    let trajs: Vec<usize> = (first..info.trajectories).collect();
+    let per = samples.div_ceil(trajs.len()).max(1);
     let mut states = Vec::new();
     for &k in &trajs {
         let tr = read_h5_trajectory(path, k, None)?;
         states.extend(states_of(&tr, per));
     }
-    states.truncate(a.samples);
+    states.truncate(samples);
     Ok((states, info.nu))
 }
 

@@ -2,6 +2,7 @@
 //! drives the library; `main.rs` only calls [`main`].
 
 mod bench;
+mod calibrate;
 mod data;
 mod eval;
 mod les_eval;
@@ -36,6 +37,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// A-priori closure errors of models and baselines (Markdown table, optional JSON).
     Eval(eval::EvalArgs),
+    /// Fit a density model's per-shell spread inflation on held-out trajectories.
+    Calibrate(calibrate::CalibrateArgs),
     /// The subgrid (LES) case: classical closures scored a-priori and a-posteriori against
     /// a filtered Kolmogorov-flow DNS, per viscosity.
     LesEval(les_eval::LesEvalArgs),
@@ -73,6 +76,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Data(a)) => data::data(a),
         Some(Command::Train(a)) => train::train(a),
         Some(Command::Eval(a)) => eval::eval(a),
+        Some(Command::Calibrate(a)) => calibrate::calibrate(a),
         Some(Command::LesEval(a)) => les_eval::les_eval(a),
         Some(Command::LesTrain(a)) => les_train::les_train(a),
         Some(Command::LesApriori(a)) => les_train::les_apriori(a),

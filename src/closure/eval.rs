@@ -25,7 +25,7 @@ pub struct TestState {
 }
 
 impl TestState {
-    fn closure(&self, case: Case) -> &[f64] {
+    pub fn closure(&self, case: Case) -> &[f64] {
         match case {
             Case::G => &self.g,
             Case::H => &self.h,

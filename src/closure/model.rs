@@ -11,6 +11,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::inflation::Inflation;
 use super::layers::DftBasis;
 use super::prior::deterministic_part;
 use super::sampler::{Sampler, sample, time_tensor};
@@ -254,6 +255,10 @@ pub struct ModelCard {
     /// trained across densities; [`super::whiten`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitening: Option<Whitening>,
+    /// Per-density, per-shell factors on the ensemble's deviations from its mean, fitted
+    /// on held-out trajectories by `closure-lab calibrate` ([`super::inflation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inflation: Option<Inflation>,
 }
 
 pub const CARD_FORMAT: u32 = 1;
@@ -422,6 +427,9 @@ impl ClosureModel {
         if let Some(w) = &card.whitening {
             w.validate(classes).map_err(ClosureError::Card)?;
         }
+        if let Some(f) = &card.inflation {
+            f.validate(classes).map_err(ClosureError::Card)?;
+        }
         let net = weights_from_bytes(&card.net, weights, device)?;
         Ok(Self::new(card, net, device.clone()))
     }
@@ -573,6 +581,9 @@ impl ClosureModel {
                 }
             }
             out.push(f);
+        }
+        if let (Some(f), Some(c)) = (&self.card.inflation, class) {
+            f.apply(c, grid, &mut out);
         }
         Ok(out)
     }

@@ -359,6 +359,7 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
             if sparse { "ω + sensor" } else { "ω-only" }
         ),
         whitening: None,
+        inflation: None,
     };
     Ok(ClosureModel::new(card, net, device.clone()))
 }

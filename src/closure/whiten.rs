@@ -35,7 +35,8 @@ fn measured_grid() -> usize {
     64
 }
 
-fn shell(grid: &Grid, s: usize) -> usize {
+/// The integer shell round(|k|) of half-spectrum coefficient `s`.
+pub(super) fn shell(grid: &Grid, s: usize) -> usize {
     grid.k2[s].sqrt().round() as usize
 }
 

@@ -1,0 +1,218 @@
+//! `closure-lab calibrate`: fit a density model's per-shell spread inflation
+//! ([`crate::closure::inflation`]) on held-out trajectories and store it in its card.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::closure::calibration::{average, deviation_spectra, score, spectrum_ratio};
+use crate::closure::dataset::strided;
+use crate::closure::eval::{SamplerSetting, TestState};
+use crate::closure::inflation::Inflation;
+use crate::closure::model::ClosureModel;
+use crate::closure::sensors::{DENSITIES, Sensors, density_label};
+use crate::solver::Grid;
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// The model (`PATH.bpk` with its card `PATH.json`, trained across densities).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data the model was not trained on (HDF5, published layout), e.g. its training file
+    /// from the validation trajectories on — never the test set.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// First trajectory of --data to use (e.g. 22 of a 24-trajectory training file
+    /// trained with --val-trajectories 2).
+    #[arg(long)]
+    pub first_trajectory: usize,
+    /// States to fit on (spread over the trajectories).
+    #[arg(long, default_value_t = 48)]
+    pub samples: usize,
+    /// Members per state.
+    #[arg(long, default_value_t = 16)]
+    pub ensemble: usize,
+    /// The sampler setting to fit with (see `eval --samplers`).
+    #[arg(long, default_value = "em-karras10")]
+    pub sampler: String,
+    /// Grid (must divide the stored grid).
+    #[arg(long, default_value_t = 64)]
+    pub grid: usize,
+    /// Store the factors in the model's card (`PATH.json`; weights untouched).
+    #[arg(long)]
+    pub write_card: bool,
+    /// Also write the per-density summary and factors as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// What the fit did at one density.
+#[derive(Serialize)]
+struct DensityFit {
+    sensors: usize,
+    /// Spread/skill and worst spectrum shell of the raw model on the fitting states
+    spread_skill_before: f64,
+    spectrum_worst_before: f64,
+    /// The same after inflation, on the same states (in-sample: a consistency check,
+    /// not a score)
+    spread_skill_after: f64,
+    spectrum_worst_after: f64,
+    factor: Vec<f64>,
+}
+
+/// Summed (spread, error) spectra, spread/skill and worst shell of ensembles.
+fn measure(grid: &Grid, draws: &[(Vec<Vec<f64>>, Vec<f64>)]) -> ((Vec<f64>, Vec<f64>), f64, f64) {
+    let (mut spread, mut error) = (Vec::<f64>::new(), Vec::<f64>::new());
+    for (m, truth) in draws {
+        let (s, e) = deviation_spectra(grid, m, truth);
+        if spread.is_empty() {
+            (spread, error) = (s, e);
+        } else {
+            spread.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+            error.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
+        }
+    }
+    let scores: Vec<_> = draws.iter().map(|(m, t)| score(m, t)).collect();
+    let (_, worst) = spectrum_ratio(&spread, &error);
+    ((spread, error), average(&scores).spread_skill, worst)
+}
+
+/// Members of `model` for every state at `s` sensors, with the truth.
+fn draw(
+    model: &mut ClosureModel,
+    states: &[TestState],
+    grid: &Grid,
+    s: usize,
+    ensemble: usize,
+    set: &SamplerSetting,
+    bar: &ProgressBar,
+) -> Result<Vec<(Vec<Vec<f64>>, Vec<f64>)>> {
+    let n = grid.n;
+    let sensors = Sensors::new(s, n)?;
+    let case = model.card.inputs.case;
+    let mut out = Vec::with_capacity(states.len());
+    for st in states {
+        let w = strided(&st.omega, st.n, n);
+        let c = strided(st.closure(case), st.n, n);
+        let members = model.sample(
+            grid,
+            &w,
+            &sensors.read(&c),
+            &sensors,
+            ensemble,
+            set.sampler,
+            &set.schedule,
+        )?;
+        out.push((members, c));
+        bar.inc(1);
+    }
+    Ok(out)
+}
+
+pub fn calibrate(a: CalibrateArgs) -> Result<()> {
+    let set = SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
+    if !(2..=64).contains(&a.ensemble) {
+        bail!("--ensemble must be 2…64, got {}", a.ensemble);
+    }
+    if a.samples == 0 || a.samples > 10_000 {
+        bail!("--samples must be 1…10000, got {}", a.samples);
+    }
+    let mut model =
+        ClosureModel::load(&a.model).with_context(|| format!("loading {}", a.model.display()))?;
+    if model.card.inputs.density_scale.is_none() {
+        bail!(
+            "{}: calibrate fits per-density factors; this model was trained at one density",
+            a.model.display()
+        );
+    }
+    model.card.inflation = None;
+    let (states, _) = super::eval::states_from_file(&a.data, a.first_trajectory, a.samples)?;
+    let stored = states.first().map_or(0, |s| s.n);
+    if a.grid > stored || stored % a.grid != 0 {
+        bail!("--grid {} does not divide the stored grid {stored}", a.grid);
+    }
+    let grid = Grid::new(a.grid)?;
+    let bar = ProgressBar::new((DENSITIES.len() * states.len()) as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut draws = Vec::new();
+    for &s in &DENSITIES {
+        bar.set_message(density_label(s));
+        draws.push(draw(&mut model, &states, &grid, s, a.ensemble, &set, &bar)?);
+    }
+    bar.finish_and_clear();
+    let measured: Vec<_> = draws.iter().map(|d| measure(&grid, d)).collect();
+    let sums: Vec<_> = measured.iter().map(|(s, _, _)| s.clone()).collect();
+    let data_name = super::file_stem(&a.data);
+    let inflation = Inflation::fit(
+        &sums,
+        a.ensemble,
+        format!(
+            "closure-lab calibrate --sampler {} --ensemble {}: {} states of {data_name} from trajectory {} at {}²",
+            a.sampler,
+            a.ensemble,
+            states.len(),
+            a.first_trajectory,
+            a.grid
+        ),
+    );
+    let mut fits = Vec::new();
+    for (class, (&s, d)) in DENSITIES.iter().zip(draws.iter_mut()).enumerate() {
+        for (m, _) in d.iter_mut() {
+            inflation.apply(class, &grid, m);
+        }
+        let (_, after, worst_after) = measure(&grid, d);
+        let (_, before, worst_before) = &measured[class];
+        fits.push(DensityFit {
+            sensors: s,
+            spread_skill_before: *before,
+            spectrum_worst_before: *worst_before,
+            spread_skill_after: after,
+            spectrum_worst_after: worst_after,
+            factor: inflation.factor[class].clone(),
+        });
+    }
+    print_fits(&fits, states.len(), a.ensemble);
+    if let Some(p) = &a.json {
+        crate::atomic::write_bytes(p, serde_json::to_string_pretty(&fits)?.as_bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if a.write_card {
+        let mut card = model.card.clone();
+        card.inflation = Some(inflation);
+        let path = a.model.with_extension("json");
+        crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote the inflation into {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_fits(fits: &[DensityFit], states: usize, ensemble: usize) {
+    println!("{states} states, {ensemble} members each (in-sample: the fitting states)\n");
+    println!(
+        "| sensors | spread/skill before | after | worst shell before | after | factors of shells 0–12 |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for f in fits {
+        let head: Vec<String> = f
+            .factor
+            .iter()
+            .take(13)
+            .map(|v| format!("{v:.2}"))
+            .collect();
+        println!(
+            "| {} | {:.3} | {:.3} | {:.2} | {:.2} | {} |",
+            density_label(f.sensors),
+            f.spread_skill_before,
+            f.spread_skill_after,
+            f.spectrum_worst_before,
+            f.spectrum_worst_after,
+            head.join(" ")
+        );
+    }
+}
