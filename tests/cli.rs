@@ -247,6 +247,8 @@ fn a_short_soak_runs_clean() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(out.contains("0 non-finite checks, 0 errors"), "{out}");
+    // the soak runs with the app's allocator setting: freed pages go back at once
+    assert!(out.contains("allocator purge delay 0 ms"), "{out}");
     assert!(err.contains("MiB"), "memory is reported: {err}");
     let o = bin().args(["soak", "--minutes", "0"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
@@ -327,6 +329,12 @@ fn hostile_invocations_across_every_subcommand() {
         dir.path().join("badkey.pth"),
     )
     .unwrap();
+    for (from, to) in [("closure_g_16", "g16"), ("closure_g", "g")] {
+        for ext in ["bpk", "json"] {
+            let src = format!("{}/assets/{from}.{ext}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::copy(src, dir.path().join(format!("{to}.{ext}"))).unwrap();
+        }
+    }
     let before: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -426,6 +434,34 @@ fn hostile_invocations_across_every_subcommand() {
         ("eval --model badkey.pth", "`conv2_x.weights1`"),
         ("eval --cases q", "unknown closure case"),
         ("eval --write-cards", "--write-cards"),
+        (
+            "calibrate --model g.bpk --data bad.h5",
+            "--first-trajectory",
+        ),
+        (
+            "calibrate --model g.bpk --data bad.h5 --first-trajectory 0",
+            "cannot open as HDF5",
+        ),
+        (
+            "calibrate --model g16.bpk --data bad.h5 --first-trajectory 0",
+            "trained at one density",
+        ),
+        (
+            "calibrate --model bad.bpk --data bad.h5 --first-trajectory 0",
+            "bad",
+        ),
+        (
+            "calibrate --model g.bpk --data bad.h5 --first-trajectory 0 --ensemble 1",
+            "--ensemble must be 2…64",
+        ),
+        (
+            "calibrate --model g.bpk --data bad.h5 --first-trajectory 0 --samples 0",
+            "--samples must be",
+        ),
+        (
+            "calibrate --model g.bpk --data bad.h5 --first-trajectory 0 --sampler em-foo10",
+            "unknown schedule",
+        ),
         (
             "train --data bad.h5 --run r --out m.bpk --sample-range 0.5,0.1",
             "--sample-range takes 4",

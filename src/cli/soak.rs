@@ -57,6 +57,8 @@ struct Report {
     rss_pass_deviation: f64,
     non_finite: usize,
     errors: Vec<String>,
+    /// mimalloc's purge delay the run used (ms; the app's setting, src/alloc.rs)
+    purge_delay_ms: i64,
 }
 
 /// Resident set size of this process in MiB (Linux `/proc/self/statm`).
@@ -147,6 +149,8 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         bail!("--minutes must be in (0, 1440], --change-every and --check-every in (0, 3600]");
     }
     let cancel = super::interruptible()?;
+    // the app's allocator setting (src/alloc.rs): the soak stands in for the app
+    crate::alloc::return_freed_pages_at_once();
     let plan = schedule();
     let end = Duration::from_secs_f64(a.minutes * 60.0);
     let t0 = Instant::now();
@@ -162,6 +166,7 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         rss_pass_deviation: 0.0,
         non_finite: 0,
         errors: Vec::new(),
+        purge_delay_ms: crate::alloc::purge_delay_ms(),
     };
     let mut setting = String::new();
     while t0.elapsed() < end {
@@ -251,7 +256,7 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         .fold(0.0f64, |m, d| if d.abs() > m.abs() { d } else { m });
     pass_means(&mut report, warm, plan.len());
     println!(
-        "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %; mean RSS of the {} complete passes through the schedule after warm-up within ±{:.1} % of their mean; spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors",
+        "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %; mean RSS of the {} complete passes through the schedule after warm-up within ±{:.1} % of their mean; spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors; allocator purge delay {} ms",
         a.minutes,
         index,
         100.0 * report.rss_drift_same_setting,
@@ -259,7 +264,8 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         100.0 * report.rss_pass_deviation,
         100.0 * report.rss_spread_after_warmup,
         report.non_finite,
-        report.errors.len()
+        report.errors.len(),
+        report.purge_delay_ms
     );
     if let Some(p) = &a.json {
         crate::atomic::write_bytes(p, serde_json::to_string_pretty(&report)?.as_bytes())?;
