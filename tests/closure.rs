@@ -776,7 +776,9 @@ fn training_keeps_freed_pages_through_mimallocs_purge_delay() {
 /// elsewhere; applying them keeps the ensemble mean and makes spread match error.
 #[test]
 fn spread_inflation_recovers_a_known_per_shell_deficit() {
-    use closure_lab::closure::calibration::{deviation_spectra, ensemble_mean, spectrum_ratio};
+    use closure_lab::closure::calibration::{
+        ensemble_mean, spectrum_ratio, summed_deviation_spectra,
+    };
     use closure_lab::closure::inflation::Inflation;
     use rand_distr::Distribution as _;
     let (n, states, members) = (32, 60, 8);
@@ -806,17 +808,7 @@ fn spread_inflation_recovers_a_known_per_shell_deficit() {
         })
         .collect();
     let sums = |d: &[(Vec<Vec<f64>>, Vec<f64>)]| {
-        let (mut sp, mut er) = (Vec::<f64>::new(), Vec::<f64>::new());
-        for (m, t) in d {
-            let (s, e) = deviation_spectra(&grid, m, t);
-            if sp.is_empty() {
-                (sp, er) = (s, e);
-            } else {
-                sp.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
-                er.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
-            }
-        }
-        (sp, er)
+        summed_deviation_spectra(&grid, d.iter().map(|(m, t)| (m.as_slice(), t.as_slice())))
     };
     let before = sums(&draws);
     let f = Inflation::fit(std::slice::from_ref(&before), members, "test".into());

@@ -8,9 +8,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::closure::calibration::{average, deviation_spectra, score, spectrum_ratio};
-use crate::closure::dataset::strided;
-use crate::closure::eval::{SamplerSetting, TestState};
+use crate::closure::calibration::{average, score, spectrum_ratio, summed_deviation_spectra};
+use crate::closure::eval::{SamplerSetting, draw_members};
 use crate::closure::inflation::Inflation;
 use crate::closure::model::ClosureModel;
 use crate::closure::sensors::{DENSITIES, Sensors, density_label};
@@ -65,51 +64,13 @@ struct DensityFit {
 
 /// Summed (spread, error) spectra, spread/skill and worst shell of ensembles.
 fn measure(grid: &Grid, draws: &[(Vec<Vec<f64>>, Vec<f64>)]) -> ((Vec<f64>, Vec<f64>), f64, f64) {
-    let (mut spread, mut error) = (Vec::<f64>::new(), Vec::<f64>::new());
-    for (m, truth) in draws {
-        let (s, e) = deviation_spectra(grid, m, truth);
-        if spread.is_empty() {
-            (spread, error) = (s, e);
-        } else {
-            spread.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
-            error.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
-        }
-    }
+    let sums = summed_deviation_spectra(
+        grid,
+        draws.iter().map(|(m, t)| (m.as_slice(), t.as_slice())),
+    );
     let scores: Vec<_> = draws.iter().map(|(m, t)| score(m, t)).collect();
-    let (_, worst) = spectrum_ratio(&spread, &error);
-    ((spread, error), average(&scores).spread_skill, worst)
-}
-
-/// Members of `model` for every state at `s` sensors, with the truth.
-fn draw(
-    model: &mut ClosureModel,
-    states: &[TestState],
-    grid: &Grid,
-    s: usize,
-    ensemble: usize,
-    set: &SamplerSetting,
-    bar: &ProgressBar,
-) -> Result<Vec<(Vec<Vec<f64>>, Vec<f64>)>> {
-    let n = grid.n;
-    let sensors = Sensors::new(s, n)?;
-    let case = model.card.inputs.case;
-    let mut out = Vec::with_capacity(states.len());
-    for st in states {
-        let w = strided(&st.omega, st.n, n);
-        let c = strided(st.closure(case), st.n, n);
-        let members = model.sample(
-            grid,
-            &w,
-            &sensors.read(&c),
-            &sensors,
-            ensemble,
-            set.sampler,
-            &set.schedule,
-        )?;
-        out.push((members, c));
-        bar.inc(1);
-    }
-    Ok(out)
+    let (_, worst) = spectrum_ratio(&sums.0, &sums.1);
+    (sums, average(&scores).spread_skill, worst)
 }
 
 pub fn calibrate(a: CalibrateArgs) -> Result<()> {
@@ -142,7 +103,11 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
     let mut draws = Vec::new();
     for &s in &DENSITIES {
         bar.set_message(density_label(s));
-        draws.push(draw(&mut model, &states, &grid, s, a.ensemble, &set, &bar)?);
+        let sensors = Sensors::new(s, grid.n)?;
+        let mut tick = || bar.inc(1);
+        draws.push(draw_members(
+            &mut model, &states, &grid, &sensors, a.ensemble, &set, &mut tick,
+        )?);
     }
     bar.finish_and_clear();
     let measured: Vec<_> = draws.iter().map(|d| measure(&grid, d)).collect();

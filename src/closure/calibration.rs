@@ -150,6 +150,34 @@ pub fn deviation_spectra(grid: &Grid, members: &[Vec<f64>], truth: &[f64]) -> (V
     (spread, spec(&err))
 }
 
+/// Add one state's [`deviation_spectra`] to running sums (spread, error).
+pub fn add_deviation_spectra(
+    sums: &mut (Vec<f64>, Vec<f64>),
+    grid: &Grid,
+    members: &[Vec<f64>],
+    truth: &[f64],
+) {
+    let (s, e) = deviation_spectra(grid, members, truth);
+    if sums.0.is_empty() {
+        *sums = (s, e);
+    } else {
+        sums.0.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+        sums.1.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
+    }
+}
+
+/// [`deviation_spectra`] summed over states of (members, truth).
+pub fn summed_deviation_spectra<'a>(
+    grid: &Grid,
+    states: impl IntoIterator<Item = (&'a [Vec<f64>], &'a [f64])>,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut sums = (Vec::new(), Vec::new());
+    for (m, truth) in states {
+        add_deviation_spectra(&mut sums, grid, m, truth);
+    }
+    sums
+}
+
 /// Per shell, summed spread spectrum ÷ summed error spectrum, and the worst
 /// |ratio − 1| over the shells that hold at least 1 % of the error's energy (shells with
 /// less are dominated by sampling noise of the estimate).

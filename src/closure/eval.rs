@@ -131,16 +131,10 @@ fn row(meta: RowMeta, states: &[(Vec<Vec<f64>>, &[f64])]) -> EvalRow {
     if members > 1
         && let Ok(grid) = Grid::new(n)
     {
-        let (mut spread, mut error) = (Vec::new(), Vec::new());
-        for (m, truth) in states {
-            let (s, e) = calibration::deviation_spectra(&grid, m, truth);
-            if spread.is_empty() {
-                (spread, error) = (s, e);
-            } else {
-                spread.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
-                error.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
-            }
-        }
+        let (spread, error) = calibration::summed_deviation_spectra(
+            &grid,
+            states.iter().map(|(m, t)| (m.as_slice(), *t)),
+        );
         let (ratio, worst) = calibration::spectrum_ratio(&spread, &error);
         r.spectrum_ratio = ratio
             .into_iter()
@@ -300,6 +294,37 @@ pub fn stationary_noise_row(
     )))
 }
 
+/// `ensemble` members of `model` for every state on `grid` with `sensors`, each with its
+/// true closure on that grid; `done` is called after each state.
+pub fn draw_members(
+    model: &mut ClosureModel,
+    states: &[TestState],
+    grid: &Grid,
+    sensors: &Sensors,
+    ensemble: usize,
+    set: &SamplerSetting,
+    done: &mut dyn FnMut(),
+) -> Result<Vec<(Vec<Vec<f64>>, Vec<f64>)>, ClosureError> {
+    let (n, case) = (grid.n, model.card.inputs.case);
+    let mut out = Vec::with_capacity(states.len());
+    for st in states {
+        let w = super::dataset::strided(&st.omega, st.n, n);
+        let c = super::dataset::strided(st.closure(case), st.n, n);
+        let members = model.sample(
+            grid,
+            &w,
+            &sensors.read(&c),
+            sensors,
+            ensemble,
+            set.sampler,
+            &set.schedule,
+        )?;
+        out.push((members, c));
+        done();
+    }
+    Ok(out)
+}
+
 /// Rows of a learned model on grid `n` with `s × s` sensors for each sampler setting,
 /// `ensemble` members per state (`s = 0`: no sensors, the model sees ω only).
 #[allow(clippy::too_many_arguments)]
@@ -327,22 +352,8 @@ pub fn model_rows(
     };
     let mut out = Vec::new();
     for set in settings {
-        let mut pairs = Vec::new();
         let t0 = Instant::now();
-        for st in states {
-            let w = super::dataset::strided(&st.omega, st.n, n);
-            let c = super::dataset::strided(st.closure(spec.case), st.n, n);
-            let members = model.sample(
-                &grid,
-                &w,
-                &sensors.read(&c),
-                &sensors,
-                ensemble,
-                set.sampler,
-                &set.schedule,
-            )?;
-            pairs.push((members, c));
-        }
+        let pairs = draw_members(model, states, &grid, &sensors, ensemble, set, &mut || {})?;
         let ms = t0.elapsed().as_secs_f64() * 1e3 / (states.len() * ensemble).max(1) as f64;
         let refs: Vec<(Vec<Vec<f64>>, &[f64])> = pairs
             .iter()

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::model::LesModel;
-use crate::closure::calibration::{Calibration, average, deviation_spectra, score, spectrum_ratio};
+use crate::closure::calibration::{
+    Calibration, add_deviation_spectra, average, score, spectrum_ratio,
+};
 use crate::closure::dataset::DataError;
 use crate::closure::sampler::Sampler;
 use crate::closure::sde::Schedule;
@@ -133,21 +135,16 @@ pub fn apriori(
         }
         for (name, m) in models {
             let mut s = Vec::with_capacity(states.len());
-            let (mut spread, mut error) = (Vec::<f64>::new(), Vec::<f64>::new());
+            let mut sums = (Vec::new(), Vec::new());
             for (w, p) in &states {
                 let fidelity = m.card.fidelity_for(flow.dns_n);
                 let members = m
                     .sample(&grid, w, flow.nu, fidelity, ensemble, sampler, schedule)
                     .map_err(|e| format!("{name}: {e}"))?;
                 s.push(score(&members, p));
-                let (sp, er) = deviation_spectra(&grid, &members, p);
-                if spread.is_empty() {
-                    (spread, error) = (sp, er);
-                } else {
-                    spread.iter_mut().zip(&sp).for_each(|(a, b)| *a += b);
-                    error.iter_mut().zip(&er).for_each(|(a, b)| *a += b);
-                }
+                add_deviation_spectra(&mut sums, &grid, &members, p);
             }
+            let (spread, error) = sums;
             let deterministic = m.card.kind == super::model::LesKind::Deterministic;
             let k = if deterministic { 1 } else { ensemble };
             let closure = m.card.kind.closure_name();
