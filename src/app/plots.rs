@@ -45,7 +45,9 @@ pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>, card_ra
                      coupled run the closure sees the model run's ω, which drifts from the \
                      truth's: the live ratio includes that drift, which the ensemble does not \
                      know about. The a-priori ratio is the model card's, measured on the \
-                     true state (closure-lab eval, EM-10, 64²).\n\
+                     true state (closure-lab eval, EM-10, 64²). The shipped models' members \
+                     are spread per scale by factors fitted on held-out trajectories \
+                     (closure-lab calibrate); an ensemble of one is left as drawn.\n\
                      held: the sample in use against the current true closure; the truth \
                      draws new noise every step, so a held sample is stale by construction.",
                 );
