@@ -7,11 +7,11 @@
 //! of that training. Training (and its benchmark) therefore asks mimalloc never to
 //! purge; the process keeps its high-water mark, which the next iteration needs anyway.
 //!
-//! The app (and `soak`, which stands in for it) runs for hours through settings of very
-//! different sizes. With the 1 s default, what it held after a change depended on the
-//! settings before it: two 32-minute soaks had pass-mean RSS scattered ±5.7–6.4 % with no
-//! trend. The app therefore purges at once; its memory then follows what it uses.
-//! Other commands keep the default.
+//! The app and the other commands keep the default. Purging at once (delay 0) was tried
+//! for the app: resident memory fell by about a quarter, but the closure sampler's
+//! allocations then faulted pages back in on every call — 1.6× (one member) to 3.3× (four)
+//! slower sampling (`MIMALLOC_PURGE_DELAY=0 closure-lab bench closure --sizes 64
+//! --batches 1,4`) — and the soak's pass-mean RSS scattered no less (±4.7 %, ±7.4 %).
 
 use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
 
@@ -26,12 +26,6 @@ pub const DEFAULT_PURGE_DELAY_MS: i64 = 1000;
 pub fn keep_freed_pages() {
     // SAFETY: setting an option is a plain store into mimalloc's option table
     unsafe { mi_option_set(PURGE_DELAY, -1) }
-}
-
-/// Hand pages back to the OS as soon as they are free, for the rest of the process.
-pub fn return_freed_pages_at_once() {
-    // SAFETY: setting an option is a plain store into mimalloc's option table
-    unsafe { mi_option_set(PURGE_DELAY, 0) }
 }
 
 /// The purge delay now in force, in milliseconds (−1 = never purge).

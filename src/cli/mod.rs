@@ -200,7 +200,6 @@ fn gui(a: GuiArgs) -> anyhow::Result<()> {
             "no display (DISPLAY/WAYLAND_DISPLAY unset): run under a desktop or `xvfb-run -a closure-lab gui …`, or use the CLI (`closure-lab --help`)"
         );
     }
-    crate::alloc::return_freed_pages_at_once();
     let options = crate::app::AppOptions {
         screenshot: a.screenshot.map(|p| (p, a.steps)),
         preset: a.preset,

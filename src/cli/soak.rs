@@ -57,7 +57,8 @@ struct Report {
     rss_pass_deviation: f64,
     non_finite: usize,
     errors: Vec<String>,
-    /// mimalloc's purge delay the run used (ms; the app's setting, src/alloc.rs)
+    /// mimalloc's purge delay the run used (ms; the app's setting, src/alloc.rs, unless
+    /// MIMALLOC_PURGE_DELAY overrides it)
     purge_delay_ms: i64,
 }
 
@@ -149,8 +150,6 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         bail!("--minutes must be in (0, 1440], --change-every and --check-every in (0, 3600]");
     }
     let cancel = super::interruptible()?;
-    // the app's allocator setting (src/alloc.rs): the soak stands in for the app
-    crate::alloc::return_freed_pages_at_once();
     let plan = schedule();
     let end = Duration::from_secs_f64(a.minutes * 60.0);
     let t0 = Instant::now();
