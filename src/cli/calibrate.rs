@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::closure::calibration::{average, score, spectrum_ratio, summed_deviation_spectra};
-use crate::closure::eval::{SamplerSetting, draw_members};
+use crate::closure::eval::{Draws, SamplerSetting, draw_members};
 use crate::closure::inflation::Inflation;
 use crate::closure::model::ClosureModel;
 use crate::closure::sensors::{DENSITIES, Sensors, density_label};
@@ -63,7 +63,7 @@ struct DensityFit {
 }
 
 /// Summed (spread, error) spectra, spread/skill and worst shell of ensembles.
-fn measure(grid: &Grid, draws: &[(Vec<Vec<f64>>, Vec<f64>)]) -> ((Vec<f64>, Vec<f64>), f64, f64) {
+fn measure(grid: &Grid, draws: &Draws) -> ((Vec<f64>, Vec<f64>), f64, f64) {
     let sums = summed_deviation_spectra(
         grid,
         draws.iter().map(|(m, t)| (m.as_slice(), t.as_slice())),

@@ -294,6 +294,9 @@ pub fn stationary_noise_row(
     )))
 }
 
+/// Per state: the ensemble's members and the true closure.
+pub type Draws = Vec<(Vec<Vec<f64>>, Vec<f64>)>;
+
 /// `ensemble` members of `model` for every state on `grid` with `sensors`, each with its
 /// true closure on that grid; `done` is called after each state.
 pub fn draw_members(
@@ -304,7 +307,7 @@ pub fn draw_members(
     ensemble: usize,
     set: &SamplerSetting,
     done: &mut dyn FnMut(),
-) -> Result<Vec<(Vec<Vec<f64>>, Vec<f64>)>, ClosureError> {
+) -> Result<Draws, ClosureError> {
     let (n, case) = (grid.n, model.card.inputs.case);
     let mut out = Vec::with_capacity(states.len());
     for st in states {
