@@ -8,6 +8,7 @@ mod cli;
 mod closure;
 mod experiment;
 mod fuzz;
+mod gelu;
 mod les;
 mod les_learn;
 mod les_shipped;

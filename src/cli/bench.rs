@@ -66,7 +66,20 @@ pub enum BenchWhat {
         seconds: f64,
         #[arg(long, value_enum, default_value = "cpu")]
         device: BenchDevice,
+        /// Which networks to time.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![TrainNet::Published, TrainNet::Shipped])]
+        models: Vec<TrainNet>,
     },
+}
+
+/// The networks `bench train` can time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, strum::Display)]
+#[strum(serialize_all = "lowercase")]
+pub enum TrainNet {
+    /// The published architecture (GELU, 4 layers in every pipeline)
+    Published,
+    /// The shipped G model's architecture
+    Shipped,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -150,7 +163,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             batch,
             seconds,
             device,
-        } => bench_train(json, n, batch, seconds, device),
+            models,
+        } => bench_train(json, n, batch, seconds, device, &models),
     }
 }
 
@@ -462,10 +476,10 @@ fn bench_device(on: BenchDevice) -> Result<(burn::tensor::Device, String)> {
 }
 
 #[derive(Serialize)]
-struct TrainRow {
+struct TrainRow<'a> {
     device: &'static str,
     /// `published` (the published network) or `shipped` (the embedded model's network)
-    model: &'static str,
+    model: &'a str,
     n: usize,
     batch: usize,
     threads: usize,
@@ -473,7 +487,14 @@ struct TrainRow {
     samples_per_s: f64,
 }
 
-fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice) -> Result<()> {
+fn bench_train(
+    json: bool,
+    n: usize,
+    batch: usize,
+    seconds: f64,
+    on: BenchDevice,
+    models: &[TrainNet],
+) -> Result<()> {
     use crate::closure::loss::TimeRange;
     use crate::closure::model::ClosureModel;
     use crate::closure::score::ScoreNetConfig;
@@ -486,13 +507,16 @@ fn bench_train(json: bool, n: usize, batch: usize, seconds: f64, on: BenchDevice
     let (plain, backend) = bench_device(on)?;
     let device = plain.clone().autodiff();
     let shipped = ClosureModel::embedded(&plain)?.card.net;
-    let nets = [
-        (
-            "published",
-            ScoreNetConfig::new().with_sigma_data(shipped.sigma_data),
-        ),
-        ("shipped", shipped),
-    ];
+    let nets: Vec<(String, ScoreNetConfig)> = models
+        .iter()
+        .map(|&m| {
+            let cfg = match m {
+                TrainNet::Published => ScoreNetConfig::new().with_sigma_data(shipped.sigma_data),
+                TrainNet::Shipped => shipped.clone(),
+            };
+            (m.to_string(), cfg)
+        })
+        .collect();
     let range = TimeRange {
         eps: 1e-3,
         t_max: 0.12,

@@ -10,6 +10,7 @@ pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod eval;
+pub mod gelu;
 pub mod inflation;
 pub mod layers;
 pub mod loss;
