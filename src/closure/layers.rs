@@ -69,21 +69,20 @@ pub enum TimeAdd {
 
 /// DFT matrices for one grid size, kept outside the modules (they depend on the input
 /// size, not on trained weights). Modes along H: `0..m1` and `−m1..−1`; along W: `0..m2`.
+/// Real and imaginary parts are stacked so that each step of the transform is one batched
+/// matmul whose operands the CPU backend reads in place (no transposed copies of the field).
 #[derive(Clone, Debug)]
 pub struct DftBasis {
     pub n: usize,
-    /// forward along W: `[W, m2]` (cos, −sin)
-    fw_c: Tensor<2>,
-    fw_s: Tensor<2>,
-    /// forward along H: `[H, 2·m1]`
-    fh_c: Tensor<2>,
-    fh_s: Tensor<2>,
-    /// inverse along H: `[2·m1, H]`
-    ih_c: Tensor<2>,
-    ih_s: Tensor<2>,
-    /// inverse along W to real, with Hermitian weights and 1/(H·W): `[m2, W]`
-    iw_c: Tensor<2>,
-    iw_s: Tensor<2>,
+    /// forward along H: `[4·m1, H]`, rows `cos(θ_h j)` then `−sin(θ_h j)`
+    fh: Tensor<2>,
+    /// forward along W: `[2·m2, W]`, rows `cos(θ_w k)` then `−sin(θ_w k)`
+    fw: Tensor<2>,
+    /// inverse along H: `[2·H, 4·m1]`, `[[cos, −sin], [sin, cos]]` acting on `[re; im]`
+    ih: Tensor<2>,
+    /// inverse along W to real, with Hermitian weights and 1/(H·W): `[W, 2·m2]`,
+    /// columns for the real then the imaginary part
+    iw: Tensor<2>,
 }
 
 impl DftBasis {
@@ -106,19 +105,44 @@ impl DftBasis {
         let nf = n as f64;
         let hw = nf * nf;
         let wgt = |k: usize| if k == 0 || 2 * k == n { 1.0 } else { 2.0 };
+        let (j2, k2) = (2 * m1, m2);
+        // angle of H-mode j at row h, and of W-mode k at column w
+        let th = |j: usize, h: usize| TAU * kh(j) * h as f64 / nf;
+        let tw = |k: usize, w: usize| TAU * (k * w) as f64 / nf;
         DftBasis {
             n,
-            fw_c: mat(n, m2, &|w, k| (TAU * (k * w) as f64 / nf).cos()),
-            fw_s: mat(n, m2, &|w, k| -(TAU * (k * w) as f64 / nf).sin()),
-            fh_c: mat(n, 2 * m1, &|h, j| (TAU * kh(j) * h as f64 / nf).cos()),
-            fh_s: mat(n, 2 * m1, &|h, j| -(TAU * kh(j) * h as f64 / nf).sin()),
-            ih_c: mat(2 * m1, n, &|j, h| (TAU * kh(j) * h as f64 / nf).cos()),
-            ih_s: mat(2 * m1, n, &|j, h| (TAU * kh(j) * h as f64 / nf).sin()),
-            iw_c: mat(m2, n, &|k, w| {
-                wgt(k) * (TAU * (k * w) as f64 / nf).cos() / hw
+            fh: mat(2 * j2, n, &|r, h| {
+                if r < j2 {
+                    th(r, h).cos()
+                } else {
+                    -th(r - j2, h).sin()
+                }
             }),
-            iw_s: mat(m2, n, &|k, w| {
-                -wgt(k) * (TAU * (k * w) as f64 / nf).sin() / hw
+            fw: mat(2 * k2, n, &|r, w| {
+                if r < k2 {
+                    tw(r, w).cos()
+                } else {
+                    -tw(r - k2, w).sin()
+                }
+            }),
+            ih: mat(2 * n, 2 * j2, &|r, c| {
+                let (h, j) = (r % n, c % j2);
+                let (cos, sin) = (th(j, h).cos(), th(j, h).sin());
+                match (r < n, c < j2) {
+                    (true, true) => cos,
+                    (true, false) => -sin,
+                    (false, true) => sin,
+                    (false, false) => cos,
+                }
+            }),
+            iw: mat(n, 2 * k2, &|w, c| {
+                let k = c % k2;
+                let a = wgt(k) / hw;
+                if c < k2 {
+                    a * tw(k, w).cos()
+                } else {
+                    -a * tw(k, w).sin()
+                }
             }),
         }
     }
@@ -174,56 +198,66 @@ impl SpectralConv2d {
         (self.w_re.val(), self.w_im.val())
     }
 
-    /// Every transform is one 2-D matmul over all rows (a few large GEMMs instead of
-    /// thousands of tiny batched ones), and the per-mode channel mix is a broadcast
-    /// multiply-and-sum.
+    /// Each step of the transform is one batched matmul with the basis broadcast over the
+    /// batch, reading the field in its channels-last layout; the per-mode complex channel
+    /// mix is one batched matmul over the modes with the real block form
+    /// `[x_re, x_im]·[[W_re, W_im], [−W_im, W_re]]`.
     pub fn forward(&self, x: Tensor<4>, basis: &DftBasis) -> Tensor<4> {
         let [b, h, w, c] = x.dims();
         let m = self.modes;
         let o = self.w_re.dims()[2];
         let k = 2 * m * m;
-        // along W: rows (b, h, c)
-        let xw = x.permute([0, 1, 3, 2]).reshape([b * h * c, w]);
-        let a_re = xw.clone().matmul(basis.fw_c.clone());
-        let a_im = xw.matmul(basis.fw_s.clone());
-        // along H: rows (b, c, kw)
-        let to_h = |t: Tensor<2>| {
-            t.reshape([b, h, c, m])
-                .permute([0, 2, 3, 1])
-                .reshape([b * c * m, h])
+        // along H: [4m, H]·[B, H, W·C] → [B, 4m, W·C], rows (re|im, j)
+        let a = basis
+            .fh
+            .clone()
+            .unsqueeze::<3>()
+            .matmul(x.reshape([b, h, w * c]));
+        // along W: [2m, W]·[B·4m, W, C] → [B·4m, 2m, C], rows (cos|sin, kw)
+        let p = basis
+            .fw
+            .clone()
+            .unsqueeze::<3>()
+            .matmul(a.reshape([b * 4 * m, w, c]))
+            .reshape([b, 2, 2 * m, 2, m, c]);
+        let part = |ri: usize, cs: usize| {
+            p.clone()
+                .narrow(1, ri, 1)
+                .narrow(3, cs, 1)
+                .reshape([b, k, c])
         };
-        let (ar, ai) = (to_h(a_re), to_h(a_im));
-        let b_re = ar.clone().matmul(basis.fh_c.clone()) - ai.clone().matmul(basis.fh_s.clone());
-        let b_im = ar.matmul(basis.fh_s.clone()) + ai.matmul(basis.fh_c.clone());
-        // modes last, index j·m + kw: [B, C, 1, K]
-        let to_modes = |t: Tensor<2>| {
-            t.reshape([b, c, m, 2 * m])
-                .permute([0, 1, 3, 2])
-                .reshape([b, c, 1, k])
-        };
-        let (xr, xi) = (to_modes(b_re), to_modes(b_im));
-        // weights [K, C, O] -> [1, C, O, K]
-        let wt = |t: Tensor<3>| t.permute([1, 2, 0]).unsqueeze_dim::<4>(0);
-        let (wr, wi) = (wt(self.w_re.val()), wt(self.w_im.val()));
-        let yr = (xr.clone() * wr.clone() - xi.clone() * wi.clone()).sum_dim(1); // [B, 1, O, K]
-        let yi = (xr * wi + xi * wr).sum_dim(1);
-        // inverse along H: rows (b, o, kw)
-        let from_modes = |t: Tensor<4>| {
-            t.reshape([b, o, 2 * m, m])
-                .permute([0, 1, 3, 2])
-                .reshape([b * o * m, 2 * m])
-        };
-        let (yr, yi) = (from_modes(yr), from_modes(yi));
-        let z_re = yr.clone().matmul(basis.ih_c.clone()) - yi.clone().matmul(basis.ih_s.clone());
-        let z_im = yr.matmul(basis.ih_s.clone()) + yi.matmul(basis.ih_c.clone());
-        // inverse along W to real: rows (b, h, o)
-        let to_w = |t: Tensor<2>| {
-            t.reshape([b, o, m, h])
-                .permute([0, 3, 1, 2])
-                .reshape([b * h * o, m])
-        };
-        let out = to_w(z_re).matmul(basis.iw_c.clone()) + to_w(z_im).matmul(basis.iw_s.clone());
-        out.reshape([b, h, o, w]).permute([0, 1, 3, 2])
+        // X = A·F with A = A_re + i·A_im (H step), F = cos + i·(−sin) (W step)
+        let x_re = part(0, 0) - part(1, 1);
+        let x_im = part(0, 1) + part(1, 0);
+        // channel mix per mode: [K, B, 2C]·[K, 2C, 2O] → [K, B, 2O]
+        let xs = Tensor::cat(vec![x_re, x_im], 2).swap_dims(0, 1);
+        let (wr, wi) = (self.w_re.val(), self.w_im.val());
+        let wb = Tensor::cat(
+            vec![
+                Tensor::cat(vec![wr.clone(), wi.clone()], 2),
+                Tensor::cat(vec![wi.neg(), wr], 2),
+            ],
+            1,
+        );
+        // → [B, (re|im, j), kw·O]
+        let y = xs
+            .matmul(wb)
+            .reshape([2 * m, m, b, 2, o])
+            .permute([2, 3, 0, 1, 4])
+            .reshape([b, 4 * m, m * o]);
+        // inverse along H: [2H, 4m]·[B, 4m, m·O] → [B, (re|im, h), kw·O]
+        let z = basis.ih.clone().unsqueeze::<3>().matmul(y);
+        // inverse along W to real: [W, 2m]·[B·H, (re|im, kw), O] → [B·H, W, O]
+        let z = z
+            .reshape([b, 2, h, m, o])
+            .permute([0, 2, 1, 3, 4])
+            .reshape([b * h, 2 * m, o]);
+        basis
+            .iw
+            .clone()
+            .unsqueeze::<3>()
+            .matmul(z)
+            .reshape([b, h, w, o])
     }
 }
 
