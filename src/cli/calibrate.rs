@@ -20,12 +20,14 @@ pub struct CalibrateArgs {
     /// The model (`PATH.bpk` with its card `PATH.json`, trained across densities).
     #[arg(long)]
     pub model: PathBuf,
-    /// Data the model was not trained on (HDF5, published layout), e.g. its training file
-    /// from the validation trajectories on — never the test set.
+    /// Data the model was not trained on (HDF5, published layout): a calibration set made
+    /// with a seed of its own (the shipped cards: `data --trajectories 8 --seed 2000
+    /// --every 1`), or the training file from its validation trajectories on — never the
+    /// test set.
     #[arg(long)]
     pub data: PathBuf,
-    /// First trajectory of --data to use (e.g. 22 of a 24-trajectory training file
-    /// trained with --val-trajectories 2).
+    /// First trajectory of --data to use (0 for a calibration set; 22 of a
+    /// 24-trajectory training file trained with --val-trajectories 2).
     #[arg(long)]
     pub first_trajectory: usize,
     /// States to fit on (spread over the trajectories).
