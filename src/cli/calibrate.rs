@@ -48,6 +48,9 @@ pub struct CalibrateArgs {
     /// Also write the per-density summary and factors as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Seed of the members' random draws (as `eval --seed`).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// What the fit did at one density.
@@ -92,6 +95,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
         );
     }
     model.card.inflation = None;
+    burn::tensor::Device::flex().seed(a.seed);
     let (states, _) = super::eval::states_from_file(&a.data, a.first_trajectory, a.samples)?;
     let stored = states.first().map_or(0, |s| s.n);
     if a.grid > stored || stored % a.grid != 0 {

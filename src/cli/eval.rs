@@ -56,6 +56,10 @@ pub struct EvalArgs {
     /// (`PATH.json`; the weights are not touched).
     #[arg(long)]
     pub write_cards: bool,
+    /// Seed of the members' random draws: the same binary, data and seed give the same
+    /// rows (timings aside). Different seeds show how much a score scatters.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Up to `per` states spread evenly over a trajectory's snapshots.
@@ -198,6 +202,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     {
         bail!("--sensors takes 0 (none), 4, 8, 16 or 32, got {s}");
     }
+    // the models sample on burn's CPU backend, whose random numbers come from one
+    // process-wide generator
+    burn::tensor::Device::flex().seed(a.seed);
     let (states, nu) = load_states(&a)?;
     let stored = states.first().map(|s| s.n).unwrap_or(0);
     for &n in &a.grids {
