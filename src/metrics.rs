@@ -39,7 +39,7 @@ pub fn spectral_norm(m: &[f64], n: usize) -> f64 {
     assert_eq!(m.len(), n * n, "spectral_norm: matrix is not n×n");
     // deterministic, generic start vector
     let mut v: Vec<f64> = (0..n)
-        .map(|i| 1.0 + 0.37 * ((i as f64) * 0.7853).sin())
+        .map(|i| 1.0 + 0.37 * ((i as f64) * 0.7711).sin())
         .collect();
     let mut w = vec![0.0; n];
     let mut z = vec![0.0; n];

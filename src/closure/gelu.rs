@@ -89,7 +89,7 @@ impl GeluOps for Flex {
             return Flex::gelu(x);
         }
         let mut y = owned_f32(x);
-        par_chunks(y.storage_mut::<f32>(), |c| value_in_place(c));
+        par_chunks(y.storage_mut::<f32>(), value_in_place);
         y
     }
 
@@ -160,11 +160,12 @@ fn phi_cdf(x: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn erf(x: f32) -> f32 {
     const P: [f32; 6] = [
-        1.128_379_2,
+        // the fit's leading coefficient is erf'(0) = 2/√π to f32 precision
+        std::f32::consts::FRAC_2_SQRT_PI,
         0.185_494_48,
         0.052_184_62,
         0.003_579_190_2,
-        2.849_257_9e-4,
+        2.849_258e-4,
         2.143_077_2e-6,
     ];
     const Q: [f32; 6] = [
@@ -175,7 +176,7 @@ pub(crate) fn erf(x: f32) -> f32 {
         0.001_125_287_8,
         3.905_789_2e-5,
     ];
-    // NaN stays NaN: max/min return the other operand, and the product below carries x
+    // NaN stays NaN (clamp passes it through)
     let x = x.clamp(-3.925, 3.925);
     let t = x * x;
     let p = ((((P[5] * t + P[4]) * t + P[3]) * t + P[2]) * t + P[1]) * t + P[0];
