@@ -566,11 +566,9 @@ fn hostile_invocations_across_every_subcommand() {
 
 /// `eval --seed` makes the members' draws, and so every score, reproducible; another seed
 /// draws other members (the scatter a single run hides).
-#[test]
-fn eval_rows_repeat_under_one_seed_and_move_under_another() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("tiny.h5");
-    let d = data.to_str().unwrap();
+/// Two snapshots of one published-solver trajectory at 64² (`data`, a second of CPU).
+fn tiny_data(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("tiny.h5");
     let o = bin()
         .args([
             "data",
@@ -589,11 +587,19 @@ fn eval_rows_repeat_under_one_seed_and_move_under_another() {
             "--every",
             "0.1",
             "--out",
-            d,
         ])
+        .arg(&data)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    data
+}
+
+#[test]
+fn eval_rows_repeat_under_one_seed_and_move_under_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_data(dir.path());
+    let d = data.to_str().unwrap();
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/closure_g.bpk");
     let eval = |seed: &str, tag: &str| -> Vec<serde_json::Value> {
         let json = dir.path().join(format!("{tag}.json"));
@@ -639,4 +645,61 @@ fn eval_rows_repeat_under_one_seed_and_move_under_another() {
         a.iter().zip(&c).all(|(x, y)| x["spread"] != y["spread"]),
         "another seed draws other members"
     );
+}
+
+/// `calibrate --write-card` fills the table of its sampler's kind and keeps the other.
+#[test]
+fn calibrate_writes_the_table_of_its_sampler_kind_and_keeps_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_data(dir.path());
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let model = dir.path().join("g.bpk");
+    std::fs::copy(assets.join("closure_g.bpk"), &model).unwrap();
+    std::fs::copy(assets.join("closure_g.json"), dir.path().join("g.json")).unwrap();
+    let card = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join("g.json")).unwrap()).unwrap()
+    };
+    let calibrate = |sampler: &str| {
+        let o = bin()
+            .args(["calibrate", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .args([
+                "--first-trajectory",
+                "0",
+                "--samples",
+                "2",
+                "--ensemble",
+                "2",
+            ])
+            .args(["--sampler", sampler, "--write-card"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let shipped = card();
+    calibrate("heun-karras3");
+    let heun = card();
+    assert_eq!(
+        heun["inflation"], shipped["inflation"],
+        "the EM table is kept"
+    );
+    let fitted = heun["inflation_heun"]["fitted_on"].as_str().unwrap();
+    assert!(
+        fitted.contains("heun-karras3") && fitted.contains("2 states"),
+        "{fitted}"
+    );
+    calibrate("em-karras10");
+    let em = card();
+    assert_eq!(
+        em["inflation_heun"], heun["inflation_heun"],
+        "the Heun table is kept"
+    );
+    let fitted = em["inflation"]["fitted_on"].as_str().unwrap();
+    assert!(
+        fitted.contains("em-karras10") && fitted.contains("2 states"),
+        "{fitted}"
+    );
+    assert_ne!(em["inflation"], shipped["inflation"]);
 }

@@ -12,14 +12,13 @@ use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use closure_lab::closure::layers::{DftBasis, SpectralConvConfig};
 use closure_lab::closure::loss::{TimeRange, dsm_loss};
-use closure_lab::closure::model::{
-    ClosureError, ClosureModel, EMBEDDED_G, weights_from_bytes, weights_to_bytes,
-};
+use closure_lab::closure::model::{ClosureError, ClosureModel, EMBEDDED_G};
 use closure_lab::closure::prior::deterministic_part;
 use closure_lab::closure::sampler::{Sampler, sample};
 use closure_lab::closure::score::ScoreNetConfig;
 use closure_lab::closure::sde::{Schedule, VeSde};
 use closure_lab::closure::sensors::{Densify, SensorError, Sensors};
+use closure_lab::closure::weights::{weights_from_bytes, weights_to_bytes};
 use closure_lab::solver::noise::NoiseParams;
 use closure_lab::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
 use rand::SeedableRng;

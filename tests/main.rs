@@ -9,6 +9,7 @@ mod closure;
 mod experiment;
 mod fuzz;
 mod gelu;
+mod inflation;
 mod les;
 mod les_learn;
 mod les_shipped;

@@ -55,6 +55,23 @@ fn card_ui(ui: &mut egui::Ui, label: &str, m: &LearnedModel) {
                 m.card.training.epochs,
                 m.card.training.final_val_d_fro
             ));
+            let fitted = |f: Option<&crate::closure::inflation::Inflation>| {
+                f.map_or("none (the ensemble as drawn)".to_owned(), |f| {
+                    f.fitted_on.clone()
+                })
+            };
+            ui.label(format!(
+                "spread inflation — Euler–Maruyama: {}",
+                fitted(m.card.inflation.as_ref())
+            ));
+            ui.label(format!(
+                "spread inflation — Heun: {}",
+                match &m.card.inflation_heun {
+                    Some(f) => f.fitted_on.clone(),
+                    None if m.card.inflation.is_some() => "the Euler–Maruyama table".to_owned(),
+                    None => fitted(None),
+                }
+            ));
         }
         LearnedModel::Subgrid(m) => {
             let t = &m.card.training;

@@ -36,7 +36,9 @@ pub struct CalibrateArgs {
     /// Members per state.
     #[arg(long, default_value_t = 16)]
     pub ensemble: usize,
-    /// The sampler setting to fit with (see `eval --samplers`).
+    /// The sampler setting to fit with (see `eval --samplers`). The table is stored for
+    /// its kind: Euler–Maruyama settings fill the card's `inflation` (also used by kinds
+    /// without a table of their own), Heun settings `inflation_heun`.
     #[arg(long, default_value = "em-karras10")]
     pub sampler: String,
     /// Grid (must divide the stored grid).
@@ -94,7 +96,11 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
             a.model.display()
         );
     }
+    // Draw raw members (no table applies while fitting); the card written back keeps
+    // the other sampler kind's table.
+    let original = model.card.clone();
     model.card.inflation = None;
+    model.card.inflation_heun = None;
     burn::tensor::Device::flex().seed(a.seed);
     let (states, _) = super::eval::states_from_file(&a.data, a.first_trajectory, a.samples)?;
     let stored = states.first().map_or(0, |s| s.n);
@@ -153,12 +159,16 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     if a.write_card {
-        let mut card = model.card.clone();
-        card.inflation = Some(inflation);
+        let mut card = original;
+        *card.inflation_slot(set.sampler) = Some(inflation);
         let path = a.model.with_extension("json");
         crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote the inflation into {}", path.display());
+        println!(
+            "wrote the {} inflation into {}",
+            set.sampler,
+            path.display()
+        );
     }
     Ok(())
 }

@@ -8,7 +8,8 @@
 use std::time::Instant;
 
 use super::calibration;
-use super::model::{ClosureError, ClosureModel, EvalRow, InputSpec, Target};
+use super::card::EvalRow;
+use super::model::{ClosureError, ClosureModel, InputSpec, Target};
 use super::prior::deterministic_part;
 use super::sampler::Sampler;
 use super::sde::Schedule;

@@ -6,6 +6,7 @@
 //! sensors, datasets, training and checkpoints each have their own.
 
 pub mod calibration;
+pub mod card;
 pub mod data;
 pub mod dataset;
 pub mod device;
@@ -24,4 +25,5 @@ pub mod sde;
 pub mod sensors;
 pub mod torch_import;
 pub mod train;
+pub mod weights;
 pub mod whiten;

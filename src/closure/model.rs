@@ -5,20 +5,19 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::Module;
 use burn::prelude::*;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, DType, TensorData};
+use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
-use super::inflation::Inflation;
+use super::card::ModelCard;
 use super::layers::DftBasis;
 use super::prior::deterministic_part;
 use super::sampler::{Sampler, sample, time_tensor};
-use super::score::{ScoreNet, ScoreNetConfig};
+use super::score::ScoreNet;
 use super::sde::Schedule;
 use super::sensors::{DENSITIES, Densify, SensorError, Sensors};
-use super::whiten::Whitening;
+use super::weights::{save_with_card, weights_from_bytes, weights_to_bytes};
 use crate::solver::{Case, Grid};
 
 /// Errors of the closure layer.
@@ -178,177 +177,6 @@ impl InputSpec {
     }
 }
 
-/// One row of an evaluation table (also stored in model cards).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EvalRow {
-    pub case: String,
-    pub condition: String,
-    pub n: usize,
-    pub sampler: String,
-    pub nfe: usize,
-    pub d_fro: f64,
-    pub d_spe: f64,
-    pub d_max: f64,
-    pub d_mse: f64,
-    pub ms_per_sample: f64,
-    /// What produced the row: a model's label or a baseline's name.
-    #[serde(default)]
-    pub model: String,
-    /// Sensors per side (0: none, ω only).
-    #[serde(default)]
-    pub sensors: usize,
-    /// Members per state.
-    #[serde(default)]
-    pub ensemble: usize,
-    /// D_Fro of the ensemble mean (the skill; `d_fro` is the mean over single members).
-    #[serde(default)]
-    pub d_fro_mean: f64,
-    /// Ensemble spread on the D_Fro scale (docs/science.md §7; null for one member).
-    #[serde(default)]
-    pub spread: Option<f64>,
-    /// spread ÷ d_fro_mean (ideal ≈ 1; null for one member).
-    #[serde(default)]
-    pub spread_skill: Option<f64>,
-    /// Fair CRPS per pixel ÷ mean |truth|.
-    #[serde(default)]
-    pub crps: f64,
-    /// Spread spectrum ÷ error spectrum per integer shell (ensembles only; null where
-    /// the error spectrum is empty).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub spectrum_ratio: Vec<Option<f64>>,
-    /// Worst |spectrum ratio − 1| over the shells holding ≥ 1 % of the error energy.
-    #[serde(default)]
-    pub spectrum_worst: Option<f64>,
-}
-
-/// Training facts recorded in a model card.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TrainingInfo {
-    pub data: String,
-    pub grid: usize,
-    pub trajectories: usize,
-    pub samples: usize,
-    pub epochs: usize,
-    pub iterations: usize,
-    pub batch: usize,
-    pub t_eps: f64,
-    pub t_max: f64,
-    pub wall_s: f64,
-    pub final_val_d_fro: f64,
-}
-
-/// The model card shipped beside the weights.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ModelCard {
-    pub format_version: u32,
-    pub name: String,
-    pub inputs: InputSpec,
-    pub net: ScoreNetConfig,
-    pub training: TrainingInfo,
-    #[serde(default)]
-    pub eval: Vec<EvalRow>,
-    pub crate_version: String,
-    /// Free-text description of the recipe.
-    #[serde(default)]
-    pub note: String,
-    /// Per-density shell amplitudes the generated residual is coloured with (models
-    /// trained across densities; [`super::whiten`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub whitening: Option<Whitening>,
-    /// Per-density, per-shell factors on the ensemble's deviations from its mean, fitted
-    /// on held-out trajectories by `closure-lab calibrate` ([`super::inflation`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inflation: Option<Inflation>,
-}
-
-pub const CARD_FORMAT: u32 = 1;
-
-/// Stores every float parameter as f16 (halves the shipped file).
-struct ToF16;
-impl ModuleMapper for ToF16 {
-    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        p.map(|t| t.cast(DType::F16))
-    }
-}
-
-/// Serialise a network's weights (f16).
-pub fn weights_to_bytes(net: &ScoreNet) -> Result<Vec<u8>, ClosureError> {
-    net.valid()
-        .map(&mut ToF16)
-        .into_record()
-        .into_bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| ClosureError::Weights(e.to_string()))
-}
-
-/// Decode weights into the architecture `cfg` on `device`; every failure is an error
-/// naming the problem (truncated/corrupt data, mismatched architecture, non-finite values).
-pub fn weights_from_bytes(
-    cfg: &ScoreNetConfig,
-    bytes: &[u8],
-    device: &Device,
-) -> Result<ScoreNet, ClosureError> {
-    let net = module_from_bytes(cfg.init(device), bytes)?;
-    let mut check = FiniteCheck(true);
-    net.visit(&mut check);
-    if !check.0 {
-        return Err(ClosureError::Weights(
-            "weights contain NaN or infinite values".into(),
-        ));
-    }
-    Ok(net)
-}
-
-/// Full-precision weight bytes of any module (checkpoints keep f32; shipped files use
-/// [`weights_to_bytes`]).
-pub fn module_bytes<M: Module>(m: &M) -> Result<Vec<u8>, ClosureError> {
-    m.clone()
-        .into_record()
-        .into_bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| ClosureError::Weights(e.to_string()))
-}
-
-/// Load weight bytes into a freshly initialised module of the architecture they were
-/// saved from.
-pub fn module_from_bytes<M: Module>(fresh: M, bytes: &[u8]) -> Result<M, ClosureError> {
-    let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| ClosureError::Weights(format!("not a readable weight file ({e})")))?
-        .cast_to_module_dtype();
-    fresh.try_load_record(rec).map_err(|e| {
-        ClosureError::Weights(format!(
-            "weights do not fit the architecture in the model card ({e})"
-        ))
-    })
-}
-
-/// Write weights at `PATH` and their card as JSON at `PATH.json`, each atomically.
-pub fn save_with_card(
-    weights: &Path,
-    bytes: Vec<u8>,
-    card: &impl Serialize,
-) -> Result<(), ClosureError> {
-    let json = serde_json::to_vec_pretty(card).map_err(|e| ClosureError::Card(e.to_string()))?;
-    for (path, data) in [
-        (weights.to_path_buf(), bytes),
-        (weights.with_extension("json"), json),
-    ] {
-        crate::atomic::write_bytes(&path, &data)
-            .map_err(|e| ClosureError::Weights(format!("cannot write {} ({e})", path.display())))?;
-    }
-    Ok(())
-}
-
-struct FiniteCheck(bool);
-impl burn::module::ModuleVisitor for FiniteCheck {
-    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-        if self.0 {
-            let ok = p.val().is_finite().all().into_scalar::<bool>();
-            self.0 = ok;
-        }
-    }
-}
-
 /// The embedded default model (G case): trained at every sensor density.
 pub static EMBEDDED_G: (&[u8], &[u8]) = (
     include_bytes!("../../assets/closure_g.json"),
@@ -405,31 +233,7 @@ impl ClosureModel {
     ) -> Result<Self, ClosureError> {
         let card: ModelCard =
             serde_json::from_slice(card_json).map_err(|e| ClosureError::Card(e.to_string()))?;
-        if card.format_version != CARD_FORMAT {
-            return Err(ClosureError::Card(format!(
-                "format version {} is not supported (this build reads {CARD_FORMAT})",
-                card.format_version
-            )));
-        }
-        card.net.validate().map_err(ClosureError::Card)?;
-        card.inputs.validate().map_err(ClosureError::Card)?;
-        let classes = if card.inputs.density_scale.is_some() {
-            DENSITIES.len()
-        } else {
-            0
-        };
-        if card.net.densities.unwrap_or(0) != classes {
-            return Err(ClosureError::Card(format!(
-                "net.densities is {} but inputs.density_scale implies {classes}",
-                card.net.densities.unwrap_or(0)
-            )));
-        }
-        if let Some(w) = &card.whitening {
-            w.validate(classes).map_err(ClosureError::Card)?;
-        }
-        if let Some(f) = &card.inflation {
-            f.validate(classes).map_err(ClosureError::Card)?;
-        }
+        card.validate().map_err(ClosureError::Card)?;
         let net = weights_from_bytes(&card.net, weights, device)?;
         Ok(Self::new(card, net, device.clone()))
     }
@@ -582,7 +386,7 @@ impl ClosureModel {
             }
             out.push(f);
         }
-        if let (Some(f), Some(c)) = (&self.card.inflation, class) {
+        if let (Some(f), Some(c)) = (self.card.inflation_for(sampler), class) {
             f.apply(c, grid, &mut out);
         }
         Ok(out)

@@ -25,8 +25,9 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
+use super::card::{CARD_FORMAT, ModelCard, TrainingInfo};
 use super::layers::{Coords, FnoPipeline, TimeAdd};
-use super::model::{ClosureError, ClosureModel, InputSpec, ModelCard, Target, TrainingInfo};
+use super::model::{ClosureError, ClosureModel, InputSpec, Target};
 use super::pth::{self, PthData, PthTensor};
 use super::score::{ScoreNet, ScoreNetConfig};
 use super::sensors::Densify;
@@ -333,7 +334,7 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
     let tensors = pth::read(path).map_err(err)?;
     let (cfg, net, sparse) = network(tensors, device).map_err(err)?;
     let card = ModelCard {
-        format_version: super::model::CARD_FORMAT,
+        format_version: CARD_FORMAT,
         name: format!(
             "{name} (PyTorch {})",
             if sparse { "FNO2d" } else { "FNO2d_NoSparse" }
@@ -360,6 +361,7 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
         ),
         whitening: None,
         inflation: None,
+        inflation_heun: None,
     };
     Ok(ClosureModel::new(card, net, device.clone()))
 }

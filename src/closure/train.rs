@@ -14,17 +14,17 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::card::{CARD_FORMAT, ModelCard, TrainingInfo};
 use super::dataset::{DataError, h5_info};
 use super::layers::DftBasis;
 use super::loss::{TimeRange, dsm_loss};
-use super::model::{
-    CARD_FORMAT, ClosureError, ClosureModel, InputSpec, ModelCard, TrainingInfo, weights_from_bytes,
-};
+use super::model::{ClosureError, ClosureModel, InputSpec};
 use super::sampler::Sampler;
 use super::samples::{Samples, load_samples, train_densities};
 use super::score::{ScoreNet, ScoreNetConfig};
 use super::sde::Schedule;
 use super::sensors::{DENSITIES, Sensors};
+use super::weights::weights_from_bytes;
 use super::whiten::Whitening;
 use crate::metrics::d_fro;
 use crate::solver::Grid;
@@ -131,6 +131,7 @@ pub fn validate(
         note: String::new(),
         whitening: whitening.cloned(),
         inflation: None,
+        inflation_heun: None,
     };
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
@@ -529,12 +530,13 @@ fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
         note: String::new(),
         whitening: cfg.whitening.clone(),
         inflation: None,
+        inflation_heun: None,
     }
 }
 
 /// Full-precision weight bytes (checkpoints keep f32; shipped files use f16).
 fn weights_to_bytes_f32(net: &ScoreNet) -> Result<Vec<u8>, ClosureError> {
-    super::model::module_bytes(&net.valid())
+    super::weights::module_bytes(&net.valid())
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ClosureError> {

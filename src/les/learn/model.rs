@@ -10,12 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::Labels;
 use super::regressor::{Regressor, RegressorConfig, mean_and_std};
-use crate::closure::model::{
-    ClosureError, SampleRanges, module_bytes, module_from_bytes, save_with_card,
-};
+use crate::closure::model::{ClosureError, SampleRanges};
 use crate::closure::sampler::{Sampler, sample, time_tensor};
 use crate::closure::score::{ScoreNet, ScoreNetConfig};
 use crate::closure::sde::Schedule;
+use crate::closure::weights::{module_bytes, module_from_bytes, save_with_card};
 use crate::closure::whiten::Whitening;
 use crate::solver::Grid;
 

@@ -1,0 +1,164 @@
+//! The model card: the JSON shipped beside a closure's weights — what the network is,
+//! how its inputs are made, how it was trained and scored, and the per-density
+//! whitening and spread-inflation tables sampling applies. [`ModelCard::validate`] is the
+//! one place that checks what a card file can get wrong.
+
+use serde::{Deserialize, Serialize};
+
+use super::inflation::Inflation;
+use super::model::InputSpec;
+use super::sampler::Sampler;
+use super::score::ScoreNetConfig;
+use super::sensors::DENSITIES;
+use super::whiten::Whitening;
+
+/// One row of an evaluation table (also stored in model cards).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalRow {
+    pub case: String,
+    pub condition: String,
+    pub n: usize,
+    pub sampler: String,
+    pub nfe: usize,
+    pub d_fro: f64,
+    pub d_spe: f64,
+    pub d_max: f64,
+    pub d_mse: f64,
+    pub ms_per_sample: f64,
+    /// What produced the row: a model's label or a baseline's name.
+    #[serde(default)]
+    pub model: String,
+    /// Sensors per side (0: none, ω only).
+    #[serde(default)]
+    pub sensors: usize,
+    /// Members per state.
+    #[serde(default)]
+    pub ensemble: usize,
+    /// D_Fro of the ensemble mean (the skill; `d_fro` is the mean over single members).
+    #[serde(default)]
+    pub d_fro_mean: f64,
+    /// Ensemble spread on the D_Fro scale (docs/science.md §7; null for one member).
+    #[serde(default)]
+    pub spread: Option<f64>,
+    /// spread ÷ d_fro_mean (ideal ≈ 1; null for one member).
+    #[serde(default)]
+    pub spread_skill: Option<f64>,
+    /// Fair CRPS per pixel ÷ mean |truth|.
+    #[serde(default)]
+    pub crps: f64,
+    /// Spread spectrum ÷ error spectrum per integer shell (ensembles only; null where
+    /// the error spectrum is empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spectrum_ratio: Vec<Option<f64>>,
+    /// Worst |spectrum ratio − 1| over the shells holding ≥ 1 % of the error energy.
+    #[serde(default)]
+    pub spectrum_worst: Option<f64>,
+}
+
+/// Training facts recorded in a model card.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    pub data: String,
+    pub grid: usize,
+    pub trajectories: usize,
+    pub samples: usize,
+    pub epochs: usize,
+    pub iterations: usize,
+    pub batch: usize,
+    pub t_eps: f64,
+    pub t_max: f64,
+    pub wall_s: f64,
+    pub final_val_d_fro: f64,
+}
+
+/// The model card shipped beside the weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format_version: u32,
+    pub name: String,
+    pub inputs: InputSpec,
+    pub net: ScoreNetConfig,
+    pub training: TrainingInfo,
+    #[serde(default)]
+    pub eval: Vec<EvalRow>,
+    pub crate_version: String,
+    /// Free-text description of the recipe.
+    #[serde(default)]
+    pub note: String,
+    /// Per-density shell amplitudes the generated residual is coloured with (models
+    /// trained across densities; [`super::whiten`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitening: Option<Whitening>,
+    /// Per-density, per-shell factors on the ensemble's deviations from its mean, fitted
+    /// on held-out trajectories by `closure-lab calibrate` ([`super::inflation`]).
+    /// The table for the Euler–Maruyama sampler, also used by any sampler kind without
+    /// a table of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inflation: Option<Inflation>,
+    /// The table fitted with Heun's sampler: the probability-flow ODE in few steps
+    /// spreads its members differently from the reverse SDE (docs/science.md §7.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inflation_heun: Option<Inflation>,
+}
+
+pub const CARD_FORMAT: u32 = 1;
+
+impl ModelCard {
+    /// Density classes the network is conditioned on (0: trained at one density).
+    pub fn density_classes(&self) -> usize {
+        if self.inputs.density_scale.is_some() {
+            DENSITIES.len()
+        } else {
+            0
+        }
+    }
+
+    /// Check what a card file can get wrong: the format, the network and input recipe,
+    /// and tables whose class count must agree with the network's.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format_version != CARD_FORMAT {
+            return Err(format!(
+                "format version {} is not supported (this build reads {CARD_FORMAT})",
+                self.format_version
+            ));
+        }
+        self.net.validate()?;
+        self.inputs.validate()?;
+        let classes = self.density_classes();
+        if self.net.densities.unwrap_or(0) != classes {
+            return Err(format!(
+                "net.densities is {} but inputs.density_scale implies {classes}",
+                self.net.densities.unwrap_or(0)
+            ));
+        }
+        if let Some(w) = &self.whitening {
+            w.validate(classes)?;
+        }
+        for (slot, f) in [
+            ("inflation", &self.inflation),
+            ("inflation_heun", &self.inflation_heun),
+        ] {
+            if let Some(f) = f {
+                f.validate(classes).map_err(|e| format!("{slot}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The spread-inflation table sampling with `sampler` applies: the sampler kind's
+    /// own, else the Euler–Maruyama table.
+    pub fn inflation_for(&self, sampler: Sampler) -> Option<&Inflation> {
+        match sampler {
+            Sampler::EulerMaruyama => self.inflation.as_ref(),
+            Sampler::Heun => self.inflation_heun.as_ref().or(self.inflation.as_ref()),
+        }
+    }
+
+    /// The slot `calibrate` fills when it fits with `sampler`.
+    pub fn inflation_slot(&mut self, sampler: Sampler) -> &mut Option<Inflation> {
+        match sampler {
+            Sampler::EulerMaruyama => &mut self.inflation,
+            Sampler::Heun => &mut self.inflation_heun,
+        }
+    }
+}
