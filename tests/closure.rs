@@ -367,6 +367,13 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
             .as_ref()
             .expect("a fitted spread inflation");
         assert!(infl.validate(DENSITIES.len()).is_ok() && !infl.fitted_on.is_empty());
+        // and a table of Heun's own (it spreads differently in few steps)
+        let heun = m
+            .card
+            .inflation_heun
+            .as_ref()
+            .expect("a spread inflation fitted with Heun's sampler");
+        assert!(heun.validate(DENSITIES.len()).is_ok() && heun.fitted_on.contains("heun"));
         for s in DENSITIES {
             let rows: Vec<_> = m
                 .card
