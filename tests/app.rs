@@ -674,3 +674,31 @@ fn the_les_preset_runs_the_shipped_learned_closure_and_opens_a_subgrid_model_fil
         "a deterministic closure has no spread"
     );
 }
+
+/// The sampling controls say when the step count is not the one the shipped model's
+/// spread inflation was fitted at, per sampler kind, and offer to go back to it.
+#[test]
+fn a_step_count_the_spread_was_not_calibrated_at_is_flagged() {
+    use closure_lab::closure::sampler::Sampler;
+    let mut h = harness("paper-g");
+    wait_for_experiment(&mut h);
+    h.state_mut().settings.experiment.sampling_steps = 10;
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("spread calibrated at").is_none(),
+        "EM-10 is the fitted step count"
+    );
+    h.state_mut().settings.experiment.sampling_steps = 20;
+    h.run_steps(2);
+    h.get_by_label_contains("at 20 the 10-step table is used");
+    h.get_by_label("use 10").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings.experiment.sampling_steps, 10);
+    h.state_mut().settings.experiment.sampler = Sampler::Heun;
+    h.run_steps(2);
+    h.get_by_label_contains("at 10 the 3-step table is used");
+    h.get_by_label("use 3").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings.experiment.sampling_steps, 3);
+    assert!(h.query_by_label_contains("spread calibrated at").is_none());
+}

@@ -647,9 +647,10 @@ fn eval_rows_repeat_under_one_seed_and_move_under_another() {
     );
 }
 
-/// `calibrate --write-card` fills the table of its sampler's kind and keeps the other.
+/// `calibrate --write-card` adds or replaces the table of its sampler kind and step count
+/// and keeps the others.
 #[test]
-fn calibrate_writes_the_table_of_its_sampler_kind_and_keeps_the_other() {
+fn calibrate_writes_the_table_of_its_sampler_and_steps_and_keeps_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let data = tiny_data(dir.path());
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
@@ -679,27 +680,33 @@ fn calibrate_writes_the_table_of_its_sampler_kind_and_keeps_the_other() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     let shipped = card();
-    calibrate("heun-karras3");
-    let heun = card();
-    assert_eq!(
-        heun["inflation"], shipped["inflation"],
-        "the EM table is kept"
-    );
-    let fitted = heun["inflation_heun"]["fitted_on"].as_str().unwrap();
+    let key = |t: &serde_json::Value| (t["sampler"].clone(), t["steps"].clone());
+    let tables = |c: &serde_json::Value| -> Vec<serde_json::Value> {
+        c["inflation"].as_array().unwrap().clone()
+    };
+    // a step count the card has no table for: added, the others kept
+    calibrate("heun-karras4");
+    let added = card();
+    assert_eq!(tables(&added).len(), tables(&shipped).len() + 1);
+    let new: Vec<_> = tables(&added)
+        .into_iter()
+        .filter(|t| !tables(&shipped).contains(t))
+        .collect();
+    assert_eq!(new.len(), 1, "only the fitted table is new");
+    assert_eq!(key(&new[0]), ("heun".into(), 4.into()));
+    let fitted = new[0]["fitted_on"].as_str().unwrap();
     assert!(
-        fitted.contains("heun-karras3") && fitted.contains("2 states"),
+        fitted.contains("heun-karras4") && fitted.contains("2 states"),
         "{fitted}"
     );
+    // one it has: replaced in place, the others kept
     calibrate("em-karras10");
-    let em = card();
-    assert_eq!(
-        em["inflation_heun"], heun["inflation_heun"],
-        "the Heun table is kept"
-    );
-    let fitted = em["inflation"]["fitted_on"].as_str().unwrap();
-    assert!(
-        fitted.contains("em-karras10") && fitted.contains("2 states"),
-        "{fitted}"
-    );
-    assert_ne!(em["inflation"], shipped["inflation"]);
+    let refit = card();
+    assert_eq!(tables(&refit).len(), tables(&added).len());
+    let changed: Vec<_> = tables(&refit)
+        .into_iter()
+        .filter(|t| !tables(&added).contains(t))
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(key(&changed[0]), ("euler-maruyama".into(), 10.into()));
 }

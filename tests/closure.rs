@@ -360,20 +360,21 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
         // the defaults are the models trained across densities, with their calibration
         // table at every density (an ensemble row per density and sampler)
         assert!(m.card.inputs.density_scale.is_some() && m.card.whitening.is_some());
-        // and their spread inflation, fitted on held-out trajectories (`calibrate`)
-        let infl = m
-            .card
-            .inflation
-            .as_ref()
-            .expect("a fitted spread inflation");
-        assert!(infl.validate(DENSITIES.len()).is_ok() && !infl.fitted_on.is_empty());
-        // and a table of Heun's own (it spreads differently in few steps)
-        let heun = m
-            .card
-            .inflation_heun
-            .as_ref()
-            .expect("a spread inflation fitted with Heun's sampler");
-        assert!(heun.validate(DENSITIES.len()).is_ok() && heun.fitted_on.contains("heun"));
+        // and their spread inflation, fitted on held-out trajectories (`calibrate`), a
+        // table per sampler kind at the published step counts (EM-10, Heun-5) at least
+        let tables = &m.card.inflation;
+        assert!(
+            tables
+                .iter()
+                .all(|t| t.validate(DENSITIES.len()).is_ok() && !t.fitted_on.is_empty())
+        );
+        for (kind, steps) in [(Sampler::EulerMaruyama, 10), (Sampler::Heun, 3)] {
+            let t = m
+                .card
+                .inflation_for(kind, steps)
+                .expect("a fitted spread inflation");
+            assert_eq!((t.sampler, t.steps), (kind, Some(steps)), "{case}");
+        }
         for s in DENSITIES {
             let rows: Vec<_> = m
                 .card
@@ -817,7 +818,13 @@ fn spread_inflation_recovers_a_known_per_shell_deficit() {
         summed_deviation_spectra(&grid, d.iter().map(|(m, t)| (m.as_slice(), t.as_slice())))
     };
     let before = sums(&draws);
-    let f = Inflation::fit(std::slice::from_ref(&before), members, "test".into());
+    let f = Inflation::fit(
+        std::slice::from_ref(&before),
+        members,
+        Sampler::EulerMaruyama,
+        10,
+        "test".into(),
+    );
     for k in 2..=14 {
         let want = if (3..=6).contains(&k) { 2.0 } else { 1.0 };
         let got = f.factor[0][k];

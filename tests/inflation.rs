@@ -1,21 +1,26 @@
-//! Spread inflation per sampler kind: a card holds one table for Euler–Maruyama and one
-//! for Heun, sampling applies the table of the kind it runs (Heun falls back to the EM
-//! table), and a card whose Heun table does not fit the network is refused by name.
+//! Spread inflation per sampler kind and step count: a card holds a table per (kind,
+//! steps) fitted, sampling applies its kind's table at the nearest step count (a kind
+//! without tables falls back to Euler–Maruyama's), and a table that does not fit the
+//! network is refused by name.
 
 use burn::prelude::*;
 use closure_lab::closure::eval::SamplerSetting;
-use closure_lab::closure::inflation::Inflation;
+use closure_lab::closure::inflation::{Inflation, fitted_steps, insert_table, table_for};
 use closure_lab::closure::model::{ClosureModel, EMBEDDED_G};
+use closure_lab::closure::sampler::Sampler;
 use closure_lab::closure::sensors::{DENSITIES, Sensors};
 use closure_lab::solver::Grid;
 
-/// A table multiplying every shell's deviations by `c`.
-fn uniform(c: f64) -> Inflation {
+/// A table of `sampler` at `steps` multiplying every shell's deviations by `c`.
+fn uniform(sampler: Sampler, steps: usize, c: f64) -> Inflation {
     Inflation {
         factor: vec![vec![c; 64]; DENSITIES.len()],
         fitted_on: format!("test: {c} everywhere"),
+        sampler,
+        steps: Some(steps),
     }
 }
+use Sampler::{EulerMaruyama as Em, Heun};
 
 /// RMS deviation of the members from their mean.
 fn spread(members: &[Vec<f64>]) -> f64 {
@@ -70,52 +75,112 @@ fn each_sampler_kind_samples_with_its_own_inflation_table() {
             .sum::<f64>()
             / 3.0
     };
-    model.card.inflation = None;
-    model.card.inflation_heun = None;
+    model.card.inflation.clear();
     let (em0, heun0) = (draw(&mut model, &em), draw(&mut model, &heun));
     assert!(em0 > 0.0 && heun0 > 0.0);
     let near = |got: f64, want: f64| (got / want - 1.0).abs() < 0.25;
     // a Heun table acts on Heun only
-    model.card.inflation_heun = Some(uniform(2.0));
+    model.card.inflation = vec![uniform(Heun, 3, 2.0)];
     let (em1, heun1) = (draw(&mut model, &em), draw(&mut model, &heun));
     assert!(near(heun1, 2.0 * heun0), "Heun: {heun1} vs raw {heun0}");
     assert!(near(em1, em0), "EM moved by the Heun table: {em1} vs {em0}");
     // an EM table acts on EM, and on Heun only where Heun has none
-    model.card.inflation = Some(uniform(2.0));
-    model.card.inflation_heun = Some(uniform(1.0));
+    model.card.inflation = vec![uniform(Em, 10, 2.0), uniform(Heun, 3, 1.0)];
     let (em2, heun2) = (draw(&mut model, &em), draw(&mut model, &heun));
     assert!(near(em2, 2.0 * em0), "EM: {em2} vs raw {em0}");
     assert!(
         near(heun2, heun0),
         "Heun with its own table of ones: {heun2}"
     );
-    model.card.inflation_heun = None;
+    model.card.inflation = vec![uniform(Em, 10, 2.0)];
     let heun3 = draw(&mut model, &heun);
     assert!(
         near(heun3, 2.0 * heun0),
         "Heun falls back to EM's table: {heun3}"
     );
+    // the table of the sampled step count, not another one of the kind
+    model.card.inflation = vec![uniform(Em, 20, 1.0), uniform(Em, 10, 2.0)];
+    let em3 = draw(&mut model, &em);
+    assert!(
+        near(em3, 2.0 * em0),
+        "EM-10 with a 10- and a 20-step table: {em3}"
+    );
 }
 
 #[test]
-fn a_heun_table_that_does_not_fit_the_network_is_refused_by_name() {
+fn the_table_of_the_nearest_step_count_of_the_kind_is_chosen() {
+    let mut tables = Vec::new();
+    for (kind, steps) in [(Heun, 6), (Em, 20), (Heun, 3), (Em, 10)] {
+        insert_table(&mut tables, uniform(kind, steps, 1.0));
+    }
+    // refitting one replaces it, and the list stays sorted: EM first, by steps
+    insert_table(&mut tables, uniform(Em, 10, 1.5));
+    let keys: Vec<_> = tables
+        .iter()
+        .map(|t| (t.sampler, t.steps.unwrap()))
+        .collect();
+    assert_eq!(keys, [(Em, 10), (Em, 20), (Heun, 3), (Heun, 6)]);
+    assert_eq!(tables[0].factor[0][0], 1.5);
+    let pick = |kind, steps| table_for(&tables, kind, steps).map(|t| (t.sampler, t.steps.unwrap()));
+    // nearest in ratio: 14/10 = 1.4 vs 20/14 = 1.43; 15 is nearer 20
+    assert_eq!(pick(Em, 14), Some((Em, 10)));
+    assert_eq!(pick(Em, 15), Some((Em, 20)));
+    assert_eq!(pick(Em, 1), Some((Em, 10)));
+    assert_eq!(pick(Em, 1000), Some((Em, 20)));
+    assert_eq!(pick(Heun, 4), Some((Heun, 3)));
+    assert_eq!(pick(Heun, 5), Some((Heun, 6)));
+    assert_eq!(fitted_steps(&tables, Heun), [3, 6]);
+    // a kind without tables takes Euler–Maruyama's; no tables, none
+    let em_only: Vec<_> = tables.iter().filter(|t| t.sampler == Em).cloned().collect();
+    assert_eq!(
+        table_for(&em_only, Heun, 3).map(|t| t.steps),
+        Some(Some(10))
+    );
+    assert!(table_for(&[], Em, 10).is_none());
+}
+
+#[test]
+fn a_card_with_one_table_object_reads_as_an_euler_maruyama_table() {
     let dev = Device::flex();
     let (card, weights) = EMBEDDED_G;
     let mut json: serde_json::Value = serde_json::from_slice(card).unwrap();
-    json["inflation_heun"] = serde_json::json!({ "factor": [[1.0, 1.0]], "fitted_on": "" });
-    let bad = serde_json::to_vec(&json).unwrap();
-    let err = ClosureModel::from_bytes(&bad, weights, &dev).err().unwrap();
-    assert!(err.to_string().contains("inflation_heun"), "{err}");
+    // as cards before per-sampler tables: one object, no sampler, no steps
+    let mut legacy = serde_json::to_value(uniform(Em, 10, 1.25)).unwrap();
+    legacy.as_object_mut().unwrap().remove("sampler");
+    legacy.as_object_mut().unwrap().remove("steps");
+    json["inflation"] = legacy;
+    let m = ClosureModel::from_bytes(&serde_json::to_vec(&json).unwrap(), weights, &dev).unwrap();
+    assert_eq!(m.card.inflation.len(), 1);
+    let t = m.card.inflation_for(Heun, 7).unwrap();
+    assert_eq!((t.sampler, t.steps, t.factor[1][2]), (Em, None, 1.25));
+}
+
+#[test]
+fn a_table_that_does_not_fit_the_network_is_refused_by_name() {
+    let dev = Device::flex();
+    let (card, weights) = EMBEDDED_G;
+    let mut json: serde_json::Value = serde_json::from_slice(card).unwrap();
+    let load = |json: &serde_json::Value| {
+        ClosureModel::from_bytes(&serde_json::to_vec(json).unwrap(), weights, &dev)
+    };
+    let mut few = uniform(Heun, 3, 1.0);
+    few.factor.truncate(1);
+    json["inflation"] = serde_json::to_value(vec![uniform(Em, 10, 1.0), few]).unwrap();
+    let err = load(&json).err().unwrap().to_string();
+    assert!(err.contains("inflation table 1 (heun, 3 steps)"), "{err}");
     // a factor out of bounds too
-    let mut wild = uniform(1.0);
+    let mut wild = uniform(Heun, 3, 1.0);
     wild.factor[2][5] = 100.0;
-    json["inflation_heun"] = serde_json::to_value(&wild).unwrap();
-    let bad = serde_json::to_vec(&json).unwrap();
-    let err = ClosureModel::from_bytes(&bad, weights, &dev).err().unwrap();
-    assert!(err.to_string().contains("inflation_heun"), "{err}");
-    // and a good one loads and is kept
-    json["inflation_heun"] = serde_json::to_value(uniform(1.5)).unwrap();
-    let good = serde_json::to_vec(&json).unwrap();
-    let m = ClosureModel::from_bytes(&good, weights, &dev).unwrap();
-    assert_eq!(m.card.inflation_heun, Some(uniform(1.5)));
+    json["inflation"] = serde_json::to_value(vec![wild]).unwrap();
+    let err = load(&json).err().unwrap().to_string();
+    assert!(err.contains("inflation table 0"), "{err}");
+    // two tables for one kind and step count
+    json["inflation"] =
+        serde_json::to_value(vec![uniform(Heun, 3, 1.0), uniform(Heun, 3, 1.1)]).unwrap();
+    let err = load(&json).err().unwrap().to_string();
+    assert!(err.contains("a second table for heun, 3 steps"), "{err}");
+    // and good ones load and are kept
+    let good = vec![uniform(Em, 10, 1.5), uniform(Heun, 3, 1.2)];
+    json["inflation"] = serde_json::to_value(&good).unwrap();
+    assert_eq!(load(&json).unwrap().card.inflation, good);
 }

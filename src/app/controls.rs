@@ -307,6 +307,9 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
             "this model samples over its own range t = {hi} … {lo}"
         ));
     }
+    if let Some(LearnedModel::Published(m)) = cx.compute.learned(slot, s.model.get(slot)) {
+        calibrated_steps_ui(ui, &m.card, e);
+    }
     let k = limits::ENSEMBLE;
     ui.add(egui::Slider::new(&mut e.ensemble, k.range()).text(k.name));
     ui.checkbox(&mut e.blocking, "wait for each closure sample")
@@ -478,5 +481,47 @@ fn view_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
             ui.selectable_value(&mut s.backend, Backend::Gpu, "GPU")
                 .on_hover_text("burn on eframe's wgpu device (slow on a software adapter)");
         });
+    });
+}
+
+/// Flags a step count no spread-inflation table of the model was fitted at, naming the
+/// table used instead, with a button back to it.
+fn calibrated_steps_ui(
+    ui: &mut egui::Ui,
+    card: &crate::closure::card::ModelCard,
+    e: &mut crate::experiment::ExperimentConfig,
+) {
+    let Some(used) = card
+        .inflation_for(e.sampler, e.sampling_steps)
+        .and_then(|t| t.steps)
+        .filter(|&k| k != e.sampling_steps)
+    else {
+        return;
+    };
+    let fitted: Vec<String> = crate::closure::inflation::fitted_steps(&card.inflation, e.sampler)
+        .iter()
+        .map(usize::to_string)
+        .collect();
+    let at = if fitted.is_empty() {
+        "only for Euler–Maruyama".to_owned()
+    } else {
+        format!("at {} steps", fitted.join(", "))
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "spread calibrated {at}; at {} the {used}-step table is used",
+                e.sampling_steps
+            ))
+            .color(WARN),
+        )
+        .on_hover_text(
+            "the per-shell spread inflation carries the sampler's own variance error at the \
+             step count it was fitted at (measured: 20 Euler–Maruyama steps on the 10-step \
+             table, spread/skill 0.92–0.96; 6 Heun steps on the 3-step table, 0.86–0.93)",
+        );
+        if ui.small_button(format!("use {used}")).clicked() {
+            e.sampling_steps = used;
+        }
     });
 }

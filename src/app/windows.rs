@@ -55,23 +55,12 @@ fn card_ui(ui: &mut egui::Ui, label: &str, m: &LearnedModel) {
                 m.card.training.epochs,
                 m.card.training.final_val_d_fro
             ));
-            let fitted = |f: Option<&crate::closure::inflation::Inflation>| {
-                f.map_or("none (the ensemble as drawn)".to_owned(), |f| {
-                    f.fitted_on.clone()
-                })
-            };
-            ui.label(format!(
-                "spread inflation — Euler–Maruyama: {}",
-                fitted(m.card.inflation.as_ref())
-            ));
-            ui.label(format!(
-                "spread inflation — Heun: {}",
-                match &m.card.inflation_heun {
-                    Some(f) => f.fitted_on.clone(),
-                    None if m.card.inflation.is_some() => "the Euler–Maruyama table".to_owned(),
-                    None => fitted(None),
-                }
-            ));
+            if m.card.inflation.is_empty() {
+                ui.label("spread inflation: none (the ensemble as drawn)");
+            }
+            for t in &m.card.inflation {
+                ui.label(format!("spread inflation: {}", t.fitted_on));
+            }
         }
         LearnedModel::Subgrid(m) => {
             let t = &m.card.training;

@@ -36,9 +36,9 @@ pub struct CalibrateArgs {
     /// Members per state.
     #[arg(long, default_value_t = 16)]
     pub ensemble: usize,
-    /// The sampler setting to fit with (see `eval --samplers`). The table is stored for
-    /// its kind: Euler–Maruyama settings fill the card's `inflation` (also used by kinds
-    /// without a table of their own), Heun settings `inflation_heun`.
+    /// The sampler setting to fit with (see `eval --samplers`). The card keeps one table
+    /// per sampler kind and step count: this one replaces a table of the same kind and
+    /// steps and leaves the others; sampling uses the kind's table at the nearest steps.
     #[arg(long, default_value = "em-karras10")]
     pub sampler: String,
     /// Grid (must divide the stored grid).
@@ -97,10 +97,9 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
         );
     }
     // Draw raw members (no table applies while fitting); the card written back keeps
-    // the other sampler kind's table.
+    // the other tables.
     let original = model.card.clone();
-    model.card.inflation = None;
-    model.card.inflation_heun = None;
+    model.card.inflation.clear();
     burn::tensor::Device::flex().seed(a.seed);
     let (states, _) = super::eval::states_from_file(&a.data, a.first_trajectory, a.samples)?;
     let stored = states.first().map_or(0, |s| s.n);
@@ -128,6 +127,8 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
     let inflation = Inflation::fit(
         &sums,
         a.ensemble,
+        set.sampler,
+        set.schedule.steps(),
         format!(
             "closure-lab calibrate --sampler {} --ensemble {}: {} states of {data_name} from trajectory {} at {}²",
             a.sampler,
@@ -160,15 +161,11 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
     }
     if a.write_card {
         let mut card = original;
-        *card.inflation_slot(set.sampler) = Some(inflation);
+        crate::closure::inflation::insert_table(&mut card.inflation, inflation);
         let path = a.model.with_extension("json");
         crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!(
-            "wrote the {} inflation into {}",
-            set.sampler,
-            path.display()
-        );
+        println!("wrote the {} inflation into {}", a.sampler, path.display());
     }
     Ok(())
 }

@@ -91,14 +91,14 @@ pub struct ModelCard {
     pub whitening: Option<Whitening>,
     /// Per-density, per-shell factors on the ensemble's deviations from its mean, fitted
     /// on held-out trajectories by `closure-lab calibrate` ([`super::inflation`]).
-    /// The table for the Euler–Maruyama sampler, also used by any sampler kind without
-    /// a table of its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inflation: Option<Inflation>,
-    /// The table fitted with Heun's sampler: the probability-flow ODE in few steps
-    /// spreads its members differently from the reverse SDE (docs/science.md §7.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inflation_heun: Option<Inflation>,
+    /// One table per sampler kind and step count it was fitted at (a single object in
+    /// cards written before there were several: read as one Euler–Maruyama table).
+    #[serde(
+        default,
+        deserialize_with = "super::inflation::one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub inflation: Vec<Inflation>,
 }
 
 pub const CARD_FORMAT: u32 = 1;
@@ -134,31 +134,25 @@ impl ModelCard {
         if let Some(w) = &self.whitening {
             w.validate(classes)?;
         }
-        for (slot, f) in [
-            ("inflation", &self.inflation),
-            ("inflation_heun", &self.inflation_heun),
-        ] {
-            if let Some(f) = f {
-                f.validate(classes).map_err(|e| format!("{slot}: {e}"))?;
+        for (i, f) in self.inflation.iter().enumerate() {
+            f.validate(classes)
+                .map_err(|e| format!("inflation table {i} ({}): {e}", f.label()))?;
+            if self.inflation[..i]
+                .iter()
+                .any(|g| (g.sampler, g.steps) == (f.sampler, f.steps))
+            {
+                return Err(format!(
+                    "inflation table {i}: a second table for {}",
+                    f.label()
+                ));
             }
         }
         Ok(())
     }
 
-    /// The spread-inflation table sampling with `sampler` applies: the sampler kind's
-    /// own, else the Euler–Maruyama table.
-    pub fn inflation_for(&self, sampler: Sampler) -> Option<&Inflation> {
-        match sampler {
-            Sampler::EulerMaruyama => self.inflation.as_ref(),
-            Sampler::Heun => self.inflation_heun.as_ref().or(self.inflation.as_ref()),
-        }
-    }
-
-    /// The slot `calibrate` fills when it fits with `sampler`.
-    pub fn inflation_slot(&mut self, sampler: Sampler) -> &mut Option<Inflation> {
-        match sampler {
-            Sampler::EulerMaruyama => &mut self.inflation,
-            Sampler::Heun => &mut self.inflation_heun,
-        }
+    /// The spread-inflation table sampling with `sampler` at `steps` applies
+    /// ([`super::inflation::table_for`]).
+    pub fn inflation_for(&self, sampler: Sampler, steps: usize) -> Option<&Inflation> {
+        super::inflation::table_for(&self.inflation, sampler, steps)
     }
 }

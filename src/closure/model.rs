@@ -386,7 +386,7 @@ impl ClosureModel {
             }
             out.push(f);
         }
-        if let (Some(f), Some(c)) = (self.card.inflation_for(sampler), class) {
+        if let (Some(f), Some(c)) = (self.card.inflation_for(sampler, schedule.steps()), class) {
             f.apply(c, grid, &mut out);
         }
         Ok(out)

@@ -360,8 +360,7 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
             if sparse { "ω + sensor" } else { "ω-only" }
         ),
         whitening: None,
-        inflation: None,
-        inflation_heun: None,
+        inflation: Vec::new(),
     };
     Ok(ClosureModel::new(card, net, device.clone()))
 }

@@ -130,8 +130,7 @@ pub fn validate(
         crate_version: String::new(),
         note: String::new(),
         whitening: whitening.cloned(),
-        inflation: None,
-        inflation_heun: None,
+        inflation: Vec::new(),
     };
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
@@ -529,8 +528,7 @@ fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
         crate_version: env!("CARGO_PKG_VERSION").into(),
         note: String::new(),
         whitening: cfg.whitening.clone(),
-        inflation: None,
-        inflation_heun: None,
+        inflation: Vec::new(),
     }
 }
 
