@@ -682,23 +682,26 @@ fn a_step_count_the_spread_was_not_calibrated_at_is_flagged() {
     use closure_lab::closure::sampler::Sampler;
     let mut h = harness("paper-g");
     wait_for_experiment(&mut h);
-    h.state_mut().settings.experiment.sampling_steps = 10;
+    // the shipped cards have tables at 10 and 20 Euler–Maruyama steps, 3 and 6 Heun steps
+    for steps in [10, 20] {
+        h.state_mut().settings.experiment.sampling_steps = steps;
+        h.run_steps(2);
+        assert!(
+            h.query_by_label_contains("spread calibrated").is_none(),
+            "EM-{steps} has a table of its own"
+        );
+    }
+    h.state_mut().settings.experiment.sampling_steps = 40;
     h.run_steps(2);
-    assert!(
-        h.query_by_label_contains("spread calibrated at").is_none(),
-        "EM-10 is the fitted step count"
-    );
-    h.state_mut().settings.experiment.sampling_steps = 20;
+    h.get_by_label_contains("spread calibrated at 10, 20 steps; at 40 the 20-step table is used");
+    h.get_by_label("use 20").click();
     h.run_steps(2);
-    h.get_by_label_contains("at 20 the 10-step table is used");
-    h.get_by_label("use 10").click();
-    h.run_steps(2);
-    assert_eq!(h.state().settings.experiment.sampling_steps, 10);
+    assert_eq!(h.state().settings.experiment.sampling_steps, 20);
     h.state_mut().settings.experiment.sampler = Sampler::Heun;
     h.run_steps(2);
-    h.get_by_label_contains("at 10 the 3-step table is used");
-    h.get_by_label("use 3").click();
+    h.get_by_label_contains("spread calibrated at 3, 6 steps; at 20 the 6-step table is used");
+    h.get_by_label("use 6").click();
     h.run_steps(2);
-    assert_eq!(h.state().settings.experiment.sampling_steps, 3);
-    assert!(h.query_by_label_contains("spread calibrated at").is_none());
+    assert_eq!(h.state().settings.experiment.sampling_steps, 6);
+    assert!(h.query_by_label_contains("spread calibrated").is_none());
 }

@@ -361,14 +361,19 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
         // table at every density (an ensemble row per density and sampler)
         assert!(m.card.inputs.density_scale.is_some() && m.card.whitening.is_some());
         // and their spread inflation, fitted on held-out trajectories (`calibrate`), a
-        // table per sampler kind at the published step counts (EM-10, Heun-5) at least
+        // table per sampler kind at the step counts (EM-10, Heun-5) and twice them
         let tables = &m.card.inflation;
         assert!(
             tables
                 .iter()
                 .all(|t| t.validate(DENSITIES.len()).is_ok() && !t.fitted_on.is_empty())
         );
-        for (kind, steps) in [(Sampler::EulerMaruyama, 10), (Sampler::Heun, 3)] {
+        for (kind, steps) in [
+            (Sampler::EulerMaruyama, 10),
+            (Sampler::EulerMaruyama, 20),
+            (Sampler::Heun, 3),
+            (Sampler::Heun, 6),
+        ] {
             let t = m
                 .card
                 .inflation_for(kind, steps)
