@@ -704,4 +704,24 @@ fn a_step_count_the_spread_was_not_calibrated_at_is_flagged() {
     h.run_steps(2);
     assert_eq!(h.state().settings.experiment.sampling_steps, 6);
     assert!(h.query_by_label_contains("spread calibrated").is_none());
+    // a model file with Euler–Maruyama tables only: Heun is flagged at any step count,
+    // with no count to go back to
+    let dir = tempfile::tempdir().unwrap();
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let model = dir.path().join("em_only.bpk");
+    std::fs::copy(assets.join("closure_g.bpk"), &model).unwrap();
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(assets.join("closure_g.json")).unwrap()).unwrap();
+    card["inflation"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["sampler"] == "euler-maruyama");
+    std::fs::write(model.with_extension("json"), card.to_string()).unwrap();
+    h.state_mut().open_model(&model);
+    h.state_mut().settings.experiment.sampling_steps = 10;
+    h.run_steps(3);
+    h.get_by_label_contains(
+        "spread calibrated for Euler–Maruyama only; Heun borrows the 10-step table",
+    );
+    assert!(h.query_by_label_contains("use ").is_none());
 }

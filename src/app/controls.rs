@@ -485,43 +485,54 @@ fn view_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
 }
 
 /// Flags a step count no spread-inflation table of the model was fitted at, naming the
-/// table used instead, with a button back to it.
+/// table used instead, with a button back to its count; or a sampler kind without tables
+/// of its own.
 fn calibrated_steps_ui(
     ui: &mut egui::Ui,
     card: &crate::closure::card::ModelCard,
     e: &mut crate::experiment::ExperimentConfig,
 ) {
-    let Some(used) = card
-        .inflation_for(e.sampler, e.sampling_steps)
-        .and_then(|t| t.steps)
-        .filter(|&k| k != e.sampling_steps)
-    else {
+    let Some(table) = card.inflation_for(e.sampler, e.sampling_steps) else {
         return;
     };
-    let fitted: Vec<String> = crate::closure::inflation::fitted_steps(&card.inflation, e.sampler)
-        .iter()
-        .map(usize::to_string)
-        .collect();
-    let at = if fitted.is_empty() {
-        "only for Euler–Maruyama".to_owned()
+    let used = table.steps;
+    let own_kind = table.sampler == e.sampler;
+    if own_kind && used.is_none_or(|k| k == e.sampling_steps) {
+        return;
+    }
+    let used_at = used.map_or("its".to_owned(), |k| format!("the {k}-step"));
+    let text = if own_kind {
+        let fitted: Vec<String> =
+            crate::closure::inflation::fitted_steps(&card.inflation, e.sampler)
+                .iter()
+                .map(usize::to_string)
+                .collect();
+        format!(
+            "spread calibrated at {} steps; at {} {used_at} table is used",
+            fitted.join(", "),
+            e.sampling_steps
+        )
     } else {
-        format!("at {} steps", fitted.join(", "))
+        let name = |s: Sampler| match s {
+            Sampler::EulerMaruyama => "Euler–Maruyama",
+            Sampler::Heun => "Heun",
+        };
+        format!(
+            "spread calibrated for {} only; {} borrows {used_at} table",
+            name(table.sampler),
+            name(e.sampler)
+        )
     };
     ui.horizontal_wrapped(|ui| {
-        ui.label(
-            RichText::new(format!(
-                "spread calibrated {at}; at {} the {used}-step table is used",
-                e.sampling_steps
-            ))
-            .color(WARN),
-        )
-        .on_hover_text(
+        ui.label(RichText::new(text).color(WARN)).on_hover_text(
             "the per-shell spread inflation carries the sampler's own variance error at the \
              step count it was fitted at (measured: 20 Euler–Maruyama steps on the 10-step \
              table, spread/skill 0.92–0.96; 6 Heun steps on the 3-step table, 0.86–0.93)",
         );
-        if ui.small_button(format!("use {used}")).clicked() {
-            e.sampling_steps = used;
+        if let Some(k) = used.filter(|_| own_kind)
+            && ui.small_button(format!("use {k}")).clicked()
+        {
+            e.sampling_steps = k;
         }
     });
 }
