@@ -154,6 +154,7 @@ fn spectral_conv_is_resolution_invariant() {
 
 /// x₀ ~ N(μ, s²) per pixel: the marginal at t is N(μ, s² + σ(t)²), so the score is exact.
 fn gaussian_check(sampler: Sampler, schedule: Schedule) {
+    let _rng = crate::global_rng();
     let dev = Device::flex();
     dev.seed(5);
     let sde = VeSde::default();
@@ -207,6 +208,7 @@ fn heun_recovers_gaussian_in_few_evaluations() {
 
 #[test]
 fn dsm_training_overfits_a_tiny_problem() {
+    let _rng = crate::global_rng();
     let dev = Device::flex().autodiff();
     dev.seed(3);
     let cfg = ScoreNetConfig::new()
@@ -618,7 +620,11 @@ fn a_density_conditioned_model_runs_at_every_density() {
         seed: 1,
         whitening: None,
     };
-    let mut model = train(&cfg, &dir.path().join("run"), &mut |_| {}).unwrap();
+    // train seeds burn's process-wide generator
+    let mut model = {
+        let _rng = crate::global_rng();
+        train(&cfg, &dir.path().join("run"), &mut |_| {}).unwrap()
+    };
     let scale = model.card.inputs.density_scale.expect("per-density scales");
     assert!(scale.iter().all(|s| s.is_finite() && *s > 0.0), "{scale:?}");
     let w = model.card.whitening.clone().expect("per-density whitening");

@@ -81,6 +81,7 @@ fn nu_and_fidelity_labels_reach_the_score_network() {
 /// learns a small standard deviation where the target is exactly predictable.
 #[test]
 fn deterministic_and_mean_noise_competitors_learn_a_tiny_problem() {
+    let _rng = crate::global_rng();
     let device = Device::flex().autodiff();
     // a fixed draw of data and initial weights: the test judges learning, not luck
     device.seed(7);

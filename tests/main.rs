@@ -18,6 +18,14 @@ mod render;
 mod solver;
 mod torch_import;
 
+/// burn's CPU random numbers are one process-wide stream. A test that seeds it (directly
+/// or through `train`) restarts every other test's draws there; a test whose statistics
+/// need an unbroken stream, or that seeds it, holds this lock while it draws.
+pub fn global_rng() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A wgpu device on the machine's adapter (Mesa's software Vulkan here; scripts/setup.sh
 /// installs it), requested the way the app requests eframe's (shared with burn).
 pub fn wgpu_device() -> (wgpu::Instance, wgpu::Adapter, wgpu::Device, wgpu::Queue) {
