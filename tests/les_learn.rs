@@ -2,12 +2,15 @@
 //! network (discrete and continuous fidelity), and the deterministic and mean + noise
 //! competitors learn a tiny problem.
 
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use closure_lab::closure::score::ScoreNetConfig;
 use closure_lab::les::learn::regressor::{RegressorConfig, gaussian_nll, mean_and_std, mse};
 use closure_lab::les::learn::{FidelityCode, Labels};
+use rand::SeedableRng;
+use rand_distr::Distribution as _;
 
 fn labels(l: Labels, rows: &[(f64, usize)], device: &Device) -> Tensor<2> {
     let v: Vec<f32> = rows
@@ -79,19 +82,46 @@ fn nu_and_fidelity_labels_reach_the_score_network() {
 /// Both competitors fit a tiny deterministic map ω̄ ↦ Π (a smoothed square of ω̄ whose
 /// size depends on ν), with a label input: the loss falls tenfold; the mean + noise head
 /// learns a small standard deviation where the target is exactly predictable.
+/// Redraws every weight uniformly within the bound its initialiser drew it from (the
+/// largest |value|; zero-initialised biases stay zero), from the test's own generator.
+struct Redraw<'a>(&'a mut rand_chacha::ChaCha8Rng);
+impl burn::module::ModuleMapper for Redraw<'_> {
+    fn map_float<const D: usize>(
+        &mut self,
+        p: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        use rand::Rng;
+        p.map(|t| {
+            let grad = t.is_require_grad();
+            let shape = t.shape();
+            let bound = t.clone().abs().max().into_scalar::<f32>();
+            let v: Vec<f32> = (0..shape.num_elements())
+                .map(|_| bound * self.0.random_range(-1.0f32..=1.0))
+                .collect();
+            Tensor::<D>::from_data(TensorData::new(v, shape), &t.device()).set_require_grad(grad)
+        })
+    }
+}
+
 #[test]
 fn deterministic_and_mean_noise_competitors_learn_a_tiny_problem() {
-    let _rng = crate::global_rng();
     let device = Device::flex().autodiff();
-    // a fixed draw of data and initial weights: the test judges learning, not luck
-    device.seed(7);
+    // a fixed draw of data and initial weights from a generator of the test's own (burn's
+    // is shared by every test running at the time): the test judges learning, not luck
+    let seed = std::env::var("TSEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let n = 16;
     let l = Labels {
         fidelity: FidelityCode::Discrete,
     };
     let rows = [(2e-4, 128), (4e-4, 256), (3e-4, 128), (2e-4, 256)];
     let lab = labels(l, &rows, &device);
-    let omega = Tensor::<4>::random([4, n, n, 1], Distribution::Normal(0.0, 1.0), &device);
+    let normal = rand_distr::Normal::new(0.0f32, 1.0).unwrap();
+    let draws: Vec<f32> = (0..4 * n * n).map(|_| normal.sample(&mut rng)).collect();
+    let omega = Tensor::<4>::from_data(TensorData::new(draws, [4, n, n, 1]), &device);
     let nu_scale: Vec<f32> = rows.iter().map(|r| (r.0 / 2e-4) as f32).collect();
     let scale =
         Tensor::<1>::from_data(TensorData::new(nu_scale, [4]), &device).reshape([4, 1, 1, 1]);
@@ -102,7 +132,7 @@ fn deterministic_and_mean_noise_competitors_learn_a_tiny_problem() {
             .with_modes(4)
             .with_layers(2)
             .with_noise(noise);
-        let mut net = cfg.init(&device);
+        let mut net = cfg.init(&device).map(&mut Redraw(&mut rng));
         let basis = net.basis(n, &device);
         let mut optim = AdamConfig::new().init();
         let loss_of = |net: &closure_lab::les::learn::regressor::Regressor| {
