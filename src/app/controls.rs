@@ -289,7 +289,8 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     let t = limits::T_START;
     // a model may fix its own sampling range (docs/science.md §7.1)
     let slot = Slot::of(e);
-    let own = match cx.compute.learned(slot, s.model.get(slot)) {
+    let learned = cx.compute.learned(slot, s.model.get(slot));
+    let own = match learned {
         Some(LearnedModel::Published(m)) => m.card.inputs.t_range,
         Some(LearnedModel::Subgrid(m)) => m.card.t_range,
         None => None,
@@ -307,7 +308,7 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
             "this model samples over its own range t = {hi} … {lo}"
         ));
     }
-    if let Some(LearnedModel::Published(m)) = cx.compute.learned(slot, s.model.get(slot)) {
+    if let Some(LearnedModel::Published(m)) = learned {
         calibrated_steps_ui(ui, &m.card, e);
     }
     let k = limits::ENSEMBLE;
