@@ -29,3 +29,31 @@ pub fn write_bytes(path: &Path, data: &[u8]) -> std::io::Result<()> {
     tmp.flush()?;
     persist(tmp, path)
 }
+
+/// Whether two paths name the same file: the same device and inode when both exist,
+/// else the same absolute path.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    match (std::path::absolute(a), std::path::absolute(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Check, before any work, that a file can be written at `path`: it is not a folder and
+/// its folder exists and takes a new file (one is made there and removed at once).
+pub fn check_writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{} is a folder, not a file name", path.display()));
+    }
+    let dir = parent_dir(path);
+    tempfile::NamedTempFile::new_in(dir)
+        .map(drop)
+        .map_err(|e| format!("cannot write into {} ({e})", dir.display()))
+}

@@ -348,8 +348,10 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
     let dev = Device::flex();
     use closure_lab::closure::model::EMBEDDED;
     use closure_lab::closure::sensors::DENSITIES;
-    for (label, card, weights) in EMBEDDED {
-        let m = ClosureModel::from_bytes(card, weights, &dev)
+    for e in &EMBEDDED {
+        let label = e.label;
+        let m = e
+            .load(&dev)
             .unwrap_or_else(|e| panic!("embedded model {label} does not decode: {e}"));
         assert!(
             !m.card.eval.is_empty() || label.starts_with('H'),

@@ -268,8 +268,9 @@ fn file_label(path: &std::path::Path) -> String {
 fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, String) {
     let mut notes = Vec::new();
     let mut models = Vec::new();
-    for (label, card, weights) in crate::closure::model::EMBEDDED {
-        match ClosureModel::from_bytes(card, weights, device) {
+    for e in &crate::closure::model::EMBEDDED {
+        let label = e.label;
+        match e.load(device) {
             Ok(m) => {
                 notes.push(format!(
                     "{label}: {} (trained on {}²)",

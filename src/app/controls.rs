@@ -20,6 +20,8 @@ pub struct ControlsContext<'a> {
     pub recording: Option<&'a str>,
     pub dialog_open: bool,
     pub latency_ms: Option<f64>,
+    /// How long the learned draws are held (the achieved resample interval).
+    pub draw_timing: crate::experiment::DrawTiming,
     pub compute: &'a Compute,
     pub adapter: &'a str,
 }
@@ -263,9 +265,15 @@ fn sensors_ui(ui: &mut egui::Ui, e: &mut crate::experiment::ExperimentConfig) {
 fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     let e = &mut s.experiment;
     let steps = limits::SAMPLING_STEPS;
+    let flow = e.sampler == Sampler::Flow;
+    let range = if flow {
+        crate::closure::flow::FLOW_STEPS
+    } else {
+        steps.range()
+    };
     ui.add(
-        egui::Slider::new(&mut e.sampling_steps, steps.range())
-            .logarithmic(true)
+        egui::Slider::new(&mut e.sampling_steps, range)
+            .logarithmic(!flow)
             .text(steps.name),
     );
     ui.label(format!(
@@ -278,14 +286,33 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     let name = |s: Sampler| match s {
         Sampler::EulerMaruyama => "Euler–Maruyama (SDE)",
         Sampler::Heun => "Heun (ODE)",
+        Sampler::Flow => "flow (1–2 steps, distilled)",
     };
+    let slot = Slot::of(e);
+    let has_flow = matches!(
+        cx.compute.learned(slot, s.model.get(slot)),
+        Some(LearnedModel::Published(m)) if m.has_flow()
+    );
+    let e = &mut s.experiment;
+    let before = e.sampler;
     egui::ComboBox::from_label("sampler")
         .selected_text(name(e.sampler))
         .show_ui(ui, |ui| {
-            for sm in [Sampler::EulerMaruyama, Sampler::Heun] {
+            for sm in [Sampler::Flow, Sampler::EulerMaruyama, Sampler::Heun] {
+                if sm == Sampler::Flow && !has_flow {
+                    continue;
+                }
                 ui.selectable_value(&mut e.sampler, sm, name(sm));
             }
         });
+    if e.sampler == Sampler::Flow && !has_flow {
+        // a model without a flow generator: fall back to the published sampler
+        e.sampler = Sampler::EulerMaruyama;
+    }
+    if e.sampler != before {
+        // each kind at its calibrated default step count
+        e.sampling_steps = e.sampler.default_steps();
+    }
     let t = limits::T_START;
     // a model may fix its own sampling range (docs/science.md §7.1)
     let slot = Slot::of(e);
@@ -295,7 +322,7 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
         Some(LearnedModel::Subgrid(m)) => m.card.t_range,
         None => None,
     }
-    .map(|r| r.for_sampler(e.sampler));
+    .and_then(|r| r.for_sampler(e.sampler));
     let e = &mut s.experiment;
     let slider = ui.add_enabled(
         own.is_none(),
@@ -313,18 +340,40 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     }
     let k = limits::ENSEMBLE;
     ui.add(egui::Slider::new(&mut e.ensemble, k.range()).text(k.name));
-    ui.checkbox(&mut e.blocking, "wait for each closure sample")
-        .on_hover_text(
-            "on: the runs wait for every fresh sample (exactly one every N steps, the published \
-             protocol; the pace then follows the sampler); off: the held sample is used until \
-             the next one arrives, so at a fast pace it is many steps old",
-        );
     let r = limits::RESAMPLE_EVERY;
     ui.add(
         egui::Slider::new(&mut e.resample_every, r.range())
             .logarithmic(true)
             .text(r.name),
     );
+    let mut dont_wait = !e.blocking;
+    ui.checkbox(&mut dont_wait, "don't wait for the closure")
+        .on_hover_text(
+            "off (default): the runs wait for every fresh sample, so a draw is used for exactly \
+             the set interval — the published protocol; the pace then follows the sampler. \
+             On: the runs go on with the held draw until the next arrives; faster, but each \
+             draw is then held for as many steps as the sampler takes (see the readout)",
+        );
+    e.blocking = !dont_wait;
+    let t = cx.draw_timing;
+    if let Some(held) = t.held {
+        let text = format!(
+            "each draw held for {held} steps (set {}; longest {}) · in use for {} steps",
+            e.resample_every,
+            t.max_held.unwrap_or(held),
+            t.age.unwrap_or(0)
+        );
+        let late = held > e.resample_every;
+        ui.label(if late {
+            RichText::new(text).color(WARN)
+        } else {
+            RichText::new(text)
+        })
+        .on_hover_text(
+            "the resample interval actually achieved: steps between two fresh draws. Above \
+             the set interval the sampler cannot keep up and the model run uses stale draws",
+        );
+    }
 }
 
 /// The viscosity slider (log scale, range from the limits).
@@ -517,6 +566,7 @@ fn calibrated_steps_ui(
         let name = |s: Sampler| match s {
             Sampler::EulerMaruyama => "Euler–Maruyama",
             Sampler::Heun => "Heun",
+            Sampler::Flow => "flow",
         };
         format!(
             "spread calibrated for {} only; {} borrows {used_at} table",

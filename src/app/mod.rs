@@ -379,6 +379,7 @@ impl eframe::App for ClosureLabApp {
                     recording: self.session.recording(),
                     dialog_open: self.exporter.dialog_open(),
                     latency_ms: snap.and_then(|s| s.latency_ms),
+                    draw_timing: snap.map(|s| s.draw_timing).unwrap_or_default(),
                     compute: &self.compute,
                     adapter: &self.adapter,
                 };

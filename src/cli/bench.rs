@@ -202,8 +202,8 @@ fn thread_counts() -> Vec<usize> {
 fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
     let thread_counts = thread_counts();
     if !json {
-        println!("truth run, stochastic forcing on, published parameters; best of 3 × {seconds} s");
-        println!(
+        say!("truth run, stochastic forcing on, published parameters; best of 3 × {seconds} s");
+        say!(
             "{:>5} {:>10} {:>8} {:>12} {:>10} {:>12} {:>10}",
             "N", "scheme", "threads", "steps/s", "ms/step", "FFT ms/step", "step/FFT"
         );
@@ -254,9 +254,9 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                     speedup: None,
                 };
                 if json {
-                    println!("{}", serde_json::to_string(&row)?);
+                    say!("{}", serde_json::to_string(&row)?);
                 } else {
-                    println!(
+                    say!(
                         "{:>5} {:>10} {:>8} {:>12.0} {:>10.4} {:>12.4} {:>10.2}",
                         n,
                         scheme.to_string(),
@@ -280,10 +280,10 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
 fn bench_triple(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
     use crate::experiment::{ClosureMode, Experiment, ExperimentConfig};
     if !json {
-        println!(
+        say!(
             "lockstep triple (truth + with oracle closure + without), reference scheme; {PAIRS} alternating repetitions of {seconds} s"
         );
-        println!(
+        say!(
             "{:>5} {:>8} {:>12} {:>10} {:>10}",
             "N", "threads", "steps/s", "ms/step", "speed-up"
         );
@@ -328,9 +328,9 @@ fn bench_triple(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
                 speedup: Some(ratios[ratios.len() / 2]),
             };
             if json {
-                println!("{}", serde_json::to_string(&row)?);
+                say!("{}", serde_json::to_string(&row)?);
             } else {
-                println!(
+                say!(
                     "{:>5} {:>8} {:>12.0} {:>10.4} {:>10.2}",
                     n,
                     threads,
@@ -367,6 +367,7 @@ fn bench_closure(
     seconds: f64,
     on: BenchDevice,
 ) -> Result<()> {
+    use crate::closure::eval::SamplerSetting;
     use crate::closure::sampler::Sampler;
     use crate::closure::sde::Schedule;
     use crate::closure::sensors::Sensors;
@@ -377,14 +378,16 @@ fn bench_closure(
     let settings = [
         ("em-karras10", Sampler::EulerMaruyama, Schedule::published()),
         ("heun-karras3", Sampler::Heun, Schedule::karras(0.1, 3)),
+        ("flow-1", Sampler::Flow, SamplerSetting::flow_schedule(1)),
+        ("flow-2", Sampler::Flow, SamplerSetting::flow_schedule(2)),
     ];
     if !json {
-        println!(
+        say!(
             "shipped = embedded model `{}`; published-arch = the published network's shapes \
              with random weights (reference, same run); {backend}; best of 3 × {seconds} s",
             models[0].1.card.name
         );
-        println!(
+        say!(
             "{:>5} {:>6} {:>8} {:>15} {:>14} {:>5} {:>12} {:>10}",
             "N", "batch", "threads", "model", "sampler", "NFE", "ms/sample", "ms/eval"
         );
@@ -441,24 +444,40 @@ fn bench_closure(
 
 /// The embedded model and, as the reference timed in the same run, the published
 /// architecture (GELU, 4-layer noisy path, 128-wide projection) with random weights —
-/// timing does not depend on the values.
+/// timing does not depend on the values. A model without a flow generator gets one of
+/// its own architecture with random weights, so the flow rows time the same network.
 fn closure_bench_models(
     device: &burn::tensor::Device,
 ) -> Result<[(&'static str, crate::closure::model::ClosureModel); 2]> {
+    use crate::closure::card::TrainingInfo;
+    use crate::closure::flow::FlowPart;
     use crate::closure::model::ClosureModel;
-    let shipped = ClosureModel::embedded(device)?;
+    let with_flow = |m: ClosureModel| {
+        if m.has_flow() {
+            return m;
+        }
+        let part = FlowPart {
+            net: m.card.net.clone().with_sigma_data(0.0),
+            teacher: "untrained (timing only)".into(),
+            training: TrainingInfo::default(),
+        };
+        let net = part.net.init(device);
+        m.with_flow(part, net)
+    };
+    let shipped = with_flow(ClosureModel::embedded(device)?);
     let mut card = shipped.card.clone();
     card.net = crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.net.sigma_data);
-    let published = ClosureModel::new(card.clone(), card.net.init(device), device.clone());
+    card.flow = None;
+    let published = with_flow(ClosureModel::new(card.clone(), card.net.init(device), device.clone()));
     Ok([("shipped", shipped), ("published-arch", published)])
 }
 
 /// A result row: one JSON object per line, or the table line `text` makes.
 fn emit<R: Serialize>(json: bool, row: &R, text: impl FnOnce() -> String) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string(row)?);
+        say!("{}", serde_json::to_string(row)?);
     } else {
-        println!("{}", text());
+        say!("{}", text());
     }
     Ok(())
 }
@@ -523,10 +542,10 @@ fn bench_train(
     };
     let input = || Tensor::<4>::random([batch, n, n, 1], Distribution::Normal(0.0, 1.0), &device);
     if !json {
-        println!(
+        say!(
             "one DSM iteration (loss, backward, Adam) at {n}², batch {batch}; {backend}; best of 3 × {seconds} s"
         );
-        println!(
+        say!(
             "{:>10} {:>8} {:>14} {:>12}",
             "model", "threads", "ms/iteration", "samples/s"
         );

@@ -81,6 +81,8 @@ fn measure(grid: &Grid, draws: &Draws) -> ((Vec<f64>, Vec<f64>), f64, f64) {
 }
 
 pub fn calibrate(a: CalibrateArgs) -> Result<()> {
+    let json: Vec<&std::path::Path> = a.json.iter().map(|p| p.as_path()).collect();
+    super::refuse_overwriting_inputs(&[&a.data], &[&a.model], &json, &[])?;
     let set = SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
     if !(2..=64).contains(&a.ensemble) {
         bail!("--ensemble must be 2…64, got {}", a.ensemble);
@@ -154,7 +156,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
             factor: inflation.factor[class].clone(),
         });
     }
-    print_fits(&fits, states.len(), a.ensemble);
+    print_fits(&fits, states.len(), a.ensemble)?;
     if let Some(p) = &a.json {
         crate::atomic::write_bytes(p, serde_json::to_string_pretty(&fits)?.as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
@@ -165,17 +167,17 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
         let path = a.model.with_extension("json");
         crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote the {} inflation into {}", a.sampler, path.display());
+        say!("wrote the {} inflation into {}", a.sampler, path.display());
     }
     Ok(())
 }
 
-fn print_fits(fits: &[DensityFit], states: usize, ensemble: usize) {
-    println!("{states} states, {ensemble} members each (in-sample: the fitting states)\n");
-    println!(
+fn print_fits(fits: &[DensityFit], states: usize, ensemble: usize) -> Result<()> {
+    say!("{states} states, {ensemble} members each (in-sample: the fitting states)\n");
+    say!(
         "| sensors | spread/skill before | after | worst shell before | after | factors of shells 0–12 |"
     );
-    println!("|---|---|---|---|---|---|");
+    say!("|---|---|---|---|---|---|");
     for f in fits {
         let head: Vec<String> = f
             .factor
@@ -183,7 +185,7 @@ fn print_fits(fits: &[DensityFit], states: usize, ensemble: usize) {
             .take(13)
             .map(|v| format!("{v:.2}"))
             .collect();
-        println!(
+        say!(
             "| {} | {:.3} | {:.3} | {:.2} | {:.2} | {} |",
             density_label(f.sensors),
             f.spread_skill_before,
@@ -193,4 +195,5 @@ fn print_fits(fits: &[DensityFit], states: usize, ensemble: usize) {
             head.join(" ")
         );
     }
+    Ok(())
 }

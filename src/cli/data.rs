@@ -84,8 +84,10 @@ pub struct DataArgs {
 
 pub fn data(a: DataArgs) -> Result<()> {
     if let Some(DataCommand::Merge { out, inputs }) = &a.command {
+        let ins: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
+        super::refuse_overwriting_inputs(&ins, &[], &[out], &[])?;
         let n = crate::les::data::merge(inputs, out)?;
-        println!(
+        say!(
             "wrote {} ({n} trajectories from {} shards)",
             out.display(),
             inputs.len()
@@ -122,7 +124,7 @@ pub fn data(a: DataArgs) -> Result<()> {
     };
     let resumed = generate(&spec, &out, &on_progress)?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "wrote {} ({} trajectories, {} snapshots of {}², {} resumed from part files)",
         out.display(),
         a.trajectories,
@@ -175,7 +177,7 @@ fn les_data(a: &DataArgs, out: &std::path::Path) -> Result<()> {
     }
     let resumed = result?;
     let count = spec.indices().len();
-    println!(
+    say!(
         "wrote {} ({count} trajectories{}, {} snapshots of ω̄ and Π on 64², {resumed} resumed) in {:.0} s",
         out.display(),
         spec.shard.map_or(String::new(), |s| format!(

@@ -163,6 +163,12 @@ fn simulate_states(samples: usize) -> Result<(Vec<TestState>, f64)> {
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
+    {
+        let models: Vec<&std::path::Path> = a.model.iter().map(|p| p.as_path()).collect();
+        let data: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
+        let json: Vec<&std::path::Path> = a.json.iter().map(|p| p.as_path()).collect();
+        super::refuse_overwriting_inputs(&data, &models, &json, &[])?;
+    }
     let settings: Vec<SamplerSetting> = a
         .samplers
         .iter()
@@ -237,13 +243,13 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     rows.sort_by(|x, y| (x.case.as_str(), x.n, x.sensors).cmp(&(y.case.as_str(), y.n, y.sensors)));
-    println!(
+    say!(
         "{} test states ({} stored), {} member(s) per state\n",
         states.len(),
         stored,
         a.ensemble,
     );
-    print!("{}", markdown(&rows));
+    say_raw!("{}", markdown(&rows));
     if let Some(p) = &a.json {
         crate::atomic::write_bytes(p, serde_json::to_string_pretty(&rows)?.as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
@@ -261,7 +267,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             let path = p.with_extension("json");
             crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("wrote {} rows into {}", card.eval.len(), path.display());
+            say!("wrote {} rows into {}", card.eval.len(), path.display());
         }
     }
     Ok(())

@@ -57,6 +57,12 @@ pub struct LesEvalArgs {
 }
 
 pub fn les_eval(a: LesEvalArgs) -> Result<()> {
+    {
+        let models: Vec<&std::path::Path> = a.model.iter().map(|p| p.as_path()).collect();
+        let outs: Vec<&std::path::Path> =
+            a.json.iter().chain(&a.spectra).map(|p| p.as_path()).collect();
+        super::refuse_overwriting_inputs(&[], &models, &outs, &[])?;
+    }
     let defaults = LesEvalOptions::default();
     let opts = LesEvalOptions {
         nus: if a.nu.is_empty() {
@@ -98,6 +104,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
                 model,
                 every: a.resample_every,
                 ensemble: a.ensemble,
+                seed: a.seed,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -112,8 +119,8 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         anyhow::bail!("interrupted");
     }
     let (rows, spectra) = result?;
-    print!("{}", markdown(&rows));
-    println!(
+    say_raw!("{}", markdown(&rows));
+    say!(
         "\n{} ν, DNS {}², {} time units each: {:.0} s",
         opts.nus.len(),
         opts.dns_n,
@@ -128,7 +135,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     }
     if let Some(dir) = &a.plots {
         let written = figures(dir, &spectra, opts.dns_n)?;
-        println!("wrote {written} figures to {}", dir.display());
+        say!("wrote {written} figures to {}", dir.display());
     }
     Ok(())
 }
@@ -211,14 +218,14 @@ fn resolution(opts: &LesEvalOptions, fine: usize, json: Option<&std::path::Path>
         .collect::<Result<Vec<_>, _>>();
     bar.finish_and_clear();
     let rows = rows?;
-    println!(
+    say!(
         "| ν | grids | filtered-field gap at t = {:?} | E(k) RMSE | Z(k) RMSE | Π rms | P_Z | Z beyond N/3 |",
         rows[0].at
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    say!("|---|---|---|---|---|---|---|---|");
     for r in &rows {
         let gaps: Vec<String> = r.field_gap.iter().map(|g| format!("{g:.1e}")).collect();
-        println!(
+        say!(
             "| {:.0e} | {}² / {}² | {} | {:.1e} | {:.1e} | {:.1} / {:.1} | {:.1} / {:.1} | {:.1e} / {:.1e} |",
             r.nu,
             r.dns_n,

@@ -49,6 +49,8 @@ pub struct LesForecastArgs {
 }
 
 pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
+    let outs: Vec<&std::path::Path> = a.json.iter().chain(&a.plot).map(|p| p.as_path()).collect();
+    super::refuse_overwriting_inputs(&[], &[&a.model], &outs, &[])?;
     let opts = ForecastOptions {
         flow: LesFlow {
             nu: a.nu,
@@ -73,6 +75,7 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
         model,
         every: a.resample_every,
         ensemble: 1,
+        seed: a.seed,
     };
     let cancel = super::interruptible()?;
     let bar = super::progress_bar();
@@ -85,15 +88,15 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
         anyhow::bail!("interrupted");
     }
     let rows = result?;
-    println!("| lead | error of the mean | spread | spread/skill | member | CRPS |");
-    println!("|---|---|---|---|---|---|");
+    say!("| lead | error of the mean | spread | spread/skill | member | CRPS |");
+    say!("|---|---|---|---|---|---|");
     for r in &rows {
-        println!(
+        say!(
             "| {:.2} | {:.4} | {:.4} | {:.3} | {:.4} | {:.4} |",
             r.lead, r.error, r.spread, r.spread_skill, r.member, r.crps
         );
     }
-    println!(
+    say!(
         "\n{} forecasts × {} members of {} ({}), ν = {:.1e}, {}² DNS: {:.0} s",
         opts.starts,
         opts.members,

@@ -57,6 +57,11 @@ pub struct LesTrainArgs {
 }
 
 pub fn les_train(a: LesTrainArgs) -> Result<()> {
+    let data: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
+    let mean: Vec<&std::path::Path> = a.mean.iter().map(|p| p.as_path()).collect();
+    super::refuse_overwriting_inputs(&data, &mean, &[], &[&a.out])?;
+    // the output is checked before the work, not after hours of training
+    crate::atomic::check_writable(&a.out).map_err(anyhow::Error::msg)?;
     crate::alloc::keep_freed_pages();
     let cfg = LesTrainConfig {
         data: a.data,
@@ -83,7 +88,7 @@ pub fn les_train(a: LesTrainArgs) -> Result<()> {
     let mut on_progress = |p: &LesProgress| {
         if p.iter == p.iters || last.elapsed().as_secs() >= 30 {
             last = std::time::Instant::now();
-            eprintln!(
+            tell!(
                 "epoch {}/{} iter {}/{} loss {:.4}",
                 p.epoch + 1,
                 p.epochs,
@@ -96,7 +101,7 @@ pub fn les_train(a: LesTrainArgs) -> Result<()> {
     let model = train(&cfg, &a.run, &mut on_progress)?;
     model.save(&a.out)?;
     let t = &model.card.training;
-    println!(
+    say!(
         "wrote {} (+ .json card): {} {} epochs on {} samples, held-out loss {:?}, {:.0} s",
         a.out.display(),
         model.card.kind,
@@ -139,11 +144,23 @@ pub struct LesAprioriArgs {
     /// `--model`'s card, as the shipped cards hold them.
     #[arg(long)]
     pub write_cards: bool,
+    /// Seed of the learned closures' draws (the same seed gives the same rows).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     use crate::les::learn::apriori::apriori;
     use crate::les::learn::model::LesModel;
+    {
+        let models: Vec<&std::path::Path> = a.model.iter().map(|p| p.as_path()).collect();
+        let data: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
+        let json: Vec<&std::path::Path> = a.json.iter().map(|p| p.as_path()).collect();
+        super::refuse_overwriting_inputs(&data, &models, &json, &[])?;
+    }
+    if !(1..=100_000).contains(&a.stride) {
+        anyhow::bail!("--stride must be 1…100000, got {}", a.stride);
+    }
     if !(2..=256).contains(&a.ensemble) {
         anyhow::bail!("--ensemble must be 2…256, got {}", a.ensemble);
     }
@@ -152,6 +169,8 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     }
     let s = crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
     let device = burn::tensor::Device::flex();
+    // the learned closures draw from burn's CPU stream: one seed, the same rows
+    device.seed(a.seed);
     let models = a
         .model
         .iter()
@@ -174,12 +193,12 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
         &s.schedule,
     )
     .map_err(anyhow::Error::msg)?;
-    println!(
+    say!(
         "| closure | ν | DNS | states | M | D_Fro member | D_Fro mean | spread/skill | CRPS | spectrum worst |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    say!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
-        println!(
+        say!(
             "| {}{} | {:.1e} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} | {} |",
             r.closure,
             r.model
@@ -223,7 +242,7 @@ fn write_cards(
         let card_path = path.with_extension("json");
         crate::atomic::write_bytes(&card_path, &serde_json::to_vec_pretty(&card)?)
             .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", card_path.display()))?;
-        println!(
+        say!(
             "wrote {} rows into {}",
             card.eval.len(),
             card_path.display()

@@ -1,9 +1,39 @@
 //! The command line: `closure-lab <command>`. Each subcommand lives in its own module and
 //! drives the library; `main.rs` only calls [`main`].
 
+
+/// `println!` that fails with an error instead of panicking when standard output cannot
+/// be written (a full disk, a closed pipe): results are the point of a command.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+            .map_err(|e| anyhow::anyhow!("cannot write to standard output ({e})"))?
+    }};
+}
+
+/// `print!` likewise ([`say`]).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+            .map_err(|e| anyhow::anyhow!("cannot write to standard output ({e})"))?
+    }};
+}
+
+/// `eprintln!` that never panics: a progress or error line that cannot be written to
+/// standard error (a full disk) is dropped, the command goes on.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod calibrate;
 mod data;
+mod distill;
 mod eval;
 mod les_eval;
 mod les_forecast;
@@ -35,6 +65,8 @@ pub enum Command {
     Data(data::DataArgs),
     /// Train a closure model by denoising score matching (CPU, resumable).
     Train(train::TrainArgs),
+    /// Distil a one- or two-step flow generator from a score model (CPU, resumable).
+    Distill(distill::DistillArgs),
     /// A-priori closure errors of models and baselines (Markdown table, optional JSON).
     Eval(eval::EvalArgs),
     /// Fit a density model's per-shell spread inflation on held-out trajectories.
@@ -75,6 +107,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Run(a)) => run::run(a),
         Some(Command::Data(a)) => data::data(a),
         Some(Command::Train(a)) => train::train(a),
+        Some(Command::Distill(a)) => distill::distill(a),
         Some(Command::Eval(a)) => eval::eval(a),
         Some(Command::Calibrate(a)) => calibrate::calibrate(a),
         Some(Command::LesEval(a)) => les_eval::les_eval(a),
@@ -98,15 +131,14 @@ pub fn main() -> std::process::ExitCode {
                     closure_on: None,
                 })
             } else {
-                print_usage();
-                Ok(())
+                print_usage()
             }
         }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            tell!("error: {}", one_line(&format!("{e:#}")));
             std::process::ExitCode::FAILURE
         }
     }
@@ -127,7 +159,7 @@ fn parse_error(e: clap::Error) -> std::process::ExitCode {
                 .lines()
                 .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
                 .collect();
-            eprintln!("{} (see --help)", one_line(&head.join(" ")));
+            tell!("{} (see --help)", one_line(&head.join(" ")));
             std::process::ExitCode::from(2)
         }
     }
@@ -212,8 +244,8 @@ fn gui(a: GuiArgs) -> anyhow::Result<()> {
     crate::app::run(options).map_err(anyhow::Error::msg)
 }
 
-fn print_usage() {
-    println!(
+fn print_usage() -> anyhow::Result<()> {
+    say!(
         "Closure Lab {} — no display found, so here is the command line instead.\n\
          \n  closure-lab gui [--preset paper-g]                the desktop app (needs a display; xvfb-run works)\
          \n  closure-lab run --n 64 --t-end 1 --out out/      solve, write out/omega.npy + summary.json\
@@ -227,6 +259,7 @@ fn print_usage() {
          \n  closure-lab --help                               all commands and options\n",
         env!("CARGO_PKG_VERSION")
     );
+    Ok(())
 }
 
 /// The learned model a run of `cfg` needs: the file at `path` or the embedded one of the
@@ -309,4 +342,46 @@ pub(crate) fn start_state(
         bar.set_position(k);
     };
     Ok(crate::experiment::spin_up(cfg, t_end, &progress, cancel)?)
+}
+
+/// The files a model path stands for: the weights, the card beside them and the
+/// companions a card may name (a subgrid model's mean, a flow generator).
+fn model_files(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    vec![
+        p.to_path_buf(),
+        p.with_extension("json"),
+        p.with_extension("mean.bpk"),
+        p.with_extension("flow.bpk"),
+    ]
+}
+
+/// Refuse, before any work, a command whose output would overwrite one of its inputs
+/// (`les-train --data d.h5 --out d.h5` once replaced the training data by the weights).
+/// Models count with their cards and companion files, on both sides.
+fn refuse_overwriting_inputs(
+    inputs: &[&std::path::Path],
+    models_in: &[&std::path::Path],
+    outputs: &[&std::path::Path],
+    models_out: &[&std::path::Path],
+) -> anyhow::Result<()> {
+    let ins: Vec<std::path::PathBuf> = inputs
+        .iter()
+        .map(|p| p.to_path_buf())
+        .chain(models_in.iter().flat_map(|p| model_files(p)))
+        .collect();
+    let outs: Vec<std::path::PathBuf> = outputs
+        .iter()
+        .map(|p| p.to_path_buf())
+        .chain(models_out.iter().flat_map(|p| model_files(p)))
+        .collect();
+    for o in &outs {
+        if let Some(i) = ins.iter().find(|i| crate::atomic::same_file(i, o)) {
+            anyhow::bail!(
+                "the output {} would overwrite the input {}; choose another output path",
+                o.display(),
+                i.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -27,6 +27,10 @@ pub struct PosteriorArgs {
     pub resample_every: u64,
     #[arg(long, default_value_t = 10)]
     pub sampling_steps: usize,
+    /// Sampler setting (`em-karras10`, `heun-karras3`, `flow-1`, …; see `eval
+    /// --samplers`); overrides --sampling-steps.
+    #[arg(long)]
+    pub sampler: Option<String>,
     #[arg(long, default_value = "learned", value_parser = |s: &str| crate::names::parse::<ClosureMode>("closure mode", s))]
     pub closure: ClosureMode,
     #[arg(long)]
@@ -44,6 +48,11 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
     cfg.closure = a.closure;
     cfg.resample_every = a.resample_every;
     cfg.sampling_steps = a.sampling_steps;
+    if let Some(s) = &a.sampler {
+        let s = crate::closure::eval::SamplerSetting::parse(s).map_err(anyhow::Error::msg)?;
+        cfg.sampler = s.sampler;
+        cfg.sampling_steps = s.schedule.steps();
+    }
     cfg.seed = a.seed;
     cfg.record_every = 1_000_000;
     cfg.validate()?;
@@ -77,18 +86,19 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
         ));
     }
     bar.finish_and_clear();
-    println!(
-        "{} case, {}², closure {:?}, fresh sample every {} steps ({} sampling steps), {:.0} s wall\n",
+    say!(
+        "{} case, {}², closure {:?}, fresh sample every {} steps ({} sampler, {} network evaluations), {:.1} s wall\n",
         cfg.case,
         cfg.n,
         cfg.closure,
         cfg.resample_every,
-        cfg.sampling_steps,
+        cfg.sampler,
+        cfg.sampler.nfe(cfg.sampling_steps),
         start.elapsed().as_secs_f64()
     );
-    println!("| t | D_Fro with closure | D_Fro without |\n|---|---|---|");
+    say!("| t | D_Fro with closure | D_Fro without |\n|---|---|---|");
     for (t, w, wo) in rows {
-        println!("| {t:.1} s | {w:.4} | {wo:.4} |");
+        say!("| {t:.1} s | {w:.4} | {wo:.4} |");
     }
     Ok(())
 }

@@ -127,7 +127,7 @@ fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
     );
     let (img, _) = crate::render::panel::panel_image(f.panel(p), f.n, r, cmap, a.scale, &title);
     crate::render::export::save_png(&img, &a.out)?;
-    println!(
+    say!(
         "wrote {} ({}×{}, panel `{p}` at t = {:.2} s)",
         a.out.display(),
         img.width(),
@@ -210,7 +210,7 @@ fn write_movie(
     };
     encode_s += t_fin.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    println!(
+    say!(
         "wrote {} ({frames} frames, t = {from}…{to} every {} s; {:.1} ms per frame to compose and encode)",
         out.display(),
         a.every,

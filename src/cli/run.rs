@@ -73,6 +73,9 @@ struct Summary {
 const MAX_N: usize = 4096;
 
 pub fn run(a: RunArgs) -> Result<()> {
+    let outs = [a.out.join("omega.npy"), a.out.join("summary.json")];
+    let ins: Vec<&std::path::Path> = a.init.iter().map(|p| p.as_path()).collect();
+    super::refuse_overwriting_inputs(&ins, &[], &[&outs[0], &outs[1]], &[])?;
     if !(a.t_end.is_finite() && a.t_end >= 0.0) {
         bail!("--t-end must be a non-negative number, got {}", a.t_end);
     }
@@ -175,6 +178,6 @@ pub fn run(a: RunArgs) -> Result<()> {
     let json = serde_json::to_string_pretty(&summary)?;
     std::fs::write(a.out.join("summary.json"), &json)
         .with_context(|| format!("cannot write {}", a.out.join("summary.json").display()))?;
-    println!("{json}");
+    say!("{json}");
     Ok(())
 }

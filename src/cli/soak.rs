@@ -212,7 +212,7 @@ pub fn soak(a: SoakArgs) -> Result<()> {
                 pass: index.saturating_sub(1) / plan.len(),
                 steps: exp.as_ref().map_or(0, |e| e.steps()),
             };
-            eprintln!("{:7.0} s  RSS {:7.1} MiB  {}", c.t_s, c.rss_mib, c.setting);
+            tell!("{:7.0} s  RSS {:7.1} MiB  {}", c.t_s, c.rss_mib, c.setting);
             report.checks.push(c);
             next_check += Duration::from_secs_f64(a.check_every);
         }
@@ -254,7 +254,7 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         })
         .fold(0.0f64, |m, d| if d.abs() > m.abs() { d } else { m });
     pass_means(&mut report, warm, plan.len());
-    println!(
+    say!(
         "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %; mean RSS of the {} complete passes through the schedule after warm-up within ±{:.1} % of their mean; spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors; allocator purge delay {} ms",
         a.minutes,
         index,

@@ -98,6 +98,7 @@ pub struct TrainArgs {
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
+    super::refuse_overwriting_inputs(&[&a.data], &[], &[], &[&a.out])?;
     crate::alloc::keep_freed_pages();
     if let Some(v) = &a.sample_range {
         anyhow::ensure!(
@@ -167,7 +168,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
                     v
                 );
                 if bar.is_hidden() {
-                    eprintln!("{line}")
+                    tell!("{line}")
                 } else {
                     bar.println(line)
                 }
@@ -180,7 +181,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
             return;
         }
         last_report = std::time::Instant::now();
-        eprintln!(
+        tell!(
             "epoch {}/{} iter {}/{} loss {:.4}",
             p.epoch + 1,
             p.epochs,
@@ -192,7 +193,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let model = run_training(&cfg, &a.run, &mut on_progress)?;
     bar.finish_and_clear();
     model.save(&a.out)?;
-    println!(
+    say!(
         "wrote {} (+ .json card): {} epochs, {} samples, validation D_Fro {:.4}, {:.0} s",
         a.out.display(),
         model.card.training.epochs,

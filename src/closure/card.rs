@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::flow::FlowPart;
 use super::inflation::Inflation;
 use super::model::InputSpec;
 use super::sampler::Sampler;
@@ -99,6 +100,10 @@ pub struct ModelCard {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub inflation: Vec<Inflation>,
+    /// A one- or two-step generator distilled from this score model
+    /// ([`super::flow`]); its weights are `STEM.flow.bpk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowPart>,
 }
 
 pub const CARD_FORMAT: u32 = 1;
@@ -133,6 +138,15 @@ impl ModelCard {
         }
         if let Some(w) = &self.whitening {
             w.validate(classes)?;
+        }
+        if let Some(f) = &self.flow {
+            f.net.validate().map_err(|e| format!("flow.{e}"))?;
+            if f.net.densities != self.net.densities || f.net.conditions != self.net.conditions {
+                return Err(
+                    "flow.net must be conditioned on the same densities and settings as net"
+                        .into(),
+                );
+            }
         }
         for (i, f) in self.inflation.iter().enumerate() {
             f.validate(classes)

@@ -171,15 +171,9 @@ pub fn generate(
     on_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<usize, DataError> {
     spec.validate()?;
-    let parts = PathBuf::from(format!("{}.parts", out.display()));
-    std::fs::create_dir_all(&parts).map_err(|e| DataError::File {
-        path: parts.display().to_string(),
-        msg: e.to_string(),
-    })?;
     // part files of another job (seed, grid, times, …) are not resumed
     let settings = serde_json::to_value(spec).map_err(|e| DataError::Layout(e.to_string()))?;
-    crate::resume::check_or_record(&parts.join("spec.json"), &settings)
-        .map_err(DataError::Layout)?;
+    let parts = crate::resume::open_parts(out, &settings).map_err(DataError::Layout)?;
     let snaps = spec.times().len();
     let per = spec.steps_per_trajectory();
     let total = per * spec.trajectories as u64;
@@ -210,6 +204,6 @@ pub fn generate(
         })
         .collect::<Result<_, _>>()?;
     write_h5(out, &trajs, &spec.times(), spec.params.nu)?;
-    let _ = std::fs::remove_dir_all(&parts);
+    crate::resume::remove_parts(&parts, (0..spec.trajectories).map(|k| part_path(&parts, k)));
     Ok(resumed)
 }

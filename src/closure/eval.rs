@@ -43,13 +43,36 @@ pub struct SamplerSetting {
 }
 
 impl SamplerSetting {
+    /// The schedule a flow generator's `steps` are carried in (only the count is used).
+    pub fn flow_schedule(steps: usize) -> Schedule {
+        Schedule::Uniform {
+            t_max: 1.0,
+            t_min: 0.0,
+            steps,
+        }
+    }
+
     /// Parse `em-karras10`, `em-uniform1000`, `heun-karras3`, … (T = 0.1, t_min = 1e-3;
-    /// the uniform 1000-step baseline starts at T = 1 as published).
+    /// the uniform 1000-step baseline starts at T = 1 as published), or `flow-1`,
+    /// `flow-2` (a model's distilled flow generator).
     pub fn parse(s: &str) -> Result<Self, String> {
         let (rule, rest) = s
             .split_once('-')
             .ok_or_else(|| format!("bad sampler `{s}` (e.g. em-karras10, heun-karras3)"))?;
         let sampler: Sampler = crate::names::parse("sampler", rule)?;
+        if sampler == Sampler::Flow {
+            let steps: usize = rest
+                .parse()
+                .map_err(|_| format!("bad step count in `{s}` (flow-1 or flow-2)"))?;
+            if !super::flow::FLOW_STEPS.contains(&steps) {
+                return Err(format!("`{s}`: a flow generator takes 1 or 2 steps"));
+            }
+            return Ok(SamplerSetting {
+                label: s.to_string(),
+                sampler,
+                schedule: Self::flow_schedule(steps),
+            });
+        }
         let (kind, steps) = rest.split_at(
             rest.find(|c: char| c.is_ascii_digit())
                 .ok_or_else(|| format!("bad sampler `{s}`: no step count"))?,

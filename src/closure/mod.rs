@@ -11,6 +11,7 @@ pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod eval;
+pub mod flow;
 pub mod gelu;
 pub mod inflation;
 pub mod layers;

@@ -94,10 +94,25 @@ pub struct SampleRanges {
 }
 
 impl SampleRanges {
-    pub fn for_sampler(&self, sampler: Sampler) -> [f64; 2] {
+    /// Check what a card file can get wrong (both the published-case and the subgrid
+    /// cards hold these ranges).
+    pub fn validate(&self) -> Result<(), String> {
+        for [hi, lo] in [self.em, self.heun] {
+            if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi && hi <= 2.0) {
+                return Err(format!(
+                    "t_range needs [t_max, t_min] with 0 < t_min < t_max ≤ 2, got [{hi}, {lo}]"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The range of a score sampler (a flow generator has none: it runs over t ∈ [0, 1]).
+    pub fn for_sampler(&self, sampler: Sampler) -> Option<[f64; 2]> {
         match sampler {
-            Sampler::EulerMaruyama => self.em,
-            Sampler::Heun => self.heun,
+            Sampler::EulerMaruyama => Some(self.em),
+            Sampler::Heun => Some(self.heun),
+            Sampler::Flow => None,
         }
     }
 }
@@ -135,13 +150,7 @@ impl InputSpec {
             }
         }
         if let Some(r) = self.t_range {
-            for [hi, lo] in [r.em, r.heun] {
-                if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi && hi <= 2.0) {
-                    return Err(format!(
-                        "inputs.t_range needs [t_max, t_min] with 0 < t_min < t_max ≤ 2, got [{hi}, {lo}]"
-                    ));
-                }
-            }
+            r.validate().map_err(|e| format!("inputs.{e}"))?;
         }
         Ok(())
     }
@@ -189,28 +198,66 @@ pub static EMBEDDED_H: (&[u8], &[u8]) = (
     include_bytes!("../../assets/closure_h.bpk"),
 );
 
-/// Every embedded model with its picker label (card JSON, weights): the defaults first,
-/// then the earlier models trained at 16×16 sensors only (kept for comparison).
-pub static EMBEDDED: [(&str, &[u8], &[u8]); 4] = [
-    ("G, every density", EMBEDDED_G.0, EMBEDDED_G.1),
-    ("H, every density", EMBEDDED_H.0, EMBEDDED_H.1),
-    (
-        "G, 16×16 only (earlier)",
-        include_bytes!("../../assets/closure_g_16.json"),
-        include_bytes!("../../assets/closure_g_16.bpk"),
-    ),
-    (
-        "H, 16×16 only (earlier)",
-        include_bytes!("../../assets/closure_h_16.json"),
-        include_bytes!("../../assets/closure_h_16.bpk"),
-    ),
+/// A model compiled into the binary: its picker label, card (JSON), score-network weights
+/// and, when the card has one, the flow generator's weights.
+pub struct Embedded {
+    pub label: &'static str,
+    pub card: &'static [u8],
+    pub weights: &'static [u8],
+    pub flow: Option<&'static [u8]>,
+}
+
+impl Embedded {
+    /// Decode it on `device`.
+    pub fn load(&self, device: &Device) -> Result<ClosureModel, ClosureError> {
+        let m = ClosureModel::from_bytes(self.card, self.weights, device)?;
+        match self.flow {
+            Some(f) => m.attach_flow(f),
+            None => Ok(m),
+        }
+    }
+}
+
+/// Every embedded model: the defaults first, then the earlier models trained at 16×16
+/// sensors only (kept for comparison).
+pub static EMBEDDED: [Embedded; 4] = [
+    Embedded {
+        label: "G, every density",
+        card: EMBEDDED_G.0,
+        weights: EMBEDDED_G.1,
+        flow: EMBEDDED_FLOW_G,
+    },
+    Embedded {
+        label: "H, every density",
+        card: EMBEDDED_H.0,
+        weights: EMBEDDED_H.1,
+        flow: EMBEDDED_FLOW_H,
+    },
+    Embedded {
+        label: "G, 16×16 only (earlier)",
+        card: include_bytes!("../../assets/closure_g_16.json"),
+        weights: include_bytes!("../../assets/closure_g_16.bpk"),
+        flow: None,
+    },
+    Embedded {
+        label: "H, 16×16 only (earlier)",
+        card: include_bytes!("../../assets/closure_h_16.json"),
+        weights: include_bytes!("../../assets/closure_h_16.bpk"),
+        flow: None,
+    },
 ];
+
+/// The flow generators of the embedded G and H models ([`super::flow`]).
+static EMBEDDED_FLOW_G: Option<&[u8]> = None;
+static EMBEDDED_FLOW_H: Option<&[u8]> = None;
 
 /// A closure model ready to sample on one device.
 #[derive(Clone)]
 pub struct ClosureModel {
     pub card: ModelCard,
     net: ScoreNet,
+    /// The distilled few-step generator, when the card has one ([`super::flow`]).
+    flow: Option<ScoreNet>,
     device: Device,
     bases: HashMap<usize, DftBasis>,
 }
@@ -220,6 +267,7 @@ impl ClosureModel {
         ClosureModel {
             card,
             net: net.valid(),
+            flow: None,
             device,
             bases: HashMap::new(),
         }
@@ -240,16 +288,47 @@ impl ClosureModel {
 
     /// The model embedded in the binary.
     pub fn embedded(device: &Device) -> Result<Self, ClosureError> {
-        Self::from_bytes(EMBEDDED_G.0, EMBEDDED_G.1, device)
+        EMBEDDED[0].load(device)
     }
 
     /// The embedded model of a closure case.
     pub fn embedded_for(case: Case, device: &Device) -> Result<Self, ClosureError> {
-        let (card, weights) = match case {
-            Case::G => EMBEDDED_G,
-            Case::H => EMBEDDED_H,
-        };
-        Self::from_bytes(card, weights, device)
+        match case {
+            Case::G => EMBEDDED[0].load(device),
+            Case::H => EMBEDDED[1].load(device),
+        }
+    }
+
+    /// Attach the flow generator's weights (the card must describe it).
+    pub fn attach_flow(mut self, bytes: &[u8]) -> Result<Self, ClosureError> {
+        let part = self.card.flow.as_ref().ok_or_else(|| {
+            ClosureError::Card("flow weights given but the card has no `flow` part".into())
+        })?;
+        let net = weights_from_bytes(&part.net, bytes, &self.device)
+            .map_err(|e| ClosureError::Weights(format!("flow generator: {e}")))?;
+        self.flow = Some(net.valid());
+        Ok(self)
+    }
+
+    /// This model with a distilled flow generator (and its part of the card).
+    pub fn with_flow(mut self, part: super::flow::FlowPart, net: ScoreNet) -> Self {
+        self.card.flow = Some(part);
+        self.flow = Some(net.valid());
+        self
+    }
+
+    /// Whether draws with [`Sampler::Flow`] are possible.
+    pub fn has_flow(&self) -> bool {
+        self.flow.is_some()
+    }
+
+    /// The schedule a score sampler runs: `schedule`'s rule and steps stretched onto the
+    /// card's range for that sampler (unchanged without one, or for a flow).
+    pub fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
+        match self.card.inputs.t_range.and_then(|r| r.for_sampler(sampler)) {
+            Some([hi, lo]) => schedule.with_range(hi, lo),
+            None => *schedule,
+        }
     }
 
     /// [`Self::load_on`] the CPU.
@@ -273,11 +352,29 @@ impl ClosureModel {
         let w = std::fs::read(weights).map_err(|e| {
             ClosureError::Weights(format!("cannot read {} ({e})", weights.display()))
         })?;
-        Self::from_bytes(&card, &w, device)
+        let model = Self::from_bytes(&card, &w, device)?;
+        if model.card.flow.is_none() {
+            return Ok(model);
+        }
+        let flow_path = super::flow::flow_weights_path(weights);
+        let f = std::fs::read(&flow_path).map_err(|e| {
+            ClosureError::Weights(format!(
+                "the card has a flow generator but {} cannot be read ({e})",
+                flow_path.display()
+            ))
+        })?;
+        model.attach_flow(&f)
     }
 
-    /// Write `PATH.bpk` (f16) and `PATH.json` atomically.
+    /// Write `PATH.bpk` (f16), `PATH.json` and, with a flow generator, `PATH.flow.bpk`,
+    /// each atomically.
     pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
+        if let Some(f) = &self.flow {
+            let path = super::flow::flow_weights_path(weights);
+            crate::atomic::write_bytes(&path, &weights_to_bytes(f)?).map_err(|e| {
+                ClosureError::Weights(format!("cannot write {} ({e})", path.display()))
+            })?;
+        }
         save_with_card(weights, weights_to_bytes(&self.net)?, &self.card)
     }
 
@@ -287,11 +384,6 @@ impl ClosureModel {
 
     pub fn device(&self) -> &Device {
         &self.device
-    }
-
-    fn basis(&mut self, n: usize) -> &DftBasis {
-        let (net, device) = (&self.net, &self.device);
-        self.bases.entry(n).or_insert_with(|| net.basis(n, device))
     }
 
     /// Draw `ensemble` closure samples for one state. `omega` is the model run's vorticity
@@ -333,9 +425,16 @@ impl ClosureModel {
             (Some(sc), Some(c)) => sc[c],
             _ => 1.0,
         };
-        let schedule = match spec.t_range.map(|r| r.for_sampler(sampler)) {
-            Some([hi, lo]) => schedule.with_range(hi, lo),
-            None => *schedule,
+        let schedule = self.schedule_for(sampler, schedule);
+        let net = if sampler.uses_score() {
+            &self.net
+        } else {
+            self.flow.as_ref().ok_or_else(|| {
+                ClosureError::Input(format!(
+                    "model `{}` has no flow generator; choose Euler–Maruyama or Heun",
+                    self.card.name
+                ))
+            })?
         };
         let inputs = spec.inputs(grid, omega, readings, sensors);
         let device = self.device.clone();
@@ -349,14 +448,19 @@ impl ClosureModel {
             )
         };
         let (w_t, o_t) = (field(omega), field(&inputs.obs));
-        self.basis(n);
-        let basis = &self.bases[&n];
+        let basis = self
+            .bases
+            .entry(n)
+            .or_insert_with(|| net.basis(n, &device));
         let onehot = class.map(|c| one_hot(&[c], DENSITIES.len(), &device));
-        let cond = self.net.condition(w_t, o_t, onehot, basis);
-        let net = &self.net;
+        let cond = net.condition(w_t, o_t, onehot, basis);
         let mut score = |x: Tensor<4>, t: f64| {
-            let b = x.dims()[0];
-            net.score(x, time_tensor(t, b, &device), &cond, basis)
+            let tt = time_tensor(t, x.dims()[0], &device);
+            if sampler.uses_score() {
+                net.score(x, tt, &cond, basis)
+            } else {
+                net.raw(x, tt, &cond, basis)
+            }
         };
         let x = sample(
             &mut score,

@@ -294,12 +294,7 @@ impl ScoreNet {
             emb = emb + d.clone();
         }
         let h = self.x_pipe.forward(x_in, basis, Some(&emb));
-        let act = self.activation;
-        let mut v = act.apply(self.head_x.forward(h) + cond.features.clone());
-        for l in &self.head {
-            v = act.apply(l.forward(v));
-        }
-        let out = self.proj2.forward(act.apply(self.proj1.forward(v)));
+        let out = self.head_out(h, cond);
         if sd > 0.0 {
             // D = c_skip x + c_out F;  s = (D − x)/σ² = (c_skip − 1) x/σ² + c_out F/σ²
             let tot = var.clone() + sd * sd;
@@ -309,6 +304,26 @@ impl ScoreNet {
             // divide by σ(t)
             out / var.sqrt()
         }
+    }
+
+    /// The network's output read raw (no division by σ(t), no preconditioning): the
+    /// end-point estimate `D(x_t, t)` of a flow generator ([`super::flow`]), `t ∈ [0, 1]`.
+    pub fn raw(&self, x: Tensor<4>, t: Tensor<1>, cond: &Conditioning, basis: &DftBasis) -> Tensor<4> {
+        let mut emb = self.embed.forward(t);
+        if let Some(d) = &cond.density {
+            emb = emb + d.clone();
+        }
+        self.head_out(self.x_pipe.forward(x, basis, Some(&emb)), cond)
+    }
+
+    /// Fusion head and projection after the noisy-sample pipeline.
+    fn head_out(&self, h: Tensor<4>, cond: &Conditioning) -> Tensor<4> {
+        let act = self.activation;
+        let mut v = act.apply(self.head_x.forward(h) + cond.features.clone());
+        for l in &self.head {
+            v = act.apply(l.forward(v));
+        }
+        self.proj2.forward(act.apply(self.proj1.forward(v)))
     }
 
     /// Convenience: full forward pass (conditioning recomputed).

@@ -361,6 +361,7 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
         ),
         whitening: None,
         inflation: Vec::new(),
+        flow: None,
     };
     Ok(ClosureModel::new(card, net, device.clone()))
 }

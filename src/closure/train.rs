@@ -68,11 +68,12 @@ pub struct Progress {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct State {
-    epoch: usize,
-    iterations: usize,
-    wall_s: f64,
-    history: Vec<(usize, f64, f64)>,
+pub(super) struct State {
+    pub(super) epoch: usize,
+    pub(super) iterations: usize,
+    pub(super) wall_s: f64,
+    /// (epoch, mean loss, validation score) per finished epoch.
+    pub(super) history: Vec<(usize, f64, f64)>,
 }
 
 pub(super) fn data_err(e: DataError) -> ClosureError {
@@ -80,7 +81,7 @@ pub(super) fn data_err(e: DataError) -> ClosureError {
 }
 
 /// EMA update `ema ← d·ema + (1−d)·model` over all float parameters (same traversal order).
-fn ema_update(ema: ScoreNet, model: &ScoreNet, decay: f64) -> ScoreNet {
+pub(super) fn ema_update(ema: ScoreNet, model: &ScoreNet, decay: f64) -> ScoreNet {
     struct Collect(Vec<Tensor<1>>);
     impl ModuleVisitor for Collect {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
@@ -131,6 +132,7 @@ pub fn validate(
         note: String::new(),
         whitening: whitening.cloned(),
         inflation: Vec::new(),
+        flow: None,
     };
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
@@ -269,23 +271,29 @@ impl RunData {
     }
 }
 
-/// The resumable part of a run: progress, weights, EMA weights, optimiser.
-struct Checkpoint {
-    state: State,
-    model: ScoreNet,
-    ema: ScoreNet,
-    optim: ModuleOptimizer,
+/// The resumable part of a run (score training and flow distillation alike): progress,
+/// weights, EMA weights, optimiser.
+pub(super) struct Checkpoint {
+    pub(super) state: State,
+    pub(super) model: ScoreNet,
+    pub(super) ema: ScoreNet,
+    pub(super) optim: ModuleOptimizer,
 }
 
 impl Checkpoint {
-    /// The checkpoint in `dir`, or a fresh start.
-    fn resume_or_new(
+    /// The checkpoint in `dir`, or a fresh start (from the weights `init` when given,
+    /// else a random initialisation).
+    pub(super) fn resume_or_new(
         dir: &Path,
         net: &ScoreNetConfig,
         device: &Device,
         plain: &Device,
+        init: Option<&[u8]>,
     ) -> Result<Self, ClosureError> {
-        let model = net.init(device);
+        let model = match init {
+            Some(bytes) => weights_from_bytes(net, bytes, device)?,
+            None => net.init(device),
+        };
         let mut c = Checkpoint {
             state: State::default(),
             ema: model.valid(),
@@ -316,7 +324,7 @@ impl Checkpoint {
 
     /// Weights, EMA, optimiser, then the state (written last: it marks the checkpoint
     /// complete).
-    fn save(&self, dir: &Path) -> Result<(), ClosureError> {
+    pub(super) fn save(&self, dir: &Path) -> Result<(), ClosureError> {
         write_atomic(&dir.join("model.bpk"), &weights_to_bytes_f32(&self.model)?)?;
         write_atomic(&dir.join("ema.bpk"), &weights_to_bytes_f32(&self.ema)?)?;
         if let Ok(b) = self.optim.into_bytes() {
@@ -366,13 +374,14 @@ fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
 
 /// Refuse to resume a run folder made with other settings or data: everything in the
 /// configuration but the epoch count (which may grow to train further), plus the data
-/// file's size, must match what the folder recorded.
+/// file's content fingerprint ([`crate::resume::fingerprint`]), must match what the
+/// folder recorded.
 fn resume_settings(cfg: &TrainConfig) -> Result<serde_json::Value, ClosureError> {
     let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
     if let serde_json::Value::Object(m) = &mut settings {
         m.remove("epochs");
-        let bytes = std::fs::metadata(&cfg.data).map(|m| m.len()).unwrap_or(0);
-        m.insert("data_bytes".into(), bytes.into());
+        let print = crate::resume::fingerprint(&cfg.data).map_err(ClosureError::Input)?;
+        m.insert("data_fingerprint".into(), print.into());
     }
     Ok(settings)
 }
@@ -393,7 +402,7 @@ pub fn train(
     let device = Device::flex().autodiff();
     device.seed(cfg.seed);
     let plain = Device::flex();
-    let mut ck = Checkpoint::resume_or_new(dir, &cfg.net, &device, &plain)?;
+    let mut ck = Checkpoint::resume_or_new(dir, &cfg.net, &device, &plain, None)?;
     let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
 
     let basis = Arc::new(ck.model.basis(cfg.grid, &device));
@@ -529,6 +538,7 @@ fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
         note: String::new(),
         whitening: cfg.whitening.clone(),
         inflation: Vec::new(),
+        flow: None,
     }
 }
 

@@ -149,7 +149,8 @@ impl Default for ExperimentConfig {
             resample_every: limits::RESAMPLE_EVERY.default,
             record_every: limits::RECORD_EVERY.default,
             threads: limits::THREADS.default,
-            blocking: false,
+            // the published interval is the science: wait for each draw unless asked not to
+            blocking: true,
         }
     }
 }
@@ -168,6 +169,14 @@ impl ExperimentConfig {
         limits::SIGMA.check(self.sigma)?;
         limits::FORCING.check(self.forcing)?;
         limits::SAMPLING_STEPS.check(self.sampling_steps)?;
+        if self.sampler == Sampler::Flow
+            && !crate::closure::flow::FLOW_STEPS.contains(&self.sampling_steps)
+        {
+            return Err(format!(
+                "a flow generator takes 1 or 2 sampling steps, got {}",
+                self.sampling_steps
+            ));
+        }
         limits::T_START.check(self.t_start)?;
         limits::ENSEMBLE.check(self.ensemble)?;
         limits::RESAMPLE_EVERY.check(self.resample_every)?;
@@ -216,6 +225,9 @@ impl ExperimentConfig {
         }
         if c.sensors > c.n {
             c.sensors = limits::SENSORS.default.min(c.n);
+        }
+        if c.sampler == Sampler::Flow {
+            c.sampling_steps = c.sampling_steps.clamp(1, 2);
         }
         c
     }

@@ -109,6 +109,8 @@ pub struct Experiment {
     ensemble: Vec<Vec<f64>>,
     /// Step of the state the current learned sample was drawn for.
     sample_step: Option<u64>,
+    /// How long the learned draws are held ([`DrawTiming`]).
+    timing: DrawTiming,
     pending: bool,
     worker: Option<ClosureWorker>,
     /// Last true closure and its readings.
@@ -119,6 +121,31 @@ pub struct Experiment {
     last_latency_ms: Option<f64>,
     status: Option<String>,
     calibration: calibration::Calibrator,
+}
+
+/// How long learned draws are applied: the achieved resample interval. With "wait for
+/// each sample" it equals the set interval; otherwise the sampler's latency sets it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DrawTiming {
+    /// Steps the previous draw was applied for (None before the second draw).
+    pub held: Option<u64>,
+    /// Longest such hold since the runs started.
+    pub max_held: Option<u64>,
+    /// Steps since the state the current draw was conditioned on.
+    pub age: Option<u64>,
+    /// Step at which the current draw was accepted.
+    accepted_at: Option<u64>,
+}
+
+impl DrawTiming {
+    fn accepted(&mut self, step: u64) {
+        if let Some(prev) = self.accepted_at {
+            let held = step - prev;
+            self.held = Some(held);
+            self.max_held = Some(self.max_held.map_or(held, |m| m.max(held)));
+        }
+        self.accepted_at = Some(step);
+    }
 }
 
 /// A snapshot of the fields for drawing or export (physical, N²).
@@ -229,6 +256,7 @@ impl Experiment {
             closure: vec![0.0; n2],
             ensemble: Vec::new(),
             sample_step: None,
+            timing: DrawTiming::default(),
             pending: false,
             worker,
             true_closure: vec![0.0; n2],
@@ -266,6 +294,14 @@ impl Experiment {
 
     pub fn last_latency_ms(&self) -> Option<f64> {
         self.last_latency_ms
+    }
+
+    /// How long the learned draws have been held, and the age of the one in use.
+    pub fn draw_timing(&self) -> DrawTiming {
+        DrawTiming {
+            age: self.sample_step.map(|s| self.steps - s),
+            ..self.timing
+        }
     }
     /// A message about the closure (e.g. a failed sample), for the UI.
     pub fn status(&self) -> Option<&str> {
@@ -367,6 +403,7 @@ impl Experiment {
         match r.result {
             Ok(ens) => {
                 self.calibration.accepted(r.step, &ens);
+                self.timing.accepted(self.steps);
                 self.closure = ensemble_mean(&ens);
                 self.ensemble = ens;
                 self.sample_step = Some(r.step);

@@ -66,6 +66,8 @@ pub struct Snapshot {
     /// A note about the closure (e.g. a failed sample).
     pub status: Option<String>,
     pub latency_ms: Option<f64>,
+    /// How long learned draws are held (the achieved resample interval).
+    pub draw_timing: super::DrawTiming,
     /// Live spread ÷ skill of the fresh learned ensembles (docs/science.md §7).
     pub spread_skill: Option<f64>,
     /// Training grid of the attached learned model.

@@ -184,18 +184,10 @@ fn ferr(path: &Path, e: impl std::fmt::Display) -> DataError {
     }
 }
 
-/// Part files of a run: `<out>.parts/` with `spec.json` and one file per trajectory.
-fn parts_dir(out: &Path) -> PathBuf {
-    PathBuf::from(format!("{}.parts", out.display()))
-}
-
-/// Make or reopen the parts folder, refusing one left by a different job.
+/// Make or reopen the parts folder (`<out>.parts/`, [`crate::resume::open_parts`]).
 fn open_parts(spec: &LesDataSpec, out: &Path) -> Result<PathBuf, DataError> {
-    let dir = parts_dir(out);
-    std::fs::create_dir_all(&dir).map_err(|e| ferr(&dir, e))?;
-    let settings = serde_json::to_value(spec).map_err(|e| ferr(&dir, e))?;
-    crate::resume::check_or_record(&dir.join("spec.json"), &settings).map_err(DataError::Layout)?;
-    Ok(dir)
+    let settings = serde_json::to_value(spec).map_err(|e| ferr(out, e))?;
+    crate::resume::open_parts(out, &settings).map_err(DataError::Layout)
 }
 
 fn part_path(dir: &Path, k: usize) -> PathBuf {
@@ -278,7 +270,7 @@ pub fn generate(
         })
         .collect::<Result<Vec<_>, _>>()?;
     write(out, spec, &trajs)?;
-    let _ = std::fs::remove_dir_all(&dir);
+    crate::resume::remove_parts(&dir, indices.iter().map(|&k| part_path(&dir, k)));
     Ok(resumed)
 }
 

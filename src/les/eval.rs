@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
 
+use crate::closure::sampler::draw_key;
 use crate::metrics;
 use crate::solver::{C64, Grid, SolverError};
 
@@ -240,7 +241,8 @@ pub fn evaluate_nu(
         .collect::<Result<Vec<_>, _>>()?;
     let mut learned_runs = learned
         .iter()
-        .map(|_| LearnedRun::new(&flow, lg.clone(), dns.bar_hat(), t0))
+        .enumerate()
+        .map(|(j, _)| LearnedRun::new(&flow, lg.clone(), dns.bar_hat(), t0, draw_key(&[nu.to_bits(), j as u64])))
         .collect::<Result<Vec<_>, _>>()?;
     let k = runs.len();
     let mut blown = vec![false; k + learned.len()];
@@ -297,7 +299,8 @@ pub fn evaluate_nu(
                 (Some(None), _) => pi_model.fill(C64::default()),
                 (None, _) => {
                     let l = &learned[i - k];
-                    members = l.draw(&flow, &lg, dns.prev_bar_hat(), l.ensemble.max(1))?;
+                    let key = [nu.to_bits(), (i - k) as u64, u64::MAX, step];
+                    members = l.draw(&flow, &lg, dns.prev_bar_hat(), l.ensemble.max(1), &key)?;
                     pi_model = lg.to_spectral(&members[0]);
                 }
             }

@@ -95,7 +95,10 @@ pub fn forecast(
         }
         let t = dns.dns.t();
         let mut members = (0..opts.members)
-            .map(|_| LearnedRun::new(flow, lg.clone(), dns.bar_hat(), t))
+            .map(|m| {
+                let stream = crate::closure::sampler::draw_key(&[start as u64, m as u64]);
+                LearnedRun::new(flow, lg.clone(), dns.bar_hat(), t, stream)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         for step in 0..=lead {
             if step % every == 0 {

@@ -407,6 +407,7 @@ impl Loop {
                     t: exp.t(),
                     status: exp.status().map(str::to_string),
                     latency_ms: exp.last_latency_ms(),
+                    draw_timing: exp.draw_timing(),
                     spread_skill: exp.spread_skill(),
                     model_grid: exp.model_grid(),
                     generation: self.generation,

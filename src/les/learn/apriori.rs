@@ -106,6 +106,14 @@ pub fn apriori(
                 })
             })
             .collect();
+        if states.is_empty() {
+            return Err(format!(
+                "{}: no states to score ({} trajectories stored{})",
+                path.display(),
+                trajs.len(),
+                if last > 0 { format!(", the last {last} asked for") } else { String::new() }
+            ));
+        }
         let mut classical: Vec<(String, Box<dyn FnMut(&[f64]) -> Vec<f64>>)> =
             vec![("none".into(), Box::new(move |w: &[f64]| vec![0.0; w.len()]))];
         for (label, model) in [

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::model::LesModel;
-use crate::closure::sampler::Sampler;
+use crate::closure::sampler::{Sampler, draw_key, seeded};
 use crate::closure::sde::Schedule;
 use crate::les::{LesClosure, LesFlow, LesRun};
 use crate::solver::{C64, Grid, SolverError};
@@ -20,6 +20,9 @@ pub struct Learned {
     pub every: u64,
     /// Members drawn per state for the a-priori scores (CRPS, spread/skill).
     pub ensemble: usize,
+    /// Seed of the draws: each draw is seeded by (seed, its key), so a run repeats bit
+    /// for bit whatever else runs beside it.
+    pub seed: u64,
 }
 
 impl Learned {
@@ -29,17 +32,21 @@ impl Learned {
     }
 
     /// `members` draws of Π (physical) for the state `omega_bar_hat` of flow `flow`,
-    /// asked for the fidelity of the flow's DNS grid (if the model knows it).
+    /// asked for the fidelity of the flow's DNS grid (if the model knows it); `key`
+    /// names the draw (with the seed it fixes its random numbers).
     pub fn draw(
         &self,
         flow: &LesFlow,
         grid: &Grid,
         omega_bar_hat: &[C64],
         members: usize,
+        key: &[u64],
     ) -> Result<Vec<Vec<f64>>, SolverError> {
         let w = grid.to_physical(omega_bar_hat);
-        self.model
-            .sample(
+        let mut parts = vec![self.seed];
+        parts.extend_from_slice(key);
+        seeded(self.model.device(), draw_key(&parts), || {
+            self.model.sample(
                 grid,
                 &w,
                 flow.nu,
@@ -48,7 +55,8 @@ impl Learned {
                 Sampler::EulerMaruyama,
                 &Schedule::published(),
             )
-            .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))
+        })
+        .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))
     }
 
     /// One Π (spectral) for the state `omega_bar_hat` of flow `flow`.
@@ -57,8 +65,9 @@ impl Learned {
         flow: &LesFlow,
         grid: &Grid,
         omega_bar_hat: &[C64],
+        key: &[u64],
     ) -> Result<Vec<C64>, SolverError> {
-        let s = self.draw(flow, grid, omega_bar_hat, 1)?;
+        let s = self.draw(flow, grid, omega_bar_hat, 1, key)?;
         Ok(grid.to_spectral(&s[0]))
     }
 }
@@ -68,6 +77,8 @@ pub struct LearnedRun {
     pub run: LesRun,
     held: Vec<C64>,
     steps: u64,
+    /// This run's stream of draws (with the learned closure's seed and the step).
+    stream: u64,
 }
 
 impl LearnedRun {
@@ -76,11 +87,13 @@ impl LearnedRun {
         grid: Arc<Grid>,
         bar_hat: &[C64],
         t0: f64,
+        stream: u64,
     ) -> Result<Self, SolverError> {
         Ok(LearnedRun {
             run: LesRun::new(flow, grid.clone(), bar_hat, t0, LesClosure::None)?,
             held: grid.zeros_hat(),
             steps: 0,
+            stream,
         })
     }
 
@@ -88,7 +101,8 @@ impl LearnedRun {
     pub fn step(&mut self, learned: &Learned, flow: &LesFlow) -> Result<(), SolverError> {
         if self.steps % learned.every.max(1) == 0 {
             let grid = self.run.sim.grid().clone();
-            self.held = learned.pi_hat(flow, &grid, self.run.sim.omega_hat())?;
+            let key = [self.stream, self.steps];
+            self.held = learned.pi_hat(flow, &grid, self.run.sim.omega_hat(), &key)?;
         }
         self.steps += 1;
         self.run.step_with_pi(&self.held)

@@ -154,6 +154,7 @@ fn parse_card(json: &[u8]) -> Result<LesCard, String> {
             card.format_version
         ));
     }
+    card.validate()?;
     Ok(card)
 }
 
@@ -224,7 +225,31 @@ pub struct LesModel {
     device: Device,
 }
 
+impl LesModel {
+    /// The device it samples on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
 impl LesCard {
+    /// Check what a card file can get wrong: scales, whitening and sampling ranges (the
+    /// networks are checked when they are built).
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [("omega_scale", self.omega_scale), ("pi_scale", self.pi_scale)] {
+            if !(v.is_finite() && (1e-30..=1e30).contains(&v)) {
+                return Err(format!("{name} must be a positive number in 1e-30…1e30, got {v}"));
+            }
+        }
+        if let Some(w) = &self.whitening {
+            w.validate(1)?;
+        }
+        if let Some(r) = &self.t_range {
+            r.validate()?;
+        }
+        Ok(())
+    }
+
     /// A network of the card's architecture, freshly initialised.
     pub fn init(&self, device: &Device) -> Result<LesNet, ClosureError> {
         match (self.kind, &self.score, &self.regressor) {
@@ -358,7 +383,13 @@ impl LesModel {
                 let basis = net.basis(n, &self.device);
                 let zeros = Tensor::<4>::zeros([1, n, n, 1], &self.device);
                 let cond = net.condition(w, zeros, Some(labels), &basis);
-                let schedule = match self.card.t_range.map(|r| r.for_sampler(sampler)) {
+                if !sampler.uses_score() {
+                    return Err(ClosureError::Input(
+                        "subgrid models have no flow generator; choose Euler–Maruyama or Heun"
+                            .into(),
+                    ));
+                }
+                let schedule = match self.card.t_range.and_then(|r| r.for_sampler(sampler)) {
                     Some([hi, lo]) => schedule.with_range(hi, lo),
                     None => *schedule,
                 };

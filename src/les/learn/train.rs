@@ -225,6 +225,17 @@ fn load_data(cfg: &LesTrainConfig) -> Result<RunData, ClosureError> {
     let is_train = |f: usize, k: usize| !is_val(f, k) && (limit(f) == 0 || k < limit(f));
     let mut train = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
     let mut val = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
+    if train.count() == 0 {
+        return Err(ClosureError::Input(format!(
+            "no training samples: {} hold no trajectories to train on (after --per-file and \
+             --val-per-file)",
+            files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     if train
         .pi
         .iter()
@@ -356,6 +367,15 @@ pub fn train(
     let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Input(e.to_string()))?;
     if let Some(o) = settings.as_object_mut() {
         o.remove("epochs");
+        // the data's content, not only its path: a file rewritten in place is another job
+        let prints = cfg
+            .data
+            .iter()
+            .chain(&cfg.mean)
+            .map(|p| crate::resume::fingerprint(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ClosureError::Input)?;
+        o.insert("data_fingerprints".into(), prints.into());
     }
     let manifest = dir.join("manifest.json");
     crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;

@@ -1,0 +1,121 @@
+//! `closure-lab distill`: a one- or two-step flow generator distilled from a score model
+//! ([`crate::closure::flow`]), written beside the model as `OUT.flow.bpk` with the card.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::closure::flow::{DistillConfig, DistillProgress, distill as run_distill};
+
+#[derive(Args, Debug)]
+pub struct DistillArgs {
+    /// The score model to distil (`PATH.bpk` with its card `PATH.json`).
+    #[arg(long)]
+    pub teacher: PathBuf,
+    /// Training data (HDF5, published layout), e.g. the file the teacher was trained on;
+    /// the last --val-trajectories are held out for validation.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The teacher's deterministic (probability-flow ODE) sampler setting.
+    #[arg(long, default_value = "heun-karras6")]
+    pub teacher_sampler: String,
+    /// Run folder for checkpoints (a rerun resumes; more --epochs continue).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Output: the teacher's weights and card with the flow generator (`OUT.flow.bpk`).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 64)]
+    pub grid: usize,
+    #[arg(long, default_value_t = 4)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 3e-4)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 2)]
+    pub lr_halve_every: usize,
+    #[arg(long, default_value_t = 0.995)]
+    pub ema_decay: f64,
+    /// Teacher draws per snapshot (each at a sensor density drawn at random).
+    #[arg(long, default_value_t = 2)]
+    pub draws: usize,
+    #[arg(long, default_value_t = 1)]
+    pub val_trajectories: usize,
+    /// Use at most this many snapshots (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub max_samples: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn distill(a: DistillArgs) -> Result<()> {
+    super::refuse_overwriting_inputs(&[&a.data], &[&a.teacher], &[], &[&a.out])?;
+    crate::atomic::check_writable(&a.out).map_err(anyhow::Error::msg)?;
+    let cfg = DistillConfig {
+        teacher: a.teacher,
+        data: a.data,
+        teacher_sampler: a.teacher_sampler,
+        grid: a.grid,
+        epochs: a.epochs,
+        batch: a.batch,
+        lr: a.lr,
+        lr_halve_every: a.lr_halve_every,
+        ema_decay: a.ema_decay,
+        draws: a.draws,
+        val_trajectories: a.val_trajectories,
+        max_samples: a.max_samples,
+        seed: a.seed,
+    };
+    let bar = ProgressBar::new(1).with_style(
+        ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len}  {msg}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut last = std::time::Instant::now();
+    let mut on_progress = |p: &DistillProgress| {
+        let log = |line: String| {
+            if bar.is_hidden() {
+                tell!("{line}")
+            } else {
+                bar.println(line)
+            }
+        };
+        match *p {
+            DistillProgress::Pairs { done, of } => {
+                bar.set_prefix("teacher pairs");
+                bar.set_length(of as u64);
+                bar.set_position(done as u64);
+            }
+            DistillProgress::Step { epoch, epochs, iter, iters, loss } => {
+                bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+                bar.set_length(iters as u64);
+                bar.set_position(iter as u64);
+                bar.set_message(format!("loss {loss:.3}"));
+                if bar.is_hidden() && last.elapsed().as_secs() >= 60 {
+                    last = std::time::Instant::now();
+                    tell!("epoch {}/{epochs} iter {iter}/{iters} loss {loss:.4}", epoch + 1);
+                }
+            }
+            DistillProgress::Epoch { epoch, loss, val_rel, val_var } => log(format!(
+                "epoch {:>3}: mean loss {loss:.4}, validation: one-step draw vs teacher \
+                 relative L2 {val_rel:.4}, variance ratio {val_var:.3}",
+                epoch + 1
+            )),
+        }
+    };
+    let model = run_distill(&cfg, &a.run, &mut on_progress)?;
+    bar.finish_and_clear();
+    model.save(&a.out)?;
+    let t = &model.card.flow.as_ref().map(|f| f.training.clone()).unwrap_or_default();
+    say!(
+        "wrote {} (+ .json card, .flow.bpk): {} epochs, {} pairs, validation relative L2 {:.4}, {:.0} s",
+        a.out.display(),
+        t.epochs,
+        t.samples,
+        t.final_val_d_fro,
+        t.wall_s
+    );
+    Ok(())
+}
