@@ -108,6 +108,9 @@ fn play_pause_reset_and_controls_reach_the_experiment() {
 fn simulation_keeps_stepping_while_the_ui_is_blocked_and_stops_on_close() {
     let mut h = harness("decaying");
     wait_for_experiment(&mut h);
+    // the closure's own pace is not the point here: the runs go on with held draws
+    h.state_mut().settings.experiment.blocking = false;
+    h.run_steps(2);
     h.get_by_label("Play").click();
     h.run_steps(2);
     wait_until(&mut h, "playing", |a| a.session().steps() > 0);
@@ -321,9 +324,13 @@ fn every_region_answers_through_its_commands() {
             .snapshot()
             .is_some_and(|s| s.config.case == closure_lab::solver::Case::H)
     });
-    h.get_by_label("wait for each closure sample").click();
-    wait_until(&mut h, "waiting for samples reaches the thread", |a| {
-        a.session().snapshot().is_some_and(|s| s.config.blocking)
+    assert!(
+        h.state().settings.experiment.blocking,
+        "waiting is the default"
+    );
+    h.get_by_label("don't wait for the closure").click();
+    wait_until(&mut h, "not waiting for samples reaches the thread", |a| {
+        a.session().snapshot().is_some_and(|s| !s.config.blocking)
     });
     // menu → window: the shortcuts list opens
     h.get_by_label("Help").click();
@@ -502,6 +509,7 @@ fn every_control_at_its_minimum_and_maximum_keeps_the_app_running() {
         e.dt = pick(l::DT.min, 2e-3);
         e.sigma = pick(l::SIGMA.min, l::SIGMA.max);
         e.forcing = pick(l::FORCING.min, l::FORCING.max);
+        e.sampler = closure_lab::closure::sampler::Sampler::EulerMaruyama;
         e.sampling_steps = if hi {
             l::SAMPLING_STEPS.max
         } else {
@@ -682,6 +690,7 @@ fn a_step_count_the_spread_was_not_calibrated_at_is_flagged() {
     use closure_lab::closure::sampler::Sampler;
     let mut h = harness("paper-g");
     wait_for_experiment(&mut h);
+    h.state_mut().settings.experiment.sampler = Sampler::EulerMaruyama;
     // the shipped cards have tables at 10 and 20 Euler–Maruyama steps, 3 and 6 Heun steps
     for steps in [10, 20] {
         h.state_mut().settings.experiment.sampling_steps = steps;
@@ -710,6 +719,11 @@ fn a_step_count_the_spread_was_not_calibrated_at_is_flagged() {
     let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
     let model = dir.path().join("em_only.bpk");
     std::fs::copy(assets.join("closure_g.bpk"), &model).unwrap();
+    std::fs::copy(
+        assets.join("closure_g.flow.bpk"),
+        model.with_extension("flow.bpk"),
+    )
+    .unwrap();
     let mut card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(assets.join("closure_g.json")).unwrap()).unwrap();
     card["inflation"]
@@ -734,7 +748,10 @@ fn the_flow_sampler_draws_at_the_set_interval() {
     use closure_lab::closure::sampler::Sampler;
     let mut h = harness("paper-g");
     wait_for_experiment(&mut h);
-    assert!(h.state().settings.experiment.blocking, "waiting is the default");
+    assert!(
+        h.state().settings.experiment.blocking,
+        "waiting is the default"
+    );
     h.get_by_label("sampler").click();
     h.run_steps(2);
     h.get_by_label("flow (1–2 steps, distilled)").click();

@@ -336,9 +336,11 @@ fn hostile_invocations_across_every_subcommand() {
     )
     .unwrap();
     for (from, to) in [("closure_g_16", "g16"), ("closure_g", "g")] {
-        for ext in ["bpk", "json"] {
+        for ext in ["bpk", "json", "flow.bpk"] {
             let src = format!("{}/assets/{from}.{ext}", env!("CARGO_MANIFEST_DIR"));
-            std::fs::copy(src, dir.path().join(format!("{to}.{ext}"))).unwrap();
+            if std::path::Path::new(&src).exists() {
+                std::fs::copy(src, dir.path().join(format!("{to}.{ext}"))).unwrap();
+            }
         }
     }
     let before: Vec<_> = std::fs::read_dir(dir.path())
@@ -657,6 +659,11 @@ fn calibrate_writes_the_table_of_its_sampler_and_steps_and_keeps_the_others() {
     let model = dir.path().join("g.bpk");
     std::fs::copy(assets.join("closure_g.bpk"), &model).unwrap();
     std::fs::copy(assets.join("closure_g.json"), dir.path().join("g.json")).unwrap();
+    std::fs::copy(
+        assets.join("closure_g.flow.bpk"),
+        dir.path().join("g.flow.bpk"),
+    )
+    .unwrap();
     let card = || -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(dir.path().join("g.json")).unwrap()).unwrap()
     };

@@ -361,6 +361,15 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
     for case in [Case::G, Case::H] {
         let m = ClosureModel::embedded_for(case, &dev).unwrap();
         assert_eq!(m.card.inputs.case, case);
+        // the distilled one- and two-step generator ships with it, with its eval rows
+        assert!(m.has_flow(), "{case}: no flow generator");
+        assert!(
+            m.card
+                .eval
+                .iter()
+                .any(|r| r.sampler == "flow-1" && r.ensemble > 1),
+            "{case}: no flow-1 rows"
+        );
         // the defaults are the models trained across densities, with their calibration
         // table at every density (an ensemble row per density and sampler)
         assert!(m.card.inputs.density_scale.is_some() && m.card.whitening.is_some());
@@ -377,6 +386,8 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
             (Sampler::EulerMaruyama, 20),
             (Sampler::Heun, 3),
             (Sampler::Heun, 6),
+            (Sampler::Flow, 1),
+            (Sampler::Flow, 2),
         ] {
             let t = m
                 .card

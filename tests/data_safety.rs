@@ -35,8 +35,22 @@ fn shipped(name: &str) -> String {
 fn les_data(dir: &Path, name: &str, seed: &str) -> PathBuf {
     let out = dir.join(name);
     let o = run(&[
-        "data", "--case", "les", "--dns-n", "128", "--trajectories", "2", "--t-start", "0.1",
-        "--t-end", "0.2", "--every", "0.05", "--seed", seed, "--out",
+        "data",
+        "--case",
+        "les",
+        "--dns-n",
+        "128",
+        "--trajectories",
+        "2",
+        "--t-start",
+        "0.1",
+        "--t-end",
+        "0.2",
+        "--every",
+        "0.05",
+        "--seed",
+        seed,
+        "--out",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "data: {}", stderr(&o));
@@ -66,10 +80,27 @@ fn an_interrupted_subgrid_data_job_resumes_with_decimal_times() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.h5");
     let args = [
-        "data", "--case", "les", "--dns-n", "128", "--trajectories", "2", "--t-start", "0.1",
-        "--t-end", "0.7", "--every", "0.05", "--out", out.to_str().unwrap(),
+        "data",
+        "--case",
+        "les",
+        "--dns-n",
+        "128",
+        "--trajectories",
+        "2",
+        "--t-start",
+        "0.1",
+        "--t-end",
+        "0.7",
+        "--every",
+        "0.05",
+        "--out",
+        out.to_str().unwrap(),
     ];
-    let child = bin().args(args).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = bin()
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let spec = dir.path().join("o.h5.parts").join("spec.json");
     let t0 = std::time::Instant::now();
     while !spec.exists() && t0.elapsed().as_secs() < 60 {
@@ -80,12 +111,22 @@ fn an_interrupted_subgrid_data_job_resumes_with_decimal_times() {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     let first = child.wait_with_output().unwrap();
-    assert!(!first.status.success(), "the first run was interrupted: {}", stderr(&first));
-    assert!(spec.exists(), "the interrupted job keeps its resumable parts");
+    assert!(
+        !first.status.success(),
+        "the first run was interrupted: {}",
+        stderr(&first)
+    );
+    assert!(
+        spec.exists(),
+        "the interrupted job keeps its resumable parts"
+    );
     let again = run(&args);
     assert!(again.status.success(), "rerun: {}", stderr(&again));
     assert!(out.exists());
-    assert!(!dir.path().join("o.h5.parts").exists(), "parts removed after success");
+    assert!(
+        !dir.path().join("o.h5.parts").exists(),
+        "parts removed after success"
+    );
 }
 
 /// A `<out>.parts/` folder the command did not make (no spec.json, a file of the user's)
@@ -99,12 +140,47 @@ fn a_foreign_parts_folder_is_refused_and_kept() {
     std::fs::write(parts.join("thesis.tex"), b"years of work").unwrap();
     let out_s = out.to_str().unwrap();
     for args in [
-        vec!["data", "--case", "les", "--dns-n", "128", "--trajectories", "1", "--t-start", "0.1", "--t-end", "0.2", "--every", "0.05", "--out", out_s],
-        vec!["data", "--trajectories", "1", "--n", "32", "--store-n", "32", "--t-start", "0.1", "--t-end", "0.2", "--every", "0.1", "--out", out_s],
+        vec![
+            "data",
+            "--case",
+            "les",
+            "--dns-n",
+            "128",
+            "--trajectories",
+            "1",
+            "--t-start",
+            "0.1",
+            "--t-end",
+            "0.2",
+            "--every",
+            "0.05",
+            "--out",
+            out_s,
+        ],
+        vec![
+            "data",
+            "--trajectories",
+            "1",
+            "--n",
+            "32",
+            "--store-n",
+            "32",
+            "--t-start",
+            "0.1",
+            "--t-end",
+            "0.2",
+            "--every",
+            "0.1",
+            "--out",
+            out_s,
+        ],
     ] {
         let o = run(&args);
         refused(&o, "holds no spec.json", &format!("{args:?}"));
-        assert_eq!(std::fs::read(parts.join("thesis.tex")).unwrap(), b"years of work");
+        assert_eq!(
+            std::fs::read(parts.join("thesis.tex")).unwrap(),
+            b"years of work"
+        );
         assert!(!out.exists());
     }
 }
@@ -122,13 +198,55 @@ fn an_output_that_is_an_input_is_refused_by_every_command() {
     let dm = p("d.bpk");
     std::fs::write(&dm, b"precious").unwrap();
     let cases: Vec<Vec<&str>> = vec![
-        vec!["les-train", "--data", &d, "--kind", "stochastic", "--run", "r", "--out", &d],
-        vec!["les-train", "--data", &e, "--mean", &m, "--kind", "stochastic", "--run", "r", "--out", &m],
+        vec![
+            "les-train",
+            "--data",
+            &d,
+            "--kind",
+            "stochastic",
+            "--run",
+            "r",
+            "--out",
+            &d,
+        ],
+        vec![
+            "les-train",
+            "--data",
+            &e,
+            "--mean",
+            &m,
+            "--kind",
+            "stochastic",
+            "--run",
+            "r",
+            "--out",
+            &m,
+        ],
         vec!["train", "--data", &d, "--run", "r", "--out", &d],
-        vec!["distill", "--teacher", &m, "--data", &d, "--run", "r", "--out", &d],
+        vec![
+            "distill",
+            "--teacher",
+            &m,
+            "--data",
+            &d,
+            "--run",
+            "r",
+            "--out",
+            &d,
+        ],
         vec!["eval", "--data", &d, "--model", &m, "--json", &d],
         vec!["eval", "--data", &d, "--model", &m, "--json", &mj],
-        vec!["calibrate", "--model", &m, "--data", &d, "--first-trajectory", "0", "--json", &mj],
+        vec![
+            "calibrate",
+            "--model",
+            &m,
+            "--data",
+            &d,
+            "--first-trajectory",
+            "0",
+            "--json",
+            &mj,
+        ],
         vec!["les-apriori", "--model", &m, "--data", &d, "--json", &d],
         vec!["les-forecast", "--model", &m, "--json", &mj],
         vec!["les-eval", "--model", &m, "--spectra", &mj],
@@ -140,7 +258,17 @@ fn an_output_that_is_an_input_is_refused_by_every_command() {
     }
     // `run --init F --out DIR` where DIR/omega.npy is F
     std::fs::rename(&f, p("omega.npy")).unwrap();
-    let o = run(&["run", "--n", "32", "--t-end", "0", "--init", &p("omega.npy"), "--out", dir.path().to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "--n",
+        "32",
+        "--t-end",
+        "0",
+        "--init",
+        &p("omega.npy"),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     refused(&o, "would overwrite the input", "run --init");
     for f in ["d.h5", "e.h5", "m.bpk", "m.json", "d.bpk", "omega.npy"] {
         assert_eq!(std::fs::read(p(f)).unwrap(), b"precious", "{f} changed");
@@ -161,8 +289,21 @@ fn subgrid_training_refuses_changed_data_and_empty_files() {
     std::fs::copy(&a, &d).unwrap();
     let train = |epochs: &str| {
         run(&[
-            "les-train", "--data", &d, "--kind", "deterministic", "--epochs", epochs, "--batch",
-            "2", "--val-per-file", "1", "--run", &p("run"), "--out", &p("m.bpk"),
+            "les-train",
+            "--data",
+            &d,
+            "--kind",
+            "deterministic",
+            "--epochs",
+            epochs,
+            "--batch",
+            "2",
+            "--val-per-file",
+            "1",
+            "--run",
+            &p("run"),
+            "--out",
+            &p("m.bpk"),
         ])
     };
     let o = train("1");
@@ -171,7 +312,11 @@ fn subgrid_training_refuses_changed_data_and_empty_files() {
     refused(&train("2"), "data_fingerprints", "resume on changed data");
     std::fs::copy(&a, &d).unwrap();
     let o = train("2");
-    assert!(o.status.success(), "the original data resumes: {}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "the original data resumes: {}",
+        stderr(&o)
+    );
 
     // a file of the same layout holding no trajectory
     let (spec, _) = closure_lab::les::data::read(&a).unwrap();
@@ -179,13 +324,28 @@ fn subgrid_training_refuses_changed_data_and_empty_files() {
     closure_lab::les::data::write(&empty, &spec, &[]).unwrap();
     let e = empty.to_str().unwrap();
     let o = run(&[
-        "les-train", "--data", e, "--kind", "deterministic", "--val-per-file", "0",
-        "--run", &p("run_empty"), "--out", &p("empty.bpk"),
+        "les-train",
+        "--data",
+        e,
+        "--kind",
+        "deterministic",
+        "--val-per-file",
+        "0",
+        "--run",
+        &p("run_empty"),
+        "--out",
+        &p("empty.bpk"),
     ]);
     assert!(!o.status.success(), "trained on nothing");
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     assert!(!dir.path().join("empty.bpk").exists());
-    let o = run(&["les-apriori", "--data", e, "--model", &shipped("les_deterministic.bpk")]);
+    let o = run(&[
+        "les-apriori",
+        "--data",
+        e,
+        "--model",
+        &shipped("les_deterministic.bpk"),
+    ]);
     refused(&o, "no states to score", "les-apriori on an empty file");
 }
 
@@ -201,8 +361,20 @@ fn subgrid_commands_repeat_bit_for_bit_under_one_seed() {
         (
             "les-eval",
             [
-                "les-eval", "--nu", "2e-4,4e-4", "--dns-n", "128", "--spin-up", "0.1", "--t-run",
-                "0.6", "--ensemble", "2", "--model", &model, "--json",
+                "les-eval",
+                "--nu",
+                "2e-4,4e-4",
+                "--dns-n",
+                "128",
+                "--spin-up",
+                "0.1",
+                "--t-run",
+                "0.6",
+                "--ensemble",
+                "2",
+                "--model",
+                &model,
+                "--json",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -211,8 +383,22 @@ fn subgrid_commands_repeat_bit_for_bit_under_one_seed() {
         (
             "les-forecast",
             [
-                "les-forecast", "--model", &model, "--dns-n", "128", "--spin-up", "0.1",
-                "--starts", "1", "--members", "2", "--lead", "0.1", "--every", "0.05", "--json",
+                "les-forecast",
+                "--model",
+                &model,
+                "--dns-n",
+                "128",
+                "--spin-up",
+                "0.1",
+                "--starts",
+                "1",
+                "--members",
+                "2",
+                "--lead",
+                "0.1",
+                "--every",
+                "0.05",
+                "--json",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -221,8 +407,16 @@ fn subgrid_commands_repeat_bit_for_bit_under_one_seed() {
         (
             "les-apriori",
             [
-                "les-apriori", "--model", &model, "--data", data.to_str().unwrap(), "--ensemble",
-                "2", "--stride", "1", "--json",
+                "les-apriori",
+                "--model",
+                &model,
+                "--data",
+                data.to_str().unwrap(),
+                "--ensemble",
+                "2",
+                "--stride",
+                "1",
+                "--json",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -258,10 +452,26 @@ fn damaged_subgrid_cards_are_refused() {
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(format!("{src}.json")).unwrap()).unwrap();
     let damage: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
-        ("omega0", Box::new(|c| c["omega_scale"] = 0.0.into()), "omega_scale"),
-        ("pi_neg", Box::new(|c| c["pi_scale"] = (-1.0).into()), "pi_scale"),
-        ("pi_huge", Box::new(|c| c["pi_scale"] = 1e308.into()), "pi_scale"),
-        ("pi_tiny", Box::new(|c| c["pi_scale"] = 1e-308.into()), "pi_scale"),
+        (
+            "omega0",
+            Box::new(|c| c["omega_scale"] = 0.0.into()),
+            "omega_scale",
+        ),
+        (
+            "pi_neg",
+            Box::new(|c| c["pi_scale"] = (-1.0).into()),
+            "pi_scale",
+        ),
+        (
+            "pi_huge",
+            Box::new(|c| c["pi_scale"] = 1e308.into()),
+            "pi_scale",
+        ),
+        (
+            "pi_tiny",
+            Box::new(|c| c["pi_scale"] = 1e-308.into()),
+            "pi_scale",
+        ),
         (
             "white0",
             Box::new(|c| {
@@ -271,8 +481,16 @@ fn damaged_subgrid_cards_are_refused() {
             }),
             "whitening",
         ),
-        ("t_inv", Box::new(|c| c["t_range"]["em"] = serde_json::json!([0.01, 0.5])), "t_range"),
-        ("t_zero", Box::new(|c| c["t_range"]["heun"] = serde_json::json!([0.0, 0.0])), "t_range"),
+        (
+            "t_inv",
+            Box::new(|c| c["t_range"]["em"] = serde_json::json!([0.01, 0.5])),
+            "t_range",
+        ),
+        (
+            "t_zero",
+            Box::new(|c| c["t_range"]["heun"] = serde_json::json!([0.0, 0.0])),
+            "t_range",
+        ),
     ];
     let data = les_data(dir.path(), "t.h5", "4");
     for (tag, f, field) in damage {
@@ -283,9 +501,25 @@ fn damaged_subgrid_cards_are_refused() {
         std::fs::copy(format!("{src}.bpk"), base.with_extension("bpk")).unwrap();
         let m = base.with_extension("bpk").display().to_string();
         for args in [
-            vec!["les-apriori", "--model", &m, "--data", data.to_str().unwrap()],
-            vec!["les-forecast", "--model", &m, "--dns-n", "128", "--starts", "1"],
-            vec!["les-eval", "--model", &m, "--dns-n", "128", "--t-run", "0.6"],
+            vec![
+                "les-apriori",
+                "--model",
+                &m,
+                "--data",
+                data.to_str().unwrap(),
+            ],
+            vec![
+                "les-forecast",
+                "--model",
+                &m,
+                "--dns-n",
+                "128",
+                "--starts",
+                "1",
+            ],
+            vec![
+                "les-eval", "--model", &m, "--dns-n", "128", "--t-run", "0.6",
+            ],
         ] {
             refused(&run(&args), field, &format!("{tag}: {args:?}"));
         }

@@ -205,6 +205,8 @@ fn every_setting_at_its_limits_runs_finite() {
             c.forcing = if hi { l::FORCING.max } else { l::FORCING.min }
         }),
         ("sampling steps", |c, hi| {
+            // the score samplers' range (a flow generator takes 1 or 2)
+            c.sampler = closure_lab::closure::sampler::Sampler::EulerMaruyama;
             c.sampling_steps = if hi {
                 l::SAMPLING_STEPS.max
             } else {

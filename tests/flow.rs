@@ -97,7 +97,9 @@ fn reflow_training_learns_a_one_step_gaussian_generator() {
     for it in 0..600 {
         let z = normal(&mut rng, [b, n, n, 1], &dev);
         let x1 = z.clone() * s + mu;
-        let t: Vec<f32> = (0..b).map(|k| if (k + it) % 4 == 0 { 0.5 } else { 0.0 }).collect();
+        let t: Vec<f32> = (0..b)
+            .map(|k| if (k + it) % 4 == 0 { 0.5 } else { 0.0 })
+            .collect();
         let cond = net.condition(zeros.clone(), zeros.clone(), None, &basis);
         let loss = reflow_loss(&net, z, x1, &t, &cond, &basis);
         last = loss.clone().into_scalar::<f32>() as f64 / (n * n) as f64;
@@ -120,7 +122,10 @@ fn reflow_training_learns_a_one_step_gaussian_generator() {
             .unwrap();
         let (mean, var) = mean_var(&v);
         // sampling errors of 16 384 draws: mean ±0.016, variance ±0.044 (1σ)
-        assert!((mean - mu).abs() < 0.08, "{steps} steps: mean {mean} vs {mu}");
+        assert!(
+            (mean - mu).abs() < 0.08,
+            "{steps} steps: mean {mean} vs {mu}"
+        );
         assert!(
             (var / (s * s) - 1.0).abs() < 0.08,
             "{steps} steps: variance {var} vs {}",
@@ -135,8 +140,18 @@ fn reflow_training_learns_a_one_step_gaussian_generator() {
 /// missing, and a flow sampler on a model without one, fail with a clear error.
 #[test]
 fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
+    // weight initialisation draws from burn's process-wide stream too
+    let _g = crate::global_rng();
     let dev = Device::flex();
-    let base = ClosureModel::embedded(&dev).unwrap();
+    // the shipped card without its flow part: a score model only
+    let base = {
+        let mut card: serde_json::Value =
+            serde_json::from_slice(closure_lab::closure::model::EMBEDDED_G.0).unwrap();
+        card.as_object_mut().unwrap().remove("flow");
+        let card = serde_json::to_vec(&card).unwrap();
+        ClosureModel::from_bytes(&card, closure_lab::closure::model::EMBEDDED_G.1, &dev).unwrap()
+    };
+    assert!(!base.has_flow());
     let part = FlowPart {
         net: base.card.net.clone().with_sigma_data(0.0),
         teacher: "test".into(),
@@ -147,7 +162,10 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
     let dir = tempfile::tempdir().unwrap();
     let (p1, p2) = (dir.path().join("a.bpk"), dir.path().join("b.bpk"));
     model.save(&p1).unwrap();
-    assert!(flow_weights_path(&p1).exists(), "the flow weights are written beside");
+    assert!(
+        flow_weights_path(&p1).exists(),
+        "the flow weights are written beside"
+    );
     let mut a = ClosureModel::load(&p1).unwrap();
     a.save(&p2).unwrap();
     let mut b = ClosureModel::load(&p2).unwrap();
@@ -159,11 +177,18 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
     let flow1 = SamplerSetting::parse("flow-1").unwrap();
     assert_eq!(flow1.sampler, Sampler::Flow);
     assert_eq!(flow1.sampler.nfe(flow1.schedule.steps()), 1);
-    let _g = crate::global_rng();
     let draw = |m: &mut ClosureModel, s: &SamplerSetting| {
         dev.seed(42);
-        m.sample(&grid, &omega, &readings, &sensors, 3, s.sampler, &s.schedule)
-            .unwrap()
+        m.sample(
+            &grid,
+            &omega,
+            &readings,
+            &sensors,
+            3,
+            s.sampler,
+            &s.schedule,
+        )
+        .unwrap()
     };
     let (da, db) = (draw(&mut a, &flow1), draw(&mut b, &flow1));
     assert_eq!(da, db, "same seed, same bits");
@@ -178,7 +203,15 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
     // a flow sampler on a model without one
     let mut plain = base;
     let err = plain
-        .sample(&grid, &omega, &readings, &sensors, 2, Sampler::Flow, &flow1.schedule)
+        .sample(
+            &grid,
+            &omega,
+            &readings,
+            &sensors,
+            2,
+            Sampler::Flow,
+            &flow1.schedule,
+        )
         .err()
         .unwrap();
     assert!(matches!(err, ClosureError::Input(_)), "{err}");
@@ -186,4 +219,55 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
     for bad in ["flow-0", "flow-3", "flow-karras1", "flow"] {
         assert!(SamplerSetting::parse(bad).is_err(), "{bad} accepted");
     }
+}
+
+/// The subgrid score model with a flow generator of its architecture: saved, loaded and
+/// saved again, both copies draw the same bits for the same seed; without one, a flow
+/// draw is a clear error.
+#[test]
+fn a_subgrid_model_with_a_flow_generator_round_trips() {
+    use closure_lab::les::learn::model::{EMBEDDED, LesModel, embedded};
+    // weight initialisation draws from burn's process-wide stream too
+    let _g = crate::global_rng();
+    let dev = Device::flex();
+    // the shipped stochastic model without its flow generator
+    let base = {
+        let mut card: serde_json::Value = serde_json::from_slice(EMBEDDED[0].1).unwrap();
+        card.as_object_mut().unwrap().remove("flow");
+        let card = serde_json::to_vec(&card).unwrap();
+        LesModel::from_bytes(&card, EMBEDDED[0].2, &dev).unwrap()
+    };
+    assert!(!base.has_flow() && embedded(&EMBEDDED[0], &dev).unwrap().has_flow());
+    let cfg = base.card.score.clone().unwrap().with_sigma_data(0.0);
+    let part = FlowPart {
+        net: cfg.clone(),
+        teacher: "test".into(),
+        training: TrainingInfo::default(),
+    };
+    let model = base.clone().with_flow(part, cfg.init(&dev));
+    let dir = tempfile::tempdir().unwrap();
+    let (p1, p2) = (dir.path().join("a.bpk"), dir.path().join("b.bpk"));
+    model.save(&p1).unwrap();
+    let a = LesModel::load(&p1, &dev).unwrap();
+    a.save(&p2).unwrap();
+    let b = LesModel::load(&p2, &dev).unwrap();
+    assert!(a.has_flow() && b.has_flow());
+    let grid = Grid::new(64).unwrap();
+    let w: Vec<f64> = (0..64 * 64)
+        .map(|i| 20.0 * (std::f64::consts::TAU * 4.0 * (i / 64) as f64 / 64.0).cos())
+        .collect();
+    let flow1 = SamplerSetting::parse("flow-1").unwrap();
+    let draw = |m: &LesModel| {
+        dev.seed(9);
+        m.sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
+            .unwrap()
+    };
+    let (da, db) = (draw(&a), draw(&b));
+    assert_eq!(da, db, "same seed, same bits");
+    assert!(da.iter().flatten().all(|v| v.is_finite()));
+    let err = base
+        .sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("no flow generator"), "{err}");
 }

@@ -105,7 +105,11 @@ impl burn::module::ModuleMapper for Redraw<'_> {
 
 #[test]
 fn deterministic_and_mean_noise_competitors_learn_a_tiny_problem() {
+    // parameters the redraw below does not reach are initialised from burn's shared
+    // stream: seed it, and keep other tests from drawing from it meanwhile
+    let _g = crate::global_rng();
     let device = Device::flex().autodiff();
+    device.seed(7);
     // a fixed draw of data and initial weights from a generator of the test's own (burn's
     // is shared by every test running at the time): the test judges learning, not luck
     // (seed 7; of seeds 0–15 one, 11, leaves the mean + noise head at std 0.59 after 300

@@ -25,8 +25,9 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
                 + 10.0 * (2.0 * std::f64::consts::PI * x).sin()
         })
         .collect();
-    for (label, card, weights) in EMBEDDED {
-        let m = LesModel::from_bytes(card, weights, &device)
+    for entry in &EMBEDDED {
+        let (label, card, weights) = (entry.0, entry.1, entry.2);
+        let m = closure_lab::les::learn::model::embedded(entry, &device)
             .unwrap_or_else(|e| panic!("{label} does not decode: {e}"));
         let want = if label.contains("stochastic") {
             LesKind::Stochastic
@@ -34,6 +35,21 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
             LesKind::Deterministic
         };
         assert_eq!(m.card.kind, want, "{label}");
+        // the stochastic model ships its distilled flow generator with a spread
+        // inflation for one and two steps (`les-apriori --fit-inflation`)
+        if want == LesKind::Stochastic {
+            use closure_lab::closure::sampler::Sampler;
+            assert!(m.has_flow(), "{label}: no flow generator");
+            for steps in [1, 2] {
+                let t = closure_lab::closure::inflation::table_for(
+                    &m.card.inflation,
+                    Sampler::Flow,
+                    steps,
+                )
+                .expect("a flow inflation table");
+                assert_eq!((t.sampler, t.steps), (Sampler::Flow, Some(steps)));
+            }
+        }
         // the card's a-priori table: its own rows at every ν and the classical ones
         let rows = &m.card.eval;
         let of = |c: &str| rows.iter().filter(|r| r["closure"] == c).count();
@@ -96,8 +112,11 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
     base.record_every = 20;
     let never = AtomicBool::new(false);
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
-    for (label, card, weights) in EMBEDDED {
-        let model: LearnedModel = LesModel::from_bytes(card, weights, &device).unwrap().into();
+    for entry in &EMBEDDED {
+        let label = entry.0;
+        let model: LearnedModel = closure_lab::les::learn::model::embedded(entry, &device)
+            .unwrap()
+            .into();
         let cfg = ExperimentConfig { ..base.clone() };
         let mut e = Experiment::at(cfg, &omega, t0, Some(model)).unwrap();
         assert!(

@@ -151,15 +151,28 @@ impl Automation {
         let size = ctx.content_rect().size();
         println!(
             "{} frames at {}², ensemble {}, closure {}, window {:.0}×{:.0}: app work {wm:.1} ms mean / {wp:.1} p95 / {wx:.1} max; \
-             frame interval {im:.1} ms mean / {ip:.1} p95 / {ix:.1} max; simulation {rate:.0} steps/s; sampler latency {}",
+             frame interval {im:.1} ms mean / {ip:.1} p95 / {ix:.1} max; simulation {rate:.0} steps/s; sampler {} ({} steps), latency {}; \
+             draws held {} steps (set {}, {}), longest {}",
             b.work_ms.len(),
             cfg.n,
             cfg.ensemble,
             cfg.closure,
             size.x,
             size.y,
+            cfg.sampler,
+            cfg.sampling_steps,
             snap.latency_ms
                 .map_or("—".into(), |l| format!("{l:.0} ms per ensemble")),
+            snap.draw_timing.held.map_or("—".into(), |h| h.to_string()),
+            cfg.resample_every,
+            if cfg.blocking {
+                "waiting for each draw"
+            } else {
+                "not waiting"
+            },
+            snap.draw_timing
+                .max_held
+                .map_or("—".into(), |h| h.to_string()),
         );
         self.bench = None;
         ctx.send_viewport_cmd(egui::ViewportCommand::Close);

@@ -281,8 +281,9 @@ fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, St
             Err(e) => notes.push(format!("embedded model {label} unavailable: {e}")),
         }
     }
-    for (label, card, weights) in crate::les::learn::model::EMBEDDED {
-        match LesModel::from_bytes(card, weights, device) {
+    for entry in &crate::les::learn::model::EMBEDDED {
+        let label = entry.0;
+        match crate::les::learn::model::embedded(entry, device) {
             Ok(m) => {
                 notes.push(format!(
                     "subgrid, {label}: {} (ν {}, fidelity {}²)",

@@ -289,10 +289,10 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
         Sampler::Flow => "flow (1–2 steps, distilled)",
     };
     let slot = Slot::of(e);
-    let has_flow = matches!(
-        cx.compute.learned(slot, s.model.get(slot)),
-        Some(LearnedModel::Published(m)) if m.has_flow()
-    );
+    let has_flow = cx
+        .compute
+        .learned(slot, s.model.get(slot))
+        .is_some_and(LearnedModel::has_flow);
     let e = &mut s.experiment;
     let before = e.sampler;
     egui::ComboBox::from_label("sampler")

@@ -22,6 +22,9 @@ pub struct AppOptions {
     /// Overrides of the preset's grid and ensemble size.
     pub n: Option<usize>,
     pub ensemble: Option<usize>,
+    /// Override of the sampler (kind and steps) and of waiting for each draw.
+    pub sampler: Option<(crate::closure::sampler::Sampler, usize)>,
+    pub dont_wait: bool,
     /// Window size in points (default 1500 × 940).
     pub size: Option<[f32; 2]>,
     /// Where the closure runs, instead of the stored setting.

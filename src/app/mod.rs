@@ -82,6 +82,13 @@ impl ClosureLabApp {
         if let Some(k) = options.ensemble {
             settings.experiment.ensemble = k;
         }
+        if let Some((sampler, steps)) = options.sampler {
+            settings.experiment.sampler = sampler;
+            settings.experiment.sampling_steps = steps;
+        }
+        if options.dont_wait {
+            settings.experiment.blocking = false;
+        }
         if let Some(b) = options.backend {
             settings.backend = b;
         }

@@ -205,7 +205,13 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
         say!("truth run, stochastic forcing on, published parameters; best of 3 × {seconds} s");
         say!(
             "{:>5} {:>10} {:>8} {:>12} {:>10} {:>12} {:>10}",
-            "N", "scheme", "threads", "steps/s", "ms/step", "FFT ms/step", "step/FFT"
+            "N",
+            "scheme",
+            "threads",
+            "steps/s",
+            "ms/step",
+            "FFT ms/step",
+            "step/FFT"
         );
     }
     for &n in sizes {
@@ -285,7 +291,11 @@ fn bench_triple(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
         );
         say!(
             "{:>5} {:>8} {:>12} {:>10} {:>10}",
-            "N", "threads", "steps/s", "ms/step", "speed-up"
+            "N",
+            "threads",
+            "steps/s",
+            "ms/step",
+            "speed-up"
         );
     }
     let counts = thread_counts();
@@ -389,7 +399,14 @@ fn bench_closure(
         );
         say!(
             "{:>5} {:>6} {:>8} {:>15} {:>14} {:>5} {:>12} {:>10}",
-            "N", "batch", "threads", "model", "sampler", "NFE", "ms/sample", "ms/eval"
+            "N",
+            "batch",
+            "threads",
+            "model",
+            "sampler",
+            "NFE",
+            "ms/sample",
+            "ms/eval"
         );
     }
     for &n in sizes {
@@ -468,7 +485,11 @@ fn closure_bench_models(
     let mut card = shipped.card.clone();
     card.net = crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.net.sigma_data);
     card.flow = None;
-    let published = with_flow(ClosureModel::new(card.clone(), card.net.init(device), device.clone()));
+    let published = with_flow(ClosureModel::new(
+        card.clone(),
+        card.net.init(device),
+        device.clone(),
+    ));
     Ok([("shipped", shipped), ("published-arch", published)])
 }
 
@@ -547,7 +568,10 @@ fn bench_train(
         );
         say!(
             "{:>10} {:>8} {:>14} {:>12}",
-            "model", "threads", "ms/iteration", "samples/s"
+            "model",
+            "threads",
+            "ms/iteration",
+            "samples/s"
         );
     }
     for &threads in &thread_counts() {

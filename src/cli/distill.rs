@@ -14,10 +14,11 @@ pub struct DistillArgs {
     /// The score model to distil (`PATH.bpk` with its card `PATH.json`).
     #[arg(long)]
     pub teacher: PathBuf,
-    /// Training data (HDF5, published layout), e.g. the file the teacher was trained on;
-    /// the last --val-trajectories are held out for validation.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Training data: one HDF5 file in the published layout (e.g. the teacher's own), or
+    /// for a subgrid model `data --case les` files (comma-separated, each one ν and DNS
+    /// grid); the last --val-trajectories of each are held out for validation.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub data: Vec<PathBuf>,
     /// The teacher's deterministic (probability-flow ODE) sampler setting.
     #[arg(long, default_value = "heun-karras6")]
     pub teacher_sampler: String,
@@ -52,7 +53,8 @@ pub struct DistillArgs {
 }
 
 pub fn distill(a: DistillArgs) -> Result<()> {
-    super::refuse_overwriting_inputs(&[&a.data], &[&a.teacher], &[], &[&a.out])?;
+    let data: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
+    super::refuse_overwriting_inputs(&data, &[&a.teacher], &[], &[&a.out])?;
     crate::atomic::check_writable(&a.out).map_err(anyhow::Error::msg)?;
     let cfg = DistillConfig {
         teacher: a.teacher,
@@ -87,28 +89,54 @@ pub fn distill(a: DistillArgs) -> Result<()> {
                 bar.set_prefix("teacher pairs");
                 bar.set_length(of as u64);
                 bar.set_position(done as u64);
+                if bar.is_hidden() && (done == of || last.elapsed().as_secs() >= 60) {
+                    last = std::time::Instant::now();
+                    tell!("teacher pairs {done}/{of}");
+                }
             }
-            DistillProgress::Step { epoch, epochs, iter, iters, loss } => {
+            DistillProgress::Step {
+                epoch,
+                epochs,
+                iter,
+                iters,
+                loss,
+            } => {
                 bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
                 bar.set_length(iters as u64);
                 bar.set_position(iter as u64);
                 bar.set_message(format!("loss {loss:.3}"));
                 if bar.is_hidden() && last.elapsed().as_secs() >= 60 {
                     last = std::time::Instant::now();
-                    tell!("epoch {}/{epochs} iter {iter}/{iters} loss {loss:.4}", epoch + 1);
+                    tell!(
+                        "epoch {}/{epochs} iter {iter}/{iters} loss {loss:.4}",
+                        epoch + 1
+                    );
                 }
             }
-            DistillProgress::Epoch { epoch, loss, val_rel, val_var } => log(format!(
+            DistillProgress::Epoch {
+                epoch,
+                loss,
+                val_rel,
+                val_var,
+            } => log(format!(
                 "epoch {:>3}: mean loss {loss:.4}, validation: one-step draw vs teacher \
                  relative L2 {val_rel:.4}, variance ratio {val_var:.3}",
                 epoch + 1
             )),
         }
     };
-    let model = run_distill(&cfg, &a.run, &mut on_progress)?;
+    let subgrid = crate::les::learn::model::is_les_card(&cfg.teacher);
+    let part = if subgrid {
+        let model = crate::les::learn::distill::distill(&cfg, &a.run, &mut on_progress)?;
+        model.save(&a.out)?;
+        model.card.flow
+    } else {
+        let model = run_distill(&cfg, &a.run, &mut on_progress)?;
+        model.save(&a.out)?;
+        model.card.flow
+    };
     bar.finish_and_clear();
-    model.save(&a.out)?;
-    let t = &model.card.flow.as_ref().map(|f| f.training.clone()).unwrap_or_default();
+    let t = &part.map(|f| f.training).unwrap_or_default();
     say!(
         "wrote {} (+ .json card, .flow.bpk): {} epochs, {} pairs, validation relative L2 {:.4}, {:.0} s",
         a.out.display(),

@@ -51,6 +51,10 @@ pub struct LesEvalArgs {
     /// spread/skill (the run itself uses one).
     #[arg(long, default_value_t = 8)]
     pub ensemble: usize,
+    /// How a learned closure draws Π: `em-karras10` (published), `heun-karras3`, or
+    /// `flow-1`/`flow-2` (the model's distilled flow generator).
+    #[arg(long, default_value = "em-karras10")]
+    pub sampler: String,
     /// Steps between fresh draws of a learned closure's Π (held in between).
     #[arg(long, default_value_t = 10)]
     pub resample_every: u64,
@@ -59,8 +63,12 @@ pub struct LesEvalArgs {
 pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     {
         let models: Vec<&std::path::Path> = a.model.iter().map(|p| p.as_path()).collect();
-        let outs: Vec<&std::path::Path> =
-            a.json.iter().chain(&a.spectra).map(|p| p.as_path()).collect();
+        let outs: Vec<&std::path::Path> = a
+            .json
+            .iter()
+            .chain(&a.spectra)
+            .map(|p| p.as_path())
+            .collect();
         super::refuse_overwriting_inputs(&[], &models, &outs, &[])?;
     }
     let defaults = LesEvalOptions::default();
@@ -94,6 +102,8 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         anyhow::bail!("--ensemble must be 1…64, got {}", a.ensemble);
     }
     let device = burn::tensor::Device::flex();
+    let sampler =
+        crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
     let learned = a
         .model
         .iter()
@@ -105,6 +115,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
                 every: a.resample_every,
                 ensemble: a.ensemble,
                 seed: a.seed,
+                sampler: sampler.clone(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

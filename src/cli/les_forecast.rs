@@ -36,6 +36,10 @@ pub struct LesForecastArgs {
     pub lead: f64,
     #[arg(long, default_value_t = 0.1)]
     pub every: f64,
+    /// How a learned closure draws Π: `em-karras10` (published), `heun-karras3`, or
+    /// `flow-1`/`flow-2` (the model's distilled flow generator).
+    #[arg(long, default_value = "em-karras10")]
+    pub sampler: String,
     /// Steps between fresh draws of Π (held in between).
     #[arg(long, default_value_t = 10)]
     pub resample_every: u64,
@@ -69,6 +73,8 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
     if !(1..=10_000).contains(&a.resample_every) {
         anyhow::bail!("--resample-every must be 1…10000, got {}", a.resample_every);
     }
+    let sampler =
+        crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
     let model = crate::les::learn::model::LesModel::load(&a.model, &burn::tensor::Device::flex())?;
     let learned = crate::les::learn::learned::Learned {
         label: super::file_stem(&a.model),
@@ -76,6 +82,7 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
         every: a.resample_every,
         ensemble: 1,
         seed: a.seed,
+        sampler,
     };
     let cancel = super::interruptible()?;
     let bar = super::progress_bar();
@@ -93,7 +100,12 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
     for r in &rows {
         say!(
             "| {:.2} | {:.4} | {:.4} | {:.3} | {:.4} | {:.4} |",
-            r.lead, r.error, r.spread, r.spread_skill, r.member, r.crps
+            r.lead,
+            r.error,
+            r.spread,
+            r.spread_skill,
+            r.member,
+            r.crps
         );
     }
     say!(

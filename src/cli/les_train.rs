@@ -147,6 +147,12 @@ pub struct LesAprioriArgs {
     /// Seed of the learned closures' draws (the same seed gives the same rows).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Fit each stochastic model's per-shell spread inflation for --sampler on these
+    /// states and store it in its card (one table per sampler kind and step count, as
+    /// `calibrate` does for the published cases). Give calibration states, never the
+    /// test set: the rows printed are then in-sample.
+    #[arg(long)]
+    pub fit_inflation: bool,
 }
 
 pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
@@ -164,18 +170,28 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     if !(2..=256).contains(&a.ensemble) {
         anyhow::bail!("--ensemble must be 2…256, got {}", a.ensemble);
     }
-    if a.write_cards && a.model.is_empty() {
+    if a.write_cards && a.fit_inflation {
+        anyhow::bail!(
+            "--fit-inflation is fitted on calibration states, --write-cards stores test rows: run them apart"
+        );
+    }
+    if (a.write_cards || a.fit_inflation) && a.model.is_empty() {
         anyhow::bail!("--write-cards stores rows in the cards of --model files; none given");
     }
     let s = crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
     let device = burn::tensor::Device::flex();
     // the learned closures draw from burn's CPU stream: one seed, the same rows
     device.seed(a.seed);
-    let models = a
+    let mut models = a
         .model
         .iter()
         .map(|p| LesModel::load(p, &device))
         .collect::<Result<Vec<_>, _>>()?;
+    // a fit measures the raw ensembles (as `calibrate` does): no table of the card applies
+    let cards: Vec<_> = models.iter().map(|m| m.card.clone()).collect();
+    if a.fit_inflation {
+        models.iter_mut().for_each(|m| m.card.inflation.clear());
+    }
     let named: Vec<(String, &LesModel)> = a
         .model
         .iter()
@@ -183,7 +199,7 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
         .map(|(p, m)| (super::file_stem(p), m))
         .collect();
     let tests: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
-    let rows = apriori(
+    let scores = apriori(
         &named,
         &tests,
         a.last,
@@ -193,6 +209,7 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
         &s.schedule,
     )
     .map_err(anyhow::Error::msg)?;
+    let rows = scores.rows;
     say!(
         "| closure | ν | DNS | states | M | D_Fro member | D_Fro mean | spread/skill | CRPS | spectrum worst |"
     );
@@ -222,6 +239,41 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     }
     if a.write_cards {
         write_cards(&a.model, &named, &rows)?;
+    }
+    if a.fit_inflation {
+        for ((path, card), sums) in a.model.iter().zip(&cards).zip(&scores.spectra) {
+            if card.kind != crate::les::learn::model::LesKind::Stochastic || sums.0.is_empty() {
+                continue;
+            }
+            let fitted_on = format!(
+                "les-apriori --fit-inflation on {} ({} members, stride {})",
+                a.data
+                    .iter()
+                    .map(|p| super::file_stem(p))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                a.ensemble,
+                a.stride
+            );
+            let table = crate::closure::inflation::Inflation::fit(
+                std::slice::from_ref(sums),
+                a.ensemble,
+                s.sampler,
+                s.schedule.steps(),
+                fitted_on,
+            );
+            let mut card = card.clone();
+            crate::closure::inflation::insert_table(&mut card.inflation, table);
+            card.validate().map_err(anyhow::Error::msg)?;
+            let card_path = path.with_extension("json");
+            crate::atomic::write_bytes(&card_path, &serde_json::to_vec_pretty(&card)?)
+                .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", card_path.display()))?;
+            say!(
+                "wrote the {} inflation into {}",
+                a.sampler,
+                card_path.display()
+            );
+        }
     }
     Ok(())
 }

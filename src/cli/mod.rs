@@ -1,7 +1,6 @@
 //! The command line: `closure-lab <command>`. Each subcommand lives in its own module and
 //! drives the library; `main.rs` only calls [`main`].
 
-
 /// `println!` that fails with an error instead of panicking when standard output cannot
 /// be written (a full disk, a closed pipe): results are the point of a command.
 macro_rules! say {
@@ -127,6 +126,8 @@ pub fn main() -> std::process::ExitCode {
                     bench_frames: None,
                     n: None,
                     ensemble: None,
+                    sampler: None,
+                    dont_wait: false,
                     size: None,
                     closure_on: None,
                 })
@@ -202,6 +203,12 @@ pub struct GuiArgs {
     /// Ensemble size instead of the preset's.
     #[arg(long)]
     pub ensemble: Option<usize>,
+    /// Sampler instead of the preset's (`flow-1`, `em-karras10`, …; see `eval --samplers`).
+    #[arg(long)]
+    pub sampler: Option<String>,
+    /// Don't wait for each closure draw (the runs go on with the held one).
+    #[arg(long)]
+    pub dont_wait: bool,
     /// Window size in points, WIDTHxHEIGHT (default 1500x940).
     #[arg(long, value_parser = parse_size)]
     pub size: Option<[f32; 2]>,
@@ -232,7 +239,16 @@ fn gui(a: GuiArgs) -> anyhow::Result<()> {
             "no display (DISPLAY/WAYLAND_DISPLAY unset): run under a desktop or `xvfb-run -a closure-lab gui …`, or use the CLI (`closure-lab --help`)"
         );
     }
+    let sampler = match &a.sampler {
+        Some(s) => {
+            let s = crate::closure::eval::SamplerSetting::parse(s).map_err(anyhow::Error::msg)?;
+            Some((s.sampler, s.schedule.steps()))
+        }
+        None => None,
+    };
     let options = crate::app::AppOptions {
+        sampler,
+        dont_wait: a.dont_wait,
         screenshot: a.screenshot.map(|p| (p, a.steps)),
         preset: a.preset,
         bench_frames: a.bench_frames,
@@ -264,9 +280,10 @@ fn print_usage() -> anyhow::Result<()> {
 
 /// The learned model a run of `cfg` needs: the file at `path` or the embedded one of the
 /// flow (and case); None when the closure is not learned. A model of another flow or
-/// case is an error.
+/// case is an error. A model without a flow generator, asked for one, samples with the
+/// published Euler–Maruyama schedule instead (said on standard error).
 pub(crate) fn closure_model(
-    cfg: &crate::experiment::ExperimentConfig,
+    cfg: &mut crate::experiment::ExperimentConfig,
     path: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<crate::experiment::LearnedModel>> {
     use crate::experiment::LearnedModel;
@@ -284,6 +301,11 @@ pub(crate) fn closure_model(
             m.flow(),
             cfg.flow
         );
+    }
+    if cfg.sampler == crate::closure::sampler::Sampler::Flow && !m.has_flow() {
+        tell!("note: this model has no flow generator; sampling with Euler–Maruyama, 10 steps");
+        cfg.sampler = crate::closure::sampler::Sampler::EulerMaruyama;
+        cfg.sampling_steps = 10;
     }
     if let LearnedModel::Published(p) = &m {
         if p.card.inputs.case != cfg.case {

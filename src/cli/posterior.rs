@@ -56,7 +56,7 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
     cfg.seed = a.seed;
     cfg.record_every = 1_000_000;
     cfg.validate()?;
-    let model = super::closure_model(&cfg, a.model.as_deref())?;
+    let model = super::closure_model(&mut cfg, a.model.as_deref())?;
     let bar = super::progress_bar();
     let never = std::sync::atomic::AtomicBool::new(false);
     let (w, t0) = super::start_state(&cfg, a.from, &bar, &never)?;

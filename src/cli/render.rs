@@ -65,7 +65,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
     }
     cfg.blocking = true;
     cfg.validate()?;
-    let model = super::closure_model(&cfg, a.model.as_deref())?;
+    let model = super::closure_model(&mut cfg, a.model.as_deref())?;
     let with_label = closure_label(&cfg, model.as_ref());
     let stop = super::interruptible()?;
     let bar = super::progress_bar();

@@ -143,8 +143,7 @@ impl ModelCard {
             f.net.validate().map_err(|e| format!("flow.{e}"))?;
             if f.net.densities != self.net.densities || f.net.conditions != self.net.conditions {
                 return Err(
-                    "flow.net must be conditioned on the same densities and settings as net"
-                        .into(),
+                    "flow.net must be conditioned on the same densities and settings as net".into(),
                 );
             }
         }

@@ -29,6 +29,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use super::card::TrainingInfo;
+use super::dataset::h5_info;
 use super::eval::SamplerSetting;
 use super::layers::DftBasis;
 use super::model::{ClosureError, ClosureModel};
@@ -37,7 +38,6 @@ use super::samples::{Samples, load_samples};
 use super::score::{Conditioning, ScoreNet, ScoreNetConfig};
 use super::sensors::DENSITIES;
 use super::train::{Checkpoint, data_err, ema_update};
-use super::dataset::h5_info;
 
 /// The flow generator's part of a model card: its network (the teacher's architecture)
 /// and how it was distilled. Its weights are `STEM.flow.bpk` beside the card.
@@ -55,6 +55,49 @@ pub const FLOW_STEPS: std::ops::RangeInclusive<usize> = 1..=2;
 /// The weights file of a model's flow generator: `closure_g.bpk` → `closure_g.flow.bpk`.
 pub fn flow_weights_path(weights: &Path) -> PathBuf {
     weights.with_extension("flow.bpk")
+}
+
+/// The flow generator's weights beside a model's weights file (the card names one).
+pub fn read_weights(weights: &Path) -> Result<Vec<u8>, ClosureError> {
+    let path = flow_weights_path(weights);
+    std::fs::read(&path).map_err(|e| {
+        ClosureError::Weights(format!(
+            "the card has a flow generator but {} cannot be read ({e})",
+            path.display()
+        ))
+    })
+}
+
+/// Write a flow generator's weights (f16) beside a model's weights file, atomically.
+pub fn write_weights(weights: &Path, net: &ScoreNet) -> Result<(), ClosureError> {
+    let path = flow_weights_path(weights);
+    crate::atomic::write_bytes(&path, &super::weights::weights_to_bytes(net)?)
+        .map_err(|e| ClosureError::Weights(format!("cannot write {} ({e})", path.display())))
+}
+
+/// Decode a flow generator's weights into the architecture its card part names.
+pub fn decode(part: &FlowPart, bytes: &[u8], device: &Device) -> Result<ScoreNet, ClosureError> {
+    super::weights::weights_from_bytes(&part.net, bytes, device)
+        .map(|n| n.valid())
+        .map_err(|e| ClosureError::Weights(format!("flow generator: {e}")))
+}
+
+/// The network a sampler evaluates: the score network for EM and Heun, the flow
+/// generator for [`super::sampler::Sampler::Flow`] (an error naming the model without one).
+pub fn network_for<'a>(
+    sampler: super::sampler::Sampler,
+    score: &'a ScoreNet,
+    flow: Option<&'a ScoreNet>,
+    model: &str,
+) -> Result<&'a ScoreNet, ClosureError> {
+    if sampler.uses_score() {
+        return Ok(score);
+    }
+    flow.ok_or_else(|| {
+        ClosureError::Input(format!(
+            "model `{model}` has no flow generator; choose Euler–Maruyama or Heun"
+        ))
+    })
 }
 
 /// Integrate the straight path from `z` (t = 0) to t = 1 in `steps` Euler steps, `end`
@@ -111,7 +154,8 @@ fn normal(rng: &mut ChaCha8Rng, b: usize, n: usize, device: &Device) -> Tensor<4
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DistillConfig {
     pub teacher: PathBuf,
-    pub data: PathBuf,
+    /// Data files: one published-layout file, or subgrid files (each one ν and DNS grid).
+    pub data: Vec<PathBuf>,
     /// The score sampler to distil (`heun-…`: a deterministic map).
     pub teacher_sampler: String,
     pub grid: usize,
@@ -120,9 +164,9 @@ pub struct DistillConfig {
     pub lr: f64,
     pub lr_halve_every: usize,
     pub ema_decay: f64,
-    /// Pairs per snapshot, each at a density drawn at random.
+    /// Pairs per snapshot, each at a density (or fidelity) drawn at random.
     pub draws: usize,
-    /// Trajectories held out (the last ones) for validation.
+    /// Trajectories held out (the last ones of each file) for validation.
     pub val_trajectories: usize,
     /// Use at most this many snapshots (0 = all).
     pub max_samples: usize,
@@ -145,11 +189,20 @@ impl DistillConfig {
         if self.val_trajectories == 0 {
             return bad("--val-trajectories must be ≥ 1".into());
         }
+        if self.data.is_empty() {
+            return bad("--data names no file".into());
+        }
+        if !(16..=1024).contains(&self.grid) {
+            return bad(format!("--grid must be 16…1024, got {}", self.grid));
+        }
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0) {
             return bad(format!("--lr must be in (0, 1], got {}", self.lr));
         }
         if !(self.ema_decay.is_finite() && (0.0..1.0).contains(&self.ema_decay)) {
-            return bad(format!("--ema-decay must be in [0, 1), got {}", self.ema_decay));
+            return bad(format!(
+                "--ema-decay must be in [0, 1), got {}",
+                self.ema_decay
+            ));
         }
         let s = SamplerSetting::parse(&self.teacher_sampler).map_err(ClosureError::Input)?;
         if s.sampler != super::sampler::Sampler::Heun {
@@ -165,17 +218,32 @@ impl DistillConfig {
     }
 }
 
-/// Teacher pairs: per pair the snapshot and density class it conditions on, the noise z
-/// and the teacher's end point x₁ (whitened), flattened.
-struct Pairs {
-    idx: Vec<(usize, usize)>,
+/// Network inputs of a batch of conditioning items: (ω or ω̄, observation field, labels).
+pub type Inputs = (Tensor<4>, Tensor<4>, Option<Tensor<2>>);
+
+/// The inputs of conditioning items (indices into the caller's own table) on a device.
+pub type InputsFn<'a> = dyn Fn(&[usize], &Device) -> Inputs + 'a;
+
+/// Teacher pairs: per pair its conditioning item, the noise z and the teacher's end point
+/// x₁ (whitened), flattened.
+pub struct Pairs {
+    item: Vec<usize>,
     z: Vec<f32>,
     x1: Vec<f32>,
+    n: usize,
 }
 
 impl Pairs {
-    fn tensors(&self, order: &[usize], n: usize, device: &Device) -> (Tensor<4>, Tensor<4>) {
-        let nn = n * n;
+    pub fn len(&self) -> usize {
+        self.item.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.item.is_empty()
+    }
+
+    fn tensors(&self, order: &[usize], device: &Device) -> (Tensor<4>, Tensor<4>) {
+        let (n, nn) = (self.n, self.n * self.n);
         let gather = |src: &[f32]| {
             let mut v = Vec::with_capacity(order.len() * nn);
             for &p in order {
@@ -185,71 +253,81 @@ impl Pairs {
         };
         (gather(&self.z), gather(&self.x1))
     }
+
+    fn items(&self, order: &[usize]) -> Vec<usize> {
+        order.iter().map(|&p| self.item[p]).collect()
+    }
 }
 
-/// Draw `draws` pairs per snapshot of `samples` from the teacher's deterministic sampler.
-fn teacher_pairs(
-    teacher: &ClosureModel,
-    setting: &SamplerSetting,
-    samples: &Samples,
-    draws: usize,
-    rng: &mut ChaCha8Rng,
-    on_progress: &mut dyn FnMut(usize, usize),
-) -> Pairs {
-    let n = samples.n;
-    let device = teacher.device().clone();
-    let net = teacher.net();
-    let schedule = teacher.schedule_for(setting.sampler, &setting.schedule);
-    let std0 = net.sde().marginal_std(schedule.t_max());
-    let basis = net.basis(n, &device);
-    let mut idx = Vec::with_capacity(samples.count * draws);
-    for _ in 0..draws {
-        for i in 0..samples.count {
-            idx.push((i, rng.random_range(0..samples.classes)));
-        }
-    }
-    let mut pairs = Pairs {
-        idx: Vec::new(),
-        z: Vec::new(),
-        x1: Vec::new(),
-    };
-    const CHUNK: usize = 16;
-    for chunk in idx.chunks(CHUNK) {
-        let (_, w, o, d) = samples.tensors(chunk, &device);
-        let cond = net.condition(w, o, d, &basis);
-        let z = normal(rng, chunk.len(), n, &device);
-        let mut score = |x: Tensor<4>, t: f64| {
-            let b = x.dims()[0];
-            net.score(x, time_tensor(t, b, &device), &cond, &basis)
+/// A score model's deterministic sampler, ready to map noise to end points.
+pub struct Teacher<'a> {
+    pub net: &'a ScoreNet,
+    /// Its Heun schedule, stretched onto the model's own range.
+    pub schedule: super::sde::Schedule,
+    pub device: Device,
+}
+
+impl Teacher<'_> {
+    /// Map fresh noise to the teacher's end points for each of `items`, in chunks of 16.
+    pub fn pairs(
+        &self,
+        n: usize,
+        items: &[usize],
+        inputs: &InputsFn,
+        rng: &mut ChaCha8Rng,
+        on_progress: &mut dyn FnMut(usize, usize),
+    ) -> Pairs {
+        let (net, device) = (self.net, &self.device);
+        let std0 = net.sde().marginal_std(self.schedule.t_max());
+        let basis = net.basis(n, device);
+        let mut pairs = Pairs {
+            item: Vec::new(),
+            z: Vec::new(),
+            x1: Vec::new(),
+            n,
         };
-        let x1 = sample_from(&mut score, net.sde(), setting.sampler, &schedule, z.clone() * std0);
-        pairs.z.extend(z.try_into_vec_as::<f32>().unwrap_or_default());
-        pairs.x1.extend(x1.try_into_vec_as::<f32>().unwrap_or_default());
-        pairs.idx.extend_from_slice(chunk);
-        on_progress(pairs.idx.len(), idx.len());
+        for chunk in items.chunks(16) {
+            let (w, o, d) = inputs(chunk, device);
+            let cond = net.condition(w, o, d, &basis);
+            let z = normal(rng, chunk.len(), n, device);
+            let mut score = |x: Tensor<4>, t: f64| {
+                let b = x.dims()[0];
+                net.score(x, time_tensor(t, b, device), &cond, &basis)
+            };
+            let start = z.clone() * std0;
+            let x1 = sample_from(
+                &mut score,
+                net.sde(),
+                super::sampler::Sampler::Heun,
+                &self.schedule,
+                start,
+            );
+            pairs
+                .z
+                .extend(z.try_into_vec_as::<f32>().unwrap_or_default());
+            pairs
+                .x1
+                .extend(x1.try_into_vec_as::<f32>().unwrap_or_default());
+            pairs.item.extend_from_slice(chunk);
+            on_progress(pairs.len(), items.len());
+        }
+        pairs
     }
-    pairs
 }
 
 /// Relative L2 distance of the student's one-step draws from the teacher's, and the
-/// ratio of their variances, over the validation pairs.
-fn validate(
-    student: &ScoreNet,
-    samples: &Samples,
-    pairs: &Pairs,
-    device: &Device,
-) -> (f64, f64) {
-    let n = samples.n;
-    let basis = student.basis(n, device);
+/// ratio of their mean squares, over the validation pairs.
+fn validate(student: &ScoreNet, pairs: &Pairs, inputs: &InputsFn, device: &Device) -> (f64, f64) {
+    let basis = student.basis(pairs.n, device);
     let (mut err, mut norm, mut var) = (0.0, 0.0, 0.0);
-    let order: Vec<usize> = (0..pairs.idx.len()).collect();
+    let order: Vec<usize> = (0..pairs.len()).collect();
     for chunk in order.chunks(16) {
-        let which: Vec<(usize, usize)> = chunk.iter().map(|&p| pairs.idx[p]).collect();
-        let (_, w, o, d) = samples.tensors(&which, device);
+        let (w, o, d) = inputs(&pairs.items(chunk), device);
         let cond = student.condition(w, o, d, &basis);
-        let (z, x1) = pairs.tensors(chunk, n, device);
+        let (z, x1) = pairs.tensors(chunk, device);
         let b = chunk.len();
-        let mut end = |x: Tensor<4>, t: f64| student.raw(x, time_tensor(t, b, device), &cond, &basis);
+        let mut end =
+            |x: Tensor<4>, t: f64| student.raw(x, time_tensor(t, b, device), &cond, &basis);
         let got = integrate(&mut end, z, 1);
         let to = |t: Tensor<4>| t.try_into_vec_as::<f32>().unwrap_or_default();
         let (g, x) = (to(got), to(x1));
@@ -264,82 +342,86 @@ fn validate(
 
 /// Progress of a distillation run.
 pub enum DistillProgress {
-    Pairs { done: usize, of: usize },
-    Step { epoch: usize, epochs: usize, iter: usize, iters: usize, loss: f64 },
-    Epoch { epoch: usize, loss: f64, val_rel: f64, val_var: f64 },
+    Pairs {
+        done: usize,
+        of: usize,
+    },
+    Step {
+        epoch: usize,
+        epochs: usize,
+        iter: usize,
+        iters: usize,
+        loss: f64,
+    },
+    Epoch {
+        epoch: usize,
+        loss: f64,
+        val_rel: f64,
+        val_var: f64,
+    },
 }
 
-/// Distil (or resume distilling, in `dir`) the teacher's flow generator; returns the
-/// teacher with the flow attached, its card gaining the flow part.
-pub fn distill(
-    cfg: &DistillConfig,
-    dir: &Path,
-    on_progress: &mut dyn FnMut(&DistillProgress),
-) -> Result<ClosureModel, ClosureError> {
-    let setting = cfg.check()?;
-    let settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
-    let mut settings = settings;
+/// A distillation job's data: the teacher's pairs for training and validation and the
+/// inputs of their conditioning items.
+pub struct Job<'a> {
+    pub train: Pairs,
+    pub val: Pairs,
+    pub train_inputs: &'a InputsFn<'a>,
+    pub val_inputs: &'a InputsFn<'a>,
+    /// Conditioning items (snapshots, or trajectories) behind the training pairs, for the
+    /// card.
+    pub trajectories: usize,
+}
+
+/// The resume manifest of a distillation: every setting but the epoch count, and the
+/// content of the teacher and data files.
+pub fn resume_settings(cfg: &DistillConfig) -> Result<serde_json::Value, ClosureError> {
+    let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
     if let serde_json::Value::Object(m) = &mut settings {
         m.remove("epochs");
+        let prints = cfg
+            .data
+            .iter()
+            .chain(std::iter::once(&cfg.teacher))
+            .map(|p| crate::resume::fingerprint(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ClosureError::Input)?;
+        m.insert("fingerprints".into(), prints.into());
     }
+    Ok(settings)
+}
+
+/// Train (or resume, in `dir`) the student of `teacher_net` on `job`: the teacher's
+/// architecture, started from its weights. Returns the EMA weights and the card part.
+pub fn train_student(
+    cfg: &DistillConfig,
+    teacher_net: &ScoreNet,
+    student_cfg: ScoreNetConfig,
+    job: Job,
+    dir: &Path,
+    on_progress: &mut dyn FnMut(&DistillProgress),
+) -> Result<(ScoreNet, FlowPart), ClosureError> {
+    let settings = resume_settings(cfg)?;
     let manifest = dir.join("resume.json");
     crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
     let plain = Device::flex();
-    let teacher = ClosureModel::load_on(&cfg.teacher, &plain)?;
-    let info = h5_info(&cfg.data).map_err(data_err)?;
-    if cfg.val_trajectories >= info.trajectories {
-        return Err(ClosureError::Input(format!(
-            "{} trajectories: none left after holding out {} for validation",
-            info.trajectories, cfg.val_trajectories
-        )));
-    }
-    let n_train = info.trajectories - cfg.val_trajectories;
-    let spec = teacher.card.inputs;
-    let densities = if spec.density_scale.is_some() {
-        DENSITIES.to_vec()
-    } else {
-        vec![spec.sensors]
-    };
-    let load = |r: std::ops::Range<usize>, max: usize| {
-        load_samples(&cfg.data, r, cfg.grid, &spec, &densities, max).map(|s| s.0)
-    };
-    let train = load(0..n_train, cfg.max_samples)?;
-    let val = load(n_train..info.trajectories, 64)?;
-    if train.count == 0 {
-        return Err(ClosureError::Input(format!("{}: no snapshots to distil on", cfg.data.display())));
-    }
-    for v in train.omega.iter().chain(&train.obs) {
-        if !v.is_finite() {
-            return Err(ClosureError::Input(format!(
-                "{}: the data is not finite (NaN or inf)",
-                cfg.data.display()
-            )));
-        }
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut pair_progress = |done, of| on_progress(&DistillProgress::Pairs { done, of });
-    let pairs = teacher_pairs(&teacher, &setting, &train, cfg.draws, &mut rng, &mut pair_progress);
-    let val_pairs = teacher_pairs(&teacher, &setting, &val, 1, &mut rng, &mut |_, _| {});
-    let mut student_cfg = teacher.card.net.clone();
-    student_cfg.sigma_data = 0.0;
     let device = plain.clone().autodiff();
     device.seed(cfg.seed);
-    let init = super::weights::module_bytes(teacher.net())?;
+    let init = super::weights::module_bytes(teacher_net)?;
     let mut ck = Checkpoint::resume_or_new(dir, &student_cfg, &device, &plain, Some(&init))?;
-    let t0 = Instant::now();
-    let wall0 = ck.state.wall_s;
+    let (t0, wall0) = (Instant::now(), ck.state.wall_s);
     let basis = ck.model.basis(cfg.grid, &device);
     for epoch in ck.state.epoch..cfg.epochs {
-        let mut erng = ChaCha8Rng::seed_from_u64(cfg.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37));
+        let mut erng =
+            ChaCha8Rng::seed_from_u64(cfg.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37));
         let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
-        let mut order: Vec<usize> = (0..pairs.idx.len()).collect();
+        let mut order: Vec<usize> = (0..job.train.len()).collect();
         order.shuffle(&mut erng);
         let iters = order.len().div_ceil(cfg.batch);
         let mut loss_sum = 0.0;
         for (it, chunk) in order.chunks(cfg.batch).enumerate() {
-            let which: Vec<(usize, usize)> = chunk.iter().map(|&p| pairs.idx[p]).collect();
-            let (_, w, o, d) = train.tensors(&which, &device);
-            let (z, x1) = pairs.tensors(chunk, cfg.grid, &device);
+            let (w, o, d) = (job.train_inputs)(&job.train.items(chunk), &device);
+            let (z, x1) = job.train.tensors(chunk, &device);
             let t: Vec<f32> = chunk.iter().map(|_| draw_time(&mut erng)).collect();
             let model = ck.model.clone();
             let cond = model.condition(w, o, d, &basis);
@@ -364,23 +446,33 @@ pub fn distill(
                 loss: l,
             });
         }
-        let (val_rel, val_var) = validate(&ck.ema, &val, &val_pairs, &plain);
+        let (val_rel, val_var) = validate(&ck.ema, &job.val, job.val_inputs, &plain);
         let loss = loss_sum / iters.max(1) as f64;
         let st = &mut ck.state;
         st.epoch = epoch + 1;
         st.wall_s = wall0 + t0.elapsed().as_secs_f64();
         st.history.push((epoch + 1, loss, val_rel));
-        on_progress(&DistillProgress::Epoch { epoch, loss, val_rel, val_var });
+        on_progress(&DistillProgress::Epoch {
+            epoch,
+            loss,
+            val_rel,
+            val_var,
+        });
         std::fs::create_dir_all(dir)
             .map_err(|e| ClosureError::Weights(format!("{}: {e}", dir.display())))?;
         crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
         ck.save(dir)?;
     }
     let training = TrainingInfo {
-        data: cfg.data.display().to_string(),
+        data: cfg
+            .data
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         grid: cfg.grid,
-        trajectories: n_train,
-        samples: pairs.idx.len(),
+        trajectories: job.trajectories,
+        samples: job.train.len(),
         epochs: ck.state.epoch,
         iterations: ck.state.iterations,
         batch: cfg.batch,
@@ -394,5 +486,93 @@ pub fn distill(
         teacher: cfg.teacher_sampler.clone(),
         training,
     };
-    Ok(teacher.with_flow(part, ck.ema))
+    Ok((ck.ema, part))
+}
+
+/// Distil (or resume distilling, in `dir`) a published-case model's flow generator;
+/// returns the teacher with the flow attached, its card gaining the flow part.
+pub fn distill(
+    cfg: &DistillConfig,
+    dir: &Path,
+    on_progress: &mut dyn FnMut(&DistillProgress),
+) -> Result<ClosureModel, ClosureError> {
+    let setting = cfg.check()?;
+    let [data] = cfg.data.as_slice() else {
+        return Err(ClosureError::Input(
+            "a published-case model distils on one --data file".into(),
+        ));
+    };
+    let plain = Device::flex();
+    let teacher = ClosureModel::load_on(&cfg.teacher, &plain)?;
+    let info = h5_info(data).map_err(data_err)?;
+    if cfg.val_trajectories >= info.trajectories {
+        return Err(ClosureError::Input(format!(
+            "{} trajectories: none left after holding out {} for validation",
+            info.trajectories, cfg.val_trajectories
+        )));
+    }
+    let n_train = info.trajectories - cfg.val_trajectories;
+    let spec = teacher.card.inputs;
+    let densities = if spec.density_scale.is_some() {
+        DENSITIES.to_vec()
+    } else {
+        vec![spec.sensors]
+    };
+    let load = |r: std::ops::Range<usize>, max: usize| {
+        load_samples(data, r, cfg.grid, &spec, &densities, max).map(|s| s.0)
+    };
+    let train = load(0..n_train, cfg.max_samples)?;
+    let val = load(n_train..info.trajectories, 64)?;
+    if train.count == 0 {
+        return Err(ClosureError::Input(format!(
+            "{}: no snapshots to distil on",
+            data.display()
+        )));
+    }
+    if train.omega.iter().chain(&train.obs).any(|v| !v.is_finite()) {
+        return Err(ClosureError::Input(format!(
+            "{}: the data is not finite (NaN or inf)",
+            data.display()
+        )));
+    }
+    // an item is (snapshot, density class): index i·classes + c
+    let classes = train.classes;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let draw_items = |s: &Samples, draws: usize, rng: &mut ChaCha8Rng| -> Vec<usize> {
+        (0..draws)
+            .flat_map(|_| (0..s.count).collect::<Vec<_>>())
+            .map(|i| i * classes + rng.random_range(0..classes))
+            .collect()
+    };
+    let (train_inputs, val_inputs) = (sample_inputs(&train), sample_inputs(&val));
+    let t = Teacher {
+        net: teacher.net(),
+        schedule: teacher.schedule_for(setting.sampler, &setting.schedule),
+        device: plain.clone(),
+    };
+    let items = draw_items(&train, cfg.draws, &mut rng);
+    let mut progress = |done, of| on_progress(&DistillProgress::Pairs { done, of });
+    let train_pairs = t.pairs(cfg.grid, &items, &train_inputs, &mut rng, &mut progress);
+    let val_items = draw_items(&val, 1, &mut rng);
+    let val_pairs = t.pairs(cfg.grid, &val_items, &val_inputs, &mut rng, &mut |_, _| {});
+    let job = Job {
+        train: train_pairs,
+        val: val_pairs,
+        train_inputs: &train_inputs,
+        val_inputs: &val_inputs,
+        trajectories: n_train,
+    };
+    let student_cfg = teacher.card.net.clone().with_sigma_data(0.0);
+    let (net, part) = train_student(cfg, teacher.net(), student_cfg, job, dir, on_progress)?;
+    Ok(teacher.with_flow(part, net))
+}
+
+/// The inputs of (snapshot, density class) items `i·classes + c` of `s`.
+fn sample_inputs(s: &Samples) -> impl Fn(&[usize], &Device) -> Inputs + '_ {
+    let classes = s.classes;
+    move |items: &[usize], device: &Device| {
+        let idx: Vec<(usize, usize)> = items.iter().map(|&k| (k / classes, k % classes)).collect();
+        let (_, w, o, d) = s.tensors(&idx, device);
+        (w, o, d)
+    }
 }

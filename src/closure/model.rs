@@ -248,8 +248,8 @@ pub static EMBEDDED: [Embedded; 4] = [
 ];
 
 /// The flow generators of the embedded G and H models ([`super::flow`]).
-static EMBEDDED_FLOW_G: Option<&[u8]> = None;
-static EMBEDDED_FLOW_H: Option<&[u8]> = None;
+static EMBEDDED_FLOW_G: Option<&[u8]> = Some(include_bytes!("../../assets/closure_g.flow.bpk"));
+static EMBEDDED_FLOW_H: Option<&[u8]> = Some(include_bytes!("../../assets/closure_h.flow.bpk"));
 
 /// A closure model ready to sample on one device.
 #[derive(Clone)]
@@ -304,9 +304,7 @@ impl ClosureModel {
         let part = self.card.flow.as_ref().ok_or_else(|| {
             ClosureError::Card("flow weights given but the card has no `flow` part".into())
         })?;
-        let net = weights_from_bytes(&part.net, bytes, &self.device)
-            .map_err(|e| ClosureError::Weights(format!("flow generator: {e}")))?;
-        self.flow = Some(net.valid());
+        self.flow = Some(super::flow::decode(part, bytes, &self.device)?);
         Ok(self)
     }
 
@@ -325,7 +323,12 @@ impl ClosureModel {
     /// The schedule a score sampler runs: `schedule`'s rule and steps stretched onto the
     /// card's range for that sampler (unchanged without one, or for a flow).
     pub fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
-        match self.card.inputs.t_range.and_then(|r| r.for_sampler(sampler)) {
+        match self
+            .card
+            .inputs
+            .t_range
+            .and_then(|r| r.for_sampler(sampler))
+        {
             Some([hi, lo]) => schedule.with_range(hi, lo),
             None => *schedule,
         }
@@ -356,24 +359,14 @@ impl ClosureModel {
         if model.card.flow.is_none() {
             return Ok(model);
         }
-        let flow_path = super::flow::flow_weights_path(weights);
-        let f = std::fs::read(&flow_path).map_err(|e| {
-            ClosureError::Weights(format!(
-                "the card has a flow generator but {} cannot be read ({e})",
-                flow_path.display()
-            ))
-        })?;
-        model.attach_flow(&f)
+        model.attach_flow(&super::flow::read_weights(weights)?)
     }
 
     /// Write `PATH.bpk` (f16), `PATH.json` and, with a flow generator, `PATH.flow.bpk`,
     /// each atomically.
     pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
         if let Some(f) = &self.flow {
-            let path = super::flow::flow_weights_path(weights);
-            crate::atomic::write_bytes(&path, &weights_to_bytes(f)?).map_err(|e| {
-                ClosureError::Weights(format!("cannot write {} ({e})", path.display()))
-            })?;
+            super::flow::write_weights(weights, f)?;
         }
         save_with_card(weights, weights_to_bytes(&self.net)?, &self.card)
     }
@@ -426,16 +419,8 @@ impl ClosureModel {
             _ => 1.0,
         };
         let schedule = self.schedule_for(sampler, schedule);
-        let net = if sampler.uses_score() {
-            &self.net
-        } else {
-            self.flow.as_ref().ok_or_else(|| {
-                ClosureError::Input(format!(
-                    "model `{}` has no flow generator; choose Euler–Maruyama or Heun",
-                    self.card.name
-                ))
-            })?
-        };
+        let net =
+            super::flow::network_for(sampler, &self.net, self.flow.as_ref(), &self.card.name)?;
         let inputs = spec.inputs(grid, omega, readings, sensors);
         let device = self.device.clone();
         let field = |v: &[f64]| {
@@ -448,10 +433,7 @@ impl ClosureModel {
             )
         };
         let (w_t, o_t) = (field(omega), field(&inputs.obs));
-        let basis = self
-            .bases
-            .entry(n)
-            .or_insert_with(|| net.basis(n, &device));
+        let basis = self.bases.entry(n).or_insert_with(|| net.basis(n, &device));
         let onehot = class.map(|c| one_hot(&[c], DENSITIES.len(), &device));
         let cond = net.condition(w_t, o_t, onehot, basis);
         let mut score = |x: Tensor<4>, t: f64| {

@@ -71,8 +71,6 @@ impl Sampler {
     }
 }
 
-
-
 /// Anything that gives the score at `(x, t)` for a batch (all members at the same time).
 pub trait ScoreFn {
     fn score(&mut self, x: Tensor<4>, t: f64) -> Tensor<4>;

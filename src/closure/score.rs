@@ -308,7 +308,13 @@ impl ScoreNet {
 
     /// The network's output read raw (no division by σ(t), no preconditioning): the
     /// end-point estimate `D(x_t, t)` of a flow generator ([`super::flow`]), `t ∈ [0, 1]`.
-    pub fn raw(&self, x: Tensor<4>, t: Tensor<1>, cond: &Conditioning, basis: &DftBasis) -> Tensor<4> {
+    pub fn raw(
+        &self,
+        x: Tensor<4>,
+        t: Tensor<1>,
+        cond: &Conditioning,
+        basis: &DftBasis,
+    ) -> Tensor<4> {
         let mut emb = self.embed.forward(t);
         if let Some(d) = &cond.density {
             emb = emb + d.clone();

@@ -35,10 +35,7 @@ impl LearnedModel {
     pub fn embedded(cfg: &ExperimentConfig, device: &Device) -> Result<Self, ClosureError> {
         Ok(match cfg.flow {
             Flow::Published => ClosureModel::embedded_for(cfg.case, device)?.into(),
-            Flow::Kolmogorov => {
-                let (_, card, weights) = les_model::EMBEDDED[0];
-                LesModel::from_bytes(card, weights, device)?.into()
-            }
+            Flow::Kolmogorov => les_model::embedded(&les_model::EMBEDDED[0], device)?.into(),
         })
     }
 
@@ -49,6 +46,14 @@ impl LearnedModel {
             Ok(LesModel::load(path, device)?.into())
         } else {
             Ok(ClosureModel::load_on(path, device)?.into())
+        }
+    }
+
+    /// Whether it can draw with [`crate::closure::sampler::Sampler::Flow`].
+    pub fn has_flow(&self) -> bool {
+        match self {
+            LearnedModel::Published(m) => m.has_flow(),
+            LearnedModel::Subgrid(m) => m.has_flow(),
         }
     }
 

@@ -242,7 +242,15 @@ pub fn evaluate_nu(
     let mut learned_runs = learned
         .iter()
         .enumerate()
-        .map(|(j, _)| LearnedRun::new(&flow, lg.clone(), dns.bar_hat(), t0, draw_key(&[nu.to_bits(), j as u64])))
+        .map(|(j, _)| {
+            LearnedRun::new(
+                &flow,
+                lg.clone(),
+                dns.bar_hat(),
+                t0,
+                draw_key(&[nu.to_bits(), j as u64]),
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let k = runs.len();
     let mut blown = vec![false; k + learned.len()];

@@ -87,8 +87,9 @@ pub fn apriori(
     ensemble: usize,
     sampler: Sampler,
     schedule: &Schedule,
-) -> Result<Vec<AprioriRow>, String> {
+) -> Result<Scores, String> {
     let mut rows = Vec::new();
+    let mut spectra: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); models.len()];
     for path in tests {
         let (spec, trajs) = data::read(path).map_err(|e: DataError| e.to_string())?;
         let flow = spec.flow;
@@ -111,7 +112,11 @@ pub fn apriori(
                 "{}: no states to score ({} trajectories stored{})",
                 path.display(),
                 trajs.len(),
-                if last > 0 { format!(", the last {last} asked for") } else { String::new() }
+                if last > 0 {
+                    format!(", the last {last} asked for")
+                } else {
+                    String::new()
+                }
             ));
         }
         let mut classical: Vec<(String, Box<dyn FnMut(&[f64]) -> Vec<f64>>)> =
@@ -141,7 +146,7 @@ pub fn apriori(
             let s: Vec<_> = states.iter().map(|(w, p)| score(&[f(w)], p)).collect();
             rows.push(row(name, flow.nu, flow.dns_n, 1, average(&s), states.len()));
         }
-        for (name, m) in models {
+        for ((name, m), total) in models.iter().zip(spectra.iter_mut()) {
             let mut s = Vec::with_capacity(states.len());
             let mut sums = (Vec::new(), Vec::new());
             for (w, p) in &states {
@@ -151,6 +156,12 @@ pub fn apriori(
                     .map_err(|e| format!("{name}: {e}"))?;
                 s.push(score(&members, p));
                 add_deviation_spectra(&mut sums, &grid, &members, p);
+            }
+            if total.0.is_empty() {
+                *total = sums.clone();
+            } else {
+                total.0.iter_mut().zip(&sums.0).for_each(|(a, b)| *a += b);
+                total.1.iter_mut().zip(&sums.1).for_each(|(a, b)| *a += b);
             }
             let (spread, error) = sums;
             let deterministic = m.card.kind == super::model::LesKind::Deterministic;
@@ -169,5 +180,12 @@ pub fn apriori(
             rows.push(r);
         }
     }
-    Ok(rows)
+    Ok(Scores { rows, spectra })
+}
+
+/// What [`apriori`] measured: the rows, and per model its (spread, error) shell spectra
+/// summed over every scored state (what a spread inflation is fitted from).
+pub struct Scores {
+    pub rows: Vec<AprioriRow>,
+    pub spectra: Vec<(Vec<f64>, Vec<f64>)>,
 }

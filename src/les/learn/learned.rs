@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::model::LesModel;
-use crate::closure::sampler::{Sampler, draw_key, seeded};
-use crate::closure::sde::Schedule;
+use crate::closure::eval::SamplerSetting;
+use crate::closure::sampler::{draw_key, seeded};
 use crate::les::{LesClosure, LesFlow, LesRun};
 use crate::solver::{C64, Grid, SolverError};
 
@@ -23,6 +23,9 @@ pub struct Learned {
     /// Seed of the draws: each draw is seeded by (seed, its key), so a run repeats bit
     /// for bit whatever else runs beside it.
     pub seed: u64,
+    /// How Π is drawn (the published 10-step Euler–Maruyama schedule, Heun, or the
+    /// model's distilled flow generator).
+    pub sampler: SamplerSetting,
 }
 
 impl Learned {
@@ -52,8 +55,8 @@ impl Learned {
                 flow.nu,
                 self.model.card.fidelity_for(flow.dns_n),
                 members,
-                Sampler::EulerMaruyama,
-                &Schedule::published(),
+                self.sampler.sampler,
+                &self.sampler.schedule,
             )
         })
         .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))

@@ -7,6 +7,7 @@
 //! layers and the score network).
 
 pub mod apriori;
+pub mod distill;
 pub mod learned;
 pub mod model;
 pub mod regressor;

@@ -96,6 +96,15 @@ pub struct LesCard {
     /// determines, the diffusion model the rest.
     #[serde(default)]
     pub residual: bool,
+    /// A one- or two-step generator distilled from the score model
+    /// ([`crate::closure::flow`]); its weights are `PATH.flow.bpk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<crate::closure::flow::FlowPart>,
+    /// Per-shell spread inflation of the score model's ensembles, one table per sampler
+    /// kind and step count (one class), fitted by `les-apriori --fit-inflation` on
+    /// held-out states ([`crate::closure::inflation`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inflation: Vec<crate::closure::inflation::Inflation>,
 }
 
 pub const LES_CARD_FORMAT: u32 = 1;
@@ -170,19 +179,37 @@ pub fn is_les_card(weights: &Path) -> bool {
         .is_ok_and(|b| serde_json::from_slice::<Probe>(&b).is_ok())
 }
 
-/// The shipped subgrid closures with their picker labels (card JSON, weights).
-pub static EMBEDDED: [(&str, &[u8], &[u8]); 2] = [
+/// The shipped subgrid closures with their picker labels (card JSON, weights, and the
+/// flow generator's weights when the card has one).
+pub static EMBEDDED: [(&str, &[u8], &[u8], Option<&[u8]>); 2] = [
     (
         "learned (stochastic)",
         include_bytes!("../../../assets/les_stochastic.json"),
         include_bytes!("../../../assets/les_stochastic.bpk"),
+        EMBEDDED_FLOW_STOCHASTIC,
     ),
     (
         "learned (deterministic)",
         include_bytes!("../../../assets/les_deterministic.json"),
         include_bytes!("../../../assets/les_deterministic.bpk"),
+        None,
     ),
 ];
+
+static EMBEDDED_FLOW_STOCHASTIC: Option<&[u8]> =
+    Some(include_bytes!("../../../assets/les_stochastic.flow.bpk"));
+
+/// An embedded subgrid model (an entry of [`EMBEDDED`]) decoded on `device`.
+pub fn embedded(
+    entry: &(&str, &[u8], &[u8], Option<&[u8]>),
+    device: &Device,
+) -> Result<LesModel, ClosureError> {
+    let m = LesModel::from_bytes(entry.1, entry.2, device)?;
+    match entry.3 {
+        Some(f) => m.attach_flow(f),
+        None => Ok(m),
+    }
+}
 
 impl LesCard {
     /// The highest fidelity (DNS grid) the model was trained on: what it is asked for.
@@ -222,6 +249,8 @@ pub struct LesModel {
     /// For a residual model (`card.residual`): the deterministic model whose mean it
     /// adds to (kept beside it as `PATH.mean.bpk` + `PATH.mean.json`).
     pub mean: Option<Box<LesModel>>,
+    /// The distilled few-step generator, when the card has one.
+    flow: Option<ScoreNet>,
     device: Device,
 }
 
@@ -236,9 +265,14 @@ impl LesCard {
     /// Check what a card file can get wrong: scales, whitening and sampling ranges (the
     /// networks are checked when they are built).
     pub fn validate(&self) -> Result<(), String> {
-        for (name, v) in [("omega_scale", self.omega_scale), ("pi_scale", self.pi_scale)] {
+        for (name, v) in [
+            ("omega_scale", self.omega_scale),
+            ("pi_scale", self.pi_scale),
+        ] {
             if !(v.is_finite() && (1e-30..=1e30).contains(&v)) {
-                return Err(format!("{name} must be a positive number in 1e-30…1e30, got {v}"));
+                return Err(format!(
+                    "{name} must be a positive number in 1e-30…1e30, got {v}"
+                ));
             }
         }
         if let Some(w) = &self.whitening {
@@ -246,6 +280,10 @@ impl LesCard {
         }
         if let Some(r) = &self.t_range {
             r.validate()?;
+        }
+        for (i, t) in self.inflation.iter().enumerate() {
+            t.validate(1)
+                .map_err(|e| format!("inflation table {i} ({}): {e}", t.label()))?;
         }
         Ok(())
     }
@@ -286,8 +324,36 @@ impl LesModel {
             card,
             net,
             mean: None,
+            flow: None,
             device,
         }
+    }
+
+    /// Attach the flow generator's weights (the card must describe it, and the model
+    /// must be a score model).
+    pub fn attach_flow(mut self, bytes: &[u8]) -> Result<Self, ClosureError> {
+        let part = self.card.flow.as_ref().ok_or_else(|| {
+            ClosureError::Card("flow weights given but the card has no `flow` part".into())
+        })?;
+        if !matches!(self.net, LesNet::Score(_)) {
+            return Err(ClosureError::Card(
+                "only a score model has a flow generator".into(),
+            ));
+        }
+        self.flow = Some(crate::closure::flow::decode(part, bytes, &self.device)?);
+        Ok(self)
+    }
+
+    /// This model with a distilled flow generator (and its part of the card).
+    pub fn with_flow(mut self, part: crate::closure::flow::FlowPart, net: ScoreNet) -> Self {
+        self.card.flow = Some(part);
+        self.flow = Some(net.valid());
+        self
+    }
+
+    /// Whether draws with [`Sampler::Flow`] are possible.
+    pub fn has_flow(&self) -> bool {
+        self.flow.is_some()
     }
 
     /// Load `PATH.bpk` with its card `PATH.json` (and a residual model's mean beside it).
@@ -305,7 +371,12 @@ impl LesModel {
         } else {
             None
         };
-        Ok(LesModel::new(card, net, device.clone()).with_mean(mean))
+        let flow = card.flow.is_some();
+        let model = LesModel::new(card, net, device.clone()).with_mean(mean);
+        if !flow {
+            return Ok(model);
+        }
+        model.attach_flow(&crate::closure::flow::read_weights(weights)?)
     }
 
     /// A model from its card and weights in memory (an embedded one). A residual model
@@ -336,6 +407,9 @@ impl LesModel {
         let bytes = self.net.bytes()?;
         if let Some(m) = &self.mean {
             m.save(&mean_path(weights))?;
+        }
+        if let Some(f) = &self.flow {
+            crate::closure::flow::write_weights(weights, f)?;
         }
         save_with_card(weights, bytes, &self.card)
     }
@@ -379,24 +453,28 @@ impl LesModel {
                 .collect())
         };
         match &self.net {
-            LesNet::Score(net) => {
+            LesNet::Score(score_net) => {
+                let net = crate::closure::flow::network_for(
+                    sampler,
+                    score_net,
+                    self.flow.as_ref(),
+                    &self.card.name,
+                )?;
                 let basis = net.basis(n, &self.device);
                 let zeros = Tensor::<4>::zeros([1, n, n, 1], &self.device);
                 let cond = net.condition(w, zeros, Some(labels), &basis);
-                if !sampler.uses_score() {
-                    return Err(ClosureError::Input(
-                        "subgrid models have no flow generator; choose Euler–Maruyama or Heun"
-                            .into(),
-                    ));
-                }
                 let schedule = match self.card.t_range.and_then(|r| r.for_sampler(sampler)) {
                     Some([hi, lo]) => schedule.with_range(hi, lo),
                     None => *schedule,
                 };
                 let device = self.device.clone();
                 let mut score = |x: Tensor<4>, t: f64| {
-                    let b = x.dims()[0];
-                    net.score(x, time_tensor(t, b, &device), &cond, &basis)
+                    let tt = time_tensor(t, x.dims()[0], &device);
+                    if sampler.uses_score() {
+                        net.score(x, tt, &cond, &basis)
+                    } else {
+                        net.raw(x, tt, &cond, &basis)
+                    }
                 };
                 let x = sample(
                     &mut score,
@@ -411,6 +489,12 @@ impl LesModel {
                     Some(wh) => raw.iter().map(|r| wh.colour(0, grid, r)).collect(),
                     None => raw,
                 };
+                let steps = schedule.steps();
+                if let Some(t) =
+                    crate::closure::inflation::table_for(&self.card.inflation, sampler, steps)
+                {
+                    t.apply(0, grid, &mut out);
+                }
                 if let Some(m) = &self.mean {
                     let fidelity = m.card.fidelity_for(dns_n);
                     let mean = m.sample(grid, omega_bar, nu, fidelity, 1, sampler, &schedule)?;

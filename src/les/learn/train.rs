@@ -178,6 +178,8 @@ fn initial_card(cfg: &LesTrainConfig, train: &LesSamples, grid: &Grid) -> LesCar
         training: LesTrainingInfo::default(),
         eval: Vec::new(),
         residual: false,
+        flow: None,
+        inflation: Vec::new(),
     }
 }
 
