@@ -25,8 +25,9 @@ pub struct PosteriorArgs {
     pub at: Vec<f64>,
     #[arg(long, default_value_t = 5)]
     pub resample_every: u64,
-    #[arg(long, default_value_t = 10)]
-    pub sampling_steps: usize,
+    /// Sampling steps of the preset's sampler (default: the preset's).
+    #[arg(long)]
+    pub sampling_steps: Option<usize>,
     /// Sampler setting (`em-karras10`, `heun-karras3`, `flow-1`, …; see `eval
     /// --samplers`); overrides --sampling-steps.
     #[arg(long)]
@@ -47,7 +48,9 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
     cfg.ensemble = 1;
     cfg.closure = a.closure;
     cfg.resample_every = a.resample_every;
-    cfg.sampling_steps = a.sampling_steps;
+    if let Some(k) = a.sampling_steps {
+        cfg.sampling_steps = k;
+    }
     if let Some(s) = &a.sampler {
         let s = crate::closure::eval::SamplerSetting::parse(s).map_err(anyhow::Error::msg)?;
         cfg.sampler = s.sampler;
