@@ -276,9 +276,10 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
             .logarithmic(!flow)
             .text(steps.name),
     );
+    let nfe = e.sampler.nfe(e.sampling_steps);
     ui.label(format!(
-        "{} network evaluations per sample · {}",
-        e.sampler.nfe(e.sampling_steps),
+        "{nfe} network evaluation{} per sample · {}",
+        if nfe == 1 { "" } else { "s" },
         cx.latency_ms.map_or("latency —".to_string(), |l| format!(
             "{l:.0} ms per ensemble"
         ))
@@ -324,13 +325,19 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     }
     .and_then(|r| r.for_sampler(e.sampler));
     let e = &mut s.experiment;
+    let flow = e.sampler == Sampler::Flow;
     let slider = ui.add_enabled(
-        own.is_none(),
+        own.is_none() && !flow,
         egui::Slider::new(&mut e.t_start, t.range())
             .logarithmic(true)
             .text(t.name),
     );
-    if let Some([hi, lo]) = own {
+    if flow {
+        slider.on_disabled_hover_text(
+            "the flow generator runs its own path from noise (t = 0) to a sample (t = 1): \
+             no diffusion start time",
+        );
+    } else if let Some([hi, lo]) = own {
         slider.on_disabled_hover_text(format!(
             "this model samples over its own range t = {hi} … {lo}"
         ));
