@@ -330,6 +330,7 @@ fn hostile_invocations_across_every_subcommand() {
     std::fs::write(dir.path().join("bad.json"), b"{\"format_version\": 1}").unwrap();
     std::fs::create_dir(dir.path().join("adir.gif")).unwrap();
     std::fs::write(dir.path().join("bad.pth"), b"not a checkpoint").unwrap();
+    std::fs::rename(tiny_data(dir.path()), dir.path().join("d0.h5")).unwrap();
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/torch/bad_key.pth"),
         dir.path().join("badkey.pth"),
@@ -378,6 +379,34 @@ fn hostile_invocations_across_every_subcommand() {
             "at least one trajectory",
         ),
         ("data --trajectories 2 --n 100 --out d.h5", "powers of two"),
+        (
+            "data --trajectories 1 --t-end inf --out d.h5",
+            "--t-end must be finite",
+        ),
+        (
+            "data --trajectories 1 --every 1e-9 --out d.h5",
+            "shorter than dt",
+        ),
+        (
+            "data --trajectories 1 --t-start 0 --t-end 9000 --every 0.001 --out d.h5",
+            "at most 100000",
+        ),
+        ("eval --data d0.h5 --grids 0", "does not divide"),
+        (
+            "eval --data d0.h5 --samples 1 --samplers em-karras4000000000",
+            "at most 1000 steps",
+        ),
+        (
+            "calibrate --model g.bpk --data d0.h5 --first-trajectory 0 --grid 0",
+            "does not divide",
+        ),
+        (
+            "calibrate --model g.bpk --data d0.h5 --first-trajectory 0 --sampler em-karras4000000000",
+            "at most 1000 steps",
+        ),
+        ("posterior --at inf", "outside the run"),
+        ("posterior --at 29", "outside the run"),
+        ("posterior --from 1e308", "--from must be"),
         (
             "data --trajectories 2 --store-n 128 --n 64 --out d.h5",
             "store-n",

@@ -105,7 +105,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
     burn::tensor::Device::flex().seed(a.seed);
     let (states, _) = super::eval::states_from_file(&a.data, a.first_trajectory, a.samples)?;
     let stored = states.first().map_or(0, |s| s.n);
-    if a.grid > stored || stored % a.grid != 0 {
+    if a.grid == 0 || a.grid > stored || stored % a.grid != 0 {
         bail!("--grid {} does not divide the stored grid {stored}", a.grid);
     }
     let grid = Grid::new(a.grid)?;

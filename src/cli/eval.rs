@@ -214,7 +214,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let (states, nu) = load_states(&a)?;
     let stored = states.first().map(|s| s.n).unwrap_or(0);
     for &n in &a.grids {
-        if n > stored || stored % n != 0 {
+        if n == 0 || n > stored || stored % n != 0 {
             bail!("grid {n} does not divide the stored grid {stored}");
         }
     }

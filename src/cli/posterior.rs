@@ -42,6 +42,21 @@ pub struct PosteriorArgs {
 
 pub fn posterior(a: PosteriorArgs) -> Result<()> {
     let preset = presets::find(&a.preset).map_err(anyhow::Error::msg)?;
+    if !(a.from.is_finite() && (0.0..=1e4).contains(&a.from)) {
+        anyhow::bail!("--from must be a time in 0…10⁴, got {}", a.from);
+    }
+    if a.at.is_empty() {
+        anyhow::bail!("--at names no report time");
+    }
+    if let Some(t) =
+        a.at.iter()
+            .find(|t| !(t.is_finite() && **t > a.from && **t <= a.from + 1e3))
+    {
+        anyhow::bail!(
+            "--at {t} is outside the run: report times must lie after --from {} and at most 1000 time units later",
+            a.from
+        );
+    }
     let mut cfg = preset.config.clone();
     cfg.n = a.n;
     cfg.blocking = true;

@@ -55,6 +55,24 @@ impl DataSpec {
                 self.t_start, self.t_end, self.every
             ));
         }
+        if !(self.t_end.is_finite() && self.t_end <= 1e4) {
+            return bad(format!(
+                "--t-end must be finite and ≤ 10⁴, got {}",
+                self.t_end
+            ));
+        }
+        if self.every < 0.5 * self.params.dt {
+            return bad(format!(
+                "the snapshot interval {} is shorter than dt = {}",
+                self.every, self.params.dt
+            ));
+        }
+        let snaps = (self.t_end - self.t_start) / self.every + 1.0;
+        if snaps > 100_000.0 {
+            return bad(format!(
+                "{snaps:.0} snapshots per trajectory; at most 100000 (raise --every)"
+            ));
+        }
         let off_grid = |x: f64| {
             let r = x / self.params.dt;
             (r - r.round()).abs() > 1e-6

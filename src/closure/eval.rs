@@ -83,6 +83,12 @@ impl SamplerSetting {
         if steps == 0 {
             return Err(format!("`{s}`: need at least one step"));
         }
+        if steps > super::sampler::MAX_STEPS {
+            return Err(format!(
+                "`{s}`: at most {} steps",
+                super::sampler::MAX_STEPS
+            ));
+        }
         let schedule = match kind {
             "karras" => Schedule::Karras {
                 t_max: 0.1,

@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use super::sde::{Schedule, VeSde};
 
+/// Most steps a sampler schedule takes (the published 1 000-step baseline).
+pub const MAX_STEPS: usize = 1000;
+
 /// Update rule.
 #[derive(
     Clone,

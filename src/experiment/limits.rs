@@ -125,7 +125,7 @@ pub const FORCING: Limit<f64> = Limit {
 pub const SAMPLING_STEPS: Limit<usize> = Limit {
     name: "sampling steps",
     min: 1,
-    max: 1000,
+    max: crate::closure::sampler::MAX_STEPS,
     default: 10,
 };
 /// Start time T of the reverse diffusion.
