@@ -100,17 +100,21 @@ fn bad_init_files_give_specific_errors() {
     let mut nan = vec![0.0f32; 256];
     nan[17] = f32::NAN;
     write_npy(&p("nan.npy"), &[16, 16], &nan);
+    let mut huge = vec![0.0f64; 256];
+    huge[3] = 1e300;
+    write_npy(&p("huge.npy"), &[16, 16], &huge);
     write_npy(&p("ok16.npy"), &[16, 16], &vec![0.5f32; 256]);
     std::fs::write(p("garbage.npy"), b"definitely not numpy").unwrap();
     let mut trunc = std::fs::read(p("ok16.npy")).unwrap();
     trunc.truncate(trunc.len() - 100);
     std::fs::write(p("trunc.npy"), trunc).unwrap();
-    let cases: [(&str, usize, &str); 9] = [
+    let cases: [(&str, usize, &str); 10] = [
         ("cube.npy", 16, "expected a 2-D array"),
         ("rect.npy", 16, "not square"),
         ("npot.npy", 16, "not a power of two"),
         ("int.npy", 16, "dtype"),
         ("nan.npy", 16, "NaN"),
+        ("huge.npy", 16, "its square would overflow"),
         ("garbage.npy", 16, "not a valid .npy"),
         ("trunc.npy", 16, "truncated"),
         ("missing.npy", 16, "cannot open"),
@@ -407,6 +411,30 @@ fn hostile_invocations_across_every_subcommand() {
         ("posterior --at inf", "outside the run"),
         ("posterior --at 29", "outside the run"),
         ("posterior --from 1e308", "--from must be"),
+        (
+            "les-forecast --model g.bpk --dns-n 64",
+            "DNS grid must be one of",
+        ),
+        (
+            "les-forecast --model g.bpk --dns-n 100",
+            "DNS grid must be one of",
+        ),
+        (
+            "les-forecast --model g.bpk --lead 1e9",
+            "at most 1000 time units",
+        ),
+        (
+            "les-forecast --model g.bpk --gap 1e9",
+            "at most 1000 time units",
+        ),
+        (
+            "les-forecast --model g.bpk --spin-up 1e9",
+            "at most 1000 time units",
+        ),
+        (
+            "les-forecast --model g.bpk --lead 100 --every 1e-6",
+            "at most 10000 scored",
+        ),
         (
             "data --trajectories 2 --store-n 128 --n 64 --out d.h5",
             "store-n",

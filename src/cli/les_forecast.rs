@@ -69,6 +69,9 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
         every: a.every,
         seed: a.seed,
     };
+    crate::experiment::limits::DNS_GRID
+        .check(a.dns_n)
+        .map_err(anyhow::Error::msg)?;
     opts.validate()?;
     if !(1..=10_000).contains(&a.resample_every) {
         anyhow::bail!("--resample-every must be 1…10000, got {}", a.resample_every);

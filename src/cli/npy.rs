@@ -74,8 +74,21 @@ pub fn read_field(path: &Path) -> Result<(usize, Vec<f64>)> {
             data[i]
         );
     }
+    // a vorticity whose square overflows has no energy or enstrophy: as unusable as NaN
+    if let Some(i) = data.iter().position(|v| v.abs() > MAX_ABS) {
+        bail!(
+            "{}: value at [{}][{}] is {:e}, beyond ±{MAX_ABS:e} (its square would overflow)",
+            path.display(),
+            i / n,
+            i % n,
+            data[i]
+        );
+    }
     Ok((n, data))
 }
+
+/// Largest |ω| a field may hold: the sum of N² squares stays finite for any N ≤ 4096.
+const MAX_ABS: f64 = 1e150;
 
 /// Write an N×N float64 field atomically (temporary file in the same folder, then rename).
 pub fn write_field(path: &Path, n: usize, data: &[f64]) -> Result<()> {

@@ -40,6 +40,12 @@ impl ForecastOptions {
         if self.every > self.lead {
             return bad("the score interval must not exceed the lead time");
         }
+        if times.iter().any(|t| *t > 1e3) {
+            return bad("spin-up, gap and lead must each be at most 1000 time units");
+        }
+        if self.lead / self.every > 10_000.0 {
+            return bad("at most 10000 scored lead times (raise --every)");
+        }
         if !(2..=64).contains(&self.members) || !(1..=100).contains(&self.starts) {
             return bad("members must be 2…64 and starts 1…100");
         }
