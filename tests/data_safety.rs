@@ -10,7 +10,7 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_closure-lab"))
 }
 
-fn run(args: &[&str]) -> Output {
+fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     bin().args(args).output().unwrap()
 }
 
@@ -31,10 +31,10 @@ fn shipped(name: &str) -> String {
     format!("{}/assets/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A small subgrid data file (2 trajectories of a 128² DNS, 3 snapshots each).
-fn les_data(dir: &Path, name: &str, seed: &str) -> PathBuf {
-    let out = dir.join(name);
-    let o = run(&[
+/// `data --case les` with ordinary decimal times: 2 trajectories of a 128² DNS from
+/// t = 0.1 to `t_end`, a snapshot every 0.05.
+fn les_args(t_end: &str, seed: &str, out: &Path) -> Vec<String> {
+    let mut v: Vec<String> = [
         "data",
         "--case",
         "les",
@@ -45,14 +45,24 @@ fn les_data(dir: &Path, name: &str, seed: &str) -> PathBuf {
         "--t-start",
         "0.1",
         "--t-end",
-        "0.2",
+        t_end,
         "--every",
         "0.05",
         "--seed",
         seed,
         "--out",
-        out.to_str().unwrap(),
-    ]);
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(out.display().to_string());
+    v
+}
+
+/// A small subgrid data file (2 trajectories of a 128² DNS, 3 snapshots each).
+fn les_data(dir: &Path, name: &str, seed: &str) -> PathBuf {
+    let out = dir.join(name);
+    let o = bin().args(les_args("0.2", seed, &out)).output().unwrap();
     assert!(o.status.success(), "data: {}", stderr(&o));
     out
 }
@@ -79,25 +89,9 @@ fn a_manifest_of_decimal_times_matches_its_own_job() {
 fn an_interrupted_subgrid_data_job_resumes_with_decimal_times() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.h5");
-    let args = [
-        "data",
-        "--case",
-        "les",
-        "--dns-n",
-        "128",
-        "--trajectories",
-        "2",
-        "--t-start",
-        "0.1",
-        "--t-end",
-        "0.7",
-        "--every",
-        "0.05",
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let args = les_args("0.7", "0", &out);
     let child = bin()
-        .args(args)
+        .args(&args)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -140,24 +134,8 @@ fn a_foreign_parts_folder_is_refused_and_kept() {
     std::fs::write(parts.join("thesis.tex"), b"years of work").unwrap();
     let out_s = out.to_str().unwrap();
     for args in [
-        vec![
-            "data",
-            "--case",
-            "les",
-            "--dns-n",
-            "128",
-            "--trajectories",
-            "1",
-            "--t-start",
-            "0.1",
-            "--t-end",
-            "0.2",
-            "--every",
-            "0.05",
-            "--out",
-            out_s,
-        ],
-        vec![
+        les_args("0.2", "0", &out),
+        [
             "data",
             "--trajectories",
             "1",
@@ -173,7 +151,10 @@ fn a_foreign_parts_folder_is_refused_and_kept() {
             "0.1",
             "--out",
             out_s,
-        ],
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect(),
     ] {
         let o = run(&args);
         refused(&o, "holds no spec.json", &format!("{args:?}"));

@@ -289,10 +289,7 @@ impl ScoreNet {
         } else {
             x.clone()
         };
-        let mut emb = self.embed.forward(t);
-        if let Some(d) = &cond.density {
-            emb = emb + d.clone();
-        }
+        let emb = self.embedding(t, cond);
         let h = self.x_pipe.forward(x_in, basis, Some(&emb));
         let out = self.head_out(h, cond);
         if sd > 0.0 {
@@ -315,11 +312,17 @@ impl ScoreNet {
         cond: &Conditioning,
         basis: &DftBasis,
     ) -> Tensor<4> {
-        let mut emb = self.embed.forward(t);
-        if let Some(d) = &cond.density {
-            emb = emb + d.clone();
-        }
+        let emb = self.embedding(t, cond);
         self.head_out(self.x_pipe.forward(x, basis, Some(&emb)), cond)
+    }
+
+    /// The time embedding plus the conditioning's label embedding (`[B, embed]`).
+    fn embedding(&self, t: Tensor<1>, cond: &Conditioning) -> Tensor<2> {
+        let emb = self.embed.forward(t);
+        match &cond.density {
+            Some(d) => emb + d.clone(),
+            None => emb,
+        }
     }
 
     /// Fusion head and projection after the noisy-sample pipeline.

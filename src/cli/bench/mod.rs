@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use crate::solver::{GrfParams, Grid, Params, Scheme, Simulation, grf};
 
+mod closure;
+use closure::bench_closure;
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -352,145 +355,6 @@ fn bench_triple(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
         }
     }
     Ok(())
-}
-
-#[derive(Serialize)]
-struct ClosureRow {
-    /// `cpu` or `wgpu`
-    device: &'static str,
-    /// `shipped` or `published-arch` (the published network's shapes, random weights:
-    /// the reference measured in the same run)
-    model: &'static str,
-    n: usize,
-    batch: usize,
-    threads: usize,
-    sampler: String,
-    nfe: usize,
-    ms_per_sample: f64,
-    ms_per_eval: f64,
-}
-
-fn bench_closure(
-    json: bool,
-    sizes: &[usize],
-    batches: &[usize],
-    seconds: f64,
-    on: BenchDevice,
-) -> Result<()> {
-    use crate::closure::eval::SamplerSetting;
-    use crate::closure::sampler::Sampler;
-    use crate::closure::sde::Schedule;
-    use crate::closure::sensors::Sensors;
-
-    let thread_counts = thread_counts();
-    let (device, backend) = bench_device(on)?;
-    let mut models = closure_bench_models(&device)?;
-    let settings = [
-        ("em-karras10", Sampler::EulerMaruyama, Schedule::published()),
-        ("heun-karras3", Sampler::Heun, Schedule::karras(0.1, 3)),
-        ("flow-1", Sampler::Flow, SamplerSetting::flow_schedule(1)),
-        ("flow-2", Sampler::Flow, SamplerSetting::flow_schedule(2)),
-    ];
-    if !json {
-        say!(
-            "shipped = embedded model `{}`; published-arch = the published network's shapes \
-             with random weights (reference, same run); {backend}; best of 3 × {seconds} s",
-            models[0].1.card.name
-        );
-        say!(
-            "{:>5} {:>6} {:>8} {:>15} {:>14} {:>5} {:>12} {:>10}",
-            "N",
-            "batch",
-            "threads",
-            "model",
-            "sampler",
-            "NFE",
-            "ms/sample",
-            "ms/eval"
-        );
-    }
-    for &n in sizes {
-        let grid = Grid::new(n)?;
-        let omega = grf::grf(&grid, GrfParams::default(), 3);
-        let sensors = Sensors::new(models[0].1.card.inputs.sensors, n)?;
-        let readings = vec![0.01; sensors.s * sensors.s];
-        for &batch in batches {
-            for &threads in &thread_counts {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()?;
-                for (label, sampler, schedule) in &settings {
-                    for (which, model) in models.iter_mut() {
-                        let t = pool.install(|| {
-                            // warm-up (first call builds the DFT basis)
-                            model.sample(
-                                &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
-                            )?;
-                            time_per_call(seconds, || {
-                                model.sample(
-                                    &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
-                                )?;
-                                Ok(())
-                            })
-                        })?;
-                        let nfe = sampler.nfe(schedule.steps());
-                        let row = ClosureRow {
-                            device: on.name(),
-                            model: *which,
-                            n,
-                            batch,
-                            threads,
-                            sampler: label.to_string(),
-                            nfe,
-                            ms_per_sample: t * 1e3 / batch as f64,
-                            ms_per_eval: t * 1e3 / nfe as f64,
-                        };
-                        emit(json, &row, || {
-                            format!(
-                                "{n:>5} {batch:>6} {threads:>8} {which:>15} {label:>14} {nfe:>5} {:>12.2} {:>10.2}",
-                                row.ms_per_sample, row.ms_per_eval
-                            )
-                        })?;
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The embedded model and, as the reference timed in the same run, the published
-/// architecture (GELU, 4-layer noisy path, 128-wide projection) with random weights —
-/// timing does not depend on the values. A model without a flow generator gets one of
-/// its own architecture with random weights, so the flow rows time the same network.
-fn closure_bench_models(
-    device: &burn::tensor::Device,
-) -> Result<[(&'static str, crate::closure::model::ClosureModel); 2]> {
-    use crate::closure::card::TrainingInfo;
-    use crate::closure::flow::FlowPart;
-    use crate::closure::model::ClosureModel;
-    let with_flow = |m: ClosureModel| {
-        if m.has_flow() {
-            return m;
-        }
-        let part = FlowPart {
-            net: m.card.net.clone().with_sigma_data(0.0),
-            teacher: "untrained (timing only)".into(),
-            training: TrainingInfo::default(),
-        };
-        let net = part.net.init(device);
-        m.with_flow(part, net)
-    };
-    let shipped = with_flow(ClosureModel::embedded(device)?);
-    let mut card = shipped.card.clone();
-    card.net = crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.net.sigma_data);
-    card.flow = None;
-    let published = with_flow(ClosureModel::new(
-        card.clone(),
-        card.net.init(device),
-        device.clone(),
-    ));
-    Ok([("shipped", shipped), ("published-arch", published)])
 }
 
 /// A result row: one JSON object per line, or the table line `text` makes.
