@@ -174,6 +174,8 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     wait_for_experiment(&mut h);
     h.state_mut().settings.export_dir = dir.path().display().to_string();
     h.state_mut().settings.record_every = 0.01;
+    h.get_by_label("Record and export").click();
+    h.run_steps(2);
     h.get_by_label("Record").click();
     wait_until(&mut h, "recording starts", |a| {
         a.session().recording().is_some()
@@ -195,7 +197,9 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     .unwrap();
     let frames = dec.into_frames().collect_frames().unwrap();
     assert_eq!(frames.len(), 11);
-    assert_eq!(frames[0].buffer().dimensions(), (3 * 256 + 2 * 4, 256));
+    // three panels side by side under a title band
+    let band = closure_lab::render::panel::title_band(256);
+    assert_eq!(frames[0].buffer().dimensions(), (3 * 256 + 2 * 4, 256 + band));
     // another panel set (the row under Record): error | closure, as PNG frames
     std::fs::remove_file(&gif).unwrap();
     h.state_mut().settings.record_format = RecordFormat::Png;
@@ -219,7 +223,7 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     };
     wait_until(&mut h, "the PNG folder is saved", |_| folder().is_some());
     let first = image::open(folder().unwrap().join("frame_00000.png")).unwrap();
-    assert_eq!((first.width(), first.height()), (2 * 256 + 4, 256));
+    assert_eq!((first.width(), first.height()), (2 * 256 + 4, 256 + band));
 }
 
 #[test]
@@ -484,7 +488,11 @@ fn the_subgrid_preset_runs_from_the_case_row_and_takes_live_closure_changes() {
             .is_some_and(|s| s.config.closure == ClosureMode::Leith)
     });
     let snap = h.state().session().snapshot().unwrap();
-    assert!(snap.spectra.iter().any(|(n, _)| *n == "Smagorinsky"));
+    assert!(
+        snap.spectra
+            .iter()
+            .any(|(n, _)| *n == closure_lab::experiment::Run::Reference)
+    );
     for p in Panel::ALL {
         assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");
     }
@@ -779,4 +787,73 @@ fn the_flow_sampler_draws_at_the_set_interval() {
     for p in Panel::ALL {
         assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");
     }
+}
+
+/// Titles and controls follow the closure mode and the ensemble size. Teaching (the
+/// oracle closure): nothing is "sampled", the spread panel says there is no ensemble, the
+/// error map is round-off, and no sampler control pretends to act. Learned with one
+/// member: no panel claims an ensemble mean.
+#[test]
+fn panel_titles_follow_the_closure_mode_and_the_ensemble() {
+    let mut h = harness("teaching");
+    wait_for_experiment(&mut h);
+    h.get_by_label("+100").click();
+    wait_until(&mut h, "100 steps", |a| steps(a) == 100);
+    h.run_steps(3);
+    let count = |h: &Harness<'static, ClosureLabApp>, text: &str| {
+        h.query_all_by_label_contains(text).count()
+    };
+    assert_eq!(count(&h, "sampled"), 0, "the oracle is not sampled");
+    h.get_by_label("no ensemble (oracle closure)");
+    h.get_by_label("|ω_with − ω_truth| ≈ 0 (round-off)");
+    h.get_by_label("oracle G (the true G)");
+    for control in ["sampler", "sensors", "ensemble size"] {
+        assert_eq!(
+            h.query_all_by_label(control).count(),
+            0,
+            "no {control} control for the oracle"
+        );
+    }
+    // the learned closure with an ensemble of one
+    h.state_mut().settings.experiment.ensemble = 1;
+    h.get_by_label("learned").click();
+    wait_until(&mut h, "one learned member reaches the thread", |a| {
+        a.session().snapshot().is_some_and(|s| {
+            s.config.closure == ClosureMode::Learned && s.config.ensemble == 1
+        })
+    });
+    settle(&mut h);
+    let before = steps(h.state());
+    h.get_by_label("Step").click();
+    wait_until(&mut h, "a step with the learned closure", |a| {
+        steps(a) == before + 1
+    });
+    h.run_steps(3);
+    assert_eq!(count(&h, "ensemble mean"), 0);
+    assert_eq!(count(&h, "mean of"), 0);
+    h.get_by_label("sampled G (one member)");
+    h.get_by_label("no ensemble (one member)");
+    assert_eq!(count(&h, "round-off"), 0, "a learned run's error is real");
+}
+
+/// The decaying preset runs the G model (trained on the forced, noisy flow) on a flow
+/// with neither: the closure controls say so.
+#[test]
+fn a_learned_model_outside_its_training_data_is_flagged() {
+    let mut h = harness("decaying");
+    wait_for_experiment(&mut h);
+    h.run_steps(3);
+    h.get_by_label_contains("outside the model's training data");
+    for why in ["no noise", "no forcing"] {
+        h.get_by_label_contains(why);
+    }
+    // the published setting is inside
+    let mut h = harness("paper-g");
+    wait_for_experiment(&mut h);
+    h.run_steps(3);
+    assert_eq!(
+        h.query_all_by_label_contains("outside the model's training data")
+            .count(),
+        0
+    );
 }

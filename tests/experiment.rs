@@ -5,7 +5,7 @@ use closure_lab::closure::model::ClosureModel;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig, Panel, spin_up};
+use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig, Panel, Run, spin_up};
 use closure_lab::solver::{Case, Grid};
 
 fn cfg(closure: ClosureMode) -> ExperimentConfig {
@@ -396,12 +396,15 @@ fn subgrid_flow_runs_every_closure_and_the_oracle_follows_the_filtered_dns() {
             "{mode}: with == without is {same}"
         );
         // the Smagorinsky yardstick joins the spectra unless it is the chosen closure
-        let names: Vec<&str> = e.spectra().iter().map(|(n, _)| *n).collect();
+        let names: Vec<Run> = e.spectra().iter().map(|(n, _)| *n).collect();
         assert_eq!(
-            names.contains(&"Smagorinsky"),
+            names.contains(&Run::Reference),
             mode != ClosureMode::Smagorinsky,
             "{mode}: {names:?}"
         );
+        if mode == ClosureMode::Leith {
+            plot_colours_follow_the_run(&e);
+        }
         last.push((mode, s.d_fro_with));
     }
     let err = |m: ClosureMode| last.iter().find(|(k, _)| *k == m).unwrap().1;
@@ -437,4 +440,29 @@ fn subgrid_flow_runs_every_closure_and_the_oracle_follows_the_filtered_dns() {
             .to_string()
             .contains("subgrid")
     );
+}
+
+/// Every plot draws a run in that run's one colour; different runs differ; the runs of
+/// the time plots reach the spectrum too (the subgrid flow has all four runs).
+fn plot_colours_follow_the_run(e: &Experiment) {
+    use closure_lab::app::plots::{PlotId, run_colour, series};
+    use std::collections::{HashMap, HashSet};
+    let spectra = e.spectra();
+    let all = series(&e.history, Some(&spectra), true);
+    let mut colour: HashMap<Run, eframe::egui::Color32> = HashMap::new();
+    let mut plots: HashMap<Run, HashSet<PlotId>> = HashMap::new();
+    for s in &all {
+        let Some(r) = s.run else { continue };
+        assert!(!s.points.is_empty(), "{}: no points", s.name);
+        let c = *colour.entry(r).or_insert(s.colour);
+        assert_eq!(c, s.colour, "{:?} drawn in two colours ({})", r, s.name);
+        assert_eq!(c, run_colour(r));
+        plots.entry(r).or_default().insert(s.plot);
+    }
+    let distinct: HashSet<_> = colour.values().collect();
+    assert_eq!(distinct.len(), colour.len(), "two runs share a colour");
+    assert_eq!(colour.len(), 4, "truth, with, without and the Smagorinsky yardstick");
+    for r in [Run::With, Run::Without] {
+        assert_eq!(plots[&r].len(), 3, "{r:?} in the error, energy and spectrum plots");
+    }
 }

@@ -162,6 +162,25 @@ fn find_box(b: &[u8], name: &[u8; 4]) -> Option<usize> {
     b.windows(4).position(|w| w == name).map(|i| i + 4)
 }
 
+/// The MP4 at `path` holds `frames` non-empty H.264 samples of `size`.
+fn check_mp4(path: &std::path::Path, frames: usize, size: (u16, u16)) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[4..8], b"ftyp", "an MP4 file");
+    // frame count: the sample-size table lists one entry per frame
+    let stsz = find_box(&b, b"stsz").expect("stsz box");
+    assert_eq!(be32(&b, stsz + 8) as usize, frames, "frames");
+    // frame size: avc1 sample entry, width/height at bytes 24..28 of its payload
+    let avc1 = find_box(&b, b"avc1").expect("avc1 sample entry (H.264)");
+    let (w, h) = (
+        u16::from_be_bytes([b[avc1 + 24], b[avc1 + 25]]),
+        u16::from_be_bytes([b[avc1 + 26], b[avc1 + 27]]),
+    );
+    assert_eq!((w, h), size);
+    // every sample has data
+    let sizes: Vec<u32> = (0..frames).map(|k| be32(&b, stsz + 12 + 4 * k)).collect();
+    assert!(sizes.iter().all(|&s| s > 0), "{sizes:?}");
+}
+
 #[test]
 fn mp4_is_written_by_the_linked_encoder() {
     let dir = tempfile::tempdir().unwrap();
@@ -174,26 +193,40 @@ fn mp4_is_written_by_the_linked_encoder() {
             .unwrap();
     }
     rec.finish().unwrap();
-    let b = std::fs::read(&path).unwrap();
-    assert_eq!(&b[4..8], b"ftyp", "an MP4 file");
-    // frame count: the sample-size table lists one entry per frame
-    let stsz = find_box(&b, b"stsz").expect("stsz box");
-    assert_eq!(be32(&b, stsz + 8), 12, "12 frames");
-    // frame size: avc1 sample entry, width/height at bytes 24..28 of its payload
-    let avc1 = find_box(&b, b"avc1").expect("avc1 sample entry (H.264)");
-    let (w, h) = (
-        u16::from_be_bytes([b[avc1 + 24], b[avc1 + 25]]),
-        u16::from_be_bytes([b[avc1 + 26], b[avc1 + 27]]),
-    );
-    assert_eq!((w, h), (64, 48));
-    // every sample has data
-    let sizes: Vec<u32> = (0..12).map(|k| be32(&b, stsz + 12 + 4 * k)).collect();
-    assert!(sizes.iter().all(|&s| s > 0), "{sizes:?}");
+    check_mp4(&path, 12, (64, 48));
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,
         "no temporary left"
     );
+}
+
+/// The movies `render` writes at its defaults: 64² panels at 4× (three and four side by
+/// side, with a title band). openh264's own rate control used to drop frame 1 of these.
+#[test]
+fn mp4_keeps_every_frame_of_large_multi_panel_movies() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    for k in [3usize, 4] {
+        let path = dir.path().join(format!("p{k}.mp4"));
+        let n = 64;
+        let (w, h) = (k as u32 * 256 + (k as u32 - 1) * GAP, 256 + 18);
+        let mut rec = Recorder::create(&path, 10.0, (w, h)).unwrap();
+        for _ in 0..6 {
+            // fine-grained fields: the hardest content for the rate control
+            let fields: Vec<Vec<f64>> = (0..k)
+                .map(|_| (0..n * n).map(|_| rng.random_range(-1.0..1.0)).collect())
+                .collect();
+            let refs: Vec<&[f64]> = fields.iter().map(|f| f.as_slice()).collect();
+            let strip = compose(&refs, n, Range { lo: -1.0, hi: 1.0 }, Colormap::RedBlue, 4);
+            let mut frame = image::RgbaImage::from_pixel(w, h, image::Rgba([255; 4]));
+            image::imageops::overlay(&mut frame, &strip, 0, 18);
+            rec.push(&frame).unwrap();
+        }
+        rec.finish().unwrap();
+        check_mp4(&path, 6, (w as u16, h as u16));
+    }
 }
 
 #[test]
@@ -392,4 +425,49 @@ fn interrupted_render_leaves_nothing_behind() {
     assert!(!out.status.success(), "an interrupted render must fail");
     assert!(err.contains("interrupted"), "{err}");
     assert!(listing().is_empty(), "left behind: {:?}", listing());
+}
+
+/// `render` colours a movie on scales that cover all of its frames: after the first
+/// frame (where the error and the spread start at 0) every panel still shows structure.
+/// With scales from the first frame alone the error and spread panels were one or two
+/// flat colours in every frame.
+#[test]
+fn render_movies_keep_structure_in_every_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.gif");
+    let out = Command::new(env!("CARGO_BIN_EXE_closure-lab"))
+        .args([
+            "render", "--preset", "paper-g", "--from", "30", "--to", "34.5", "--every", "0.5",
+            "--panels", "truth,error,closure,spread", "--scale", "2", "--out",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    let frames: Vec<_> = image::codecs::gif::GifDecoder::new(file)
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 10);
+    let side = 128;
+    for (k, fr) in frames.iter().enumerate().skip(1) {
+        let img = fr.buffer();
+        let band = img.height() - side;
+        for (i, name) in ["truth", "error", "closure", "spread"].iter().enumerate() {
+            let x0 = i as u32 * (side + GAP);
+            let mut colours = std::collections::HashSet::new();
+            for y in band..img.height() {
+                for x in x0..x0 + side {
+                    colours.insert(img.get_pixel(x, y).0);
+                }
+            }
+            assert!(
+                colours.len() > 12,
+                "frame {k}, panel {name}: {} distinct colours",
+                colours.len()
+            );
+        }
+    }
 }

@@ -32,14 +32,20 @@ pub const WARN: Color32 = Color32::from_rgb(200, 140, 0);
 pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) -> Vec<Command> {
     let before = s.clone();
     let mut out = Vec::new();
-    ui.heading("Closure Lab");
+    header_ui(ui, s, cx);
     transport_ui(ui, cx, &mut out);
-    record_ui(ui, s, cx, &mut out);
-    export_ui(ui, s, cx, &mut out);
     ui.separator();
     experiment_ui(ui, s, cx, &mut out);
     ui.separator();
-    view_ui(ui, s, cx);
+    egui::CollapsingHeader::new("Record and export")
+        .default_open(false)
+        .show(ui, |ui| {
+            record_ui(ui, s, cx, &mut out);
+            export_ui(ui, s, cx, &mut out);
+        });
+    egui::CollapsingHeader::new("View")
+        .default_open(true)
+        .show(ui, |ui| view_ui(ui, s, cx));
     ui.separator();
     ui.label(RichText::new(&cx.compute.device_note).small());
     ui.label(RichText::new(&cx.compute.model_note).small());
@@ -56,6 +62,32 @@ fn button(ui: &mut egui::Ui, text: &str, hover: &str, c: Command, out: &mut Vec<
     if ui.button(text).on_hover_text(hover).clicked() {
         out.push(c);
     }
+}
+
+/// What is on screen: the preset the runs started from, what the three runs are, and
+/// whether they are running.
+fn header_ui(ui: &mut egui::Ui, s: &Settings, cx: &ControlsContext) {
+    let preset = crate::experiment::presets::by_id(&s.preset);
+    ui.heading(preset.as_ref().map_or("Closure Lab", |p| p.title));
+    let e = &s.experiment;
+    let term = e.term();
+    let grid = if e.flow == Flow::Kolmogorov { "LES" } else { "model" };
+    let closed = match e.closure {
+        ClosureMode::Learned => format!("the learned stochastic {term}"),
+        ClosureMode::Oracle => format!("the true {term} (oracle)"),
+        ClosureMode::Off => "nothing (closure off)".into(),
+        m => format!("the {} closure", m.label()),
+    };
+    ui.label(format!(
+        "Three runs from one state: the truth, a {grid} run closed by {closed}, and the \
+         {grid} run without closure."
+    ));
+    let (text, colour) = if cx.playing {
+        ("Running".to_string(), ui.visuals().text_color())
+    } else {
+        ("Paused: press Play (Space)".to_string(), WARN)
+    };
+    ui.label(RichText::new(text).color(colour).strong());
 }
 
 fn transport_ui(ui: &mut egui::Ui, cx: &ControlsContext, out: &mut Vec<Command>) {
@@ -96,6 +128,8 @@ fn record_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mu
                 .suffix(" s"),
         )
         .on_hover_text("simulation time between frames");
+        ui.checkbox(&mut s.record_titles, "titles")
+            .on_hover_text("a title over each panel, the time over the first");
     });
     ui.add_enabled_ui(cx.recording.is_none(), |ui| {
         ui.horizontal_wrapped(|ui| {
@@ -232,8 +266,12 @@ fn experiment_ui(
             sampling_ui(ui, s, cx);
         }
     } else {
-        sensors_ui(ui, e);
-        sampling_ui(ui, s, cx);
+        if e.closure == ClosureMode::Learned {
+            sensors_ui(ui, e);
+            sampling_ui(ui, s, cx);
+        } else {
+            ui.label(RichText::new(not_learned_note(e.closure, e.term())).weak());
+        }
         let e = &mut s.experiment;
         nu_slider(ui, &mut e.nu);
         egui::ComboBox::from_label(limits::GRID.name)
@@ -246,6 +284,21 @@ fn experiment_ui(
     }
     if let Some(w) = model_warning(s, cx) {
         ui.label(RichText::new(w).color(WARN));
+    }
+}
+
+/// Why the sensor and sampler controls are not shown in a mode without a learned closure.
+fn not_learned_note(mode: ClosureMode, term: &str) -> String {
+    match mode {
+        ClosureMode::Oracle => format!(
+            "the oracle closure reads the true {term} off the truth each step: no sensors, \
+             sampler or ensemble (choose \"learned\" for those)"
+        ),
+        _ => format!(
+            "closure {}: the model run gets no {term}; sensors, sampler and ensemble belong \
+             to the learned closure",
+            mode.label()
+        ),
     }
 }
 
@@ -462,21 +515,16 @@ fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
     }
     let slot = Slot::of(e);
     match cx.compute.learned(slot, s.model.get(slot)) {
-        Some(LearnedModel::Published(m)) if m.card.training.grid != e.n => Some(format!(
-            "⚠ the model was trained on {0}×{0}; running zero-shot at {1}×{1}",
-            m.card.training.grid, e.n
-        )),
-        Some(LearnedModel::Published(m))
-            if m.card.inputs.density_scale.is_none() && m.card.inputs.sensors != e.sensors =>
-        {
-            Some(format!(
-                "⚠ this model was trained with {} sensors only: at {} its spread is not calibrated",
-                density_label(m.card.inputs.sensors),
-                density_label(e.sensors)
-            ))
+        Some(m) => {
+            let why = m.out_of_distribution(e);
+            (!why.is_empty()).then(|| {
+                format!(
+                    "⚠ outside the model's training data: {}. Its samples may be wrong \
+                     without looking wrong.",
+                    why.join("; ")
+                )
+            })
         }
-        Some(LearnedModel::Subgrid(m)) => subgrid_note(&m.card, e.nu),
-        Some(_) => None,
         None if cx.compute.loading() => Some(
             "loading the learned model onto the GPU; the model run has no closure until then"
                 .into(),
@@ -484,21 +532,6 @@ fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
         None => Some(format!(
             "⚠ no learned model for {slot}: the model run gets no closure"
         )),
-    }
-}
-
-/// A subgrid model is conditioned on the run's ν: say so when ν lies outside the
-/// viscosities it was trained on (the conditioning then extrapolates).
-fn subgrid_note(card: &crate::les::learn::model::LesCard, nu: f64) -> Option<String> {
-    let (lo, hi) = card.nu_range()?;
-    let fidelity = card.best_fidelity();
-    if nu < lo * 0.999 || nu > hi * 1.001 {
-        Some(format!(
-            "⚠ ν = {nu:.1e} is outside the trained range {lo:.0e} … {hi:.0e}: the model's \
-             ν conditioning extrapolates (asked for {fidelity}² DNS fidelity)"
-        ))
-    } else {
-        None
     }
 }
 

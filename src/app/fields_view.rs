@@ -10,7 +10,7 @@ use super::panels::{PanelSpec, PanelTexture, field_panel_ui};
 use super::settings::{RangeMode, Settings};
 use crate::experiment::runner::{Snapshot, SpinProgress};
 use crate::experiment::{Fields, Panel};
-use crate::render::{PanelRanges, Range, panel_style};
+use crate::render::{PanelRanges, Range, panel_style, panel_title};
 
 #[derive(Default)]
 pub struct FieldsView {
@@ -48,20 +48,20 @@ impl FieldsView {
         let f = &snap.fields;
         let ranges = PanelRanges::new(f, self.omega_range(f, s.range_mode));
         let sensors = s.show_sensors.then_some(f.sensors.as_slice());
+        let cx = snap.config.panels();
         Panel::ALL
             .into_iter()
             .map(|p| {
-                let field = f.panel(p);
-                let (range, cmap) = panel_style(p, field, &ranges, s.diverging, s.sequential);
+                let style = panel_style(p, &ranges, s.diverging, s.sequential);
                 PanelSpec {
                     id: p.id(),
-                    title: p.title(snap.config.term()),
+                    title: panel_title(p, &cx, &style),
                     unit: p.unit(),
-                    field,
+                    field: f.panel(p),
                     n: f.n,
-                    range,
-                    cmap,
-                    sensors: if p.shows_sensors() { sensors } else { None },
+                    range: style.range,
+                    cmap: style.cmap,
+                    sensors: if p.shows_sensors(&cx) { sensors } else { None },
                 }
             })
             .collect()

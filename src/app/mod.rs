@@ -20,7 +20,7 @@ pub mod gpu;
 mod launch;
 mod menu;
 pub mod panels;
-mod plots;
+pub mod plots;
 mod recording;
 pub mod session;
 pub mod settings;
@@ -349,6 +349,10 @@ impl eframe::App for ClosureLabApp {
             self.apply(c);
         }
         self.export_logic(ctx);
+        if self.automation.active() {
+            // a scripted window shot shows no tooltip wherever the pointer rests
+            ctx.global_style_mut(|s| s.interaction.tooltip_delay = f32::INFINITY);
+        }
         self.automation.screenshot(ctx, &self.session);
         self.measure_rate();
         if self.session.playing()
@@ -400,22 +404,24 @@ impl eframe::App for ClosureLabApp {
             .default_size(240.0)
             .show(ui, |ui| {
                 let e = &self.settings.experiment;
-                // the model card's a-priori calibration at this density (EM-10 row)
+                // the model card's a-priori calibration at this density and sampler
                 let slot = settings::Slot::Case(e.case);
-                let card = (e.flow == crate::experiment::Flow::Published)
+                let learned = e.flow == crate::experiment::Flow::Published
+                    && e.closure == crate::experiment::ClosureMode::Learned;
+                let card = learned
                     .then(|| {
                         self.compute
                             .model_for(e.case, self.settings.model.get(slot))
                     })
                     .flatten()
-                    .and_then(|m| {
-                        m.card
-                            .eval
-                            .iter()
-                            .find(|r| r.sensors == e.sensors && r.n == 64 && r.nfe == 10)
-                            .and_then(|r| r.spread_skill)
-                    });
-                plots::plots_ui(ui, &self.session.history, snap, card)
+                    .and_then(|m| m.card.spread_skill(e.sensors, e.sampler, e.sampling_steps));
+                plots::plots_ui(
+                    ui,
+                    &self.session.history,
+                    snap,
+                    card,
+                    &mut self.settings.show_held,
+                )
             });
         let gpu = self.compute.shader && self.settings.gpu_colormap;
         let spin = self.session.spin();

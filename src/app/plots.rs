@@ -1,107 +1,256 @@
 //! The plots along the bottom: ω error with and without closure, closure error and
 //! ensemble spread, energy and enstrophy, and the energy spectrum — all against the
-//! same simulation time axis.
+//! same simulation time axis. Each run has one colour in every plot (and in the key above
+//! them); no legend sits on the data.
 
-use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use eframe::egui::{self, Color32, RichText};
+use egui_plot::{Line, Plot, PlotPoints, VLine};
 
-use crate::experiment::History;
 use crate::experiment::runner::Snapshot;
+use crate::experiment::{History, Run};
 
-fn line(name: &str, pts: Vec<[f64; 2]>) -> Line<'static> {
-    Line::new(name.to_string(), PlotPoints::from(pts))
+/// The plots, left to right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlotId {
+    Error,
+    Closure,
+    Energy,
+    Spectrum,
 }
 
-/// `card_ratio`: the learned model's a-priori spread/skill at this density from its card.
-pub fn plots_ui(ui: &mut egui::Ui, h: &History, snap: Option<&Snapshot>, card_ratio: Option<f64>) {
+/// Colours from the Okabe–Ito palette (distinct under the common colour-vision
+/// deficiencies): one per run, then the closure diagnostics.
+pub fn run_colour(r: Run) -> Color32 {
+    match r {
+        Run::Truth => Color32::from_rgb(0x00, 0x9E, 0x73),
+        Run::With => Color32::from_rgb(0xD5, 0x5E, 0x00),
+        Run::Without => Color32::from_rgb(0x00, 0x72, 0xB2),
+        Run::Reference => Color32::from_rgb(0xCC, 0x79, 0xA7),
+    }
+}
+
+/// One line of a plot.
+pub struct Series {
+    pub plot: PlotId,
+    pub name: String,
+    /// The run the line belongs to (`None`: a closure diagnostic).
+    pub run: Option<Run>,
+    pub colour: Color32,
+    pub dashed: bool,
+    pub points: Vec<[f64; 2]>,
+}
+
+fn of_run(plot: PlotId, run: Run, name: String, points: Vec<[f64; 2]>) -> Series {
+    Series {
+        plot,
+        name,
+        run: Some(run),
+        colour: run_colour(run),
+        dashed: false,
+        points,
+    }
+}
+
+fn diagnostic(name: &str, colour: Color32, points: Vec<[f64; 2]>) -> Series {
+    Series {
+        plot: PlotId::Closure,
+        name: name.into(),
+        run: None,
+        colour,
+        dashed: false,
+        points,
+    }
+}
+
+/// Every line of every plot from the history and the newest spectra. `show_held`: add
+/// the held (stale) draw's error.
+pub fn series(h: &History, spectra: Option<&[(Run, Vec<f64>)]>, show_held: bool) -> Vec<Series> {
+    let mut out = vec![
+        of_run(
+            PlotId::Error,
+            Run::With,
+            Run::With.label().into(),
+            h.series(|s| Some(s.d_fro_with)),
+        ),
+        of_run(
+            PlotId::Error,
+            Run::Without,
+            Run::Without.label().into(),
+            h.series(|s| Some(s.d_fro_without)),
+        ),
+    ];
+    // errors span decades (16×16 sensors: 10⁻³ fresh, 10⁻¹ held): log axis
+    let lg = |v: Option<f64>| v.filter(|x| *x > 0.0).map(f64::log10);
+    out.push(diagnostic(
+        "fresh member",
+        Color32::from_rgb(0xE6, 0x9F, 0x00),
+        h.series(|s| lg(s.fresh_d_fro)),
+    ));
+    out.push(diagnostic(
+        "fresh mean (skill)",
+        run_colour(Run::With),
+        h.series(|s| lg(s.fresh_skill)),
+    ));
+    out.push(diagnostic(
+        "spread",
+        Color32::from_rgb(0x56, 0xB4, 0xE9),
+        h.series(|s| lg(s.fresh_spread)),
+    ));
+    if show_held {
+        let mut held = diagnostic(
+            "held (stale)",
+            Color32::GRAY,
+            h.series(|s| lg(s.closure_d_fro)),
+        );
+        held.dashed = true;
+        out.push(held);
+    }
+    for (k, run) in [Run::Truth, Run::With, Run::Without].into_iter().enumerate() {
+        out.push(of_run(
+            PlotId::Energy,
+            run,
+            format!("E {}", run.label()),
+            h.series(|s| Some(s.energy[k])),
+        ));
+        let mut z = of_run(
+            PlotId::Energy,
+            run,
+            format!("Z/100 {}", run.label()),
+            h.series(|s| Some(s.enstrophy[k] / 100.0)),
+        );
+        z.dashed = true;
+        out.push(z);
+    }
+    if let Some(spectra) = spectra {
+        // 10 decades below the peak: shells emptied by dealiasing or the LES filter hold
+        // round-off only
+        let top = spectra
+            .iter()
+            .flat_map(|(_, sp)| sp.iter())
+            .fold(0.0f64, |m, v| m.max(*v));
+        for (run, sp) in spectra {
+            let pts: Vec<[f64; 2]> = sp
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(_, v)| **v > 1e-10 * top)
+                .map(|(i, v)| [(i as f64).log10(), v.log10()])
+                .collect();
+            out.push(of_run(PlotId::Spectrum, *run, run.label().into(), pts));
+        }
+    }
+    out
+}
+
+fn line(s: &Series) -> Line<'static> {
+    let l = Line::new(s.name.clone(), PlotPoints::from(s.points.clone())).color(s.colour);
+    if s.dashed {
+        l.style(egui_plot::LineStyle::dashed_loose())
+    } else {
+        l
+    }
+}
+
+/// A key entry: a coloured bar and the name.
+fn key(ui: &mut egui::Ui, colour: Color32, name: &str, dashed: bool) {
+    ui.label(RichText::new(if dashed { "╍╍" } else { "━━" }).color(colour).strong());
+    ui.label(name);
+}
+
+/// `card_ratio`: the learned model's a-priori spread/skill at this density and sampler
+/// from its card; `show_held` is the setting the closure plot's checkbox edits.
+pub fn plots_ui(
+    ui: &mut egui::Ui,
+    h: &History,
+    snap: Option<&Snapshot>,
+    card_ratio: Option<f64>,
+    show_held: &mut bool,
+) {
+    let all = series(h, snap.map(|s| s.spectra.as_slice()), *show_held);
+    let runs: Vec<Run> = snap.map_or(vec![Run::Truth, Run::With, Run::Without], |s| {
+        s.spectra.iter().map(|(r, _)| *r).collect()
+    });
+    ui.horizontal_wrapped(|ui| {
+        for r in runs {
+            key(ui, run_colour(r), r.label(), false);
+            ui.add_space(8.0);
+        }
+        ui.label(RichText::new("· energy: solid E, dashed Z/100").weak());
+    });
     let link = egui::Id::unique("time-axis");
-    let height = (ui.available_height() - 24.0).max(80.0);
-    let width = (ui.available_width() / 4.0 - 8.0).max(120.0);
-    let time_plot = |id: &str| {
-        Plot::new(id)
+    let height = (ui.available_height() - 40.0).max(80.0);
+    let width = (ui.available_width() / 4.0 - 14.0).max(120.0);
+    let plot = |id: &str, x: &str, y: &str| {
+        Plot::new(id.to_string())
             .height(height)
             .width(width)
-            .legend(Legend::default())
-            .link_axis(link, [true, false])
+            .x_axis_label(x.to_string())
+            .y_axis_label(y.to_string())
+    };
+    let draw = |p: &mut egui_plot::PlotUi, id: PlotId| {
+        for s in all.iter().filter(|s| s.plot == id) {
+            p.line(line(s));
+        }
     };
     ui.horizontal(|ui| {
         ui.vertical(|ui| {
             ui.label("D_Fro of ω vs truth");
-            time_plot("err").show(ui, |p| {
-                p.line(line("with closure", h.series(|s| Some(s.d_fro_with))));
-                p.line(line("without", h.series(|s| Some(s.d_fro_without))));
-            });
+            plot("err", "t [s]", "D_Fro")
+                .link_axis(link, [true, false])
+                .show(ui, |p| draw(p, PlotId::Error));
         });
         ui.vertical(|ui| {
             let live = snap
                 .and_then(|s| s.spread_skill)
-                .map_or(String::new(), |r| format!(" · spread/skill {r:.2}"));
+                .map_or(String::new(), |r| format!(" · spread/skill now {r:.2}"));
             let card = card_ratio.map_or(String::new(), |r| format!(" (card {r:.2})"));
-            ui.label(format!("log₁₀ closure D_Fro{live}{card}"))
-                .on_hover_text(
-                    "fresh: each new ensemble against the truth's closure of the step it was \
-                     drawn for (member, and ensemble mean = skill), with the ensemble spread \
-                     on the same scale — calibrated when spread ≈ skill (ratio ≈ 1). In the \
-                     coupled run the closure sees the model run's ω, which drifts from the \
-                     truth's: the live ratio includes that drift, which the ensemble does not \
-                     know about. The a-priori ratio is the model card's, measured on the \
-                     true state (closure-lab eval, EM-10, 64²). The shipped models' members \
-                     are spread per scale by factors fitted on held-out trajectories \
-                     (closure-lab calibrate); an ensemble of one is left as drawn.\n\
-                     held: the sample in use against the current true closure; the truth \
-                     draws new noise every step, so a held sample is stale by construction.",
-                );
-            // errors span decades (16×16 sensors: 10⁻³ fresh, 10⁻¹ held): log axis
-            let lg = |v: Option<f64>| v.filter(|x| *x > 0.0).map(f64::log10);
-            time_plot("closure").show(ui, |p| {
-                p.line(line("fresh member", h.series(|s| lg(s.fresh_d_fro))));
-                p.line(line("fresh mean (skill)", h.series(|s| lg(s.fresh_skill))));
-                p.line(line("spread", h.series(|s| lg(s.fresh_spread))));
-                p.line(
-                    line("held (stale)", h.series(|s| lg(s.closure_d_fro)))
-                        .style(egui_plot::LineStyle::dashed_loose()),
+            ui.horizontal(|ui| {
+                ui.label(format!("closure D_Fro{live}{card}"))
+                    .on_hover_text(
+                        "fresh: each new ensemble against the truth's closure of the step it \
+                         was drawn for (member, and ensemble mean = skill), with the ensemble \
+                         spread on the same scale — calibrated when spread ≈ skill (ratio ≈ 1). \
+                         The live ratio is one ensemble's, so it swings from draw to draw; in \
+                         the coupled run the closure sees the model run's ω, which drifts from \
+                         the truth's, and the ratio includes that drift. The card's ratio is \
+                         the a-priori one, measured on the true state for this sampler and \
+                         sensor density (closure-lab eval) over 84 held-out states.",
+                    );
+                ui.checkbox(show_held, "held draw").on_hover_text(
+                    "add the sample in use against the current true closure (dashed). The \
+                     truth draws new noise every step, so a held sample is stale by \
+                     construction: its error is large even for a perfect closure",
                 );
             });
+            ui.horizontal_wrapped(|ui| {
+                for s in all.iter().filter(|s| s.plot == PlotId::Closure) {
+                    key(ui, s.colour, &s.name, s.dashed);
+                }
+            });
+            plot("closure", "t [s]", "log₁₀ D_Fro")
+                .height(height - 18.0)
+                .link_axis(link, [true, false])
+                .show(ui, |p| draw(p, PlotId::Closure));
         });
         ui.vertical(|ui| {
-            ui.label("energy (dashed: enstrophy/100)");
-            time_plot("energy").show(ui, |p| {
-                for (k, name) in ["truth", "with", "without"].iter().enumerate() {
-                    p.line(line(&format!("E {name}"), h.series(|s| Some(s.energy[k]))));
-                    p.line(
-                        line(
-                            &format!("Z/100 {name}"),
-                            h.series(|s| Some(s.enstrophy[k] / 100.0)),
-                        )
-                        .style(egui_plot::LineStyle::dashed_loose()),
+            ui.label("energy E and enstrophy Z/100");
+            plot("energy", "t [s]", "E, Z/100")
+                .link_axis(link, [true, false])
+                .show(ui, |p| draw(p, PlotId::Energy));
+        });
+        ui.vertical(|ui| {
+            ui.label("energy spectrum (dashed: dealiasing limit)");
+            plot("spectrum", "log₁₀ k", "log₁₀ E(k)").show(ui, |p| {
+                draw(p, PlotId::Spectrum);
+                if let Some(s) = snap {
+                    let k = crate::solver::grid::dealias_limit(s.fields.n);
+                    p.vline(
+                        VLine::new(format!("k = {k:.0}"), k.log10())
+                            .color(Color32::GRAY)
+                            .style(egui_plot::LineStyle::dashed_loose()),
                     );
                 }
             });
-        });
-        ui.vertical(|ui| {
-            ui.label("spectrum log₁₀ S(k) vs log₁₀ k");
-            Plot::new("spectrum")
-                .height(height)
-                .width(width)
-                .legend(Legend::default())
-                .show(ui, |p| {
-                    let Some(snap) = snap else { return };
-                    // shells emptied by dealiasing or the LES filter hold round-off only
-                    let top = snap
-                        .spectra
-                        .first()
-                        .map_or(0.0, |(_, sp)| sp.iter().fold(0.0f64, |m, v| m.max(*v)));
-                    for (name, sp) in &snap.spectra {
-                        let pts: Vec<[f64; 2]> = sp
-                            .iter()
-                            .enumerate()
-                            .skip(1)
-                            .filter(|(_, v)| **v > 1e-20 * top)
-                            .map(|(i, v)| [(i as f64).log10(), v.log10()])
-                            .collect();
-                        p.line(line(name, pts));
-                    }
-                });
         });
     });
 }

@@ -1,30 +1,25 @@
 //! In-app recording: the chosen panels side by side (by default truth | with | without,
-//! the published animation), one frame every `every` seconds of simulation time, colours
-//! fixed from the first frame. It runs as an observer on the simulation thread, so frames
+//! the published animation), one frame every `every` seconds of simulation time, colour
+//! scales over the whole recording (frames are kept until Stop, then coloured and encoded). It runs as an observer on the simulation thread, so frames
 //! are taken at exact simulation times however slowly the window repaints.
 
 use std::path::{Path, PathBuf};
 
 use crate::experiment::runner::{Observer, Snapshot};
 use crate::experiment::{Experiment, Panel};
-use crate::render::record::{Recorder, strip, strip_size};
-use crate::render::{Colormap, PanelRanges, Range, panel_style};
+use crate::render::record::Movie;
 
 use super::settings::{RecordFormat, Settings};
 
 pub struct Recording {
-    rec: Recorder,
+    movie: Movie,
     next_t: f64,
     every: f64,
-    frames: usize,
-    panels: Vec<(Panel, Range, Colormap)>,
-    scale: usize,
     path: PathBuf,
 }
 
 impl Recording {
-    /// A recording of the settings' panels, styled from the snapshot, into the export
-    /// folder.
+    /// A recording of the settings' panels into the export folder, starting now.
     pub fn start(s: &Settings, snap: &Snapshot) -> Result<Self, String> {
         let f = &snap.fields;
         let name = format!("closure-lab-{}-t{:.2}", s.preset, f.t);
@@ -34,28 +29,28 @@ impl Recording {
             RecordFormat::Mp4 => dir.join(format!("{name}.mp4")),
             RecordFormat::Png => dir.join(format!("{name}/")),
         };
-        let scale = (256 / f.n).max(1);
-        let ranges = PanelRanges::new(f, Range::symmetric_quantile(&[&f.truth], 0.995));
-        let panels: Vec<(Panel, Range, Colormap)> = Panel::ALL
+        let panels: Vec<Panel> = Panel::ALL
             .into_iter()
             .filter(|p| s.record_panels.contains(p))
-            .map(|p| {
-                let (r, c) = panel_style(p, f.panel(p), &ranges, s.diverging, s.sequential);
-                (p, r, c)
-            })
             .collect();
         if panels.is_empty() {
             return Err("choose at least one panel to record (the row under Record)".into());
         }
-        let size = strip_size(panels.len(), f.n, scale);
-        let rec = Recorder::create(&path, 10.0, size).map_err(|e| e.to_string())?;
+        let scale = (256 / f.n).max(1);
+        let movie = Movie::new(
+            &path,
+            10.0,
+            &panels,
+            snap.config.panels(),
+            (s.diverging, s.sequential),
+            scale,
+            s.record_titles,
+        )
+        .map_err(|e| e.to_string())?;
         Ok(Recording {
-            rec,
+            movie,
             next_t: f.t,
             every: s.record_every,
-            frames: 0,
-            panels,
-            scale,
             path,
         })
     }
@@ -66,30 +61,22 @@ impl Observer for Recording {
         if exp.t() + 1e-9 < self.next_t {
             return Ok(());
         }
-        let f = exp.fields(None);
-        let panels: Vec<(&[f64], Range, Colormap)> = self
-            .panels
-            .iter()
-            .map(|&(p, range, cmap)| (f.panel(p), range, cmap))
-            .collect();
-        let img = strip(&panels, f.n, self.scale);
-        self.rec
-            .push(&img)
+        self.movie
+            .push(&exp.fields(None))
             .map_err(|e| format!("recording to {} stopped: {e}", self.path.display()))?;
-        self.frames += 1;
         self.next_t += self.every;
         Ok(())
     }
 
     fn progress(&self) -> String {
-        format!("{} frames", self.frames)
+        format!("{} frames", self.movie.frames())
     }
 
     fn finish(self: Box<Self>) -> Result<String, String> {
-        let frames = self.frames;
-        self.rec
-            .finish()
-            .map(|p| format!("saved {} ({frames} frames)", p.display()))
+        let frames = self.movie.frames();
+        self.movie
+            .finish(|_, _| {})
+            .map(|p| format!("saved {} ({frames} frames, colour scales over all of them)", p.display()))
             .map_err(|e| e.to_string())
     }
 }

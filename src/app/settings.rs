@@ -110,6 +110,10 @@ pub struct Settings {
     pub record_every: f64,
     /// Panels recorded side by side, in display order.
     pub record_panels: Vec<Panel>,
+    /// A title band over each recorded panel (the first with the time).
+    pub record_titles: bool,
+    /// The closure plot also shows the held (stale) draw's error.
+    pub show_held: bool,
     /// Panel saved or copied by "Save/Copy panel image".
     pub export_panel: Panel,
     /// Panel image scale: 1, 2 or 4 image pixels per grid point.
@@ -185,6 +189,8 @@ impl Default for Settings {
             record_format: RecordFormat::Gif,
             record_every: limits::RECORD_EVERY.default,
             record_panels: vec![Panel::Truth, Panel::With, Panel::Without],
+            record_titles: true,
+            show_held: false,
             export_panel: Panel::Truth,
             export_scale: limits::EXPORT_SCALE.default,
             save_dialog: true,

@@ -38,10 +38,12 @@ pub fn status_ui(
                 ui.label(RichText::new(note).color(WARN));
             }
         }
-        ui.label(format!(
-            "frame {:.1} ms · simulation {:.0} steps/s",
-            rates.frame_ms, rates.steps_per_s
-        ));
+        let pace = if rates.steps_per_s > 0.0 {
+            format!("simulation {:.0} steps/s", rates.steps_per_s)
+        } else {
+            "simulation paused".to_string()
+        };
+        ui.label(format!("frame {:.1} ms · {pace}", rates.frame_ms));
         if let Some(m) = message {
             ui.label(RichText::new(m).color(Color32::from_rgb(200, 80, 60)));
             if ui.small_button("✕").clicked() {

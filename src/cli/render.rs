@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::experiment::{Experiment, ExperimentConfig, Fields, LearnedModel, Panel, presets};
-use crate::render::record::{Recorder, strip};
-use crate::render::{Colormap, PanelRanges, Range, panel_style};
+use crate::experiment::{Experiment, Panel, presets};
+use crate::render::record::Movie;
+use crate::render::{Colormap, PanelRanges, Range, panel_style, panel_title};
 
 #[derive(Args, Debug)]
 pub struct RenderArgs {
@@ -66,7 +66,6 @@ pub fn render(a: RenderArgs) -> Result<()> {
     cfg.blocking = true;
     cfg.validate()?;
     let model = super::closure_model(&mut cfg, a.model.as_deref())?;
-    let with_label = closure_label(&cfg, model.as_ref());
     let stop = super::interruptible()?;
     let bar = super::progress_bar();
     let (omega, t0) = super::start_state(&cfg, from, &bar, &stop)?;
@@ -81,51 +80,30 @@ pub fn render(a: RenderArgs) -> Result<()> {
         bar.finish_and_clear();
         return write_still(&a, &mut exp);
     }
-    write_movie(&a, &mut exp, &with_label, (from, to), &bar, &stop)
-}
-
-/// A panel's title in a movie: the run with the closure says which closure it has.
-fn movie_title(p: Panel, cfg: &ExperimentConfig, with_label: &str) -> String {
-    match p {
-        Panel::With => format!(
-            "{}, {with_label}",
-            p.title(cfg.term()).replace(", with closure", "")
-        ),
-        _ => p.title(cfg.term()),
-    }
-}
-
-/// What closes the run with the closure: the mode, or the learned model's kind.
-fn closure_label(cfg: &ExperimentConfig, model: Option<&LearnedModel>) -> String {
-    match model {
-        Some(LearnedModel::Subgrid(m)) => m.card.kind.closure_name().replace('-', " "),
-        Some(LearnedModel::Published(_)) => "learned closure".into(),
-        None => format!("closure {}", cfg.closure),
-    }
-}
-
-/// One colour scale per panel for a whole movie (from its first frame).
-fn movie_styles(a: &RenderArgs, f: &Fields) -> Vec<(Range, Colormap)> {
-    let ranges = PanelRanges::new(f, Range::symmetric_quantile(&[&f.truth], 0.995));
-    a.panels
-        .iter()
-        .map(|&p| panel_style(p, f.panel(p), &ranges, Colormap::RedBlue, Colormap::Viridis))
-        .collect()
+    write_movie(&a, &mut exp, (from, to), &bar, &stop)
 }
 
 /// The first panel now as a clean image with title, time and colorbar.
 fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
     let f = exp.fields(None);
     let p = a.panels[0];
-    let (r, cmap) = movie_styles(a, &f)[0];
+    let ranges = PanelRanges::new(&f, Range::symmetric_quantile(&[&f.truth], 0.995));
+    let style = panel_style(p, &ranges, Colormap::RedBlue, Colormap::Viridis);
     let title = format!(
         "{} [{}]   t = {:.2} s   ({})",
-        p.title(exp.config().term()),
+        panel_title(p, &exp.config().panels(), &style),
         p.unit(),
         f.t,
         a.preset
     );
-    let (img, _) = crate::render::panel::panel_image(f.panel(p), f.n, r, cmap, a.scale, &title);
+    let (img, _) = crate::render::panel::panel_image(
+        f.panel(p),
+        f.n,
+        style.range,
+        style.cmap,
+        a.scale,
+        &title,
+    );
     crate::render::export::save_png(&img, &a.out)?;
     say!(
         "wrote {} ({}×{}, panel `{p}` at t = {:.2} s)",
@@ -137,11 +115,11 @@ fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
     Ok(())
 }
 
-/// Frames every `--every` seconds of simulation time from `from` to `to`.
+/// Frames every `--every` seconds of simulation time from `from` to `to`, coloured on
+/// scales that cover the whole interval ([`Movie`]).
 fn write_movie(
     a: &RenderArgs,
     exp: &mut Experiment,
-    with_label: &str,
     (from, to): (f64, f64),
     bar: &indicatif::ProgressBar,
     stop: &std::sync::atomic::AtomicBool,
@@ -151,67 +129,38 @@ fn write_movie(
     bar.set_message("frames");
     bar.set_length(frames);
     bar.set_position(0);
-    let mut styles: Option<Vec<(Range, Colormap)>> = None;
-    let mut recorder: Option<Recorder> = None;
-    let mut encode_s = 0.0;
+    let mut movie = Movie::new(
+        &a.out,
+        a.fps,
+        &a.panels,
+        exp.config().panels(),
+        (Colormap::RedBlue, Colormap::Viridis),
+        a.scale,
+        true,
+    )?;
+    let interrupted = || -> Result<()> {
+        // the recorder's temporary file goes with it
+        bail!("interrupted: nothing written to {}", a.out.display())
+    };
     for k in 0..frames {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            // the recorder's temporary file goes with it
-            bail!("interrupted: nothing written to {}", a.out.display());
+            return interrupted();
         }
         if k > 0 {
             exp.advance(steps_per_frame)?;
         }
-        let f = exp.fields(None);
-        let rs = styles.get_or_insert_with(|| movie_styles(a, &f));
-        let t_enc = Instant::now();
-        let panels: Vec<(&[f64], Range, Colormap)> = a
-            .panels
-            .iter()
-            .zip(rs.iter())
-            .map(|(&p, &(r, c))| (f.panel(p), r, c))
-            .collect();
-        let titles: Vec<String> = a
-            .panels
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| {
-                let t = movie_title(p, exp.config(), with_label);
-                if i == 0 {
-                    format!("{t}, t = {:.2}", f.t)
-                } else {
-                    t
-                }
-            })
-            .collect();
-        let side = (f.n * a.scale) as u32;
-        let frame = crate::render::panel::with_titles(
-            &strip(&panels, f.n, a.scale),
-            &titles,
-            side,
-            crate::render::record::GAP,
-        );
-        let rec = match &mut recorder {
-            Some(r) => r,
-            None => recorder.insert(Recorder::create(
-                &a.out,
-                a.fps,
-                (frame.width(), frame.height()),
-            )?),
-        };
-        rec.push(&frame)?;
-        encode_s += t_enc.elapsed().as_secs_f64();
+        movie.push(&exp.fields(None))?;
         bar.inc(1);
     }
-    let t_fin = Instant::now();
-    let out = match recorder {
-        Some(r) => r.finish()?,
-        None => bail!("no frames"),
-    };
-    encode_s += t_fin.elapsed().as_secs_f64();
+    bar.set_message("encoding");
+    bar.set_position(0);
+    let t_enc = Instant::now();
+    // encoding takes milliseconds per frame: it finishes even when interrupted
+    let out = movie.finish(|_, _| bar.inc(1))?;
+    let encode_s = t_enc.elapsed().as_secs_f64();
     bar.finish_and_clear();
     say!(
-        "wrote {} ({frames} frames, t = {from}…{to} every {} s; {:.1} ms per frame to compose and encode)",
+        "wrote {} ({frames} frames, t = {from}…{to} every {} s, colour scales over all frames; {:.1} ms per frame to compose and encode)",
         out.display(),
         a.every,
         encode_s * 1e3 / frames as f64

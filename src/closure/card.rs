@@ -109,6 +109,26 @@ pub struct ModelCard {
 pub const CARD_FORMAT: u32 = 1;
 
 impl ModelCard {
+    /// The a-priori spread/skill the card measured for `sampler` at `steps` with `sensors`
+    /// per side on the training grid (`None`: no such row).
+    pub fn spread_skill(
+        &self,
+        sensors: usize,
+        sampler: super::sampler::Sampler,
+        steps: usize,
+    ) -> Option<f64> {
+        let rule = sampler.to_string();
+        self.eval
+            .iter()
+            .find(|r| {
+                r.sensors == sensors
+                    && r.n == self.training.grid
+                    && r.nfe == sampler.nfe(steps)
+                    && r.sampler.split('-').next() == Some(rule.as_str())
+            })
+            .and_then(|r| r.spread_skill)
+    }
+
     /// Density classes the network is conditioned on (0: trained at one density).
     pub fn density_classes(&self) -> usize {
         if self.inputs.density_scale.is_some() {

@@ -51,6 +51,18 @@ impl ClosureMode {
         }
     }
 
+    /// The mode in words (titles, readouts).
+    pub fn label(self) -> &'static str {
+        match self {
+            ClosureMode::Off => "off",
+            ClosureMode::Learned => "learned",
+            ClosureMode::Oracle => "oracle",
+            ClosureMode::Smagorinsky => "Smagorinsky",
+            ClosureMode::DynamicSmagorinsky => "dynamic Smagorinsky",
+            ClosureMode::Leith => "Leith",
+        }
+    }
+
     /// Whether the mode is a classical eddy-viscosity closure (subgrid flow only).
     pub fn is_classical(self) -> bool {
         matches!(
@@ -295,6 +307,15 @@ impl ExperimentConfig {
             (Flow::Kolmogorov, _) => "Π",
             (_, Case::G) => "G",
             (_, Case::H) => "H",
+        }
+    }
+
+    /// What the panels show (their titles follow it).
+    pub fn panels(&self) -> super::PanelContext {
+        super::PanelContext {
+            term: self.term(),
+            closure: self.closure,
+            ensemble: self.ensemble,
         }
     }
 

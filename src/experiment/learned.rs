@@ -73,6 +73,61 @@ impl LearnedModel {
         }
     }
 
+    /// Where a run of `cfg` lies outside what the model was trained on, each as one
+    /// phrase (empty: inside). The published models learned from the forced, noisy flow
+    /// at one ν on their training grid (at every sensor density, or one); subgrid models
+    /// from the ν values of their data files.
+    pub fn out_of_distribution(&self, cfg: &ExperimentConfig) -> Vec<String> {
+        use super::limits::{FORCING, SIGMA};
+        let mut out = Vec::new();
+        let off = |a: f64, b: f64| (a - b).abs() > 0.01 * b.abs();
+        match self {
+            LearnedModel::Published(m) => {
+                let (card, inputs) = (&m.card, &m.card.inputs);
+                if cfg.sigma == 0.0 && SIGMA.default > 0.0 {
+                    out.push(format!(
+                        "this run has no noise (trained with σ = {:.0e})",
+                        SIGMA.default
+                    ));
+                }
+                if cfg.forcing == 0.0 && FORCING.default != 0.0 {
+                    out.push(format!(
+                        "this run has no forcing (trained with A = {})",
+                        FORCING.default
+                    ));
+                }
+                if off(cfg.nu, inputs.nu) {
+                    out.push(format!("ν = {:.1e} (trained at {:.1e})", cfg.nu, inputs.nu));
+                }
+                if card.training.grid != cfg.n {
+                    out.push(format!(
+                        "grid {1}×{1}: zero-shot (trained on {0}×{0})",
+                        card.training.grid, cfg.n
+                    ));
+                }
+                if inputs.density_scale.is_none() && inputs.sensors != cfg.sensors {
+                    out.push(format!(
+                        "{0}×{0} sensors (trained with {1}×{1} only: spread not calibrated)",
+                        cfg.sensors, inputs.sensors
+                    ));
+                }
+            }
+            LearnedModel::Subgrid(m) => {
+                if let Some((lo, hi)) = m.card.nu_range()
+                    && (cfg.nu < lo * 0.999 || cfg.nu > hi * 1.001)
+                {
+                    out.push(format!(
+                        "ν = {:.1e} is outside the trained range {lo:.0e} … {hi:.0e}: the ν \
+                         conditioning extrapolates (asked for {}² DNS fidelity)",
+                        cfg.nu,
+                        m.card.best_fidelity()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// An ensemble of closure fields for the request's state. A subgrid model is
     /// conditioned on the request's ν and asked for the highest fidelity it was trained on.
     pub fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, String> {

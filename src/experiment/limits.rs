@@ -96,7 +96,7 @@ pub const SENSORS: Choice<usize> = Choice {
     default: 16,
 };
 pub const NU: Limit<f64> = Limit {
-    name: "ν",
+    name: "ν (viscosity)",
     min: 1e-4,
     max: 1e-2,
     default: 1e-3,

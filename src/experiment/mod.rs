@@ -29,7 +29,7 @@ use crate::solver::{C64, GrfParams, Grid, RunKind, Simulation, SolverError, grf}
 pub use config::{ClosureMode, ExperimentConfig, Flow};
 pub use history::{History, Sample};
 pub use learned::LearnedModel;
-pub use panel::{Panel, PanelKind};
+pub use panel::{Panel, PanelContext, PanelKind, Run};
 use truth::Truth;
 pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
 
@@ -488,15 +488,15 @@ impl Experiment {
 
     /// Named shell spectra of ω (the published "energy spectrum") of truth, with and
     /// without closure, and in the subgrid flow the Smagorinsky yardstick when it runs.
-    pub fn spectra(&self) -> Vec<(&'static str, Vec<f64>)> {
+    pub fn spectra(&self) -> Vec<(Run, Vec<f64>)> {
         let s = |hat: &[C64]| metrics::energy_spectrum(&self.grid, hat);
         let mut out = vec![
-            ("truth", s(self.truth.omega_hat())),
-            ("with", s(self.with.omega_hat())),
-            ("without", s(self.without.omega_hat())),
+            (Run::Truth, s(self.truth.omega_hat())),
+            (Run::With, s(self.with.omega_hat())),
+            (Run::Without, s(self.without.omega_hat())),
         ];
         if let Some(r) = &self.reference {
-            out.push(("Smagorinsky", s(r.sim.omega_hat())));
+            out.push((Run::Reference, s(r.sim.omega_hat())));
         }
         out
     }

@@ -4,6 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ClosureMode;
+
+/// What the panels of a run show: the closure term (G, H or Π), what closes the run with
+/// the closure, and the ensemble size. Titles follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PanelContext {
+    pub term: &'static str,
+    pub closure: ClosureMode,
+    pub ensemble: usize,
+}
+
 /// One field view of [`super::Fields`]. The kebab-case name (`true-closure`) is the
 /// stable identifier of the CLI (`render --panels`), the settings and file names.
 #[derive(
@@ -72,22 +83,54 @@ impl Panel {
         self.into()
     }
 
-    /// The title shown above the panel and in exported images; `term` names the closure
-    /// term (G, H or Π: see `ExperimentConfig::term`).
-    pub fn title(self, term: &str) -> String {
+    /// The title shown above the panel and in exported images. It follows what the run
+    /// with the closure is closed by and the ensemble size: an oracle closure is not
+    /// "sampled", one member is no "ensemble mean", and a panel with nothing to show
+    /// says why ([`Self::absent`]).
+    pub fn title(self, cx: &PanelContext) -> String {
+        if let Some(why) = self.absent(cx) {
+            return why;
+        }
+        let les = cx.term == "Π";
+        let term = cx.term;
+        let grid = if les { "LES ω" } else { "model ω" };
         match self {
-            Panel::Truth if term == "Π" => "filtered DNS ω".into(),
+            Panel::Truth if les => "filtered DNS ω".into(),
             Panel::Truth => "truth ω".into(),
-            Panel::With if term == "Π" => "LES ω, with closure".into(),
-            Panel::With => "model ω, with closure".into(),
-            Panel::Without if term == "Π" => "LES ω, no closure".into(),
-            Panel::Without => "model ω, no closure".into(),
+            Panel::With => match cx.closure {
+                ClosureMode::Learned => format!("{grid}, learned closure"),
+                ClosureMode::Off => format!("{grid}, closure off"),
+                ClosureMode::Oracle => format!("{grid}, oracle closure"),
+                m => format!("{grid}, {}", m.label()),
+            },
+            Panel::Without => format!("{grid}, no closure"),
             Panel::Error => "|ω_with − ω_truth|".into(),
             Panel::TrueClosure => format!("true {term}"),
-            Panel::Closure if term == "Π" => "modelled Π".into(),
-            Panel::Closure => format!("sampled {term} (ensemble mean)"),
-            Panel::Spread => "ensemble spread (std)".into(),
+            Panel::Closure => match cx.closure {
+                ClosureMode::Learned if cx.ensemble > 1 => {
+                    format!("sampled {term} (mean of {})", cx.ensemble)
+                }
+                ClosureMode::Learned => format!("sampled {term} (one member)"),
+                ClosureMode::Oracle => format!("oracle {term} (the true {term})"),
+                m => format!("{} {term}", m.label()),
+            },
+            Panel::Spread => format!("ensemble spread (std of {})", cx.ensemble),
             Panel::Reference => "LES ω, Smagorinsky".into(),
+        }
+    }
+
+    /// Why the panel has nothing to show in this run, as its title (`None`: it has).
+    pub fn absent(self, cx: &PanelContext) -> Option<String> {
+        match self {
+            Panel::Closure if cx.closure == ClosureMode::Off => {
+                Some("no closure (closure off)".into())
+            }
+            Panel::Spread if cx.closure != ClosureMode::Learned => Some(format!(
+                "no ensemble ({} closure)",
+                cx.closure.label()
+            )),
+            Panel::Spread if cx.ensemble < 2 => Some("no ensemble (one member)".into()),
+            _ => None,
         }
     }
 
@@ -107,13 +150,39 @@ impl Panel {
         }
     }
 
-    /// Whether the sensor positions are drawn over this panel.
-    pub fn shows_sensors(self) -> bool {
-        matches!(self, Panel::Truth | Panel::TrueClosure)
+    /// Whether the sensor positions are drawn over this panel: over the field they read
+    /// (the true closure), and only when a learned closure reads them.
+    pub fn shows_sensors(self, cx: &PanelContext) -> bool {
+        self == Panel::TrueClosure && cx.closure == ClosureMode::Learned
     }
 
     /// Parse a CLI/settings name, with an error that lists the valid names.
     pub fn parse(s: &str) -> Result<Panel, String> {
         crate::names::parse("panel", s)
+    }
+}
+
+/// The runs of a coupled experiment, as plots and legends name and colour them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter)]
+pub enum Run {
+    /// The truth (the filtered DNS in the subgrid flow).
+    Truth,
+    /// The model (or LES) run with the closure.
+    With,
+    /// The model (or LES) run without closure.
+    Without,
+    /// The Smagorinsky yardstick of the subgrid flow.
+    Reference,
+}
+
+impl Run {
+    /// The run's name in legends.
+    pub fn label(self) -> &'static str {
+        match self {
+            Run::Truth => "truth",
+            Run::With => "with closure",
+            Run::Without => "without",
+            Run::Reference => "Smagorinsky",
+        }
     }
 }

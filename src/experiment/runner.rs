@@ -57,9 +57,8 @@ pub enum RunnerCommand {
 /// The state of the runs at one moment, for drawing and export.
 pub struct Snapshot {
     pub fields: Fields,
-    /// Shell spectra of truth, with and without closure.
-    /// Named shell spectra (truth, with, without, and any yardstick run).
-    pub spectra: Vec<(&'static str, Vec<f64>)>,
+    /// Shell spectra of truth, with and without closure, and any yardstick run.
+    pub spectra: Vec<(super::Run, Vec<f64>)>,
     pub config: ExperimentConfig,
     pub steps: u64,
     pub t: f64,

@@ -8,7 +8,7 @@ pub mod panel;
 pub mod record;
 mod style;
 
-pub use style::{PanelRanges, panel_style};
+pub use style::{PanelRanges, PanelStyle, ROUNDOFF, panel_style, panel_title};
 
 use serde::{Deserialize, Serialize};
 

@@ -210,12 +210,22 @@ pub fn panel_image(
     (img, l)
 }
 
+/// Font size of panel titles over panels `panel_w` pixels wide.
+fn title_px(panel_w: u32) -> f32 {
+    (panel_w as f32 / 16.0).clamp(11.0, 20.0)
+}
+
+/// Height of the title band [`with_titles`] adds over panels `panel_w` pixels wide.
+pub fn title_band(panel_w: u32) -> u32 {
+    (title_px(panel_w) * 1.6).ceil() as u32
+}
+
 /// `strip` (panels of width `panel_w`, `gap` apart) with a white band above holding each
 /// panel's title, shrunk to fit its panel (movies of `render`).
 pub fn with_titles(strip: &RgbaImage, titles: &[String], panel_w: u32, gap: u32) -> RgbaImage {
     let f = font();
-    let px = (panel_w as f32 / 16.0).clamp(11.0, 20.0);
-    let band = (px * 1.6).ceil() as u32;
+    let px = title_px(panel_w);
+    let band = title_band(panel_w);
     let mut img = RgbaImage::from_pixel(
         strip.width(),
         strip.height() + band,

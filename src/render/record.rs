@@ -6,14 +6,18 @@
 
 use std::path::{Path, PathBuf};
 
-use openh264::encoder::{Encoder, FrameType};
+use openh264::OpenH264API;
+use openh264::encoder::{
+    Encoder, EncoderConfig, FrameRate, FrameType, QpRange, RateControlMode,
+};
 use openh264::formats::{RgbSliceU8, YUVBuffer};
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, RgbaImage};
 
 use super::export::{ExportError, upscale};
-use super::{Colormap, Range, field_rgba};
+use super::{Colormap, PanelRanges, Range, field_rgba, panel_style, panel_title};
+use crate::experiment::{Fields, Panel, PanelContext};
 
 /// Gap between panels, pixels.
 pub const GAP: u32 = 4;
@@ -94,6 +98,19 @@ fn werr(p: &Path, e: impl std::fmt::Display) -> ExportError {
     }
 }
 
+/// The H.264 settings of a recording. openh264's defaults (120 kbit/s, frames skipped
+/// to hold that rate) drop whole frames of a large movie — the muxer then refuses the
+/// empty sample ("video frame 1 is empty"). A recording keeps every frame at a fixed
+/// quality instead (rate control off, quantiser 18–28: fields are all edges and
+/// gradients, and a movie of a few hundred frames is small either way).
+fn encoder_config(fps: f64) -> EncoderConfig {
+    EncoderConfig::new()
+        .skip_frames(false)
+        .rate_control_mode(RateControlMode::Off)
+        .qp(QpRange::new(18, 28))
+        .max_frame_rate(FrameRate::from_hz(fps as f32))
+}
+
 type Mp4Muxer = muxide::api::Muxer<std::io::BufWriter<std::fs::File>>;
 
 /// An encoder receiving frames one at a time.
@@ -167,7 +184,8 @@ impl Recorder {
                     .tempfile_in(dir)
                     .map_err(|e| werr(out, e))?;
                 let file = tmp.reopen().map_err(|e| werr(out, e))?;
-                let enc = Encoder::new().map_err(|e| werr(out, format!("H.264 encoder: {e}")))?;
+                let enc = Encoder::with_api_config(OpenH264API::from_source(), encoder_config(fps))
+                    .map_err(|e| werr(out, format!("H.264 encoder: {e}")))?;
                 let mux = muxide::api::MuxerBuilder::new(std::io::BufWriter::new(file))
                     .video(muxide::api::VideoCodec::H264, w, h, fps)
                     .build()
@@ -224,11 +242,27 @@ impl Recorder {
                     }
                 }
                 let yuv = YUVBuffer::from_rgb8_source(RgbSliceU8::new(rgb, (w, h)));
-                let bs = enc
-                    .encode(&yuv)
-                    .map_err(|e| werr(out, format!("H.264 encoder: {e}")))?;
-                let key = matches!(bs.frame_type(), FrameType::IDR | FrameType::I);
-                let data = bs.to_vec();
+                let encode = |enc: &mut Encoder| {
+                    enc.encode(&yuv)
+                        .map(|bs| {
+                            let key = matches!(bs.frame_type(), FrameType::IDR | FrameType::I);
+                            (bs.to_vec(), key)
+                        })
+                        .map_err(|e| werr(out, format!("H.264 encoder: {e}")))
+                };
+                let (mut data, mut key) = encode(enc)?;
+                if data.is_empty() {
+                    // rate control dropped the frame despite the settings: a key frame is
+                    // never dropped
+                    enc.force_intra_frame();
+                    (data, key) = encode(enc)?;
+                }
+                if data.is_empty() {
+                    return Err(werr(
+                        out,
+                        format!("H.264 encoder gave no data for frame {}", *frames + 1),
+                    ));
+                }
                 mux.write_video(*frames as f64 / *fps, &data, key)
                     .map_err(|e| werr(out, format!("MP4 muxer: {e}")))?;
                 *frames += 1;
@@ -263,5 +297,160 @@ impl Recorder {
                 Ok(out)
             }
         }
+    }
+}
+
+/// A movie of chosen panels whose colour scales cover all of its frames, so a growing
+/// error or a spreading ensemble shows as a change of colour instead of being rescaled
+/// away frame by frame. Each frame's fields are kept (f32, in an anonymous temporary
+/// file) and its ranges merged into the movie's; [`Movie::finish`] colours every frame
+/// on the merged scales and encodes them. The output file is opened on the first frame,
+/// so a bad path fails before any long run.
+pub struct Movie {
+    panels: Vec<Panel>,
+    cx: PanelContext,
+    cmaps: (Colormap, Colormap),
+    scale: usize,
+    titles: bool,
+    fps: f64,
+    out: PathBuf,
+    n: usize,
+    store: std::io::BufWriter<std::fs::File>,
+    times: Vec<f64>,
+    ranges: Option<PanelRanges>,
+    rec: Option<Recorder>,
+}
+
+impl Movie {
+    /// A movie of `panels` (diverging and sequential maps `cmaps`, `scale` pixels per grid
+    /// point, a title band when `titles`) into `out` at `fps`.
+    pub fn new(
+        out: &Path,
+        fps: f64,
+        panels: &[Panel],
+        cx: PanelContext,
+        cmaps: (Colormap, Colormap),
+        scale: usize,
+        titles: bool,
+    ) -> Result<Self, ExportError> {
+        if panels.is_empty() {
+            return Err(werr(out, "no panels chosen"));
+        }
+        Format::from_path(out)?;
+        let file = tempfile::tempfile().map_err(|e| werr(out, e))?;
+        Ok(Movie {
+            panels: panels.to_vec(),
+            cx,
+            cmaps,
+            scale,
+            titles,
+            fps,
+            out: out.to_path_buf(),
+            n: 0,
+            store: std::io::BufWriter::new(file),
+            times: Vec::new(),
+            ranges: None,
+            rec: None,
+        })
+    }
+
+    /// Frames taken so far.
+    pub fn frames(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Take a frame of `f`.
+    pub fn push(&mut self, f: &Fields) -> Result<(), ExportError> {
+        use std::io::Write;
+        if self.rec.is_none() {
+            self.n = f.n;
+            let size = self.frame_size();
+            self.rec = Some(Recorder::create(&self.out, self.fps, size)?);
+        } else if f.n != self.n {
+            return Err(werr(&self.out, "grid changed during the recording"));
+        }
+        let r = PanelRanges::new(f, Range::symmetric_quantile(&[&f.truth], 0.995));
+        self.ranges = Some(self.ranges.map_or(r, |m| m.merge(r)));
+        for &p in &self.panels {
+            let v: Vec<f32> = f.panel(p).iter().map(|&x| x as f32).collect();
+            self.store
+                .write_all(bytemuck::cast_slice(&v))
+                .map_err(|e| werr(&self.out, format!("keeping frame {}: {e}", self.frames() + 1)))?;
+        }
+        self.times.push(f.t);
+        Ok(())
+    }
+
+    /// Title band height of a frame (0 without titles).
+    fn frame_size(&self) -> (u32, u32) {
+        let (w, h) = strip_size(self.panels.len(), self.n, self.scale);
+        let band = if self.titles {
+            super::panel::title_band((self.n * self.scale) as u32)
+        } else {
+            0
+        };
+        (w, h + band)
+    }
+
+    /// Colour and encode every frame (`progress(done, total)` after each); the file is
+    /// moved into place at the end.
+    pub fn finish(self, mut progress: impl FnMut(usize, usize)) -> Result<PathBuf, ExportError> {
+        use std::io::{Read, Seek};
+        let (Some(mut rec), Some(ranges)) = (self.rec, self.ranges) else {
+            return Err(werr(&self.out, "no frames taken"));
+        };
+        let styles: Vec<_> = self
+            .panels
+            .iter()
+            .map(|&p| panel_style(p, &ranges, self.cmaps.0, self.cmaps.1))
+            .collect();
+        let mut file = self
+            .store
+            .into_inner()
+            .map_err(|e| werr(&self.out, e.error()))?;
+        file.seek(std::io::SeekFrom::Start(0))
+            .map_err(|e| werr(&self.out, e))?;
+        let nn = self.n * self.n;
+        let mut buf = vec![0f32; nn];
+        let mut fields = vec![vec![0f64; nn]; self.panels.len()];
+        let total = self.times.len();
+        for (k, t) in self.times.iter().enumerate() {
+            for field in fields.iter_mut() {
+                file.read_exact(bytemuck::cast_slice_mut(&mut buf))
+                    .map_err(|e| werr(&self.out, e))?;
+                for (d, &s) in field.iter_mut().zip(&buf) {
+                    *d = s as f64;
+                }
+            }
+            let panels: Vec<(&[f64], Range, Colormap)> = fields
+                .iter()
+                .zip(&styles)
+                .map(|(f, s)| (f.as_slice(), s.range, s.cmap))
+                .collect();
+            let img = strip(&panels, self.n, self.scale);
+            let frame = if self.titles {
+                let titles: Vec<String> = self
+                    .panels
+                    .iter()
+                    .zip(&styles)
+                    .enumerate()
+                    .map(|(i, (&p, s))| {
+                        let title = panel_title(p, &self.cx, s);
+                        if i == 0 {
+                            format!("{title}, t = {t:.2}")
+                        } else {
+                            title
+                        }
+                    })
+                    .collect();
+                let side = (self.n * self.scale) as u32;
+                super::panel::with_titles(&img, &titles, side, GAP)
+            } else {
+                img
+            };
+            rec.push(&frame)?;
+            progress(k + 1, total);
+        }
+        rec.finish()
     }
 }

@@ -1,16 +1,42 @@
 //! How each panel is coloured — one rule for the window, recordings and the CLI: the
 //! three ω panels share one symmetric range in the diverging map; error and spread span
 //! [0, max] in the sequential map; the true and sampled closures share their own
-//! symmetric range.
+//! symmetric range. An error or spread map that is zero to round-off is drawn on the
+//! scale of what it measures (so it shows as "≈ 0", not as stretched noise).
 
 use super::{Colormap, Range};
-use crate::experiment::{Fields, Panel, PanelKind};
+use crate::experiment::{Fields, Panel, PanelContext, PanelKind};
 
-/// The shared colour ranges of one frame.
-#[derive(Clone, Copy, Debug)]
+/// A non-negative map (error, spread) whose largest value is below this fraction of the
+/// scale it is measured against (the ω range for the error, the closure range for the
+/// spread) is zero to round-off: double precision leaves ≈ 10⁻¹⁵ of the field, and a
+/// real error of a run is many orders above 10⁻⁹.
+pub const ROUNDOFF: f64 = 1e-9;
+
+/// The shared colour ranges of one frame (or, merged, of a whole movie).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PanelRanges {
     pub omega: Range,
     pub closure: Range,
+    /// Largest finite |ω_with − ω_truth|.
+    pub error: f64,
+    /// Largest finite ensemble spread.
+    pub spread: f64,
+}
+
+/// Largest finite value (0 for none).
+fn max_finite(f: &[f64]) -> f64 {
+    f.iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, &v| m.max(v))
+}
+
+/// The union of two ranges.
+fn wider(a: Range, b: Range) -> Range {
+    Range {
+        lo: a.lo.min(b.lo),
+        hi: a.hi.max(b.hi),
+    }
 }
 
 impl PanelRanges {
@@ -20,21 +46,77 @@ impl PanelRanges {
         PanelRanges {
             omega,
             closure: Range::symmetric_quantile(&[&f.true_closure, &f.closure], 0.995),
+            error: max_finite(&f.error),
+            spread: max_finite(&f.spread),
+        }
+    }
+
+    /// The ranges a movie uses: the widest of its frames', so every frame is drawn on one
+    /// scale and nothing clips more than a frame's own 99.5 % quantile.
+    pub fn merge(self, o: PanelRanges) -> PanelRanges {
+        PanelRanges {
+            omega: wider(self.omega, o.omega),
+            closure: wider(self.closure, o.closure),
+            error: self.error.max(o.error),
+            spread: self.spread.max(o.spread),
+        }
+    }
+
+    /// Whether `panel` (error or spread) is zero to round-off ([`ROUNDOFF`]).
+    pub fn roundoff(&self, panel: Panel) -> bool {
+        match panel {
+            Panel::Error => self.error <= ROUNDOFF * self.omega.hi.abs(),
+            Panel::Spread => self.spread <= ROUNDOFF * self.closure.hi.abs(),
+            _ => false,
         }
     }
 }
 
-/// Range and colour map of `panel` showing `field`.
+/// Colour range and map of a panel, and whether it shows a round-off zero.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PanelStyle {
+    pub range: Range,
+    pub cmap: Colormap,
+    /// The field is zero to round-off: drawn at the bottom of the scale it is measured
+    /// against; titles say "≈ 0 (round-off)".
+    pub roundoff: bool,
+}
+
+/// Range and colour map of `panel` under `ranges`.
 pub fn panel_style(
     panel: Panel,
-    field: &[f64],
     ranges: &PanelRanges,
     diverging: Colormap,
     sequential: Colormap,
-) -> (Range, Colormap) {
-    match panel.kind() {
+) -> PanelStyle {
+    let roundoff = ranges.roundoff(panel);
+    let (range, cmap) = match panel.kind() {
         PanelKind::Vorticity => (ranges.omega, diverging),
-        PanelKind::NonNegative => (Range::positive(&[field]), sequential),
         PanelKind::Closure => (ranges.closure, diverging),
+        PanelKind::NonNegative => {
+            let (max, scale) = match panel {
+                Panel::Spread => (ranges.spread, ranges.closure.hi),
+                _ => (ranges.error, ranges.omega.hi),
+            };
+            let hi = if roundoff || max <= 0.0 { scale } else { max };
+            let hi = if hi > 0.0 && hi.is_finite() { hi } else { 1.0 };
+            (Range { lo: 0.0, hi }, sequential)
+        }
+    };
+    PanelStyle {
+        range,
+        cmap,
+        roundoff,
+    }
+}
+
+/// A panel's title as drawn: [`Panel::title`], and "≈ 0 (round-off)" on an error or
+/// spread map that is zero to round-off.
+pub fn panel_title(panel: Panel, cx: &PanelContext, style: &PanelStyle) -> String {
+    let title = panel.title(cx);
+    if style.roundoff && panel.absent(cx).is_none() {
+        format!("{title} ≈ 0 (round-off)")
+    } else {
+        title
     }
 }

@@ -39,6 +39,11 @@ pub struct Grid {
     pub fft: Fft2,
 }
 
+/// The largest wavenumber the 2/3 rule keeps on an `n × n` grid: 2/3 of the Nyquist n/2.
+pub fn dealias_limit(n: usize) -> f64 {
+    (2.0 / 3.0) * (n / 2) as f64
+}
+
 impl Grid {
     /// Build the grid. `n` must be even and at least 8.
     pub fn new(n: usize) -> Result<Self, super::SolverError> {
@@ -54,8 +59,7 @@ impl Grid {
             Vec::with_capacity(len),
             Vec::with_capacity(len),
         );
-        let kmax = (n / 2) as f64;
-        let cut = (2.0 / 3.0) * kmax;
+        let cut = dealias_limit(n);
         for jy in 0..nh {
             for ix in 0..n {
                 let a = wavenumber(ix, n) as f64;
