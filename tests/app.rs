@@ -332,6 +332,10 @@ fn every_region_answers_through_its_commands() {
         h.state().settings.experiment.blocking,
         "waiting is the default"
     );
+    // the sampler's controls belong to the learned closure
+    assert_eq!(h.query_all_by_label("don't wait for the closure").count(), 0);
+    h.get_by_label("learned").click();
+    h.run_steps(2);
     h.get_by_label("don't wait for the closure").click();
     wait_until(&mut h, "not waiting for samples reaches the thread", |a| {
         a.session().snapshot().is_some_and(|s| !s.config.blocking)
