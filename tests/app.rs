@@ -597,7 +597,7 @@ fn no_sensors_with_the_learned_closure_runs_and_reports_calibration() {
         snap.fields.sensors.is_empty(),
         "no sensor marks without sensors"
     );
-    let r = snap.spread_skill.unwrap();
+    let r = snap.spread_skill.unwrap().value;
     assert!(r.is_finite() && r > 0.0, "spread/skill {r}");
     for p in Panel::ALL {
         assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");

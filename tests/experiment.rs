@@ -149,7 +149,7 @@ fn learned_closure_runs_on_the_worker_and_beats_no_closure() {
     assert!(fresh.is_finite() && fresh < 0.2, "fresh error {fresh}");
     // waiting for each sample, the runs stay together and the shipped model's live
     // spread/skill is its a-priori one (≈ 1; an ensemble of 3 expects √(3/4) ≈ 0.87)
-    let r = e.spread_skill().unwrap();
+    let r = e.spread_skill().unwrap().value;
     assert!((0.6..1.4).contains(&r), "live spread/skill {r}");
     let cd = last.closure_d_fro.unwrap();
     eprintln!(

@@ -88,7 +88,7 @@ impl FieldsView {
             waiting_ui(ui, spin);
             return Vec::new();
         };
-        let side = ((ui.available_width() / 4.0 - 60.0)
+        let side = ((ui.available_width() / 4.0 - 68.0)
             .min((ui.available_height() - 50.0) / 2.0 - 30.0))
         .max(96.0);
         let specs = self.specs(snap, s);

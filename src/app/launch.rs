@@ -113,6 +113,14 @@ pub fn run(options: AppOptions) -> Result<(), String> {
         "closure-lab",
         native,
         Box::new(move |cc| {
+            // small text (notes, keys, ticks) no smaller than 11 px at zoom 1 (Ctrl +/−
+            // zooms the whole window)
+            cc.egui_ctx.global_style_mut(|s| {
+                s.text_styles.insert(
+                    eframe::egui::TextStyle::Small,
+                    eframe::egui::FontId::proportional(11.0),
+                );
+            });
             let (settings, note) = if automated {
                 (Settings::default(), None)
             } else {

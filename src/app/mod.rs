@@ -401,7 +401,7 @@ impl eframe::App for ClosureLabApp {
         egui::Panel::bottom("plots")
             .resizable(true)
             .min_size(200.0)
-            .default_size(240.0)
+            .default_size(320.0)
             .show(ui, |ui| {
                 let e = &self.settings.experiment;
                 // the model card's a-priori calibration at this density and sampler

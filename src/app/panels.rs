@@ -5,7 +5,7 @@ use eframe::egui::{
     self, Color32, ColorImage, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2, pos2, vec2,
 };
 
-use crate::render::panel::{TICKS, tick_label, tick_values};
+use crate::render::panel::{TICKS, tick_labels};
 use crate::render::{Colormap, Range, field_index_at, field_rgba, pixel_of_index};
 
 /// A field to draw and how.
@@ -117,9 +117,26 @@ pub fn field_panel_ui(
     .inner
 }
 
-/// A vertical colorbar with its top, middle and bottom values.
+/// Font size of colorbar labels (points at UI scale 1).
+pub const COLORBAR_FONT: f32 = 11.0;
+
+/// Width a colorbar of `range` takes: the bar and its widest label.
+pub fn colorbar_width(ui: &egui::Ui, range: Range) -> f32 {
+    let font = egui::FontId::proportional(COLORBAR_FONT);
+    let widest = tick_labels(range)
+        .into_iter()
+        .map(|t| {
+            ui.fonts_mut(|f| f.layout_no_wrap(t, font.clone(), Color32::WHITE).size().x)
+        })
+        .fold(0.0f32, f32::max);
+    10.0 + 4.0 + widest + 2.0
+}
+
+/// A vertical colorbar with its tick values (five when it is tall enough, else three),
+/// as wide as its labels need.
 pub fn colorbar_ui(ui: &mut egui::Ui, range: Range, cmap: Colormap, height: f32) {
-    let (rect, _) = ui.allocate_exact_size(vec2(46.0, height), Sense::hover());
+    let width = colorbar_width(ui, range);
+    let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
     let painter = ui.painter_at(rect);
     let bar = Rect::from_min_size(rect.min, vec2(10.0, height));
     let steps = 64;
@@ -140,15 +157,15 @@ pub fn colorbar_ui(ui: &mut egui::Ui, range: Range, cmap: Colormap, height: f32)
         Stroke::new(0.5, ui.visuals().text_color()),
         egui::StrokeKind::Inside,
     );
-    let font = egui::FontId::proportional(10.0);
+    let font = egui::FontId::proportional(COLORBAR_FONT);
     let color = ui.visuals().text_color();
-    let ticks = tick_values(range);
-    for (k, v) in ticks.iter().enumerate().step_by(TICKS / 2) {
+    let every = if height >= 160.0 { 1 } else { TICKS / 2 };
+    for (k, label) in tick_labels(range).into_iter().enumerate().step_by(every) {
         let y = bar.min.y + height * k as f32 / (TICKS - 1) as f32;
         painter.text(
-            pos2(bar.max.x + 3.0, y.clamp(rect.min.y + 5.0, rect.max.y - 5.0)),
+            pos2(bar.max.x + 4.0, y.clamp(rect.min.y + 6.0, rect.max.y - 6.0)),
             egui::Align2::LEFT_CENTER,
-            tick_label(*v),
+            label,
             font.clone(),
             color,
         );

@@ -153,8 +153,8 @@ fn line(s: &Series) -> Line<'static> {
 
 /// A key entry: a coloured bar and the name.
 fn key(ui: &mut egui::Ui, colour: Color32, name: &str, dashed: bool) {
-    ui.label(RichText::new(if dashed { "╍╍" } else { "━━" }).color(colour).strong());
-    ui.label(name);
+    ui.label(RichText::new(if dashed { "╍" } else { "━" }).color(colour).strong());
+    ui.label(RichText::new(name).small());
 }
 
 /// `card_ratio`: the learned model's a-priori spread/skill at this density and sampler
@@ -177,8 +177,12 @@ pub fn plots_ui(
         }
         ui.label(RichText::new("· energy: solid E, dashed Z/100").weak());
     });
+    // the panel keeps its height (content shorter than the panel would shrink it)
+    ui.set_min_height(ui.available_height());
     let link = egui::Id::unique("time-axis");
-    let height = (ui.available_height() - 40.0).max(80.0);
+    // the key row, a title row (two in the closure column) and spacing sit above the
+    // plots; leaving less than the panel's height keeps the panel from growing each frame
+    let height = (ui.available_height() - 72.0).max(80.0);
     let width = (ui.available_width() / 4.0 - 14.0).max(120.0);
     let plot = |id: &str, x: &str, y: &str| {
         Plot::new(id.to_string())
@@ -194,52 +198,58 @@ pub fn plots_ui(
     };
     ui.horizontal(|ui| {
         ui.vertical(|ui| {
+            ui.set_width(width);
             ui.label("D_Fro of ω vs truth");
             plot("err", "t [s]", "D_Fro")
                 .link_axis(link, [true, false])
                 .show(ui, |p| draw(p, PlotId::Error));
         });
         ui.vertical(|ui| {
-            let live = snap
-                .and_then(|s| s.spread_skill)
-                .map_or(String::new(), |r| format!(" · spread/skill now {r:.2}"));
-            let card = card_ratio.map_or(String::new(), |r| format!(" (card {r:.2})"));
+            ui.set_width(width);
             ui.horizontal(|ui| {
-                ui.label(format!("closure D_Fro{live}{card}"))
-                    .on_hover_text(
-                        "fresh: each new ensemble against the truth's closure of the step it \
-                         was drawn for (member, and ensemble mean = skill), with the ensemble \
-                         spread on the same scale — calibrated when spread ≈ skill (ratio ≈ 1). \
-                         The live ratio is one ensemble's, so it swings from draw to draw; in \
-                         the coupled run the closure sees the model run's ω, which drifts from \
-                         the truth's, and the ratio includes that drift. The card's ratio is \
-                         the a-priori one, measured on the true state for this sampler and \
-                         sensor density (closure-lab eval) over 84 held-out states.",
-                    );
-                ui.checkbox(show_held, "held draw").on_hover_text(
+                ui.label("closure D_Fro (fresh draws)").on_hover_text(
+                    "fresh: each new ensemble against the truth's closure of the step it was \
+                     drawn for (member, and ensemble mean = skill), with the ensemble spread \
+                     on the same scale — calibrated when spread ≈ skill (ratio ≈ 1). The live \
+                     ratio is mean spread ÷ mean skill over the draws since the last change of \
+                     sensors, ensemble or model (± one standard error of the per-draw \
+                     ratios); in the coupled run the closure sees the model run's ω, which \
+                     drifts from the truth's, and the ratio includes that drift. The card's \
+                     ratio is the a-priori one, measured on the true state for this sampler \
+                     and sensor density (closure-lab eval) over 84 held-out states.",
+                );
+                ui.checkbox(show_held, "held").on_hover_text(
                     "add the sample in use against the current true closure (dashed). The \
                      truth draws new noise every step, so a held sample is stale by \
                      construction: its error is large even for a perfect closure",
                 );
             });
-            ui.horizontal_wrapped(|ui| {
+            ui.horizontal(|ui| {
                 for s in all.iter().filter(|s| s.plot == PlotId::Closure) {
                     key(ui, s.colour, &s.name, s.dashed);
                 }
             });
+            let live = snap.and_then(|s| s.spread_skill).map_or("—".into(), |r| {
+                let pm = r.se.map_or(String::new(), |se| format!(" ± {se:.2}"));
+                format!("{:.2}{pm} over {} draws", r.value, r.draws)
+            });
+            let card = card_ratio.map_or(String::new(), |r| format!(" · card {r:.2}"));
+            ui.label(RichText::new(format!("spread/skill {live}{card}")).small());
             plot("closure", "t [s]", "log₁₀ D_Fro")
-                .height(height - 18.0)
+                .height(height - 44.0)
                 .link_axis(link, [true, false])
                 .show(ui, |p| draw(p, PlotId::Closure));
         });
         ui.vertical(|ui| {
+            ui.set_width(width);
             ui.label("energy E and enstrophy Z/100");
             plot("energy", "t [s]", "E, Z/100")
                 .link_axis(link, [true, false])
                 .show(ui, |p| draw(p, PlotId::Energy));
         });
         ui.vertical(|ui| {
-            ui.label("energy spectrum (dashed: dealiasing limit)");
+            ui.set_width(width);
+            ui.label("spectrum (dashed: dealiasing limit)");
             plot("spectrum", "log₁₀ k", "log₁₀ E(k)").show(ui, |p| {
                 draw(p, PlotId::Spectrum);
                 if let Some(s) = snap {

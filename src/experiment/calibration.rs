@@ -16,7 +16,21 @@ pub struct Calibrator {
     last: Option<StateScores>,
     sum_spread: f64,
     sum_skill: f64,
+    /// Sums of the per-draw ratio and its square (its scatter gives the ± of the mean).
+    sum_ratio: f64,
+    sum_ratio2: f64,
     count: usize,
+}
+
+/// The live spread/skill over the fresh ensembles since the last reset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiveRatio {
+    /// Mean spread ÷ mean skill.
+    pub value: f64,
+    /// Standard error from the scatter of the per-draw ratios (`None` below 2 draws).
+    pub se: Option<f64>,
+    /// Ensembles scored.
+    pub draws: usize,
 }
 
 impl Calibrator {
@@ -37,6 +51,11 @@ impl Calibrator {
         if ensemble.len() > 1 && sc.spread.is_finite() && sc.d_fro_mean.is_finite() {
             self.sum_spread += sc.spread;
             self.sum_skill += sc.d_fro_mean;
+            if sc.d_fro_mean > 0.0 {
+                let r = sc.spread / sc.d_fro_mean;
+                self.sum_ratio += r;
+                self.sum_ratio2 += r * r;
+            }
             self.count += 1;
         }
         self.last = Some(sc);
@@ -53,7 +72,20 @@ impl Calibrator {
     }
 
     /// Mean spread ÷ mean skill over the fresh ensembles since the last reset.
-    pub fn spread_skill(&self) -> Option<f64> {
-        (self.count > 0 && self.sum_skill > 0.0).then(|| self.sum_spread / self.sum_skill)
+    pub fn spread_skill(&self) -> Option<LiveRatio> {
+        if self.count == 0 || self.sum_skill <= 0.0 {
+            return None;
+        }
+        let n = self.count as f64;
+        let se = (self.count > 1).then(|| {
+            let mean = self.sum_ratio / n;
+            let var = ((self.sum_ratio2 - n * mean * mean) / (n - 1.0)).max(0.0);
+            (var / n).sqrt()
+        });
+        Some(LiveRatio {
+            value: self.sum_spread / self.sum_skill,
+            se,
+            draws: self.count,
+        })
     }
 }

@@ -6,6 +6,7 @@
 //! histories at a fixed cadence. No UI code lives here: the app and the CLI both drive it.
 
 mod calibration;
+pub use calibration::LiveRatio;
 mod config;
 pub mod history;
 mod learned;
@@ -288,7 +289,7 @@ impl Experiment {
     }
     /// Latency of the last learned closure sample (ms), measured by the worker.
     /// Live spread ÷ skill of the fresh learned ensembles (docs/science.md §7.1).
-    pub fn spread_skill(&self) -> Option<f64> {
+    pub fn spread_skill(&self) -> Option<LiveRatio> {
         self.calibration.spread_skill()
     }
 

@@ -68,7 +68,7 @@ pub struct Snapshot {
     /// How long learned draws are held (the achieved resample interval).
     pub draw_timing: super::DrawTiming,
     /// Live spread ÷ skill of the fresh learned ensembles (docs/science.md §7).
-    pub spread_skill: Option<f64>,
+    pub spread_skill: Option<super::LiveRatio>,
     /// Training grid of the attached learned model.
     pub model_grid: Option<usize>,
     /// Counts (re)starts: metric histories of different generations do not mix.

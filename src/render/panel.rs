@@ -89,15 +89,30 @@ fn draw_text(
     }
 }
 
-/// Tick label text: few significant digits, scientific notation for very small or large.
-pub fn tick_label(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.abs() >= 0.01 && v.abs() < 1000.0 {
-        format!("{v:.3}")
+/// The labels of a colorbar's ticks (top to bottom), all in one format chosen from the
+/// range's magnitude: fixed-point with three significant digits of the largest value
+/// between 0.01 and 1000, else scientific.
+pub fn tick_labels(range: Range) -> Vec<String> {
+    let values = tick_values(range);
+    let m = range.lo.abs().max(range.hi.abs());
+    let fixed = (0.01..1000.0).contains(&m);
+    let decimals = if fixed {
+        (2 - m.log10().floor() as i32).clamp(0, 4) as usize
     } else {
-        format!("{v:.2e}")
-    }
+        0
+    };
+    values
+        .iter()
+        .map(|&v| {
+            if v == 0.0 || (fixed && v.abs() < 0.5 * 10f64.powi(-(decimals as i32))) {
+                "0".into()
+            } else if fixed {
+                format!("{v:.decimals$}")
+            } else {
+                format!("{v:.1e}")
+            }
+        })
+        .collect()
 }
 
 /// Values at the colorbar ticks, top (hi) to bottom (lo).
@@ -116,9 +131,9 @@ fn layout(f: &FontRef, n: usize, scale: usize, range: Range) -> PanelLayout {
     let bar_gap = (font_px * 0.5).round() as u32;
     let bar_w = (font_px * 0.9).round() as u32;
     let label_px = font_px * 0.8;
-    let labels_w = tick_values(range)
+    let labels_w = tick_labels(range)
         .iter()
-        .map(|&v| text_width(f, label_px, &tick_label(v)))
+        .map(|t| text_width(f, label_px, t))
         .fold(0.0f32, f32::max)
         .ceil() as u32;
     let bar_x = margin + side + bar_gap;
@@ -189,7 +204,7 @@ pub fn panel_image(
     let label_px = l.font_px * 0.8;
     let tick_len = (l.bar_w / 3).max(2);
     let label_x = (l.bar_x + l.bar_w + (l.font_px * 0.25) as u32) as f32;
-    for (k, v) in tick_values(range).into_iter().enumerate() {
+    for (k, label) in tick_labels(range).iter().enumerate() {
         let y = l.field_y + ((h - 1) as f64 * k as f64 / (TICKS - 1) as f64).round() as u32;
         for x in l.bar_x + l.bar_w - tick_len..l.bar_x + l.bar_w {
             img.put_pixel(x, y, Rgba([ink[0], ink[1], ink[2], 255]));
@@ -203,7 +218,7 @@ pub fn panel_image(
             label_px,
             label_x,
             baseline,
-            &tick_label(v),
+            label,
             ink,
         );
     }
