@@ -335,7 +335,11 @@ impl eframe::App for ClosureLabApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         let t0 = Instant::now();
         let news = self.session.poll();
-        if self.automation.active() && news.iter().any(|m| m.starts_with("cannot start")) {
+        let fatal = news
+            .iter()
+            .any(|m| matches!(m, crate::experiment::runner::RunnerMessage::CannotStart(_)));
+        let news: Vec<String> = news.iter().map(ToString::to_string).collect();
+        if self.automation.active() && fatal {
             self.automation.abort(ctx, &news.join("; "));
         }
         self.messages.extend(news);

@@ -37,7 +37,7 @@ impl Session {
 
     /// Take what the simulation thread published since the last frame; returns its
     /// messages for the user.
-    pub fn poll(&mut self) -> Vec<String> {
+    pub fn poll(&mut self) -> Vec<crate::experiment::runner::RunnerMessage> {
         self.snapshot = self.runner.snapshot();
         let (generation, samples) = self.runner.take_samples();
         if generation != self.generation {

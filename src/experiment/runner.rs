@@ -54,6 +54,25 @@ pub enum RunnerCommand {
     StopObserving,
 }
 
+/// What the simulation thread reports: the window shows each; a scripted run stops on
+/// [`RunnerMessage::CannotStart`] (no runs will come).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunnerMessage {
+    /// The runs could not be started (bad settings, a failed spin-up, no thread).
+    CannotStart(String),
+    /// Anything else worth saying (a recording saved or stopped, a blow-up, …).
+    Note(String),
+}
+
+impl std::fmt::Display for RunnerMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunnerMessage::CannotStart(e) => write!(f, "cannot start: {e}"),
+            RunnerMessage::Note(m) => f.write_str(m),
+        }
+    }
+}
+
 /// The state of the runs at one moment, for drawing and export.
 pub struct Snapshot {
     pub fields: Fields,
@@ -90,7 +109,7 @@ pub(super) struct Shared {
     /// Metric samples not yet taken by the reader, of `generation`.
     samples: Vec<Sample>,
     generation: u64,
-    messages: Vec<String>,
+    messages: Vec<RunnerMessage>,
     spin: Option<SpinProgress>,
     observing: Option<String>,
     playing: bool,
@@ -142,9 +161,9 @@ impl Runner {
             Ok(h) => Some(h),
             Err(e) => {
                 alive.store(false, Ordering::SeqCst);
-                lock(&shared)
-                    .messages
-                    .push(format!("cannot start the simulation thread: {e}"));
+                lock(&shared).messages.push(RunnerMessage::CannotStart(format!(
+                    "the simulation thread: {e}"
+                )));
                 None
             }
         };
@@ -166,7 +185,7 @@ impl Runner {
         if !sent {
             lock(&self.shared)
                 .messages
-                .push("the simulation thread has stopped".into());
+                .push(RunnerMessage::Note("the simulation thread has stopped".into()));
         }
     }
 
@@ -182,7 +201,7 @@ impl Runner {
     }
 
     /// Messages for the user since the last call (errors, saved files).
-    pub fn take_messages(&self) -> Vec<String> {
+    pub fn take_messages(&self) -> Vec<RunnerMessage> {
         std::mem::take(&mut lock(&self.shared).messages)
     }
 

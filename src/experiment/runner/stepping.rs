@@ -6,7 +6,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Launch, Observer, RunnerCommand, Shared, Snapshot, SpinProgress, lock};
+use super::{
+    Launch, Observer, RunnerCommand, RunnerMessage, Shared, Snapshot, SpinProgress, lock,
+};
 use crate::experiment::{Experiment, spin_up};
 
 /// Longest stretch of stepping between two looks at the command queue and publications.
@@ -188,7 +190,14 @@ impl Loop {
     }
 
     fn message(&self, m: String) {
-        lock(&self.shared).messages.push(m);
+        lock(&self.shared).messages.push(RunnerMessage::Note(m));
+    }
+
+    /// The runs cannot start: say why.
+    fn cannot_start(&self, e: impl std::fmt::Display) {
+        lock(&self.shared)
+            .messages
+            .push(RunnerMessage::CannotStart(e.to_string()));
     }
 
     fn handle(&mut self, c: RunnerCommand) {
@@ -271,7 +280,7 @@ impl Loop {
         self.seen = 0;
         self.steps.store(0, Ordering::Relaxed);
         if let Err(e) = l.cfg.validate() {
-            self.message(format!("cannot start: {e}"));
+            self.cannot_start(e);
             return;
         }
         if l.spin_to <= 0.0 {
@@ -300,7 +309,7 @@ impl Loop {
                 self.exp = Some(e);
                 self.reset_pace();
             }
-            Err(e) => self.message(format!("cannot start: {e}")),
+            Err(e) => self.cannot_start(e),
         }
         self.dirty = true;
     }
@@ -332,7 +341,7 @@ impl Loop {
                     }
                 }
             }
-            Err(e) => self.message(format!("spin-up failed: {e}")),
+            Err(e) => self.cannot_start(format!("spin-up failed: {e}")),
         }
     }
 
@@ -351,7 +360,7 @@ impl Loop {
         if let Some(o) = &mut self.observer {
             if let Err(e) = o.observe(exp) {
                 self.observer = None;
-                lock(&self.shared).messages.push(e);
+                lock(&self.shared).messages.push(RunnerMessage::Note(e));
             }
         }
         if self.pause_at.is_some_and(|k| exp.steps() >= k) {
