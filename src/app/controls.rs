@@ -536,6 +536,13 @@ fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
 }
 
 fn view_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
+    let z = app_limits::UI_SCALE;
+    ui.add(
+        egui::Slider::new(&mut s.ui_scale, z.range())
+            .step_by(0.05)
+            .text(z.name),
+    )
+    .on_hover_text("zoom of the whole window; Ctrl + / Ctrl − / Ctrl 0 too");
     egui::ComboBox::from_label("ω colour map")
         .selected_text(s.diverging.name())
         .show_ui(ui, |ui| {

@@ -14,7 +14,7 @@ use crate::render::{PanelRanges, Range, panel_style, panel_title};
 
 #[derive(Default)]
 pub struct FieldsView {
-    textures: [PanelTexture; 7],
+    textures: [PanelTexture; Panel::ALL.len()],
     /// The frozen ω range while the range mode is "locked".
     locked: Option<Range>,
     /// Range mode the lock was taken under (a change of mode takes a new lock).

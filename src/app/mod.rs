@@ -65,6 +65,8 @@ pub struct ClosureLabApp {
     rates: status::Rates,
     /// Time of this frame's `logic()` (ms), for the frame benchmark.
     logic_ms: f64,
+    /// The window zoom last applied from the settings.
+    applied_zoom: f32,
     /// For the simulation rate: thread steps and time at the last measurement.
     rate_mark: (Instant, u64),
 }
@@ -107,6 +109,7 @@ impl ClosureLabApp {
             want_window_shot: false,
             rates: status::Rates::default(),
             logic_ms: 0.0,
+            applied_zoom: 1.0,
             rate_mark: (Instant::now(), 0),
             settings,
         };
@@ -372,6 +375,15 @@ impl eframe::App for ClosureLabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let t0 = Instant::now();
         let ctx = ui.ctx().clone();
+        // the UI-scale setting and the keyboard zoom stay one value: a changed setting
+        // zooms, a keyboard zoom moves the setting
+        let zoom = ctx.zoom_factor();
+        if (self.settings.ui_scale - self.applied_zoom).abs() > 1e-4 {
+            ctx.set_zoom_factor(self.settings.ui_scale);
+        } else if (zoom - self.applied_zoom).abs() > 1e-4 {
+            self.settings.ui_scale = settings::limits::UI_SCALE.clamp(zoom);
+        }
+        self.applied_zoom = self.settings.ui_scale;
         let snap = self.session.snapshot();
         let mut out = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| out.extend(menu::menu_ui(ui)));

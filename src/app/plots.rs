@@ -235,8 +235,22 @@ pub fn plots_ui(
             });
             let card = card_ratio.map_or(String::new(), |r| format!(" · card {r:.2}"));
             ui.label(RichText::new(format!("spread/skill {live}{card}")).small());
+            let p_z = h.last().and_then(|s| s.p_z);
+            if let Some([closure, truth]) = p_z {
+                ui.label(
+                    RichText::new(format!(
+                        "enstrophy drain P_Z: closure {closure:.1} · true Π {truth:.1}"
+                    ))
+                    .small(),
+                )
+                .on_hover_text(
+                    "P_Z = −⟨Π ω̄⟩, the subgrid term's share of the resolved enstrophy \
+                     tendency (negative: a drain to the unresolved scales), of the closure on \
+                     the LES run with it and of the true Π on the filtered DNS",
+                );
+            }
             plot("closure", "t [s]", "log₁₀ D_Fro")
-                .height(height - 44.0)
+                .height(height - if p_z.is_some() { 62.0 } else { 44.0 })
                 .link_axis(link, [true, false])
                 .show(ui, |p| draw(p, PlotId::Closure));
         });

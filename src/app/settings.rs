@@ -22,6 +22,13 @@ pub mod limits {
         default: 600.0,
     };
     /// Simulation time between recorded frames.
+    /// Zoom of the whole window (Ctrl +/− change it too).
+    pub const UI_SCALE: Limit<f32> = Limit {
+        name: "UI scale",
+        min: 0.75,
+        max: 2.5,
+        default: 1.0,
+    };
     pub const RECORD_EVERY: Limit<f64> = Limit {
         name: "recording interval (s)",
         min: 0.001,
@@ -114,6 +121,8 @@ pub struct Settings {
     pub record_titles: bool,
     /// The closure plot also shows the held (stale) draw's error.
     pub show_held: bool,
+    /// Zoom of the whole window.
+    pub ui_scale: f32,
     /// Panel saved or copied by "Save/Copy panel image".
     pub export_panel: Panel,
     /// Panel image scale: 1, 2 or 4 image pixels per grid point.
@@ -191,6 +200,7 @@ impl Default for Settings {
             record_panels: vec![Panel::Truth, Panel::With, Panel::Without],
             record_titles: true,
             show_held: false,
+            ui_scale: limits::UI_SCALE.default,
             export_panel: Panel::Truth,
             export_scale: limits::EXPORT_SCALE.default,
             save_dialog: true,
@@ -242,6 +252,7 @@ impl Settings {
         self.steps_per_second = limits::STEPS_PER_SECOND.clamp(self.steps_per_second);
         self.record_every = limits::RECORD_EVERY.clamp(self.record_every);
         self.export_scale = limits::EXPORT_SCALE.clamp(self.export_scale);
+        self.ui_scale = limits::UI_SCALE.clamp(self.ui_scale);
         let mut seen = Vec::new();
         self.record_panels.retain(|p| {
             let first = !seen.contains(p);

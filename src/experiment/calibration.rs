@@ -14,6 +14,8 @@ pub struct Calibrator {
     /// The step a sample was requested for and the true closure at that step.
     requested: Option<(u64, Vec<f64>)>,
     last: Option<StateScores>,
+    /// |ensemble mean − truth| per pixel of the last scored draw.
+    last_error: Option<Vec<f64>>,
     sum_spread: f64,
     sum_skill: f64,
     /// Sums of the per-draw ratio and its square (its scatter gives the ± of the mean).
@@ -48,6 +50,8 @@ impl Calibrator {
             return;
         }
         let sc = score(ensemble, &truth);
+        let mean = crate::closure::calibration::ensemble_mean(ensemble);
+        self.last_error = Some(mean.iter().zip(&truth).map(|(m, t)| (m - t).abs()).collect());
         if ensemble.len() > 1 && sc.spread.is_finite() && sc.d_fro_mean.is_finite() {
             self.sum_spread += sc.spread;
             self.sum_skill += sc.d_fro_mean;
@@ -64,6 +68,11 @@ impl Calibrator {
     /// Forget the running sums (the sensors, ensemble or model changed).
     pub fn reset(&mut self) {
         *self = Calibrator::default();
+    }
+
+    /// |ensemble mean − truth| of the latest fresh ensemble, at the step it was drawn for.
+    pub fn last_error(&self) -> Option<&[f64]> {
+        self.last_error.as_deref()
     }
 
     /// Scores of the latest fresh ensemble.

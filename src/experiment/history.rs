@@ -21,6 +21,9 @@ pub struct Sample {
     pub fresh_d_fro: Option<f64>,
     pub fresh_skill: Option<f64>,
     pub fresh_spread: Option<f64>,
+    /// Subgrid flow: the enstrophy transfer P_Z = −⟨Π ω̄⟩ of the closure applied to the
+    /// run with it, and of the true Π on the filtered DNS (negative: a drain).
+    pub p_z: Option<[f64; 2]>,
     /// Energy and enstrophy of truth, with, without.
     pub energy: [f64; 3],
     pub enstrophy: [f64; 3],

@@ -162,6 +162,9 @@ pub struct Fields {
     pub spread: Vec<f64>,
     /// |ω_with − ω_truth|
     pub error: Vec<f64>,
+    /// |ensemble mean − true closure| of the newest learned draw at the step it was
+    /// drawn for (zeros before the first).
+    pub closure_error: Vec<f64>,
     /// The Smagorinsky yardstick run of the subgrid flow (zeros without one).
     pub reference: Vec<f64>,
     pub sensors: Vec<usize>,
@@ -178,6 +181,7 @@ impl Fields {
             Panel::TrueClosure => &self.true_closure,
             Panel::Closure => &self.closure,
             Panel::Spread => &self.spread,
+            Panel::ClosureError => &self.closure_error,
             Panel::Reference => &self.reference,
         }
     }
@@ -474,6 +478,13 @@ impl Experiment {
             fresh_d_fro: fresh.map(|f| f.d_fro_member),
             fresh_skill: fresh.map(|f| f.d_fro_mean),
             fresh_spread: fresh.map(|f| f.spread).filter(|s| s.is_finite()),
+            p_z: (self.cfg.flow == Flow::Kolmogorov && self.cfg.closure != ClosureMode::Off)
+                .then(|| {
+                    [
+                        crate::les::stats::enstrophy_transfer(&self.closure, &with),
+                        crate::les::stats::enstrophy_transfer(&self.true_closure, &truth),
+                    ]
+                }),
             energy: [
                 metrics::energy(&self.grid, self.truth.omega_hat()),
                 metrics::energy(&self.grid, self.with.omega_hat()),
@@ -529,6 +540,10 @@ impl Experiment {
             },
             closure,
             error,
+            closure_error: self
+                .calibration
+                .last_error()
+                .map_or_else(|| vec![0.0; n2], <[f64]>::to_vec),
             reference: self
                 .reference
                 .as_mut()

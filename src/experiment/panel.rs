@@ -48,6 +48,9 @@ pub enum Panel {
     Closure,
     /// Per-pixel standard deviation over the closure ensemble.
     Spread,
+    /// |ensemble mean − true closure| of the newest learned draw, against the true
+    /// closure of the step it was drawn for (a held draw is stale against later steps).
+    ClosureError,
     /// Vorticity of the Smagorinsky LES that runs beside the others in the subgrid flow
     /// as a classical yardstick (zeros where there is none). Not in [`Panel::ALL`]: the
     /// app does not show it; `render --panels` can.
@@ -64,8 +67,8 @@ pub enum PanelKind {
 }
 
 impl Panel {
-    /// The panels the app shows, in display order (two rows: four, then three).
-    pub const ALL: [Panel; 7] = [
+    /// The panels the app shows, in display order (two rows of four).
+    pub const ALL: [Panel; 8] = [
         Panel::Truth,
         Panel::With,
         Panel::Without,
@@ -73,6 +76,7 @@ impl Panel {
         Panel::TrueClosure,
         Panel::Closure,
         Panel::Spread,
+        Panel::ClosureError,
     ];
 
     /// Panels in the first display row.
@@ -115,6 +119,7 @@ impl Panel {
                 m => format!("{} {term}", m.label()),
             },
             Panel::Spread => format!("ensemble spread (std of {})", cx.ensemble),
+            Panel::ClosureError => format!("|sampled − true {term}| at its draw"),
             Panel::Reference => "LES ω, Smagorinsky".into(),
         }
     }
@@ -130,6 +135,11 @@ impl Panel {
                 cx.closure.label()
             )),
             Panel::Spread if cx.ensemble < 2 => Some("no ensemble (one member)".into()),
+            Panel::ClosureError if cx.closure != ClosureMode::Learned => Some(format!(
+                "no sampled {} ({} closure)",
+                cx.term,
+                cx.closure.label()
+            )),
             _ => None,
         }
     }
@@ -138,14 +148,14 @@ impl Panel {
     pub fn unit(self) -> &'static str {
         match self {
             Panel::Truth | Panel::With | Panel::Without | Panel::Error | Panel::Reference => "1/s",
-            Panel::TrueClosure | Panel::Closure | Panel::Spread => "1/s²",
+            Panel::TrueClosure | Panel::Closure | Panel::Spread | Panel::ClosureError => "1/s²",
         }
     }
 
     pub fn kind(self) -> PanelKind {
         match self {
             Panel::Truth | Panel::With | Panel::Without | Panel::Reference => PanelKind::Vorticity,
-            Panel::Error | Panel::Spread => PanelKind::NonNegative,
+            Panel::Error | Panel::Spread | Panel::ClosureError => PanelKind::NonNegative,
             Panel::TrueClosure | Panel::Closure => PanelKind::Closure,
         }
     }

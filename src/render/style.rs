@@ -22,6 +22,8 @@ pub struct PanelRanges {
     pub error: f64,
     /// Largest finite ensemble spread.
     pub spread: f64,
+    /// Largest finite error of the newest draw.
+    pub closure_error: f64,
 }
 
 /// Largest finite value (0 for none).
@@ -48,6 +50,7 @@ impl PanelRanges {
             closure: Range::symmetric_quantile(&[&f.true_closure, &f.closure], 0.995),
             error: max_finite(&f.error),
             spread: max_finite(&f.spread),
+            closure_error: max_finite(&f.closure_error),
         }
     }
 
@@ -59,6 +62,7 @@ impl PanelRanges {
             closure: wider(self.closure, o.closure),
             error: self.error.max(o.error),
             spread: self.spread.max(o.spread),
+            closure_error: self.closure_error.max(o.closure_error),
         }
     }
 
@@ -67,6 +71,7 @@ impl PanelRanges {
         match panel {
             Panel::Error => self.error <= ROUNDOFF * self.omega.hi.abs(),
             Panel::Spread => self.spread <= ROUNDOFF * self.closure.hi.abs(),
+            Panel::ClosureError => self.closure_error <= ROUNDOFF * self.closure.hi.abs(),
             _ => false,
         }
     }
@@ -96,6 +101,7 @@ pub fn panel_style(
         PanelKind::NonNegative => {
             let (max, scale) = match panel {
                 Panel::Spread => (ranges.spread, ranges.closure.hi),
+                Panel::ClosureError => (ranges.closure_error, ranges.closure.hi),
                 _ => (ranges.error, ranges.omega.hi),
             };
             let hi = if roundoff || max <= 0.0 { scale } else { max };
