@@ -809,6 +809,7 @@ fn panel_titles_follow_the_closure_mode_and_the_ensemble() {
     };
     assert_eq!(count(&h, "sampled"), 0, "the oracle is not sampled");
     h.get_by_label("no ensemble (oracle closure)");
+    h.get_by_label("no draws to score (oracle closure)");
     h.get_by_label("|ω_with − ω_truth| ≈ 0 (round-off)");
     h.get_by_label("oracle G (the true G)");
     for control in ["sampler", "sensors", "ensemble size"] {
@@ -837,6 +838,7 @@ fn panel_titles_follow_the_closure_mode_and_the_ensemble() {
     assert_eq!(count(&h, "mean of"), 0);
     h.get_by_label("sampled G (one member)");
     h.get_by_label("no ensemble (one member)");
+    h.get_by_label("|sampled − true G| at its draw");
     assert_eq!(count(&h, "round-off"), 0, "a learned run's error is real");
 }
 

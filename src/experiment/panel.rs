@@ -136,8 +136,7 @@ impl Panel {
             )),
             Panel::Spread if cx.ensemble < 2 => Some("no ensemble (one member)".into()),
             Panel::ClosureError if cx.closure != ClosureMode::Learned => Some(format!(
-                "no sampled {} ({} closure)",
-                cx.term,
+                "no draws to score ({} closure)",
                 cx.closure.label()
             )),
             _ => None,
