@@ -416,8 +416,8 @@ impl eframe::App for ClosureLabApp {
             });
         egui::Panel::bottom("plots")
             .resizable(true)
-            .min_size(200.0)
-            .default_size(320.0)
+            .min_size(170.0)
+            .default_size((ui.available_height() * 0.34).clamp(170.0, 320.0))
             .show(ui, |ui| {
                 let e = &self.settings.experiment;
                 // the model card's a-priori calibration at this density and sampler

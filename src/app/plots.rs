@@ -234,7 +234,17 @@ pub fn plots_ui(
                 format!("{:.2}{pm} over {} draws", r.value, r.draws)
             });
             let card = card_ratio.map_or(String::new(), |r| format!(" · card {r:.2}"));
-            ui.label(RichText::new(format!("spread/skill {live}{card}")).small());
+            let learned = snap.is_none_or(|s| {
+                s.config.closure == crate::experiment::ClosureMode::Learned
+            });
+            ui.label(
+                RichText::new(if learned {
+                    format!("spread/skill {live}{card}")
+                } else {
+                    "no learned closure: nothing to score".into()
+                })
+                .small(),
+            );
             let p_z = h.last().and_then(|s| s.p_z);
             if let Some([closure, truth]) = p_z {
                 ui.label(
