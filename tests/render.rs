@@ -471,3 +471,31 @@ fn render_movies_keep_structure_in_every_panel() {
         }
     }
 }
+
+/// `render --colorbars`: each panel is the exported panel image (title, unit, colorbar),
+/// so a frame is wider than the bare strip by a colorbar per panel; every frame is kept.
+#[test]
+fn render_with_colorbars_writes_panel_images_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.gif");
+    let out = Command::new(env!("CARGO_BIN_EXE_closure-lab"))
+        .args([
+            "render", "--preset", "teaching", "--from", "30", "--to", "30.2", "--every", "0.1",
+            "--panels", "truth,error,closure", "--scale", "2", "--colorbars", "--out",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    let frames: Vec<_> = image::codecs::gif::GifDecoder::new(file)
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 3);
+    let (w, h) = frames[0].buffer().dimensions();
+    let strip = 3 * 128 + 2 * GAP;
+    assert!(w > strip + 3 * 20, "{w} px wide: no room for three colorbars");
+    assert!(h > 128, "a title above the field");
+}

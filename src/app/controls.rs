@@ -128,8 +128,12 @@ fn record_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mu
                 .suffix(" s"),
         )
         .on_hover_text("simulation time between frames");
+    });
+    ui.horizontal(|ui| {
         ui.checkbox(&mut s.record_titles, "titles")
             .on_hover_text("a title over each panel, the time over the first");
+        ui.checkbox(&mut s.record_colorbars, "colorbars")
+            .on_hover_text("each panel with its colorbar and unit (as a saved panel image)");
     });
     ui.add_enabled_ui(cx.recording.is_none(), |ui| {
         ui.horizontal_wrapped(|ui| {

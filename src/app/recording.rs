@@ -45,6 +45,7 @@ impl Recording {
             (s.diverging, s.sequential),
             scale,
             s.record_titles,
+            s.record_colorbars,
         )
         .map_err(|e| e.to_string())?;
         Ok(Recording {

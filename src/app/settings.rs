@@ -119,6 +119,8 @@ pub struct Settings {
     pub record_panels: Vec<Panel>,
     /// A title band over each recorded panel (the first with the time).
     pub record_titles: bool,
+    /// Each recorded panel with its colorbar, unit and title.
+    pub record_colorbars: bool,
     /// The closure plot also shows the held (stale) draw's error.
     pub show_held: bool,
     /// Zoom of the whole window.
@@ -199,6 +201,7 @@ impl Default for Settings {
             record_every: limits::RECORD_EVERY.default,
             record_panels: vec![Panel::Truth, Panel::With, Panel::Without],
             record_titles: true,
+            record_colorbars: false,
             show_held: false,
             ui_scale: limits::UI_SCALE.default,
             export_panel: Panel::Truth,

@@ -25,7 +25,8 @@ pub struct RenderArgs {
     /// Simulation time between frames.
     #[arg(long, default_value_t = 0.5)]
     pub every: f64,
-    /// Panels side by side: truth, with, without, error, true-closure, closure, spread.
+    /// Panels side by side: truth, with, without, error, true-closure, closure, spread,
+    /// closure-error, reference (the Smagorinsky LES of the les preset).
     #[arg(long, value_delimiter = ',', default_value = "truth,with,without", value_parser = Panel::parse)]
     pub panels: Vec<Panel>,
     /// Grid of the runs shown (default: the preset's, 64).
@@ -34,6 +35,9 @@ pub struct RenderArgs {
     /// Pixels per grid point.
     #[arg(long, default_value_t = 4)]
     pub scale: usize,
+    /// Each panel with its colorbar, unit and title (the exported panel image).
+    #[arg(long)]
+    pub colorbars: bool,
     #[arg(long, default_value_t = 10.0)]
     pub fps: f64,
     /// A model file (`PATH.bpk` + `PATH.json`) instead of the embedded one.
@@ -137,6 +141,7 @@ fn write_movie(
         (Colormap::RedBlue, Colormap::Viridis),
         a.scale,
         true,
+        a.colorbars,
     )?;
     let interrupted = || -> Result<()> {
         // the recorder's temporary file goes with it

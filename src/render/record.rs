@@ -312,6 +312,7 @@ pub struct Movie {
     cmaps: (Colormap, Colormap),
     scale: usize,
     titles: bool,
+    colorbars: bool,
     fps: f64,
     out: PathBuf,
     n: usize,
@@ -323,7 +324,9 @@ pub struct Movie {
 
 impl Movie {
     /// A movie of `panels` (diverging and sequential maps `cmaps`, `scale` pixels per grid
-    /// point, a title band when `titles`) into `out` at `fps`.
+    /// point, a title band when `titles`; `colorbars`: each panel as the exported panel
+    /// image, with its title and a colorbar) into `out` at `fps`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         out: &Path,
         fps: f64,
@@ -332,6 +335,7 @@ impl Movie {
         cmaps: (Colormap, Colormap),
         scale: usize,
         titles: bool,
+        colorbars: bool,
     ) -> Result<Self, ExportError> {
         if panels.is_empty() {
             return Err(werr(out, "no panels chosen"));
@@ -344,6 +348,7 @@ impl Movie {
             cmaps,
             scale,
             titles,
+            colorbars,
             fps,
             out: out.to_path_buf(),
             n: 0,
@@ -362,10 +367,17 @@ impl Movie {
     /// Take a frame of `f`.
     pub fn push(&mut self, f: &Fields) -> Result<(), ExportError> {
         use std::io::Write;
-        if self.rec.is_none() {
+        if self.times.is_empty() {
             self.n = f.n;
             let size = self.frame_size();
-            self.rec = Some(Recorder::create(&self.out, self.fps, size)?);
+            let rec = Recorder::create(&self.out, self.fps, size)?;
+            if self.colorbars {
+                // the frame size follows the colorbars' labels, known at the end: the
+                // output is only tried here
+                drop(rec);
+            } else {
+                self.rec = Some(rec);
+            }
         } else if f.n != self.n {
             return Err(werr(&self.out, "grid changed during the recording"));
         }
@@ -396,9 +408,10 @@ impl Movie {
     /// moved into place at the end.
     pub fn finish(self, mut progress: impl FnMut(usize, usize)) -> Result<PathBuf, ExportError> {
         use std::io::{Read, Seek};
-        let (Some(mut rec), Some(ranges)) = (self.rec, self.ranges) else {
+        let Some(ranges) = self.ranges else {
             return Err(werr(&self.out, "no frames taken"));
         };
+        let mut rec = self.rec;
         let styles: Vec<_> = self
             .panels
             .iter()
@@ -427,30 +440,68 @@ impl Movie {
                 .zip(&styles)
                 .map(|(f, s)| (f.as_slice(), s.range, s.cmap))
                 .collect();
-            let img = strip(&panels, self.n, self.scale);
-            let frame = if self.titles {
+            let title = |i: usize, p: Panel, s: &super::PanelStyle| {
+                let title = panel_title(p, &self.cx, s);
+                match (i, self.colorbars) {
+                    (0, true) => format!("{title} [{}]  t = {t:.2} s", p.unit()),
+                    (0, false) => format!("{title}, t = {t:.2}"),
+                    (_, true) => format!("{title} [{}]", p.unit()),
+                    _ => title,
+                }
+            };
+            let frame = if self.colorbars {
+                let images: Vec<RgbaImage> = fields
+                    .iter()
+                    .zip(&self.panels)
+                    .zip(&styles)
+                    .enumerate()
+                    .map(|(i, ((f, &p), s))| {
+                        let t = title(i, p, s);
+                        super::panel::panel_image(f, self.n, s.range, s.cmap, self.scale, &t).0
+                    })
+                    .collect();
+                side_by_side(&images)
+            } else if self.titles {
                 let titles: Vec<String> = self
                     .panels
                     .iter()
                     .zip(&styles)
                     .enumerate()
-                    .map(|(i, (&p, s))| {
-                        let title = panel_title(p, &self.cx, s);
-                        if i == 0 {
-                            format!("{title}, t = {t:.2}")
-                        } else {
-                            title
-                        }
-                    })
+                    .map(|(i, (&p, s))| title(i, p, s))
                     .collect();
                 let side = (self.n * self.scale) as u32;
-                super::panel::with_titles(&img, &titles, side, GAP)
+                super::panel::with_titles(&strip(&panels, self.n, self.scale), &titles, side, GAP)
             } else {
-                img
+                strip(&panels, self.n, self.scale)
+            };
+            let rec = match &mut rec {
+                Some(r) => r,
+                None => rec.insert(Recorder::create(
+                    &self.out,
+                    self.fps,
+                    (frame.width(), frame.height()),
+                )?),
             };
             rec.push(&frame)?;
             progress(k + 1, total);
         }
-        rec.finish()
+        match rec {
+            Some(r) => r.finish(),
+            None => Err(werr(&self.out, "no frames taken")),
+        }
     }
+}
+
+/// Images side by side, `GAP` pixels apart, top-aligned on white.
+fn side_by_side(images: &[RgbaImage]) -> RgbaImage {
+    let w = images.iter().map(|i| i.width()).sum::<u32>()
+        + GAP * (images.len().max(1) as u32 - 1);
+    let h = images.iter().map(|i| i.height()).max().unwrap_or(1);
+    let mut out = RgbaImage::from_pixel(w, h, image::Rgba([255, 255, 255, 255]));
+    let mut x = 0i64;
+    for im in images {
+        image::imageops::overlay(&mut out, im, x, 0);
+        x += (im.width() + GAP) as i64;
+    }
+    out
 }

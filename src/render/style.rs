@@ -33,6 +33,21 @@ fn max_finite(f: &[f64]) -> f64 {
         .fold(0.0f64, |m, &v| m.max(v))
 }
 
+/// The symmetric 99.5 % quantile over the true and the sampled closure; `[0, 0]` while
+/// both are zero (before the first step), so a movie's merged range ignores it.
+fn closure_range(f: &Fields) -> Range {
+    let all_zero = f
+        .true_closure
+        .iter()
+        .chain(&f.closure)
+        .all(|v| *v == 0.0 || !v.is_finite());
+    if all_zero {
+        Range { lo: 0.0, hi: 0.0 }
+    } else {
+        Range::symmetric_quantile(&[&f.true_closure, &f.closure], 0.995)
+    }
+}
+
 /// The union of two ranges.
 fn wider(a: Range, b: Range) -> Range {
     Range {
@@ -47,7 +62,7 @@ impl PanelRanges {
     pub fn new(f: &Fields, omega: Range) -> Self {
         PanelRanges {
             omega,
-            closure: Range::symmetric_quantile(&[&f.true_closure, &f.closure], 0.995),
+            closure: closure_range(f),
             error: max_finite(&f.error),
             spread: max_finite(&f.spread),
             closure_error: max_finite(&f.closure_error),
@@ -97,7 +112,8 @@ pub fn panel_style(
     let roundoff = ranges.roundoff(panel);
     let (range, cmap) = match panel.kind() {
         PanelKind::Vorticity => (ranges.omega, diverging),
-        PanelKind::Closure => (ranges.closure, diverging),
+        PanelKind::Closure if ranges.closure.hi > 0.0 => (ranges.closure, diverging),
+        PanelKind::Closure => (Range { lo: -1.0, hi: 1.0 }, diverging),
         PanelKind::NonNegative => {
             let (max, scale) = match panel {
                 Panel::Spread => (ranges.spread, ranges.closure.hi),
