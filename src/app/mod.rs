@@ -308,9 +308,15 @@ impl ClosureLabApp {
             ctx.copy_image(img);
         }
         if std::mem::take(&mut self.want_window_shot) {
+            // the shot shows no tooltip wherever the pointer rests
+            ctx.global_style_mut(|s| s.interaction.tooltip_delay = f32::INFINITY);
             self.exporter.request_window_shot(ctx);
         }
         if let Some(img) = self.exporter.take_window_shot() {
+            if !self.automation.active() {
+                let delay = egui::style::Interaction::default().tooltip_delay;
+                ctx.global_style_mut(|s| s.interaction.tooltip_delay = delay);
+            }
             let t = self.session.snapshot().map_or(0.0, |s| s.t);
             let name = format!("closure-lab-window-t{t:.2}.png");
             let s = &self.settings;

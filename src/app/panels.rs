@@ -51,8 +51,10 @@ pub fn field_panel_ui(
 ) -> egui::Response {
     let id = (!gpu).then(|| tex.upload(ui.ctx(), spec.id, spec));
     ui.vertical(|ui| {
-        ui.label(egui::RichText::new(&spec.title).strong())
-            .on_hover_text(format!("unit: {}", spec.unit));
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(&spec.title).strong());
+            ui.label(egui::RichText::new(format!("[{}]", spec.unit)).weak());
+        });
         ui.horizontal(|ui| {
             let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), Sense::click());
             resp.widget_info(|| {
