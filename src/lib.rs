@@ -8,6 +8,7 @@ pub mod cli;
 pub mod closure;
 pub mod experiment;
 pub mod les;
+pub mod message;
 pub mod metrics;
 pub mod names;
 pub mod render;

@@ -75,12 +75,6 @@ pub fn spectral_norm(m: &[f64], n: usize) -> f64 {
     last.max(0.0).sqrt()
 }
 
-/// Weight of an rfft-half coefficient in a full-spectrum sum: 1 for the ky = 0 and
-/// ky = N/2 columns, 2 for the others (their conjugate partners are not stored).
-fn half_weight(jy: usize, n: usize) -> f64 {
-    if jy == 0 || 2 * jy == n { 1.0 } else { 2.0 }
-}
-
 /// Kinetic energy `E = ½⟨|u|²⟩ = ½ Σ_{k≠0} |ω̂_k / N²|² / (4π²|k|²)` of spectral vorticity.
 pub fn energy(grid: &Grid, omega_hat: &[C64]) -> f64 {
     let n = grid.n;
@@ -90,7 +84,7 @@ pub fn energy(grid: &Grid, omega_hat: &[C64]) -> f64 {
         if s == 0 {
             continue;
         }
-        e += half_weight(s / n, n) * (w / nn).norm_sqr() / grid.lap[s];
+        e += grid.half_weight(s) * (w / nn).norm_sqr() / grid.lap[s];
     }
     0.5 * e
 }
@@ -106,12 +100,12 @@ pub fn enstrophy(omega: &[f64]) -> f64 {
 pub fn energy_spectrum(grid: &Grid, omega_hat: &[C64]) -> Vec<f64> {
     let n = grid.n;
     let nn = (n * n) as f64;
-    let shells = (n as f64 / std::f64::consts::SQRT_2).ceil() as usize + 1;
+    let shells = grid.shells();
     let mut out = vec![0.0; shells];
     for (s, w) in omega_hat.iter().enumerate() {
-        let k = grid.k2[s].sqrt().round() as usize;
+        let k = grid.shell(s);
         if k < shells {
-            out[k] += half_weight(s / n, n) * 0.5 * (w / nn).norm_sqr();
+            out[k] += grid.half_weight(s) * 0.5 * (w / nn).norm_sqr();
         }
     }
     out

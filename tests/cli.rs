@@ -318,7 +318,7 @@ fn training_refuses_bad_settings_and_non_finite_data() {
         assert!(!p("m.bpk").exists(), "{args:?} wrote a model");
         assert!(!run.exists(), "{args:?} made the run folder");
     }
-    let long = closure_lab::cli::one_line(&format!("bad card: {}", "x".repeat(15_000)));
+    let long = closure_lab::message::one_line(&format!("bad card: {}", "x".repeat(15_000)));
     assert_eq!(long.chars().count(), 200);
     assert!(long.starts_with("bad card: ") && long.ends_with('…'));
 }

@@ -503,6 +503,7 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
             "none",
             "smagorinsky",
             "dynamic-smagorinsky",
+            "leith",
             "learned-deterministic"
         ]
     );

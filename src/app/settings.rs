@@ -236,7 +236,7 @@ impl Settings {
                 (s, note)
             }
             Err(e) => {
-                let why = crate::cli::one_line(&e.to_string());
+                let why = crate::message::one_line(&e.to_string());
                 (
                     Settings::default(),
                     Some(format!(

@@ -166,21 +166,7 @@ fn parse_error(e: clap::Error) -> std::process::ExitCode {
     }
 }
 
-/// Longest error line printed (the start names the file and field; a dump of a whole
-/// input is cut).
-const ERROR_LINE_CHARS: usize = 200;
-
-/// An error message as one readable line: whitespace runs collapsed, at most
-/// [`ERROR_LINE_CHARS`] characters (cut with an ellipsis).
-pub fn one_line(msg: &str) -> String {
-    let flat = msg.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= ERROR_LINE_CHARS {
-        return flat;
-    }
-    let mut cut: String = flat.chars().take(ERROR_LINE_CHARS - 1).collect();
-    cut.push('…');
-    cut
-}
+pub use crate::message::one_line;
 
 /// Arguments of `closure-lab gui`.
 #[derive(clap::Args, Debug)]

@@ -12,7 +12,7 @@ use super::card::EvalRow;
 use super::model::{ClosureError, ClosureModel, InputSpec, Target};
 use super::prior::deterministic_part;
 use super::sampler::Sampler;
-use super::sde::Schedule;
+use super::sde::{PUBLISHED_T_MAX, PUBLISHED_T_MIN, Schedule};
 use super::sensors::{Densify, Sensors, density_label};
 use crate::metrics::{d_max, d_mse, d_spe};
 use crate::solver::{Case, Grid};
@@ -90,15 +90,10 @@ impl SamplerSetting {
             ));
         }
         let schedule = match kind {
-            "karras" => Schedule::Karras {
-                t_max: 0.1,
-                t_min: 1e-3,
-                steps,
-                rho: 7.0,
-            },
+            "karras" => Schedule::karras(PUBLISHED_T_MAX, steps),
             "uniform" => Schedule::Uniform {
-                t_max: if steps >= 1000 { 1.0 } else { 0.1 },
-                t_min: 1e-3,
+                t_max: if steps >= 1000 { 1.0 } else { PUBLISHED_T_MAX },
+                t_min: PUBLISHED_T_MIN,
                 steps,
             },
             _ => {

@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use super::calibration::ensemble_mean;
 use super::sampler::Sampler;
-use super::whiten::shell;
 use crate::solver::Grid;
 
 /// Bounds of a factor.
@@ -179,7 +178,7 @@ impl Inflation {
         }
         let f = &self.factor[class];
         let per_coeff: Vec<f64> = (0..grid.spec_len())
-            .map(|s| f.get(shell(grid, s)).copied().unwrap_or(1.0))
+            .map(|s| f.get(grid.shell(s)).copied().unwrap_or(1.0))
             .collect();
         let mean = ensemble_mean(members);
         for m in members.iter_mut() {

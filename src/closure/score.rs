@@ -45,7 +45,7 @@ pub struct ScoreNetConfig {
     #[config(default = "TimeEmbeddingConfig::new()")]
     pub time: TimeEmbeddingConfig,
     /// σ of the VE SDE (published 26).
-    #[config(default = 26.0)]
+    #[config(default = "super::sde::PUBLISHED_SIGMA")]
     pub sde_sigma: f64,
     /// Output parametrisation. 0: published, `s = F(x, t)/σ(t)`. > 0: EDM
     /// preconditioning (Karras et al. 2022) with this data standard deviation σ_d:

@@ -3,6 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The published σ of the VE SDE.
+pub const PUBLISHED_SIGMA: f64 = 26.0;
+
+/// The published sampling range and schedule: reverse diffusion from T = 0.1 down to
+/// t_min = 1e-3 on a Karras schedule with ρ = 7.
+pub const PUBLISHED_T_MAX: f64 = 0.1;
+pub const PUBLISHED_T_MIN: f64 = 1e-3;
+pub const KARRAS_RHO: f64 = 7.0;
+
 /// VE SDE with `g(t) = σ^t` and marginal std `σ(t) = √((σ^{2t} − 1) / (2 ln σ))`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VeSde {
@@ -11,7 +20,9 @@ pub struct VeSde {
 
 impl Default for VeSde {
     fn default() -> Self {
-        VeSde { sigma: 26.0 }
+        VeSde {
+            sigma: PUBLISHED_SIGMA,
+        }
     }
 }
 
@@ -63,16 +74,16 @@ pub enum Schedule {
 impl Schedule {
     /// The published 10-step schedule: Karras, ρ = 7, T = 0.1, t_min = 1e-3.
     pub fn published() -> Self {
-        Schedule::karras(0.1, 10)
+        Schedule::karras(PUBLISHED_T_MAX, 10)
     }
 
     /// The published ρ = 7 schedule from `t_max` down to 1e-3 in `steps` steps.
     pub fn karras(t_max: f64, steps: usize) -> Self {
         Schedule::Karras {
             t_max,
-            t_min: 1e-3,
+            t_min: PUBLISHED_T_MIN,
             steps,
-            rho: 7.0,
+            rho: KARRAS_RHO,
         }
     }
 

@@ -34,7 +34,7 @@ use super::sensors::Densify;
 use crate::solver::Case;
 
 /// σ of the VE SDE the published networks were trained with (not stored in the file).
-pub const PUBLISHED_SDE_SIGMA: f64 = 26.0;
+pub const PUBLISHED_SDE_SIGMA: f64 = super::sde::PUBLISHED_SIGMA;
 
 /// The state dict with the keys taken so far; what is left at the end is unexpected.
 struct StateDict {

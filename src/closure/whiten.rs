@@ -35,17 +35,6 @@ fn measured_grid() -> usize {
     64
 }
 
-/// The integer shell round(|k|) of half-spectrum coefficient `s`.
-pub(super) fn shell(grid: &Grid, s: usize) -> usize {
-    grid.k2[s].sqrt().round() as usize
-}
-
-/// Weight of a half-spectrum coefficient in sums over the full spectrum.
-fn weight(grid: &Grid, s: usize) -> f64 {
-    let (n, jy) = (grid.n, s / grid.n);
-    if jy == 0 || 2 * jy == n { 1.0 } else { 2.0 }
-}
-
 impl Whitening {
     /// Measure the amplitudes of `classes` classes from (class, residual field N² on
     /// `grid`) pairs.
@@ -54,14 +43,14 @@ impl Whitening {
         classes: usize,
         fields: impl Iterator<Item = (usize, Vec<f64>)>,
     ) -> Self {
-        let shells = (grid.n as f64 / std::f64::consts::SQRT_2).ceil() as usize + 1;
+        let shells = grid.shells();
         let nn = (grid.n * grid.n) as f64;
         let mut power = vec![vec![0.0; shells]; classes];
         let mut count = vec![vec![0.0; shells]; classes];
         for (class, f) in fields {
             let hat = grid.to_spectral(&f);
             for (s, c) in hat.iter().enumerate() {
-                let (k, w) = (shell(grid, s), weight(grid, s));
+                let (k, w) = (grid.shell(s), grid.half_weight(s));
                 power[class][k] += w * c.norm_sqr() / nn;
                 count[class][k] += w;
             }
@@ -110,7 +99,7 @@ impl Whitening {
         let scale = grid.n as f64 / self.grid.max(1) as f64;
         (0..grid.spec_len())
             .map(|s| {
-                let k = shell(grid, s).min(a.len() - 1);
+                let k = grid.shell(s).min(a.len() - 1);
                 a[k].max(FLOOR * max) * scale
             })
             .collect()

@@ -199,12 +199,7 @@ impl ExperimentConfig {
         match self.flow {
             Flow::Kolmogorov => {
                 limits::DNS_GRID.check(self.dns_n)?;
-                if self.dns_n < 2 * self.n {
-                    return Err(format!(
-                        "the DNS grid ({0}²) must be at least twice the LES grid ({1}²)",
-                        self.dns_n, self.n
-                    ));
-                }
+                crate::les::check_grids(self.dns_n, self.n)?;
             }
             Flow::Published if self.closure.is_classical() => {
                 return Err(format!(
@@ -225,12 +220,12 @@ impl ExperimentConfig {
         // DNS must be at least twice as fine as the runs shown (found by the fuzz tests)
         match c.flow {
             Flow::Published if c.closure.is_classical() => c.closure = ClosureMode::default(),
-            Flow::Kolmogorov if c.dns_n < 2 * c.n => {
+            Flow::Kolmogorov if !crate::les::grids_compatible(c.dns_n, c.n) => {
                 c.n = limits::GRID
                     .values
                     .iter()
                     .copied()
-                    .filter(|&g| 2 * g <= c.dns_n)
+                    .filter(|&g| crate::les::grids_compatible(c.dns_n, g))
                     .max()
                     .unwrap_or(limits::GRID.default);
             }

@@ -84,12 +84,7 @@ impl LesEvalOptions {
         for &nu in &self.nus {
             self.flow(nu).validate()?;
         }
-        if self.dns_n / 2 < LesFlow::default().les_n {
-            return bad(format!(
-                "the DNS grid must be at least twice the LES grid, got {}",
-                self.dns_n
-            ));
-        }
+        super::check_grids(self.dns_n, LesFlow::default().les_n).or_else(bad)?;
         let times = [self.spin_up, self.t_run, self.sample_every, self.transient];
         if times.iter().any(|t| !t.is_finite() || *t < 0.0) || self.sample_every <= 0.0 {
             return bad("times must be finite and ≥ 0 (sample interval > 0)".into());

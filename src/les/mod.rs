@@ -142,13 +142,31 @@ impl LesFlow {
     /// Check sizes and parameters.
     pub fn validate(&self) -> Result<(), SolverError> {
         self.dns_params().validate()?;
-        if self.les_n > self.dns_n || self.les_n < 16 {
+        if self.les_n < 16 {
             return Err(SolverError::BadParam(format!(
-                "the LES grid ({}) must be at least 16 and no finer than the DNS grid ({})",
-                self.les_n, self.dns_n
+                "the LES grid ({}²) must be at least 16²",
+                self.les_n
             )));
         }
+        check_grids(self.dns_n, self.les_n).map_err(SolverError::BadParam)
+    }
+}
+
+/// The one rule between the grids of a filtered DNS: the DNS at least twice as fine as
+/// the LES, so the sharp filter at the LES grid's dealiasing limit cuts inside the DNS's
+/// own resolved (dealiased) range and Π has scales on both sides of the cut.
+pub fn grids_compatible(dns_n: usize, les_n: usize) -> bool {
+    dns_n >= 2 * les_n
+}
+
+/// [`grids_compatible`] as a check with the message every caller gives.
+pub fn check_grids(dns_n: usize, les_n: usize) -> Result<(), String> {
+    if grids_compatible(dns_n, les_n) {
         Ok(())
+    } else {
+        Err(format!(
+            "the DNS grid ({dns_n}²) must be at least twice the LES grid ({les_n}²)"
+        ))
     }
 }
 
@@ -280,7 +298,7 @@ pub fn spin_up(
 
 pub(crate) fn check_cancel(cancel: &AtomicBool) -> Result<(), SolverError> {
     if cancel.load(Ordering::Relaxed) {
-        Err(SolverError::BadParam("interrupted".into()))
+        Err(SolverError::Interrupted)
     } else {
         Ok(())
     }

@@ -45,6 +45,24 @@ pub fn dealias_limit(n: usize) -> f64 {
 }
 
 impl Grid {
+    /// The integer wavenumber shell round(|k|) of half-spectrum coefficient `s`.
+    pub fn shell(&self, s: usize) -> usize {
+        self.k2[s].sqrt().round() as usize
+    }
+
+    /// Number of integer shells the half spectrum reaches: 0 … ⌈N/√2⌉.
+    pub fn shells(&self) -> usize {
+        (self.n as f64 / std::f64::consts::SQRT_2).ceil() as usize + 1
+    }
+
+    /// Weight of half-spectrum coefficient `s` in a sum over the full spectrum: 1 for the
+    /// ky = 0 and ky = N/2 columns, 2 for the others (their conjugate partners are not
+    /// stored).
+    pub fn half_weight(&self, s: usize) -> f64 {
+        let jy = s / self.n;
+        if jy == 0 || 2 * jy == self.n { 1.0 } else { 2.0 }
+    }
+
     /// Build the grid. `n` must be even and at least 8.
     pub fn new(n: usize) -> Result<Self, super::SolverError> {
         if n < 8 || n % 2 != 0 {

@@ -44,6 +44,9 @@ pub enum SolverError {
     BadFieldLength { got: usize, n: usize },
     #[error("bad parameter: {0}")]
     BadParam(String),
+    /// A long run was stopped by its caller (Ctrl-C, a new experiment).
+    #[error("interrupted")]
+    Interrupted,
     #[error(
         "the solution blew up at t = {t:.4} (step {step}): non-finite vorticity; CFL number was {cfl:.2} — reduce dt or raise ν"
     )]

@@ -15,7 +15,9 @@ use crate::closure::calibration::{
 use crate::closure::dataset::DataError;
 use crate::closure::sampler::Sampler;
 use crate::closure::sde::Schedule;
-use crate::les::{EddyModel, EddyViscosity, data};
+use strum::IntoEnumIterator;
+
+use crate::les::{EddyViscosity, LesClosure, data};
 use crate::solver::Grid;
 
 /// One row: a closure on the held-out states of one test file.
@@ -121,15 +123,8 @@ pub fn apriori(
         }
         let mut classical: Vec<(String, Box<dyn FnMut(&[f64]) -> Vec<f64>>)> =
             vec![("none".into(), Box::new(move |w: &[f64]| vec![0.0; w.len()]))];
-        for (label, model) in [
-            (
-                "smagorinsky",
-                EddyModel::Smagorinsky {
-                    cs: crate::les::eddy::SMAGORINSKY_CS,
-                },
-            ),
-            ("dynamic-smagorinsky", EddyModel::DynamicSmagorinsky),
-        ] {
+        // every classical closure, by its own name (the list lives on LesClosure)
+        for (label, model) in LesClosure::iter().filter_map(|c| Some((c.to_string(), c.eddy()?))) {
             let mut e = EddyViscosity::new(grid.clone(), model);
             let g = grid.clone();
             classical.push((
