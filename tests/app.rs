@@ -21,7 +21,7 @@ fn harness(preset: &str) -> Harness<'static, ClosureLabApp> {
             ClosureLabApp::new(
                 Settings::default(),
                 AppOptions {
-                    preset: Some(preset),
+                    preset: Some(closure_lab::experiment::presets::PresetId::parse(&preset).unwrap()),
                     ..Default::default()
                 },
                 "test harness".into(),
@@ -150,7 +150,10 @@ fn preset_switch_from_the_menu() {
             .is_some_and(|s| s.config.closure == ClosureMode::Oracle)
     });
     let snap = h.state().session().snapshot().unwrap();
-    assert_eq!(h.state().settings.preset, "teaching");
+    assert_eq!(
+        h.state().settings.preset,
+        closure_lab::experiment::presets::PresetId::Teaching
+    );
     assert!(
         (snap.t - 30.0).abs() < 1e-6,
         "teaching starts from the truth spun up to t = 30 s, got {}",
@@ -512,7 +515,7 @@ fn every_control_at_its_minimum_and_maximum_keeps_the_app_running() {
     for hi in [false, true] {
         let mut s = Settings::default();
         // no spin-up: at the smallest dt a 30 s spin-up is 3 million steps
-        s.preset = "decaying".into();
+        s.preset = closure_lab::experiment::presets::PresetId::Decaying;
         let e = &mut s.experiment;
         let pick = |lo: f64, top: f64| if hi { top } else { lo };
         e.n = if hi { 256 } else { 64 };

@@ -281,6 +281,25 @@ fn panels_round_trip_through_names_settings_and_json() {
         assert_eq!(json, format!("\"{}\"", p.id()));
         assert_eq!(serde_json::from_str::<Panel>(&json).unwrap(), p);
     }
+    // every variant is shown by the app (ALL) except the subgrid yardstick, and has a
+    // title in every closure mode and ensemble size, and a unit
+    use closure_lab::experiment::PanelContext;
+    use strum::VariantNames;
+    for name in Panel::VARIANTS {
+        let p = Panel::parse(name).unwrap();
+        assert_eq!(Panel::ALL.contains(&p), p != Panel::Reference, "{p}");
+        for closure in [ClosureMode::Learned, ClosureMode::Oracle, ClosureMode::Off] {
+            for ensemble in [1, 4] {
+                let cx = PanelContext {
+                    term: "G",
+                    closure,
+                    ensemble,
+                };
+                assert!(!p.title(&cx).is_empty(), "{p} {closure} {ensemble}");
+            }
+        }
+        assert!(!p.unit().is_empty());
+    }
     let err = Panel::parse("vorticity").unwrap_err();
     assert!(
         err.contains("true-closure") && err.contains("vorticity"),
@@ -355,7 +374,7 @@ fn the_simulation_thread_paces_itself_and_stops_when_dropped() {
 #[test]
 fn subgrid_flow_runs_every_closure_and_the_oracle_follows_the_filtered_dns() {
     use closure_lab::experiment::presets;
-    let mut base = presets::by_id("les").unwrap().config;
+    let mut base = presets::get(presets::PresetId::Les).config;
     base.dns_n = 128;
     base.blocking = true;
     let never = AtomicBool::new(false);
@@ -465,4 +484,40 @@ fn plot_colours_follow_the_run(e: &Experiment) {
     for r in [Run::With, Run::Without] {
         assert_eq!(plots[&r].len(), 3, "{r:?} in the error, energy and spectrum plots");
     }
+}
+
+/// Every preset id names one preset, parses back from its name, and round-trips through
+/// the stored settings; a stored name that no longer exists loads the default preset
+/// (not a failed settings file).
+#[test]
+fn every_preset_id_round_trips_through_names_and_settings() {
+    use closure_lab::app::settings::Settings;
+    use closure_lab::experiment::presets::{self, PresetId};
+    use strum::IntoEnumIterator;
+    let all = presets::all();
+    assert_eq!(all.len(), PresetId::iter().count());
+    for id in PresetId::iter() {
+        let p = presets::get(id);
+        assert_eq!(p.id, id);
+        assert!(!p.title.is_empty() && !p.description.is_empty(), "{id}");
+        p.config.validate().unwrap();
+        assert_eq!(PresetId::parse(&id.to_string()).unwrap(), id);
+        let s = Settings {
+            preset: id,
+            experiment: p.config.clone(),
+            ..Default::default()
+        };
+        let stored = ron::to_string(&s).unwrap();
+        assert!(stored.contains(&format!("\"{id}\"")), "stored by name");
+        let (back, note) = Settings::from_stored(Some(&stored));
+        assert!(note.is_none(), "{id}: {note:?}");
+        assert_eq!(back.preset, id);
+    }
+    let old = ron::to_string(&Settings::default())
+        .unwrap()
+        .replace("\"paper-g\"", "\"retired-preset\"");
+    let (back, note) = Settings::from_stored(Some(&old));
+    assert_eq!(back.preset, PresetId::default());
+    assert!(note.is_none(), "{note:?}");
+    assert!(PresetId::parse("nope").unwrap_err().contains("paper-g"));
 }

@@ -100,7 +100,7 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
 #[test]
 fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_energy() {
     let device = Device::flex();
-    let mut base = presets::by_id("les").unwrap().config;
+    let mut base = presets::get(presets::PresetId::Les).config;
     assert_eq!(
         base.closure,
         ClosureMode::Learned,

@@ -24,7 +24,7 @@ pub enum Command {
     ShowAbout,
     ResetEverything,
     /// Switch to the preset with this id (keeps the grid).
-    SelectPreset(&'static str),
+    SelectPreset(crate::experiment::presets::PresetId),
     /// Save or copy this panel as an image.
     PanelImage(Panel, PanelAction),
     /// The settings changed: apply them to the running experiment (live or restart).

@@ -9,6 +9,7 @@ use super::compute::Compute;
 use super::settings::{Backend, RangeMode, RecordFormat, Settings, Slot, limits as app_limits};
 use crate::closure::sampler::Sampler;
 use crate::closure::sensors::density_label;
+use crate::experiment::presets::PresetId;
 use crate::experiment::{ClosureMode, Flow, LearnedModel, Panel, limits};
 use crate::render::Colormap;
 use crate::solver::Case;
@@ -67,8 +68,7 @@ fn button(ui: &mut egui::Ui, text: &str, hover: &str, c: Command, out: &mut Vec<
 /// What is on screen: the preset the runs started from, what the three runs are, and
 /// whether they are running.
 fn header_ui(ui: &mut egui::Ui, s: &Settings, cx: &ControlsContext) {
-    let preset = crate::experiment::presets::by_id(&s.preset);
-    ui.heading(preset.as_ref().map_or("Closure Lab", |p| p.title));
+    ui.heading(crate::experiment::presets::get(s.preset).title);
     let e = &s.experiment;
     let term = e.term();
     let grid = if e.flow == Flow::Kolmogorov { "LES" } else { "model" };
@@ -223,8 +223,8 @@ fn case_ui(ui: &mut egui::Ui, s: &mut Settings, out: &mut Vec<Command>) {
     ui.horizontal_wrapped(|ui| {
         ui.label("Case");
         for (case, text, preset) in [
-            (Case::G, "G: νΔω + 2σξ", "paper-g"),
-            (Case::H, "H: −u·∇ω + σξ", "paper-h"),
+            (Case::G, "G: νΔω + 2σξ", PresetId::PaperG),
+            (Case::H, "H: −u·∇ω + σξ", PresetId::PaperH),
         ] {
             if ui
                 .selectable_label(published && e.case == case, text)
@@ -241,7 +241,7 @@ fn case_ui(ui: &mut egui::Ui, s: &mut Settings, out: &mut Vec<Command>) {
             .selectable_label(!published, "Π: subgrid (LES)")
             .on_hover_text("Kolmogorov flow: a DNS filtered to 64² against 64² large-eddy runs");
         if les.clicked() && published {
-            out.push(Command::SelectPreset("les"));
+            out.push(Command::SelectPreset(PresetId::Les));
         }
     });
 }

@@ -15,7 +15,7 @@ pub struct AppOptions {
     /// Save a PNG of the window after this many simulation steps, then exit.
     pub screenshot: Option<(PathBuf, u64)>,
     /// Start with this preset (overrides the stored settings).
-    pub preset: Option<String>,
+    pub preset: Option<crate::experiment::presets::PresetId>,
     /// Benchmark: play for this many frames once the runs start, print frame times,
     /// simulation rate and sampler latency, exit.
     pub bench_frames: Option<u64>,

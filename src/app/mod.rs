@@ -74,9 +74,9 @@ pub struct ClosureLabApp {
 impl ClosureLabApp {
     /// Build the app. `adapter` describes the wgpu adapter (shown in the window).
     pub fn new(mut settings: Settings, options: AppOptions, adapter: String) -> Self {
-        if let Some(preset) = options.preset.as_deref().and_then(presets::by_id) {
-            settings.preset = preset.id.into();
-            settings.experiment = preset.config.clone();
+        if let Some(id) = options.preset {
+            settings.preset = id;
+            settings.experiment = presets::get(id).config;
         }
         if let Some(n) = options.n {
             settings.experiment.n = n;
@@ -201,20 +201,19 @@ impl ClosureLabApp {
                 self.restart();
             }
             Command::SelectPreset(id) => {
-                if let Some(p) = presets::by_id(id) {
-                    // the grid carries over between presets of the published flow
-                    let published = |c: &crate::experiment::ExperimentConfig| {
-                        c.flow == crate::experiment::Flow::Published
-                    };
-                    let keep_n = (published(&p.config) && published(&self.settings.experiment))
-                        .then_some(self.settings.experiment.n);
-                    self.settings.preset = p.id.into();
-                    self.settings.experiment = p.config;
-                    if let Some(n) = keep_n {
-                        self.settings.experiment.n = n;
-                    }
-                    self.restart();
+                let p = presets::get(id);
+                // the grid carries over between presets of the published flow
+                let published = |c: &crate::experiment::ExperimentConfig| {
+                    c.flow == crate::experiment::Flow::Published
+                };
+                let keep_n = (published(&p.config) && published(&self.settings.experiment))
+                    .then_some(self.settings.experiment.n);
+                self.settings.preset = p.id;
+                self.settings.experiment = p.config;
+                if let Some(n) = keep_n {
+                    self.settings.experiment.n = n;
                 }
+                self.restart();
             }
             Command::ApplySettings => {
                 self.settings.sanitize();

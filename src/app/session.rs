@@ -97,7 +97,7 @@ impl Session {
             .then(|| compute.learned(slot, settings.model.get(slot)).cloned())
             .flatten();
         Launch {
-            spin_to: presets::by_id(&settings.preset).map_or(0.0, |p| p.spin_up),
+            spin_to: presets::get(settings.preset).spin_up,
             cfg,
             model,
         }

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::presets::PresetId;
+
 use crate::experiment::limits::{Choice, Limit};
 use crate::experiment::{ExperimentConfig, Panel};
 use crate::render::Colormap;
@@ -103,8 +105,9 @@ impl RecordFormat {
 #[serde(default)]
 pub struct Settings {
     pub experiment: ExperimentConfig,
-    /// Preset id (`paper-g`, …): where the runs start from.
-    pub preset: String,
+    /// The preset the runs start from (an unknown stored name loads the default).
+    #[serde(deserialize_with = "PresetId::lenient", serialize_with = "PresetId::as_name")]
+    pub preset: PresetId,
     pub steps_per_second: f64,
     pub diverging: Colormap,
     pub sequential: Colormap,
@@ -189,7 +192,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             experiment: ExperimentConfig::default(),
-            preset: "paper-g".into(),
+            preset: PresetId::default(),
             steps_per_second: limits::STEPS_PER_SECOND.default,
             diverging: Colormap::RedBlue,
             sequential: Colormap::Viridis,
@@ -249,9 +252,6 @@ impl Settings {
 
     pub fn sanitize(&mut self) {
         self.experiment = self.experiment.sanitized();
-        if crate::experiment::presets::by_id(&self.preset).is_none() {
-            self.preset = Settings::default().preset;
-        }
         self.steps_per_second = limits::STEPS_PER_SECOND.clamp(self.steps_per_second);
         self.record_every = limits::RECORD_EVERY.clamp(self.record_every);
         self.export_scale = limits::EXPORT_SCALE.clamp(self.export_scale);

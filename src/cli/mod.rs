@@ -175,8 +175,8 @@ pub struct GuiArgs {
     #[arg(long)]
     pub screenshot: Option<std::path::PathBuf>,
     /// Start with a preset: paper-g, paper-h, decaying, teaching, les.
-    #[arg(long)]
-    pub preset: Option<String>,
+    #[arg(long, value_parser = crate::experiment::presets::PresetId::parse)]
+    pub preset: Option<crate::experiment::presets::PresetId>,
     /// Steps to run before the screenshot.
     #[arg(long, default_value_t = 200)]
     pub steps: u64,
@@ -217,9 +217,6 @@ fn parse_size(s: &str) -> Result<[f32; 2], String> {
 }
 
 fn gui(a: GuiArgs) -> anyhow::Result<()> {
-    if let Some(p) = &a.preset {
-        crate::experiment::presets::find(p).map_err(anyhow::Error::msg)?;
-    }
     if !crate::app::display_available() {
         anyhow::bail!(
             "no display (DISPLAY/WAYLAND_DISPLAY unset): run under a desktop or `xvfb-run -a closure-lab gui …`, or use the CLI (`closure-lab --help`)"

@@ -14,8 +14,8 @@ use crate::experiment::{ClosureMode, Experiment};
 #[derive(Args, Debug)]
 pub struct PosteriorArgs {
     /// paper-g or paper-h (any preset works).
-    #[arg(long, default_value = "paper-g")]
-    pub preset: String,
+    #[arg(long, default_value = "paper-g", value_parser = presets::PresetId::parse)]
+    pub preset: presets::PresetId,
     #[arg(long, default_value_t = 64)]
     pub n: usize,
     #[arg(long, default_value_t = 30.0)]
@@ -41,7 +41,7 @@ pub struct PosteriorArgs {
 }
 
 pub fn posterior(a: PosteriorArgs) -> Result<()> {
-    let preset = presets::find(&a.preset).map_err(anyhow::Error::msg)?;
+    let preset = presets::get(a.preset);
     if !(a.from.is_finite() && (0.0..=1e4).contains(&a.from)) {
         anyhow::bail!("--from must be a time in 0…10⁴, got {}", a.from);
     }

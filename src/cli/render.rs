@@ -14,8 +14,8 @@ use crate::render::{Colormap, PanelRanges, Range, panel_style, panel_title};
 #[derive(Args, Debug)]
 pub struct RenderArgs {
     /// paper-g, paper-h, decaying, teaching or les.
-    #[arg(long, default_value = "paper-g")]
-    pub preset: String,
+    #[arg(long, default_value = "paper-g", value_parser = presets::PresetId::parse)]
+    pub preset: presets::PresetId,
     /// First frame time (the truth is spun up to it first).
     #[arg(long)]
     pub from: Option<f64>,
@@ -50,7 +50,7 @@ pub struct RenderArgs {
 }
 
 pub fn render(a: RenderArgs) -> Result<()> {
-    let preset = presets::find(&a.preset).map_err(anyhow::Error::msg)?;
+    let preset = presets::get(a.preset);
     let from = a.from.unwrap_or(preset.spin_up);
     let to = a.to.unwrap_or(from + 20.0);
     if !(a.every > 0.0 && to >= from && from >= 0.0)

@@ -85,11 +85,12 @@ fn schedule() -> Vec<(&'static str, ExperimentConfig)> {
         ensemble: 4,
         ..Default::default()
     };
-    let les = presets::by_id("les").map(|p| p.config).unwrap_or_default();
+    // the les preset's flow with the Smagorinsky closure (the preset opens learned)
     let les = ExperimentConfig {
         dns_n: 128,
         blocking: true,
-        ..les
+        closure: ClosureMode::Smagorinsky,
+        ..presets::get(presets::PresetId::Les).config
     };
     let step = |name, f: &dyn Fn(&mut ExperimentConfig), from: &ExperimentConfig| {
         let mut c = from.clone();

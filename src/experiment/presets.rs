@@ -1,12 +1,62 @@
 //! Presets with stable identifiers for the CLI (`paper-g`, `paper-h`, `decaying`,
 //! `teaching`, `les`). A preset sets the experiment and says how far to spin the truth up.
 
+use serde::{Deserialize, Deserializer, Serialize};
+use strum::IntoEnumIterator;
+
 use super::{ClosureMode, ExperimentConfig, Flow};
 use crate::solver::{Case, Scheme};
 
+/// A preset's identifier: the one name the CLI, the settings, file names and the menus
+/// use (kebab-case, `paper-g`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum PresetId {
+    #[default]
+    PaperG,
+    PaperH,
+    Decaying,
+    Teaching,
+    Les,
+}
+
+impl PresetId {
+    /// Parse a CLI/settings name, with an error that lists the presets.
+    pub fn parse(s: &str) -> Result<PresetId, String> {
+        crate::names::parse("preset", s)
+    }
+
+    /// Stored as its name (a string in every format, as before the enum existed).
+    pub fn as_name<S: serde::Serializer>(id: &PresetId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&id.to_string())
+    }
+
+    /// A stored name, the default preset when it is unknown (a renamed preset in old
+    /// settings loads the default instead of failing the whole settings file).
+    pub fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<PresetId, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(PresetId::parse(&s).unwrap_or_default())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Preset {
-    pub id: &'static str,
+    pub id: PresetId,
     pub title: &'static str,
     pub description: &'static str,
     /// Spin the truth up from a GRF to this time before the three runs start.
@@ -14,11 +64,12 @@ pub struct Preset {
     pub config: ExperimentConfig,
 }
 
-pub fn all() -> Vec<Preset> {
+/// The preset `id`.
+pub fn get(id: PresetId) -> Preset {
     let base = ExperimentConfig::default();
-    vec![
-        Preset {
-            id: "paper-g",
+    match id {
+        PresetId::PaperG => Preset {
+            id,
             title: "Published G case, 30→50 s",
             description: "Stochastic viscous diffusion G = νΔω + 2σξ: truth spun up to t = 30 s, then the model run with the learned G (fresh sample every 5 steps) and without it.",
             spin_up: 30.0,
@@ -28,8 +79,8 @@ pub fn all() -> Vec<Preset> {
                 ..base.clone()
             },
         },
-        Preset {
-            id: "paper-h",
+        PresetId::PaperH => Preset {
+            id,
             title: "Published H case, 30→50 s",
             description: "Stochastic convection H = −u·∇ω + σξ: the model run has no advection at all and lives on its closure.",
             spin_up: 30.0,
@@ -39,8 +90,8 @@ pub fn all() -> Vec<Preset> {
                 ..base.clone()
             },
         },
-        Preset {
-            id: "decaying",
+        PresetId::Decaying => Preset {
+            id,
             title: "Decaying turbulence",
             description: "No forcing and no noise: a GRF vortex field decays; the G closure is then pure viscosity.",
             spin_up: 0.0,
@@ -52,8 +103,8 @@ pub fn all() -> Vec<Preset> {
                 ..base.clone()
             },
         },
-        Preset {
-            id: "teaching",
+        PresetId::Teaching => Preset {
+            id,
             title: "Teaching: what a closure does",
             description: "The oracle closure (the true missing term, read off the truth) against no closure: with it the model run tracks the truth exactly; without it, it drifts away.",
             spin_up: 30.0,
@@ -63,8 +114,8 @@ pub fn all() -> Vec<Preset> {
                 ..base.clone()
             },
         },
-        Preset {
-            id: "les",
+        PresetId::Les => Preset {
+            id,
             title: "Subgrid (LES): Kolmogorov flow",
             description: "A 256² Kolmogorov-flow DNS, shown filtered to 64², against 64² large-eddy runs: with a subgrid closure (the learned stochastic or deterministic one, Smagorinsky, dynamic Smagorinsky, Leith, or the oracle: the true Π) and without. The closure is the subgrid term Π the coarse grid cannot resolve.",
             spin_up: 4.0,
@@ -85,17 +136,10 @@ pub fn all() -> Vec<Preset> {
                 }
             },
         },
-    ]
+    }
 }
 
-pub fn by_id(id: &str) -> Option<Preset> {
-    all().into_iter().find(|p| p.id == id)
-}
-
-/// [`by_id`], or an error that lists the presets.
-pub fn find(id: &str) -> Result<Preset, String> {
-    by_id(id).ok_or_else(|| {
-        let ids: Vec<&str> = all().iter().map(|p| p.id).collect();
-        format!("unknown preset `{id}` ({})", ids.join(", "))
-    })
+/// Every preset, in menu order.
+pub fn all() -> Vec<Preset> {
+    PresetId::iter().map(get).collect()
 }
