@@ -184,3 +184,28 @@ fn a_table_that_does_not_fit_the_network_is_refused_by_name() {
     json["inflation"] = serde_json::to_value(&good).unwrap();
     assert_eq!(load(&json).unwrap().card.inflation, good);
 }
+
+/// What the app flags about calibration comes from the library: fitted, the nearest step
+/// count of the same kind, a borrowed kind, or no tables.
+#[test]
+fn coverage_says_which_table_a_sampler_gets() {
+    use closure_lab::closure::inflation::{Coverage, coverage};
+    let tables = vec![uniform(Em, 10, 1.1), uniform(Em, 20, 1.2), uniform(Heun, 3, 1.3)];
+    assert_eq!(coverage(&tables, Em, 10), Coverage::Fitted);
+    assert_eq!(
+        coverage(&tables, Em, 14),
+        Coverage::NearestSteps {
+            used: 10,
+            fitted: vec![10, 20]
+        }
+    );
+    assert_eq!(coverage(&tables, Heun, 3), Coverage::Fitted);
+    assert_eq!(
+        coverage(&tables, Sampler::Flow, 1),
+        Coverage::Borrowed {
+            kind: Em,
+            steps: Some(10)
+        }
+    );
+    assert_eq!(coverage(&[], Em, 10), Coverage::None);
+}

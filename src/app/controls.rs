@@ -375,12 +375,7 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
     // a model may fix its own sampling range (docs/science.md §7.1)
     let slot = Slot::of(e);
     let learned = cx.compute.learned(slot, s.model.get(slot));
-    let own = match learned {
-        Some(LearnedModel::Published(m)) => m.card.inputs.t_range,
-        Some(LearnedModel::Subgrid(m)) => m.card.t_range,
-        None => None,
-    }
-    .and_then(|r| r.for_sampler(e.sampler));
+    let own = learned.and_then(|m| m.sample_range(e.sampler));
     let e = &mut s.experiment;
     let flow = e.sampler == Sampler::Flow;
     let slider = ui.add_enabled(
@@ -399,8 +394,9 @@ fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
             "this model samples over its own range t = {hi} … {lo}"
         ));
     }
-    if let Some(LearnedModel::Published(m)) = learned {
-        calibrated_steps_ui(ui, &m.card, e);
+    if let Some(m) = learned {
+        let c = crate::closure::inflation::coverage(m.inflation(), e.sampler, e.sampling_steps);
+        calibrated_steps_ui(ui, c, e);
     }
     let k = limits::ENSEMBLE;
     ui.add(egui::Slider::new(&mut e.ensemble, k.range()).text(k.name));
@@ -590,40 +586,39 @@ fn view_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) {
 /// of its own.
 fn calibrated_steps_ui(
     ui: &mut egui::Ui,
-    card: &crate::closure::card::ModelCard,
+    coverage: crate::closure::inflation::Coverage,
     e: &mut crate::experiment::ExperimentConfig,
 ) {
-    let Some(table) = card.inflation_for(e.sampler, e.sampling_steps) else {
-        return;
+    use crate::closure::inflation::Coverage;
+    let name = |s: Sampler| match s {
+        Sampler::EulerMaruyama => "Euler–Maruyama",
+        Sampler::Heun => "Heun",
+        Sampler::Flow => "flow",
     };
-    let used = table.steps;
-    let own_kind = table.sampler == e.sampler;
-    if own_kind && used.is_none_or(|k| k == e.sampling_steps) {
-        return;
-    }
-    let used_at = used.map_or("its".to_owned(), |k| format!("the {k}-step"));
-    let text = if own_kind {
-        let fitted: Vec<String> =
-            crate::closure::inflation::fitted_steps(&card.inflation, e.sampler)
-                .iter()
-                .map(usize::to_string)
-                .collect();
-        format!(
-            "spread calibrated at {} steps; at {} {used_at} table is used",
-            fitted.join(", "),
-            e.sampling_steps
-        )
-    } else {
-        let name = |s: Sampler| match s {
-            Sampler::EulerMaruyama => "Euler–Maruyama",
-            Sampler::Heun => "Heun",
-            Sampler::Flow => "flow",
-        };
-        format!(
-            "spread calibrated for {} only; {} borrows {used_at} table",
-            name(table.sampler),
-            name(e.sampler)
-        )
+    let used_at = |k: Option<usize>| k.map_or("its".to_owned(), |k| format!("the {k}-step"));
+    let (text, back) = match coverage {
+        Coverage::Fitted | Coverage::None => return,
+        Coverage::NearestSteps { used, fitted } => {
+            let fitted: Vec<String> = fitted.iter().map(usize::to_string).collect();
+            (
+                format!(
+                    "spread calibrated at {} steps; at {} {} table is used",
+                    fitted.join(", "),
+                    e.sampling_steps,
+                    used_at(Some(used))
+                ),
+                Some(used),
+            )
+        }
+        Coverage::Borrowed { kind, steps } => (
+            format!(
+                "spread calibrated for {} only; {} borrows {} table",
+                name(kind),
+                name(e.sampler),
+                used_at(steps)
+            ),
+            None,
+        ),
     };
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(text).color(WARN)).on_hover_text(
@@ -631,7 +626,7 @@ fn calibrated_steps_ui(
              step count it was fitted at (measured: 20 Euler–Maruyama steps on the 10-step \
              table, spread/skill 0.92–0.96; 6 Heun steps on the 3-step table, 0.86–0.93)",
         );
-        if let Some(k) = used.filter(|_| own_kind)
+        if let Some(k) = back
             && ui.small_button(format!("use {k}")).clicked()
         {
             e.sampling_steps = k;

@@ -66,6 +66,38 @@ pub fn table_for(tables: &[Inflation], sampler: Sampler, steps: usize) -> Option
     of(kind).min_by(|a, b| distance(a).total_cmp(&distance(b)))
 }
 
+/// How a model's tables cover a sampler at a step count (what the app flags).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Coverage {
+    /// A table of this kind at this step count (or one of unknown step count).
+    Fitted,
+    /// Tables of this kind exist at other step counts; the nearest (`used`) applies.
+    NearestSteps { used: usize, fitted: Vec<usize> },
+    /// No table of this kind: `kind`'s table (at `steps`, if known) is borrowed.
+    Borrowed { kind: Sampler, steps: Option<usize> },
+    /// No tables at all: the ensemble is used as drawn.
+    None,
+}
+
+/// How `tables` cover `sampler` at `steps`.
+pub fn coverage(tables: &[Inflation], sampler: Sampler, steps: usize) -> Coverage {
+    let Some(t) = table_for(tables, sampler, steps) else {
+        return Coverage::None;
+    };
+    match (t.sampler == sampler, t.steps) {
+        (true, None) => Coverage::Fitted,
+        (true, Some(k)) if k == steps => Coverage::Fitted,
+        (true, Some(k)) => Coverage::NearestSteps {
+            used: k,
+            fitted: fitted_steps(tables, sampler),
+        },
+        (false, k) => Coverage::Borrowed {
+            kind: t.sampler,
+            steps: k,
+        },
+    }
+}
+
 /// Step counts with a table of `sampler`'s own kind, ascending.
 pub fn fitted_steps(tables: &[Inflation], sampler: Sampler) -> Vec<usize> {
     let mut v: Vec<usize> = tables

@@ -73,6 +73,24 @@ impl LearnedModel {
         }
     }
 
+    /// The model's spread-inflation tables (either kind of card).
+    pub fn inflation(&self) -> &[crate::closure::inflation::Inflation] {
+        match self {
+            LearnedModel::Published(m) => &m.card.inflation,
+            LearnedModel::Subgrid(m) => &m.card.inflation,
+        }
+    }
+
+    /// The sampling range `[t_max, t_min]` the model fixes for `sampler` (`None`: the
+    /// run's start time T applies).
+    pub fn sample_range(&self, sampler: crate::closure::sampler::Sampler) -> Option<[f64; 2]> {
+        match self {
+            LearnedModel::Published(m) => m.card.inputs.t_range,
+            LearnedModel::Subgrid(m) => m.card.t_range,
+        }
+        .and_then(|r| r.for_sampler(sampler))
+    }
+
     /// Where a run of `cfg` lies outside what the model was trained on, each as one
     /// phrase (empty: inside). The published models learned from the forced, noisy flow
     /// at one ν on their training grid (at every sensor density, or one); subgrid models
