@@ -62,9 +62,10 @@ pub struct DataArgs {
     /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
     #[arg(long)]
     pub shard: Option<Shard>,
-    /// Grid stored in the file (every n/store-n-th point, as published).
-    #[arg(long, default_value_t = 64)]
-    pub store_n: usize,
+    /// Grid stored in the file (every n/store-n-th point, as published; default 64).
+    /// Published case only: the subgrid case stores its LES grid.
+    #[arg(long)]
+    pub store_n: Option<usize>,
     /// First snapshot time (published default 20; subgrid: the spin-up, default 4).
     #[arg(long)]
     pub t_start: Option<f64>,
@@ -98,12 +99,18 @@ pub fn data(a: DataArgs) -> Result<()> {
         anyhow::bail!("--out is required");
     };
     if a.case == DataCase::Les {
+        if a.store_n.is_some() {
+            anyhow::bail!(
+                "--store-n applies to the published case; the subgrid case stores ω̄ and Π on its LES grid"
+            );
+        }
         return les_data(&a, &out);
     }
+    let store_n = a.store_n.unwrap_or(64);
     let spec = DataSpec {
         trajectories: a.trajectories,
         n: a.n,
-        store_n: a.store_n,
+        store_n,
         t_start: a.t_start.unwrap_or(20.0),
         t_end: a.t_end.unwrap_or(40.0),
         every: a.every.unwrap_or(0.1),
@@ -116,7 +123,7 @@ pub fn data(a: DataArgs) -> Result<()> {
     );
     bar.set_message(format!(
         "{} trajectories at {}² → {}²",
-        a.trajectories, a.n, a.store_n
+        a.trajectories, a.n, store_n
     ));
     let on_progress = |done: u64, total: u64| {
         bar.set_length(total);
@@ -129,7 +136,7 @@ pub fn data(a: DataArgs) -> Result<()> {
         out.display(),
         a.trajectories,
         spec.times().len(),
-        a.store_n,
+        store_n,
         resumed
     );
     Ok(())

@@ -216,7 +216,16 @@ fn parse_size(s: &str) -> Result<[f32; 2], String> {
     Ok([side(w)?, side(h)?])
 }
 
+/// Most steps a scripted window run (`--screenshot`, `--bench-frames`) may take.
+const MAX_SCRIPTED_STEPS: u64 = 1_000_000;
+
 fn gui(a: GuiArgs) -> anyhow::Result<()> {
+    if a.steps > MAX_SCRIPTED_STEPS || a.bench_frames.is_some_and(|f| f > MAX_SCRIPTED_STEPS) {
+        anyhow::bail!(
+            "--steps and --bench-frames must be at most {MAX_SCRIPTED_STEPS} (a scripted run \
+             that long would take hours)"
+        );
+    }
     if !crate::app::display_available() {
         anyhow::bail!(
             "no display (DISPLAY/WAYLAND_DISPLAY unset): run under a desktop or `xvfb-run -a closure-lab gui …`, or use the CLI (`closure-lab --help`)"

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::experiment::{Experiment, Panel, presets};
+use crate::experiment::{Experiment, ExperimentConfig, Flow, Panel, presets};
 use crate::render::record::Movie;
 use crate::render::{Colormap, PanelRanges, Range, panel_style, panel_title};
 
@@ -67,6 +67,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
     if let Some(n) = a.n {
         cfg.n = n;
     }
+    check_interval(&cfg, from, to, a.every)?;
     cfg.blocking = true;
     cfg.validate()?;
     let model = super::closure_model(&mut cfg, a.model.as_deref())?;
@@ -85,6 +86,33 @@ pub fn render(a: RenderArgs) -> Result<()> {
         return write_still(&a, &mut exp);
     }
     write_movie(&a, &mut exp, (from, to), &bar, &stop)
+}
+
+/// Most frames of one movie.
+pub const MAX_FRAMES: f64 = 10_000.0;
+
+/// Bounds on the simulated interval before anything runs: the start and the length in
+/// time units (the subgrid flow steps a 256² DNS, ≈ 20 s per time unit on two cores, so
+/// it gets a shorter leash), frames at least one step apart, at most [`MAX_FRAMES`].
+fn check_interval(cfg: &ExperimentConfig, from: f64, to: f64, every: f64) -> Result<()> {
+    let longest = match cfg.flow {
+        Flow::Published => 1e4,
+        Flow::Kolmogorov => 50.0,
+    };
+    if from > longest || to - from > longest {
+        bail!(
+            "--from and --to − --from must be at most {longest} time units for this preset \
+             (got --from {from}, --to {to})"
+        );
+    }
+    if every < cfg.dt {
+        bail!("--every ({every}) is shorter than the time step ({})", cfg.dt);
+    }
+    let frames = (to - from) / every + 1.0;
+    if frames > MAX_FRAMES {
+        bail!("{frames:.0} frames asked for: at most {MAX_FRAMES} (raise --every or shorten --from … --to)");
+    }
+    Ok(())
 }
 
 /// The first panel now as a clean image with title, time and colorbar.

@@ -142,6 +142,13 @@ impl LesFlow {
     /// Check sizes and parameters.
     pub fn validate(&self) -> Result<(), SolverError> {
         self.dns_params().validate()?;
+        let (lo, hi) = NU_RANGE;
+        if !(lo..=hi).contains(&self.nu) {
+            return Err(SolverError::BadParam(format!(
+                "ν of the subgrid flow must be in {lo:e}…{hi}, got {:e}",
+                self.nu
+            )));
+        }
         if self.les_n < 16 {
             return Err(SolverError::BadParam(format!(
                 "the LES grid ({}²) must be at least 16²",
@@ -151,6 +158,10 @@ impl LesFlow {
         check_grids(self.dns_n, self.les_n).map_err(SolverError::BadParam)
     }
 }
+
+/// Viscosities the subgrid flow accepts: below, the 256²–1024² DNS the case can afford
+/// no longer resolves the flow; above, the forced flow stays laminar (nothing to close).
+pub const NU_RANGE: (f64, f64) = (1e-5, 0.1);
 
 /// The one rule between the grids of a filtered DNS: the DNS at least twice as fine as
 /// the LES, so the sharp filter at the LES grid's dealiasing limit cuts inside the DNS's
