@@ -108,3 +108,44 @@ fn damaged_state_dicts_and_non_checkpoints_fail_by_name() {
     assert!(e.contains("cut.pth") && e.lines().count() == 1, "{e}");
     assert!(err(&dir.path().join("missing.pth")).contains("cannot open"));
 }
+
+/// A checkpoint archive holding `pickle` as its `data.pkl`.
+fn archive_with(pickle: &[u8], path: &Path) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored);
+    z.start_file("archive/data.pkl", opts).unwrap();
+    z.write_all(pickle).unwrap();
+    z.finish().unwrap();
+}
+
+/// Pickles that nest containers without end are refused while they are read (values
+/// are cloned and dropped recursively: a million levels used to overflow the stack).
+#[test]
+fn deeply_nested_pickles_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 000 empty lists on the stack, then each appended into the one below it
+    let n = 100_000;
+    let mut p = vec![0x80, 2];
+    p.extend(std::iter::repeat_n(b']', n));
+    p.extend(std::iter::repeat_n(b'a', n - 1));
+    p.push(b'.');
+    // a chain through the memo: each new list holds the previous one
+    let mut q = vec![0x80, 2, b']', b'r', 0, 0, 0, 0];
+    for i in 1..2_000u32 {
+        q.push(b']');
+        q.push(b'j');
+        q.extend((i - 1).to_le_bytes());
+        q.push(b'a');
+        q.push(b'r');
+        q.extend(i.to_le_bytes());
+    }
+    q.push(b'.');
+    for (name, pickle) in [("stacked.pth", p), ("chained.pth", q)] {
+        let path = dir.path().join(name);
+        archive_with(&pickle, &path);
+        let e = closure_lab::closure::pth::read(&path).unwrap_err();
+        assert!(e.contains("nests deeper than 64"), "{name}: {e}");
+    }
+}

@@ -43,6 +43,39 @@ const MAX_PICKLE_BYTES: u64 = 64 << 20;
 const MAX_STORAGE_BYTES: u64 = 2 << 30;
 const MAX_STACK: usize = 1 << 20;
 
+/// Deepest nesting of containers accepted. A state dict nests a handful of levels; a
+/// pickle nesting deeper (a chain of lists built through the memo needs only a few bytes
+/// per level) is refused as it is read, because values are cloned and dropped
+/// recursively and a million levels overflow the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Nesting depth of `v`, counted up to `budget + 1` (no further recursion).
+fn depth(v: &Value, budget: usize) -> usize {
+    if budget == 0 {
+        return 1;
+    }
+    1 + match v {
+        Value::Tuple(xs) | Value::List(xs) => {
+            xs.iter().map(|x| depth(x, budget - 1)).max().unwrap_or(0)
+        }
+        Value::Dict(d) => d
+            .iter()
+            .map(|(k, x)| depth(k, budget - 1).max(depth(x, budget - 1)))
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Refuse `items` as the children of a container when one nests too deep.
+fn shallow(items: &[Value]) -> Result<(), String> {
+    if items.iter().any(|v| depth(v, MAX_DEPTH) >= MAX_DEPTH) {
+        Err(format!("pickle nests deeper than {MAX_DEPTH} levels"))
+    } else {
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Elem {
     F32,
@@ -301,6 +334,7 @@ impl<'a> Machine<'a> {
                 b'(' => self.push(Value::Mark)?,
                 b't' => {
                     let xs = self.pop_mark()?;
+                    shallow(&xs)?;
                     self.push(Value::Tuple(xs))?
                 }
                 0x85..=0x87 => {
@@ -309,6 +343,7 @@ impl<'a> Machine<'a> {
                         return Err("pickle stack underflow".into());
                     }
                     let xs = self.stack.split_off(self.stack.len() - k);
+                    shallow(&xs)?;
                     self.push(Value::Tuple(xs))?
                 }
                 b'a' | b'e' => {
@@ -317,6 +352,7 @@ impl<'a> Machine<'a> {
                     } else {
                         self.pop_mark()?
                     };
+                    shallow(&xs)?;
                     match self.stack.last_mut() {
                         Some(Value::List(l)) => l.extend(xs),
                         _ => return Err("pickle appends to a non-list".into()),
@@ -330,6 +366,7 @@ impl<'a> Machine<'a> {
                     } else {
                         self.pop_mark()?
                     };
+                    shallow(&xs)?;
                     match self.stack.last_mut() {
                         Some(Value::Dict(d)) => {
                             let mut it = xs.into_iter();
