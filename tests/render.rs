@@ -427,29 +427,36 @@ fn interrupted_render_leaves_nothing_behind() {
     assert!(listing().is_empty(), "left behind: {:?}", listing());
 }
 
+/// `closure-lab render ARGS --out DIR/m.gif` (it must succeed), decoded.
+fn render_gif(args: &[&str]) -> Vec<image::Frame> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.gif");
+    let out = Command::new(env!("CARGO_BIN_EXE_closure-lab"))
+        .arg("render")
+        .args(args)
+        .arg("--out")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    image::codecs::gif::GifDecoder::new(file)
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap()
+}
+
 /// `render` colours a movie on scales that cover all of its frames: after the first
 /// frame (where the error and the spread start at 0) every panel still shows structure.
 /// With scales from the first frame alone the error and spread panels were one or two
 /// flat colours in every frame.
 #[test]
 fn render_movies_keep_structure_in_every_panel() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.gif");
-    let out = Command::new(env!("CARGO_BIN_EXE_closure-lab"))
-        .args([
-            "render", "--preset", "paper-g", "--from", "30", "--to", "34.5", "--every", "0.5",
-            "--panels", "truth,error,closure,spread", "--scale", "2", "--out",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
-    let frames: Vec<_> = image::codecs::gif::GifDecoder::new(file)
-        .unwrap()
-        .into_frames()
-        .collect_frames()
-        .unwrap();
+    let frames = render_gif(&[
+        "--preset", "paper-g", "--from", "30", "--to", "34.5", "--every", "0.5", "--panels",
+        "truth,error,closure,spread", "--scale", "2",
+    ]);
     assert_eq!(frames.len(), 10);
     let side = 128;
     for (k, fr) in frames.iter().enumerate().skip(1) {
@@ -476,23 +483,10 @@ fn render_movies_keep_structure_in_every_panel() {
 /// so a frame is wider than the bare strip by a colorbar per panel; every frame is kept.
 #[test]
 fn render_with_colorbars_writes_panel_images_side_by_side() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.gif");
-    let out = Command::new(env!("CARGO_BIN_EXE_closure-lab"))
-        .args([
-            "render", "--preset", "teaching", "--from", "30", "--to", "30.2", "--every", "0.1",
-            "--panels", "truth,error,closure", "--scale", "2", "--colorbars", "--out",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
-    let frames: Vec<_> = image::codecs::gif::GifDecoder::new(file)
-        .unwrap()
-        .into_frames()
-        .collect_frames()
-        .unwrap();
+    let frames = render_gif(&[
+        "--preset", "teaching", "--from", "30", "--to", "30.2", "--every", "0.1", "--panels",
+        "truth,error,closure", "--scale", "2", "--colorbars",
+    ]);
     assert_eq!(frames.len(), 3);
     let (w, h) = frames[0].buffer().dimensions();
     let strip = 3 * 128 + 2 * GAP;
