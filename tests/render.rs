@@ -211,7 +211,8 @@ fn mp4_keeps_every_frame_of_large_multi_panel_movies() {
     for k in [3usize, 4] {
         let path = dir.path().join(format!("p{k}.mp4"));
         let n = 64;
-        let (w, h) = (k as u32 * 256 + (k as u32 - 1) * GAP, 256 + 18);
+        let band = closure_lab::render::panel::title_band(256);
+        let (w, h) = (k as u32 * 256 + (k as u32 - 1) * GAP, 256 + band);
         let mut rec = Recorder::create(&path, 10.0, (w, h)).unwrap();
         for _ in 0..6 {
             // fine-grained fields: the hardest content for the rate control
@@ -221,7 +222,7 @@ fn mp4_keeps_every_frame_of_large_multi_panel_movies() {
             let refs: Vec<&[f64]> = fields.iter().map(|f| f.as_slice()).collect();
             let strip = compose(&refs, n, Range { lo: -1.0, hi: 1.0 }, Colormap::RedBlue, 4);
             let mut frame = image::RgbaImage::from_pixel(w, h, image::Rgba([255; 4]));
-            image::imageops::overlay(&mut frame, &strip, 0, 18);
+            image::imageops::overlay(&mut frame, &strip, 0, band as i64);
             rec.push(&frame).unwrap();
         }
         rec.finish().unwrap();
