@@ -149,3 +149,49 @@ fn deeply_nested_pickles_are_refused() {
         assert!(e.contains("nests deeper than 64"), "{name}: {e}");
     }
 }
+
+/// A copy of the fixture `name` whose `data.pkl` has `from` replaced by `to`.
+fn patched_fixture(name: &str, from: &[u8], to: &[u8], out: &Path) {
+    use std::io::{Read, Write};
+    let mut src = zip::ZipArchive::new(std::fs::File::open(fixture(name)).unwrap()).unwrap();
+    let mut dst = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored);
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        if name.ends_with("data.pkl") {
+            let at = bytes
+                .windows(from.len())
+                .position(|w| w == from)
+                .expect("pattern in the pickle");
+            bytes.splice(at..at + from.len(), to.iter().copied());
+        }
+        dst.start_file(name, opts).unwrap();
+        dst.write_all(&bytes).unwrap();
+    }
+    dst.finish().unwrap();
+}
+
+/// A weight stored as a view that repeats elements (stride 0: a broadcast) is refused;
+/// it used to load and score D_Fro 10 where the real checkpoint scores 0.9.
+#[test]
+fn a_weight_view_that_repeats_elements_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stride0.pth");
+    // fc1.weight: shape (128, 6), stride (6, 1) → stride (0, 1)
+    patched_fixture(
+        "fno2d_nosparse.pth",
+        b"K\x80K\x06\x86r\x82\x01\x00\x00K\x06K\x01\x86",
+        b"K\x80K\x06\x86r\x82\x01\x00\x00K\x00K\x01\x86",
+        &path,
+    );
+    let e = closure_lab::closure::pth::read(&path).unwrap_err();
+    assert!(e.contains("repeats elements") && e.contains("[0, 1]"), "{e}");
+    // the unpatched copy reads
+    let same = dir.path().join("same.pth");
+    patched_fixture("fno2d_nosparse.pth", b"K\x06K\x01\x86", b"K\x06K\x01\x86", &same);
+    closure_lab::closure::pth::read(&same).unwrap();
+}

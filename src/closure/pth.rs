@@ -145,6 +145,30 @@ fn dims(v: &Value, what: &str) -> Result<Vec<usize>, String> {
     }
 }
 
+/// Whether a view of `shape` with `stride` visits each storage element at most once:
+/// taken from the smallest stride up, each stride must step past everything the smaller
+/// ones span (dimensions of size 0 or 1 do not move).
+fn non_overlapping(shape: &[usize], stride: &[usize]) -> bool {
+    let mut dims: Vec<(usize, usize)> = stride
+        .iter()
+        .zip(shape)
+        .filter(|&(_, &d)| d > 1)
+        .map(|(&s, &d)| (s, d))
+        .collect();
+    dims.sort_unstable();
+    let mut extent = 1usize;
+    for (s, d) in dims {
+        if s < extent {
+            return false;
+        }
+        match s.checked_mul(d - 1).and_then(|x| x.checked_add(extent)) {
+            Some(e) => extent = e,
+            None => return false,
+        }
+    }
+    true
+}
+
 /// Call one of the callables a state dict pickles.
 fn reduce(module: &str, name: &str, args: Vec<Value>) -> Result<Value, String> {
     Ok(match (module, name) {
@@ -181,6 +205,14 @@ fn reduce(module: &str, name: &str, args: Vec<Value>) -> Result<Value, String> {
                 if numel_view > 0 && last >= *numel {
                     return Err(format!(
                         "tensor view reaches element {last} of a storage of {numel}"
+                    ));
+                }
+                if !non_overlapping(&shape, &stride) {
+                    // torch.save writes parameters as plain views; a view that visits an
+                    // element twice (stride 0: a broadcast) is not a trained weight, and
+                    // its element count is not bounded by its storage
+                    return Err(format!(
+                        "tensor view of shape {shape:?} and stride {stride:?} repeats elements"
                     ));
                 }
                 Value::Tensor {
