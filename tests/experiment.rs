@@ -521,3 +521,29 @@ fn every_preset_id_round_trips_through_names_and_settings() {
     assert!(note.is_none(), "{note:?}");
     assert!(PresetId::parse("nope").unwrap_err().contains("paper-g"));
 }
+
+/// The closure modes the app offers in a flow are exactly those a run of that flow
+/// accepts (a classical closure added without its flow rule would show up here).
+#[test]
+fn offered_closure_modes_are_the_valid_ones() {
+    use closure_lab::experiment::presets::{self, PresetId};
+    use strum::IntoEnumIterator;
+    for base in [
+        presets::get(PresetId::PaperG).config,
+        presets::get(PresetId::Les).config,
+    ] {
+        let offered = ClosureMode::offered(base.flow);
+        for mode in ClosureMode::iter() {
+            let cfg = ExperimentConfig {
+                closure: mode,
+                ..base.clone()
+            };
+            assert_eq!(
+                cfg.validate().is_ok(),
+                offered.contains(&mode),
+                "{:?} flow, {mode}",
+                base.flow
+            );
+        }
+    }
+}

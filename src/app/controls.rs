@@ -196,25 +196,6 @@ fn export_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mu
     .on_hover_text("pace of the simulation thread while playing (it never waits for the window)");
 }
 
-/// The closure modes offered in each flow.
-fn closure_choices(flow: Flow) -> &'static [(ClosureMode, &'static str)] {
-    match flow {
-        Flow::Published => &[
-            (ClosureMode::Learned, "learned"),
-            (ClosureMode::Oracle, "oracle"),
-            (ClosureMode::Off, "off"),
-        ],
-        Flow::Kolmogorov => &[
-            (ClosureMode::Learned, "learned"),
-            (ClosureMode::Smagorinsky, "Smagorinsky"),
-            (ClosureMode::DynamicSmagorinsky, "dynamic Smagorinsky"),
-            (ClosureMode::Leith, "Leith"),
-            (ClosureMode::Oracle, "oracle (true Π)"),
-            (ClosureMode::Off, "off"),
-        ],
-    }
-}
-
 /// Case row: G and H of the published flow, Π of the subgrid flow (switching flows
 /// loads that flow's preset).
 fn case_ui(ui: &mut egui::Ui, s: &mut Settings, out: &mut Vec<Command>) {
@@ -256,8 +237,8 @@ fn experiment_ui(
     let e = &mut s.experiment;
     ui.horizontal_wrapped(|ui| {
         ui.label("Closure");
-        for &(mode, text) in closure_choices(e.flow) {
-            ui.selectable_value(&mut e.closure, mode, text);
+        for mode in ClosureMode::offered(e.flow) {
+            ui.selectable_value(&mut e.closure, mode, mode.label());
         }
     });
     if e.closure == ClosureMode::Learned {

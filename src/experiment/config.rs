@@ -22,6 +22,7 @@ use crate::solver::{Case, Params, RunKind, Scheme};
     strum::Display,
     strum::EnumString,
     strum::VariantNames,
+    strum::EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -61,6 +62,17 @@ impl ClosureMode {
             ClosureMode::DynamicSmagorinsky => "dynamic Smagorinsky",
             ClosureMode::Leith => "Leith",
         }
+    }
+
+    /// The modes a run of `flow` may use, in the order they are offered: the learned
+    /// closure, the classical ones where they exist (the subgrid flow), the oracle, off.
+    pub fn offered(flow: Flow) -> Vec<ClosureMode> {
+        use strum::IntoEnumIterator;
+        let classical = ClosureMode::iter().filter(|m| m.is_classical());
+        std::iter::once(ClosureMode::Learned)
+            .chain(classical.filter(move |_| flow == Flow::Kolmogorov))
+            .chain([ClosureMode::Oracle, ClosureMode::Off])
+            .collect()
     }
 
     /// Whether the mode is a classical eddy-viscosity closure (subgrid flow only).
