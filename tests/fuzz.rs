@@ -138,6 +138,34 @@ fn model_card_and_weights_loader_never_panics() {
     });
 }
 
+#[test]
+fn subgrid_model_card_and_weights_loader_never_panics() {
+    use closure_lab::les::learn::model::LesModel;
+    let card = std::fs::read("assets/les_stochastic.json").unwrap();
+    let weights = std::fs::read("assets/les_stochastic.bpk").unwrap();
+    let flow = std::fs::read("assets/les_stochastic.flow.bpk").unwrap();
+    let device = burn::tensor::Device::flex();
+    // the card mutated with the real weights; the weights mutated with the real card; the
+    // flow generator's weights mutated on the real model
+    let strategy = prop_oneof![
+        mutated(card.clone()).prop_map(|c| (c, 0)),
+        mutated(weights.clone()).prop_map(|w| (w, 1)),
+        mutated(flow.clone()).prop_map(|f| (f, 2)),
+    ];
+    fuzz("les-card", &strategy, |(data, part)| {
+        let (c, w) = match part {
+            0 => (&data[..], &weights[..]),
+            1 => (&card[..], &data[..]),
+            _ => (&card[..], &weights[..]),
+        };
+        if let Ok(m) = LesModel::from_bytes(c, w, &device) {
+            let f = if part == 2 { &data[..] } else { &flow[..] };
+            let _ = m.attach_flow(f);
+        }
+        Ok(())
+    });
+}
+
 /// The fixture's entries (name, bytes), the pickle program first.
 fn torch_entries() -> Vec<(String, Vec<u8>)> {
     use std::io::Read;
