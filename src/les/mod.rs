@@ -2,9 +2,12 @@
 //! the true subgrid term Π and classical closures (docs/science.md §8).
 //!
 //! Equation on the unit torus: `∂ω/∂t + u·∇ω = νΔω − αω + A·cos(2π k_f y)`; the coarse
-//! (LES) run solves the same equation on 64² minus a subgrid term Π. This module depends
-//! on [`crate::solver`] and [`crate::metrics`]; only [`learn`] (the learned closures)
-//! builds on [`crate::closure`].
+//! (LES) run solves the same equation on 64² minus a subgrid term Π. This module builds
+//! on [`crate::solver`] and [`crate::metrics`], and on [`crate::closure`] for what a
+//! learned closure shares with the published cases: the ensemble scores
+//! (`closure::calibration`), the data-file errors and read limits (`closure::dataset`),
+//! the draw keys of seeded sampling (`closure::sampler`), and in [`learn`] the networks,
+//! samplers and training loop. Nothing here depends on the experiment, the app or the CLI.
 
 pub mod closure;
 pub mod data;
