@@ -589,6 +589,11 @@ fn hostile_invocations_across_every_subcommand() {
         ("data --case les --nu 1e9 --out d.h5", "must be in"),
         ("data --case les --nu 1e-30 --out d.h5", "must be in"),
         ("data --case les --store-n 3 --out d.h5", "--store-n applies"),
+        // an output that is a folder is refused before the work, not after it
+        ("data --out adir.gif", "is a folder"),
+        ("data --case les --out adir.gif", "is a folder"),
+        ("train --data d0.h5 --run r --out adir.gif", "is a folder"),
+        ("eval --data d0.h5 --json adir.gif", "is a folder"),
         ("posterior --preset nope", "unknown preset"),
         ("bench solver --sizes 3", "--sizes"),
         ("bench closure --sizes 64 --batches 1000", "--batches"),

@@ -98,6 +98,7 @@ pub fn data(a: DataArgs) -> Result<()> {
     let Some(out) = a.out.clone() else {
         anyhow::bail!("--out is required");
     };
+    super::check_outputs(&[&out])?;
     if a.case == DataCase::Les {
         if a.store_n.is_some() {
             anyhow::bail!(

@@ -61,7 +61,6 @@ pub fn les_train(a: LesTrainArgs) -> Result<()> {
     let mean: Vec<&std::path::Path> = a.mean.iter().map(|p| p.as_path()).collect();
     super::refuse_overwriting_inputs(&data, &mean, &[], &[&a.out])?;
     // the output is checked before the work, not after hours of training
-    crate::atomic::check_writable(&a.out).map_err(anyhow::Error::msg)?;
     crate::alloc::keep_freed_pages();
     let cfg = LesTrainConfig {
         data: a.data,

@@ -397,5 +397,18 @@ fn refuse_overwriting_inputs(
             );
         }
     }
+    let outs: Vec<&std::path::Path> = outs.iter().map(|p| p.as_path()).collect();
+    check_outputs(&outs)
+}
+
+/// Refuse output paths that cannot be written (a folder named as a file, a folder the
+/// user may not write) before any work, instead of failing after it. A parent folder
+/// that does not exist yet is left to the command (some create theirs).
+fn check_outputs(outs: &[&std::path::Path]) -> anyhow::Result<()> {
+    for o in outs {
+        if o.is_dir() || crate::atomic::parent_dir(o).exists() {
+            crate::atomic::check_writable(o).map_err(anyhow::Error::msg)?;
+        }
+    }
     Ok(())
 }
