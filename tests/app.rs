@@ -21,7 +21,9 @@ fn harness(preset: &str) -> Harness<'static, ClosureLabApp> {
             ClosureLabApp::new(
                 Settings::default(),
                 AppOptions {
-                    preset: Some(closure_lab::experiment::presets::PresetId::parse(&preset).unwrap()),
+                    preset: Some(
+                        closure_lab::experiment::presets::PresetId::parse(&preset).unwrap(),
+                    ),
                     ..Default::default()
                 },
                 "test harness".into(),
@@ -202,7 +204,10 @@ fn in_app_recording_takes_frames_at_fixed_simulation_times() {
     assert_eq!(frames.len(), 11);
     // three panels side by side under a title band
     let band = closure_lab::render::panel::title_band(256);
-    assert_eq!(frames[0].buffer().dimensions(), (3 * 256 + 2 * 4, 256 + band));
+    assert_eq!(
+        frames[0].buffer().dimensions(),
+        (3 * 256 + 2 * 4, 256 + band)
+    );
     // another panel set (the row under Record): error | closure, as PNG frames
     std::fs::remove_file(&gif).unwrap();
     h.state_mut().settings.record_format = RecordFormat::Png;
@@ -336,7 +341,10 @@ fn every_region_answers_through_its_commands() {
         "waiting is the default"
     );
     // the sampler's controls belong to the learned closure
-    assert_eq!(h.query_all_by_label("don't wait for the closure").count(), 0);
+    assert_eq!(
+        h.query_all_by_label("don't wait for the closure").count(),
+        0
+    );
     h.get_by_label("learned").click();
     h.run_steps(2);
     h.get_by_label("don't wait for the closure").click();
@@ -826,9 +834,9 @@ fn panel_titles_follow_the_closure_mode_and_the_ensemble() {
     h.state_mut().settings.experiment.ensemble = 1;
     h.get_by_label("learned").click();
     wait_until(&mut h, "one learned member reaches the thread", |a| {
-        a.session().snapshot().is_some_and(|s| {
-            s.config.closure == ClosureMode::Learned && s.config.ensemble == 1
-        })
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.closure == ClosureMode::Learned && s.config.ensemble == 1)
     });
     settle(&mut h);
     let before = steps(h.state());

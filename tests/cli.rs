@@ -574,9 +574,18 @@ fn hostile_invocations_across_every_subcommand() {
             "render --preset paper-g --from 1e308 --to 1e308 --out r.gif",
             "at most 10000 time units",
         ),
-        ("render --preset les --from inf --out r.gif", "at most 50 time units"),
-        ("render --preset les --from 10000 --out r.gif", "at most 50 time units"),
-        ("render --preset les --to 1e9 --out r.gif", "at most 50 time units"),
+        (
+            "render --preset les --from inf --out r.gif",
+            "at most 50 time units",
+        ),
+        (
+            "render --preset les --from 10000 --out r.gif",
+            "at most 50 time units",
+        ),
+        (
+            "render --preset les --to 1e9 --out r.gif",
+            "at most 50 time units",
+        ),
         (
             "render --preset paper-g --from 30 --to 1000 --every 0.01 --out r.gif",
             "frames asked for",
@@ -588,7 +597,10 @@ fn hostile_invocations_across_every_subcommand() {
         ("data --case les --nu 0 --out d.h5", "must be in"),
         ("data --case les --nu 1e9 --out d.h5", "must be in"),
         ("data --case les --nu 1e-30 --out d.h5", "must be in"),
-        ("data --case les --store-n 3 --out d.h5", "--store-n applies"),
+        (
+            "data --case les --store-n 3 --out d.h5",
+            "--store-n applies",
+        ),
         // an output that is a folder is refused before the work, not after it
         ("data --out adir.gif", "is a folder"),
         ("data --case les --out adir.gif", "is a folder"),

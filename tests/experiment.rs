@@ -480,9 +480,17 @@ fn plot_colours_follow_the_run(e: &Experiment) {
     }
     let distinct: HashSet<_> = colour.values().collect();
     assert_eq!(distinct.len(), colour.len(), "two runs share a colour");
-    assert_eq!(colour.len(), 4, "truth, with, without and the Smagorinsky yardstick");
+    assert_eq!(
+        colour.len(),
+        4,
+        "truth, with, without and the Smagorinsky yardstick"
+    );
     for r in [Run::With, Run::Without] {
-        assert_eq!(plots[&r].len(), 3, "{r:?} in the error, energy and spectrum plots");
+        assert_eq!(
+            plots[&r].len(),
+            3,
+            "{r:?} in the error, energy and spectrum plots"
+        );
     }
 }
 

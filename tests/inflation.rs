@@ -190,7 +190,11 @@ fn a_table_that_does_not_fit_the_network_is_refused_by_name() {
 #[test]
 fn coverage_says_which_table_a_sampler_gets() {
     use closure_lab::closure::inflation::{Coverage, coverage};
-    let tables = vec![uniform(Em, 10, 1.1), uniform(Em, 20, 1.2), uniform(Heun, 3, 1.3)];
+    let tables = vec![
+        uniform(Em, 10, 1.1),
+        uniform(Em, 20, 1.2),
+        uniform(Heun, 3, 1.3),
+    ];
     assert_eq!(coverage(&tables, Em, 10), Coverage::Fitted);
     assert_eq!(
         coverage(&tables, Em, 14),

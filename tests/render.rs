@@ -439,7 +439,11 @@ fn render_gif(args: &[&str]) -> Vec<image::Frame> {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
     image::codecs::gif::GifDecoder::new(file)
         .unwrap()
@@ -455,8 +459,18 @@ fn render_gif(args: &[&str]) -> Vec<image::Frame> {
 #[test]
 fn render_movies_keep_structure_in_every_panel() {
     let frames = render_gif(&[
-        "--preset", "paper-g", "--from", "30", "--to", "34.5", "--every", "0.5", "--panels",
-        "truth,error,closure,spread", "--scale", "2",
+        "--preset",
+        "paper-g",
+        "--from",
+        "30",
+        "--to",
+        "34.5",
+        "--every",
+        "0.5",
+        "--panels",
+        "truth,error,closure,spread",
+        "--scale",
+        "2",
     ]);
     assert_eq!(frames.len(), 10);
     let side = 128;
@@ -485,12 +499,26 @@ fn render_movies_keep_structure_in_every_panel() {
 #[test]
 fn render_with_colorbars_writes_panel_images_side_by_side() {
     let frames = render_gif(&[
-        "--preset", "teaching", "--from", "30", "--to", "30.2", "--every", "0.1", "--panels",
-        "truth,error,closure", "--scale", "2", "--colorbars",
+        "--preset",
+        "teaching",
+        "--from",
+        "30",
+        "--to",
+        "30.2",
+        "--every",
+        "0.1",
+        "--panels",
+        "truth,error,closure",
+        "--scale",
+        "2",
+        "--colorbars",
     ]);
     assert_eq!(frames.len(), 3);
     let (w, h) = frames[0].buffer().dimensions();
     let strip = 3 * 128 + 2 * GAP;
-    assert!(w > strip + 3 * 20, "{w} px wide: no room for three colorbars");
+    assert!(
+        w > strip + 3 * 20,
+        "{w} px wide: no room for three colorbars"
+    );
     assert!(h > 128, "a title above the field");
 }

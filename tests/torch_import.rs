@@ -113,8 +113,8 @@ fn damaged_state_dicts_and_non_checkpoints_fail_by_name() {
 fn archive_with(pickle: &[u8], path: &Path) {
     use std::io::Write;
     let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     z.start_file("archive/data.pkl", opts).unwrap();
     z.write_all(pickle).unwrap();
     z.finish().unwrap();
@@ -155,8 +155,8 @@ fn patched_fixture(name: &str, from: &[u8], to: &[u8], out: &Path) {
     use std::io::{Read, Write};
     let mut src = zip::ZipArchive::new(std::fs::File::open(fixture(name)).unwrap()).unwrap();
     let mut dst = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for i in 0..src.len() {
         let mut f = src.by_index(i).unwrap();
         let name = f.name().unwrap().to_string();
@@ -189,9 +189,17 @@ fn a_weight_view_that_repeats_elements_is_refused() {
         &path,
     );
     let e = closure_lab::closure::pth::read(&path).unwrap_err();
-    assert!(e.contains("repeats elements") && e.contains("[0, 1]"), "{e}");
+    assert!(
+        e.contains("repeats elements") && e.contains("[0, 1]"),
+        "{e}"
+    );
     // the unpatched copy reads
     let same = dir.path().join("same.pth");
-    patched_fixture("fno2d_nosparse.pth", b"K\x06K\x01\x86", b"K\x06K\x01\x86", &same);
+    patched_fixture(
+        "fno2d_nosparse.pth",
+        b"K\x06K\x01\x86",
+        b"K\x06K\x01\x86",
+        &same,
+    );
     closure_lab::closure::pth::read(&same).unwrap();
 }

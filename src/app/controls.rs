@@ -71,7 +71,11 @@ fn header_ui(ui: &mut egui::Ui, s: &Settings, cx: &ControlsContext) {
     ui.heading(crate::experiment::presets::get(s.preset).title);
     let e = &s.experiment;
     let term = e.term();
-    let grid = if e.flow == Flow::Kolmogorov { "LES" } else { "model" };
+    let grid = if e.flow == Flow::Kolmogorov {
+        "LES"
+    } else {
+        "model"
+    };
     let closed = match e.closure {
         ClosureMode::Learned => format!("the learned stochastic {term}"),
         ClosureMode::Oracle => format!("the true {term} (oracle)"),

@@ -127,9 +127,7 @@ pub fn colorbar_width(ui: &egui::Ui, range: Range) -> f32 {
     let font = egui::FontId::proportional(COLORBAR_FONT);
     let widest = tick_labels(range)
         .into_iter()
-        .map(|t| {
-            ui.fonts_mut(|f| f.layout_no_wrap(t, font.clone(), Color32::WHITE).size().x)
-        })
+        .map(|t| ui.fonts_mut(|f| f.layout_no_wrap(t, font.clone(), Color32::WHITE).size().x))
         .fold(0.0f32, f32::max);
     10.0 + 4.0 + widest + 2.0
 }

@@ -105,7 +105,10 @@ pub fn series(h: &History, spectra: Option<&[(Run, Vec<f64>)]>, show_held: bool)
         held.dashed = true;
         out.push(held);
     }
-    for (k, run) in [Run::Truth, Run::With, Run::Without].into_iter().enumerate() {
+    for (k, run) in [Run::Truth, Run::With, Run::Without]
+        .into_iter()
+        .enumerate()
+    {
         out.push(of_run(
             PlotId::Energy,
             run,
@@ -153,7 +156,11 @@ fn line(s: &Series) -> Line<'static> {
 
 /// A key entry: a coloured bar and the name.
 fn key(ui: &mut egui::Ui, colour: Color32, name: &str, dashed: bool) {
-    ui.label(RichText::new(if dashed { "╍" } else { "━" }).color(colour).strong());
+    ui.label(
+        RichText::new(if dashed { "╍" } else { "━" })
+            .color(colour)
+            .strong(),
+    );
     ui.label(RichText::new(name).small());
 }
 
@@ -234,9 +241,8 @@ pub fn plots_ui(
                 format!("{:.2}{pm} over {} draws", r.value, r.draws)
             });
             let card = card_ratio.map_or(String::new(), |r| format!(" · card {r:.2}"));
-            let learned = snap.is_none_or(|s| {
-                s.config.closure == crate::experiment::ClosureMode::Learned
-            });
+            let learned =
+                snap.is_none_or(|s| s.config.closure == crate::experiment::ClosureMode::Learned);
             ui.label(
                 RichText::new(if learned {
                     format!("spread/skill {live}{card}")

@@ -77,7 +77,12 @@ impl Observer for Recording {
         let frames = self.movie.frames();
         self.movie
             .finish(|_, _| {})
-            .map(|p| format!("saved {} ({frames} frames, colour scales over all of them)", p.display()))
+            .map(|p| {
+                format!(
+                    "saved {} ({frames} frames, colour scales over all of them)",
+                    p.display()
+                )
+            })
             .map_err(|e| e.to_string())
     }
 }

@@ -106,7 +106,10 @@ impl RecordFormat {
 pub struct Settings {
     pub experiment: ExperimentConfig,
     /// The preset the runs start from (an unknown stored name loads the default).
-    #[serde(deserialize_with = "PresetId::lenient", serialize_with = "PresetId::as_name")]
+    #[serde(
+        deserialize_with = "PresetId::lenient",
+        serialize_with = "PresetId::as_name"
+    )]
     pub preset: PresetId,
     pub steps_per_second: f64,
     pub diverging: Colormap,

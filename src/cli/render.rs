@@ -106,11 +106,16 @@ fn check_interval(cfg: &ExperimentConfig, from: f64, to: f64, every: f64) -> Res
         );
     }
     if every < cfg.dt {
-        bail!("--every ({every}) is shorter than the time step ({})", cfg.dt);
+        bail!(
+            "--every ({every}) is shorter than the time step ({})",
+            cfg.dt
+        );
     }
     let frames = (to - from) / every + 1.0;
     if frames > MAX_FRAMES {
-        bail!("{frames:.0} frames asked for: at most {MAX_FRAMES} (raise --every or shorten --from … --to)");
+        bail!(
+            "{frames:.0} frames asked for: at most {MAX_FRAMES} (raise --every or shorten --from … --to)"
+        );
     }
     Ok(())
 }

@@ -51,7 +51,12 @@ impl Calibrator {
         }
         let sc = score(ensemble, &truth);
         let mean = crate::closure::calibration::ensemble_mean(ensemble);
-        self.last_error = Some(mean.iter().zip(&truth).map(|(m, t)| (m - t).abs()).collect());
+        self.last_error = Some(
+            mean.iter()
+                .zip(&truth)
+                .map(|(m, t)| (m - t).abs())
+                .collect(),
+        );
         if ensemble.len() > 1 && sc.spread.is_finite() && sc.d_fro_mean.is_finite() {
             self.sum_spread += sc.spread;
             self.sum_skill += sc.d_fro_mean;

@@ -478,13 +478,14 @@ impl Experiment {
             fresh_d_fro: fresh.map(|f| f.d_fro_member),
             fresh_skill: fresh.map(|f| f.d_fro_mean),
             fresh_spread: fresh.map(|f| f.spread).filter(|s| s.is_finite()),
-            p_z: (self.cfg.flow == Flow::Kolmogorov && self.cfg.closure != ClosureMode::Off)
-                .then(|| {
+            p_z: (self.cfg.flow == Flow::Kolmogorov && self.cfg.closure != ClosureMode::Off).then(
+                || {
                     [
                         crate::les::stats::enstrophy_transfer(&self.closure, &with),
                         crate::les::stats::enstrophy_transfer(&self.true_closure, &truth),
                     ]
-                }),
+                },
+            ),
             energy: [
                 metrics::energy(&self.grid, self.truth.omega_hat()),
                 metrics::energy(&self.grid, self.with.omega_hat()),

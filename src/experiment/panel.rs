@@ -130,10 +130,9 @@ impl Panel {
             Panel::Closure if cx.closure == ClosureMode::Off => {
                 Some("no closure (closure off)".into())
             }
-            Panel::Spread if cx.closure != ClosureMode::Learned => Some(format!(
-                "no ensemble ({} closure)",
-                cx.closure.label()
-            )),
+            Panel::Spread if cx.closure != ClosureMode::Learned => {
+                Some(format!("no ensemble ({} closure)", cx.closure.label()))
+            }
             Panel::Spread if cx.ensemble < 2 => Some("no ensemble (one member)".into()),
             Panel::ClosureError if cx.closure != ClosureMode::Learned => Some(format!(
                 "no draws to score ({} closure)",

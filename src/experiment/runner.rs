@@ -161,9 +161,11 @@ impl Runner {
             Ok(h) => Some(h),
             Err(e) => {
                 alive.store(false, Ordering::SeqCst);
-                lock(&shared).messages.push(RunnerMessage::CannotStart(format!(
-                    "the simulation thread: {e}"
-                )));
+                lock(&shared)
+                    .messages
+                    .push(RunnerMessage::CannotStart(format!(
+                        "the simulation thread: {e}"
+                    )));
                 None
             }
         };
@@ -183,9 +185,9 @@ impl Runner {
         }
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(c).is_ok());
         if !sent {
-            lock(&self.shared)
-                .messages
-                .push(RunnerMessage::Note("the simulation thread has stopped".into()));
+            lock(&self.shared).messages.push(RunnerMessage::Note(
+                "the simulation thread has stopped".into(),
+            ));
         }
     }
 

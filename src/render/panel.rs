@@ -212,15 +212,7 @@ pub fn panel_image(
         // centre the digits on the tick, kept inside the field's vertical extent
         let baseline = (y as f32 + label_px * 0.35)
             .clamp(l.field_y as f32 + label_px * 0.75, (l.field_y + h) as f32);
-        draw_text(
-            &mut img,
-            &f,
-            label_px,
-            label_x,
-            baseline,
-            label,
-            ink,
-        );
+        draw_text(&mut img, &f, label_px, label_x, baseline, label, ink);
     }
     (img, l)
 }

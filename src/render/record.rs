@@ -7,9 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use openh264::OpenH264API;
-use openh264::encoder::{
-    Encoder, EncoderConfig, FrameRate, FrameType, QpRange, RateControlMode,
-};
+use openh264::encoder::{Encoder, EncoderConfig, FrameRate, FrameType, QpRange, RateControlMode};
 use openh264::formats::{RgbSliceU8, YUVBuffer};
 
 use image::codecs::gif::{GifEncoder, Repeat};
@@ -387,7 +385,12 @@ impl Movie {
             let v: Vec<f32> = f.panel(p).iter().map(|&x| x as f32).collect();
             self.store
                 .write_all(bytemuck::cast_slice(&v))
-                .map_err(|e| werr(&self.out, format!("keeping frame {}: {e}", self.frames() + 1)))?;
+                .map_err(|e| {
+                    werr(
+                        &self.out,
+                        format!("keeping frame {}: {e}", self.frames() + 1),
+                    )
+                })?;
         }
         self.times.push(f.t);
         Ok(())
@@ -494,8 +497,7 @@ impl Movie {
 
 /// Images side by side, `GAP` pixels apart, top-aligned on white.
 fn side_by_side(images: &[RgbaImage]) -> RgbaImage {
-    let w = images.iter().map(|i| i.width()).sum::<u32>()
-        + GAP * (images.len().max(1) as u32 - 1);
+    let w = images.iter().map(|i| i.width()).sum::<u32>() + GAP * (images.len().max(1) as u32 - 1);
     let h = images.iter().map(|i| i.height()).max().unwrap_or(1);
     let mut out = RgbaImage::from_pixel(w, h, image::Rgba([255, 255, 255, 255]));
     let mut x = 0i64;

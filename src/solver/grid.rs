@@ -60,7 +60,11 @@ impl Grid {
     /// stored).
     pub fn half_weight(&self, s: usize) -> f64 {
         let jy = s / self.n;
-        if jy == 0 || 2 * jy == self.n { 1.0 } else { 2.0 }
+        if jy == 0 || 2 * jy == self.n {
+            1.0
+        } else {
+            2.0
+        }
     }
 
     /// Build the grid. `n` must be even and at least 8.

@@ -6,9 +6,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{
-    Launch, Observer, RunnerCommand, RunnerMessage, Shared, Snapshot, SpinProgress, lock,
-};
+use super::{Launch, Observer, RunnerCommand, RunnerMessage, Shared, Snapshot, SpinProgress, lock};
 use crate::experiment::{Experiment, spin_up};
 
 /// Longest stretch of stepping between two looks at the command queue and publications.
