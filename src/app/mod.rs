@@ -22,6 +22,7 @@ mod menu;
 pub mod panels;
 pub mod plots;
 mod recording;
+mod sampling;
 pub mod session;
 pub mod settings;
 mod status;
