@@ -41,8 +41,9 @@ impl Calibrator {
         self.requested = Some((step, truth.to_vec()));
     }
 
-    /// The ensemble drawn for `step` arrived: score it against that step's truth.
-    pub fn accepted(&mut self, step: u64, ensemble: &[Vec<f64>]) {
+    /// The ensemble drawn for `step` (its mean `mean`) arrived: score it against that
+    /// step's truth.
+    pub fn accepted(&mut self, step: u64, ensemble: &[Vec<f64>], mean: &[f64]) {
         let Some((s, truth)) = self.requested.take() else {
             return;
         };
@@ -50,7 +51,6 @@ impl Calibrator {
             return;
         }
         let sc = score(ensemble, &truth);
-        let mean = crate::closure::calibration::ensemble_mean(ensemble);
         self.last_error = Some(
             mean.iter()
                 .zip(&truth)

@@ -407,9 +407,9 @@ impl Experiment {
         self.last_latency_ms = Some(r.latency_ms);
         match r.result {
             Ok(ens) => {
-                self.calibration.accepted(r.step, &ens);
-                self.timing.accepted(self.steps);
                 self.closure = ensemble_mean(&ens);
+                self.calibration.accepted(r.step, &ens, &self.closure);
+                self.timing.accepted(self.steps);
                 self.ensemble = ens;
                 self.sample_step = Some(r.step);
                 self.status = None;

@@ -81,14 +81,27 @@ impl PanelRanges {
         }
     }
 
-    /// Whether `panel` (error or spread) is zero to round-off ([`ROUNDOFF`]).
-    pub fn roundoff(&self, panel: Panel) -> bool {
+    /// A non-negative panel's largest value and the scale it is measured against (the ω
+    /// range for the error of ω, the closure range for closure spread and error); `None`
+    /// for the other panels.
+    fn non_negative(&self, panel: Panel) -> Option<(f64, f64)> {
         match panel {
-            Panel::Error => self.error <= ROUNDOFF * self.omega.hi.abs(),
-            Panel::Spread => self.spread <= ROUNDOFF * self.closure.hi.abs(),
-            Panel::ClosureError => self.closure_error <= ROUNDOFF * self.closure.hi.abs(),
-            _ => false,
+            Panel::Error => Some((self.error, self.omega.hi)),
+            Panel::Spread => Some((self.spread, self.closure.hi)),
+            Panel::ClosureError => Some((self.closure_error, self.closure.hi)),
+            Panel::Truth
+            | Panel::With
+            | Panel::Without
+            | Panel::TrueClosure
+            | Panel::Closure
+            | Panel::Reference => None,
         }
+    }
+
+    /// Whether `panel` (an error or spread map) is zero to round-off ([`ROUNDOFF`]).
+    pub fn roundoff(&self, panel: Panel) -> bool {
+        self.non_negative(panel)
+            .is_some_and(|(max, scale)| max <= ROUNDOFF * scale.abs())
     }
 }
 
@@ -115,11 +128,7 @@ pub fn panel_style(
         PanelKind::Closure if ranges.closure.hi > 0.0 => (ranges.closure, diverging),
         PanelKind::Closure => (Range { lo: -1.0, hi: 1.0 }, diverging),
         PanelKind::NonNegative => {
-            let (max, scale) = match panel {
-                Panel::Spread => (ranges.spread, ranges.closure.hi),
-                Panel::ClosureError => (ranges.closure_error, ranges.closure.hi),
-                _ => (ranges.error, ranges.omega.hi),
-            };
+            let (max, scale) = ranges.non_negative(panel).unwrap_or((0.0, 1.0));
             let hi = if roundoff || max <= 0.0 { scale } else { max };
             let hi = if hi > 0.0 && hi.is_finite() { hi } else { 1.0 };
             (Range { lo: 0.0, hi }, sequential)
