@@ -74,36 +74,198 @@ fn cutoff_filter_is_a_projection_and_filters_commute_with_linear_terms() {
 
 #[test]
 fn coarse_run_fed_the_true_subgrid_term_tracks_the_filtered_dns() {
-    let flow = LesFlow {
-        dns_n: 128,
-        les_n: 64,
-        scheme: Scheme::Reference,
-        dt: 1e-4,
-        ..Default::default()
-    };
-    let g = grid(flow.dns_n);
-    let w0 = flow.perturbed_laminar(&g, 4);
-    let mut dns = FilteredDns::new(flow, &w0, 0.0).unwrap();
-    let lg = dns.les_grid().clone();
-    let start = lg.to_physical(dns.bar_hat());
-    let mut les = Simulation::new(lg.clone(), flow.les_params(), &start, 0.0, 0).unwrap();
-    let mut bare = Simulation::new(lg.clone(), flow.les_params(), &start, 0.0, 0).unwrap();
-    for _ in 0..150 {
-        dns.step().unwrap();
-        les.step_with_closure_hat(Some(dns.pi_hat())).unwrap();
-        bare.step().unwrap();
+    // every LES grid the case offers, the cut at that grid's own dealiasing limit
+    for les_n in [32, 48, 64] {
+        let flow = LesFlow {
+            dns_n: 128,
+            les_n,
+            scheme: Scheme::Reference,
+            dt: 1e-4,
+            ..Default::default()
+        };
+        let g = grid(flow.dns_n);
+        let w0 = flow.perturbed_laminar(&g, 4);
+        let mut dns = FilteredDns::new(flow, &w0, 0.0).unwrap();
+        let lg = dns.les_grid().clone();
+        assert_eq!(lg.n, les_n);
+        let start = lg.to_physical(dns.bar_hat());
+        let mut les = Simulation::new(lg.clone(), flow.les_params(), &start, 0.0, 0).unwrap();
+        let mut bare = Simulation::new(lg.clone(), flow.les_params(), &start, 0.0, 0).unwrap();
+        for _ in 0..150 {
+            dns.step().unwrap();
+            les.step_with_closure_hat(Some(dns.pi_hat())).unwrap();
+            bare.step().unwrap();
+        }
+        let scale = max_norm_hat(dns.bar_hat());
+        let err = max_diff_hat(les.omega_hat(), dns.bar_hat()) / scale;
+        assert!(
+            err < 1e-12,
+            "{les_n}² LES fed the true Π drifts from the filtered DNS: {err:e}"
+        );
+        let err_bare = max_diff_hat(bare.omega_hat(), dns.bar_hat()) / scale;
+        assert!(
+            err_bare > 1e-5,
+            "the {les_n}² LES without closure should drift: {err_bare:e}"
+        );
     }
-    let scale = max_norm_hat(dns.bar_hat());
-    let err = max_diff_hat(les.omega_hat(), dns.bar_hat()) / scale;
-    assert!(
-        err < 1e-12,
-        "LES fed the true Π drifts from the filtered DNS: {err:e}"
+}
+
+#[test]
+fn exact_drain_members_drain_what_the_mean_drains() {
+    use closure_lab::les::learn::drain::DrainPlane;
+    let g = grid(32);
+    let bar_hat = resolved_field(&g, 5);
+    let bar = g.to_physical(&bar_hat);
+    let mut psi_hat = g.zeros_hat();
+    g.poisson_hat(&bar_hat, &mut psi_hat);
+    let psi = g.to_physical(&psi_hat);
+    let plane = DrainPlane::new(&g, &bar_hat);
+    assert_eq!(plane.dim(), 2);
+    // a field with a known component along ω̄ loses exactly that component
+    let other = g.to_physical(&resolved_field(&g, 6));
+    let mut f: Vec<f64> = other.iter().zip(&bar).map(|(o, b)| o + 3.0 * b).collect();
+    let zero = vec![0.0; f.len()];
+    plane.take_drain_from(&zero, &mut f);
+    let along = |f: &[f64], b: &[f64]| stats::enstrophy_transfer(f, b);
+    assert!(along(&f, &bar).abs() < 1e-12 * along(&bar, &bar).abs());
+    assert!(along(&f, &psi).abs() < 1e-12 * along(&psi, &psi).abs());
+    // nothing outside the plane changes: what goes is 3ω̄ and what `other` had in it
+    let expect = plane.components(&other);
+    let removed: Vec<f64> = other.iter().zip(&f).map(|(o, x)| o - x).collect();
+    let got = plane.components(&removed);
+    for (a, b) in got.iter().zip(&expect) {
+        assert!(
+            (a - b).abs() < 1e-10 * (1.0 + b.abs()),
+            "{got:?} vs {expect:?}"
+        );
+    }
+    // members take the mean's transfers, to round-off; P_Z of the mean is not that of
+    // the member before the projection
+    let mean: Vec<f64> = bar
+        .iter()
+        .zip(&other)
+        .map(|(b, o)| -0.4 * b + 0.1 * o)
+        .collect();
+    for seed in 10..14 {
+        let mut member = g.to_physical(&resolved_field(&g, seed));
+        let before = along(&member, &bar);
+        plane.take_drain_from(&mean, &mut member);
+        let (pz, pz_mean) = (along(&member, &bar), along(&mean, &bar));
+        let (pe, pe_mean) = (along(&member, &psi), along(&mean, &psi));
+        assert!((before - pz_mean).abs() > 1e-3 * pz_mean.abs());
+        assert!(
+            (pz - pz_mean).abs() < 1e-12 * pz_mean.abs(),
+            "{pz} vs {pz_mean}"
+        );
+        assert!(
+            (pe - pe_mean).abs() < 1e-12 * pe_mean.abs(),
+            "{pe} vs {pe_mean}"
+        );
+    }
+    // a zero state has nothing to drain: members pass unchanged
+    let flat = DrainPlane::new(&g, &g.zeros_hat());
+    assert_eq!(flat.dim(), 0);
+    let mut m = other.clone();
+    flat.take_drain_from(&mean, &mut m);
+    assert_eq!(m, other);
+}
+
+#[test]
+fn closures_compare_over_seeds_with_paired_intervals() {
+    use closure_lab::les::compare::{MeanSe, Paired, Score, summarize};
+    use closure_lab::les::eval::LesRow;
+    use std::collections::BTreeMap;
+    let m = MeanSe::of(&[1.0, 2.0, 3.0, f64::NAN]);
+    assert_eq!(m.n, 3);
+    assert!((m.mean - 2.0).abs() < 1e-15 && (m.se - (1.0f64 / 3.0).sqrt()).abs() < 1e-15);
+    // differences 1, 2, 3, 4, 5 (seed 9 unpaired): mean 3, se √(2.5/5), t(4, 0.975) = 2.776445
+    let a: BTreeMap<u64, f64> = (1..=5)
+        .map(|s| (s, 10.0 + 2.0 * s as f64))
+        .chain([(9, 0.0)])
+        .collect();
+    let b: BTreeMap<u64, f64> = (1..=5).map(|s| (s, 10.0 + s as f64)).collect();
+    let p = Paired::of(&a, &b).unwrap();
+    let half = 2.776445105 * (0.5f64).sqrt();
+    assert_eq!(p.n, 5);
+    assert!((p.mean - 3.0).abs() < 1e-12);
+    assert!((p.lo - (3.0 - half)).abs() < 1e-6 && (p.hi - (3.0 + half)).abs() < 1e-6);
+    assert!(p.decided());
+    // one pair: no interval
+    assert!(Paired::of(&[(1, 1.0)].into(), &[(1, 0.0)].into()).is_none());
+    // a hand-made table of three seeds: the closure beats none on E(k) by 0.1 ± 0.01
+    let row = |seed: u64, closure: &str, e: f64| LesRow {
+        seed,
+        closure: closure.into(),
+        model: None,
+        nu: 2e-4,
+        dns_n: 256,
+        les_n: 32,
+        filter: closure_lab::les::Filter::Cutoff,
+        cc: 0.0,
+        rel_l2: 0.0,
+        p_z: -1.0,
+        p_z_true: -2.0,
+        backscatter: 0.0,
+        crps: 0.0,
+        spread_skill: None,
+        spectral_rmse_e: e,
+        spectral_rmse_z: e,
+        w1_omega: if closure == "none" {
+            0.5
+        } else {
+            0.5 + 0.01 * seed as f64 - 0.02
+        },
+        energy: 1.0,
+        enstrophy: 1.0,
+        energy_dns: 2.0,
+        enstrophy_dns: 1.0,
+        blowups: u32::from(seed == 3 && closure == "none"),
+        coefficient: None,
+        t_run: 1.0,
+        samples: 1,
+    };
+    let rows: Vec<LesRow> = (1..=3)
+        .flat_map(|s| {
+            let e = 0.3 + 0.01 * s as f64;
+            [
+                row(s, "none", e),
+                row(s, "smagorinsky", e - 0.1 - 0.01 * (s as f64 - 2.0)),
+            ]
+        })
+        .collect();
+    let summary = summarize(&rows);
+    assert_eq!(summary.len(), 2);
+    assert_eq!(
+        (
+            summary[0].closure.as_str(),
+            summary[0].runs,
+            summary[0].blowups
+        ),
+        ("none", 3, 1)
     );
-    let err_bare = max_diff_hat(bare.omega_hat(), dns.bar_hat()) / scale;
     assert!(
-        err_bare > 1e-5,
-        "the LES without closure should drift: {err_bare:e}"
+        summary[0].paired.is_empty(),
+        "none is not paired with itself"
     );
+    assert!((summary[0].energy_ratio.mean - 0.5).abs() < 1e-15);
+    let smag = &summary[1];
+    let e = smag
+        .paired
+        .iter()
+        .find(|(r, s, _)| r == "none" && *s == Score::SpectralRmseE)
+        .unwrap()
+        .2;
+    assert!((e.mean + 0.1).abs() < 1e-12 && e.decided() && e.hi < 0.0);
+    // W1 differences −0.01, 0, 0.01: the interval holds 0
+    let w = smag
+        .paired
+        .iter()
+        .find(|(_, s, _)| *s == Score::W1Omega)
+        .unwrap()
+        .2;
+    assert!(w.mean.abs() < 1e-12 && !w.decided());
+    // no deterministic FNO in the table: no pairing against it
+    assert!(smag.paired.iter().all(|(r, _, _)| r == "none"));
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod gelu;
 mod inflation;
 mod les;
 mod les_learn;
+mod les_seeds;
 mod les_shipped;
 mod metrics;
 mod render;

@@ -8,16 +8,20 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::les::Filter;
-use crate::les::eval::{LesEvalOptions, LesRow, LesSpectra, evaluate};
+use crate::les::eval::{LesEvalOptions, LesRow, LesSpectra};
 
 #[derive(Args, Debug)]
 pub struct LesEvalArgs {
     /// Viscosities (default: the three the app offers).
     #[arg(long, value_delimiter = ',')]
     pub nu: Vec<f64>,
-    /// DNS grid (128, 256, 512); the LES grid is 64².
+    /// DNS grid (128, 256, 512); at least twice the LES grid.
     #[arg(long, default_value_t = 256)]
     pub dns_n: usize,
+    /// LES grid (points per side, e.g. 32, 48, 64): the filter cuts at its dealiasing
+    /// limit. Learned closures must have been trained on it.
+    #[arg(long, default_value_t = 64)]
+    pub les_n: usize,
     /// Filter: cutoff or gaussian.
     #[arg(long, default_value = "cutoff", value_parser = |s: &str| crate::names::parse::<Filter>("filter", s))]
     pub filter: Filter,
@@ -27,12 +31,29 @@ pub struct LesEvalArgs {
     /// Length of the coarse runs (time units; a large eddy turns over in ≈ 0.25).
     #[arg(long, default_value_t = 4.0)]
     pub t_run: f64,
-    /// Seed of the initial perturbation.
+    /// Seed of the initial perturbation (of the first run with --seeds).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Runs per ν with seeds --seed, --seed + 1, …; with more than one the table is the
+    /// mean ± standard error over seeds and each closure's difference to no closure and
+    /// to the deterministic FNO paired by seed, with its 95 % interval.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    /// Keep each finished (seed, ν) run's rows in this folder and skip the runs already
+    /// there (a long comparison resumes; shards are --seed/--seeds ranges into one folder).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Only summarise: read the rows of these JSON files (from --json, or a --run
+    /// folder's files) and print the table over seeds; nothing is run.
+    #[arg(long, value_delimiter = ',')]
+    pub summarize: Vec<PathBuf>,
     /// Also write the rows as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also write the summary over seeds (means, standard errors, paired intervals) as
+    /// JSON to this file.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
     /// Instead of scoring closures, check the DNS grid's resolution against this finer
     /// grid (same start, filtered comparison; the DNS steps only, run for --t-run).
     #[arg(long)]
@@ -58,18 +79,75 @@ pub struct LesEvalArgs {
     /// Steps between fresh draws of a learned closure's Π (held in between).
     #[arg(long, default_value_t = 10)]
     pub resample_every: u64,
+    /// A deterministic learned model (`les-train --kind deterministic`) whose mean gives
+    /// every stochastic closure's members their components along ω̄ and ψ̄: each
+    /// stochastic model also runs as `KIND+exact-drain`, whose members all drain the
+    /// mean's enstrophy and energy (docs/science.md §9.2).
+    #[arg(long)]
+    pub drain_mean: Option<PathBuf>,
+}
+
+/// The learned closures of `les-eval`/`les-forecast`: each model, and with `drain_mean`
+/// also each stochastic one's exact-drain variant (`replace`: instead of the plain one).
+pub fn learned_closures(
+    models: &[PathBuf],
+    drain_mean: Option<&std::path::Path>,
+    replace: bool,
+    make: impl Fn(String, crate::les::learn::model::LesModel) -> crate::les::learn::learned::Learned,
+) -> Result<Vec<crate::les::learn::learned::Learned>> {
+    use crate::les::learn::model::{LesKind, LesModel};
+    let device = burn::tensor::Device::flex();
+    let mean = match drain_mean {
+        Some(p) => {
+            let m = LesModel::load(p, &device)?;
+            if m.card.kind != LesKind::Deterministic {
+                anyhow::bail!(
+                    "--drain-mean {} is a {} model; it must be deterministic",
+                    p.display(),
+                    m.card.kind
+                );
+            }
+            Some(std::sync::Arc::new(m))
+        }
+        None => None,
+    };
+    let mut out = Vec::new();
+    for p in models {
+        let l = make(super::file_stem(p), LesModel::load(p, &device)?);
+        let variant = mean.as_ref().and_then(|m| l.with_exact_drain(m.clone()));
+        match variant {
+            Some(v) if replace => out.push(v),
+            Some(v) => out.extend([l, v]),
+            None => out.push(l),
+        }
+    }
+    Ok(out)
 }
 
 pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     {
-        let models: Vec<&std::path::Path> = a.model.iter().map(|p| p.as_path()).collect();
+        let models: Vec<&std::path::Path> = a
+            .model
+            .iter()
+            .chain(&a.drain_mean)
+            .chain(&a.summarize)
+            .map(|p| p.as_path())
+            .collect();
         let outs: Vec<&std::path::Path> = a
             .json
             .iter()
             .chain(&a.spectra)
+            .chain(&a.summary)
             .map(|p| p.as_path())
             .collect();
         super::refuse_overwriting_inputs(&[], &models, &outs, &[])?;
+    }
+    if !a.summarize.is_empty() {
+        let mut rows = Vec::new();
+        for p in &a.summarize {
+            rows.extend(read_rows(p)?);
+        }
+        return report(&rows, true, a.json.as_deref(), a.summary.as_deref());
     }
     let defaults = LesEvalOptions::default();
     let opts = LesEvalOptions {
@@ -83,6 +161,8 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         spin_up: a.spin_up,
         t_run: a.t_run,
         seed: a.seed,
+        seeds: a.seeds,
+        les_n: a.les_n,
         ..defaults
     };
     if !(64..=1024).contains(&opts.dns_n) {
@@ -101,62 +181,211 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     if !(1..=64).contains(&a.ensemble) {
         anyhow::bail!("--ensemble must be 1…64, got {}", a.ensemble);
     }
-    let device = burn::tensor::Device::flex();
+    if a.drain_mean.is_some() && a.model.is_empty() {
+        anyhow::bail!("--drain-mean corrects the stochastic models of --model; none given");
+    }
     let sampler =
         crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
-    let learned = a
-        .model
-        .iter()
-        .map(|p| {
-            let model = crate::les::learn::model::LesModel::load(p, &device)?;
-            Ok(crate::les::learn::learned::Learned {
-                label: super::file_stem(p),
-                model,
-                every: a.resample_every,
-                ensemble: a.ensemble,
-                seed: a.seed,
-                sampler: sampler.clone(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let learned = learned_closures(&a.model, a.drain_mean.as_deref(), false, |label, model| {
+        crate::les::learn::learned::Learned {
+            label,
+            model,
+            every: a.resample_every,
+            ensemble: a.ensemble,
+            seed: a.seed,
+            sampler: sampler.clone(),
+            drain: None,
+        }
+    })?;
+    for l in &learned {
+        l.check_grid(opts.les_n)?;
+    }
+    let store = a.run.as_deref().map(RunStore::open).transpose()?;
+    let all = opts.runs();
+    let mut rows: Vec<LesRow> = Vec::new();
+    let mut pending = Vec::new();
+    for &(seed, nu) in &all {
+        match store
+            .as_ref()
+            .map(|s| s.load(&opts, seed, nu))
+            .transpose()?
+        {
+            Some(Some(r)) => rows.extend(r),
+            _ => pending.push((seed, nu)),
+        }
+    }
+    if pending.len() < all.len() {
+        say!(
+            "{} of {} runs already in {}",
+            all.len() - pending.len(),
+            all.len(),
+            a.run
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        );
+    }
     let cancel = super::interruptible()?;
     let bar = super::progress_bar();
-    bar.set_length(opts.steps_per_nu() * opts.nus.len() as u64);
-    bar.set_message(format!("DNS {0}² → LES 64²", opts.dns_n));
+    bar.set_length(opts.steps_per_nu() * pending.len() as u64);
+    bar.set_message(format!(
+        "{} runs: DNS {}² → LES {}²",
+        pending.len(),
+        opts.dns_n,
+        opts.les_n
+    ));
     let start = std::time::Instant::now();
-    let result = evaluate(&opts, &learned, &|n| bar.inc(n), &cancel);
+    let done = |r: &[LesRow], s: &LesSpectra| match &store {
+        Some(st) => st
+            .save(&opts, s.seed, s.nu, r)
+            .map_err(|e| crate::solver::SolverError::BadParam(format!("{e:#}"))),
+        None => Ok(()),
+    };
+    let result =
+        crate::les::eval::evaluate_runs(&opts, &pending, &learned, &done, &|n| bar.inc(n), &cancel);
     bar.finish_and_clear();
     if cancel.load(Ordering::Relaxed) {
-        anyhow::bail!("interrupted");
+        anyhow::bail!("interrupted (finished runs are kept where --run says)");
     }
-    let (rows, spectra) = result?;
-    say_raw!("{}", markdown(&rows));
+    let (new_rows, spectra) = result?;
+    rows.extend(new_rows);
+    // the order of the runs, whatever was stored
+    let order = |r: &LesRow| all.iter().position(|&(s, nu)| s == r.seed && nu == r.nu);
+    rows.sort_by_key(|r| order(r));
     say!(
-        "\n{} ν, DNS {}², {} time units each: {:.0} s",
+        "{} runs ({} ν × {} seeds), DNS {}² → LES {}², {} time units each: {:.0} s",
+        pending.len(),
         opts.nus.len(),
+        opts.seeds,
         opts.dns_n,
+        opts.les_n,
         opts.t_run,
         start.elapsed().as_secs_f64()
     );
-    if let Some(p) = &a.json {
-        write_json(p, &rows)?;
-    }
+    report(
+        &rows,
+        opts.seeds > 1,
+        a.json.as_deref(),
+        a.summary.as_deref(),
+    )?;
     if let Some(p) = &a.spectra {
         write_json::<Vec<LesSpectra>>(p, &spectra)?;
     }
     if let Some(dir) = &a.plots {
-        let written = figures(dir, &spectra, opts.dns_n)?;
+        let first: Vec<LesSpectra> = spectra
+            .into_iter()
+            .filter(|s| s.seed == opts.seed)
+            .collect();
+        let written = figures(dir, &first, opts.dns_n, opts.les_n)?;
         say!("wrote {written} figures to {}", dir.display());
     }
     Ok(())
 }
 
+/// Print the rows (one seed) or the summary over seeds, and write what was asked for.
+fn report(
+    rows: &[LesRow],
+    over_seeds: bool,
+    json: Option<&std::path::Path>,
+    summary_json: Option<&std::path::Path>,
+) -> Result<()> {
+    let summary = crate::les::compare::summarize(rows);
+    if over_seeds {
+        say_raw!("{}", crate::les::compare::markdown(&summary));
+    } else {
+        say_raw!("{}", markdown(rows));
+    }
+    if let Some(p) = json {
+        write_json(p, rows)?;
+    }
+    if let Some(p) = summary_json {
+        write_json(p, &summary)?;
+    }
+    Ok(())
+}
+
+fn read_rows(p: &std::path::Path) -> Result<Vec<LesRow>> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    if let Ok(stored) = serde_json::from_str::<StoredRun>(&text) {
+        return Ok(stored.rows);
+    }
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a table of les-eval rows", p.display()))
+}
+
+/// One finished (seed, ν) run as a `--run` folder keeps it: the options that made it
+/// (a run is reused only under the same options) and its rows.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredRun {
+    options: LesEvalOptions,
+    rows: Vec<LesRow>,
+}
+
+/// The `--run` folder: one JSON file per finished (seed, ν) run.
+struct RunStore {
+    dir: PathBuf,
+}
+
+impl RunStore {
+    fn open(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(RunStore {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path(&self, seed: u64, nu: f64) -> PathBuf {
+        self.dir.join(format!("nu{nu:e}-seed{seed}.json"))
+    }
+
+    /// The options a stored run must have been made with: these, for one seed and ν.
+    fn key(opts: &LesEvalOptions, seed: u64, nu: f64) -> LesEvalOptions {
+        LesEvalOptions {
+            seed,
+            seeds: 1,
+            nus: vec![nu],
+            ..opts.clone()
+        }
+    }
+
+    fn load(&self, opts: &LesEvalOptions, seed: u64, nu: f64) -> Result<Option<Vec<LesRow>>> {
+        let p = self.path(seed, nu);
+        if !p.exists() {
+            return Ok(None);
+        }
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        let stored: StoredRun = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a stored les-eval run", p.display()))?;
+        if stored.options != Self::key(opts, seed, nu) {
+            anyhow::bail!(
+                "{} was made with other settings; use another --run folder",
+                p.display()
+            );
+        }
+        Ok(Some(stored.rows))
+    }
+
+    fn save(&self, opts: &LesEvalOptions, seed: u64, nu: f64, rows: &[LesRow]) -> Result<()> {
+        let stored = StoredRun {
+            options: Self::key(opts, seed, nu),
+            rows: rows.to_vec(),
+        };
+        write_json(&self.path(seed, nu), &stored)
+    }
+}
+
 /// E(k), Z(k) and ω̄-PDF figures per ν.
-fn figures(dir: &std::path::Path, spectra: &[LesSpectra], dns_n: usize) -> Result<usize> {
+fn figures(
+    dir: &std::path::Path,
+    spectra: &[LesSpectra],
+    dns_n: usize,
+    les_n: usize,
+) -> Result<usize> {
     use crate::les::stats;
     use crate::render::chart::Chart;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let kmax = crate::les::filter::cutoff_wavenumber(64) as usize;
+    let kmax = crate::les::filter::cutoff_wavenumber(les_n) as usize;
     let mut written = 0;
     for s in spectra {
         let tag = format!("nu{:.0e}", s.nu);
@@ -173,7 +402,7 @@ fn figures(dir: &std::path::Path, spectra: &[LesSpectra], dns_n: usize) -> Resul
                 })
                 .collect();
             let title = format!(
-                "time-mean {label}, ν = {:.0e}: filtered {dns_n}² DNS vs 64² LES",
+                "time-mean {label}, ν = {:.0e}: filtered {dns_n}² DNS vs {les_n}² LES",
                 s.nu
             );
             let file = dir.join(format!(

@@ -17,9 +17,12 @@ pub struct LesForecastArgs {
     pub model: PathBuf,
     #[arg(long, default_value_t = 3e-4)]
     pub nu: f64,
-    /// DNS grid of the truth (the LES grid is 64²).
+    /// DNS grid of the truth (at least twice the LES grid).
     #[arg(long, default_value_t = 256)]
     pub dns_n: usize,
+    /// LES grid (the model must have been trained on it).
+    #[arg(long, default_value_t = 64)]
+    pub les_n: usize,
     /// Spin-up of the DNS before the first forecast.
     #[arg(long, default_value_t = 4.0)]
     pub spin_up: f64,
@@ -50,15 +53,23 @@ pub struct LesForecastArgs {
     /// Figure of spread and error against lead time (PNG).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// A deterministic model whose mean gives every member its components along ω̄ and
+    /// ψ̄ (the exact-drain closure, docs/science.md §9.2).
+    #[arg(long)]
+    pub drain_mean: Option<PathBuf>,
 }
 
 pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
     let outs: Vec<&std::path::Path> = a.json.iter().chain(&a.plot).map(|p| p.as_path()).collect();
-    super::refuse_overwriting_inputs(&[], &[&a.model], &outs, &[])?;
+    let ins: Vec<&std::path::Path> = std::iter::once(a.model.as_path())
+        .chain(a.drain_mean.as_deref())
+        .collect();
+    super::refuse_overwriting_inputs(&[], &ins, &outs, &[])?;
     let opts = ForecastOptions {
         flow: LesFlow {
             nu: a.nu,
             dns_n: a.dns_n,
+            les_n: a.les_n,
             ..Default::default()
         },
         spin_up: a.spin_up,
@@ -78,15 +89,22 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
     }
     let sampler =
         crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
-    let model = crate::les::learn::model::LesModel::load(&a.model, &burn::tensor::Device::flex())?;
-    let learned = crate::les::learn::learned::Learned {
-        label: super::file_stem(&a.model),
-        model,
-        every: a.resample_every,
-        ensemble: 1,
-        seed: a.seed,
-        sampler,
-    };
+    let mut learned = super::les_eval::learned_closures(
+        std::slice::from_ref(&a.model),
+        a.drain_mean.as_deref(),
+        true,
+        |label, model| crate::les::learn::learned::Learned {
+            label,
+            model,
+            every: a.resample_every,
+            ensemble: 1,
+            seed: a.seed,
+            sampler: sampler.clone(),
+            drain: None,
+        },
+    )?;
+    let learned = learned.remove(0);
+    learned.check_grid(a.les_n)?;
     let cancel = super::interruptible()?;
     let bar = super::progress_bar();
     bar.set_length(opts.steps());

@@ -40,8 +40,27 @@ pub struct LesEvalOptions {
     pub sample_every: f64,
     /// Samples start after this much of the run (the runs start identical).
     pub transient: f64,
+    /// Seed of the first run (the initial perturbation and the learned closures' draws).
     pub seed: u64,
+    /// Runs per ν, seeds `seed`, `seed + 1`, …: a chaotic run's score moves with its
+    /// seed, so claims rest on several ([`super::compare`]).
+    #[serde(default = "one")]
+    pub seeds: usize,
+    /// LES grid (points per side); the cutoff sits at its dealiasing limit.
+    #[serde(default = "les_n_default")]
+    pub les_n: usize,
 }
+
+fn one() -> usize {
+    1
+}
+
+fn les_n_default() -> usize {
+    LesFlow::default().les_n
+}
+
+/// Most seeds one `les-eval` runs per ν.
+pub const MAX_SEEDS: usize = 1000;
 
 impl Default for LesEvalOptions {
     fn default() -> Self {
@@ -54,6 +73,8 @@ impl Default for LesEvalOptions {
             sample_every: 0.05,
             transient: 0.5,
             seed: 0,
+            seeds: 1,
+            les_n: les_n_default(),
         }
     }
 }
@@ -64,9 +85,17 @@ impl LesEvalOptions {
         LesFlow {
             nu,
             dns_n: self.dns_n,
+            les_n: self.les_n,
             filter: self.filter,
             ..Default::default()
         }
+    }
+
+    /// Every (seed, ν) run, seeds outermost.
+    pub fn runs(&self) -> Vec<(u64, f64)> {
+        (0..self.seeds as u64)
+            .flat_map(|i| self.nus.iter().map(move |&nu| (self.seed + i, nu)))
+            .collect()
     }
 
     /// Work units of one ν for progress bars: DNS-grid steps, a half-size spin-up step
@@ -84,7 +113,13 @@ impl LesEvalOptions {
         for &nu in &self.nus {
             self.flow(nu).validate()?;
         }
-        super::check_grids(self.dns_n, LesFlow::default().les_n).or_else(bad)?;
+        if !(1..=MAX_SEEDS).contains(&self.seeds)
+            || self.seed.checked_add(self.seeds as u64).is_none()
+        {
+            return bad(format!(
+                "seeds must be 1…{MAX_SEEDS} (and the last one a u64)"
+            ));
+        }
         let times = [self.spin_up, self.t_run, self.sample_every, self.transient];
         if times.iter().any(|t| !t.is_finite() || *t < 0.0) || self.sample_every <= 0.0 {
             return bad("times must be finite and ≥ 0 (sample interval > 0)".into());
@@ -102,6 +137,9 @@ impl LesEvalOptions {
 /// One row of the table: one closure at one ν.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LesRow {
+    /// Seed of the run (initial perturbation and draws).
+    #[serde(default)]
+    pub seed: u64,
     /// `none`, a classical closure, `oracle`, or a learned kind (`learned-stochastic`,
     /// `learned-deterministic`, `mean-noise`).
     pub closure: String,
@@ -145,6 +183,8 @@ pub struct LesRow {
 /// Time-mean spectra of one ν, for figures: the filtered DNS and each closure.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LesSpectra {
+    #[serde(default)]
+    pub seed: u64,
     pub nu: f64,
     /// (name, E(k), Z(k)); the first is the filtered DNS
     pub curves: Vec<(String, Vec<f64>, Vec<f64>)>,
@@ -328,11 +368,10 @@ pub fn evaluate_nu(
     let mut rows = Vec::new();
     let mut curves = vec![("filtered DNS".to_string(), e_dns.clone(), z_dns.clone())];
     let mut omegas = vec![("filtered DNS".to_string(), thin_sorted(&truth.omega))];
-    let names = closures.iter().map(|c| (c.to_string(), None)).chain(
-        learned
-            .iter()
-            .map(|l| (l.closure().to_string(), Some(l.label.clone()))),
-    );
+    let names = closures
+        .iter()
+        .map(|c| (c.to_string(), None))
+        .chain(learned.iter().map(|l| (l.closure(), Some(l.label.clone()))));
     for (i, (c, model)) in names.enumerate() {
         let (p, a) = (&post[i], &prior[i]);
         let cal = crate::closure::calibration::average(&a.scores);
@@ -344,6 +383,7 @@ pub fn evaluate_nu(
         let (e, z) = (p.mean(&p.e), p.mean(&p.z));
         let nan_if_empty = |v: f64| if p.samples == 0 { f64::NAN } else { v };
         rows.push(LesRow {
+            seed: opts.seed,
             closure: c.clone(),
             model: model.clone(),
             nu,
@@ -381,6 +421,7 @@ pub fn evaluate_nu(
     Ok((
         rows,
         LesSpectra {
+            seed: opts.seed,
             nu,
             curves,
             omega: omegas,
@@ -396,20 +437,52 @@ fn thin_sorted(v: &[f64]) -> Vec<f64> {
     s.into_iter().step_by(stride).collect()
 }
 
-/// All ν of `opts`, in parallel (one ν per thread of the current rayon pool).
+/// All runs of `opts` (every seed at every ν), in parallel over the current rayon pool.
 pub fn evaluate(
     opts: &LesEvalOptions,
     learned: &[Learned],
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<(Vec<LesRow>, Vec<LesSpectra>), SolverError> {
+    evaluate_runs(
+        opts,
+        &opts.runs(),
+        learned,
+        &|_, _| Ok(()),
+        progress,
+        cancel,
+    )
+}
+
+/// The (seed, ν) `runs` of `opts`, in parallel; `done` receives each run's rows and
+/// spectra as it finishes (to store them: a long comparison resumes from what is done).
+/// Rows come back in the order of `runs`.
+pub fn evaluate_runs(
+    opts: &LesEvalOptions,
+    runs: &[(u64, f64)],
+    learned: &[Learned],
+    done: &(dyn Fn(&[LesRow], &LesSpectra) -> Result<(), SolverError> + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<(Vec<LesRow>, Vec<LesSpectra>), SolverError> {
     use rayon::prelude::*;
     opts.validate()?;
-    let results: Vec<_> = opts
-        .nus
+    let results: Vec<_> = runs
         .par_iter()
-        .map(|&nu| evaluate_nu(opts, nu, learned, progress, cancel))
-        .collect::<Result<_, _>>()?;
+        .map(|&(seed, nu)| {
+            let opts = LesEvalOptions {
+                seed,
+                ..opts.clone()
+            };
+            let learned: Vec<Learned> = learned
+                .iter()
+                .map(|l| Learned { seed, ..l.clone() })
+                .collect();
+            let (rows, spectra) = evaluate_nu(&opts, nu, &learned, progress, cancel)?;
+            done(&rows, &spectra)?;
+            Ok((rows, spectra))
+        })
+        .collect::<Result<_, SolverError>>()?;
     let mut rows = Vec::new();
     let mut spectra = Vec::new();
     for (r, s) in results {

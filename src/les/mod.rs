@@ -10,6 +10,7 @@
 //! samplers and training loop. Nothing here depends on the experiment, the app or the CLI.
 
 pub mod closure;
+pub mod compare;
 pub mod data;
 pub mod eddy;
 pub mod eval;

@@ -8,6 +8,7 @@
 
 pub mod apriori;
 pub mod distill;
+pub mod drain;
 pub mod learned;
 pub mod model;
 pub mod regressor;

@@ -105,6 +105,14 @@ pub struct LesCard {
     /// held-out states ([`crate::closure::inflation`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inflation: Vec<crate::closure::inflation::Inflation>,
+    /// The LES grid the model was trained on (cards before this field: 64², the only
+    /// grid there was).
+    #[serde(default = "default_les_n")]
+    pub les_n: usize,
+}
+
+fn default_les_n() -> usize {
+    64
 }
 
 pub const LES_CARD_FORMAT: u32 = 1;

@@ -177,6 +177,7 @@ fn initial_card(cfg: &LesTrainConfig, train: &LesSamples, grid: &Grid) -> LesCar
         t_range,
         training: LesTrainingInfo::default(),
         eval: Vec::new(),
+        les_n: train.n,
         residual: false,
         flow: None,
         inflation: Vec::new(),

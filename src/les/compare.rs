@@ -1,0 +1,256 @@
+//! Closures compared over seeds: a chaotic run's score moves with its seed, so a claim
+//! rests on the mean ± standard error over K seeds and, between two closures, on the
+//! difference paired by seed (both closures started from the same filtered state) with
+//! its 95 % Student-t interval (docs/science.md §8.4).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::eval::LesRow;
+
+/// Closures every other closure is paired against, when the table holds them: no
+/// closure at all, and the deterministic FNO (the closure to beat).
+pub const REFERENCES: [&str; 2] = ["none", "learned-deterministic"];
+
+/// Mean ± standard error of the finite values among `n` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeanSe {
+    pub mean: f64,
+    /// standard error of the mean (0 for one value)
+    pub se: f64,
+    /// finite values the mean is over
+    pub n: usize,
+}
+
+impl MeanSe {
+    pub fn of(values: &[f64]) -> MeanSe {
+        let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        let n = v.len();
+        if n == 0 {
+            return MeanSe {
+                mean: f64::NAN,
+                se: f64::NAN,
+                n,
+            };
+        }
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let se = if n > 1 {
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            (var / n as f64).sqrt()
+        } else {
+            0.0
+        };
+        MeanSe { mean, se, n }
+    }
+}
+
+/// A paired difference (closure − reference) over the seeds both finished, with its 95 %
+/// two-sided Student-t interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Paired {
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+    /// seeds paired
+    pub n: usize,
+}
+
+impl Paired {
+    /// Differences `a[s] − b[s]` over the seeds `s` where both are finite; `None` below
+    /// two pairs (no interval).
+    pub fn of(a: &BTreeMap<u64, f64>, b: &BTreeMap<u64, f64>) -> Option<Paired> {
+        let d: Vec<f64> = a
+            .iter()
+            .filter_map(|(s, x)| b.get(s).map(|y| x - y))
+            .filter(|d| d.is_finite())
+            .collect();
+        let m = MeanSe::of(&d);
+        if m.n < 2 {
+            return None;
+        }
+        let t = StudentsT::new(0.0, 1.0, (m.n - 1) as f64)
+            .ok()?
+            .inverse_cdf(0.975);
+        Some(Paired {
+            mean: m.mean,
+            lo: m.mean - t * m.se,
+            hi: m.mean + t * m.se,
+            n: m.n,
+        })
+    }
+
+    /// The interval excludes 0.
+    pub fn decided(&self) -> bool {
+        self.lo > 0.0 || self.hi < 0.0
+    }
+}
+
+/// The a-posteriori scores a claim is decided on.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Score {
+    #[strum(serialize = "E(k) RMSE")]
+    SpectralRmseE,
+    #[strum(serialize = "Z(k) RMSE")]
+    SpectralRmseZ,
+    #[strum(serialize = "W1(ω̄)/rms")]
+    W1Omega,
+}
+
+impl Score {
+    pub const ALL: [Score; 3] = [Score::SpectralRmseE, Score::SpectralRmseZ, Score::W1Omega];
+
+    pub fn of(self, r: &LesRow) -> f64 {
+        match self {
+            Score::SpectralRmseE => r.spectral_rmse_e,
+            Score::SpectralRmseZ => r.spectral_rmse_z,
+            Score::W1Omega => r.w1_omega,
+        }
+    }
+}
+
+/// One closure at one ν (and grids) over all its seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub nu: f64,
+    pub dns_n: usize,
+    pub les_n: usize,
+    pub closure: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub runs: usize,
+    pub blowups: u32,
+    /// mean ± se per score, in [`Score::ALL`] order
+    pub scores: Vec<(Score, MeanSe)>,
+    pub energy_ratio: MeanSe,
+    pub enstrophy_ratio: MeanSe,
+    /// a-priori enstrophy transfer of the closure and of the true Π
+    pub p_z: MeanSe,
+    pub p_z_true: MeanSe,
+    /// paired differences to each reference present: (reference, score, difference)
+    pub paired: Vec<(String, Score, Paired)>,
+}
+
+type Key = (u64, usize, usize, String, Option<String>);
+
+fn key(r: &LesRow) -> Key {
+    (
+        r.nu.to_bits(),
+        r.dns_n,
+        r.les_n,
+        r.closure.clone(),
+        r.model.clone(),
+    )
+}
+
+/// Rows of many seeds summarised per (ν, grids, closure, model), in the order the
+/// closures first appear; each paired against the [`REFERENCES`] of its own ν and grids.
+pub fn summarize(rows: &[LesRow]) -> Vec<Summary> {
+    let mut order: Vec<Key> = Vec::new();
+    let mut groups: BTreeMap<Key, Vec<&LesRow>> = BTreeMap::new();
+    for r in rows {
+        let k = key(r);
+        if !groups.contains_key(&k) {
+            order.push(k.clone());
+        }
+        groups.entry(k).or_default().push(r);
+    }
+    let by_seed = |rs: &[&LesRow], s: Score| -> BTreeMap<u64, f64> {
+        rs.iter().map(|r| (r.seed, s.of(r))).collect()
+    };
+    order
+        .iter()
+        .map(|k| {
+            let rs = &groups[k];
+            let col = |f: &dyn Fn(&LesRow) -> f64| -> MeanSe {
+                MeanSe::of(&rs.iter().map(|r| f(r)).collect::<Vec<_>>())
+            };
+            let mut paired = Vec::new();
+            for reference in REFERENCES {
+                if k.3 == reference {
+                    continue;
+                }
+                let found = groups
+                    .iter()
+                    .find(|(q, _)| q.0 == k.0 && q.1 == k.1 && q.2 == k.2 && q.3 == reference);
+                if let Some((_, refs)) = found {
+                    for s in Score::ALL {
+                        if let Some(p) = Paired::of(&by_seed(rs, s), &by_seed(refs, s)) {
+                            paired.push((reference.to_string(), s, p));
+                        }
+                    }
+                }
+            }
+            Summary {
+                nu: f64::from_bits(k.0),
+                dns_n: k.1,
+                les_n: k.2,
+                closure: k.3.clone(),
+                model: k.4.clone(),
+                runs: rs.len(),
+                blowups: rs.iter().map(|r| r.blowups).sum(),
+                scores: Score::ALL.iter().map(|&s| (s, col(&|r| s.of(r)))).collect(),
+                energy_ratio: col(&|r| r.energy / r.energy_dns),
+                enstrophy_ratio: col(&|r| r.enstrophy / r.enstrophy_dns),
+                p_z: col(&|r| r.p_z),
+                p_z_true: col(&|r| r.p_z_true),
+                paired,
+            }
+        })
+        .collect()
+}
+
+/// The summary as a Markdown table: scores as mean ± se, paired differences as
+/// `mean [lo, hi]` with a `*` where the interval excludes 0.
+pub fn markdown(summary: &[Summary]) -> String {
+    let show = |m: &MeanSe, digits: usize| format!("{:.digits$} ± {:.digits$}", m.mean, m.se);
+    let mut s = String::from(
+        "| ν | grids | closure | runs | E(k) RMSE | Z(k) RMSE | W1(ω̄)/rms | energy ÷ DNS | P_Z (true) | blow-ups | paired Δ (95 % interval; * excludes 0) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in summary {
+        let score = |x: Score| {
+            r.scores
+                .iter()
+                .find(|(s, _)| *s == x)
+                .map_or("–".into(), |(_, m)| show(m, 3))
+        };
+        let paired: Vec<String> = r
+            .paired
+            .iter()
+            .map(|(reference, score, p)| {
+                format!(
+                    "{score} − {reference}: {:+.3} [{:+.3}, {:+.3}]{}",
+                    p.mean,
+                    p.lo,
+                    p.hi,
+                    if p.decided() { "*" } else { "" }
+                )
+            })
+            .collect();
+        s += &format!(
+            "| {:.1e} | {}² → {}² | {}{} | {} | {} | {} | {} | {} | {:.0} ({:.0}) | {} | {} |\n",
+            r.nu,
+            r.dns_n,
+            r.les_n,
+            r.closure,
+            r.model
+                .as_ref()
+                .map_or(String::new(), |m| format!(" ({m})")),
+            r.runs,
+            score(Score::SpectralRmseE),
+            score(Score::SpectralRmseZ),
+            score(Score::W1Omega),
+            show(&r.energy_ratio, 2),
+            r.p_z.mean,
+            r.p_z_true.mean,
+            r.blowups,
+            paired.join("; ")
+        );
+    }
+    s
+}
