@@ -47,8 +47,23 @@ fn les_eval_over_seeds_on_a_coarse_grid_resumes_and_summarises() {
     );
     assert!(first.contains("smagorinsky | 2 |"), "{first}");
     assert!(first.contains("E(k) RMSE − none:"), "{first}");
-    let stored: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
-    assert_eq!(stored.len(), 2, "one file per (seed, ν)");
+    let runs = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+            .filter(|p| p.ends_with(".json"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(runs().len(), 2, "one file per (seed, ν)");
+    // the folder and the JSON carry the spec that made them
+    assert!(folder.join("spec.toml").exists());
+    let beside = std::fs::read_to_string(dir.path().join("rows.json.spec.toml")).unwrap();
+    assert!(
+        beside.contains("[les-eval]") && beside.contains("seeds = 2"),
+        "{beside}"
+    );
     let rows: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let seeds: std::collections::BTreeSet<u64> =
@@ -66,11 +81,7 @@ fn les_eval_over_seeds_on_a_coarse_grid_resumes_and_summarises() {
     };
     assert_eq!(table(&first), table(&again));
     // the stored runs summarised without running
-    let files: Vec<String> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
-        .collect();
-    let summarised = run(&["les-eval", "--summarize", &files.join(",")]);
+    let summarised = run(&["les-eval", "--summarize", &runs().join(",")]);
     assert_eq!(table(&summarised), table(&first));
     // other settings into the same folder are refused, not mixed
     let o = bin()

@@ -19,6 +19,7 @@ mod les_shipped;
 mod metrics;
 mod render;
 mod solver;
+mod spec;
 mod torch_import;
 
 /// burn's CPU random numbers are one process-wide stream. A test that seeds it (directly

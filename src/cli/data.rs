@@ -52,6 +52,10 @@ pub struct DataArgs {
     /// DNS grid of the subgrid case (128, 256, 512): the data's fidelity.
     #[arg(long, default_value_t = 256)]
     pub dns_n: usize,
+    /// LES grid of the subgrid case (points per side; the DNS at least twice as fine):
+    /// ω̄ and Π are stored on it, the filter cuts at its dealiasing limit.
+    #[arg(long, default_value_t = 64)]
+    pub les_n: usize,
     /// Viscosity of the subgrid case.
     #[arg(long, default_value_t = crate::les::NU_CHOICES[0])]
     pub nu: f64,
@@ -156,6 +160,7 @@ fn les_data(a: &DataArgs, out: &std::path::Path) -> Result<()> {
         flow: LesFlow {
             nu: a.nu,
             dns_n: a.dns_n,
+            les_n: a.les_n,
             filter: a.filter,
             ..Default::default()
         },
@@ -169,7 +174,7 @@ fn les_data(a: &DataArgs, out: &std::path::Path) -> Result<()> {
     spec.validate()?;
     let cancel = super::interruptible()?;
     let bar = super::progress_bar();
-    bar.set_message(format!("DNS {}² → 64², ν = {:.1e}", a.dns_n, a.nu));
+    bar.set_message(format!("DNS {}² → {}², ν = {:.1e}", a.dns_n, a.les_n, a.nu));
     let start = std::time::Instant::now();
     let on_progress = |done: u64, total: u64| {
         bar.set_length(total);
@@ -186,13 +191,14 @@ fn les_data(a: &DataArgs, out: &std::path::Path) -> Result<()> {
     let resumed = result?;
     let count = spec.indices().len();
     say!(
-        "wrote {} ({count} trajectories{}, {} snapshots of ω̄ and Π on 64², {resumed} resumed) in {:.0} s",
+        "wrote {} ({count} trajectories{}, {} snapshots of ω̄ and Π on {}², {resumed} resumed) in {:.0} s",
         out.display(),
         spec.shard.map_or(String::new(), |s| format!(
             " of shard {}/{}",
             s.index, s.count
         )),
         spec.times().len(),
+        a.les_n,
         start.elapsed().as_secs_f64()
     );
     Ok(())

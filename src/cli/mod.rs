@@ -42,9 +42,10 @@ mod posterior;
 mod render;
 mod run;
 mod soak;
+pub mod spec;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Closure Lab — 2-D Navier–Stokes with a learned stochastic closure.
 #[derive(Parser, Debug)]
@@ -52,6 +53,13 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Read the command's settings from the `[command]` table of this TOML spec (flags
+    /// given on the command line win); see `--print-config`.
+    #[arg(long, global = true, value_name = "SPEC.toml")]
+    pub config: Option<std::path::PathBuf>,
+    /// Print the command's fully resolved settings as a TOML spec and exit.
+    #[arg(long, global = true)]
+    pub print_config: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,7 +103,50 @@ pub enum Command {
 
 /// Parse the command line and run; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
+    let (args, from_file) = match spec::merged_args(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            tell!("error: {}", one_line(&format!("{e:#}")));
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // --print-config shows the settings even before the required ones are all given
+    let printing = args.iter().any(|a| a == "--print-config");
+    let command = if printing {
+        spec::lenient(Cli::command())
+    } else {
+        Cli::command()
+    };
+    let matches = match command.try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e)
+            if !matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            tell!("{} (see --help)", from_file.locate(&parse_error_line(&e)));
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => return parse_error(e),
+    };
+    // the resolved spec: printed on request, left with the outputs on success
+    let resolved = {
+        let (path, sub) = spec::innermost(&matches);
+        (!path.is_empty()).then(|| (spec::resolved(&path, sub), spec::outputs_of(&path, sub)))
+    };
+    if printing {
+        let Some((text, _)) = &resolved else {
+            tell!("error: --print-config needs a command (closure-lab <command> --print-config)");
+            return std::process::ExitCode::from(2);
+        };
+        use std::io::Write as _;
+        return match std::io::stdout().lock().write_all(text.as_bytes()) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(_) => std::process::ExitCode::FAILURE,
+        };
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return parse_error(e),
     };
@@ -136,10 +187,14 @@ pub fn main() -> std::process::ExitCode {
             }
         }
     };
+    let result = result.and_then(|()| match &resolved {
+        Some((text, outputs)) => spec::stamp(&outputs(), text),
+        None => Ok(()),
+    });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tell!("error: {}", one_line(&format!("{e:#}")));
+            tell!("error: {}", from_file.locate(&one_line(&format!("{e:#}"))));
             std::process::ExitCode::FAILURE
         }
     }
@@ -154,16 +209,21 @@ fn parse_error(e: clap::Error) -> std::process::ExitCode {
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         _ => {
-            // the lines before the usage block name the problem (and the missing arguments)
-            let text = e.render().to_string();
-            let head: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
-                .collect();
-            tell!("{} (see --help)", one_line(&head.join(" ")));
+            tell!("{} (see --help)", parse_error_line(&e));
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// The lines of a clap error before its usage block (they name the problem and the
+/// missing arguments), as one line.
+fn parse_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let head: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .collect();
+    one_line(&head.join(" "))
 }
 
 pub use crate::message::one_line;

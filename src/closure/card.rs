@@ -104,6 +104,9 @@ pub struct ModelCard {
     /// ([`super::flow`]); its weights are `STEM.flow.bpk`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow: Option<FlowPart>,
+    /// The resolved spec (TOML) of the command that wrote the model (`--print-config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
 }
 
 pub const CARD_FORMAT: u32 = 1;

@@ -362,6 +362,7 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
         whitening: None,
         inflation: Vec::new(),
         flow: None,
+        spec: None,
     };
     Ok(ClosureModel::new(card, net, device.clone()))
 }

@@ -133,6 +133,7 @@ pub fn validate(
         whitening: whitening.cloned(),
         inflation: Vec::new(),
         flow: None,
+        spec: None,
     };
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
@@ -539,6 +540,7 @@ fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
         whitening: cfg.whitening.clone(),
         inflation: Vec::new(),
         flow: None,
+        spec: None,
     }
 }
 

@@ -117,7 +117,7 @@ impl LesEvalOptions {
             || self.seed.checked_add(self.seeds as u64).is_none()
         {
             return bad(format!(
-                "seeds must be 1…{MAX_SEEDS} (and the last one a u64)"
+                "--seeds must be 1…{MAX_SEEDS} (and the last seed a u64)"
             ));
         }
         let times = [self.spin_up, self.t_run, self.sample_every, self.transient];

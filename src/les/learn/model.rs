@@ -109,6 +109,9 @@ pub struct LesCard {
     /// grid there was).
     #[serde(default = "default_les_n")]
     pub les_n: usize,
+    /// The resolved spec (TOML) of the command that wrote the model (`--print-config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
 }
 
 fn default_les_n() -> usize {

@@ -178,6 +178,7 @@ fn initial_card(cfg: &LesTrainConfig, train: &LesSamples, grid: &Grid) -> LesCar
         training: LesTrainingInfo::default(),
         eval: Vec::new(),
         les_n: train.n,
+        spec: None,
         residual: false,
         flow: None,
         inflation: Vec::new(),
