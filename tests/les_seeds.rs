@@ -46,7 +46,7 @@ fn les_eval_over_seeds_on_a_coarse_grid_resumes_and_summarises() {
         "{first}"
     );
     assert!(first.contains("smagorinsky | 2 |"), "{first}");
-    assert!(first.contains("E(k) RMSE − none:"), "{first}");
+    assert!(first.contains(" ΔE − none |"), "{first}");
     let runs = || -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(&folder)
             .unwrap()

@@ -4,6 +4,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod app;
+mod app_spec;
 mod cli;
 mod closure;
 mod data_safety;

@@ -35,12 +35,19 @@ pub enum Command {
     ClearMessages,
     /// Open a closure model file (native dialog) and offer it in the model picker.
     OpenModel,
+    /// Save the preset and every setting as an experiment spec (TOML) that `render
+    /// --config` and `posterior --config` run.
+    SaveExperiment,
+    /// Open an experiment spec and run it.
+    OpenExperiment,
 }
 
 impl Command {
     /// Order matters for shortcuts: egui matches Ctrl+P also when Shift is held, so the
     /// Shift variants come first and consume their key press.
-    pub const ALL: [Command; 15] = [
+    pub const ALL: [Command; 17] = [
+        Command::OpenExperiment,
+        Command::SaveExperiment,
         Command::Screenshot,
         Command::CopyPanel,
         Command::SavePanel,
@@ -81,6 +88,8 @@ impl Command {
             Command::ReloadModels => "Reload models",
             Command::ClearMessages => "Clear messages",
             Command::OpenModel => "Open model…",
+            Command::SaveExperiment => "Save experiment…",
+            Command::OpenExperiment => "Open experiment…",
         }
     }
 
@@ -105,6 +114,11 @@ impl Command {
             Command::ToggleSensors => k(Key::O),
             Command::LockRange => k(Key::L),
             Command::OpenModel => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::O)),
+            Command::SaveExperiment => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::S)),
+            Command::OpenExperiment => Some(KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::O,
+            )),
             Command::ShowShortcuts => k(Key::F1),
             Command::ShowAbout
             | Command::ResetEverything

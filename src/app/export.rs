@@ -25,13 +25,24 @@ pub struct Exporter {
     dialog_open: Arc<AtomicBool>,
     shot_tx: Sender<RgbaImage>,
     shot_rx: Receiver<RgbaImage>,
+    open_tx: Sender<PathBuf>,
+    open_rx: Receiver<PathBuf>,
+}
+
+/// A save dialog's title and file filter.
+struct FileKind {
+    title: &'static str,
+    filter: (&'static str, &'static str),
 }
 
 impl Default for Exporter {
     fn default() -> Self {
         let (tx, rx) = channel();
         let (shot_tx, shot_rx) = channel();
+        let (open_tx, open_rx) = channel();
         Exporter {
+            open_tx,
+            open_rx,
             tx,
             rx,
             dialog_open: Arc::new(AtomicBool::new(false)),
@@ -72,8 +83,46 @@ impl Exporter {
     /// Save `img` as `name` (a PNG file name): in `dir` directly, or — with `dialog` —
     /// wherever the user picks in a native save dialog opened on a worker thread.
     pub fn save(&self, img: RgbaImage, name: &str, dir: &str, dialog: bool) {
+        let file = FileKind {
+            title: "Save image",
+            filter: ("PNG image", "png"),
+        };
+        self.save_with(file, name, dir, dialog, move |p| save_to(&img, p));
+    }
+
+    /// Save `text` (an experiment spec) as `name`, like [`Self::save`].
+    pub fn save_text(&self, text: String, name: &str, dir: &str, dialog: bool) {
+        let file = FileKind {
+            title: "Save experiment",
+            filter: ("experiment spec (TOML)", "toml"),
+        };
+        self.save_with(
+            file,
+            name,
+            dir,
+            dialog,
+            move |p| match crate::atomic::write_bytes(p, text.as_bytes()) {
+                Ok(()) => format!(
+                    "saved {} (run it: closure-lab render --config {0})",
+                    p.display()
+                ),
+                Err(e) => format!("cannot save {}: {e}", p.display()),
+            },
+        );
+    }
+
+    /// Write a file through `write` (which returns the message to show): into `dir`, or
+    /// where a save dialog on a worker thread says.
+    fn save_with(
+        &self,
+        kind: FileKind,
+        name: &str,
+        dir: &str,
+        dialog: bool,
+        write: impl FnOnce(&Path) -> String + Send + 'static,
+    ) {
         if !dialog {
-            let msg = save_to(&img, &PathBuf::from(dir).join(name));
+            let msg = write(&PathBuf::from(dir).join(name));
             let _ = self.tx.send(msg);
             return;
         }
@@ -93,13 +142,13 @@ impl Exporter {
             .name("save-dialog".into())
             .spawn(move || {
                 let picked = rfd::FileDialog::new()
-                    .set_title("Save image")
+                    .set_title(kind.title)
                     .set_directory(&dir)
                     .set_file_name(&name)
-                    .add_filter("PNG image", &["png"])
+                    .add_filter(kind.filter.0, &[kind.filter.1])
                     .save_file();
                 let msg = match picked {
-                    Some(p) => save_to(&img, &p),
+                    Some(p) => write(&p),
                     None => format!(
                         "nothing saved (dialog cancelled or unavailable; untick \"ask where to save\" to save into {dir})"
                     ),
@@ -111,6 +160,49 @@ impl Exporter {
             self.dialog_open.store(false, Ordering::SeqCst);
             let _ = self.tx.send(format!("cannot open a save dialog: {e}"));
         }
+    }
+
+    /// Ask for an experiment spec to open in a native dialog on a worker thread; the
+    /// answer arrives through [`Self::take_opened`].
+    pub fn open_dialog(&self) {
+        if self.dialog_open.swap(true, Ordering::SeqCst) {
+            let _ = self
+                .tx
+                .send("a file dialog is already open; finish it first".into());
+            return;
+        }
+        let (tx, open, msg) = (
+            self.open_tx.clone(),
+            self.dialog_open.clone(),
+            self.tx.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("open-dialog".into())
+            .spawn(move || {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Open an experiment (a spec saved by the app or --print-config)")
+                    .add_filter("experiment spec (TOML)", &["toml"])
+                    .pick_file();
+                open.store(false, Ordering::SeqCst);
+                match picked {
+                    Some(p) => {
+                        let _ = tx.send(p);
+                    }
+                    None => {
+                        let _ = msg
+                            .send("no experiment opened (dialog cancelled or unavailable)".into());
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            self.dialog_open.store(false, Ordering::SeqCst);
+            let _ = self.tx.send(format!("cannot open a file dialog: {e}"));
+        }
+    }
+
+    /// A spec file picked in the open dialog, once.
+    pub fn take_opened(&self) -> Option<PathBuf> {
+        self.open_rx.try_recv().ok()
     }
 
     /// Ask the integration for a picture of the whole window; it arrives in a later frame

@@ -23,6 +23,8 @@ pub fn menu_ui(ui: &mut egui::Ui) -> Vec<Command> {
         ui.menu_button("File", |ui| {
             use Command::*;
             let entries = [
+                OpenExperiment,
+                SaveExperiment,
                 OpenModel,
                 SavePanel,
                 CopyPanel,

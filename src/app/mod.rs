@@ -232,6 +232,35 @@ impl ClosureLabApp {
                     self.messages.push(e);
                 }
             }
+            Command::SaveExperiment => {
+                let s = &self.settings;
+                let text = crate::experiment::spec::write(s.preset, &s.experiment);
+                let name = format!("closure-lab-{}.toml", s.preset);
+                self.exporter
+                    .save_text(text, &name, &s.export_dir, s.save_dialog);
+            }
+            Command::OpenExperiment => self.exporter.open_dialog(),
+        }
+    }
+
+    /// Open an experiment spec (a file saved by File ▸ Save experiment… or written by
+    /// `--print-config` for `render`/`posterior`) and run it: what File ▸ Open
+    /// experiment… does with the file picked.
+    pub fn open_experiment(&mut self, path: &std::path::Path) {
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|text| {
+                crate::experiment::spec::read(&text).map_err(|e| format!("{}: {e}", path.display()))
+            });
+        match read {
+            Ok((preset, cfg)) => {
+                self.settings.preset = preset;
+                self.settings.experiment = cfg;
+                self.messages
+                    .push(format!("opened the experiment {}", path.display()));
+                self.restart();
+            }
+            Err(e) => self.messages.push(e),
         }
     }
 
@@ -357,6 +386,9 @@ impl eframe::App for ClosureLabApp {
         }
         if let Some(answer) = self.compute.poll_open(self.settings.backend) {
             self.opened(answer);
+        }
+        if let Some(path) = self.exporter.take_opened() {
+            self.open_experiment(&path);
         }
         for c in menu::shortcuts(ctx) {
             self.apply(c);

@@ -38,6 +38,11 @@ pub struct PosteriorArgs {
     pub model: Option<PathBuf>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// An experiment setting on top of the preset's and the flags above, KEY=VALUE
+    /// (repeat it; the keys of a spec saved by the app). The protocol stays: one member,
+    /// each draw waited for.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 pub fn posterior(a: PosteriorArgs) -> Result<()> {
@@ -72,6 +77,9 @@ pub fn posterior(a: PosteriorArgs) -> Result<()> {
         cfg.sampling_steps = s.schedule.steps();
     }
     cfg.seed = a.seed;
+    crate::experiment::spec::apply(&mut cfg, &a.set).map_err(anyhow::Error::msg)?;
+    cfg.blocking = true;
+    cfg.ensemble = 1;
     cfg.record_every = 1_000_000;
     cfg.validate()?;
     let model = super::closure_model(&mut cfg, a.model.as_deref())?;

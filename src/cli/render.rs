@@ -43,6 +43,10 @@ pub struct RenderArgs {
     /// A model file (`PATH.bpk` + `PATH.json`) instead of the embedded one.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// An experiment setting on top of the preset's, KEY=VALUE (repeat it; the keys of a
+    /// spec saved by the app: nu, sensors, closure, sampler, ensemble, …).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// FILE.gif, FILE.mp4 or DIR/ (numbered PNGs); FILE.png: one still of the first
     /// panel one step after --from, with title, time and colorbar.
     #[arg(long)]
@@ -64,6 +68,7 @@ pub fn render(a: RenderArgs) -> Result<()> {
         bail!("--panels is empty");
     }
     let mut cfg = preset.config.clone();
+    crate::experiment::spec::apply(&mut cfg, &a.set).map_err(anyhow::Error::msg)?;
     if let Some(n) = a.n {
         cfg.n = n;
     }

@@ -283,15 +283,22 @@ fn tokens(arg: &clap::Arg, value: &toml::Value) -> Result<Vec<OsString>, String>
             other => Err(format!("expected true or false, got {}", other.type_str())),
         },
         _ => {
-            let many = arg.get_value_delimiter().is_some()
-                || matches!(arg.get_action(), ArgAction::Append);
+            let delimited = arg.get_value_delimiter().is_some();
+            let many = delimited || matches!(arg.get_action(), ArgAction::Append);
             match value {
                 toml::Value::Array(items) if many => {
                     let items = items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?;
                     if items.is_empty() {
                         return Ok(vec![]);
                     }
-                    Ok(vec![long.into(), items.join(",").into()])
+                    if delimited {
+                        return Ok(vec![long.into(), items.join(",").into()]);
+                    }
+                    // a repeated flag: --set a=1 --set b=2
+                    Ok(items
+                        .into_iter()
+                        .flat_map(|v| [OsString::from(&long), OsString::from(v)])
+                        .collect())
                 }
                 toml::Value::Array(_) => Err("expected one value, got a list".into()),
                 v => Ok(vec![long.into(), scalar(v)?.into()]),
@@ -363,14 +370,7 @@ fn typed(v: &str) -> toml::Value {
     }
 }
 
-/// The `[provenance]` table: program, version, the git revision it was built from.
-pub fn provenance() -> String {
-    format!(
-        "[{PROVENANCE}]\nprogram = \"closure-lab\"\nversion = \"{}\"\ngit = \"{}\"\n",
-        env!("CARGO_PKG_VERSION"),
-        option_env!("CLOSURE_LAB_GIT").unwrap_or("unknown")
-    )
-}
+pub use crate::experiment::spec::provenance;
 
 /// The outputs of a command (the values of its output flags), to be listed once it ran:
 /// those that exist then.

@@ -15,6 +15,7 @@ mod lockstep;
 mod panel;
 pub mod presets;
 pub mod runner;
+pub mod spec;
 mod truth;
 pub mod worker;
 

@@ -104,6 +104,15 @@ pub enum Score {
 impl Score {
     pub const ALL: [Score; 3] = [Score::SpectralRmseE, Score::SpectralRmseZ, Score::W1Omega];
 
+    /// Column label of a paired difference.
+    pub fn short(self) -> &'static str {
+        match self {
+            Score::SpectralRmseE => "E",
+            Score::SpectralRmseZ => "Z",
+            Score::W1Omega => "W1",
+        }
+    }
+
     pub fn of(self, r: &LesRow) -> f64 {
         match self {
             Score::SpectralRmseE => r.spectral_rmse_e,
@@ -204,14 +213,33 @@ pub fn summarize(rows: &[LesRow]) -> Vec<Summary> {
         .collect()
 }
 
-/// The summary as a Markdown table: scores as mean ± se, paired differences as
-/// `mean [lo, hi]` with a `*` where the interval excludes 0.
+/// The summary as a Markdown table: scores as mean ± se; one column per reference and
+/// score with the paired difference `mean [lo, hi]`, `*` where the interval excludes 0.
 pub fn markdown(summary: &[Summary]) -> String {
     let show = |m: &MeanSe, digits: usize| format!("{:.digits$} ± {:.digits$}", m.mean, m.se);
+    let pairs: Vec<(&str, Score)> = REFERENCES
+        .iter()
+        .flat_map(|r| Score::ALL.iter().map(move |s| (*r, *s)))
+        .filter(|(r, s)| {
+            summary
+                .iter()
+                .any(|x| x.paired.iter().any(|(q, t, _)| q == r && t == s))
+        })
+        .collect();
     let mut s = String::from(
-        "| ν | grids | closure | runs | E(k) RMSE | Z(k) RMSE | W1(ω̄)/rms | energy ÷ DNS | P_Z (true) | blow-ups | paired Δ (95 % interval; * excludes 0) |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| ν | grids | closure | runs | E(k) RMSE | Z(k) RMSE | W1(ω̄)/rms | energy ÷ DNS | P_Z (true) | blow-ups |",
     );
+    for (r, score) in &pairs {
+        let r = if *r == "learned-deterministic" {
+            "FNO"
+        } else {
+            r
+        };
+        s += &format!(" Δ{} − {r} |", score.short());
+    }
+    s += "\n|---|---|---|---|---|---|---|---|---|---|";
+    s += &"---|".repeat(pairs.len());
+    s += "\n";
     for r in summary {
         let score = |x: Score| {
             r.scores
@@ -219,21 +247,8 @@ pub fn markdown(summary: &[Summary]) -> String {
                 .find(|(s, _)| *s == x)
                 .map_or("–".into(), |(_, m)| show(m, 3))
         };
-        let paired: Vec<String> = r
-            .paired
-            .iter()
-            .map(|(reference, score, p)| {
-                format!(
-                    "{score} − {reference}: {:+.3} [{:+.3}, {:+.3}]{}",
-                    p.mean,
-                    p.lo,
-                    p.hi,
-                    if p.decided() { "*" } else { "" }
-                )
-            })
-            .collect();
         s += &format!(
-            "| {:.1e} | {}² → {}² | {}{} | {} | {} | {} | {} | {} | {:.0} ({:.0}) | {} | {} |\n",
+            "| {:.1e} | {}² → {}² | {}{} | {} | {} | {} | {} | {} | {:.0} ({:.0}) | {} |",
             r.nu,
             r.dns_n,
             r.les_n,
@@ -249,8 +264,24 @@ pub fn markdown(summary: &[Summary]) -> String {
             r.p_z.mean,
             r.p_z_true.mean,
             r.blowups,
-            paired.join("; ")
         );
+        for (reference, sc) in &pairs {
+            let cell = r
+                .paired
+                .iter()
+                .find(|(q, t, _)| q == reference && t == sc)
+                .map_or("–".into(), |(_, _, p)| {
+                    format!(
+                        "{:+.3} [{:+.3}, {:+.3}]{}",
+                        p.mean,
+                        p.lo,
+                        p.hi,
+                        if p.decided() { "*" } else { "" }
+                    )
+                });
+            s += &format!(" {cell} |");
+        }
+        s += "\n";
     }
     s
 }

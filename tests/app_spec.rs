@@ -1,0 +1,129 @@
+//! Experiments as files in the window: File ▸ Save experiment… writes the preset and
+//! every setting as a spec the CLI runs; File ▸ Open experiment… runs a spec.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use closure_lab::app::settings::Settings;
+use closure_lab::app::{AppOptions, ClosureLabApp};
+use closure_lab::experiment::presets::PresetId;
+use closure_lab::experiment::spec;
+use egui_kittest::Harness;
+
+fn harness(preset: PresetId) -> Harness<'static, ClosureLabApp> {
+    Harness::builder()
+        .with_size([1500.0, 940.0])
+        .allow_missing_glyphs()
+        .build_eframe(move |_cc| {
+            ClosureLabApp::new(
+                Settings::default(),
+                AppOptions {
+                    preset: Some(preset),
+                    ..Default::default()
+                },
+                "test harness".into(),
+            )
+        })
+}
+
+#[test]
+fn an_experiment_saved_in_the_window_runs_headless_and_opens_again() {
+    use eframe::egui::{Key, Modifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(PresetId::Decaying);
+    let t0 = Instant::now();
+    while h.state().session().snapshot().is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "the runs never started"
+        );
+        h.step();
+    }
+    {
+        let s = &mut h.state_mut().settings;
+        s.export_dir = dir.path().display().to_string();
+        s.save_dialog = false;
+        s.experiment.sensors = 8;
+        s.experiment.seed = 3;
+        s.experiment.ensemble = 2;
+    }
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    let file = dir.path().join("closure-lab-decaying.toml");
+    let t0 = Instant::now();
+    while !file.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "no spec saved");
+        h.step();
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    // the file holds the window's experiment exactly
+    let (preset, cfg) = spec::read(&text).unwrap();
+    assert_eq!(preset, PresetId::Decaying);
+    assert_eq!(cfg, h.state().settings.experiment);
+    // the CLI resolves it: render keeps every setting, and runs it
+    let bin = env!("CARGO_BIN_EXE_closure-lab");
+    let f = file.to_str().unwrap();
+    let o = Command::new(bin)
+        .args(["render", "--config", f, "--print-config"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for s in spec::settings(&cfg) {
+        assert!(
+            printed.contains(&format!("\"{s}\"")),
+            "{s} missing from {printed}"
+        );
+    }
+    let gif = dir.path().join("m.gif");
+    let o = Command::new(bin)
+        .args([
+            "render", "--config", f, "--from", "0", "--to", "0.02", "--every", "0.01",
+        ])
+        .args(["--out", gif.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(gif.exists() && dir.path().join("m.gif.spec.toml").exists());
+    // open a changed copy: the window runs it
+    let changed = text.replace("\"sensors=8\"", "\"sensors=4\"");
+    assert_ne!(changed, text);
+    let copy = dir.path().join("changed.toml");
+    std::fs::write(&copy, changed).unwrap();
+    h.state_mut().open_experiment(&copy);
+    assert_eq!(h.state().settings.experiment.sensors, 4);
+    assert_eq!(h.state().settings.experiment.seed, 3);
+    // a bad spec is a message; the experiment stays
+    std::fs::write(&copy, "[render]\nset = [\"sensors=banana\"]\n").unwrap();
+    h.state_mut().open_experiment(&copy);
+    assert_eq!(h.state().settings.experiment.sensors, 4);
+    let last = h.state().messages().last().cloned().unwrap_or_default();
+    assert!(last.contains("sensors=banana"), "{last}");
+    h.run_steps(3);
+}
+
+#[test]
+fn specs_round_trip_every_preset_and_name_bad_settings() {
+    for id in <PresetId as strum::IntoEnumIterator>::iter() {
+        let mut cfg = closure_lab::experiment::presets::get(id).config;
+        cfg.seed = 11;
+        let (back_id, back) = spec::read(&spec::write(id, &cfg)).unwrap();
+        assert_eq!((back_id, &back), (id, &cfg), "{id}");
+    }
+    let mut cfg = closure_lab::experiment::presets::get(PresetId::PaperG).config;
+    let cases = [
+        ("nope=1", "unknown setting `nope`"),
+        ("sensors", "is not KEY=VALUE"),
+        ("closure=banana", "setting `closure=banana`"),
+        ("nu=-1", "ν"),
+    ];
+    for (set, want) in cases {
+        let e = spec::apply(&mut cfg, &[set.to_string()]).unwrap_err();
+        assert!(e.contains(want), "{set}: {e}");
+    }
+    spec::apply(
+        &mut cfg,
+        &["sampler=euler-maruyama".into(), "sampling-steps=10".into()],
+    )
+    .unwrap();
+    assert_eq!(cfg.sampling_steps, 10);
+}
