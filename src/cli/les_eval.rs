@@ -82,7 +82,7 @@ pub struct LesEvalArgs {
     /// A deterministic learned model (`les-train --kind deterministic`) whose mean gives
     /// every stochastic closure's members their components along ω̄ and ψ̄: each
     /// stochastic model also runs as `KIND+exact-drain`, whose members all drain the
-    /// mean's enstrophy and energy (docs/science.md §9.2).
+    /// mean's enstrophy and energy (docs/science.md §10).
     #[arg(long)]
     pub drain_mean: Option<PathBuf>,
 }

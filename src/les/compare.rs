@@ -1,7 +1,7 @@
 //! Closures compared over seeds: a chaotic run's score moves with its seed, so a claim
 //! rests on the mean ± standard error over K seeds and, between two closures, on the
 //! difference paired by seed (both closures started from the same filtered state) with
-//! its 95 % Student-t interval (docs/science.md §8.4).
+//! its 95 % Student-t interval (docs/science.md §10.2).
 
 use std::collections::BTreeMap;
 

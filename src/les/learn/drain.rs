@@ -1,5 +1,5 @@
 //! A stochastic subgrid closure whose net transfer is exact by construction
-//! (docs/science.md §9.2).
+//! (docs/science.md §10).
 //!
 //! A coarse run feels a subgrid term Π through two numbers above all: the enstrophy it
 //! drains from the resolved scales, `P_Z = −⟨Π ω̄⟩`, and the energy, `P_E = −⟨Π ψ̄⟩`
