@@ -54,7 +54,7 @@ pub struct LesForecastArgs {
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// A deterministic model whose mean gives every member its components along ω̄ and
-    /// ψ̄ (the exact-drain closure, docs/science.md §9.2).
+    /// ψ̄ (the exact-drain closure, docs/science.md §10).
     #[arg(long)]
     pub drain_mean: Option<PathBuf>,
 }
