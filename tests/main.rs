@@ -12,6 +12,7 @@ mod experiment;
 mod flow;
 mod fuzz;
 mod gelu;
+mod hostile_options;
 mod inflation;
 mod les;
 mod les_learn;

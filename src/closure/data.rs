@@ -15,6 +15,9 @@ use rayon::prelude::*;
 use super::dataset::{DataError, Trajectory, write_h5};
 use crate::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
 
+/// Most trajectories one `data` job makes (either case).
+pub const MAX_TRAJECTORIES: usize = 100_000;
+
 /// What to generate.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DataSpec {
@@ -46,8 +49,11 @@ impl DataSpec {
 
     pub fn validate(&self) -> Result<(), DataError> {
         let bad = |m: String| Err(DataError::Layout(m));
-        if self.trajectories == 0 {
-            return bad("need at least one trajectory".into());
+        if !(1..=MAX_TRAJECTORIES).contains(&self.trajectories) {
+            return bad(format!(
+                "--trajectories must be 1…{MAX_TRAJECTORIES}, got {}",
+                self.trajectories
+            ));
         }
         if !(self.every > 0.0 && self.t_start >= 0.0 && self.t_end >= self.t_start) {
             return bad(format!(

@@ -99,9 +99,10 @@ impl LesDataSpec {
         self.flow
             .validate()
             .map_err(|e| DataError::Layout(e.to_string()))?;
-        if self.trajectories == 0 || self.trajectories > 100_000 {
+        let most = crate::closure::data::MAX_TRAJECTORIES;
+        if !(1..=most).contains(&self.trajectories) {
             return bad(format!(
-                "--trajectories must be 1…100000, got {}",
+                "--trajectories must be 1…{most}, got {}",
                 self.trajectories
             ));
         }

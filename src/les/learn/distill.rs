@@ -51,6 +51,12 @@ pub fn distill(
         train.omega_bar.truncate(cfg.max_samples * nn);
         train.origin.truncate(cfg.max_samples);
     }
+    if train.n != card.les_n {
+        return Err(ClosureError::Input(format!(
+            "the data are on the {}² LES grid; the teacher was trained on {}²",
+            train.n, card.les_n
+        )));
+    }
     if train.count() == 0 || val.count() == 0 {
         return Err(ClosureError::Input(format!(
             "no states to distil on: {} training and {} held-out states",
@@ -111,6 +117,11 @@ pub fn distill(
         .clone()
         .ok_or_else(|| ClosureError::Card("a score model's card names its network".into()))?
         .with_sigma_data(0.0);
+    // the student works on the data's grid, whatever --grid says (a published-case flag)
+    let cfg = &DistillConfig {
+        grid: train.n,
+        ..cfg.clone()
+    };
     let (student, part) = train_student(cfg, net, student_cfg, job, dir, on_progress)?;
     Ok(teacher.clone().with_flow(part, student))
 }
