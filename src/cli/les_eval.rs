@@ -28,6 +28,10 @@ pub struct LesEvalArgs {
     /// Spin-up time of the DNS before the runs start.
     #[arg(long, default_value_t = 4.0)]
     pub spin_up: f64,
+    /// Time step of the DNS and the LES runs (default 2.5·10⁻⁴; halve it to check that
+    /// the scores do not depend on it).
+    #[arg(long, default_value_t = 2.5e-4)]
+    pub dt: f64,
     /// Length of the coarse runs (time units; a large eddy turns over in ≈ 0.25).
     #[arg(long, default_value_t = 4.0)]
     pub t_run: f64,
@@ -163,6 +167,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         seed: a.seed,
         seeds: a.seeds,
         les_n: a.les_n,
+        dt: a.dt,
         ..defaults
     };
     if !(64..=1024).contains(&opts.dns_n) {

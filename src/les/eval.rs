@@ -49,6 +49,13 @@ pub struct LesEvalOptions {
     /// LES grid (points per side); the cutoff sits at its dealiasing limit.
     #[serde(default = "les_n_default")]
     pub les_n: usize,
+    /// Time step of the DNS and the LES runs (a closure's scores must not depend on it).
+    #[serde(default = "dt_default")]
+    pub dt: f64,
+}
+
+fn dt_default() -> f64 {
+    LesFlow::default().dt
 }
 
 fn one() -> usize {
@@ -75,6 +82,7 @@ impl Default for LesEvalOptions {
             seed: 0,
             seeds: 1,
             les_n: les_n_default(),
+            dt: dt_default(),
         }
     }
 }
@@ -87,6 +95,7 @@ impl LesEvalOptions {
             dns_n: self.dns_n,
             les_n: self.les_n,
             filter: self.filter,
+            dt: self.dt,
             ..Default::default()
         }
     }
@@ -101,7 +110,7 @@ impl LesEvalOptions {
     /// Work units of one ν for progress bars: DNS-grid steps, a half-size spin-up step
     /// counting a quarter.
     pub fn steps_per_nu(&self) -> u64 {
-        let flow = LesFlow::default();
+        let flow = self.flow(self.nus.first().copied().unwrap_or(NU_CHOICES[0]));
         super::spin_up_total(&flow, self.spin_up) + (self.t_run / flow.dt).round() as u64
     }
 
@@ -109,6 +118,9 @@ impl LesEvalOptions {
         let bad = |m: String| Err(SolverError::BadParam(m));
         if self.nus.is_empty() {
             return bad("give at least one ν".into());
+        }
+        if !(1e-6..=1e-2).contains(&self.dt) {
+            return bad(format!("--dt must be 10⁻⁶…10⁻², got {:e}", self.dt));
         }
         for &nu in &self.nus {
             self.flow(nu).validate()?;
