@@ -160,3 +160,79 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
     let e = Experiment::at(base.clone(), &omega, t0, Some(g.into())).unwrap();
     assert!(!e.has_model());
 }
+
+#[test]
+fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_run() {
+    use closure_lab::les::learn::model::embedded_deterministic;
+    use closure_lab::les::stats::enstrophy_transfer;
+    let device = Device::flex();
+    let mut base = presets::get(presets::PresetId::Les).config;
+    base.dns_n = 128;
+    base.blocking = true;
+    base.ensemble = 3;
+    base.record_every = 10;
+    base.resample_every = 1;
+    let never = AtomicBool::new(false);
+    let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
+    let stochastic = closure_lab::les::learn::model::embedded(&EMBEDDED[0], &device).unwrap();
+    let det = embedded_deterministic(&device).unwrap();
+    assert_eq!(det.card.kind, LesKind::Deterministic);
+    // a stochastic model is no mean
+    assert!(
+        stochastic
+            .clone()
+            .with_exact_drain(Some(stochastic.clone()))
+            .is_err()
+    );
+    // in the library: each member's P_Z and P_E are the mean's
+    let mut e = Experiment::at(base.clone(), &omega, t0, None).unwrap();
+    let bar = e.fields(None).truth.clone();
+    let g = Grid::new(64).unwrap();
+    let bar_hat = g.to_spectral(&bar);
+    let mut psi_hat = g.zeros_hat();
+    g.poisson_hat(&bar_hat, &mut psi_hat);
+    let psi = g.to_physical(&psi_hat);
+    let flow1 = closure_lab::closure::eval::SamplerSetting::parse("flow-1").unwrap();
+    let sched = flow1.schedule;
+    let mean = det
+        .sample(&g, &bar, base.nu, 256, 1, Sampler::Flow, &sched)
+        .unwrap();
+    let drained = stochastic
+        .clone()
+        .with_exact_drain(Some(det.clone()))
+        .unwrap();
+    let plain = stochastic
+        .sample(&g, &bar, base.nu, 256, 3, Sampler::Flow, &sched)
+        .unwrap();
+    let members = drained
+        .sample(&g, &bar, base.nu, 256, 3, Sampler::Flow, &sched)
+        .unwrap();
+    let (pz, pe) = (
+        enstrophy_transfer(&mean[0], &bar),
+        enstrophy_transfer(&mean[0], &psi),
+    );
+    for (m, p) in members.iter().zip(&plain) {
+        assert!((enstrophy_transfer(m, &bar) - pz).abs() < 1e-9 * pz.abs());
+        assert!((enstrophy_transfer(m, &psi) - pe).abs() < 1e-9 * pe.abs());
+        assert!((enstrophy_transfer(p, &bar) - pz).abs() > 1e-3 * pz.abs());
+    }
+    // in the coupled run: the closure's drain follows the truth's with the exact drain,
+    // and falls far short without it (the shipped model's shortfall, README)
+    let ratio = |exact: bool| {
+        let cfg = ExperimentConfig {
+            exact_drain: exact,
+            ..base.clone()
+        };
+        let model: LearnedModel = stochastic.clone().into();
+        let mut e = Experiment::at(cfg, &omega, t0, Some(model)).unwrap();
+        e.advance(100).unwrap();
+        assert_eq!(e.status(), None);
+        let pz: Vec<[f64; 2]> = e.history.samples().iter().filter_map(|s| s.p_z).collect();
+        assert!(pz.len() >= 5, "{} P_Z samples", pz.len());
+        let sum = |i: usize| pz.iter().map(|p| p[i]).sum::<f64>();
+        sum(0) / sum(1)
+    };
+    let (with, without) = (ratio(true), ratio(false));
+    assert!((0.5..1.5).contains(&with), "exact drain: P_Z ÷ true {with}");
+    assert!(without < 0.5, "plain: P_Z ÷ true {without}");
+}

@@ -96,6 +96,19 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
             .logarithmic(true)
             .text(r.name),
     );
+    if e.flow == crate::experiment::Flow::Kolmogorov {
+        ui.checkbox(
+            &mut e.exact_drain,
+            "exact drain (members drain what the FNO drains)",
+        )
+        .on_hover_text(
+            "every member takes its components along ω̄ and ψ̄ from the shipped \
+                 deterministic FNO, so its enstrophy and energy transfer P_Z, P_E equal the \
+                 FNO's; the rest is the generator's. Measured over 10 seeds at 64² \
+                 (README, subgrid section): this drains too much in a run — the generated \
+                 noise drains on its own",
+        );
+    }
     let mut dont_wait = !e.blocking;
     ui.checkbox(&mut dont_wait, "don't wait for the closure")
         .on_hover_text(

@@ -111,14 +111,17 @@ pub fn learned_closures(
                     m.card.kind
                 );
             }
-            Some(std::sync::Arc::new(m))
+            Some(m)
         }
         None => None,
     };
     let mut out = Vec::new();
     for p in models {
         let l = make(super::file_stem(p), LesModel::load(p, &device)?);
-        let variant = mean.as_ref().and_then(|m| l.with_exact_drain(m.clone()));
+        let variant = match &mean {
+            Some(m) => l.with_exact_drain(m)?,
+            None => None,
+        };
         match variant {
             Some(v) if replace => out.push(v),
             Some(v) => out.extend([l, v]),
@@ -199,7 +202,6 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
             ensemble: a.ensemble,
             seed: a.seed,
             sampler: sampler.clone(),
-            drain: None,
         }
     })?;
     for l in &learned {

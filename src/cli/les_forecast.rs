@@ -100,7 +100,6 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
             ensemble: 1,
             seed: a.seed,
             sampler: sampler.clone(),
-            drain: None,
         },
     )?;
     let learned = learned.remove(0);

@@ -148,6 +148,10 @@ pub struct ExperimentConfig {
     /// Wait for each closure sample (deterministic, for the CLI and tests) instead of
     /// running the sampler asynchronously (the app).
     pub blocking: bool,
+    /// Subgrid flow, stochastic learned closure: every member takes its components along
+    /// ω̄ and ψ̄ from the shipped deterministic FNO, so it drains exactly what that mean
+    /// drains (docs/science.md §10.1).
+    pub exact_drain: bool,
 }
 
 impl Default for ExperimentConfig {
@@ -176,6 +180,7 @@ impl Default for ExperimentConfig {
             threads: limits::THREADS.default,
             // the published interval is the science: wait for each draw unless asked not to
             blocking: true,
+            exact_drain: false,
         }
     }
 }

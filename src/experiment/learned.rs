@@ -159,15 +159,29 @@ impl LearnedModel {
                 req.sampler,
                 &req.schedule,
             ),
-            LearnedModel::Subgrid(m) => m.sample(
-                &req.grid,
-                &req.omega,
-                req.nu,
-                m.card.best_fidelity(),
-                req.ensemble,
-                req.sampler,
-                &req.schedule,
-            ),
+            LearnedModel::Subgrid(m) => {
+                if req.exact_drain != m.drain.is_some() {
+                    let mean = match req.exact_drain {
+                        true => Some(les_model::embedded_deterministic(m.device())),
+                        false => None,
+                    }
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
+                    *m = m
+                        .clone()
+                        .with_exact_drain(mean)
+                        .map_err(|e| e.to_string())?;
+                }
+                m.sample(
+                    &req.grid,
+                    &req.omega,
+                    req.nu,
+                    m.card.best_fidelity(),
+                    req.ensemble,
+                    req.sampler,
+                    &req.schedule,
+                )
+            }
         }
         .map_err(|e| e.to_string())
     }

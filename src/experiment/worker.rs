@@ -25,6 +25,8 @@ pub struct WorkerRequest {
     pub schedule: Schedule,
     /// Viscosity a subgrid model is conditioned on.
     pub nu: f64,
+    /// Subgrid model: draw with the exact drain ([`super::ExperimentConfig::exact_drain`]).
+    pub exact_drain: bool,
 }
 
 /// The answer: an ensemble of closure fields for the request's step.

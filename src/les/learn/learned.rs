@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use super::drain::DrainPlane;
 use super::model::LesModel;
 use crate::closure::eval::SamplerSetting;
 use crate::closure::sampler::{draw_key, seeded};
@@ -27,10 +26,6 @@ pub struct Learned {
     /// How Π is drawn (the published 10-step Euler–Maruyama schedule, Heun, or the
     /// model's distilled flow generator).
     pub sampler: SamplerSetting,
-    /// The exact-drain variant ([`super::drain`]): each member's component along ω̄ and
-    /// ψ̄ is replaced by this deterministic model's, so every member's enstrophy and
-    /// energy transfer is the mean's.
-    pub drain: Option<Arc<LesModel>>,
 }
 
 /// Suffix of the exact-drain variant's closure name in evaluation rows.
@@ -41,7 +36,7 @@ impl Learned {
     /// variant with [`EXACT_DRAIN`] appended).
     pub fn closure(&self) -> String {
         let kind = self.model.card.kind.closure_name();
-        match self.drain {
+        match self.model.drain {
             Some(_) => format!("{kind}{EXACT_DRAIN}"),
             None => kind.to_string(),
         }
@@ -50,7 +45,7 @@ impl Learned {
     /// Refuse an LES grid the model was not trained on (Π's statistics depend on where
     /// the filter cuts).
     pub fn check_grid(&self, les_n: usize) -> Result<(), SolverError> {
-        let models = std::iter::once(&self.model).chain(self.drain.as_deref());
+        let models = std::iter::once(&self.model).chain(self.model.drain.as_deref());
         for m in models {
             if m.card.les_n != les_n {
                 return Err(SolverError::BadParam(format!(
@@ -63,12 +58,21 @@ impl Learned {
     }
 
     /// The same closure with its members' drain taken from `mean` (a deterministic
-    /// model), or `None` when this one is deterministic itself (nothing to correct).
-    pub fn with_exact_drain(&self, mean: Arc<LesModel>) -> Option<Learned> {
-        (self.model.card.kind != super::model::LesKind::Deterministic).then(|| Learned {
-            drain: Some(mean),
+    /// model, [`LesModel::with_exact_drain`]), or `None` when this one is deterministic
+    /// itself (nothing to correct).
+    pub fn with_exact_drain(&self, mean: &LesModel) -> Result<Option<Learned>, SolverError> {
+        if self.model.card.kind == super::model::LesKind::Deterministic {
+            return Ok(None);
+        }
+        let model = self
+            .model
+            .clone()
+            .with_exact_drain(Some(mean.clone()))
+            .map_err(|e| SolverError::BadParam(e.to_string()))?;
+        Ok(Some(Learned {
+            model,
             ..self.clone()
-        })
+        }))
     }
 
     /// `members` draws of Π (physical) for the state `omega_bar_hat` of flow `flow`,
@@ -85,29 +89,18 @@ impl Learned {
         let w = grid.to_physical(omega_bar_hat);
         let mut parts = vec![self.seed];
         parts.extend_from_slice(key);
-        let sample = |model: &LesModel, members: usize| {
-            seeded(model.device(), draw_key(&parts), || {
-                model.sample(
-                    grid,
-                    &w,
-                    flow.nu,
-                    model.card.fidelity_for(flow.dns_n),
-                    members,
-                    self.sampler.sampler,
-                    &self.sampler.schedule,
-                )
-            })
-            .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))
-        };
-        let mut out = sample(&self.model, members)?;
-        if let Some(mean) = &self.drain {
-            let m = sample(mean, 1)?;
-            let plane = DrainPlane::new(grid, omega_bar_hat);
-            for f in &mut out {
-                plane.take_drain_from(&m[0], f);
-            }
-        }
-        Ok(out)
+        seeded(self.model.device(), draw_key(&parts), || {
+            self.model.sample(
+                grid,
+                &w,
+                flow.nu,
+                self.model.card.fidelity_for(flow.dns_n),
+                members,
+                self.sampler.sampler,
+                &self.sampler.schedule,
+            )
+        })
+        .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))
     }
 
     /// One Π (spectral) for the state `omega_bar_hat` of flow `flow`.

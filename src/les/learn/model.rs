@@ -222,6 +222,17 @@ pub fn embedded(
     }
 }
 
+/// The shipped deterministic FNO (the mean of the exact drain).
+pub fn embedded_deterministic(device: &Device) -> Result<LesModel, ClosureError> {
+    let entry = EMBEDDED
+        .iter()
+        .find(|e| {
+            serde_json::from_slice::<LesCard>(e.1).is_ok_and(|c| c.kind == LesKind::Deterministic)
+        })
+        .ok_or_else(|| ClosureError::Card("no deterministic subgrid model is shipped".into()))?;
+    embedded(entry, device)
+}
+
 impl LesCard {
     /// The highest fidelity (DNS grid) the model was trained on: what it is asked for.
     pub fn best_fidelity(&self) -> usize {
@@ -262,6 +273,9 @@ pub struct LesModel {
     pub mean: Option<Box<LesModel>>,
     /// The distilled few-step generator, when the card has one.
     flow: Option<ScoreNet>,
+    /// The exact-drain variant ([`super::drain`]): the deterministic model whose mean
+    /// gives every member its components along ω̄ and ψ̄.
+    pub drain: Option<Box<LesModel>>,
     device: Device,
 }
 
@@ -269,6 +283,27 @@ impl LesModel {
     /// The device it samples on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// This model with its members' drain taken from `mean` (a deterministic model, on
+    /// the same grid), or without (None).
+    pub fn with_exact_drain(mut self, mean: Option<LesModel>) -> Result<Self, ClosureError> {
+        if let Some(m) = &mean {
+            if m.card.kind != LesKind::Deterministic {
+                return Err(ClosureError::Input(format!(
+                    "the mean of an exact drain must be a deterministic model, not {}",
+                    m.card.kind
+                )));
+            }
+            if m.card.les_n != self.card.les_n {
+                return Err(ClosureError::Input(format!(
+                    "the mean was trained on the {}² LES grid, the model on {}²",
+                    m.card.les_n, self.card.les_n
+                )));
+            }
+        }
+        self.drain = mean.map(Box::new);
+        Ok(self)
     }
 }
 
@@ -336,6 +371,7 @@ impl LesModel {
             net,
             mean: None,
             flow: None,
+            drain: None,
             device,
         }
     }
@@ -434,6 +470,30 @@ impl LesModel {
     /// for the fidelity of DNS grid `dns_n`: samples of the score model, or for a
     /// regressor its mean (plus Gaussian noise of its predicted std for mean + noise).
     pub fn sample(
+        &self,
+        grid: &Grid,
+        omega_bar: &[f64],
+        nu: f64,
+        dns_n: usize,
+        ensemble: usize,
+        sampler: Sampler,
+        schedule: &Schedule,
+    ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        let mut out = self.sample_plain(grid, omega_bar, nu, dns_n, ensemble, sampler, schedule)?;
+        if let Some(mean) = &self.drain {
+            let fidelity = mean.card.fidelity_for(dns_n);
+            let m = mean.sample(grid, omega_bar, nu, fidelity, 1, sampler, schedule)?;
+            let plane = super::drain::DrainPlane::new(grid, &grid.to_spectral(omega_bar));
+            for f in &mut out {
+                plane.take_drain_from(&m[0], f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Self::sample`] without the exact drain.
+    #[allow(clippy::too_many_arguments)]
+    fn sample_plain(
         &self,
         grid: &Grid,
         omega_bar: &[f64],
