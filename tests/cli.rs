@@ -380,7 +380,7 @@ fn hostile_invocations_across_every_subcommand() {
         ),
         (
             "data --trajectories 0 --out d.h5",
-            "at least one trajectory",
+            "--trajectories must be 1…100000",
         ),
         ("data --trajectories 2 --n 100 --out d.h5", "powers of two"),
         (

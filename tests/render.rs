@@ -98,6 +98,10 @@ fn png_sequence_and_cli_render_at_fixed_simulation_times() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     names.sort();
+    // the folder carries the spec that made it
+    let spec = std::fs::read_to_string(out.join("spec.toml")).unwrap();
+    assert!(spec.contains("[render]"), "{spec}");
+    names.retain(|n| n != "spec.toml");
     // 0, 0.05, …, 0.2: five frames, simulation time, not wall clock
     assert_eq!(
         names,
