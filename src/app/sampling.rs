@@ -105,8 +105,9 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
             "every member takes its components along ω̄ and ψ̄ from the shipped \
                  deterministic FNO, so its enstrophy and energy transfer P_Z, P_E equal the \
                  FNO's; the rest is the generator's. Measured over 10 seeds at 64² \
-                 (README, subgrid section): this drains too much in a run — the generated \
-                 noise drains on its own",
+                 (README, subgrid section): the runs lose energy (0.92 of the DNS) and \
+                 score worse than the FNO alone; drawn every step without it the \
+                 generator ties the FNO",
         );
     }
     let mut dont_wait = !e.blocking;
