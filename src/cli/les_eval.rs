@@ -461,7 +461,7 @@ fn resolution(opts: &LesEvalOptions, fine: usize, json: Option<&std::path::Path>
     let rows = opts
         .nus
         .par_iter()
-        .map(|&nu| crate::les::eval::resolution_nu(opts, nu, fine, &|n| bar.inc(n), &cancel))
+        .map(|&nu| crate::les::resolution::resolution_nu(opts, nu, fine, &|n| bar.inc(n), &cancel))
         .collect::<Result<Vec<_>, _>>();
     bar.finish_and_clear();
     let rows = rows?;

@@ -22,7 +22,7 @@ use crate::solver::{C64, Grid, SolverError};
 
 use super::check_cancel;
 use super::closure::{LesClosure, LesRun};
-use super::filter::{Filter, cutoff_wavenumber, embed};
+use super::filter::{Filter, cutoff_wavenumber};
 use super::learn::learned::{Learned, LearnedRun};
 use super::{EddyViscosity, FilteredDns, LesFlow, NU_CHOICES, stats};
 
@@ -206,17 +206,17 @@ pub struct LesSpectra {
 
 /// Running sums of one run's a-posteriori statistics.
 #[derive(Default)]
-struct Accum {
-    e: Vec<f64>,
-    z: Vec<f64>,
-    omega: Vec<f64>,
-    energy: f64,
-    enstrophy: f64,
-    samples: usize,
+pub(super) struct Accum {
+    pub(super) e: Vec<f64>,
+    pub(super) z: Vec<f64>,
+    pub(super) omega: Vec<f64>,
+    pub(super) energy: f64,
+    pub(super) enstrophy: f64,
+    pub(super) samples: usize,
 }
 
 impl Accum {
-    fn add(&mut self, grid: &Grid, hat: &[C64]) {
+    pub(super) fn add(&mut self, grid: &Grid, hat: &[C64]) {
         let (e, z) = stats::spectra(grid, hat);
         if self.e.is_empty() {
             self.e = vec![0.0; e.len()];
@@ -234,7 +234,7 @@ impl Accum {
         self.omega.extend_from_slice(&w);
         self.samples += 1;
     }
-    fn mean(&self, v: &[f64]) -> Vec<f64> {
+    pub(super) fn mean(&self, v: &[f64]) -> Vec<f64> {
         v.iter().map(|x| x / self.samples.max(1) as f64).collect()
     }
 }
@@ -254,7 +254,7 @@ struct Apriori {
 }
 
 /// [`super::spin_up`] with its progress turned into increments.
-fn spin_up_reporting(
+pub(super) fn spin_up_reporting(
     flow: &LesFlow,
     opts: &LesEvalOptions,
     progress: &(dyn Fn(u64) + Sync),
@@ -502,107 +502,4 @@ pub fn evaluate_runs(
         spectra.push(s);
     }
     Ok((rows, spectra))
-}
-
-/// The resolution check of one ν: the same spun-up state run on the DNS grid and on a
-/// finer one, compared after filtering to the LES grid.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ResolutionRow {
-    pub nu: f64,
-    pub dns_n: usize,
-    pub fine_n: usize,
-    pub t_run: f64,
-    /// relative L2 distance of the filtered fields at `at[i]` time units after the start
-    pub at: Vec<f64>,
-    pub field_gap: Vec<f64>,
-    /// normalised spectral RMSE between the two runs' time-mean filtered spectra
-    pub spectral_rmse_e: f64,
-    pub spectral_rmse_z: f64,
-    /// time-mean rms of Π and enstrophy transfer −⟨Πω̄⟩ of each run
-    pub pi_rms: [f64; 2],
-    pub p_z: [f64; 2],
-    /// time-mean fraction of enstrophy above 2/3 of each grid's Nyquist wavenumber
-    pub tail: [f64; 2],
-}
-
-/// Run the resolution check for one ν (`opts.dns_n` against `fine_n`).
-pub fn resolution_nu(
-    opts: &LesEvalOptions,
-    nu: f64,
-    fine_n: usize,
-    progress: &(dyn Fn(u64) + Sync),
-    cancel: &AtomicBool,
-) -> Result<ResolutionRow, SolverError> {
-    let flow = opts.flow(nu);
-    let (w, t0) = spin_up_reporting(&flow, opts, progress, cancel)?;
-    let base = Grid::new(flow.dns_n)?;
-    let fine_grid = Grid::new(fine_n)?;
-    let fine_w = fine_grid.to_physical(&embed(&base, &base.to_spectral(&w), &fine_grid));
-    let fine_flow = LesFlow {
-        dns_n: fine_n,
-        ..flow
-    };
-    let mut runs = [
-        FilteredDns::new(flow, &w, t0)?,
-        FilteredDns::new(fine_flow, &fine_w, t0)?,
-    ];
-    let lg = runs[0].les_grid().clone();
-    let at = [0.1, 0.25, 0.5, 1.0];
-    let mut gaps = Vec::new();
-    let mut acc = [Accum::default(), Accum::default()];
-    let (mut pi_rms, mut p_z, mut tail) = ([0.0; 2], [0.0; 2], [0.0; 2]);
-    let steps = (opts.t_run / flow.dt).round() as u64;
-    let every = ((opts.sample_every / flow.dt).round() as u64).max(1);
-    for step in 1..=steps {
-        for r in runs.iter_mut() {
-            r.step()?;
-        }
-        progress(1);
-        check_cancel(cancel)?;
-        let t = step as f64 * flow.dt;
-        if at.iter().any(|a| (a - t).abs() < 0.5 * flow.dt) {
-            let (a, b) = (
-                lg.to_physical(runs[0].bar_hat()),
-                lg.to_physical(runs[1].bar_hat()),
-            );
-            gaps.push(stats::rel_l2(&a, &b));
-        }
-        if step % every != 0 {
-            continue;
-        }
-        for (i, r) in runs.iter().enumerate() {
-            acc[i].add(&lg, r.bar_hat());
-            let pi = lg.to_physical(r.pi_hat());
-            let bar = lg.to_physical(r.prev_bar_hat());
-            pi_rms[i] += stats::rms(&pi);
-            p_z[i] += stats::enstrophy_transfer(&pi, &bar);
-            let (_, z) = stats::spectra(r.dns.grid(), r.dns.omega_hat());
-            let cut = r.dns.grid().n / 3;
-            tail[i] += z[cut..].iter().sum::<f64>() / z.iter().sum::<f64>();
-        }
-    }
-    let kmax = cutoff_wavenumber(lg.n) as usize;
-    let ns = acc[0].samples.max(1) as f64;
-    let mean = |v: [f64; 2]| [v[0] / ns, v[1] / ns];
-    Ok(ResolutionRow {
-        nu,
-        dns_n: flow.dns_n,
-        fine_n,
-        t_run: opts.t_run,
-        at: at.iter().copied().filter(|a| *a <= opts.t_run).collect(),
-        field_gap: gaps,
-        spectral_rmse_e: stats::spectral_rmse(
-            &acc[0].mean(&acc[0].e),
-            &acc[1].mean(&acc[1].e),
-            kmax,
-        ),
-        spectral_rmse_z: stats::spectral_rmse(
-            &acc[0].mean(&acc[0].z),
-            &acc[1].mean(&acc[1].z),
-            kmax,
-        ),
-        pi_rms: mean(pi_rms),
-        p_z: mean(p_z),
-        tail: mean(tail),
-    })
 }

@@ -17,6 +17,7 @@ pub mod eval;
 pub mod filter;
 pub mod forecast;
 pub mod learn;
+pub mod resolution;
 pub mod stats;
 pub mod subgrid;
 
