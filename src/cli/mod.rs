@@ -112,10 +112,12 @@ pub fn main() -> std::process::ExitCode {
     };
     // --print-config shows the settings even before the required ones are all given
     let printing = args.iter().any(|a| a == "--print-config");
+    // one description of the commands: parsed against, and asked what a setting is
+    let cli_command = Cli::command();
     let command = if printing {
-        spec::lenient(Cli::command())
+        spec::lenient(cli_command.clone())
     } else {
-        Cli::command()
+        cli_command.clone()
     };
     let matches = match command.try_get_matches_from(&args) {
         Ok(m) => m,
@@ -133,7 +135,12 @@ pub fn main() -> std::process::ExitCode {
     // the resolved spec: printed on request, left with the outputs on success
     let resolved = {
         let (path, sub) = spec::innermost(&matches);
-        (!path.is_empty()).then(|| (spec::resolved(&path, sub), spec::outputs_of(&path, sub)))
+        (!path.is_empty()).then(|| {
+            (
+                spec::resolved(&cli_command, &path, sub),
+                spec::outputs_of(&cli_command, &path, sub),
+            )
+        })
     };
     if printing {
         let Some((text, _)) = &resolved else {

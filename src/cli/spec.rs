@@ -57,8 +57,10 @@ impl FromFile {
 /// flags the user typed, so the typed ones win, and where each came from. Returns the
 /// command line unchanged when there is no `--config`.
 pub fn merged_args(args: Vec<OsString>) -> Result<(Vec<OsString>, FromFile)> {
+    let cmd = Cli::command();
     // a first, lenient look: which command, which file, which flags were typed
-    let loose = Cli::command()
+    let loose = cmd
+        .clone()
         .ignore_errors(true)
         .try_get_matches_from(&args)
         .ok();
@@ -75,7 +77,6 @@ pub fn merged_args(args: Vec<OsString>) -> Result<(Vec<OsString>, FromFile)> {
     let Some(file) = sub.get_one::<PathBuf>("config").cloned() else {
         return unchanged(args);
     };
-    let cmd = Cli::command();
     let Some(command) = find(&cmd, &path) else {
         return unchanged(args);
     };
@@ -87,7 +88,7 @@ pub fn merged_args(args: Vec<OsString>) -> Result<(Vec<OsString>, FromFile)> {
         .map(|a| a.get_id().to_string())
         .collect();
     let text = read_spec(&file)?;
-    let table = command_table(&file, &text, &path)?;
+    let table = command_table(&cmd, &file, &text, &path)?;
     let mut from_file = Vec::new();
     let mut located = FromFile::default();
     for (key, value) in &table {
@@ -120,7 +121,7 @@ pub fn merged_args(args: Vec<OsString>) -> Result<(Vec<OsString>, FromFile)> {
     let alone = std::iter::once(OsString::from("closure-lab"))
         .chain(path.iter().map(OsString::from))
         .chain(from_file.iter().cloned());
-    if let Err(e) = lenient(Cli::command()).try_get_matches_from(alone) {
+    if let Err(e) = lenient(cmd.clone()).try_get_matches_from(alone) {
         let msg = super::parse_error_line(&e);
         let msg = msg.trim_start_matches("error: ").to_string();
         let key = table
@@ -183,7 +184,12 @@ fn read_spec(file: &Path) -> Result<String> {
 }
 
 /// The `[name]` table of a spec file (`[bench.closure]` for a nested command).
-fn command_table(file: &Path, text: &str, path: &[String]) -> Result<toml::Table> {
+fn command_table(
+    cli: &clap::Command,
+    file: &Path,
+    text: &str,
+    path: &[String],
+) -> Result<toml::Table> {
     let name = path.join(".");
     let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e
@@ -196,7 +202,7 @@ fn command_table(file: &Path, text: &str, path: &[String]) -> Result<toml::Table
             e.message()
         )
     })?;
-    let commands: Vec<String> = Cli::command()
+    let commands: Vec<String> = cli
         .get_subcommands()
         .map(|c| c.get_name().to_string())
         .collect();
@@ -217,7 +223,7 @@ fn command_table(file: &Path, text: &str, path: &[String]) -> Result<toml::Table
     match found {
         Some(toml::Value::Table(mut t)) => {
             // a nested command's table is not a setting of the outer one
-            if let Some(c) = find(&Cli::command(), &path[..1]) {
+            if let Some(c) = find(cli, &path[..1]) {
                 t.retain(|k, v| !(v.is_table() && c.find_subcommand(k).is_some()));
             }
             Ok(t)
@@ -310,9 +316,8 @@ fn tokens(arg: &clap::Arg, value: &toml::Value) -> Result<Vec<OsString>, String>
 /// The resolved settings of the command `name` as a spec: every setting with its value
 /// (defaults included; settings without a value as comments), under `[name]`, after a
 /// `[provenance]` table naming the program and its revision.
-pub fn resolved(path: &[String], matches: &ArgMatches) -> String {
-    let cmd = Cli::command();
-    let Some(command) = find(&cmd, path) else {
+pub fn resolved(cli: &clap::Command, path: &[String], matches: &ArgMatches) -> String {
+    let Some(command) = find(cli, path) else {
         return String::new();
     };
     let name = path.join(".");
@@ -337,22 +342,14 @@ pub fn resolved(path: &[String], matches: &ArgMatches) -> String {
             }),
         };
         match value {
-            Some(v) => s += &format!("{} = {}\n", bare_key(key), v),
+            Some(v) => s += &format!("{} = {}\n", key, v),
             None if arg.is_required_set() => {
-                s += &format!(
-                    "# {} =   (required: give it here or as --{key})\n",
-                    bare_key(key)
-                )
+                s += &format!("# {} =   (required: give it here or as --{key})\n", key)
             }
-            None => s += &format!("# {} =   (not set)\n", bare_key(key)),
+            None => s += &format!("# {} =   (not set)\n", key),
         }
     }
     s
-}
-
-/// A key as TOML writes it (every flag name is a bare key).
-fn bare_key(key: &str) -> &str {
-    key
 }
 
 /// A command-line value as the TOML value it reads as (a number where it is one).
@@ -374,13 +371,17 @@ pub use crate::experiment::spec::provenance;
 
 /// The outputs of a command (the values of its output flags), to be listed once it ran:
 /// those that exist then.
-pub fn outputs_of(path: &[String], matches: &ArgMatches) -> impl Fn() -> Vec<PathBuf> + use<> {
-    let named = outputs(path, matches);
+pub fn outputs_of(
+    cli: &clap::Command,
+    path: &[String],
+    matches: &ArgMatches,
+) -> impl Fn() -> Vec<PathBuf> + use<> {
+    let named = outputs(cli, path, matches);
     move || named.iter().filter(|p| p.exists()).cloned().collect()
 }
 
 /// The values of a command's output flags.
-fn outputs(path: &[String], matches: &ArgMatches) -> Vec<PathBuf> {
+fn outputs(cli: &clap::Command, path: &[String], matches: &ArgMatches) -> Vec<PathBuf> {
     const OUTPUT_FLAGS: [&str; 9] = [
         "out",
         "json",
@@ -392,8 +393,7 @@ fn outputs(path: &[String], matches: &ArgMatches) -> Vec<PathBuf> {
         "csv",
         "run",
     ];
-    let cmd = Cli::command();
-    let Some(command) = find(&cmd, path) else {
+    let Some(command) = find(cli, path) else {
         return vec![];
     };
     settings(command)
