@@ -99,18 +99,13 @@ pub fn learned_closures(
     replace: bool,
     make: impl Fn(String, crate::les::learn::model::LesModel) -> crate::les::learn::learned::Learned,
 ) -> Result<Vec<crate::les::learn::learned::Learned>> {
-    use crate::les::learn::model::{LesKind, LesModel};
+    use crate::les::learn::model::LesModel;
     let device = burn::tensor::Device::flex();
     let mean = match drain_mean {
         Some(p) => {
             let m = LesModel::load(p, &device)?;
-            if m.card.kind != LesKind::Deterministic {
-                anyhow::bail!(
-                    "--drain-mean {} is a {} model; it must be deterministic",
-                    p.display(),
-                    m.card.kind
-                );
-            }
+            m.check_drain_mean()
+                .with_context(|| format!("--drain-mean {}", p.display()))?;
             Some(m)
         }
         None => None,

@@ -45,14 +45,13 @@ impl Learned {
     /// Refuse an LES grid the model was not trained on (Π's statistics depend on where
     /// the filter cuts).
     pub fn check_grid(&self, les_n: usize) -> Result<(), SolverError> {
-        let models = std::iter::once(&self.model).chain(self.model.drain.as_deref());
-        for m in models {
-            if m.card.les_n != les_n {
-                return Err(SolverError::BadParam(format!(
-                    "{} was trained on the {}² LES grid, not {les_n}²",
-                    m.card.name, m.card.les_n
-                )));
-            }
+        // an exact drain's mean was checked against the model's grid when attached
+        let m = &self.model;
+        if m.card.les_n != les_n {
+            return Err(SolverError::BadParam(format!(
+                "{} was trained on the {}² LES grid, not {les_n}²",
+                m.card.name, m.card.les_n
+            )));
         }
         Ok(())
     }

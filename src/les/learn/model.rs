@@ -285,16 +285,23 @@ impl LesModel {
         &self.device
     }
 
+    /// Whether this model can be the mean of an exact drain: a deterministic one.
+    pub fn check_drain_mean(&self) -> Result<(), ClosureError> {
+        if self.card.kind == LesKind::Deterministic {
+            Ok(())
+        } else {
+            Err(ClosureError::Input(format!(
+                "{} is a {} model; as the mean of an exact drain it must be deterministic",
+                self.card.name, self.card.kind
+            )))
+        }
+    }
+
     /// This model with its members' drain taken from `mean` (a deterministic model, on
     /// the same grid), or without (None).
     pub fn with_exact_drain(mut self, mean: Option<LesModel>) -> Result<Self, ClosureError> {
         if let Some(m) = &mean {
-            if m.card.kind != LesKind::Deterministic {
-                return Err(ClosureError::Input(format!(
-                    "the mean of an exact drain must be a deterministic model, not {}",
-                    m.card.kind
-                )));
-            }
+            m.check_drain_mean()?;
             if m.card.les_n != self.card.les_n {
                 return Err(ClosureError::Input(format!(
                     "the mean was trained on the {}² LES grid, the model on {}²",
