@@ -205,6 +205,7 @@ fn closures_compare_over_seeds_with_paired_intervals() {
         rel_l2: 0.0,
         p_z: -1.0,
         p_z_true: -2.0,
+        p_z_run: None,
         backscatter: 0.0,
         crps: 0.0,
         spread_skill: None,

@@ -408,6 +408,8 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         "0.6",
         "--model",
         &p("stochastic.bpk"),
+        "--resample-every",
+        "1,10",
         "--json",
         &p("post.json"),
     ]);
@@ -421,6 +423,15 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
     assert_eq!(learned["blowups"], 0, "{learned}");
     assert!(learned["energy"].as_f64().unwrap().is_finite(), "{learned}");
     assert!(learned["cc"].as_f64().unwrap().is_finite(), "{learned}");
+    // the same model with its draws held for 10 steps, a row of its own
+    let held = rows
+        .iter()
+        .find(|r| r["closure"] == "learned-stochastic+held10")
+        .unwrap_or_else(|| panic!("no held row: {out}"));
+    assert_ne!(
+        held["spectral_rmse_e"], learned["spectral_rmse_e"],
+        "{held}"
+    );
     // every closure has its a-priori CRPS; only the ensemble one a spread/skill
     for r in &rows {
         assert!(r["crps"].as_f64().is_some_and(f64::is_finite), "{r}");

@@ -80,9 +80,11 @@ pub struct LesEvalArgs {
     /// `flow-1`/`flow-2` (the model's distilled flow generator).
     #[arg(long, default_value = "em-karras10")]
     pub sampler: String,
-    /// Steps between fresh draws of a learned closure's Π (held in between).
-    #[arg(long, default_value_t = 10)]
-    pub resample_every: u64,
+    /// Steps between fresh draws of a learned closure's Π (held in between); a list runs
+    /// every learned closure once per interval (`1,10`: named `KIND` and `KIND+held10`,
+    /// paired by seed).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub resample_every: Vec<u64>,
     /// A deterministic learned model (`les-train --kind deterministic`) whose mean gives
     /// every stochastic closure's members their components along ω̄ and ψ̄: each
     /// stochastic model also runs as `KIND+exact-drain`, whose members all drain the
@@ -178,8 +180,11 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     if let Some(fine) = a.resolution {
         return resolution(&opts, fine, a.json.as_deref());
     }
-    if !(1..=10_000).contains(&a.resample_every) {
-        anyhow::bail!("--resample-every must be 1…10000, got {}", a.resample_every);
+    if a.resample_every.is_empty() || a.resample_every.len() > 8 {
+        anyhow::bail!("--resample-every takes 1…8 intervals");
+    }
+    if let Some(k) = a.resample_every.iter().find(|k| !(1..=10_000).contains(*k)) {
+        anyhow::bail!("--resample-every must be 1…10000, got {k}");
     }
     if !(1..=64).contains(&a.ensemble) {
         anyhow::bail!("--ensemble must be 1…64, got {}", a.ensemble);
@@ -193,12 +198,20 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         crate::les::learn::learned::Learned {
             label,
             model,
-            every: a.resample_every,
+            every: 1,
             ensemble: a.ensemble,
             seed: a.seed,
             sampler: sampler.clone(),
         }
     })?;
+    let learned: Vec<_> = learned
+        .iter()
+        .flat_map(|l| {
+            a.resample_every
+                .iter()
+                .map(|&every| crate::les::learn::learned::Learned { every, ..l.clone() })
+        })
+        .collect();
     for l in &learned {
         l.check_grid(opts.les_n)?;
     }

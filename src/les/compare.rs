@@ -25,6 +25,11 @@ pub struct MeanSe {
 }
 
 impl MeanSe {
+    /// No values.
+    pub fn none() -> MeanSe {
+        MeanSe::of(&[])
+    }
+
     pub fn of(values: &[f64]) -> MeanSe {
         let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
         let n = v.len();
@@ -140,6 +145,9 @@ pub struct Summary {
     /// a-priori enstrophy transfer of the closure and of the true Π
     pub p_z: MeanSe,
     pub p_z_true: MeanSe,
+    /// a-posteriori enstrophy transfer of the closure on its own run (rows that have it)
+    #[serde(default = "MeanSe::none")]
+    pub p_z_run: MeanSe,
     /// paired differences to each reference present: (reference, score, difference)
     pub paired: Vec<(String, Score, Paired)>,
 }
@@ -207,6 +215,7 @@ pub fn summarize(rows: &[LesRow]) -> Vec<Summary> {
                 enstrophy_ratio: col(&|r| r.enstrophy / r.enstrophy_dns),
                 p_z: col(&|r| r.p_z),
                 p_z_true: col(&|r| r.p_z_true),
+                p_z_run: col(&|r| r.p_z_run.unwrap_or(f64::NAN)),
                 paired,
             }
         })
@@ -227,7 +236,7 @@ pub fn markdown(summary: &[Summary]) -> String {
         })
         .collect();
     let mut s = String::from(
-        "| ν | grids | closure | runs | E(k) RMSE | Z(k) RMSE | W1(ω̄)/rms | energy ÷ DNS | P_Z (true) | blow-ups |",
+        "| ν | grids | closure | runs | E(k) RMSE | Z(k) RMSE | W1(ω̄)/rms | energy ÷ DNS | P_Z a priori (true) | P_Z run | blow-ups |",
     );
     for (r, score) in &pairs {
         let r = if *r == "learned-deterministic" {
@@ -237,7 +246,7 @@ pub fn markdown(summary: &[Summary]) -> String {
         };
         s += &format!(" Δ{} − {r} |", score.short());
     }
-    s += "\n|---|---|---|---|---|---|---|---|---|---|";
+    s += "\n|---|---|---|---|---|---|---|---|---|---|---|";
     s += &"---|".repeat(pairs.len());
     s += "\n";
     for r in summary {
@@ -248,7 +257,7 @@ pub fn markdown(summary: &[Summary]) -> String {
                 .map_or("–".into(), |(_, m)| show(m, 3))
         };
         s += &format!(
-            "| {:.1e} | {}² → {}² | {}{} | {} | {} | {} | {} | {} | {:.0} ({:.0}) | {} |",
+            "| {:.1e} | {}² → {}² | {}{} | {} | {} | {} | {} | {} | {:.0} ({:.0}) | {} | {} |",
             r.nu,
             r.dns_n,
             r.les_n,
@@ -263,6 +272,11 @@ pub fn markdown(summary: &[Summary]) -> String {
             show(&r.energy_ratio, 2),
             r.p_z.mean,
             r.p_z_true.mean,
+            if r.p_z_run.n > 0 {
+                format!("{:.0} ± {:.0}", r.p_z_run.mean, r.p_z_run.se)
+            } else {
+                "–".into()
+            },
             r.blowups,
         );
         for (reference, sc) in &pairs {

@@ -169,6 +169,11 @@ pub struct LesRow {
     /// a-priori enstrophy transfer −⟨Π ω̄⟩ of the modelled Π (true: `p_z_true`)
     pub p_z: f64,
     pub p_z_true: f64,
+    /// a-posteriori enstrophy transfer −⟨Π ω̄⟩ of the closure on its own run: the Π the
+    /// run applied in its last step against the run's state, time-averaged like the
+    /// spectra (the drain the run actually felt; none for rows written before it existed)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_z_run: Option<f64>,
     /// a-priori fraction of points with backscatter in the modelled Π
     pub backscatter: f64,
     /// a-priori fair CRPS per pixel ÷ mean |Π| (a deterministic closure: its mean
@@ -212,6 +217,8 @@ pub(super) struct Accum {
     pub(super) omega: Vec<f64>,
     pub(super) energy: f64,
     pub(super) enstrophy: f64,
+    /// Σ −⟨Π ω̄⟩ of the run's applied Π against its state
+    pub(super) p_z: f64,
     pub(super) samples: usize,
 }
 
@@ -330,13 +337,14 @@ pub fn evaluate_nu(
             continue;
         }
         truth.add(&lg, dns.bar_hat());
-        let sims = runs
-            .iter()
-            .map(|r| &r.sim)
-            .chain(learned_runs.iter().map(|r| &r.run.sim));
-        for (i, sim) in sims.enumerate() {
+        let sims = runs.iter().chain(learned_runs.iter().map(|r| &r.run));
+        for (i, run) in sims.enumerate() {
             if !blown[i] {
-                post[i].add(&lg, sim.omega_hat());
+                post[i].add(&lg, run.sim.omega_hat());
+                post[i].p_z += stats::enstrophy_transfer(
+                    &lg.to_physical(run.pi_hat()),
+                    &lg.to_physical(run.sim.omega_hat()),
+                );
             }
         }
         // a-priori on the state Π belongs to
@@ -406,6 +414,7 @@ pub fn evaluate_nu(
             rel_l2: a.rel_l2 / ns,
             p_z: a.p_z / ns,
             p_z_true: a.p_z_true / ns,
+            p_z_run: Some(nan_if_empty(p.p_z / p.samples.max(1) as f64)),
             backscatter: a.backscatter / ns,
             crps: cal.crps,
             spread_skill: ensemble.then_some(cal.spread_skill),

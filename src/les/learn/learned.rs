@@ -31,15 +31,22 @@ pub struct Learned {
 /// Suffix of the exact-drain variant's closure name in evaluation rows.
 pub const EXACT_DRAIN: &str = "+exact-drain";
 
+/// Suffix of a closure whose draws are held for `k > 1` steps (`+held10`).
+pub const HELD: &str = "+held";
+
 impl Learned {
     /// The closure's name in evaluation rows (`learned-stochastic`, …; the exact-drain
-    /// variant with [`EXACT_DRAIN`] appended).
+    /// variant with [`EXACT_DRAIN`] appended, draws held for k > 1 steps with
+    /// `+held{k}`: a fresh draw every step is the plain name).
     pub fn closure(&self) -> String {
-        let kind = self.model.card.kind.closure_name();
-        match self.model.drain {
-            Some(_) => format!("{kind}{EXACT_DRAIN}"),
-            None => kind.to_string(),
+        let mut name = self.model.card.kind.closure_name().to_string();
+        if self.model.drain.is_some() {
+            name.push_str(EXACT_DRAIN);
         }
+        if self.every > 1 {
+            name.push_str(&format!("{HELD}{}", self.every));
+        }
+        name
     }
 
     /// Refuse an LES grid the model was not trained on (Π's statistics depend on where
