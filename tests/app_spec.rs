@@ -127,3 +127,77 @@ fn specs_round_trip_every_preset_and_name_bad_settings() {
     .unwrap();
     assert_eq!(cfg.sampling_steps, 10);
 }
+
+/// A teacher sets a view up in the window, saves it, and renders it headless: the still
+/// `render --config` writes is the panel the window showed, pixel for pixel.
+#[test]
+fn a_saved_experiment_renders_the_panels_the_window_showed() {
+    use closure_lab::app::commands::Command as AppCommand;
+    use closure_lab::app::export::PanelAction;
+    use closure_lab::experiment::Panel;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(PresetId::Decaying);
+    {
+        let s = &mut h.state_mut().settings;
+        s.export_dir = dir.path().display().to_string();
+        s.save_dialog = false;
+        // the user's own experiment: another seed and viscosity
+        s.experiment.seed = 5;
+        s.experiment.nu = 2e-3;
+    }
+    h.state_mut().apply(AppCommand::Reset);
+    let wait = |h: &mut Harness<'static, ClosureLabApp>,
+                what: &str,
+                f: &dyn Fn(&ClosureLabApp) -> bool| {
+        let t0 = Instant::now();
+        while !f(h.state()) {
+            assert!(t0.elapsed() < Duration::from_secs(300), "{what}");
+            h.step();
+        }
+    };
+    let started = |a: &ClosureLabApp| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.config.seed == 5 && s.config.nu == 2e-3)
+    };
+    wait(&mut h, "the runs never started", &started);
+    h.state_mut().apply(AppCommand::Step);
+    wait(&mut h, "no step", &|a| {
+        a.session().snapshot().is_some_and(|s| s.t > 0.0)
+    });
+    let t = h.state().session().snapshot().unwrap().t;
+    h.state_mut().apply(AppCommand::SaveExperiment);
+    let spec_file = dir.path().join("closure-lab-decaying.toml");
+    let scale = h.state().settings.export_scale;
+    let bin = env!("CARGO_BIN_EXE_closure-lab");
+    for (panel, name) in [(Panel::Truth, "truth"), (Panel::Without, "without")] {
+        h.state_mut()
+            .apply(AppCommand::PanelImage(panel, PanelAction::Save));
+        let shown = dir
+            .path()
+            .join(format!("closure-lab-{}-t{t:.2}-{scale}x.png", panel.id()));
+        wait(&mut h, "no panel image", &|_| {
+            shown.exists() && spec_file.exists()
+        });
+        let still = dir.path().join(format!("{name}.png"));
+        let o = Command::new(bin)
+            .args(["render", "--config", spec_file.to_str().unwrap()])
+            .args([
+                "--from",
+                "0",
+                "--panels",
+                name,
+                "--scale",
+                &scale.to_string(),
+            ])
+            .args(["--out", still.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let a = image::open(&shown).unwrap().to_rgba8();
+        let b = image::open(&still).unwrap().to_rgba8();
+        assert_eq!(a.dimensions(), b.dimensions(), "{name}");
+        let differ = a.pixels().zip(b.pixels()).filter(|(p, q)| p != q).count();
+        assert_eq!(differ, 0, "{name}: {differ} pixels differ");
+    }
+}

@@ -235,3 +235,43 @@ fn data_files_and_model_cards_carry_the_spec_that_made_them() {
     )
     .unwrap();
 }
+
+#[test]
+fn presets_are_spec_files_embedded_in_the_binary() {
+    use closure_lab::experiment::presets::{self, PresetId};
+    use closure_lab::experiment::spec;
+    use strum::IntoEnumIterator;
+    for id in PresetId::iter() {
+        let p = presets::get(id);
+        assert_eq!(p.id, id);
+        assert!(!p.title.is_empty() && !p.description.is_empty(), "{id}");
+        // the preset's file is a spec the app opens like a saved one
+        assert_eq!(
+            spec::read(presets::file(id)).unwrap(),
+            (id, p.config.clone())
+        );
+        // and the spec the app saves from it reads back as the same experiment
+        assert_eq!(
+            spec::read(&spec::write(id, &p.config)).unwrap(),
+            (id, p.config)
+        );
+    }
+    // the subgrid preset runs on the grids of the shipped models
+    let les = presets::get(PresetId::Les).config;
+    let flow = closure_lab::les::LesFlow::default();
+    assert_eq!(
+        (les.n, les.dns_n, les.nu, les.dt),
+        (flow.les_n, flow.dns_n, flow.nu, flow.dt)
+    );
+    // a broken preset file says what is wrong
+    let paper = presets::file(PresetId::PaperG);
+    for (text, says) in [
+        (paper.replace("spin-up", "spinup"), "spinup"),
+        (paper.replace("case=G", "case=Q"), "case=Q"),
+        (paper.replace("paper-g\"", "paper-x\""), "paper-x"),
+        (paper.replace("30.0", "inf"), "spin-up"),
+    ] {
+        let e = presets::parse(&text).unwrap_err();
+        assert!(e.contains(says), "{says}: {e}");
+    }
+}

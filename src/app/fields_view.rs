@@ -33,13 +33,10 @@ impl FieldsView {
             self.mode = Some(mode);
             self.locked = None;
         }
-        let fields: [&[f64]; 3] = [&f.truth, &f.with, &f.without];
         match mode {
-            RangeMode::Auto => Range::symmetric(&fields),
-            RangeMode::Quantile => Range::symmetric_quantile(&fields, 0.99),
-            RangeMode::Locked => *self
-                .locked
-                .get_or_insert_with(|| Range::symmetric_quantile(&fields, 0.99)),
+            RangeMode::Auto => Range::symmetric(&[&f.truth, &f.with, &f.without]),
+            RangeMode::Quantile => Range::omega(f),
+            RangeMode::Locked => *self.locked.get_or_insert_with(|| Range::omega(f)),
         }
     }
 
@@ -72,7 +69,7 @@ impl FieldsView {
     pub fn panel_image(&mut self, snap: &Snapshot, s: &Settings, panel: Panel) -> RgbaImage {
         let specs = self.specs(snap, s);
         let p = &specs[panel as usize];
-        let title = format!("{} [{}]   t = {:.2} s", p.title, p.unit, snap.t);
+        let title = crate::render::panel::still_title(&p.title, p.unit, snap.t);
         crate::render::panel::panel_image(p.field, p.n, p.range, p.cmap, s.export_scale, &title).0
     }
 

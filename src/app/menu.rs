@@ -40,7 +40,7 @@ pub fn menu_ui(ui: &mut egui::Ui) -> Vec<Command> {
         });
         ui.menu_button("Presets", |ui| {
             for p in presets::all() {
-                if ui.button(p.title).on_hover_text(p.description).clicked() {
+                if ui.button(&p.title).on_hover_text(&p.description).clicked() {
                     out.push(Command::SelectPreset(p.id));
                 }
             }

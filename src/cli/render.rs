@@ -129,14 +129,14 @@ fn check_interval(cfg: &ExperimentConfig, from: f64, to: f64, every: f64) -> Res
 fn write_still(a: &RenderArgs, exp: &mut Experiment) -> Result<()> {
     let f = exp.fields(None);
     let p = a.panels[0];
-    let ranges = PanelRanges::new(&f, Range::symmetric_quantile(&[&f.truth], 0.995));
+    // the window's default scale and title: a spec saved in the window renders the
+    // panel it showed
+    let ranges = PanelRanges::new(&f, Range::omega(&f));
     let style = panel_style(p, &ranges, Colormap::RedBlue, Colormap::Viridis);
-    let title = format!(
-        "{} [{}]   t = {:.2} s   ({})",
-        panel_title(p, &exp.config().panels(), &style),
+    let title = crate::render::panel::still_title(
+        &panel_title(p, &exp.config().panels(), &style),
         p.unit(),
         f.t,
-        a.preset
     );
     let (img, _) = crate::render::panel::panel_image(
         f.panel(p),

@@ -1,11 +1,12 @@
 //! Presets with stable identifiers for the CLI (`paper-g`, `paper-h`, `decaying`,
 //! `teaching`, `les`). A preset sets the experiment and says how far to spin the truth up.
+//! Each is a spec file under `assets/presets/` (embedded in the binary): the settings it
+//! changes from the defaults, in the `key=value` form saved experiments use.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use strum::IntoEnumIterator;
 
-use super::{ClosureMode, ExperimentConfig, Flow};
-use crate::solver::{Case, Scheme};
+use super::ExperimentConfig;
 
 /// A preset's identifier: the one name the CLI, the settings, file names and the menus
 /// use (kebab-case, `paper-g`).
@@ -57,90 +58,77 @@ impl PresetId {
 #[derive(Clone, Debug)]
 pub struct Preset {
     pub id: PresetId,
-    pub title: &'static str,
-    pub description: &'static str,
+    pub title: String,
+    pub description: String,
     /// Spin the truth up from a GRF to this time before the three runs start.
     pub spin_up: f64,
+    /// The settings the preset changes from the defaults, as `key=value`.
+    pub set: Vec<String>,
     pub config: ExperimentConfig,
 }
 
-/// The preset `id`.
-pub fn get(id: PresetId) -> Preset {
-    let base = ExperimentConfig::default();
+/// The spec file of preset `id`, embedded in the binary (`assets/presets/`).
+pub fn file(id: PresetId) -> &'static str {
     match id {
-        PresetId::PaperG => Preset {
-            id,
-            title: "Published G case, 30→50 s",
-            description: "Stochastic viscous diffusion G = νΔω + 2σξ: truth spun up to t = 30 s, then the model run with the learned G (fresh sample every 5 steps) and without it.",
-            spin_up: 30.0,
-            config: ExperimentConfig {
-                case: Case::G,
-                closure: ClosureMode::Learned,
-                ..base.clone()
-            },
-        },
-        PresetId::PaperH => Preset {
-            id,
-            title: "Published H case, 30→50 s",
-            description: "Stochastic convection H = −u·∇ω + σξ: the model run has no advection at all and lives on its closure.",
-            spin_up: 30.0,
-            config: ExperimentConfig {
-                case: Case::H,
-                closure: ClosureMode::Learned,
-                ..base.clone()
-            },
-        },
-        PresetId::Decaying => Preset {
-            id,
-            title: "Decaying turbulence",
-            description: "No forcing and no noise: a GRF vortex field decays; the G closure is then pure viscosity.",
-            spin_up: 0.0,
-            config: ExperimentConfig {
-                case: Case::G,
-                sigma: 0.0,
-                forcing: 0.0,
-                closure: ClosureMode::Learned,
-                ..base.clone()
-            },
-        },
-        PresetId::Teaching => Preset {
-            id,
-            title: "Teaching: what a closure does",
-            description: "The oracle closure (the true missing term, read off the truth) against no closure: with it the model run tracks the truth exactly; without it, it drifts away.",
-            spin_up: 30.0,
-            config: ExperimentConfig {
-                case: Case::G,
-                closure: ClosureMode::Oracle,
-                ..base.clone()
-            },
-        },
-        PresetId::Les => Preset {
-            id,
-            title: "Subgrid (LES): Kolmogorov flow",
-            description: "A 256² Kolmogorov-flow DNS, shown filtered to 64², against 64² large-eddy runs: with a subgrid closure (the learned stochastic or deterministic one, Smagorinsky, dynamic Smagorinsky, Leith, or the oracle: the true Π) and without. The closure is the subgrid term Π the coarse grid cannot resolve.",
-            spin_up: 4.0,
-            config: {
-                let flow = crate::les::LesFlow::default();
-                ExperimentConfig {
-                    flow: Flow::Kolmogorov,
-                    n: flow.les_n,
-                    dns_n: flow.dns_n,
-                    nu: flow.nu,
-                    dt: flow.dt,
-                    scheme: Scheme::Imex,
-                    closure: ClosureMode::Learned,
-                    ensemble: 4,
-                    // a fresh draw every step, as the field's online stochastic closures
-                    // do: held for 10 steps the shipped model was worse than no closure,
-                    // drawn every step it ties the deterministic FNO (README, subgrid
-                    // section, 10 seeds)
-                    resample_every: 1,
-                    sensors: 4,
-                    ..base
-                }
-            },
-        },
+        PresetId::PaperG => include_str!("../../assets/presets/paper-g.toml"),
+        PresetId::PaperH => include_str!("../../assets/presets/paper-h.toml"),
+        PresetId::Decaying => include_str!("../../assets/presets/decaying.toml"),
+        PresetId::Teaching => include_str!("../../assets/presets/teaching.toml"),
+        PresetId::Les => include_str!("../../assets/presets/les.toml"),
     }
+}
+
+/// A preset from its spec text: the `[preset]` table's id, title, description,
+/// spin-up and `set` list applied to the default experiment (checked).
+pub fn parse(text: &str) -> Result<Preset, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+    struct Table {
+        id: String,
+        title: String,
+        description: String,
+        spin_up: f64,
+        #[serde(default)]
+        set: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    struct File {
+        preset: Table,
+    }
+    let f: File = toml::from_str(text).map_err(|e| format!("not a preset: {}", e.message()))?;
+    let t = f.preset;
+    if !(t.spin_up.is_finite() && (0.0..=1000.0).contains(&t.spin_up)) {
+        return Err(format!("spin-up must be 0…1000, got {}", t.spin_up));
+    }
+    let mut config = ExperimentConfig::default();
+    super::spec::apply(&mut config, &t.set)?;
+    Ok(Preset {
+        id: PresetId::parse(&t.id)?,
+        title: t.title,
+        description: t.description,
+        spin_up: t.spin_up,
+        set: t.set,
+        config,
+    })
+}
+
+/// The preset `id` (its embedded spec, read once).
+pub fn get(id: PresetId) -> Preset {
+    static ALL: std::sync::OnceLock<Vec<Preset>> = std::sync::OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        PresetId::iter()
+            .map(|id| {
+                let p = parse(file(id))
+                    .unwrap_or_else(|e| panic!("embedded preset {id} is broken: {e}"));
+                assert_eq!(p.id, id, "embedded preset file of {id} names another");
+                p
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|p| p.id == id)
+        .cloned()
+        .expect("every preset id has a file")
 }
 
 /// Every preset, in menu order.

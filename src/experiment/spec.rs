@@ -90,15 +90,20 @@ pub fn write(preset: PresetId, cfg: &ExperimentConfig) -> String {
 }
 
 /// The preset and the experiment of a spec file (its `[render]` table, else its
-/// `[posterior]` table), checked.
+/// `[posterior]` table; a preset's own file, with its `[preset]` table, is a spec too),
+/// checked.
 pub fn read(text: &str) -> Result<(PresetId, ExperimentConfig), String> {
     let doc: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| format!("not a spec file: {}", e.message()))?;
+    if doc.contains_key("preset") && !doc.contains_key("render") && !doc.contains_key("posterior") {
+        let p = presets::parse(text)?;
+        return Ok((p.id, p.config));
+    }
     let table = ["render", "posterior"]
         .iter()
         .find_map(|k| doc.get(*k).and_then(|v| v.as_table()))
-        .ok_or("the file has no [render] or [posterior] table")?;
+        .ok_or("the file has no [render], [posterior] or [preset] table")?;
     let preset = match table.get("preset") {
         Some(v) => PresetId::parse(v.as_str().ok_or("preset must be a name")?)?,
         None => PresetId::default(),

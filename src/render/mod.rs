@@ -107,6 +107,12 @@ impl Range {
         Range { lo: -m, hi: m }
     }
 
+    /// The ω scale a frame is shown on by default, in the window and in a still: the
+    /// symmetric 99th percentile of |ω| over the truth and both model runs.
+    pub fn omega(f: &crate::experiment::Fields) -> Range {
+        Range::symmetric_quantile(&[&f.truth, &f.with, &f.without], 0.99)
+    }
+
     /// `[0, max v]` for non-negative fields (spread, error).
     pub fn positive(fields: &[&[f64]]) -> Range {
         let m = fields

@@ -149,8 +149,14 @@ fn layout(f: &FontRef, n: usize, scale: usize, range: Range) -> PanelLayout {
     }
 }
 
+/// The title of an exported panel image: the panel's title, its unit and the time.
+pub fn still_title(title: &str, unit: &str, t: f64) -> String {
+    format!("{title} [{unit}]   t = {t:.2} s")
+}
+
 /// The panel image: `title` above the field (n × n, upscaled by `scale`), colorbar right.
 /// `scale` must be ≥ 1; the image is white-backed and opaque.
+
 pub fn panel_image(
     field: &[f64],
     n: usize,
