@@ -275,3 +275,39 @@ fn presets_are_spec_files_embedded_in_the_binary() {
         assert!(e.contains(says), "{says}: {e}");
     }
 }
+
+/// Every spec in `experiments/` still resolves: its command exists, every key is a flag
+/// of it and every value parses as that flag's type (`--print-config` runs the parser;
+/// ranges are the command's own check, when it runs).
+#[test]
+fn every_spec_in_experiments_resolves() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: toml::Table = text.parse().unwrap();
+        // the command: the first table other than provenance; nested ones are dotted
+        let (name, table) = doc
+            .iter()
+            .find(|(k, _)| *k != "provenance")
+            .unwrap_or_else(|| panic!("{}: no command table", path.display()));
+        let mut args = vec![name.clone()];
+        if name == "bench" {
+            let sub = table.as_table().unwrap().keys().next().unwrap();
+            args.push(sub.clone());
+        }
+        let o = bin()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(&args)
+            .args(["--config", path.to_str().unwrap(), "--print-config"])
+            .output()
+            .unwrap();
+        ok(o, &path.display().to_string());
+        n += 1;
+    }
+    assert!(n >= 30, "only {n} specs");
+}
