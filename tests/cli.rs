@@ -321,6 +321,11 @@ fn training_refuses_bad_settings_and_non_finite_data() {
     let long = closure_lab::message::one_line(&format!("bad card: {}", "x".repeat(15_000)));
     assert_eq!(long.chars().count(), 200);
     assert!(long.starts_with("bad card: ") && long.ends_with('…'));
+    // a float printed in full is said in scientific notation; ordinary numbers stay
+    let huge = closure_lab::message::one_line(&format!("got {}, {} and 2.5e-4", 1e308, 1e-300));
+    assert_eq!(huge, "got 1e308, 1e-300 and 2.5e-4");
+    let seed = closure_lab::message::one_line(&format!("seed {} of 12.75", u64::MAX));
+    assert_eq!(seed, format!("seed {} of 12.75", u64::MAX));
 }
 
 /// Hostile-but-fair invocations across every subcommand: each ends with a non-zero exit

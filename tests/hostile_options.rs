@@ -189,6 +189,13 @@ fn baselines(
     ]
 }
 
+fn longest_digit_run(s: &str) -> usize {
+    s.split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
 fn hostile_values(arg: &clap::Arg) -> Vec<String> {
     use std::any::TypeId;
     let id = arg.get_value_parser().type_id();
@@ -317,6 +324,10 @@ fn every_numeric_option_refuses_or_survives_hostile_values() {
                     Some(0) => {}
                     Some(_) if err.lines().count() != 1 => {
                         failures.push(format!("{line}: not one line: {err}"))
+                    }
+                    // a number is said as a person reads it: 1e308, not 309 digits
+                    Some(_) if longest_digit_run(&err) > 20 => {
+                        failures.push(format!("{line}: a number dumped in full: {err}"))
                     }
                     Some(_) => {}
                 }

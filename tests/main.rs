@@ -14,6 +14,7 @@ mod fuzz;
 mod gelu;
 mod hostile_options;
 mod inflation;
+mod interrupted;
 mod les;
 mod les_learn;
 mod les_seeds;

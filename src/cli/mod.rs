@@ -159,6 +159,12 @@ pub fn main() -> std::process::ExitCode {
     };
     // wgpu, winit and the clipboard complain on every start without a private runtime dir
     let _runtime = crate::app::ensure_runtime_dir();
+    if let Some(kept) = cli.command.as_ref().and_then(kept_when_interrupted)
+        && let Err(e) = interrupt_says(kept)
+    {
+        tell!("error: {}", one_line(&format!("{e:#}")));
+        return std::process::ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Some(Command::Gui(a)) => gui(a),
         Some(Command::Run(a)) => run::run(a),
@@ -395,6 +401,49 @@ pub(crate) fn interruptible() -> anyhow::Result<std::sync::Arc<std::sync::atomic
         signal_hook::flag::register(sig, flag.clone())?;
     }
     Ok(flag)
+}
+
+/// What an interrupted command leaves, for the commands that do not stop cooperatively
+/// ([`interruptible`] is theirs): they write their outputs only at the end, or keep a
+/// resumable form as they go.
+fn kept_when_interrupted(c: &Command) -> Option<String> {
+    let resumes = |what: &str, p: &std::path::Path| {
+        format!("{what} {}: the same command resumes", p.display())
+    };
+    match c {
+        Command::Run(_)
+        | Command::Eval(_)
+        | Command::Calibrate(_)
+        | Command::LesApriori(_)
+        | Command::Posterior(_)
+        | Command::Bench(_) => Some("nothing was written".into()),
+        Command::Data(a) if a.command.is_none() && a.case == data::DataCase::Published => {
+            let out = a.out.as_ref()?;
+            Some(resumes(
+                "finished trajectories are kept in",
+                &std::path::PathBuf::from(format!("{}.parts/", out.display())),
+            ))
+        }
+        Command::Train(a) => Some(resumes("the last checkpoint is in", &a.run)),
+        Command::LesTrain(a) => Some(resumes("the last checkpoint is in", &a.run)),
+        Command::Distill(a) => Some(resumes("the last checkpoint is in", &a.run)),
+        _ => None,
+    }
+}
+
+/// From now on the first SIGINT or SIGTERM prints `error: interrupted (kept)` and ends
+/// the process with status 130 — what the signal would do, with the line that says what
+/// is left.
+fn interrupt_says(kept: String) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            tell!("error: interrupted ({kept})");
+            std::process::exit(130);
+        }
+    });
+    Ok(())
 }
 
 /// A progress bar with a message column.
