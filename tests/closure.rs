@@ -891,3 +891,133 @@ fn spread_inflation_recovers_a_known_per_shell_deficit() {
     f.apply(0, &grid, &mut one);
     assert_eq!(one, copy);
 }
+
+/// Every shipped model draws today what it drew when this test was written (seeded, on
+/// a fixed state): a change to the sampling path that alters the draws fails here. The
+/// values are compared to 10⁻⁴ relative, so the order of floating-point sums on another
+/// CPU does not matter and another draw (differing at O(1)) does.
+#[test]
+fn shipped_models_draw_what_they_drew_before() {
+    use closure_lab::closure::eval::SamplerSetting;
+    use closure_lab::closure::sampler::seeded;
+    use closure_lab::les::learn::model::{EMBEDDED as LES, embedded};
+    let dev = Device::flex();
+    let grid = Grid::new(64).unwrap();
+    let omega = grf::grf(&grid, GrfParams::default(), 4);
+    let sensors = Sensors::new(8, 64).unwrap();
+    let readings: Vec<f64> = (0..64).map(|i| 0.01 * (i as f64).sin()).collect();
+    // (mean of member 0, its value at point 100, rms over all members)
+    let summary = |m: &[Vec<f64>]| {
+        let all: Vec<f64> = m.iter().flatten().copied().collect();
+        let rms = (all.iter().map(|v| v * v).sum::<f64>() / all.len() as f64).sqrt();
+        [m[0].iter().sum::<f64>() / m[0].len() as f64, m[0][100], rms]
+    };
+    let mut got = Vec::new();
+    for (case, sampler) in [
+        (Case::G, "em-karras10"),
+        (Case::G, "flow-1"),
+        (Case::H, "flow-1"),
+    ] {
+        let mut model = ClosureModel::embedded_for(case, &dev).unwrap();
+        let s = SamplerSetting::parse(sampler).unwrap();
+        let m = seeded(&dev, 7, || {
+            model.sample(
+                &grid,
+                &omega,
+                &readings,
+                &sensors,
+                2,
+                s.sampler,
+                &s.schedule,
+            )
+        })
+        .unwrap();
+        got.push((format!("{case:?} {sampler}"), summary(&m)));
+    }
+    for entry in &LES {
+        let model = embedded(entry, &dev).unwrap();
+        for sampler in ["em-karras10", "flow-1"] {
+            let s = SamplerSetting::parse(sampler).unwrap();
+            let Ok(m) = seeded(&dev, 7, || {
+                model.sample(&grid, &omega, 2e-4, 256, 2, s.sampler, &s.schedule)
+            }) else {
+                continue; // a model without a flow generator
+            };
+            got.push((format!("{} {sampler}", entry.0), summary(&m)));
+        }
+    }
+    if std::env::var("PRINT_GOLDEN").is_ok() {
+        for (name, v) in &got {
+            eprintln!("(\"{name}\", [{:e}, {:e}, {:e}]),", v[0], v[1], v[2]);
+        }
+    }
+    // drawn at the commit that made the two models share one draw (closure::draw)
+    let golden: &[(&str, [f64; 3])] = &[
+        (
+            "G em-karras10",
+            [
+                2.3990562591185444e-3,
+                -3.4372977538473806e-2,
+                1.3897283449933662e-1,
+            ],
+        ),
+        (
+            "G flow-1",
+            [
+                2.4932994160540897e-3,
+                -4.664017023471374e-2,
+                1.3880153614819168e-1,
+            ],
+        ),
+        (
+            "H flow-1",
+            [
+                -3.235903769526201e-3,
+                -1.3654593319911323e-2,
+                2.2862829146371826e-2,
+            ],
+        ),
+        (
+            "learned (stochastic) em-karras10",
+            [
+                -4.3990072986633925e-6,
+                4.98098475174764e0,
+                2.3343730154062612e1,
+            ],
+        ),
+        (
+            "learned (stochastic) flow-1",
+            [
+                -3.4142768225945558e-6,
+                7.985786234759933e0,
+                1.3253002709775785e1,
+            ],
+        ),
+        (
+            "learned (deterministic) em-karras10",
+            [
+                1.0931847170126576e0,
+                1.2376228697711396e0,
+                1.0998677343859515e0,
+            ],
+        ),
+        (
+            "learned (deterministic) flow-1",
+            [
+                1.0931847170126576e0,
+                1.2376228697711396e0,
+                1.0998677343859515e0,
+            ],
+        ),
+    ];
+    assert_eq!(got.len(), golden.len(), "{got:?}");
+    for ((name, v), (want_name, want)) in got.iter().zip(golden) {
+        assert_eq!(name, want_name);
+        for (a, b) in v.iter().zip(want) {
+            assert!(
+                (a - b).abs() <= 1e-4 * b.abs().max(want[2]),
+                "{name}: drew {v:?}, before {want:?}"
+            );
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod card;
 pub mod data;
 pub mod dataset;
 pub mod device;
+pub mod draw;
 pub mod eval;
 pub mod flow;
 pub mod gelu;

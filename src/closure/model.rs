@@ -2,7 +2,6 @@
 //! that turns (ω, sensor readings) into network inputs. Used by evaluation, the coupled
 //! experiment and the app alike.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use burn::module::Module;
@@ -11,9 +10,8 @@ use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
 use super::card::ModelCard;
-use super::layers::DftBasis;
 use super::prior::deterministic_part;
-use super::sampler::{Sampler, sample, time_tensor};
+use super::sampler::Sampler;
 use super::score::ScoreNet;
 use super::sde::Schedule;
 use super::sensors::{DENSITIES, Densify, SensorError, Sensors};
@@ -259,7 +257,7 @@ pub struct ClosureModel {
     /// The distilled few-step generator, when the card has one ([`super::flow`]).
     flow: Option<ScoreNet>,
     device: Device,
-    bases: HashMap<usize, DftBasis>,
+    bases: super::draw::Bases,
 }
 
 impl ClosureModel {
@@ -269,7 +267,7 @@ impl ClosureModel {
             net: net.valid(),
             flow: None,
             device,
-            bases: HashMap::new(),
+            bases: Default::default(),
         }
     }
 
@@ -323,15 +321,7 @@ impl ClosureModel {
     /// The schedule a score sampler runs: `schedule`'s rule and steps stretched onto the
     /// card's range for that sampler (unchanged without one, or for a flow).
     pub fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
-        match self
-            .card
-            .inputs
-            .t_range
-            .and_then(|r| r.for_sampler(sampler))
-        {
-            Some([hi, lo]) => schedule.with_range(hi, lo),
-            None => *schedule,
-        }
+        super::draw::schedule_in_range(self.card.inputs.t_range, sampler, schedule)
     }
 
     /// [`Self::load_on`] the CPU.
@@ -433,34 +423,13 @@ impl ClosureModel {
             )
         };
         let (w_t, o_t) = (field(omega), field(&inputs.obs));
-        let basis = self.bases.entry(n).or_insert_with(|| net.basis(n, &device));
+        let basis = self.bases.get(n, net.modes(), &device);
         let onehot = class.map(|c| one_hot(&[c], DENSITIES.len(), &device));
-        let cond = net.condition(w_t, o_t, onehot, basis);
-        let mut score = |x: Tensor<4>, t: f64| {
-            let tt = time_tensor(t, x.dims()[0], &device);
-            if sampler.uses_score() {
-                net.score(x, tt, &cond, basis)
-            } else {
-                net.raw(x, tt, &cond, basis)
-            }
-        };
-        let x = sample(
-            &mut score,
-            net.sde(),
-            sampler,
-            &schedule,
-            [ensemble, n, n, 1],
-            &device,
-        );
-        let v: Vec<f32> = x
-            .try_into_vec_as::<f32>()
-            .map_err(|e| ClosureError::Input(format!("{e:?}")))?;
+        let cond = net.condition(w_t, o_t, onehot, &basis);
+        let raws =
+            super::draw::members(net, &cond, &basis, sampler, &schedule, ensemble, n, &device)?;
         let mut out = Vec::with_capacity(ensemble);
-        for m in 0..ensemble {
-            let raw: Vec<f64> = v[m * n * n..(m + 1) * n * n]
-                .iter()
-                .map(|&x| x as f64)
-                .collect();
+        for raw in raws {
             let mut f = match (&self.card.whitening, class) {
                 (Some(w), Some(c)) => w.colour(c, grid, &raw),
                 _ => raw.iter().map(|x| x * scale).collect(),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Labels;
 use super::regressor::{Regressor, RegressorConfig, mean_and_std};
 use crate::closure::model::{ClosureError, SampleRanges};
-use crate::closure::sampler::{Sampler, sample, time_tensor};
+use crate::closure::sampler::Sampler;
 use crate::closure::score::{ScoreNet, ScoreNetConfig};
 use crate::closure::sde::Schedule;
 use crate::closure::weights::{module_bytes, module_from_bytes, save_with_card};
@@ -277,6 +277,7 @@ pub struct LesModel {
     /// gives every member its components along ω̄ and ψ̄.
     pub drain: Option<Box<LesModel>>,
     device: Device,
+    bases: crate::closure::draw::Bases,
 }
 
 impl LesModel {
@@ -380,6 +381,7 @@ impl LesModel {
             flow: None,
             drain: None,
             device,
+            bases: Default::default(),
         }
     }
 
@@ -522,14 +524,7 @@ impl LesModel {
         let width = label.len();
         let labels = Tensor::<2>::from_data(TensorData::new(label, [1, width]), &self.device);
         let w = self.field(omega_bar, n, self.card.omega_scale);
-        let to_vecs = |t: Tensor<4>, scale: f64| -> Result<Vec<Vec<f64>>, ClosureError> {
-            let v = t
-                .try_into_vec_as::<f32>()
-                .map_err(|e| ClosureError::Input(format!("{e:?}")))?;
-            Ok(v.chunks_exact(n * n)
-                .map(|c| c.iter().map(|&x| x as f64 * scale).collect())
-                .collect())
-        };
+        use crate::closure::draw;
         match &self.net {
             LesNet::Score(score_net) => {
                 let net = crate::closure::flow::network_for(
@@ -538,31 +533,20 @@ impl LesModel {
                     self.flow.as_ref(),
                     &self.card.name,
                 )?;
-                let basis = net.basis(n, &self.device);
+                let basis = self.bases.get(n, net.modes(), &self.device);
                 let zeros = Tensor::<4>::zeros([1, n, n, 1], &self.device);
                 let cond = net.condition(w, zeros, Some(labels), &basis);
-                let schedule = match self.card.t_range.and_then(|r| r.for_sampler(sampler)) {
-                    Some([hi, lo]) => schedule.with_range(hi, lo),
-                    None => *schedule,
-                };
-                let device = self.device.clone();
-                let mut score = |x: Tensor<4>, t: f64| {
-                    let tt = time_tensor(t, x.dims()[0], &device);
-                    if sampler.uses_score() {
-                        net.score(x, tt, &cond, &basis)
-                    } else {
-                        net.raw(x, tt, &cond, &basis)
-                    }
-                };
-                let x = sample(
-                    &mut score,
-                    net.sde(),
+                let schedule = draw::schedule_in_range(self.card.t_range, sampler, schedule);
+                let raw = draw::members(
+                    net,
+                    &cond,
+                    &basis,
                     sampler,
                     &schedule,
-                    [ensemble, n, n, 1],
+                    ensemble,
+                    n,
                     &self.device,
-                );
-                let raw = to_vecs(x, 1.0)?;
+                )?;
                 let mut out: Vec<Vec<f64>> = match &self.card.whitening {
                     Some(wh) => raw.iter().map(|r| wh.colour(0, grid, r)).collect(),
                     None => raw,
@@ -583,7 +567,7 @@ impl LesModel {
                 Ok(out)
             }
             LesNet::Regressor(net) => {
-                let basis = net.basis(n, &self.device);
+                let basis = self.bases.get(n, net.modes(), &self.device);
                 let out = net.forward(w, Some(labels), &basis);
                 let scale = self.card.pi_scale;
                 if self.card.kind == LesKind::MeanNoise {
@@ -593,9 +577,9 @@ impl LesModel {
                         burn::tensor::Distribution::Normal(0.0, 1.0),
                         &self.device,
                     );
-                    to_vecs(mean + std * z, scale)
+                    draw::fields(mean + std * z, n, scale)
                 } else {
-                    let m = to_vecs(out, scale)?;
+                    let m = draw::fields(out, n, scale)?;
                     Ok(vec![m[0].clone(); ensemble])
                 }
             }

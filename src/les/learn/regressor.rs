@@ -78,6 +78,11 @@ impl Regressor {
         DftBasis::new(n, self.modes, self.modes, device)
     }
 
+    /// Modes kept per axis (the DFT basis must be built with these).
+    pub fn modes(&self) -> usize {
+        self.modes
+    }
+
     /// `omega`: `[B, N, N, 1]`; `labels`: `[B, L]` (ignored without a label input).
     pub fn forward(
         &self,

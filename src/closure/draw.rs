@@ -1,0 +1,102 @@
+//! One draw of a learned closure's score network, shared by every model that has one
+//! (the published G/H models and the subgrid Π model): the sampler's schedule stretched
+//! onto the card's trained time range, the score (or a flow generator's end-point) as a
+//! function of one conditioning, the reverse process, and the members read back as
+//! fields in network units. What the members mean — how they are coloured, the mean
+//! they are added to, the inflation of their spread — is the model's own.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use burn::prelude::*;
+
+use super::layers::DftBasis;
+use super::model::{ClosureError, SampleRanges};
+use super::sampler::{Sampler, sample, time_tensor};
+use super::score::{Conditioning, ScoreNet};
+use super::sde::Schedule;
+
+/// The schedule a sampler runs for a model whose card may give a trained time range per
+/// score sampler: `schedule`'s rule and steps stretched onto that range (unchanged
+/// without one, or for a flow generator).
+pub fn schedule_in_range(
+    ranges: Option<SampleRanges>,
+    sampler: Sampler,
+    schedule: &Schedule,
+) -> Schedule {
+    match ranges.and_then(|r| r.for_sampler(sampler)) {
+        Some([hi, lo]) => schedule.with_range(hi, lo),
+        None => *schedule,
+    }
+}
+
+/// DFT bases by (grid, modes), built once per model and grid: a basis costs a few
+/// transcendental functions per entry, every draw needs one.
+#[derive(Default)]
+pub struct Bases(Mutex<HashMap<(usize, usize), DftBasis>>);
+
+impl Clone for Bases {
+    /// A copy starts empty (bases are rebuilt on the copy's device).
+    fn clone(&self) -> Self {
+        Bases::default()
+    }
+}
+
+impl std::fmt::Debug for Bases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bases")
+    }
+}
+
+impl Bases {
+    /// The basis of a network keeping `modes` modes per axis on an `n × n` grid.
+    pub fn get(&self, n: usize, modes: usize, device: &Device) -> DftBasis {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((n, modes))
+            .or_insert_with(|| DftBasis::new(n, modes, modes, device))
+            .clone()
+    }
+}
+
+/// `ensemble` members of `net` for one conditioning on an `n × n` grid, in network units
+/// (`[ensemble][n²]`): the reverse SDE/ODE of a score network, or a flow generator's
+/// straight path ([`Sampler::uses_score`] decides which output of `net` drives it).
+#[allow(clippy::too_many_arguments)]
+pub fn members(
+    net: &ScoreNet,
+    cond: &Conditioning,
+    basis: &DftBasis,
+    sampler: Sampler,
+    schedule: &Schedule,
+    ensemble: usize,
+    n: usize,
+    device: &Device,
+) -> Result<Vec<Vec<f64>>, ClosureError> {
+    let mut score = |x: Tensor<4>, t: f64| {
+        let tt = time_tensor(t, x.dims()[0], device);
+        if sampler.uses_score() {
+            net.score(x, tt, cond, basis)
+        } else {
+            net.raw(x, tt, cond, basis)
+        }
+    };
+    let x = sample(
+        &mut score,
+        net.sde(),
+        sampler,
+        schedule,
+        [ensemble, n, n, 1],
+        device,
+    );
+    fields(x, n, 1.0)
+}
+
+/// A batch `[B, n, n, 1]` read back as B fields of n², each value times `scale`.
+pub fn fields(t: Tensor<4>, n: usize, scale: f64) -> Result<Vec<Vec<f64>>, ClosureError> {
+    let v = t
+        .try_into_vec_as::<f32>()
+        .map_err(|e| ClosureError::Input(format!("{e:?}")))?;
+    Ok(v.chunks_exact(n * n)
+        .map(|c| c.iter().map(|&x| x as f64 * scale).collect())
+        .collect())
+}
