@@ -9,7 +9,7 @@ use super::compute::Compute;
 use super::settings::{Backend, RangeMode, RecordFormat, Settings, Slot, limits as app_limits};
 use crate::closure::sensors::density_label;
 use crate::experiment::presets::PresetId;
-use crate::experiment::{ClosureMode, Flow, Panel, limits};
+use crate::experiment::{ClosureMode, Panel, limits};
 use crate::render::Colormap;
 use crate::solver::Case;
 
@@ -70,11 +70,7 @@ fn header_ui(ui: &mut egui::Ui, s: &Settings, cx: &ControlsContext) {
     ui.heading(crate::experiment::presets::get(s.preset).title);
     let e = &s.experiment;
     let term = e.term();
-    let grid = if e.flow == Flow::Kolmogorov {
-        "LES"
-    } else {
-        "model"
-    };
+    let grid = e.flow.run_name();
     let closed = match e.closure {
         ClosureMode::Learned => format!("the learned stochastic {term}"),
         ClosureMode::Oracle => format!("the true {term} (oracle)"),
@@ -203,7 +199,7 @@ fn export_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mu
 /// loads that flow's preset).
 fn case_ui(ui: &mut egui::Ui, s: &mut Settings, out: &mut Vec<Command>) {
     let e = &mut s.experiment;
-    let published = e.flow == Flow::Published;
+    let published = e.flow.has_cases();
     ui.horizontal_wrapped(|ui| {
         ui.label("Case");
         for (case, text, preset) in [
@@ -248,7 +244,7 @@ fn experiment_ui(
         model_picker_ui(ui, s, cx, out);
     }
     let e = &mut s.experiment;
-    if e.flow == Flow::Kolmogorov {
+    if e.flow.closes_subgrid_term() {
         subgrid_ui(ui, s);
         if s.experiment.closure == ClosureMode::Learned {
             super::sampling::sampling_ui(ui, s, cx);

@@ -204,9 +204,8 @@ impl ClosureLabApp {
             Command::SelectPreset(id) => {
                 let p = presets::get(id);
                 // the grid carries over between presets of the published flow
-                let published = |c: &crate::experiment::ExperimentConfig| {
-                    c.flow == crate::experiment::Flow::Published
-                };
+                let published =
+                    |c: &crate::experiment::ExperimentConfig| c.flow.grid_is_the_users();
                 let keep_n = (published(&p.config) && published(&self.settings.experiment))
                     .then_some(self.settings.experiment.n);
                 self.settings.preset = p.id;
@@ -458,10 +457,10 @@ impl eframe::App for ClosureLabApp {
             .default_size((ui.available_height() * 0.34).clamp(170.0, 320.0))
             .show(ui, |ui| {
                 let e = &self.settings.experiment;
-                // the model card's a-priori calibration at this density and sampler
+                // the model card's a-priori calibration at this sensor density and sampler
                 let slot = settings::Slot::Case(e.case);
-                let learned = e.flow == crate::experiment::Flow::Published
-                    && e.closure == crate::experiment::ClosureMode::Learned;
+                let learned =
+                    e.flow.reads_sensors() && e.closure == crate::experiment::ClosureMode::Learned;
                 let card = learned
                     .then(|| {
                         self.compute

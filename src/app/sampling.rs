@@ -96,7 +96,7 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
             .logarithmic(true)
             .text(r.name),
     );
-    if e.flow == crate::experiment::Flow::Kolmogorov {
+    if e.flow.closes_subgrid_term() {
         ui.checkbox(
             &mut e.exact_drain,
             "exact drain (members drain what the FNO drains)",

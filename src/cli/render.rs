@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::experiment::{Experiment, ExperimentConfig, Flow, Panel, presets};
+use crate::experiment::{Experiment, ExperimentConfig, Panel, presets};
 use crate::render::record::Movie;
 use crate::render::{Colormap, PanelRanges, Range, panel_style, panel_title};
 
@@ -100,10 +100,7 @@ pub const MAX_FRAMES: f64 = 10_000.0;
 /// time units (the subgrid flow steps a 256² DNS, ≈ 20 s per time unit on two cores, so
 /// it gets a shorter leash), frames at least one step apart, at most [`MAX_FRAMES`].
 fn check_interval(cfg: &ExperimentConfig, from: f64, to: f64, every: f64) -> Result<()> {
-    let longest = match cfg.flow {
-        Flow::Published => 1e4,
-        Flow::Kolmogorov => 50.0,
-    };
+    let longest = cfg.flow.longest_render();
     if from > longest || to - from > longest {
         bail!(
             "--from and --to − --from must be at most {longest} time units for this preset \

@@ -6,7 +6,7 @@
 //! they are added to, the inflation of their spread — is the model's own.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use burn::prelude::*;
 
@@ -33,7 +33,7 @@ pub fn schedule_in_range(
 /// DFT bases by (grid, modes), built once per model and grid: a basis costs a few
 /// transcendental functions per entry, every draw needs one.
 #[derive(Default)]
-pub struct Bases(Mutex<HashMap<(usize, usize), DftBasis>>);
+pub struct Bases(Mutex<HashMap<(usize, usize), Arc<DftBasis>>>);
 
 impl Clone for Bases {
     /// A copy starts empty (bases are rebuilt on the copy's device).
@@ -49,11 +49,12 @@ impl std::fmt::Debug for Bases {
 }
 
 impl Bases {
-    /// The basis of a network keeping `modes` modes per axis on an `n × n` grid.
-    pub fn get(&self, n: usize, modes: usize, device: &Device) -> DftBasis {
+    /// The basis of a network keeping `modes` modes per axis on an `n × n` grid (shared,
+    /// not copied: the basis tensors stay singly held, as the kernels expect).
+    pub fn get(&self, n: usize, modes: usize, device: &Device) -> Arc<DftBasis> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.entry((n, modes))
-            .or_insert_with(|| DftBasis::new(n, modes, modes, device))
+            .or_insert_with(|| Arc::new(DftBasis::new(n, modes, modes, device)))
             .clone()
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Flow;
 use super::limits;
 use crate::closure::sampler::Sampler;
 use crate::closure::sde::Schedule;
@@ -70,7 +71,7 @@ impl ClosureMode {
         use strum::IntoEnumIterator;
         let classical = ClosureMode::iter().filter(|m| m.is_classical());
         std::iter::once(ClosureMode::Learned)
-            .chain(classical.filter(move |_| flow == Flow::Kolmogorov))
+            .chain(classical.filter(move |_| flow.has_classical_closures()))
             .chain([ClosureMode::Oracle, ClosureMode::Off])
             .collect()
     }
@@ -82,32 +83,6 @@ impl ClosureMode {
             ClosureMode::Smagorinsky | ClosureMode::DynamicSmagorinsky | ClosureMode::Leith
         )
     }
-}
-
-/// Which flow the experiment runs.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantNames,
-)]
-#[serde(rename_all = "kebab-case")]
-#[strum(serialize_all = "kebab-case")]
-pub enum Flow {
-    /// The published stochastic flow: truth and model runs on one grid, closure G or H.
-    #[default]
-    Published,
-    /// The subgrid (LES) case: a Kolmogorov-flow DNS on `dns_n`², filtered to the `n`²
-    /// grid of the model runs; the closure is the subgrid term Π (docs/science.md §8).
-    Kolmogorov,
 }
 
 /// Settings of a coupled experiment. Every value is checked by [`Self::validate`]; ranges
@@ -213,19 +188,7 @@ impl ExperimentConfig {
         limits::RECORD_EVERY.check(self.record_every)?;
         limits::THREADS.check(self.threads)?;
         Sensors::new(self.sensors, self.n).map_err(|e| e.to_string())?;
-        match self.flow {
-            Flow::Kolmogorov => {
-                limits::DNS_GRID.check(self.dns_n)?;
-                crate::les::check_grids(self.dns_n, self.n)?;
-            }
-            Flow::Published if self.closure.is_classical() => {
-                return Err(format!(
-                    "the {} closure is a subgrid (LES) closure: choose the Kolmogorov flow",
-                    self.closure
-                ));
-            }
-            Flow::Published => {}
-        }
+        self.flow.check(self)?;
         Ok(())
     }
 
@@ -233,21 +196,9 @@ impl ExperimentConfig {
     /// clamped into its range, unknown choices replaced by the default.
     pub fn sanitized(&self) -> Self {
         let mut c = self.clamped();
-        // rules between settings: classical closures only in the subgrid flow, whose
-        // DNS must be at least twice as fine as the runs shown (found by the fuzz tests)
-        match c.flow {
-            Flow::Published if c.closure.is_classical() => c.closure = ClosureMode::default(),
-            Flow::Kolmogorov if !crate::les::grids_compatible(c.dns_n, c.n) => {
-                c.n = limits::GRID
-                    .values
-                    .iter()
-                    .copied()
-                    .filter(|&g| crate::les::grids_compatible(c.dns_n, g))
-                    .max()
-                    .unwrap_or(limits::GRID.default);
-            }
-            _ => {}
-        }
+        // rules between settings, per flow
+        let flow = c.flow;
+        flow.sanitize(&mut c);
         if c.sensors > c.n {
             c.sensors = limits::SENSORS.default.min(c.n);
         }
@@ -315,11 +266,7 @@ impl ExperimentConfig {
 
     /// Name of the closure term: G, H or Π (subgrid).
     pub fn term(&self) -> &'static str {
-        match (self.flow, self.case) {
-            (Flow::Kolmogorov, _) => "Π",
-            (_, Case::G) => "G",
-            (_, Case::H) => "H",
-        }
+        self.flow.term(self.case)
     }
 
     /// What the panels show (their titles follow it).

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use burn::tensor::Device;
 
-use super::config::{ExperimentConfig, Flow};
+use super::Flow;
+use super::config::ExperimentConfig;
 use super::worker::WorkerRequest;
 use crate::closure::model::{ClosureError, ClosureModel};
 use crate::les::learn::model::{self as les_model, LesModel};

@@ -14,7 +14,8 @@ impl Experiment {
     pub fn step(&mut self) -> Result<(), ExperimentError> {
         // truth first: its closure of this step is what the sensors read; the published
         // oracle hands it to the with-run spectrally, transformed beside the other runs
-        let oracle = self.cfg.closure == ClosureMode::Oracle && self.cfg.flow == Flow::Published;
+        let oracle =
+            self.cfg.closure == ClosureMode::Oracle && !self.cfg.flow.closes_subgrid_term();
         let mut truth = TruthStep {
             truth: &mut self.truth,
             closure: &mut self.true_closure,

@@ -8,6 +8,7 @@
 mod calibration;
 pub use calibration::LiveRatio;
 mod config;
+mod flow;
 pub mod history;
 mod learned;
 pub mod limits;
@@ -28,7 +29,8 @@ use crate::metrics;
 use crate::solver::fft::FftScratch;
 use crate::solver::{C64, GrfParams, Grid, RunKind, Simulation, SolverError, grf};
 
-pub use config::{ClosureMode, ExperimentConfig, Flow};
+pub use config::{ClosureMode, ExperimentConfig};
+pub use flow::Flow;
 pub use history::{History, Sample};
 pub use learned::LearnedModel;
 pub use panel::{Panel, PanelContext, PanelKind, Run};
@@ -57,7 +59,7 @@ pub fn spin_up(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(Vec<f64>, f64), ExperimentError> {
     cfg.validate()?;
-    if cfg.flow == Flow::Kolmogorov {
+    if cfg.flow.closes_subgrid_term() {
         return Ok(crate::les::spin_up(
             &cfg.les_flow(),
             t_end,
@@ -85,10 +87,7 @@ pub fn spin_up(
 
 /// Work units [`spin_up`] reports for `t_end` (its `total`).
 pub fn spin_up_total(cfg: &ExperimentConfig, t_end: f64) -> u64 {
-    match cfg.flow {
-        Flow::Published => (t_end / cfg.dt).round() as u64,
-        Flow::Kolmogorov => crate::les::spin_up_total(&cfg.les_flow(), t_end),
-    }
+    cfg.flow.spin_up_total(cfg, t_end)
 }
 
 /// The three runs and everything recorded about them.
@@ -197,13 +196,7 @@ impl Experiment {
     ) -> Result<Self, ExperimentError> {
         cfg.validate()?;
         let grid = Arc::new(Grid::new(cfg.n)?);
-        let w0 = match cfg.flow {
-            Flow::Published => grf::grf(&grid, GrfParams::default(), cfg.seed),
-            Flow::Kolmogorov => {
-                let flow = cfg.les_flow();
-                flow.perturbed_laminar(&Grid::new(flow.dns_n)?, cfg.seed)
-            }
-        };
+        let w0 = cfg.flow.initial_state(&cfg)?;
         Self::from_state(cfg, grid, &w0, 0.0, model)
     }
 
@@ -236,10 +229,7 @@ impl Experiment {
             )));
         }
         let truth = Truth::new(&cfg, &grid, omega, t0)?;
-        let model_params = match cfg.flow {
-            Flow::Published => cfg.params(RunKind::Model(cfg.case)),
-            Flow::Kolmogorov => cfg.les_flow().les_params(),
-        };
+        let model_params = cfg.flow.model_params(&cfg);
         let start = truth.omega_hat().to_vec();
         let with = Simulation::from_hat(grid.clone(), model_params, start.clone(), t0, 0)?;
         let without = Simulation::from_hat(grid.clone(), model_params, start, t0, 0)?;
@@ -358,7 +348,7 @@ impl Experiment {
     /// The Smagorinsky yardstick run of the subgrid flow (None when the chosen closure is
     /// Smagorinsky itself, or in the published flow), from the with-run's state.
     fn reference_run(&self) -> Result<Option<crate::les::LesRun>, ExperimentError> {
-        if self.cfg.flow != Flow::Kolmogorov || self.cfg.closure == ClosureMode::Smagorinsky {
+        if !self.cfg.flow.has_classical_closures() || self.cfg.closure == ClosureMode::Smagorinsky {
             return Ok(None);
         }
         Ok(Some(crate::les::LesRun::new(
@@ -422,14 +412,11 @@ impl Experiment {
 
     fn update_learned_closure(&mut self) -> Result<(), ExperimentError> {
         if self.worker.is_none() {
-            self.status = Some(match self.cfg.flow {
-                Flow::Published => {
-                    "no learned model loaded: the model run continues without closure".into()
-                }
-                Flow::Kolmogorov => "no learned subgrid model loaded: the model run continues \
-                                     without closure"
-                    .into(),
-            });
+            self.status = Some(format!(
+                "no learned {} model loaded: the {} run continues without closure",
+                self.cfg.term(),
+                self.cfg.flow.run_name()
+            ));
             self.sample_step = None;
             return Ok(());
         }
@@ -480,14 +467,13 @@ impl Experiment {
             fresh_d_fro: fresh.map(|f| f.d_fro_member),
             fresh_skill: fresh.map(|f| f.d_fro_mean),
             fresh_spread: fresh.map(|f| f.spread).filter(|s| s.is_finite()),
-            p_z: (self.cfg.flow == Flow::Kolmogorov && self.cfg.closure != ClosureMode::Off).then(
-                || {
+            p_z: (self.cfg.flow.closes_subgrid_term() && self.cfg.closure != ClosureMode::Off)
+                .then(|| {
                     [
                         crate::les::stats::enstrophy_transfer(&self.closure, &with),
                         crate::les::stats::enstrophy_transfer(&self.true_closure, &truth),
                     ]
-                },
-            ),
+                }),
             energy: [
                 metrics::energy(&self.grid, self.truth.omega_hat()),
                 metrics::energy(&self.grid, self.with.omega_hat()),
@@ -552,9 +538,10 @@ impl Experiment {
                 .as_mut()
                 .map_or_else(|| vec![0.0; n2], |r| r.sim.omega()),
             // sensors read the closure of the published cases only
-            sensors: match self.cfg.flow {
-                Flow::Published => self.sensors.indices().collect(),
-                Flow::Kolmogorov => Vec::new(),
+            sensors: if self.cfg.flow.reads_sensors() {
+                self.sensors.indices().collect()
+            } else {
+                Vec::new()
             },
             truth,
             with,

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use super::ExperimentError;
-use super::config::{ExperimentConfig, Flow};
+use super::Flow;
+use super::config::ExperimentConfig;
 use crate::les::FilteredDns;
 use crate::solver::{C64, Case, Grid, RunKind, Simulation, SolverError};
 

@@ -1,6 +1,7 @@
 //! `closure-lab bench closure`: milliseconds per closure draw of the embedded model and,
 //! as the reference timed in the same run, the published architecture, per sampler,
-//! grid, ensemble batch and thread count.
+//! grid, ensemble batch and thread count; then the shipped subgrid Π model (plain and
+//! with the exact drain) on its LES grid.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -106,6 +107,83 @@ pub(super) fn bench_closure(
                             )
                         })?;
                     }
+                }
+            }
+        }
+    }
+    bench_subgrid(json, sizes, batches, seconds, on, &device, &thread_counts)
+}
+
+/// The shipped subgrid Π model (on its own LES grid only), plain and with the exact
+/// drain, with the published sampler and its flow generator: what a fresh draw every LES
+/// step costs.
+fn bench_subgrid(
+    json: bool,
+    sizes: &[usize],
+    batches: &[usize],
+    seconds: f64,
+    on: BenchDevice,
+    device: &burn::tensor::Device,
+    thread_counts: &[usize],
+) -> Result<()> {
+    use crate::closure::eval::SamplerSetting;
+    use crate::les::learn::model::{EMBEDDED, LesKind, embedded, embedded_deterministic};
+    let Some(plain) = EMBEDDED
+        .iter()
+        .map(|e| embedded(e, device))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .find(|m| m.card.kind == LesKind::Stochastic)
+    else {
+        return Ok(());
+    };
+    let drained = plain
+        .clone()
+        .with_exact_drain(Some(embedded_deterministic(device)?))?;
+    let n = plain.card.les_n;
+    if !sizes.contains(&n) {
+        return Ok(());
+    }
+    let grid = Grid::new(n)?;
+    let omega: Vec<f64> = grf::grf(&grid, GrfParams::default(), 3)
+        .iter()
+        .map(|w| w * 30.0)
+        .collect();
+    for &batch in batches {
+        for &threads in thread_counts {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()?;
+            for label in ["em-karras10", "flow-1"] {
+                let s = SamplerSetting::parse(label).map_err(anyhow::Error::msg)?;
+                for (which, model) in [("subgrid", &plain), ("subgrid+drain", &drained)] {
+                    let draw =
+                        || model.sample(&grid, &omega, 2e-4, 256, batch, s.sampler, &s.schedule);
+                    let t = pool.install(|| {
+                        draw()?;
+                        time_per_call(seconds, || {
+                            draw()?;
+                            Ok(())
+                        })
+                    })?;
+                    let nfe = s.sampler.nfe(s.schedule.steps());
+                    let row = ClosureRow {
+                        device: on.name(),
+                        model: which,
+                        n,
+                        batch,
+                        threads,
+                        sampler: label.to_string(),
+                        nfe,
+                        ms_per_sample: t * 1e3 / batch as f64,
+                        ms_per_eval: t * 1e3 / nfe as f64,
+                    };
+                    emit(json, &row, || {
+                        format!(
+                            "{n:>5} {batch:>6} {threads:>8} {which:>15} {label:>14} {nfe:>5} {:>12.2} {:>10.2}",
+                            row.ms_per_sample, row.ms_per_eval
+                        )
+                    })?;
                 }
             }
         }

@@ -60,10 +60,7 @@ impl Spin {
         let progress = SpinProgress {
             done: 0,
             total,
-            n: match cfg.flow {
-                crate::experiment::Flow::Published => cfg.n,
-                crate::experiment::Flow::Kolmogorov => cfg.dns_n,
-            },
+            n: cfg.flow.truth_grid(&cfg),
             t_end,
         };
         std::thread::spawn(move || {
