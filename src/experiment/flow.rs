@@ -88,6 +88,14 @@ impl Flow {
         }
     }
 
+    /// The flow in words (messages).
+    pub fn label(self) -> &'static str {
+        match self {
+            Flow::Published => "published",
+            Flow::Kolmogorov => "subgrid (LES)",
+        }
+    }
+
     /// What the model runs are called (the coarse runs of the subgrid flow are LES).
     pub fn run_name(self) -> &'static str {
         match self {

@@ -413,8 +413,8 @@ impl Experiment {
     fn update_learned_closure(&mut self) -> Result<(), ExperimentError> {
         if self.worker.is_none() {
             self.status = Some(format!(
-                "no learned {} model loaded: the {} run continues without closure",
-                self.cfg.term(),
+                "no learned model of the {} flow loaded: the {} run continues without closure",
+                self.cfg.flow.label(),
                 self.cfg.flow.run_name()
             ));
             self.sample_step = None;
