@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::dataset::{DataError, Trajectory, write_h5};
+use super::dataset::{DataError, Trajectory, strided, write_h5};
 use crate::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
 
 /// Most trajectories one `data` job makes (either case).
@@ -48,6 +48,8 @@ impl DataSpec {
     }
 
     pub fn validate(&self) -> Result<(), DataError> {
+        const MAX_N: usize = 4096;
+        const MAX_TRAJECTORY_BYTES: f64 = 2.0 * (1u64 << 30) as f64;
         let bad = |m: String| Err(DataError::Layout(m));
         if !(1..=MAX_TRAJECTORIES).contains(&self.trajectories) {
             return bad(format!(
@@ -93,6 +95,25 @@ impl DataSpec {
             return bad(format!(
                 "grids must be powers of two with store-n ≤ n (got n = {}, store-n = {})",
                 self.n, self.store_n
+            ));
+        }
+        if !(8..=MAX_N).contains(&self.n) {
+            // ≈ 16 arrays of N² doubles per simulation (state, workspace, transforms)
+            let gib = 16.0 * 8.0 * (self.n as f64).powi(2) / (1u64 << 30) as f64;
+            return bad(format!(
+                "--n must be 8…{MAX_N} (a {0}² simulation needs about {gib:.1} GiB per core), got {0}",
+                self.n
+            ));
+        }
+        // one trajectory in flight per core, held at the storage grid: 3 fields of f32
+        let held = 3.0 * 4.0 * (self.store_n as f64).powi(2) * snaps;
+        if held > MAX_TRAJECTORY_BYTES {
+            return bad(format!(
+                "one trajectory would hold {:.1} GiB (3 fields × {snaps:.0} snapshots of {}²); \
+                 at most {:.0} GiB (raise --every or lower --store-n)",
+                held / (1u64 << 30) as f64,
+                self.store_n,
+                MAX_TRAJECTORY_BYTES / (1u64 << 30) as f64
             ));
         }
         Ok(())
@@ -150,8 +171,11 @@ pub fn simulate_trajectory(
     let times = spec.times();
     let dt = spec.params.dt;
     let snap_steps: Vec<u64> = times.iter().map(|t| (t / dt).round() as u64).collect();
-    let mut tr = Trajectory::new(spec.n, times.len());
-    let nn = spec.n * spec.n;
+    // snapshots are strided as they are taken: the trajectory is held at the storage
+    // grid only (a 4096² run of 201 snapshots would otherwise hold 40 GB)
+    let (n, sn) = (spec.n, spec.store_n);
+    let mut tr = Trajectory::new(sn, times.len());
+    let nn = sn * sn;
     let mut buf = grid.zeros();
     let mut step = 0u64;
     for (m, &target) in snap_steps.iter().enumerate() {
@@ -164,21 +188,17 @@ pub fn simulate_trajectory(
             }
         }
         sim.omega_into(&mut buf);
-        copy_f32(&buf, &mut tr.omega[m * nn..(m + 1) * nn]);
+        copy_f32(&strided(&buf, n, sn), &mut tr.omega[m * nn..(m + 1) * nn]);
         sim.step()
             .map_err(|e| DataError::Layout(format!("trajectory {k}: {e}")))?;
         step += 1;
         for (case, dst) in [(Case::G, &mut tr.g), (Case::H, &mut tr.h)] {
             sim.true_closure_into(case, &mut buf);
-            copy_f32(&buf, &mut dst[m * nn..(m + 1) * nn]);
+            copy_f32(&strided(&buf, n, sn), &mut dst[m * nn..(m + 1) * nn]);
         }
     }
     progress.fetch_add(step % 64, Ordering::Relaxed);
-    if spec.store_n != spec.n {
-        tr.strided(spec.store_n)
-    } else {
-        Ok(tr)
-    }
+    Ok(tr)
 }
 
 fn copy_f32(src: &[f64], dst: &mut [f32]) {
