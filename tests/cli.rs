@@ -607,7 +607,10 @@ fn hostile_invocations_across_every_subcommand() {
             "--store-n applies",
         ),
         // sizes are checked against memory before anything is allocated
-        ("data --trajectories 1 --n 8192 --out d.h5", "needs about 8.0 GiB"),
+        (
+            "data --trajectories 1 --n 8192 --out d.h5",
+            "needs about 8.0 GiB",
+        ),
         (
             "data --trajectories 1 --n 256 --store-n 256 --t-end 10000 --every 0.1 --out d.h5",
             "would hold 73.1 GiB",

@@ -172,7 +172,7 @@ fn exact_drain_members_drain_what_the_mean_drains() {
 
 #[test]
 fn closures_compare_over_seeds_with_paired_intervals() {
-    use closure_lab::les::compare::{MeanSe, Paired, Score, summarize};
+    use closure_lab::les::compare::{MeanSe, PER_STEP, Paired, Score, markdown, summarize};
     use closure_lab::les::eval::LesRow;
     use std::collections::BTreeMap;
     let m = MeanSe::of(&[1.0, 2.0, 3.0, f64::NAN]);
@@ -267,6 +267,40 @@ fn closures_compare_over_seeds_with_paired_intervals() {
     assert!(w.mean.abs() < 1e-12 && !w.decided());
     // no deterministic FNO in the table: no pairing against it
     assert!(smag.paired.iter().all(|(r, _, _)| r == "none"));
+    // a closure drawn every 10 steps is paired with the same closure and model drawn
+    // every step (and with none); another model's per-step rows are not its reference
+    let learned = |seed: u64, closure: &str, model: &str, e: f64| LesRow {
+        model: Some(model.into()),
+        ..row(seed, closure, e)
+    };
+    let mut rows = rows;
+    for s in 1..=3u64 {
+        let e = 0.2 + 0.01 * s as f64;
+        rows.push(learned(s, "learned-stochastic", "a", e));
+        rows.push(learned(s, "learned-stochastic+held10", "a", e + 0.05));
+        rows.push(learned(s, "learned-stochastic", "b", e + 1.0));
+    }
+    let summary = summarize(&rows);
+    let held = summary
+        .iter()
+        .find(|x| x.closure == "learned-stochastic+held10")
+        .unwrap();
+    let d = held
+        .paired
+        .iter()
+        .find(|(r, s, _)| r == PER_STEP && *s == Score::SpectralRmseE)
+        .unwrap()
+        .2;
+    assert!((d.mean - 0.05).abs() < 1e-12 && d.n == 3, "{d:?}");
+    let table = markdown(&summary);
+    assert!(table.contains("ΔE − per-step"), "{table}");
+    assert!(
+        summary
+            .iter()
+            .filter(|x| x.closure == "learned-stochastic")
+            .all(|x| x.paired.iter().all(|(r, _, _)| r != PER_STEP)),
+        "a per-step closure has no per-step reference"
+    );
 }
 
 #[test]

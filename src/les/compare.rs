@@ -14,6 +14,16 @@ use super::eval::LesRow;
 /// closure at all, and the deterministic FNO (the closure to beat).
 pub const REFERENCES: [&str; 2] = ["none", "learned-deterministic"];
 
+/// The reference of a closure whose draws are held for k steps (`KIND+heldk`): the same
+/// closure and model drawn afresh every step, paired by seed.
+pub const PER_STEP: &str = "per-step";
+
+/// The closure a held variant is compared with: its name without the `+heldk` suffix.
+fn per_step_of(closure: &str) -> Option<&str> {
+    let (base, k) = closure.rsplit_once(crate::les::learn::learned::HELD)?;
+    k.parse::<u64>().ok().map(|_| base)
+}
+
 /// Mean ± standard error of the finite values among `n` runs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeanSe {
@@ -187,13 +197,19 @@ pub fn summarize(rows: &[LesRow]) -> Vec<Summary> {
                 MeanSe::of(&rs.iter().map(|r| f(r)).collect::<Vec<_>>())
             };
             let mut paired = Vec::new();
-            for reference in REFERENCES {
-                if k.3 == reference {
-                    continue;
-                }
-                let found = groups
-                    .iter()
-                    .find(|(q, _)| q.0 == k.0 && q.1 == k.1 && q.2 == k.2 && q.3 == reference);
+            let same_run = |q: &Key| q.0 == k.0 && q.1 == k.1 && q.2 == k.2;
+            // (label, the reference's group)
+            let references = REFERENCES
+                .iter()
+                .filter(|r| k.3 != **r)
+                .map(|r| (*r, groups.iter().find(|(q, _)| same_run(q) && q.3 == *r)))
+                .chain(per_step_of(&k.3).map(|base| {
+                    let found = groups
+                        .iter()
+                        .find(|(q, _)| same_run(q) && q.3 == base && q.4 == k.4);
+                    (PER_STEP, found)
+                }));
+            for (reference, found) in references {
                 if let Some((_, refs)) = found {
                     for s in Score::ALL {
                         if let Some(p) = Paired::of(&by_seed(rs, s), &by_seed(refs, s)) {
@@ -228,6 +244,7 @@ pub fn markdown(summary: &[Summary]) -> String {
     let show = |m: &MeanSe, digits: usize| format!("{:.digits$} ± {:.digits$}", m.mean, m.se);
     let pairs: Vec<(&str, Score)> = REFERENCES
         .iter()
+        .chain(&[PER_STEP])
         .flat_map(|r| Score::ALL.iter().map(move |s| (*r, *s)))
         .filter(|(r, s)| {
             summary
