@@ -828,3 +828,76 @@ fn calibrate_writes_the_table_of_its_sampler_and_steps_and_keeps_the_others() {
     assert_eq!(changed.len(), 1);
     assert_eq!(key(&changed[0]), ("euler-maruyama".into(), 10.into()));
 }
+
+/// `calibrate` and `posterior` with a learned model: the same seed gives the same numbers,
+/// another seed other ones.
+#[test]
+fn calibrate_and_posterior_repeat_under_one_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_data(dir.path());
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/closure_g.bpk");
+    let calibrate = |seed: &str, tag: &str| -> Vec<u8> {
+        let json = dir.path().join(format!("{tag}.json"));
+        let o = bin()
+            .args(["calibrate", "--model", model.to_str().unwrap(), "--data"])
+            .arg(&data)
+            .args([
+                "--first-trajectory",
+                "0",
+                "--samples",
+                "2",
+                "--ensemble",
+                "2",
+            ])
+            .args([
+                "--grid",
+                "64",
+                "--sampler",
+                "flow-1",
+                "--seed",
+                seed,
+                "--json",
+            ])
+            .arg(&json)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(&json).unwrap()
+    };
+    assert_eq!(
+        calibrate("5", "a"),
+        calibrate("5", "b"),
+        "calibrate: same seed"
+    );
+    assert_ne!(
+        calibrate("5", "a"),
+        calibrate("6", "c"),
+        "calibrate: another seed"
+    );
+    let posterior = |seed: &str| -> Vec<String> {
+        let o = bin()
+            .args([
+                "posterior",
+                "--preset",
+                "paper-g",
+                "--n",
+                "64",
+                "--from",
+                "0",
+            ])
+            .args(["--at", "0.05", "--sampler", "flow-1", "--seed", seed])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // the table (the header line says the wall time)
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .map(String::from)
+            .collect()
+    };
+    let first = posterior("3");
+    assert!(first.len() >= 3, "{first:?}");
+    assert_eq!(first, posterior("3"), "posterior: same seed");
+    assert_ne!(first, posterior("4"), "posterior: another seed");
+}
