@@ -318,6 +318,50 @@ fn training_refuses_bad_settings_and_non_finite_data() {
         assert!(!p("m.bpk").exists(), "{args:?} wrote a model");
         assert!(!run.exists(), "{args:?} made the run folder");
     }
+    // every reader of the file refuses the poisoned field, naming where it is
+    let g = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/closure_g.bpk");
+    let (g, nan_s) = (g.to_str().unwrap(), nan.to_str().unwrap());
+    for args in [
+        vec![
+            "eval",
+            "--data",
+            nan_s,
+            "--model",
+            g,
+            "--grids",
+            "64",
+            "--samples",
+            "2",
+        ],
+        vec![
+            "calibrate",
+            "--model",
+            g,
+            "--data",
+            nan_s,
+            "--first-trajectory",
+            "0",
+        ],
+        vec![
+            "distill",
+            "--teacher",
+            g,
+            "--data",
+            nan_s,
+            "--run",
+            run_s,
+            "--out",
+            out_s,
+        ],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(
+            err.contains("not finite") && err.contains("trajectory 0"),
+            "{args:?}: {err}"
+        );
+    }
     let long = closure_lab::message::one_line(&format!("bad card: {}", "x".repeat(15_000)));
     assert_eq!(long.chars().count(), 200);
     assert!(long.starts_with("bad card: ") && long.ends_with('…'));

@@ -263,7 +263,17 @@ pub fn read_h5_trajectory(
         for i in 0..n {
             for j in 0..n {
                 for m in 0..snaps {
-                    dst[m * n * n + i * n + j] = a[[i, j, m]];
+                    let v = a[[i, j, m]];
+                    if !v.is_finite() {
+                        // a poisoned file scores and trains nothing: refused as read
+                        return Err(ferr(
+                            path,
+                            format!(
+                                "`{name}` of trajectory {k} is not finite ({v}) at point ({i}, {j}) of snapshot {m}"
+                            ),
+                        ));
+                    }
+                    dst[m * n * n + i * n + j] = v;
                 }
             }
         }
