@@ -328,6 +328,27 @@ fn subgrid_training_refuses_changed_data_and_empty_files() {
         &shipped("les_deterministic.bpk"),
     ]);
     refused(&o, "no states to score", "les-apriori on an empty file");
+    // more trajectories asked of a file than it holds (2, one held out)
+    let a_s = a.to_str().unwrap();
+    let o = run(&[
+        "les-train",
+        "--data",
+        a_s,
+        "--kind",
+        "deterministic",
+        "--per-file",
+        "5",
+        "--run",
+        &p("run_five"),
+        "--out",
+        &p("five.bpk"),
+    ]);
+    refused(
+        &o,
+        "asks for 5 training trajectories",
+        "les-train --per-file 5",
+    );
+    assert!(!dir.path().join("five.bpk").exists());
 }
 
 /// Every subgrid command that draws: the same command with the same seed writes the same

@@ -226,6 +226,18 @@ fn load_data(cfg: &LesTrainConfig) -> Result<RunData, ClosureError> {
             .copied()
             .unwrap_or(0)
     };
+    for (f, p) in files.iter().enumerate() {
+        let left = counts[f] - cfg.val_per_file;
+        if limit(f) > left {
+            return Err(ClosureError::Input(format!(
+                "{}: --per-file asks for {} training trajectories, the file has {left} after \
+                 holding out {}",
+                p.display(),
+                limit(f),
+                cfg.val_per_file
+            )));
+        }
+    }
     let is_train = |f: usize, k: usize| !is_val(f, k) && (limit(f) == 0 || k < limit(f));
     let mut train = LesSamples::load(&files, cfg.labels, &is_train).map_err(data_err)?;
     let mut val = LesSamples::load(&files, cfg.labels, &is_val).map_err(data_err)?;
