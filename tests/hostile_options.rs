@@ -130,6 +130,19 @@ fn baselines(
             ]),
         ),
         (
+            vec!["distill"],
+            kv(&[
+                ("teacher", &format!("{ROOT}/assets/les_stochastic.bpk")),
+                ("data", les64),
+                ("run", "r"),
+                ("out", "d.bpk"),
+                ("epochs", "1"),
+                ("draws", "1"),
+                ("max-samples", "2"),
+                ("teacher-sampler", "heun-karras3"),
+            ]),
+        ),
+        (
             vec!["les-apriori"],
             kv(&[
                 ("data", les64),
@@ -272,7 +285,7 @@ fn every_numeric_option_refuses_or_survives_hostile_values() {
         "--dns-n",
         "128",
         "--trajectories",
-        "1",
+        "2",
         "--t-start",
         "0.05",
         "--t-end",
@@ -291,9 +304,11 @@ fn every_numeric_option_refuses_or_survives_hostile_values() {
     // a seed is any u64: its maximum is a valid seed
     let any_value = |flag: &str, v: &str| flag.contains("seed") && v != "-1";
     let mut cases = 0;
+    let mut per_command: Vec<(String, usize)> = Vec::new();
     let mut failures = Vec::new();
     let t_all = Instant::now();
     for (path, base) in baselines(&pubh5, &les32, &les64) {
+        per_command.push((path.join(" "), cases));
         let cmd = path
             .iter()
             .try_fold(&cli, |c, n| c.find_subcommand(n))
@@ -338,8 +353,17 @@ fn every_numeric_option_refuses_or_survives_hostile_values() {
         }
     }
     eprintln!(
-        "{cases} hostile cases in {:.0} s",
-        t_all.elapsed().as_secs_f64()
+        "{cases} hostile cases in {:.0} s: {}",
+        t_all.elapsed().as_secs_f64(),
+        per_command
+            .iter()
+            .enumerate()
+            .map(|(i, (c, start))| {
+                let end = per_command.get(i + 1).map_or(cases, |n| n.1);
+                format!("{c} {}", end - start)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     assert!(cases >= 200, "only {cases} cases");
     assert!(
