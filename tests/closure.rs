@@ -901,19 +901,8 @@ fn spread_inflation_recovers_a_known_per_shell_deficit() {
 fn shipped_models_draw_what_they_drew_before() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let asset = |f: &str| format!("{}/assets/{f}", env!("CARGO_MANIFEST_DIR"));
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_closure-lab"))
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
+    use crate::support::asset;
+    let run = |args: &[&str]| crate::support::made(d, args);
     let rows = |f: &str| -> Vec<serde_json::Value> {
         serde_json::from_slice(&std::fs::read(d.join(f)).unwrap()).unwrap()
     };

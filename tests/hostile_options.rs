@@ -230,75 +230,14 @@ fn hostile_values(arg: &clap::Arg) -> Vec<String> {
 fn every_numeric_option_refuses_or_survives_hostile_values() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let made = |args: &[&str]| {
-        let o = Command::new(BIN)
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    made(&[
-        "data",
-        "--trajectories",
-        "2",
-        "--n",
-        "32",
-        "--store-n",
-        "16",
-        "--t-start",
-        "0",
-        "--t-end",
-        "0.05",
-        "--every",
-        "0.01",
-        "--out",
-        "pub.h5",
-    ]);
-    made(&[
-        "data",
-        "--case",
-        "les",
-        "--dns-n",
-        "128",
-        "--les-n",
-        "32",
-        "--trajectories",
-        "2",
-        "--t-start",
-        "0.05",
-        "--t-end",
-        "0.15",
-        "--every",
-        "0.05",
-        "--out",
-        "les32.h5",
-    ]);
-    made(&[
-        "data",
-        "--case",
-        "les",
-        "--dns-n",
-        "128",
-        "--trajectories",
-        "2",
-        "--t-start",
-        "0.05",
-        "--t-end",
-        "0.1",
-        "--every",
-        "0.05",
-        "--out",
-        "les64.h5",
-    ]);
+    // published 32² → 16², subgrid 32² and 64² (two trajectories each)
+    let pubh5 = crate::support::published(d, "pub.h5", 2, 32, 16);
+    let les32 = crate::support::subgrid(d, "les32.h5", 32, 2, false);
+    let les64 = crate::support::subgrid(d, "les64.h5", 64, 2, true);
     let (pubh5, les32, les64) = (
-        d.join("pub.h5").display().to_string(),
-        d.join("les32.h5").display().to_string(),
-        d.join("les64.h5").display().to_string(),
+        pubh5.display().to_string(),
+        les32.display().to_string(),
+        les64.display().to_string(),
     );
     let cli = Cli::command();
     // a seed is any u64: its maximum is a valid seed

@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_closure-lab");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn entries(d: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(d)
@@ -19,108 +18,21 @@ fn entries(d: &Path) -> Vec<String> {
     v
 }
 
-/// Small data files for the commands that read some (published and subgrid).
-fn inputs(d: &Path) {
-    for args in [
-        &[
-            "data",
-            "--trajectories",
-            "2",
-            "--n",
-            "32",
-            "--store-n",
-            "16",
-            "--t-start",
-            "0",
-            "--t-end",
-            "0.05",
-            "--every",
-            "0.01",
-            "--out",
-            "pub.h5",
-        ][..],
-        &[
-            "data",
-            "--case",
-            "les",
-            "--dns-n",
-            "128",
-            "--les-n",
-            "32",
-            "--trajectories",
-            "2",
-            "--t-start",
-            "0.05",
-            "--t-end",
-            "0.15",
-            "--every",
-            "0.05",
-            "--out",
-            "les32.h5",
-        ][..],
-        &[
-            "data",
-            "--case",
-            "les",
-            "--dns-n",
-            "128",
-            "--trajectories",
-            "1",
-            "--t-start",
-            "0.05",
-            "--t-end",
-            "0.15",
-            "--every",
-            "0.05",
-            "--out",
-            "les64.h5",
-        ][..],
-        &[
-            "data",
-            "--case",
-            "les",
-            "--dns-n",
-            "128",
-            "--trajectories",
-            "2",
-            "--t-start",
-            "0.05",
-            "--t-end",
-            "0.15",
-            "--every",
-            "0.05",
-            "--out",
-            "les64-2.h5",
-        ][..],
-    ] {
-        let o = Command::new(BIN)
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-}
-
 #[test]
 fn interrupted_commands_leave_only_their_resumable_form() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("inputs");
     std::fs::create_dir(&d).unwrap();
-    inputs(&d);
-    let input = |f: &str| d.join(f).display().to_string();
-    let asset = |f: &str| format!("{ROOT}/assets/{f}");
+    use crate::support::{asset, published, subgrid};
+    let input = |p: std::path::PathBuf| p.display().to_string();
     let (g, les_sto, les_det) = (
         asset("closure_g.bpk"),
         asset("les_stochastic.bpk"),
         asset("les_deterministic.bpk"),
     );
-    let (pubh5, les32, les64) = (input("pub.h5"), input("les32.h5"), input("les64.h5"));
-    let les64_2 = input("les64-2.h5");
+    let pubh5 = input(published(&d, "pub.h5", 2, 32, 16));
+    let les32 = input(subgrid(&d, "les32.h5", 32, 2, false));
+    let les64 = input(subgrid(&d, "les64.h5", 64, 2, true));
     // (command line, what may stay: its documented resumable form)
     let cases: Vec<(Vec<&str>, &[&str])> = vec![
         (
@@ -205,7 +117,7 @@ fn interrupted_commands_leave_only_their_resumable_form() {
                 "--teacher",
                 &les_sto,
                 "--data",
-                &les64_2,
+                &les64,
                 "--run",
                 "r",
                 "--out",

@@ -23,6 +23,7 @@ mod metrics;
 mod render;
 mod solver;
 mod spec;
+mod support;
 mod torch_import;
 
 /// burn's CPU random numbers are one process-wide stream. A test that seeds it (directly

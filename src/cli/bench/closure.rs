@@ -25,6 +25,40 @@ struct ClosureRow {
     ms_per_eval: f64,
 }
 
+impl ClosureRow {
+    /// The row of `t` seconds per call of a `[n, batch, threads]` draw.
+    fn new(
+        on: BenchDevice,
+        model: &'static str,
+        sampler: &str,
+        nfe: usize,
+        [n, batch, threads]: [usize; 3],
+        t: f64,
+    ) -> Self {
+        ClosureRow {
+            device: on.name(),
+            model,
+            n,
+            batch,
+            threads,
+            sampler: sampler.to_string(),
+            nfe,
+            ms_per_sample: t * 1e3 / batch as f64,
+            ms_per_eval: t * 1e3 / nfe as f64,
+        }
+    }
+
+    fn emit(&self, json: bool) -> Result<()> {
+        let r = self;
+        emit(json, r, || {
+            format!(
+                "{:>5} {:>6} {:>8} {:>15} {:>14} {:>5} {:>12.2} {:>10.2}",
+                r.n, r.batch, r.threads, r.model, r.sampler, r.nfe, r.ms_per_sample, r.ms_per_eval
+            )
+        })
+    }
+}
+
 pub(super) fn bench_closure(
     json: bool,
     sizes: &[usize],
@@ -88,24 +122,15 @@ pub(super) fn bench_closure(
                                 Ok(())
                             })
                         })?;
-                        let nfe = sampler.nfe(schedule.steps());
-                        let row = ClosureRow {
-                            device: on.name(),
-                            model: *which,
-                            n,
-                            batch,
-                            threads,
-                            sampler: label.to_string(),
-                            nfe,
-                            ms_per_sample: t * 1e3 / batch as f64,
-                            ms_per_eval: t * 1e3 / nfe as f64,
-                        };
-                        emit(json, &row, || {
-                            format!(
-                                "{n:>5} {batch:>6} {threads:>8} {which:>15} {label:>14} {nfe:>5} {:>12.2} {:>10.2}",
-                                row.ms_per_sample, row.ms_per_eval
-                            )
-                        })?;
+                        let row = ClosureRow::new(
+                            on,
+                            which,
+                            label,
+                            sampler.nfe(schedule.steps()),
+                            [n, batch, threads],
+                            t,
+                        );
+                        row.emit(json)?;
                     }
                 }
             }
@@ -166,24 +191,15 @@ fn bench_subgrid(
                             Ok(())
                         })
                     })?;
-                    let nfe = s.sampler.nfe(s.schedule.steps());
-                    let row = ClosureRow {
-                        device: on.name(),
-                        model: which,
-                        n,
-                        batch,
-                        threads,
-                        sampler: label.to_string(),
-                        nfe,
-                        ms_per_sample: t * 1e3 / batch as f64,
-                        ms_per_eval: t * 1e3 / nfe as f64,
-                    };
-                    emit(json, &row, || {
-                        format!(
-                            "{n:>5} {batch:>6} {threads:>8} {which:>15} {label:>14} {nfe:>5} {:>12.2} {:>10.2}",
-                            row.ms_per_sample, row.ms_per_eval
-                        )
-                    })?;
+                    let row = ClosureRow::new(
+                        on,
+                        which,
+                        label,
+                        s.sampler.nfe(s.schedule.steps()),
+                        [n, batch, threads],
+                        t,
+                    );
+                    row.emit(json)?;
                 }
             }
         }
