@@ -439,7 +439,10 @@ fn interrupt_says(kept: String) -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
-            tell!("error: interrupted ({kept})");
+            use std::io::Write as _;
+            // hold stderr until the end: no progress line of another thread follows
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: interrupted ({kept})");
             std::process::exit(130);
         }
     });
