@@ -59,14 +59,17 @@ pub fn spin_up(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(Vec<f64>, f64), ExperimentError> {
     cfg.validate()?;
-    if cfg.flow.closes_subgrid_term() {
-        return Ok(crate::les::spin_up(
-            &cfg.les_flow(),
-            t_end,
-            cfg.seed,
-            progress,
-            cancel,
-        )?);
+    match cfg.flow {
+        Flow::Kolmogorov => {
+            return Ok(crate::les::spin_up(
+                &cfg.les_flow(),
+                t_end,
+                cfg.seed,
+                progress,
+                cancel,
+            )?);
+        }
+        Flow::Published => {}
     }
     let grid = Arc::new(Grid::new(cfg.n)?);
     let w0 = grf::grf(&grid, GrfParams::default(), cfg.seed);

@@ -241,6 +241,14 @@ impl Accum {
         self.omega.extend_from_slice(&w);
         self.samples += 1;
     }
+    /// [`Self::add`] for a run closed by `pi_hat`: also its drain on the run's state
+    /// (the state's physical field is the one `add` just kept).
+    pub(super) fn add_closed(&mut self, grid: &Grid, hat: &[C64], pi_hat: &[C64]) {
+        self.add(grid, hat);
+        let w = &self.omega[self.omega.len() - grid.n * grid.n..];
+        self.p_z += stats::enstrophy_transfer(&grid.to_physical(pi_hat), w);
+    }
+
     pub(super) fn mean(&self, v: &[f64]) -> Vec<f64> {
         v.iter().map(|x| x / self.samples.max(1) as f64).collect()
     }
@@ -340,11 +348,7 @@ pub fn evaluate_nu(
         let sims = runs.iter().chain(learned_runs.iter().map(|r| &r.run));
         for (i, run) in sims.enumerate() {
             if !blown[i] {
-                post[i].add(&lg, run.sim.omega_hat());
-                post[i].p_z += stats::enstrophy_transfer(
-                    &lg.to_physical(run.pi_hat()),
-                    &lg.to_physical(run.sim.omega_hat()),
-                );
+                post[i].add_closed(&lg, run.sim.omega_hat(), run.pi_hat());
             }
         }
         // a-priori on the state Π belongs to
