@@ -589,3 +589,79 @@ fn resume_refuses_the_parts_of_a_different_job() {
     generate(&small_job(2, None), &out, &|_, _| {}, &never).unwrap();
     assert!(out.exists() && !dir.path().join("d.h5.parts").exists());
 }
+
+#[test]
+fn fluctuation_members_have_the_means_mean_and_a_draws_spread() {
+    use closure_lab::les::learn::drain::{DrainPlane, MeanTie};
+    let g = grid(16);
+    let plane = DrainPlane::new(&g, &resolved_field(&g, 5));
+    let mean = g.to_physical(&resolved_field(&g, 7));
+    // the generator's own mean is biased away from the deterministic one
+    let bias: Vec<f64> = g
+        .to_physical(&resolved_field(&g, 8))
+        .iter()
+        .map(|b| 3.0 * b)
+        .collect();
+    let k = 3000;
+    let noise = |i: u64| g.to_physical(&grf::grf_hat(&g, GrfParams::default(), 1000 + i));
+    let draws: Vec<Vec<f64>> = (0..2 * k as u64)
+        .map(|i| noise(i).iter().zip(&bias).map(|(z, b)| z + b).collect())
+        .collect();
+    assert_eq!(MeanTie::Fluctuations.draws(k), 2 * k);
+    let members = MeanTie::Fluctuations.members(&plane, &mean, draws.clone());
+    assert_eq!(members.len(), k);
+    let want = plane.components(&mean);
+    for m in &members {
+        for (a, b) in plane.components(m).iter().zip(&want) {
+            assert!(
+                (a - b).abs() < 1e-9 * (1.0 + b.abs()),
+                "plane part {a} vs {b}"
+            );
+        }
+    }
+    let n2 = mean.len();
+    let avg = |fs: &[Vec<f64>]| -> Vec<f64> {
+        (0..n2)
+            .map(|p| fs.iter().map(|f| f[p]).sum::<f64>() / fs.len() as f64)
+            .collect()
+    };
+    let var = |fs: &[Vec<f64>]| -> f64 {
+        let a = avg(fs);
+        (0..n2)
+            .map(|p| fs.iter().map(|f| (f[p] - a[p]).powi(2)).sum::<f64>() / (fs.len() - 1) as f64)
+            .sum::<f64>()
+    };
+    // the members' mean is the deterministic mean, not the generator's (within sampling
+    // error); the exact-drain members keep the generator's bias outside the plane
+    let rms = |a: &[f64], b: &[f64]| {
+        (a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / n2 as f64).sqrt()
+    };
+    let spread = (var(&draws) / n2 as f64).sqrt();
+    let off = rms(&avg(&members), &mean);
+    assert!(
+        off < 3.0 * spread / (k as f64).sqrt(),
+        "mean off by {off}, spread {spread}"
+    );
+    let exact = MeanTie::ExactDrain.members(&plane, &mean, draws[..k].to_vec());
+    let off_exact = rms(&avg(&exact), &mean);
+    assert!(
+        off_exact > 10.0 * off,
+        "exact drain keeps the bias: {off_exact} vs {off}"
+    );
+    // and their spread is a draw's outside the plane
+    let zero = vec![0.0; n2];
+    let off_plane: Vec<Vec<f64>> = draws[..k]
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            plane.take_drain_from(&zero, &mut d);
+            d
+        })
+        .collect();
+    let ratio = var(&members) / var(&off_plane);
+    assert!((0.93..1.07).contains(&ratio), "variance ratio {ratio}");
+    // two equal draws give the mean itself
+    let same = vec![draws[0].clone(), draws[0].clone()];
+    let m = MeanTie::Fluctuations.members(&plane, &mean, same);
+    assert!(rms(&m[0], &mean) < 1e-12 * spread);
+}

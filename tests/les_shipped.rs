@@ -163,6 +163,7 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
 
 #[test]
 fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_run() {
+    use closure_lab::les::learn::drain::MeanTie;
     use closure_lab::les::learn::model::embedded_deterministic;
     use closure_lab::les::stats::enstrophy_transfer;
     let device = Device::flex();
@@ -207,10 +208,20 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     let members = drained
         .sample(&g, &bar, base.nu, 256, 3, Sampler::Flow, &sched)
         .unwrap();
+    let fluct = stochastic
+        .clone()
+        .tied_to(Some((det.clone(), MeanTie::Fluctuations)))
+        .unwrap()
+        .sample(&g, &bar, base.nu, 256, 3, Sampler::Flow, &sched)
+        .unwrap();
     let (pz, pe) = (
         enstrophy_transfer(&mean[0], &bar),
         enstrophy_transfer(&mean[0], &psi),
     );
+    for m in &fluct {
+        assert!((enstrophy_transfer(m, &bar) - pz).abs() < 1e-9 * pz.abs());
+        assert!((enstrophy_transfer(m, &psi) - pe).abs() < 1e-9 * pe.abs());
+    }
     for (m, p) in members.iter().zip(&plain) {
         assert!((enstrophy_transfer(m, &bar) - pz).abs() < 1e-9 * pz.abs());
         assert!((enstrophy_transfer(m, &psi) - pe).abs() < 1e-9 * pe.abs());

@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::les::Filter;
 use crate::les::eval::{LesEvalOptions, LesRow, LesSpectra};
+use crate::les::learn::drain::MeanTie;
 
 #[derive(Args, Debug)]
 pub struct LesEvalArgs {
@@ -91,13 +92,21 @@ pub struct LesEvalArgs {
     /// mean's enstrophy and energy (docs/science.md §10).
     #[arg(long)]
     pub drain_mean: Option<PathBuf>,
+    /// How the stochastic closures are tied to --drain-mean, one variant each:
+    /// `exact-drain` (members keep their own part outside span{ω̄, ψ̄}) and/or
+    /// `fluctuations` (the mean plus the difference of two draws, projected off the plane:
+    /// `KIND+fluctuations`).
+    #[arg(long, value_delimiter = ',', default_value = "exact-drain", value_parser = |s: &str| crate::names::parse::<MeanTie>("tie", s))]
+    pub tie: Vec<MeanTie>,
 }
 
 /// The learned closures of `les-eval`/`les-forecast`: each model, and with `drain_mean`
-/// also each stochastic one's exact-drain variant (`replace`: instead of the plain one).
+/// also each stochastic one's variants tied to it, one per `ties` (`replace`: instead of
+/// the plain one).
 pub fn learned_closures(
     models: &[PathBuf],
     drain_mean: Option<&std::path::Path>,
+    ties: &[MeanTie],
     replace: bool,
     make: impl Fn(String, crate::les::learn::model::LesModel) -> crate::les::learn::learned::Learned,
 ) -> Result<Vec<crate::les::learn::learned::Learned>> {
@@ -115,15 +124,16 @@ pub fn learned_closures(
     let mut out = Vec::new();
     for p in models {
         let l = make(super::file_stem(p), LesModel::load(p, &device)?);
-        let variant = match &mean {
-            Some(m) => l.with_exact_drain(m)?,
-            None => None,
-        };
-        match variant {
-            Some(v) if replace => out.push(v),
-            Some(v) => out.extend([l, v]),
-            None => out.push(l),
+        let mut variants = Vec::new();
+        if let Some(m) = &mean {
+            for &tie in ties {
+                variants.extend(l.tied_to(m, tie)?);
+            }
         }
+        if variants.is_empty() || !replace {
+            out.push(l);
+        }
+        out.extend(variants);
     }
     Ok(out)
 }
@@ -194,16 +204,23 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     }
     let sampler =
         crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
-    let learned = learned_closures(&a.model, a.drain_mean.as_deref(), false, |label, model| {
-        crate::les::learn::learned::Learned {
+    if a.tie.is_empty() || a.tie.len() > 2 {
+        anyhow::bail!("--tie takes exact-drain and/or fluctuations");
+    }
+    let learned = learned_closures(
+        &a.model,
+        a.drain_mean.as_deref(),
+        &a.tie,
+        false,
+        |label, model| crate::les::learn::learned::Learned {
             label,
             model,
             every: 1,
             ensemble: a.ensemble,
             seed: a.seed,
             sampler: sampler.clone(),
-        }
-    })?;
+        },
+    )?;
     let learned: Vec<_> = learned
         .iter()
         .flat_map(|l| {

@@ -57,6 +57,10 @@ pub struct LesForecastArgs {
     /// ψ̄ (the exact-drain closure, docs/science.md §10).
     #[arg(long)]
     pub drain_mean: Option<PathBuf>,
+    /// How the members are tied to --drain-mean: `exact-drain` or `fluctuations` (the
+    /// mean plus the difference of two draws, projected off span{ω̄, ψ̄}).
+    #[arg(long, default_value = "exact-drain", value_parser = |s: &str| crate::names::parse::<crate::les::learn::drain::MeanTie>("tie", s))]
+    pub tie: crate::les::learn::drain::MeanTie,
 }
 
 pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
@@ -92,6 +96,7 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
     let mut learned = super::les_eval::learned_closures(
         std::slice::from_ref(&a.model),
         a.drain_mean.as_deref(),
+        &[a.tie],
         true,
         |label, model| crate::les::learn::learned::Learned {
             label,

@@ -17,6 +17,70 @@
 
 use crate::solver::{C64, Grid};
 
+/// How a stochastic closure's members are tied to a deterministic mean `m`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+pub enum MeanTie {
+    /// `Πᵢ = P∥ m + P⊥ sᵢ`: the generated sample's own part outside the drain plane,
+    /// whatever its mean.
+    ExactDrain,
+    /// `Πᵢ = m + P⊥ (aᵢ − bᵢ)/√2` with `aᵢ, bᵢ` two independent samples: the mean
+    /// entirely from `m` (the difference of two draws has mean zero and a sample's
+    /// covariance), the drain exact as above. Costs two draws per member.
+    Fluctuations,
+}
+
+impl MeanTie {
+    /// Suffix of the variant's closure name in evaluation rows.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            MeanTie::ExactDrain => "+exact-drain",
+            MeanTie::Fluctuations => "+fluctuations",
+        }
+    }
+
+    /// Samples the generator must draw for `members` members.
+    pub fn draws(self, members: usize) -> usize {
+        match self {
+            MeanTie::ExactDrain => members,
+            MeanTie::Fluctuations => 2 * members,
+        }
+    }
+
+    /// The members from the generator's `draws` ([`Self::draws`] of them) and the mean
+    /// `mean` of the same state, on the state's drain `plane`.
+    pub fn members(self, plane: &DrainPlane, mean: &[f64], draws: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+        let mut out = match self {
+            MeanTie::ExactDrain => draws,
+            MeanTie::Fluctuations => draws
+                .chunks_exact(2)
+                .map(|p| {
+                    let r = std::f64::consts::FRAC_1_SQRT_2;
+                    (p[0].iter().zip(&p[1]).zip(mean))
+                        .map(|((a, b), m)| m + r * (a - b))
+                        .collect()
+                })
+                .collect(),
+        };
+        for f in &mut out {
+            plane.take_drain_from(mean, f);
+        }
+        out
+    }
+}
+
 /// An orthonormal basis (pixel inner product) of `span{ω̄, ψ̄}` of one coarse state.
 #[derive(Clone, Debug)]
 pub struct DrainPlane {

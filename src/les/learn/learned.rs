@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::drain::MeanTie;
 use super::model::LesModel;
 use crate::closure::eval::SamplerSetting;
 use crate::closure::sampler::{draw_key, seeded};
@@ -28,20 +29,17 @@ pub struct Learned {
     pub sampler: SamplerSetting,
 }
 
-/// Suffix of the exact-drain variant's closure name in evaluation rows.
-pub const EXACT_DRAIN: &str = "+exact-drain";
-
 /// Suffix of a closure whose draws are held for `k > 1` steps (`+held10`).
 pub const HELD: &str = "+held";
 
 impl Learned {
-    /// The closure's name in evaluation rows (`learned-stochastic`, …; the exact-drain
-    /// variant with [`EXACT_DRAIN`] appended, draws held for k > 1 steps with
+    /// The closure's name in evaluation rows (`learned-stochastic`, …; a variant tied to
+    /// a mean with its [`MeanTie::suffix`] appended, draws held for k > 1 steps with
     /// `+held{k}`: a fresh draw every step is the plain name).
     pub fn closure(&self) -> String {
         let mut name = self.model.card.kind.closure_name().to_string();
-        if self.model.drain.is_some() {
-            name.push_str(EXACT_DRAIN);
+        if let Some((_, tie)) = &self.model.drain {
+            name.push_str(tie.suffix());
         }
         if self.every > 1 {
             name.push_str(&format!("{HELD}{}", self.every));
@@ -63,17 +61,17 @@ impl Learned {
         Ok(())
     }
 
-    /// The same closure with its members' drain taken from `mean` (a deterministic
-    /// model, [`LesModel::with_exact_drain`]), or `None` when this one is deterministic
-    /// itself (nothing to correct).
-    pub fn with_exact_drain(&self, mean: &LesModel) -> Result<Option<Learned>, SolverError> {
+    /// The same closure with its members tied to `mean` (a deterministic model) as `tie`
+    /// says ([`LesModel::tied_to`]), or `None` when this one is deterministic itself
+    /// (nothing to tie).
+    pub fn tied_to(&self, mean: &LesModel, tie: MeanTie) -> Result<Option<Learned>, SolverError> {
         if self.model.card.kind == super::model::LesKind::Deterministic {
             return Ok(None);
         }
         let model = self
             .model
             .clone()
-            .with_exact_drain(Some(mean.clone()))
+            .tied_to(Some((mean.clone(), tie)))
             .map_err(|e| SolverError::BadParam(e.to_string()))?;
         Ok(Some(Learned {
             model,

@@ -9,6 +9,7 @@ use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
 use super::Labels;
+use super::drain::MeanTie;
 use super::regressor::{Regressor, RegressorConfig, mean_and_std};
 use crate::closure::model::{ClosureError, SampleRanges};
 use crate::closure::sampler::Sampler;
@@ -273,9 +274,9 @@ pub struct LesModel {
     pub mean: Option<Box<LesModel>>,
     /// The distilled few-step generator, when the card has one.
     flow: Option<ScoreNet>,
-    /// The exact-drain variant ([`super::drain`]): the deterministic model whose mean
-    /// gives every member its components along ω̄ and ψ̄.
-    pub drain: Option<Box<LesModel>>,
+    /// The variants tied to a deterministic mean ([`super::drain`]): the mean's model
+    /// and how members are tied to it.
+    pub drain: Option<(Box<LesModel>, MeanTie)>,
     device: Device,
     bases: crate::closure::draw::Bases,
 }
@@ -300,8 +301,14 @@ impl LesModel {
 
     /// This model with its members' drain taken from `mean` (a deterministic model, on
     /// the same grid), or without (None).
-    pub fn with_exact_drain(mut self, mean: Option<LesModel>) -> Result<Self, ClosureError> {
-        if let Some(m) = &mean {
+    pub fn with_exact_drain(self, mean: Option<LesModel>) -> Result<Self, ClosureError> {
+        self.tied_to(mean.map(|m| (m, MeanTie::ExactDrain)))
+    }
+
+    /// This model with its members tied to a deterministic mean (on the same grid) as
+    /// `tie` says, or untied (None).
+    pub fn tied_to(mut self, mean: Option<(LesModel, MeanTie)>) -> Result<Self, ClosureError> {
+        if let Some((m, _)) = &mean {
             m.check_drain_mean()?;
             if m.card.les_n != self.card.les_n {
                 return Err(ClosureError::Input(format!(
@@ -310,7 +317,7 @@ impl LesModel {
                 )));
             }
         }
-        self.drain = mean.map(Box::new);
+        self.drain = mean.map(|(m, tie)| (Box::new(m), tie));
         Ok(self)
     }
 }
@@ -488,19 +495,18 @@ impl LesModel {
         sampler: Sampler,
         schedule: &Schedule,
     ) -> Result<Vec<Vec<f64>>, ClosureError> {
-        let mut out = self.sample_plain(grid, omega_bar, nu, dns_n, ensemble, sampler, schedule)?;
-        if let Some(mean) = &self.drain {
-            let fidelity = mean.card.fidelity_for(dns_n);
-            let m = mean.sample(grid, omega_bar, nu, fidelity, 1, sampler, schedule)?;
-            let plane = super::drain::DrainPlane::new(grid, &grid.to_spectral(omega_bar));
-            for f in &mut out {
-                plane.take_drain_from(&m[0], f);
-            }
-        }
-        Ok(out)
+        let Some((mean, tie)) = &self.drain else {
+            return self.sample_plain(grid, omega_bar, nu, dns_n, ensemble, sampler, schedule);
+        };
+        let draws = tie.draws(ensemble);
+        let raw = self.sample_plain(grid, omega_bar, nu, dns_n, draws, sampler, schedule)?;
+        let fidelity = mean.card.fidelity_for(dns_n);
+        let m = mean.sample(grid, omega_bar, nu, fidelity, 1, sampler, schedule)?;
+        let plane = super::drain::DrainPlane::new(grid, &grid.to_spectral(omega_bar));
+        Ok(tie.members(&plane, &m[0], raw))
     }
 
-    /// [`Self::sample`] without the exact drain.
+    /// [`Self::sample`] without the tie to a mean.
     #[allow(clippy::too_many_arguments)]
     fn sample_plain(
         &self,
