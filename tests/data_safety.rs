@@ -545,3 +545,51 @@ fn printing_to_a_full_disk_is_an_error_not_a_panic() {
     assert!(err.contains("cannot write to standard output"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn one_part_store_remakes_damaged_parts_for_every_data_job() {
+    use closure_lab::closure::parts::{Part, Parts};
+    struct Two(Vec<f32>, Vec<f32>);
+    impl Part for Two {
+        fn fields(&self) -> Vec<&[f32]> {
+            vec![&self.0, &self.1]
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("j.h5");
+    let made = std::sync::Mutex::new(Vec::new());
+    let make = |k: usize, p: &std::sync::atomic::AtomicU64| {
+        made.lock().unwrap().push(k);
+        p.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Two(vec![k as f32; 3], vec![-(k as f32); 2]))
+    };
+    let from = |_: usize, mut v: Vec<f32>| {
+        let b = v.split_off(3);
+        Two(v, b)
+    };
+    let parts = Parts::open(&out, &"job A", 5).unwrap();
+    let (all, resumed) = parts.run(&[0, 1, 2], 1, &|_, _| {}, make, from).unwrap();
+    assert_eq!(resumed, 0);
+    assert_eq!(all[2].1, vec![-2.0, -2.0]);
+    // a part with a NaN, a truncated part and a missing part are made again; the
+    // sound one is resumed
+    let p = |k: usize| dir.path().join(format!("j.h5.parts/traj_{k:05}.f32"));
+    let mut bytes = std::fs::read(p(0)).unwrap();
+    bytes[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(p(0), bytes).unwrap();
+    let bytes = std::fs::read(p(1)).unwrap();
+    std::fs::write(p(1), &bytes[..8]).unwrap();
+    made.lock().unwrap().clear();
+    let parts = Parts::open(&out, &"job A", 5).unwrap();
+    assert!(parts.read(0).is_none() && parts.read(1).is_none());
+    let (all, resumed) = parts.run(&[0, 1, 2, 3], 1, &|_, _| {}, make, from).unwrap();
+    assert_eq!(resumed, 1);
+    let mut again = made.lock().unwrap().clone();
+    again.sort();
+    assert_eq!(again, vec![0, 1, 3]);
+    assert_eq!(all[0].0, vec![0.0; 3]);
+    // another job's settings are refused; finishing removes the folder
+    assert!(Parts::open(&out, &"job B", 5).is_err());
+    parts.finish(&[0, 1, 2, 3]);
+    assert!(!dir.path().join("j.h5.parts").exists());
+}

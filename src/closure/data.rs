@@ -6,11 +6,9 @@
 //! parallel (rayon) and each finished one is written to a part file at once, so an
 //! interrupted run resumes where it stopped.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use rayon::prelude::*;
 
 use super::dataset::{DataError, Trajectory, strided, write_h5};
 use crate::solver::{Case, GrfParams, Grid, Params, Simulation, grf};
@@ -120,40 +118,11 @@ impl DataSpec {
     }
 }
 
-/// Part file of trajectory `k` (raw little-endian f32: ω, G, H snapshot-major).
-fn part_path(dir: &Path, k: usize) -> PathBuf {
-    dir.join(format!("traj_{k:05}.f32"))
-}
-
-fn write_part(path: &Path, tr: &Trajectory) -> Result<(), DataError> {
-    let mut bytes = Vec::with_capacity(tr.omega.len() * 12);
-    for f in [&tr.omega, &tr.g, &tr.h] {
-        for v in f.iter() {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
+impl super::parts::Part for Trajectory {
+    /// ω, G, H, each snapshot-major.
+    fn fields(&self) -> Vec<&[f32]> {
+        vec![&self.omega, &self.g, &self.h]
     }
-    crate::atomic::write_bytes(path, &bytes).map_err(|e| DataError::File {
-        path: path.display().to_string(),
-        msg: e.to_string(),
-    })?;
-    Ok(())
-}
-
-fn read_part(path: &Path, n: usize, snaps: usize) -> Option<Trajectory> {
-    let bytes = std::fs::read(path).ok()?;
-    let len = n * n * snaps;
-    if bytes.len() != 12 * len {
-        return None;
-    }
-    let mut tr = Trajectory::new(n, snaps);
-    let vals: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    tr.omega.copy_from_slice(&vals[..len]);
-    tr.g.copy_from_slice(&vals[len..2 * len]);
-    tr.h.copy_from_slice(&vals[2 * len..]);
-    Some(tr)
 }
 
 /// Simulate trajectory `k`; `progress` is bumped by the number of steps taken.
@@ -216,38 +185,24 @@ pub fn generate(
 ) -> Result<usize, DataError> {
     spec.validate()?;
     // part files of another job (seed, grid, times, …) are not resumed
-    let settings = serde_json::to_value(spec).map_err(|e| DataError::Layout(e.to_string()))?;
-    let parts = crate::resume::open_parts(out, &settings).map_err(DataError::Layout)?;
     let snaps = spec.times().len();
-    let per = spec.steps_per_trajectory();
-    let total = per * spec.trajectories as u64;
-    let progress = AtomicU64::new(0);
-    let todo: Vec<usize> = (0..spec.trajectories)
-        .filter(|&k| {
-            let done = read_part(&part_path(&parts, k), spec.store_n, snaps).is_some();
-            if done {
-                progress.fetch_add(per, Ordering::Relaxed);
-            }
-            !done
-        })
-        .collect();
-    let resumed = spec.trajectories - todo.len();
-    on_progress(progress.load(Ordering::Relaxed), total);
-    todo.par_iter()
-        .try_for_each(|&k| -> Result<(), DataError> {
-            let tr = simulate_trajectory(spec, k, &progress)?;
-            write_part(&part_path(&parts, k), &tr)?;
-            on_progress(progress.load(Ordering::Relaxed), total);
-            Ok(())
-        })?;
-    let trajs: Vec<Trajectory> = (0..spec.trajectories)
-        .map(|k| {
-            read_part(&part_path(&parts, k), spec.store_n, snaps).ok_or_else(|| {
-                DataError::Layout(format!("part {k} missing or damaged; run again to redo it"))
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let (n, len) = (spec.store_n, spec.store_n * spec.store_n * snaps);
+    let parts = super::parts::Parts::open(out, spec, 3 * len)?;
+    let indices: Vec<usize> = (0..spec.trajectories).collect();
+    let (trajs, resumed) = parts.run(
+        &indices,
+        spec.steps_per_trajectory(),
+        on_progress,
+        |k, progress| simulate_trajectory(spec, k, progress),
+        |_, vals| {
+            let mut tr = Trajectory::new(n, snaps);
+            tr.omega.copy_from_slice(&vals[..len]);
+            tr.g.copy_from_slice(&vals[len..2 * len]);
+            tr.h.copy_from_slice(&vals[2 * len..]);
+            tr
+        },
+    )?;
     write_h5(out, &trajs, &spec.times(), spec.params.nu)?;
-    crate::resume::remove_parts(&parts, (0..spec.trajectories).map(|k| part_path(&parts, k)));
+    parts.finish(&indices);
     Ok(resumed)
 }

@@ -18,6 +18,7 @@ pub mod inflation;
 pub mod layers;
 pub mod loss;
 pub mod model;
+pub mod parts;
 pub mod prior;
 pub mod pth;
 pub mod sampler;

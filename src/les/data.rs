@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use hdf5_metno as hdf5;
 use ndarray::{Array3, Ix3, s};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{FilteredDns, LesFlow};
@@ -185,45 +184,11 @@ fn ferr(path: &Path, e: impl std::fmt::Display) -> DataError {
     }
 }
 
-/// Make or reopen the parts folder (`<out>.parts/`, [`crate::resume::open_parts`]).
-fn open_parts(spec: &LesDataSpec, out: &Path) -> Result<PathBuf, DataError> {
-    let settings = serde_json::to_value(spec).map_err(|e| ferr(out, e))?;
-    crate::resume::open_parts(out, &settings).map_err(DataError::Layout)
-}
-
-fn part_path(dir: &Path, k: usize) -> PathBuf {
-    dir.join(format!("traj_{k:05}.f32"))
-}
-
-fn write_part(path: &Path, tr: &LesTrajectory) -> Result<(), DataError> {
-    let bytes: Vec<u8> = tr
-        .omega_bar
-        .iter()
-        .chain(&tr.pi)
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    crate::atomic::write_bytes(path, &bytes).map_err(|e| ferr(path, e))
-}
-
-fn read_part(path: &Path, k: usize, n: usize, snaps: usize) -> Option<LesTrajectory> {
-    let bytes = std::fs::read(path).ok()?;
-    let len = n * n * snaps;
-    if bytes.len() != 8 * len {
-        return None;
+impl crate::closure::parts::Part for LesTrajectory {
+    /// ω̄ then Π, each snapshot-major.
+    fn fields(&self) -> Vec<&[f32]> {
+        vec![&self.omega_bar, &self.pi]
     }
-    let vals: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    if vals.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    Some(LesTrajectory {
-        index: k,
-        n,
-        omega_bar: vals[..len].to_vec(),
-        pi: vals[len..].to_vec(),
-    })
 }
 
 /// Generate this shard of the job into `out`, resuming from part files. Returns how many
@@ -235,43 +200,29 @@ pub fn generate(
     cancel: &AtomicBool,
 ) -> Result<usize, DataError> {
     spec.validate()?;
-    let dir = open_parts(spec, out)?;
     let snaps = spec.times().len();
     let n = spec.flow.les_n;
+    let len = n * n * snaps;
+    let parts = crate::closure::parts::Parts::open(out, spec, 2 * len)?;
     let per = (spec.duration / spec.flow.dt).round() as u64 + 1;
     let indices = spec.indices();
-    let total = per * indices.len() as u64;
-    let progress = AtomicU64::new(0);
-    let todo: Vec<usize> = indices
-        .iter()
-        .copied()
-        .filter(|&k| {
-            let done = read_part(&part_path(&dir, k), k, n, snaps).is_some();
-            if done {
-                progress.fetch_add(per, Ordering::Relaxed);
+    let (trajs, resumed) = parts.run(
+        &indices,
+        per,
+        on_progress,
+        |k, progress| simulate(spec, k, progress, cancel),
+        |k, mut vals| {
+            let pi = vals.split_off(len);
+            LesTrajectory {
+                index: k,
+                n,
+                omega_bar: vals,
+                pi,
             }
-            !done
-        })
-        .collect();
-    let resumed = indices.len() - todo.len();
-    on_progress(progress.load(Ordering::Relaxed), total);
-    todo.par_iter()
-        .try_for_each(|&k| -> Result<(), DataError> {
-            let tr = simulate(spec, k, &progress, cancel)?;
-            write_part(&part_path(&dir, k), &tr)?;
-            on_progress(progress.load(Ordering::Relaxed), total);
-            Ok(())
-        })?;
-    let trajs = indices
-        .iter()
-        .map(|&k| {
-            read_part(&part_path(&dir, k), k, n, snaps).ok_or_else(|| {
-                DataError::Layout(format!("part {k} missing or damaged; run again to redo it"))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     write(out, spec, &trajs)?;
-    crate::resume::remove_parts(&dir, indices.iter().map(|&k| part_path(&dir, k)));
+    parts.finish(&indices);
     Ok(resumed)
 }
 
