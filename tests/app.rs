@@ -652,10 +652,17 @@ fn a_pytorch_state_dict_opens_as_the_g_model_and_runs() {
 
 #[test]
 fn the_les_preset_runs_the_shipped_learned_closure_and_opens_a_subgrid_model_file() {
+    use closure_lab::les::learn::drain::MeanTie;
     let mut h = harness("les");
     wait_for_experiment(&mut h);
     let snap = h.state().session().snapshot().unwrap();
     assert_eq!(snap.config.closure, ClosureMode::Learned);
+    // the members tied to the FNO as mean + fluctuations (a combo box in the controls)
+    let _ = h.get_by_label("members tied to the FNO");
+    h.state_mut().settings.experiment.tie = Some(MeanTie::Fluctuations);
+    h.state_mut()
+        .apply(closure_lab::app::commands::Command::ApplySettings);
+    h.run_steps(2);
     h.get_by_label("Play").click();
     wait_until(
         &mut h,
@@ -670,6 +677,7 @@ fn the_les_preset_runs_the_shipped_learned_closure_and_opens_a_subgrid_model_fil
     settle(&mut h);
     let snap = h.state().session().snapshot().unwrap();
     assert_eq!(snap.status, None, "the shipped subgrid model runs");
+    assert_eq!(snap.config.tie, Some(MeanTie::Fluctuations));
     assert!(snap.fields.with != snap.fields.without);
     // a subgrid model file goes to the subgrid picker, not to a published case
     let before = snap.generation;

@@ -126,6 +126,16 @@ fn specs_round_trip_every_preset_and_name_bad_settings() {
     )
     .unwrap();
     assert_eq!(cfg.sampling_steps, 10);
+    // the tie of the subgrid closure by name, and the session-14 boolean it replaced
+    use closure_lab::les::learn::drain::MeanTie;
+    spec::apply(&mut cfg, &["tie=fluctuations".into()]).unwrap();
+    assert_eq!(cfg.tie, Some(MeanTie::Fluctuations));
+    spec::apply(&mut cfg, &["exact-drain=true".into()]).unwrap();
+    assert_eq!(cfg.tie, Some(MeanTie::ExactDrain));
+    spec::apply(&mut cfg, &["exact-drain = false".into()]).unwrap();
+    assert_eq!(cfg.tie, None);
+    let e = spec::apply(&mut cfg, &["tie=loose".into()]).unwrap_err();
+    assert!(e.contains("fluctuations"), "{e}");
 }
 
 /// A teacher sets a view up in the window, saves it, and renders it headless: the still

@@ -229,9 +229,9 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     }
     // in the coupled run: the closure's drain follows the truth's with the exact drain,
     // and falls far short without it (the shipped model's shortfall, README)
-    let ratio = |exact: bool| {
+    let ratio = |tie: Option<MeanTie>| {
         let cfg = ExperimentConfig {
-            exact_drain: exact,
+            tie,
             ..base.clone()
         };
         let model: LearnedModel = stochastic.clone().into();
@@ -243,7 +243,13 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
         let sum = |i: usize| pz.iter().map(|p| p[i]).sum::<f64>();
         sum(0) / sum(1)
     };
-    let (with, without) = (ratio(true), ratio(false));
+    let with = ratio(Some(MeanTie::ExactDrain));
+    let fluct = ratio(Some(MeanTie::Fluctuations));
+    let without = ratio(None);
     assert!((0.5..1.5).contains(&with), "exact drain: P_Z ÷ true {with}");
+    assert!(
+        (0.5..1.5).contains(&fluct),
+        "fluctuations: P_Z ÷ true {fluct}"
+    );
     assert!(without < 0.5, "plain: P_Z ÷ true {without}");
 }

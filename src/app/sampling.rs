@@ -1,6 +1,7 @@
 //! The learned closure's sampling controls: steps, sampler, sampling range, ensemble,
 //! resample cadence, waiting for draws, and what the model's calibration covers.
 
+use crate::les::learn::drain::MeanTie;
 use eframe::egui::{self, RichText};
 
 use super::controls::{ControlsContext, WARN};
@@ -97,18 +98,7 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
             .text(r.name),
     );
     if e.flow.closes_subgrid_term() {
-        ui.checkbox(
-            &mut e.exact_drain,
-            "exact drain (members drain what the FNO drains)",
-        )
-        .on_hover_text(
-            "every member takes its components along ω̄ and ψ̄ from the shipped \
-                 deterministic FNO, so its enstrophy and energy transfer P_Z, P_E equal the \
-                 FNO's; the rest is the generator's. Measured over 10 seeds at 64² \
-                 (README, subgrid section): the runs lose energy (0.92 of the DNS) and \
-                 score worse than the FNO alone; drawn every step without it the \
-                 generator ties the FNO",
-        );
+        tie_ui(ui, &mut e.tie);
     }
     let mut dont_wait = !e.blocking;
     ui.checkbox(&mut dont_wait, "don't wait for the closure")
@@ -192,3 +182,28 @@ fn calibrated_steps_ui(
         }
     });
 }
+
+/// The subgrid closure's tie to the shipped FNO (what each choice is, and what it measured).
+fn tie_ui(ui: &mut egui::Ui, tie: &mut Option<MeanTie>) {
+    let name = |t: Option<MeanTie>| match t {
+        None => "untied (the generator's own mean)",
+        Some(MeanTie::ExactDrain) => "exact drain",
+        Some(MeanTie::Fluctuations) => "FNO + fluctuations",
+    };
+    egui::ComboBox::from_label("members tied to the FNO")
+        .selected_text(name(*tie))
+        .show_ui(ui, |ui| {
+            for t in [None, Some(MeanTie::ExactDrain), Some(MeanTie::Fluctuations)] {
+                ui.selectable_value(tie, t, name(t));
+            }
+        })
+        .response
+        .on_hover_text(TIE_HELP);
+}
+
+const TIE_HELP: &str = "untied: each member is a draw of the stochastic model as it is. \
+    exact drain: every member takes its components along ω̄ and ψ̄ from the shipped \
+    deterministic FNO, so its enstrophy and energy transfer P_Z, P_E equal the FNO's; the \
+    rest is the generator's (whose own mean is biased). FNO + fluctuations: the FNO plus the \
+    difference of two draws over √2, projected off span{ω̄, ψ̄}: the FNO's mean and drain, \
+    a draw's spread; twice the draws. Measured scores: README, subgrid section.";

@@ -7,6 +7,7 @@ use super::limits;
 use crate::closure::sampler::Sampler;
 use crate::closure::sde::Schedule;
 use crate::closure::sensors::{Densify, Sensors};
+use crate::les::learn::drain::MeanTie;
 use crate::solver::noise::NoiseParams;
 use crate::solver::{Case, Params, RunKind, Scheme};
 
@@ -123,10 +124,32 @@ pub struct ExperimentConfig {
     /// Wait for each closure sample (deterministic, for the CLI and tests) instead of
     /// running the sampler asynchronously (the app).
     pub blocking: bool,
-    /// Subgrid flow, stochastic learned closure: every member takes its components along
-    /// ω̄ and ψ̄ from the shipped deterministic FNO, so it drains exactly what that mean
-    /// drains (docs/science.md §10.1).
-    pub exact_drain: bool,
+    /// Subgrid flow, stochastic learned closure: how its members are tied to the shipped
+    /// deterministic FNO (`none`, `exact-drain`: each member takes its components along ω̄
+    /// and ψ̄ from the FNO; `fluctuations`: the FNO plus the difference of two draws
+    /// projected off that plane; docs/science.md §10.1).
+    #[serde(with = "tie_or_none")]
+    pub tie: Option<MeanTie>,
+}
+
+/// `tie` as a name, `none` for untied.
+mod tie_or_none {
+    use super::MeanTie;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<MeanTie>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.map_or("none".to_string(), |t| t.to_string()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MeanTie>, D::Error> {
+        let name = String::deserialize(d)?;
+        if name == "none" {
+            return Ok(None);
+        }
+        crate::names::parse::<MeanTie>("tie (or none)", &name)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for ExperimentConfig {
@@ -155,7 +178,7 @@ impl Default for ExperimentConfig {
             threads: limits::THREADS.default,
             // the published interval is the science: wait for each draw unless asked not to
             blocking: true,
-            exact_drain: false,
+            tie: None,
         }
     }
 }

@@ -161,17 +161,16 @@ impl LearnedModel {
                 &req.schedule,
             ),
             LearnedModel::Subgrid(m) => {
-                if req.exact_drain != m.drain.is_some() {
-                    let mean = match req.exact_drain {
-                        true => Some(les_model::embedded_deterministic(m.device())),
-                        false => None,
+                if req.tie != m.drain.as_ref().map(|d| d.1) {
+                    let mean = match req.tie {
+                        Some(tie) => {
+                            Some(les_model::embedded_deterministic(m.device()).map(|d| (d, tie)))
+                        }
+                        None => None,
                     }
                     .transpose()
                     .map_err(|e| e.to_string())?;
-                    *m = m
-                        .clone()
-                        .with_exact_drain(mean)
-                        .map_err(|e| e.to_string())?;
+                    *m = m.clone().tied_to(mean).map_err(|e| e.to_string())?;
                 }
                 m.sample(
                     &req.grid,

@@ -389,7 +389,7 @@ impl Experiment {
             sampler: self.cfg.sampler,
             schedule: self.cfg.schedule(),
             nu: self.cfg.nu,
-            exact_drain: self.cfg.exact_drain,
+            tie: self.cfg.tie,
         };
         w.request(req).map_err(ExperimentError::Closure)?;
         self.calibration.requested(self.steps, &self.true_closure);

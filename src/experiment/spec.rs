@@ -32,6 +32,16 @@ pub fn settings(cfg: &ExperimentConfig) -> Vec<String> {
         .collect()
 }
 
+/// A setting of an older release as today's: `exact-drain = true|false` (session 14) is
+/// `tie = exact-drain|none`.
+fn legacy<'a>(key: &'a str, value: &'a str) -> (&'a str, &'a str) {
+    match (key, value) {
+        ("exact-drain" | "exact_drain", "true") => ("tie", "exact-drain"),
+        ("exact-drain" | "exact_drain", "false") => ("tie", "none"),
+        _ => (key, value),
+    }
+}
+
 /// Apply `key=value` settings to `cfg` (a value that is not a number, a boolean or JSON
 /// is read as a string), then check the result. Errors name the setting.
 pub fn apply(cfg: &mut ExperimentConfig, sets: &[String]) -> Result<(), String> {
@@ -44,16 +54,16 @@ pub fn apply(cfg: &mut ExperimentConfig, sets: &[String]) -> Result<(), String> 
         let (key, value) = set
             .split_once('=')
             .ok_or_else(|| format!("setting `{set}` is not KEY=VALUE"))?;
-        let field = key.trim().replace('-', "_");
+        let (key, value) = legacy(key.trim(), value.trim());
+        let field = key.replace('-', "_");
         if !map.contains_key(&field) {
             let known: Vec<String> = map.keys().map(|k| k.replace('_', "-")).collect();
             return Err(format!(
                 "unknown setting `{}` (known: {})",
-                key.trim(),
+                key,
                 known.join(", ")
             ));
         }
-        let value = value.trim();
         let parsed = serde_json::from_str::<serde_json::Value>(value)
             .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
         let fits = |map: &serde_json::Map<String, serde_json::Value>| {

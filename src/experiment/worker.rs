@@ -25,8 +25,8 @@ pub struct WorkerRequest {
     pub schedule: Schedule,
     /// Viscosity a subgrid model is conditioned on.
     pub nu: f64,
-    /// Subgrid model: draw with the exact drain ([`super::ExperimentConfig::exact_drain`]).
-    pub exact_drain: bool,
+    /// Subgrid model: how the members are tied to the FNO ([`super::ExperimentConfig::tie`]).
+    pub tie: Option<crate::les::learn::drain::MeanTie>,
 }
 
 /// The answer: an ensemble of closure fields for the request's step.
