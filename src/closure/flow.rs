@@ -412,8 +412,7 @@ pub fn train_student(
     let (t0, wall0) = (Instant::now(), ck.state.wall_s);
     let basis = ck.model.basis(cfg.grid, &device);
     for epoch in ck.state.epoch..cfg.epochs {
-        let mut erng =
-            ChaCha8Rng::seed_from_u64(cfg.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37));
+        let mut erng = super::checkpoint::epoch_streams(&device, cfg.seed, epoch);
         let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
         let mut order: Vec<usize> = (0..job.train.len()).collect();
         order.shuffle(&mut erng);

@@ -2,7 +2,7 @@
 //! `loss = mean over the batch of Σ_pixels (σ(t)·s_θ(x_t, t) + z)²`.
 
 use burn::prelude::*;
-use burn::tensor::{Distribution, TensorData};
+use burn::tensor::TensorData;
 use rand::Rng;
 
 use super::layers::DftBasis;
@@ -40,7 +40,12 @@ pub fn dsm_loss(
         .collect();
     let t = Tensor::<1>::from_data(TensorData::new(ts, [b]), &device);
     let std = Tensor::<1>::from_data(TensorData::new(stds, [b]), &device).reshape([b, 1, 1, 1]);
-    let z = Tensor::<4>::random([b, n, n, 1], Distribution::Normal(0.0, 1.0), &device);
+    // drawn on the host from `rng`: burn's parallel random fill depends on how its
+    // threads split the work, and a training run must repeat (and resume) bit for bit
+    let z: Vec<f32> = (0..b * n * n)
+        .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
+        .collect();
+    let z = Tensor::<4>::from_data(TensorData::new(z, [b, n, n, 1]), &device);
     let xt = x0 + z.clone() * std.clone();
     let s = net.forward(xt, t, omega, obs, density, basis);
     let r = s * std + z;

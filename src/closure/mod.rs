@@ -7,6 +7,7 @@
 
 pub mod calibration;
 pub mod card;
+pub mod checkpoint;
 pub mod data;
 pub mod dataset;
 pub mod device;

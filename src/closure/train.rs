@@ -9,8 +9,8 @@ use std::time::Instant;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use rand::Rng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -301,39 +301,29 @@ impl Checkpoint {
             model,
             optim: AdamConfig::new().with_epsilon(1e-8).init(),
         };
-        let state_path = dir.join("state.json");
-        if !state_path.exists() {
+        let Some(mut saved) = super::checkpoint::read::<State>(dir, true)? else {
             return Ok(c);
+        };
+        c.model = weights_from_bytes(net, &saved.model, device)?;
+        if let Some(e) = &saved.ema {
+            c.ema = weights_from_bytes(net, e, plain)?;
         }
-        let s = std::fs::read(&state_path).map_err(io_err(&state_path))?;
-        c.state = serde_json::from_slice(&s)
-            .map_err(|e| ClosureError::Card(format!("{}: {e}", state_path.display())))?;
-        let w = std::fs::read(dir.join("model.bpk")).map_err(io_err(dir))?;
-        c.model = weights_from_bytes(net, &w, device)?;
-        let e = std::fs::read(dir.join("ema.bpk")).map_err(io_err(dir))?;
-        c.ema = weights_from_bytes(net, &e, plain)?;
-        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
-            c.optim = c
-                .optim
-                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
-                .map_err(|e| {
-                    ClosureError::Weights(format!("optimizer state in {}: {e}", dir.display()))
-                })?;
-        }
+        c.optim = saved.optimizer(c.optim, dir)?;
+        c.state = saved.state;
         Ok(c)
     }
 
     /// Weights, EMA, optimiser, then the state (written last: it marks the checkpoint
     /// complete).
     pub(super) fn save(&self, dir: &Path) -> Result<(), ClosureError> {
-        write_atomic(&dir.join("model.bpk"), &weights_to_bytes_f32(&self.model)?)?;
-        write_atomic(&dir.join("ema.bpk"), &weights_to_bytes_f32(&self.ema)?)?;
-        if let Ok(b) = self.optim.into_bytes() {
-            write_atomic(&dir.join("optim.bpk"), &b.to_vec())?;
-        }
-        let state = serde_json::to_vec_pretty(&self.state)
-            .map_err(|e| ClosureError::Card(e.to_string()))?;
-        write_atomic(&dir.join("state.json"), &state)
+        let ema = weights_to_bytes_f32(&self.ema)?;
+        super::checkpoint::write(
+            dir,
+            &self.state,
+            &weights_to_bytes_f32(&self.model)?,
+            Some(&ema),
+            &self.optim,
+        )
     }
 }
 
@@ -407,11 +397,10 @@ pub fn train(
     let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
 
     let basis = Arc::new(ck.model.basis(cfg.grid, &device));
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(cfg.seed ^ (ck.state.epoch as u64).wrapping_mul(0x9E37));
     let t0 = Instant::now();
     let wall0 = ck.state.wall_s;
     for epoch in ck.state.epoch..cfg.epochs {
+        let mut rng = super::checkpoint::epoch_streams(&device, cfg.seed, epoch);
         let mean_loss = train_epoch(
             &mut ck,
             &data,

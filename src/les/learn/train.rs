@@ -319,40 +319,19 @@ impl Checkpoint {
             optim: AdamConfig::new().with_epsilon(1e-8).init(),
             state: State::default(),
         };
-        let state_path = dir.join("state.json");
-        if !state_path.exists() {
+        let Some(mut saved) = crate::closure::checkpoint::read::<State>(dir, false)? else {
             return Ok(c);
-        }
-        let err = |p: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
-        let s =
-            std::fs::read(&state_path).map_err(|e| ClosureError::Input(err(&state_path, &e)))?;
-        c.state =
-            serde_json::from_slice(&s).map_err(|e| ClosureError::Card(err(&state_path, &e)))?;
-        let w = std::fs::read(dir.join("model.bpk"))
-            .map_err(|e| ClosureError::Weights(err(dir, &e)))?;
-        c.net = c.net.with_bytes(&w)?;
-        if let Ok(o) = std::fs::read(dir.join("optim.bpk")) {
-            c.optim = c
-                .optim
-                .from_bytes(burn::tensor::Bytes::from_bytes_vec(o))
-                .map_err(|e| ClosureError::Weights(format!("optimizer state: {e}")))?;
-        }
+        };
+        c.net = c.net.with_bytes(&saved.model)?;
+        c.optim = saved.optimizer(c.optim, dir)?;
+        c.state = saved.state;
         Ok(c)
     }
 
-    /// Weights, optimiser, then the state (written last: it marks the checkpoint whole).
+    /// Weights, optimiser, then the state ([`crate::closure::checkpoint`]).
     fn save(&self, dir: &Path) -> Result<(), ClosureError> {
-        let write = |p: PathBuf, d: &[u8]| {
-            crate::atomic::write_bytes(&p, d)
-                .map_err(|e| ClosureError::Weights(format!("{}: {e}", p.display())))
-        };
-        write(dir.join("model.bpk"), &self.net.valid().bytes()?)?;
-        if let Ok(o) = self.optim.into_bytes() {
-            write(dir.join("optim.bpk"), &o.to_vec())?;
-        }
-        let s = serde_json::to_vec_pretty(&self.state)
-            .map_err(|e| ClosureError::Card(e.to_string()))?;
-        write(dir.join("state.json"), &s)
+        let model = self.net.valid().bytes()?;
+        crate::closure::checkpoint::write(dir, &self.state, &model, None, &self.optim)
     }
 }
 
@@ -396,6 +375,8 @@ pub fn train(
     let manifest = dir.join("manifest.json");
     crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
     let device = Device::flex().autodiff();
+    // the fresh network's initialisation draws from burn's stream
+    device.seed(cfg.seed);
     let mut ck = Checkpoint::resume_or_new(dir, &data.card, &device)?;
     let n = data.train.n;
     let basis = ck.net.basis(n, &device);
@@ -418,10 +399,10 @@ pub fn train(
                 LesNet::Regressor(m) => mse(m.forward(w, Some(l), &basis), t),
             }
         };
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(ck.state.epoch as u64));
     let (t0, wall0) = (Instant::now(), ck.state.wall_s);
     while ck.state.epoch < cfg.epochs {
         let epoch = ck.state.epoch;
+        let mut rng = crate::closure::checkpoint::epoch_streams(&device, cfg.seed, epoch);
         let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
         let mut order: Vec<usize> = (0..data.train.count()).collect();
         order.shuffle(&mut rng);
