@@ -269,7 +269,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     let done = |r: &[LesRow], s: &LesSpectra| match &store {
         Some(st) => st
             .save(&opts, s.seed, s.nu, r)
-            .map_err(|e| crate::solver::SolverError::BadParam(format!("{e:#}"))),
+            .map_err(|e| crate::les::LesError::Store(format!("{e:#}"))),
         None => Ok(()),
     };
     let result =

@@ -20,7 +20,7 @@ use crate::closure::sampler::draw_key;
 use crate::metrics;
 use crate::solver::{C64, Grid, SolverError};
 
-use super::check_cancel;
+use super::{LesError, check_cancel};
 use super::closure::{LesClosure, LesRun};
 use super::filter::{Filter, cutoff_wavenumber};
 use super::learn::learned::{Learned, LearnedRun};
@@ -114,8 +114,8 @@ impl LesEvalOptions {
         super::spin_up_total(&flow, self.spin_up) + (self.t_run / flow.dt).round() as u64
     }
 
-    pub fn validate(&self) -> Result<(), SolverError> {
-        let bad = |m: String| Err(SolverError::BadParam(m));
+    pub fn validate(&self) -> Result<(), LesError> {
+        let bad = |m: String| Err(LesError::Setting(m));
         if self.nus.is_empty() {
             return bad("give at least one ν".into());
         }
@@ -291,7 +291,7 @@ pub fn evaluate_nu(
     learned: &[Learned],
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
-) -> Result<(Vec<LesRow>, LesSpectra), SolverError> {
+) -> Result<(Vec<LesRow>, LesSpectra), LesError> {
     let flow = opts.flow(nu);
     let (w, t0) = spin_up_reporting(&flow, opts, progress, cancel)?;
     let mut dns = FilteredDns::new(flow, &w, t0)?;
@@ -468,7 +468,7 @@ pub fn evaluate(
     learned: &[Learned],
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
-) -> Result<(Vec<LesRow>, Vec<LesSpectra>), SolverError> {
+) -> Result<(Vec<LesRow>, Vec<LesSpectra>), LesError> {
     evaluate_runs(
         opts,
         &opts.runs(),
@@ -486,10 +486,10 @@ pub fn evaluate_runs(
     opts: &LesEvalOptions,
     runs: &[(u64, f64)],
     learned: &[Learned],
-    done: &(dyn Fn(&[LesRow], &LesSpectra) -> Result<(), SolverError> + Sync),
+    done: &(dyn Fn(&[LesRow], &LesSpectra) -> Result<(), LesError> + Sync),
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
-) -> Result<(Vec<LesRow>, Vec<LesSpectra>), SolverError> {
+) -> Result<(Vec<LesRow>, Vec<LesSpectra>), LesError> {
     use rayon::prelude::*;
     opts.validate()?;
     let results: Vec<_> = runs
@@ -507,7 +507,7 @@ pub fn evaluate_runs(
             done(&rows, &spectra)?;
             Ok((rows, spectra))
         })
-        .collect::<Result<_, SolverError>>()?;
+        .collect::<Result<_, LesError>>()?;
     let mut rows = Vec::new();
     let mut spectra = Vec::new();
     for (r, s) in results {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::learn::learned::{Learned, LearnedRun};
 use super::{FilteredDns, LesFlow, check_cancel};
 use crate::closure::calibration::{StateScores, average, score};
-use crate::solver::SolverError;
+use super::LesError;
 
 /// What an ensemble forecast runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,9 +30,9 @@ pub struct ForecastOptions {
 }
 
 impl ForecastOptions {
-    pub fn validate(&self) -> Result<(), SolverError> {
+    pub fn validate(&self) -> Result<(), LesError> {
         self.flow.validate()?;
-        let bad = |m: &str| Err(SolverError::BadParam(m.into()));
+        let bad = |m: &str| Err(LesError::Setting(m.into()));
         let times = [self.spin_up, self.gap, self.lead, self.every];
         if times.iter().any(|t| !t.is_finite() || *t < 0.0) || self.every <= 0.0 {
             return bad("times must be finite and ≥ 0 (score interval > 0)");
@@ -82,7 +82,7 @@ pub fn forecast(
     learned: &Learned,
     progress: &dyn Fn(u64),
     cancel: &AtomicBool,
-) -> Result<Vec<ForecastRow>, SolverError> {
+) -> Result<Vec<ForecastRow>, LesError> {
     opts.validate()?;
     let flow = &opts.flow;
     let (w, t0) = super::spin_up(flow, opts.spin_up, opts.seed, &|_, _| {}, cancel)?;

@@ -33,6 +33,27 @@ use crate::solver::{
 };
 
 pub use closure::{LesClosure, LesRun};
+
+/// What goes wrong in the subgrid case's evaluations and forecasts, by kind: the solver's
+/// own errors (blow-ups, bad grids, an interrupt), a setting the evaluation cannot run
+/// with, a learned closure that cannot draw, or rows that cannot be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum LesError {
+    #[error(transparent)]
+    Solver(#[from] SolverError),
+    #[error("{0}")]
+    Setting(String),
+    /// A learned closure (named by its file stem) failed.
+    #[error("{model}: {source}")]
+    Model {
+        model: String,
+        #[source]
+        source: crate::closure::model::ClosureError,
+    },
+    /// A finished run's rows could not be kept.
+    #[error("{0}")]
+    Store(String),
+}
 pub use eddy::{EddyModel, EddyViscosity};
 pub use filter::{Filter, Restriction};
 pub use subgrid::SubgridTerm;

@@ -8,7 +8,7 @@ use super::drain::MeanTie;
 use super::model::LesModel;
 use crate::closure::eval::SamplerSetting;
 use crate::closure::sampler::{draw_key, seeded};
-use crate::les::{LesClosure, LesFlow, LesRun};
+use crate::les::{LesClosure, LesError, LesFlow, LesRun};
 use crate::solver::{C64, Grid, SolverError};
 
 /// A learned closure as `les-eval` runs it.
@@ -49,11 +49,11 @@ impl Learned {
 
     /// Refuse an LES grid the model was not trained on (Π's statistics depend on where
     /// the filter cuts).
-    pub fn check_grid(&self, les_n: usize) -> Result<(), SolverError> {
+    pub fn check_grid(&self, les_n: usize) -> Result<(), LesError> {
         // an exact drain's mean was checked against the model's grid when attached
         let m = &self.model;
         if m.card.les_n != les_n {
-            return Err(SolverError::BadParam(format!(
+            return Err(LesError::Setting(format!(
                 "{} was trained on the {}² LES grid, not {les_n}²",
                 m.card.name, m.card.les_n
             )));
@@ -64,7 +64,7 @@ impl Learned {
     /// The same closure with its members tied to `mean` (a deterministic model) as `tie`
     /// says ([`LesModel::tied_to`]), or `None` when this one is deterministic itself
     /// (nothing to tie).
-    pub fn tied_to(&self, mean: &LesModel, tie: MeanTie) -> Result<Option<Learned>, SolverError> {
+    pub fn tied_to(&self, mean: &LesModel, tie: MeanTie) -> Result<Option<Learned>, LesError> {
         if self.model.card.kind == super::model::LesKind::Deterministic {
             return Ok(None);
         }
@@ -72,7 +72,10 @@ impl Learned {
             .model
             .clone()
             .tied_to(Some((mean.clone(), tie)))
-            .map_err(|e| SolverError::BadParam(e.to_string()))?;
+            .map_err(|source| LesError::Model {
+                model: self.label.clone(),
+                source,
+            })?;
         Ok(Some(Learned {
             model,
             ..self.clone()
@@ -89,7 +92,7 @@ impl Learned {
         omega_bar_hat: &[C64],
         members: usize,
         key: &[u64],
-    ) -> Result<Vec<Vec<f64>>, SolverError> {
+    ) -> Result<Vec<Vec<f64>>, LesError> {
         let w = grid.to_physical(omega_bar_hat);
         let mut parts = vec![self.seed];
         parts.extend_from_slice(key);
@@ -104,7 +107,10 @@ impl Learned {
                 &self.sampler.schedule,
             )
         })
-        .map_err(|e| SolverError::BadParam(format!("{}: {e}", self.label)))
+        .map_err(|source| LesError::Model {
+            model: self.label.clone(),
+            source,
+        })
     }
 
     /// One Π (spectral) for the state `omega_bar_hat` of flow `flow`.
@@ -114,7 +120,7 @@ impl Learned {
         grid: &Grid,
         omega_bar_hat: &[C64],
         key: &[u64],
-    ) -> Result<Vec<C64>, SolverError> {
+    ) -> Result<Vec<C64>, LesError> {
         let s = self.draw(flow, grid, omega_bar_hat, 1, key)?;
         Ok(grid.to_spectral(&s[0]))
     }
@@ -146,13 +152,13 @@ impl LearnedRun {
     }
 
     /// One step; Π is drawn afresh every `learned.every` steps.
-    pub fn step(&mut self, learned: &Learned, flow: &LesFlow) -> Result<(), SolverError> {
+    pub fn step(&mut self, learned: &Learned, flow: &LesFlow) -> Result<(), LesError> {
         if self.steps % learned.every.max(1) == 0 {
             let grid = self.run.sim.grid().clone();
             let key = [self.stream, self.steps];
             self.held = learned.pi_hat(flow, &grid, self.run.sim.omega_hat(), &key)?;
         }
         self.steps += 1;
-        self.run.step_with_pi(&self.held)
+        Ok(self.run.step_with_pi(&self.held)?)
     }
 }
