@@ -253,3 +253,24 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     );
     assert!(without < 0.5, "plain: P_Z ÷ true {without}");
 }
+
+/// A subgrid model run on another LES grid than it was trained on is flagged (the window
+/// shows the warning); on its own grid it is not.
+#[test]
+fn a_subgrid_model_on_another_les_grid_is_flagged() {
+    let device = Device::flex();
+    let model: LearnedModel = closure_lab::les::learn::model::embedded(&EMBEDDED[1], &device)
+        .unwrap()
+        .into();
+    assert_eq!(model.train_grid(), 64);
+    let base = presets::get(presets::PresetId::Les).config;
+    let grid_note = |n: usize| {
+        let cfg = ExperimentConfig { n, ..base.clone() };
+        model
+            .out_of_distribution(&cfg)
+            .into_iter()
+            .any(|w| w.contains("LES grid"))
+    };
+    assert!(!grid_note(64));
+    assert!(grid_note(32));
+}

@@ -70,7 +70,7 @@ impl LearnedModel {
     pub fn train_grid(&self) -> usize {
         match self {
             LearnedModel::Published(m) => m.card.training.grid,
-            LearnedModel::Subgrid(_) => crate::les::LesFlow::default().les_n,
+            LearnedModel::Subgrid(m) => m.card.les_n,
         }
     }
 
@@ -140,6 +140,13 @@ impl LearnedModel {
                          conditioning extrapolates (asked for {}² DNS fidelity)",
                         cfg.nu,
                         m.card.best_fidelity()
+                    ));
+                }
+                if m.card.les_n != cfg.n {
+                    out.push(format!(
+                        "LES grid {1}×{1}: trained on {0}×{0} (Π's law depends on where the \
+                         filter cuts; les-eval refuses this)",
+                        m.card.les_n, cfg.n
                     ));
                 }
             }

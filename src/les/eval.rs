@@ -20,11 +20,11 @@ use crate::closure::sampler::draw_key;
 use crate::metrics;
 use crate::solver::{C64, Grid, SolverError};
 
-use super::{LesError, check_cancel};
 use super::closure::{LesClosure, LesRun};
 use super::filter::{Filter, cutoff_wavenumber};
 use super::learn::learned::{Learned, LearnedRun};
 use super::{EddyViscosity, FilteredDns, LesFlow, NU_CHOICES, stats};
+use super::{LesError, check_cancel};
 
 /// What `les-eval` runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -8,10 +8,10 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
+use super::LesError;
 use super::learn::learned::{Learned, LearnedRun};
 use super::{FilteredDns, LesFlow, check_cancel};
 use crate::closure::calibration::{StateScores, average, score};
-use super::LesError;
 
 /// What an ensemble forecast runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
