@@ -301,6 +301,35 @@ fn closures_compare_over_seeds_with_paired_intervals() {
             .all(|x| x.paired.iter().all(|(r, _, _)| r != PER_STEP)),
         "a per-step closure has no per-step reference"
     );
+    // a closure tied to a mean is paired with the same model untied (held with held)
+    use closure_lab::les::compare::UNTIED;
+    for s in 1..=3u64 {
+        let e = 0.2 + 0.01 * s as f64;
+        rows.push(learned(s, "learned-stochastic+fluctuations", "a", e - 0.02));
+        rows.push(learned(
+            s,
+            "learned-stochastic+exact-drain+held10",
+            "a",
+            e + 0.08,
+        ));
+    }
+    let summary = summarize(&rows);
+    let untied = |closure: &str| {
+        summary
+            .iter()
+            .find(|x| x.closure == closure)
+            .unwrap()
+            .paired
+            .iter()
+            .find(|(r, s, _)| r == UNTIED && *s == Score::SpectralRmseE)
+            .map(|p| p.2)
+    };
+    let d = untied("learned-stochastic+fluctuations").unwrap();
+    assert!((d.mean + 0.02).abs() < 1e-12 && d.n == 3, "{d:?}");
+    let d = untied("learned-stochastic+exact-drain+held10").unwrap();
+    assert!((d.mean - 0.03).abs() < 1e-12 && d.n == 3, "{d:?}");
+    assert!(untied("learned-stochastic").is_none());
+    assert!(markdown(&summary).contains("ΔE − untied"));
 }
 
 #[test]

@@ -24,6 +24,19 @@ fn per_step_of(closure: &str) -> Option<&str> {
     k.parse::<u64>().ok().map(|_| base)
 }
 
+/// The reference of a closure tied to a mean (`KIND+fluctuations`, `KIND+exact-drain`):
+/// the same model untied, drawn at the same interval, paired by seed.
+pub const UNTIED: &str = "untied";
+
+/// The closure a tied variant is compared with: its name without the tie's suffix.
+fn untied_of(closure: &str) -> Option<String> {
+    use strum::IntoEnumIterator;
+    crate::les::learn::drain::MeanTie::iter().find_map(|t| {
+        let (base, rest) = closure.split_once(t.suffix())?;
+        Some(format!("{base}{rest}"))
+    })
+}
+
 /// Mean ± standard error of the finite values among `n` runs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeanSe {
@@ -208,6 +221,12 @@ pub fn summarize(rows: &[LesRow]) -> Vec<Summary> {
                         .iter()
                         .find(|(q, _)| same_run(q) && q.3 == base && q.4 == k.4);
                     (PER_STEP, found)
+                }))
+                .chain(untied_of(&k.3).map(|base| {
+                    let found = groups
+                        .iter()
+                        .find(|(q, _)| same_run(q) && q.3 == base && q.4 == k.4);
+                    (UNTIED, found)
                 }));
             for (reference, found) in references {
                 if let Some((_, refs)) = found {
@@ -244,7 +263,7 @@ pub fn markdown(summary: &[Summary]) -> String {
     let show = |m: &MeanSe, digits: usize| format!("{:.digits$} ± {:.digits$}", m.mean, m.se);
     let pairs: Vec<(&str, Score)> = REFERENCES
         .iter()
-        .chain(&[PER_STEP])
+        .chain(&[PER_STEP, UNTIED])
         .flat_map(|r| Score::ALL.iter().map(move |s| (*r, *s)))
         .filter(|(r, s)| {
             summary

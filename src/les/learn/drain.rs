@@ -29,6 +29,7 @@ use crate::solver::{C64, Grid};
     strum::Display,
     strum::EnumString,
     strum::VariantNames,
+    strum::EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
