@@ -20,7 +20,8 @@ pub enum DataError {
     Layout(String),
 }
 
-fn ferr(path: &Path, e: impl std::fmt::Display) -> DataError {
+/// A file error naming the file (every data reader and writer reports them so).
+pub(crate) fn ferr(path: &Path, e: impl std::fmt::Display) -> DataError {
     DataError::File {
         path: path.display().to_string(),
         msg: e.to_string(),

@@ -59,10 +59,7 @@ impl Parts {
             .flat_map(|f| f.iter())
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        crate::atomic::write_bytes(&path, &bytes).map_err(|e| DataError::File {
-            path: path.display().to_string(),
-            msg: e.to_string(),
-        })
+        crate::atomic::write_bytes(&path, &bytes).map_err(|e| super::dataset::ferr(&path, e))
     }
 
     /// Part `k`'s values, or `None` when it is missing, of the wrong length or holds a

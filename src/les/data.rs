@@ -20,7 +20,7 @@ use ndarray::{Array3, Ix3, s};
 use serde::{Deserialize, Serialize};
 
 use super::{FilteredDns, LesFlow};
-use crate::closure::dataset::DataError;
+use crate::closure::dataset::{DataError, ferr};
 use crate::solver::Grid;
 
 /// One shard of a job: trajectories `k` with `k % count == index`.
@@ -174,13 +174,6 @@ pub fn simulate(
 fn store(g: &Grid, hat: &[crate::solver::C64], out: &mut [f32]) {
     for (o, v) in out.iter_mut().zip(g.to_physical(hat)) {
         *o = v as f32;
-    }
-}
-
-fn ferr(path: &Path, e: impl std::fmt::Display) -> DataError {
-    DataError::File {
-        path: path.display().to_string(),
-        msg: e.to_string(),
     }
 }
 
