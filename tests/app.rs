@@ -888,3 +888,35 @@ fn a_learned_model_outside_its_training_data_is_flagged() {
         0
     );
 }
+
+/// The LES grid is a control of the subgrid flow: at 32² the runs shown are 32² and the
+/// learned closure steps there without error.
+#[test]
+fn the_les_preset_at_32_steps_with_the_learned_closure() {
+    let mut h = harness("les");
+    wait_for_experiment(&mut h);
+    h.get_by_label("LES grid").click();
+    h.run_steps(2);
+    h.get_by_label("32×32").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the runs restart on the 32² LES grid", |a| {
+        a.session().snapshot().is_some_and(|s| s.fields.n == 32)
+    });
+    let snap = h.state().session().snapshot().unwrap();
+    assert_eq!(snap.config.n, 32);
+    assert_eq!(snap.config.closure, ClosureMode::Learned);
+    h.get_by_label("Play").click();
+    wait_until(&mut h, "the learned closure draws at 32²", |a| {
+        a.session()
+            .snapshot()
+            .is_some_and(|s| s.steps > 20 && s.fields.spread.iter().any(|&v| v > 0.0))
+    });
+    h.get_by_label("Pause").click();
+    settle(&mut h);
+    let snap = h.state().session().snapshot().unwrap();
+    assert_eq!(snap.status, None, "the learned closure runs at 32²");
+    assert!(snap.fields.with != snap.fields.without, "the closure acts");
+    for p in Panel::ALL {
+        assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");
+    }
+}

@@ -219,7 +219,9 @@ fn case_ui(ui: &mut egui::Ui, s: &mut Settings, out: &mut Vec<Command>) {
         }
         let les = ui
             .selectable_label(!published, "Π: subgrid (LES)")
-            .on_hover_text("Kolmogorov flow: a DNS filtered to 64² against 64² large-eddy runs");
+            .on_hover_text(
+                "Kolmogorov flow: a DNS filtered to the LES grid against large-eddy runs on it",
+            );
         if les.clicked() && published {
             out.push(Command::SelectPreset(PresetId::Les));
         }
@@ -309,24 +311,48 @@ fn nu_slider(ui: &mut egui::Ui, nu: &mut f64) -> egui::Response {
     )
 }
 
-/// The subgrid flow's own settings: ν and the DNS grid (the runs shown are 64²).
+/// The subgrid flow's own settings: ν, the LES grid and the DNS grid.
 fn subgrid_ui(ui: &mut egui::Ui, s: &mut Settings) {
     let e = &mut s.experiment;
     ui.label(
-        RichText::new("∂ω/∂t + u·∇ω = νΔω − αω + A cos 8πy;  LES: … − Π, Π = T[u·∇ω] − N₆₄(ω̄)")
-            .small(),
+        RichText::new(format!(
+            "∂ω/∂t + u·∇ω = νΔω − αω + A cos 8πy;  LES on {0}²: … − Π, Π = T[u·∇ω] − N_{0}(ω̄)",
+            e.n
+        ))
+        .small(),
     );
     nu_slider(ui, &mut e.nu).on_hover_text(format!(
         "les-eval scores ν = {:?}; a smaller ν needs a finer DNS",
         crate::les::NU_CHOICES
     ));
-    egui::ComboBox::from_label(limits::DNS_GRID.name)
-        .selected_text(format!("{0}×{0}", e.dns_n))
-        .show_ui(ui, |ui| {
-            for &k in limits::DNS_GRID.values {
-                ui.selectable_value(&mut e.dns_n, k, format!("{k}×{k}"));
-            }
-        });
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label(limits::LES_GRID.name)
+            .selected_text(format!("{0}×{0}", e.n))
+            .show_ui(ui, |ui| {
+                for &k in limits::LES_GRID.values {
+                    ui.add_enabled_ui(crate::les::grids_compatible(e.dns_n, k), |ui| {
+                        ui.selectable_value(&mut e.n, k, format!("{k}×{k}"));
+                    });
+                }
+            })
+            .response
+            .on_hover_text(
+                "the runs shown; the filter keeps what this grid resolves after dealiasing, \
+                 so on a coarser grid Π carries more of the flow. A learned model knows the \
+                 LES grid it was trained on (others are flagged below)",
+            );
+        egui::ComboBox::from_label(limits::DNS_GRID.name)
+            .selected_text(format!("{0}×{0}", e.dns_n))
+            .show_ui(ui, |ui| {
+                for &k in limits::DNS_GRID.values {
+                    ui.add_enabled_ui(crate::les::grids_compatible(k, e.n), |ui| {
+                        ui.selectable_value(&mut e.dns_n, k, format!("{k}×{k}"));
+                    });
+                }
+            })
+            .response
+            .on_hover_text("the truth: at least twice the LES grid");
+    });
 }
 
 /// The learned model of the current case: shipped ones, then files opened this session.

@@ -65,9 +65,9 @@ fn card_ui(ui: &mut egui::Ui, label: &str, m: &LearnedModel) {
         LearnedModel::Subgrid(m) => {
             let t = &m.card.training;
             ui.label(format!(
-                "{label} — {} subgrid closure of Π given ω̄ (64²), conditioned on ν and on the \
-                 DNS fidelity ({} code)",
-                m.card.kind, m.card.labels.fidelity
+                "{label} — {} subgrid closure of Π given ω̄ ({}²), conditioned on ν and on \
+                 the DNS fidelity ({} code)",
+                m.card.kind, m.card.les_n, m.card.labels.fidelity
             ));
             let files: Vec<String> = t
                 .files
@@ -91,7 +91,7 @@ const ABOUT: &str = "Vorticity form of the 2-D Navier–Stokes equations on the 
 Pseudo-spectral, 2/3 dealiasing, forward Euler + Crank–Nicolson (the published scheme).\n\n\
 Closure cases: G = νΔω + 2σξ (the model run keeps advection and forcing), H = −u·∇ω + σξ (the model run keeps forcing and viscosity).\n\
 The learned closure is a conditional score-based diffusion model (VE SDE, g(t) = 26^t) with a Fourier-neural-operator score network, conditioned on the model run's ω and on s×s sensor readings of the true closure; sampled by Euler–Maruyama (Karras ρ = 7 schedule) or Heun.\n\n\
-Subgrid (LES) case, preset \"Subgrid (LES): Kolmogorov flow\": ∂ω/∂t + u·∇ω = νΔω − αω + A cos(8πy) with drag α = 0.2π and A = 16π² (the common 2π-box set-up rescaled), ν = 2e-4…4e-4, solved by a 256² DNS (ETDRK4, dt = 2.5e-4). The filter T keeps the modes a 64² grid resolves after dealiasing (|kₓ|, |k_y| ≤ 21). The 64² large-eddy run solves ∂ω̄/∂t + N₆₄(ω̄) = νΔω̄ − αω̄ + f − Π, where the subgrid term Π = T[u·∇ω] − N₆₄(ω̄) is what the coarse grid cannot compute. Classical closures model it as Π = −∇·(ν_t∇ω̄): Smagorinsky ν_t = (C_sΔ)²|S̄| (C_s = 0.17), Leith ν_t = (C_LΔ)³|∇ω̄| (C_L = 0.2), dynamic Smagorinsky (C_s² from a test filter at 2Δ, domain-averaged, ≥ 0); the oracle feeds the true Π.\n\n\
+Subgrid (LES) case, preset \"Subgrid (LES): Kolmogorov flow\": ∂ω/∂t + u·∇ω = νΔω − αω + A cos(8πy) with drag α = 0.2π and A = 16π² (the common 2π-box set-up rescaled), ν = 2e-4…4e-4, solved by a 256² DNS (ETDRK4, dt = 2.5e-4). The filter T keeps the modes the LES grid (n² = 32², 48², 64² (default) or 128²) resolves after dealiasing (|kₓ|, |k_y| ≤ 21 at 64²). The large-eddy run solves ∂ω̄/∂t + N_n(ω̄) = νΔω̄ − αω̄ + f − Π, where the subgrid term Π = T[u·∇ω] − N_n(ω̄) is what the coarse grid cannot compute. Classical closures model it as Π = −∇·(ν_t∇ω̄): Smagorinsky ν_t = (C_sΔ)²|S̄| (C_s = 0.17), Leith ν_t = (C_LΔ)³|∇ω̄| (C_L = 0.2), dynamic Smagorinsky (C_s² from a test filter at 2Δ, domain-averaged, ≥ 0); the oracle feeds the true Π.\n\n\
 The simulation runs on its own thread at the pace set by \"steps / s\"; the window shows its newest state.\n\n\
 Units: x, y in domain lengths, t in s, ω in 1/s, closures in 1/s².\n\
 References: Dong, Chen & Wu, conditional diffusion closures with neural operators (2024); Song et al., score-based SDEs (2021); Li et al., Fourier neural operator (2021); Karras et al., EDM (2022).";

@@ -190,7 +190,7 @@ impl ExperimentConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        limits::GRID.check(self.n)?;
+        self.flow.grid_choice().check(self.n)?;
         limits::SENSORS.check(self.sensors)?;
         limits::NU.check(self.nu)?;
         limits::DT.check(self.dt)?;
@@ -222,8 +222,15 @@ impl ExperimentConfig {
         // rules between settings, per flow
         let flow = c.flow;
         flow.sanitize(&mut c);
-        if c.sensors > c.n {
-            c.sensors = limits::SENSORS.default.min(c.n);
+        if Sensors::new(c.sensors, c.n).is_err() {
+            // the densest layout this grid takes (0, none, always does)
+            c.sensors = limits::SENSORS
+                .values
+                .iter()
+                .copied()
+                .filter(|&s| s <= limits::SENSORS.default && Sensors::new(s, c.n).is_ok())
+                .max()
+                .unwrap_or(0);
         }
         if c.sampler == Sampler::Flow {
             c.sampling_steps = c.sampling_steps.clamp(1, 2);
@@ -234,7 +241,7 @@ impl ExperimentConfig {
     /// Each setting clamped into its own range.
     fn clamped(&self) -> Self {
         ExperimentConfig {
-            n: limits::GRID.clamp(self.n),
+            n: self.flow.grid_choice().clamp(self.n),
             dns_n: limits::DNS_GRID.clamp(self.dns_n),
             sensors: limits::SENSORS.clamp(self.sensors),
             nu: limits::NU.clamp(self.nu),

@@ -79,6 +79,14 @@ impl Flow {
         }
     }
 
+    /// The grids the model runs may take: the published grids, or the LES grids.
+    pub fn grid_choice(self) -> super::limits::Choice<usize> {
+        match self {
+            Flow::Published => super::limits::GRID,
+            Flow::Kolmogorov => super::limits::LES_GRID,
+        }
+    }
+
     /// Name of the closure term: G, H (the published cases) or Π.
     pub fn term(self, case: Case) -> &'static str {
         match (self, case) {
@@ -176,13 +184,13 @@ impl Flow {
             }
             Flow::Kolmogorov => {
                 if !crate::les::grids_compatible(c.dns_n, c.n) {
-                    c.n = super::limits::GRID
+                    c.n = super::limits::LES_GRID
                         .values
                         .iter()
                         .copied()
                         .filter(|&g| crate::les::grids_compatible(c.dns_n, g))
                         .max()
-                        .unwrap_or(super::limits::GRID.default);
+                        .unwrap_or(super::limits::LES_GRID.default);
                 }
             }
         }

@@ -163,7 +163,14 @@ pub const RECORD_EVERY: Limit<u64> = Limit {
     max: 1_000_000,
     default: 10,
 };
-/// DNS grid of the subgrid (LES) flow; the runs shown are on the 64² LES grid.
+/// LES grid of the subgrid flow (points per side of the runs shown): the filter cuts at
+/// its dealiasing limit, so the coarser the grid the more of the flow the closure decides.
+pub const LES_GRID: Choice<usize> = Choice {
+    name: "LES grid",
+    values: &[32, 48, 64, 128],
+    default: 64,
+};
+/// DNS grid of the subgrid (LES) flow (at least twice the LES grid).
 pub const DNS_GRID: Choice<usize> = Choice {
     name: "DNS grid",
     values: &[128, 256, 512],
