@@ -226,16 +226,17 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
 /// draw is a clear error.
 #[test]
 fn a_subgrid_model_with_a_flow_generator_round_trips() {
-    use closure_lab::les::learn::model::{EMBEDDED, LesModel, embedded};
+    use closure_lab::les::learn::model::LesModel;
+    use closure_lab::les::learn::shipped::{EMBEDDED, embedded};
     // weight initialisation draws from burn's process-wide stream too
     let _g = crate::global_rng();
     let dev = Device::flex();
     // the shipped stochastic model without its flow generator
     let base = {
-        let mut card: serde_json::Value = serde_json::from_slice(EMBEDDED[0].1).unwrap();
+        let mut card: serde_json::Value = serde_json::from_slice(EMBEDDED[0].card).unwrap();
         card.as_object_mut().unwrap().remove("flow");
         let card = serde_json::to_vec(&card).unwrap();
-        LesModel::from_bytes(&card, EMBEDDED[0].2, &dev).unwrap()
+        LesModel::from_bytes(&card, EMBEDDED[0].weights, &dev).unwrap()
     };
     assert!(!base.has_flow() && embedded(&EMBEDDED[0], &dev).unwrap().has_flow());
     let cfg = base.card.score.clone().unwrap().with_sigma_data(0.0);

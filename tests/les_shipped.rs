@@ -10,7 +10,8 @@ use closure_lab::closure::sde::Schedule;
 use closure_lab::experiment::{
     ClosureMode, Experiment, ExperimentConfig, LearnedModel, Panel, presets, spin_up,
 };
-use closure_lab::les::learn::model::{EMBEDDED, LesKind, LesModel};
+use closure_lab::les::learn::model::{LesKind, LesModel};
+use closure_lab::les::learn::shipped::{EMBEDDED, embedded, shipped};
 use closure_lab::solver::Grid;
 
 #[test]
@@ -26,9 +27,8 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         })
         .collect();
     for entry in &EMBEDDED {
-        let (label, card, weights) = (entry.0, entry.1, entry.2);
-        let m = closure_lab::les::learn::model::embedded(entry, &device)
-            .unwrap_or_else(|e| panic!("{label} does not decode: {e}"));
+        let (label, card, weights) = (entry.label, entry.card, entry.weights);
+        let m = embedded(entry, &device).unwrap_or_else(|e| panic!("{label} does not decode: {e}"));
         let want = if label.contains("stochastic") {
             LesKind::Stochastic
         } else {
@@ -113,10 +113,8 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
     let never = AtomicBool::new(false);
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
     for entry in &EMBEDDED {
-        let label = entry.0;
-        let model: LearnedModel = closure_lab::les::learn::model::embedded(entry, &device)
-            .unwrap()
-            .into();
+        let label = entry.label;
+        let model: LearnedModel = embedded(entry, &device).unwrap().into();
         let cfg = ExperimentConfig { ..base.clone() };
         let mut e = Experiment::at(cfg, &omega, t0, Some(model)).unwrap();
         assert!(
@@ -164,7 +162,6 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
 #[test]
 fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_run() {
     use closure_lab::les::learn::drain::MeanTie;
-    use closure_lab::les::learn::model::embedded_deterministic;
     use closure_lab::les::stats::enstrophy_transfer;
     let device = Device::flex();
     let mut base = presets::get(presets::PresetId::Les).config;
@@ -175,8 +172,8 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     base.resample_every = 1;
     let never = AtomicBool::new(false);
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
-    let stochastic = closure_lab::les::learn::model::embedded(&EMBEDDED[0], &device).unwrap();
-    let det = embedded_deterministic(&device).unwrap();
+    let stochastic = embedded(&EMBEDDED[0], &device).unwrap();
+    let det = shipped(LesKind::Deterministic, 64, &device).unwrap();
     assert_eq!(det.card.kind, LesKind::Deterministic);
     // a stochastic model is no mean
     assert!(
@@ -259,9 +256,7 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
 #[test]
 fn a_subgrid_model_on_another_les_grid_is_flagged() {
     let device = Device::flex();
-    let model: LearnedModel = closure_lab::les::learn::model::embedded(&EMBEDDED[1], &device)
-        .unwrap()
-        .into();
+    let model: LearnedModel = embedded(&EMBEDDED[1], &device).unwrap().into();
     assert_eq!(model.train_grid(), 64);
     let base = presets::get(presets::PresetId::Les).config;
     let grid_note = |n: usize| {

@@ -6,10 +6,9 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
-use super::settings::{Backend, Slot};
+use super::settings::{Backend, Settings, Slot};
 use crate::closure::model::ClosureModel;
 use crate::experiment::LearnedModel;
-use crate::les::learn::model::LesModel;
 use crate::solver::Case;
 
 /// A model a picker offers: a label and the model.
@@ -156,28 +155,36 @@ impl Compute {
         self.loading.is_some()
     }
 
-    /// The model of `slot` labelled `choice`, else the first (shipped) one of the slot.
-    pub fn learned(&self, slot: Slot, choice: &str) -> Option<&LearnedModel> {
+    /// The model of `slot` labelled `choice`; without one so labelled, the first of the
+    /// slot trained on `grid` (when given), else the first (shipped) one of the slot.
+    fn pick_in(&self, slot: Slot, choice: &str, grid: Option<usize>) -> Option<&Named> {
         let of_slot = || self.models.iter().filter(move |(_, m)| slot_of(m) == slot);
         of_slot()
             .find(|(l, _)| l == choice)
+            .or_else(|| of_slot().find(|(_, m)| Some(m.train_grid()) == grid))
             .or_else(|| of_slot().next())
-            .map(|(_, m)| m)
     }
 
-    /// [`Self::learned`] of a published case, when it is one (for its card).
+    /// The label and model a run with settings `s` takes: the one chosen for its picker,
+    /// else (none chosen, or the chosen one is gone) the first trained on the run's grid
+    /// where a flow's models know only their own grid (the subgrid flow), else the first.
+    pub fn pick(&self, s: &Settings) -> Option<&Named> {
+        let e = &s.experiment;
+        let slot = Slot::of(e);
+        let grid = (!e.flow.grid_is_the_users()).then_some(e.n);
+        self.pick_in(slot, s.model.get(slot), grid)
+    }
+
+    /// The model of [`Self::pick`].
+    pub fn learned(&self, s: &Settings) -> Option<&LearnedModel> {
+        self.pick(s).map(|(_, m)| m)
+    }
+
+    /// The chosen model of a published case, when it is one (for its card).
     pub fn model_for(&self, case: Case, choice: &str) -> Option<&ClosureModel> {
-        match self.learned(Slot::Case(case), choice)? {
+        match &self.pick_in(Slot::Case(case), choice, None)?.1 {
             LearnedModel::Published(m) => Some(m),
             LearnedModel::Subgrid(_) => None,
-        }
-    }
-
-    /// [`Self::learned`] of the subgrid flow (for its card).
-    pub fn subgrid_model(&self, choice: &str) -> Option<&LesModel> {
-        match self.learned(Slot::Subgrid, choice)? {
-            LearnedModel::Subgrid(m) => Some(m),
-            LearnedModel::Published(_) => None,
         }
     }
 
@@ -268,34 +275,13 @@ fn file_label(path: &std::path::Path) -> String {
 fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, String) {
     let mut notes = Vec::new();
     let mut models = Vec::new();
-    for e in &crate::closure::model::EMBEDDED {
-        let label = e.label;
-        match e.load(device) {
+    for (label, m) in LearnedModel::shipped(device) {
+        match m {
             Ok(m) => {
-                notes.push(format!(
-                    "{label}: {} (trained on {}²)",
-                    m.card.name, m.card.training.grid
-                ));
-                models.push((format!("shipped: {label}"), m.into()));
+                notes.push(format!("{label}: {}", m.summary()));
+                models.push((format!("shipped: {label}"), m));
             }
             Err(e) => notes.push(format!("embedded model {label} unavailable: {e}")),
-        }
-    }
-    for entry in &crate::les::learn::model::EMBEDDED {
-        let label = entry.0;
-        match crate::les::learn::model::embedded(entry, device) {
-            Ok(m) => {
-                notes.push(format!(
-                    "subgrid, {label}: {} (ν {}, fidelity {}²)",
-                    m.card.name,
-                    m.card
-                        .nu_range()
-                        .map_or("?".into(), |(lo, hi)| format!("{lo:.0e}…{hi:.0e}")),
-                    m.card.best_fidelity()
-                ));
-                models.push((format!("shipped: {label}"), m.into()))
-            }
-            Err(e) => notes.push(format!("embedded subgrid model {label} unavailable: {e}")),
         }
     }
     for f in files {

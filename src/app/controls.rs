@@ -313,6 +313,16 @@ fn nu_slider(ui: &mut egui::Ui, nu: &mut f64) -> egui::Response {
 
 /// The subgrid flow's own settings: ν, the LES grid and the DNS grid.
 fn subgrid_ui(ui: &mut egui::Ui, s: &mut Settings) {
+    let les_n = s.experiment.n;
+    subgrid_grids_ui(ui, s);
+    if s.experiment.n != les_n {
+        // a subgrid model knows one LES grid: take the one shipped for the new grid
+        s.model.set(Slot::Subgrid, String::new());
+    }
+}
+
+/// [`subgrid_ui`]'s equation, ν and grids.
+fn subgrid_grids_ui(ui: &mut egui::Ui, s: &mut Settings) {
     let e = &mut s.experiment;
     ui.label(
         RichText::new(format!(
@@ -364,12 +374,10 @@ fn model_picker_ui(
 ) {
     let slot = Slot::of(&s.experiment);
     let choices = cx.compute.choices(slot);
-    let current = s.model.get(slot).to_string();
-    let shown = if choices.contains(&current) {
-        current.clone()
-    } else {
-        choices.first().cloned().unwrap_or_else(|| "—".into())
-    };
+    let shown = cx
+        .compute
+        .pick(s)
+        .map_or_else(|| "—".into(), |(l, _)| l.clone());
     ui.horizontal(|ui| {
         let mut picked = shown.clone();
         egui::ComboBox::from_label("model")
@@ -402,7 +410,7 @@ fn model_warning(s: &Settings, cx: &ControlsContext) -> Option<String> {
         return None;
     }
     let slot = Slot::of(e);
-    match cx.compute.learned(slot, s.model.get(slot)) {
+    match cx.compute.learned(s) {
         Some(m) => {
             let why = m.out_of_distribution(e);
             (!why.is_empty()).then(|| {

@@ -5,7 +5,7 @@ use crate::les::learn::drain::MeanTie;
 use eframe::egui::{self, RichText};
 
 use super::controls::{ControlsContext, WARN};
-use super::settings::{Settings, Slot};
+use super::settings::Settings;
 use crate::closure::sampler::Sampler;
 use crate::experiment::{LearnedModel, limits};
 
@@ -37,11 +37,7 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
         Sampler::Heun => "Heun (ODE)",
         Sampler::Flow => "flow (1–2 steps, distilled)",
     };
-    let slot = Slot::of(e);
-    let has_flow = cx
-        .compute
-        .learned(slot, s.model.get(slot))
-        .is_some_and(LearnedModel::has_flow);
+    let has_flow = cx.compute.learned(s).is_some_and(LearnedModel::has_flow);
     let e = &mut s.experiment;
     let before = e.sampler;
     egui::ComboBox::from_label("sampler")
@@ -64,9 +60,11 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
     }
     let t = limits::T_START;
     // a model may fix its own sampling range (docs/science.md §7.1)
-    let slot = Slot::of(e);
-    let learned = cx.compute.learned(slot, s.model.get(slot));
-    let own = learned.and_then(|m| m.sample_range(e.sampler));
+    let (sampler, steps) = (e.sampler, e.sampling_steps);
+    let learned = cx.compute.learned(s);
+    let own = learned.and_then(|m| m.sample_range(sampler));
+    let coverage =
+        learned.map(|m| crate::closure::inflation::coverage(m.inflation(), sampler, steps));
     let e = &mut s.experiment;
     let flow = e.sampler == Sampler::Flow;
     let slider = ui.add_enabled(
@@ -85,8 +83,7 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
             "this model samples over its own range t = {hi} … {lo}"
         ));
     }
-    if let Some(m) = learned {
-        let c = crate::closure::inflation::coverage(m.inflation(), e.sampler, e.sampling_steps);
+    if let Some(c) = coverage {
         calibrated_steps_ui(ui, c, e);
     }
     let k = limits::ENSEMBLE;

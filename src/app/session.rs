@@ -92,9 +92,8 @@ impl Session {
     /// What the settings ask to run.
     fn launch(settings: &Settings, compute: &Compute) -> Launch {
         let cfg = settings.experiment.clone();
-        let slot = super::settings::Slot::of(&cfg);
         let model = (cfg.closure == ClosureMode::Learned)
-            .then(|| compute.learned(slot, settings.model.get(slot)).cloned())
+            .then(|| compute.learned(settings).cloned())
             .flatten();
         Launch {
             spin_to: presets::get(settings.preset).spin_up,

@@ -10,7 +10,8 @@ use super::Flow;
 use super::config::ExperimentConfig;
 use super::worker::WorkerRequest;
 use crate::closure::model::{ClosureError, ClosureModel};
-use crate::les::learn::model::{self as les_model, LesModel};
+use crate::les::learn::model::{self as les_model, LesKind, LesModel};
+use crate::les::learn::shipped;
 
 #[derive(Clone)]
 pub enum LearnedModel {
@@ -32,12 +33,45 @@ impl From<LesModel> for LearnedModel {
 
 impl LearnedModel {
     /// The shipped model for a run of `cfg`: the case's model in the published flow,
-    /// the stochastic subgrid model in the subgrid one.
+    /// the stochastic subgrid model of the run's LES grid in the subgrid one (the 64²
+    /// one, flagged out of its training data, when none was trained on that grid).
     pub fn embedded(cfg: &ExperimentConfig, device: &Device) -> Result<Self, ClosureError> {
         Ok(match cfg.flow {
             Flow::Published => ClosureModel::embedded_for(cfg.case, device)?.into(),
-            Flow::Kolmogorov => les_model::embedded(&les_model::EMBEDDED[0], device)?.into(),
+            Flow::Kolmogorov => shipped::shipped(LesKind::Stochastic, cfg.n, device)
+                .or_else(|_| shipped::embedded(&shipped::EMBEDDED[0], device))?
+                .into(),
         })
+    }
+
+    /// Every model compiled into the binary, decoded on `device` (or why not), with its
+    /// picker label: the published G and H models, then the subgrid ones.
+    pub fn shipped(device: &Device) -> Vec<(&'static str, Result<Self, ClosureError>)> {
+        let published = crate::closure::model::EMBEDDED
+            .iter()
+            .map(|e| (e.label, e.load(device).map(Self::from)));
+        let subgrid = shipped::EMBEDDED
+            .iter()
+            .map(|e| (e.label, shipped::embedded(e, device).map(Self::from)));
+        published.chain(subgrid).collect()
+    }
+
+    /// What the model is, in one line (the loaded-models note).
+    pub fn summary(&self) -> String {
+        match self {
+            LearnedModel::Published(m) => {
+                format!("{} (trained on {}²)", m.card.name, m.card.training.grid)
+            }
+            LearnedModel::Subgrid(m) => format!(
+                "subgrid {}² LES, {} (ν {}, fidelity {}²)",
+                m.card.les_n,
+                m.card.name,
+                m.card
+                    .nu_range()
+                    .map_or("?".into(), |(lo, hi)| format!("{lo:.0e}…{hi:.0e}")),
+                m.card.best_fidelity()
+            ),
+        }
     }
 
     /// A model file of either kind: a subgrid model's `.bpk` (told by its card), else a
@@ -170,9 +204,10 @@ impl LearnedModel {
             LearnedModel::Subgrid(m) => {
                 if req.tie != m.drain.as_ref().map(|d| d.1) {
                     let mean = match req.tie {
-                        Some(tie) => {
-                            Some(les_model::embedded_deterministic(m.device()).map(|d| (d, tie)))
-                        }
+                        Some(tie) => Some(
+                            shipped::shipped(LesKind::Deterministic, m.card.les_n, m.device())
+                                .map(|d| (d, tie)),
+                        ),
                         None => None,
                     }
                     .transpose()

@@ -139,7 +139,7 @@ pub(super) fn bench_closure(
     bench_subgrid(json, sizes, batches, seconds, on, &device, &thread_counts)
 }
 
-/// The shipped subgrid Π model (on its own LES grid only), plain and with the exact
+/// The shipped subgrid Π models (each on its own LES grid), plain and with the exact
 /// drain, with the published sampler and its flow generator: what a fresh draw every LES
 /// step costs.
 fn bench_subgrid(
@@ -152,54 +152,50 @@ fn bench_subgrid(
     thread_counts: &[usize],
 ) -> Result<()> {
     use crate::closure::eval::SamplerSetting;
-    use crate::les::learn::model::{EMBEDDED, LesKind, embedded, embedded_deterministic};
-    let Some(plain) = EMBEDDED
-        .iter()
-        .map(|e| embedded(e, device))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .find(|m| m.card.kind == LesKind::Stochastic)
-    else {
-        return Ok(());
-    };
-    let drained = plain
-        .clone()
-        .with_exact_drain(Some(embedded_deterministic(device)?))?;
-    let n = plain.card.les_n;
-    if !sizes.contains(&n) {
-        return Ok(());
-    }
-    let grid = Grid::new(n)?;
-    let omega: Vec<f64> = grf::grf(&grid, GrfParams::default(), 3)
-        .iter()
-        .map(|w| w * 30.0)
-        .collect();
-    for &batch in batches {
-        for &threads in thread_counts {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()?;
-            for label in ["em-karras10", "flow-1"] {
-                let s = SamplerSetting::parse(label).map_err(anyhow::Error::msg)?;
-                for (which, model) in [("subgrid", &plain), ("subgrid+drain", &drained)] {
-                    let draw =
-                        || model.sample(&grid, &omega, 2e-4, 256, batch, s.sampler, &s.schedule);
-                    let t = pool.install(|| {
-                        draw()?;
-                        time_per_call(seconds, || {
+    use crate::les::learn::model::LesKind;
+    use crate::les::learn::shipped::shipped;
+    // each shipped LES grid among the sizes asked for (models run on their own grid only)
+    for &n in sizes {
+        let Ok(plain) = shipped(LesKind::Stochastic, n, device) else {
+            continue;
+        };
+        let drained =
+            plain
+                .clone()
+                .with_exact_drain(Some(shipped(LesKind::Deterministic, n, device)?))?;
+        let grid = Grid::new(n)?;
+        let omega: Vec<f64> = grf::grf(&grid, GrfParams::default(), 3)
+            .iter()
+            .map(|w| w * 30.0)
+            .collect();
+        for &batch in batches {
+            for &threads in thread_counts {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()?;
+                for label in ["em-karras10", "flow-1"] {
+                    let s = SamplerSetting::parse(label).map_err(anyhow::Error::msg)?;
+                    for (which, model) in [("subgrid", &plain), ("subgrid+drain", &drained)] {
+                        let draw = || {
+                            model.sample(&grid, &omega, 2e-4, 256, batch, s.sampler, &s.schedule)
+                        };
+                        let t = pool.install(|| {
                             draw()?;
-                            Ok(())
-                        })
-                    })?;
-                    let row = ClosureRow::new(
-                        on,
-                        which,
-                        label,
-                        s.sampler.nfe(s.schedule.steps()),
-                        [n, batch, threads],
-                        t,
-                    );
-                    row.emit(json)?;
+                            time_per_call(seconds, || {
+                                draw()?;
+                                Ok(())
+                            })
+                        })?;
+                        ClosureRow::new(
+                            on,
+                            which,
+                            label,
+                            s.sampler.nfe(s.schedule.steps()),
+                            [n, batch, threads],
+                            t,
+                        )
+                        .emit(json)?;
+                    }
                 }
             }
         }

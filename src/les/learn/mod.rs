@@ -12,6 +12,7 @@ pub mod drain;
 pub mod learned;
 pub mod model;
 pub mod regressor;
+pub mod shipped;
 pub mod train;
 
 use std::path::Path;

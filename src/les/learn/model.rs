@@ -191,49 +191,6 @@ pub fn is_les_card(weights: &Path) -> bool {
         .is_ok_and(|b| serde_json::from_slice::<Probe>(&b).is_ok())
 }
 
-/// The shipped subgrid closures with their picker labels (card JSON, weights, and the
-/// flow generator's weights when the card has one).
-pub static EMBEDDED: [(&str, &[u8], &[u8], Option<&[u8]>); 2] = [
-    (
-        "learned (stochastic)",
-        include_bytes!("../../../assets/les_stochastic.json"),
-        include_bytes!("../../../assets/les_stochastic.bpk"),
-        EMBEDDED_FLOW_STOCHASTIC,
-    ),
-    (
-        "learned (deterministic)",
-        include_bytes!("../../../assets/les_deterministic.json"),
-        include_bytes!("../../../assets/les_deterministic.bpk"),
-        None,
-    ),
-];
-
-static EMBEDDED_FLOW_STOCHASTIC: Option<&[u8]> =
-    Some(include_bytes!("../../../assets/les_stochastic.flow.bpk"));
-
-/// An embedded subgrid model (an entry of [`EMBEDDED`]) decoded on `device`.
-pub fn embedded(
-    entry: &(&str, &[u8], &[u8], Option<&[u8]>),
-    device: &Device,
-) -> Result<LesModel, ClosureError> {
-    let m = LesModel::from_bytes(entry.1, entry.2, device)?;
-    match entry.3 {
-        Some(f) => m.attach_flow(f),
-        None => Ok(m),
-    }
-}
-
-/// The shipped deterministic FNO (the mean of the exact drain).
-pub fn embedded_deterministic(device: &Device) -> Result<LesModel, ClosureError> {
-    let entry = EMBEDDED
-        .iter()
-        .find(|e| {
-            serde_json::from_slice::<LesCard>(e.1).is_ok_and(|c| c.kind == LesKind::Deterministic)
-        })
-        .ok_or_else(|| ClosureError::Card("no deterministic subgrid model is shipped".into()))?;
-    embedded(entry, device)
-}
-
 impl LesCard {
     /// The highest fidelity (DNS grid) the model was trained on: what it is asked for.
     pub fn best_fidelity(&self) -> usize {

@@ -1,0 +1,48 @@
+//! The subgrid closures compiled into the binary: per LES grid a stochastic model (with
+//! its distilled flow generator) and the deterministic FNO that is its mean.
+
+use burn::tensor::Device;
+
+use super::model::{LesCard, LesKind, LesModel};
+use crate::closure::model::{ClosureError, Embedded};
+
+/// The shipped subgrid closures, the 64² ones (the `les` preset's grid) first.
+pub static EMBEDDED: [Embedded; 2] = [
+    Embedded {
+        label: "learned (stochastic, 64²)",
+        card: include_bytes!("../../../assets/les_stochastic.json"),
+        weights: include_bytes!("../../../assets/les_stochastic.bpk"),
+        flow: Some(include_bytes!("../../../assets/les_stochastic.flow.bpk")),
+    },
+    Embedded {
+        label: "learned (deterministic, 64²)",
+        card: include_bytes!("../../../assets/les_deterministic.json"),
+        weights: include_bytes!("../../../assets/les_deterministic.bpk"),
+        flow: None,
+    },
+];
+
+/// An embedded subgrid model (an entry of [`EMBEDDED`]) decoded on `device`.
+pub fn embedded(entry: &Embedded, device: &Device) -> Result<LesModel, ClosureError> {
+    let m = LesModel::from_bytes(entry.card, entry.weights, device)?;
+    match entry.flow {
+        Some(f) => m.attach_flow(f),
+        None => Ok(m),
+    }
+}
+
+/// The shipped model of `kind` trained on the `les_n`² LES grid, decoded on `device`.
+pub fn shipped(kind: LesKind, les_n: usize, device: &Device) -> Result<LesModel, ClosureError> {
+    let entry = EMBEDDED
+        .iter()
+        .find(|e| {
+            serde_json::from_slice::<LesCard>(e.card)
+                .is_ok_and(|c| c.kind == kind && c.les_n == les_n)
+        })
+        .ok_or_else(|| {
+            ClosureError::Card(format!(
+                "no {kind} subgrid model is shipped for the {les_n}² LES grid"
+            ))
+        })?;
+    embedded(entry, device)
+}
