@@ -294,6 +294,23 @@ fn closures_compare_over_seeds_with_paired_intervals() {
     assert!((d.mean - 0.05).abs() < 1e-12 && d.n == 3, "{d:?}");
     let table = markdown(&summary);
     assert!(table.contains("ΔE − per-step"), "{table}");
+    // a closure whose flow latent is correlated in time is paired with the white one
+    for s in 1..=3u64 {
+        let e = 0.2 + 0.01 * s as f64;
+        rows.push(learned(s, "learned-stochastic+ar0.05", "a", e - 0.03));
+    }
+    let summary = summarize(&rows);
+    let ar = summary
+        .iter()
+        .find(|x| x.closure == "learned-stochastic+ar0.05")
+        .unwrap();
+    let d = ar
+        .paired
+        .iter()
+        .find(|(r, s, _)| r == PER_STEP && *s == Score::SpectralRmseE)
+        .unwrap()
+        .2;
+    assert!((d.mean + 0.03).abs() < 1e-12 && d.n == 3, "{d:?}");
     assert!(
         summary
             .iter()

@@ -17,18 +17,22 @@ use closure_lab::solver::Grid;
 #[test]
 fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
     let device = Device::flex();
-    let grid = Grid::new(64).unwrap();
-    // a smooth ω̄ with the Kolmogorov forcing's shape
-    let w: Vec<f64> = (0..64 * 64)
-        .map(|i| {
-            let (x, y) = ((i % 64) as f64 / 64.0, (i / 64) as f64 / 64.0);
-            30.0 * (8.0 * std::f64::consts::PI * y).cos()
-                + 10.0 * (2.0 * std::f64::consts::PI * x).sin()
-        })
-        .collect();
+    let mut grids = Vec::new();
     for entry in &EMBEDDED {
         let (label, card, weights) = (entry.label, entry.card, entry.weights);
         let m = embedded(entry, &device).unwrap_or_else(|e| panic!("{label} does not decode: {e}"));
+        // on its own LES grid (named in its label), a smooth ω̄ with the forcing's shape
+        let n = m.card.les_n;
+        assert!(label.contains(&format!("{n}²")), "{label}: trained on {n}²");
+        grids.push((n, m.card.kind));
+        let grid = Grid::new(n).unwrap();
+        let w: Vec<f64> = (0..n * n)
+            .map(|i| {
+                let (x, y) = ((i % n) as f64 / n as f64, (i / n) as f64 / n as f64);
+                30.0 * (8.0 * std::f64::consts::PI * y).cos()
+                    + 10.0 * (2.0 * std::f64::consts::PI * x).sin()
+            })
+            .collect();
         let want = if label.contains("stochastic") {
             LesKind::Stochastic
         } else {
@@ -50,11 +54,19 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
                 assert_eq!((t.sampler, t.steps), (Sampler::Flow, Some(steps)));
             }
         }
-        // the card's a-priori table: its own rows at every ν and the classical ones
+        // the card's a-priori table: its own rows at every ν it was trained at, and the
+        // classical ones on the same files
         let rows = &m.card.eval;
         let of = |c: &str| rows.iter().filter(|r| r["closure"] == c).count();
         let own = m.card.kind.closure_name();
-        assert!(of(own) >= 3, "{label}: {} rows of its own", of(own));
+        for f in &m.card.training.files {
+            assert!(
+                rows.iter()
+                    .any(|r| r["closure"] == own && r["nu"].as_f64() == Some(f.1)),
+                "{label}: no row of its own at the training ν {}",
+                f.1
+            );
+        }
         for c in ["none", "smagorinsky", "dynamic-smagorinsky"] {
             assert_eq!(of(c), of(own), "{label}: {c} is scored on the same files");
         }
@@ -95,6 +107,14 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         let err = LesModel::from_bytes(b"{\"format_version\": 1}", weights, &device).unwrap_err();
         assert!(err.to_string().contains("missing field"), "{err}");
     }
+    // every shipped LES grid has a stochastic model and the FNO that is its mean
+    for &(n, _) in &grids {
+        for kind in [LesKind::Stochastic, LesKind::Deterministic] {
+            assert!(grids.contains(&(n, kind)), "no {kind} model for {n}²");
+            assert_eq!(shipped(kind, n, &device).unwrap().card.les_n, n);
+        }
+    }
+    assert!(shipped(LesKind::Stochastic, 128, &device).is_err());
 }
 
 #[test]
@@ -114,8 +134,12 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
     for entry in &EMBEDDED {
         let label = entry.label;
-        let model: LearnedModel = embedded(entry, &device).unwrap().into();
-        let cfg = ExperimentConfig { ..base.clone() };
+        let model = embedded(entry, &device).unwrap();
+        let cfg = ExperimentConfig {
+            n: model.card.les_n,
+            ..base.clone()
+        };
+        let model: LearnedModel = model.into();
         let mut e = Experiment::at(cfg, &omega, t0, Some(model)).unwrap();
         assert!(
             e.has_model(),
@@ -268,4 +292,78 @@ fn a_subgrid_model_on_another_les_grid_is_flagged() {
     };
     assert!(!grid_note(64));
     assert!(grid_note(32));
+}
+
+/// A flow generator's latent with memory τ is an AR(1) in time: each draw's latent keeps
+/// unit variance and correlates with the previous one by ρ = exp(−Δt/τ), and the draws
+/// from such latents are closer to each other than white draws are. Without memory the
+/// draw carries no latent; a model without a flow generator refuses one.
+#[test]
+fn a_flow_latent_with_memory_is_an_ar1_in_time_and_its_draws_follow() {
+    use closure_lab::closure::eval::SamplerSetting;
+    use closure_lab::les::LesFlow;
+    use closure_lab::les::learn::learned::Learned;
+    let device = Device::flex();
+    let model = shipped(LesKind::Stochastic, 64, &device).unwrap();
+    let flow = LesFlow::default();
+    let grid = Grid::new(64).unwrap();
+    let w: Vec<f64> = (0..64 * 64)
+        .map(|i| {
+            let (x, y) = ((i % 64) as f64 / 64.0, (i / 64) as f64 / 64.0);
+            30.0 * (8.0 * std::f64::consts::PI * y).cos()
+                + 10.0 * (2.0 * std::f64::consts::PI * x).sin()
+        })
+        .collect();
+    let w_hat = grid.to_spectral(&w);
+    let with = |model: LesModel, memory: f64| Learned {
+        label: "test".into(),
+        model,
+        every: 1,
+        ensemble: 1,
+        seed: 3,
+        sampler: SamplerSetting::parse("flow-1").unwrap(),
+        memory,
+    };
+    let l = with(model.clone(), 20.0 * flow.dt);
+    assert!(l.closure().ends_with(&format!("+ar{}", 20.0 * flow.dt)));
+    let rho = l.latent_rho(flow.dt);
+    assert!((rho - (-0.05f64).exp()).abs() < 1e-12, "{rho}");
+    let values = |z: &burn::tensor::Tensor<4>| z.clone().into_data().try_to_vec::<f32>().unwrap();
+    let (d1, z1) = l.draw_from(&flow, &grid, &w_hat, 1, &[0, 0], None).unwrap();
+    let z1 = z1.expect("a latent with memory");
+    let (d2, z2) = l
+        .draw_from(&flow, &grid, &w_hat, 1, &[0, 1], Some(z1.clone()))
+        .unwrap();
+    let (a, b) = (values(&z1), values(&z2.unwrap()));
+    let m = a.len() as f64;
+    let var = b.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / m;
+    let corr = a
+        .iter()
+        .zip(&b)
+        .map(|(&x, &y)| x as f64 * y as f64)
+        .sum::<f64>()
+        / m;
+    // 4096 values: sampling error of both ≈ 0.02
+    assert!((var - 1.0).abs() < 0.1, "latent variance {var}");
+    assert!(
+        (corr - rho).abs() < 0.1,
+        "lag-1 correlation {corr}, ρ = {rho}"
+    );
+    let dist = |p: &[f64], q: &[f64]| p.iter().zip(q).map(|(x, y)| (x - y).powi(2)).sum::<f64>();
+    let white = with(model.clone(), 0.0);
+    let (e1, none) = white
+        .draw_from(&flow, &grid, &w_hat, 1, &[0, 0], None)
+        .unwrap();
+    assert!(none.is_none(), "a white draw keeps no latent");
+    let (e2, _) = white
+        .draw_from(&flow, &grid, &w_hat, 1, &[0, 1], None)
+        .unwrap();
+    let (near, apart) = (dist(&d1[0], &d2[0]), dist(&e1[0], &e2[0]));
+    assert!(near < 0.5 * apart, "correlated {near} vs white {apart}");
+    // the FNO has no latent to correlate
+    let det = with(shipped(LesKind::Deterministic, 64, &device).unwrap(), 1.0);
+    assert!(
+        det.draw_from(&flow, &grid, &w_hat, 1, &[0, 0], None)
+            .is_err()
+    );
 }

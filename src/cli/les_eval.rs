@@ -86,6 +86,12 @@ pub struct LesEvalArgs {
     /// paired by seed).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub resample_every: Vec<u64>,
+    /// Correlation time (time units) of the flow generator's latent between draws, an
+    /// AR(1) in time; 0: a fresh latent every draw (white). A list runs every stochastic
+    /// closure once per value (`0,0.05`: `KIND` and `KIND+ar0.05`, paired by seed).
+    /// Needs `--sampler flow-1|flow-2`.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub latent_memory: Vec<f64>,
     /// A deterministic learned model (`les-train --kind deterministic`) whose mean gives
     /// every stochastic closure's members their components along ω̄ and ψ̄: each
     /// stochastic model also runs as `KIND+exact-drain`, whose members all drain the
@@ -98,6 +104,24 @@ pub struct LesEvalArgs {
     /// `KIND+fluctuations`).
     #[arg(long, value_delimiter = ',', default_value = "exact-drain", value_parser = |s: &str| crate::names::parse::<MeanTie>("tie", s))]
     pub tie: Vec<MeanTie>,
+}
+
+/// Refuse latent memories that are not times, or that a sampler without a latent would
+/// ignore.
+pub fn check_memory(memory: &[f64], sampler: &crate::closure::eval::SamplerSetting) -> Result<()> {
+    if memory.is_empty() || memory.len() > 8 {
+        anyhow::bail!("--latent-memory takes 1…8 correlation times");
+    }
+    if let Some(m) = memory.iter().find(|m| !(0.0..=100.0).contains(*m)) {
+        anyhow::bail!("--latent-memory must be 0…100 time units, got {m}");
+    }
+    if memory.iter().any(|&m| m > 0.0) && sampler.sampler != crate::closure::sampler::Sampler::Flow
+    {
+        anyhow::bail!(
+            "--latent-memory correlates a flow generator's latent: use --sampler flow-1 or flow-2"
+        );
+    }
+    Ok(())
 }
 
 /// The learned closures of `les-eval`/`les-forecast`: each model, and with `drain_mean`
@@ -219,16 +243,25 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
             ensemble: a.ensemble,
             seed: a.seed,
             sampler: sampler.clone(),
+            memory: 0.0,
         },
     )?;
-    let learned: Vec<_> = learned
-        .iter()
-        .flat_map(|l| {
-            a.resample_every
-                .iter()
-                .map(|&every| crate::les::learn::learned::Learned { every, ..l.clone() })
-        })
-        .collect();
+    check_memory(&a.latent_memory, &sampler)?;
+    let mut variants = Vec::new();
+    for l in &learned {
+        // a latent memory is a property of a flow generator's draws
+        let stochastic = l.model.has_flow();
+        for &every in &a.resample_every {
+            for &memory in a.latent_memory.iter().filter(|&&m| m == 0.0 || stochastic) {
+                variants.push(crate::les::learn::learned::Learned {
+                    every,
+                    memory,
+                    ..l.clone()
+                });
+            }
+        }
+    }
+    let learned = variants;
     for l in &learned {
         l.check_grid(opts.les_n)?;
     }

@@ -46,6 +46,10 @@ pub struct LesForecastArgs {
     /// Steps between fresh draws of Π (held in between).
     #[arg(long, default_value_t = 10)]
     pub resample_every: u64,
+    /// Correlation time (time units) of the flow generator's latent between draws (an
+    /// AR(1) in time); 0: a fresh latent every draw. Needs `--sampler flow-1|flow-2`.
+    #[arg(long, default_value_t = 0.0)]
+    pub latent_memory: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[arg(long)]
@@ -93,6 +97,7 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
     }
     let sampler =
         crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
+    super::les_eval::check_memory(&[a.latent_memory], &sampler)?;
     let mut learned = super::les_eval::learned_closures(
         std::slice::from_ref(&a.model),
         a.drain_mean.as_deref(),
@@ -105,6 +110,7 @@ pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
             ensemble: 1,
             seed: a.seed,
             sampler: sampler.clone(),
+            memory: a.latent_memory,
         },
     )?;
     let learned = learned.remove(0);

@@ -62,6 +62,8 @@ impl Bases {
 /// `ensemble` members of `net` for one conditioning on an `n × n` grid, in network units
 /// (`[ensemble][n²]`): the reverse SDE/ODE of a score network, or a flow generator's
 /// straight path ([`Sampler::uses_score`] decides which output of `net` drives it).
+/// `start`, for a flow generator only, is its latent `z ~ N(0, 1)` of shape
+/// `[ensemble, n, n, 1]` (fresh noise when `None`).
 #[allow(clippy::too_many_arguments)]
 pub fn members(
     net: &ScoreNet,
@@ -72,6 +74,7 @@ pub fn members(
     ensemble: usize,
     n: usize,
     device: &Device,
+    start: Option<Tensor<4>>,
 ) -> Result<Vec<Vec<f64>>, ClosureError> {
     let mut score = |x: Tensor<4>, t: f64| {
         let tt = time_tensor(t, x.dims()[0], device);
@@ -81,14 +84,30 @@ pub fn members(
             net.raw(x, tt, cond, basis)
         }
     };
-    let x = sample(
-        &mut score,
-        net.sde(),
-        sampler,
-        schedule,
-        [ensemble, n, n, 1],
-        device,
-    );
+    let x = match start {
+        Some(z) if sampler == Sampler::Flow => {
+            if z.dims() != [ensemble, n, n, 1] {
+                return Err(ClosureError::Input(format!(
+                    "a latent of shape {:?} for {ensemble} members on {n}²",
+                    z.dims()
+                )));
+            }
+            super::flow::integrate(&mut score, z, schedule.steps())
+        }
+        Some(_) => {
+            return Err(ClosureError::Input(
+                "only a flow generator draws from a given latent".into(),
+            ));
+        }
+        None => sample(
+            &mut score,
+            net.sde(),
+            sampler,
+            schedule,
+            [ensemble, n, n, 1],
+            device,
+        ),
+    };
     fields(x, n, 1.0)
 }
 

@@ -426,8 +426,9 @@ impl ClosureModel {
         let basis = self.bases.get(n, net.modes(), &device);
         let onehot = class.map(|c| one_hot(&[c], DENSITIES.len(), &device));
         let cond = net.condition(w_t, o_t, onehot, &basis);
-        let raws =
-            super::draw::members(net, &cond, &basis, sampler, &schedule, ensemble, n, &device)?;
+        let raws = super::draw::members(
+            net, &cond, &basis, sampler, &schedule, ensemble, n, &device, None,
+        )?;
         let mut out = Vec::with_capacity(ensemble);
         for raw in raws {
             let mut f = match (&self.card.whitening, class) {

@@ -14,13 +14,19 @@ use super::eval::LesRow;
 /// closure at all, and the deterministic FNO (the closure to beat).
 pub const REFERENCES: [&str; 2] = ["none", "learned-deterministic"];
 
-/// The reference of a closure whose draws are held for k steps (`KIND+heldk`): the same
-/// closure and model drawn afresh every step, paired by seed.
+/// The reference of a closure whose draws are held for k steps (`KIND+heldk`) or whose
+/// flow latent is correlated in time (`KIND+arτ`): the same closure and model drawn
+/// afresh, from fresh noise, every step, paired by seed.
 pub const PER_STEP: &str = "per-step";
 
-/// The closure a held variant is compared with: its name without the `+heldk` suffix.
+/// The closure a held or correlated variant is compared with: its name without the
+/// `+arτ` suffix, else without the `+heldk` suffix.
 fn per_step_of(closure: &str) -> Option<&str> {
-    let (base, k) = closure.rsplit_once(crate::les::learn::learned::HELD)?;
+    use crate::les::learn::learned::{HELD, MEMORY};
+    if let Some((base, m)) = closure.rsplit_once(MEMORY) {
+        return m.parse::<f64>().ok().map(|_| base);
+    }
+    let (base, k) = closure.rsplit_once(HELD)?;
     k.parse::<u64>().ok().map(|_| base)
 }
 

@@ -1,11 +1,15 @@
 //! A learned subgrid closure inside an LES run: Π drawn from the model for the run's own
 //! ω̄ every `every` steps and held in between (one member: a stochastic closure gives one
-//! trajectory of a random LES).
+//! trajectory of a random LES). A flow generator's draws may start from a latent that is
+//! an AR(1) process in time (correlation time `memory`) instead of fresh noise.
 
 use std::sync::Arc;
 
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
 use super::drain::MeanTie;
-use super::model::LesModel;
+use super::model::{Draw, LesModel};
 use crate::closure::eval::SamplerSetting;
 use crate::closure::sampler::{draw_key, seeded};
 use crate::les::{LesClosure, LesError, LesFlow, LesRun};
@@ -27,7 +31,14 @@ pub struct Learned {
     /// How Π is drawn (the published 10-step Euler–Maruyama schedule, Heun, or the
     /// model's distilled flow generator).
     pub sampler: SamplerSetting,
+    /// Correlation time (time units) of the flow generator's latent between draws: each
+    /// draw starts from `z ← ρ z + √(1 − ρ²) ξ`, ρ = exp(−Δt_draw / memory), ξ fresh
+    /// noise; 0: white in time (a fresh latent every draw).
+    pub memory: f64,
 }
+
+/// Suffix of a closure whose flow latent is correlated in time (`+ar0.05`).
+pub const MEMORY: &str = "+ar";
 
 /// Suffix of a closure whose draws are held for `k > 1` steps (`+held10`).
 pub const HELD: &str = "+held";
@@ -44,7 +55,20 @@ impl Learned {
         if self.every > 1 {
             name.push_str(&format!("{HELD}{}", self.every));
         }
+        if self.memory > 0.0 {
+            name.push_str(&format!("{MEMORY}{}", self.memory));
+        }
         name
+    }
+
+    /// The AR(1) coefficient of the latent between two draws `every` steps of `dt`
+    /// apart (0 without memory).
+    pub fn latent_rho(&self, dt: f64) -> f64 {
+        if self.memory > 0.0 {
+            (-(self.every.max(1) as f64) * dt / self.memory).exp()
+        } else {
+            0.0
+        }
     }
 
     /// Refuse an LES grid the model was not trained on (Π's statistics depend on where
@@ -93,19 +117,48 @@ impl Learned {
         members: usize,
         key: &[u64],
     ) -> Result<Vec<Vec<f64>>, LesError> {
+        self.draw_from(flow, grid, omega_bar_hat, members, key, None)
+            .map(|(d, _)| d)
+    }
+
+    /// [`Self::draw`], a flow generator's latent made from `latent` (the previous draw's)
+    /// as [`Self::memory`] says; the latent used comes back with the draws (`None`
+    /// without memory).
+    pub fn draw_from(
+        &self,
+        flow: &LesFlow,
+        grid: &Grid,
+        omega_bar_hat: &[C64],
+        members: usize,
+        key: &[u64],
+        latent: Option<Tensor<4>>,
+    ) -> Result<(Vec<Vec<f64>>, Option<Tensor<4>>), LesError> {
         let w = grid.to_physical(omega_bar_hat);
         let mut parts = vec![self.seed];
         parts.extend_from_slice(key);
-        seeded(self.model.device(), draw_key(&parts), || {
-            self.model.sample(
-                grid,
-                &w,
-                flow.nu,
-                self.model.card.fidelity_for(flow.dns_n),
-                members,
-                self.sampler.sampler,
-                &self.sampler.schedule,
-            )
+        let model = &self.model;
+        let draw = Draw {
+            grid,
+            omega_bar: &w,
+            nu: flow.nu,
+            dns_n: model.card.fidelity_for(flow.dns_n),
+        };
+        let s = &self.sampler;
+        seeded(model.device(), draw_key(&parts), || {
+            let start = (self.memory > 0.0).then(|| {
+                let shape = model.latent_shape(grid.n, members);
+                let fresh =
+                    Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), model.device());
+                match latent.filter(|z| z.dims() == shape) {
+                    Some(z) => {
+                        let rho = self.latent_rho(flow.dt);
+                        z * rho + fresh * (1.0 - rho * rho).sqrt()
+                    }
+                    None => fresh,
+                }
+            });
+            let d = model.sample_from(&draw, members, s.sampler, &s.schedule, start.clone())?;
+            Ok((d, start))
         })
         .map_err(|source| LesError::Model {
             model: self.label.clone(),
@@ -130,6 +183,8 @@ impl Learned {
 pub struct LearnedRun {
     pub run: LesRun,
     held: Vec<C64>,
+    /// The flow generator's latent of the last draw (with memory only).
+    latent: Option<Tensor<4>>,
     steps: u64,
     /// This run's stream of draws (with the learned closure's seed and the step).
     stream: u64,
@@ -146,6 +201,7 @@ impl LearnedRun {
         Ok(LearnedRun {
             run: LesRun::new(flow, grid.clone(), bar_hat, t0, LesClosure::None)?,
             held: grid.zeros_hat(),
+            latent: None,
             steps: 0,
             stream,
         })
@@ -156,7 +212,16 @@ impl LearnedRun {
         if self.steps % learned.every.max(1) == 0 {
             let grid = self.run.sim.grid().clone();
             let key = [self.stream, self.steps];
-            self.held = learned.pi_hat(flow, &grid, self.run.sim.omega_hat(), &key)?;
+            let (d, latent) = learned.draw_from(
+                flow,
+                &grid,
+                self.run.sim.omega_hat(),
+                1,
+                &key,
+                self.latent.take(),
+            )?;
+            self.held = grid.to_spectral(&d[0]);
+            self.latent = latent;
         }
         self.steps += 1;
         Ok(self.run.step_with_pi(&self.held)?)

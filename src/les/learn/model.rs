@@ -19,6 +19,16 @@ use crate::closure::weights::{module_bytes, module_from_bytes, save_with_card};
 use crate::closure::whiten::Whitening;
 use crate::solver::Grid;
 
+/// The state a subgrid draw is conditioned on: ω̄ on its grid, the flow's ν and the DNS
+/// grid whose fidelity the model is asked for.
+#[derive(Clone, Copy)]
+pub struct Draw<'a> {
+    pub grid: &'a Grid,
+    pub omega_bar: &'a [f64],
+    pub nu: f64,
+    pub dns_n: usize,
+}
+
 /// Which learned closure.
 #[derive(
     Clone,
@@ -452,29 +462,68 @@ impl LesModel {
         sampler: Sampler,
         schedule: &Schedule,
     ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        let draw = Draw {
+            grid,
+            omega_bar,
+            nu,
+            dns_n,
+        };
+        self.sample_from(&draw, ensemble, sampler, schedule, None)
+    }
+
+    /// The latent a flow-generator draw of `members` members starts from: its shape
+    /// (`[draws, n, n, 1]`; a tie to a mean draws more than one per member).
+    pub fn latent_shape(&self, n: usize, members: usize) -> [usize; 4] {
+        let draws = self
+            .drain
+            .as_ref()
+            .map_or(members, |(_, t)| t.draws(members));
+        [draws, n, n, 1]
+    }
+
+    /// [`Self::sample`] of `draw`'s state, a flow generator starting from the latent
+    /// `start` (of [`Self::latent_shape`]) when one is given: draws from latents
+    /// correlated in time are correlated in time.
+    pub fn sample_from(
+        &self,
+        draw: &Draw,
+        ensemble: usize,
+        sampler: Sampler,
+        schedule: &Schedule,
+        start: Option<Tensor<4>>,
+    ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        let Draw {
+            grid,
+            omega_bar,
+            nu,
+            dns_n,
+        } = *draw;
         let Some((mean, tie)) = &self.drain else {
-            return self.sample_plain(grid, omega_bar, nu, dns_n, ensemble, sampler, schedule);
+            return self.sample_plain(draw, ensemble, sampler, schedule, start);
         };
         let draws = tie.draws(ensemble);
-        let raw = self.sample_plain(grid, omega_bar, nu, dns_n, draws, sampler, schedule)?;
+        let raw = self.sample_plain(draw, draws, sampler, schedule, start)?;
         let fidelity = mean.card.fidelity_for(dns_n);
         let m = mean.sample(grid, omega_bar, nu, fidelity, 1, sampler, schedule)?;
         let plane = super::drain::DrainPlane::new(grid, &grid.to_spectral(omega_bar));
         Ok(tie.members(&plane, &m[0], raw))
     }
 
-    /// [`Self::sample`] without the tie to a mean.
-    #[allow(clippy::too_many_arguments)]
+    /// [`Self::sample_from`] without the tie to a mean.
     fn sample_plain(
         &self,
-        grid: &Grid,
-        omega_bar: &[f64],
-        nu: f64,
-        dns_n: usize,
+        draw: &Draw,
         ensemble: usize,
         sampler: Sampler,
         schedule: &Schedule,
+        start: Option<Tensor<4>>,
     ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        let Draw {
+            grid,
+            omega_bar,
+            nu,
+            dns_n,
+        } = *draw;
         let n = grid.n;
         if omega_bar.len() != n * n {
             return Err(ClosureError::Input("ω̄ does not match the grid".into()));
@@ -509,6 +558,7 @@ impl LesModel {
                     ensemble,
                     n,
                     &self.device,
+                    start,
                 )?;
                 let mut out: Vec<Vec<f64>> = match &self.card.whitening {
                     Some(wh) => raw.iter().map(|r| wh.colour(0, grid, r)).collect(),
@@ -529,6 +579,9 @@ impl LesModel {
                 }
                 Ok(out)
             }
+            LesNet::Regressor(_) if start.is_some() => Err(ClosureError::Input(
+                "only a flow generator draws from a given latent".into(),
+            )),
             LesNet::Regressor(net) => {
                 let basis = self.bases.get(n, net.modes(), &self.device);
                 let out = net.forward(w, Some(labels), &basis);
