@@ -283,19 +283,27 @@ fn panels_round_trip_through_names_settings_and_json() {
     }
     // every variant is shown by the app (ALL) except the subgrid yardstick, and has a
     // title in every closure mode and ensemble size, and a unit
-    use closure_lab::experiment::PanelContext;
+    use closure_lab::experiment::{Flow, PanelContext};
     use strum::VariantNames;
     for name in Panel::VARIANTS {
         let p = Panel::parse(name).unwrap();
         assert_eq!(Panel::ALL.contains(&p), p != Panel::Reference, "{p}");
-        for closure in [ClosureMode::Learned, ClosureMode::Oracle, ClosureMode::Off] {
-            for ensemble in [1, 4] {
-                let cx = PanelContext {
-                    term: "G",
-                    closure,
-                    ensemble,
-                };
-                assert!(!p.title(&cx).is_empty(), "{p} {closure} {ensemble}");
+        for flow in [Flow::Published, Flow::Kolmogorov] {
+            for closure in [ClosureMode::Learned, ClosureMode::Oracle, ClosureMode::Off] {
+                for ensemble in [1, 4] {
+                    let cx = PanelContext {
+                        flow,
+                        term: flow.term(closure_lab::solver::Case::G),
+                        closure,
+                        ensemble,
+                    };
+                    assert!(!p.title(&cx).is_empty(), "{p} {closure} {ensemble}");
+                    // the subgrid flow's runs are LES of a filtered DNS
+                    let les = p.title(&cx).contains("LES") || p.title(&cx).contains("filtered");
+                    if matches!(p, Panel::Truth | Panel::With | Panel::Without) {
+                        assert_eq!(les, flow == Flow::Kolmogorov, "{p}: {}", p.title(&cx));
+                    }
+                }
             }
         }
         assert!(!p.unit().is_empty());

@@ -302,6 +302,7 @@ impl ExperimentConfig {
     /// What the panels show (their titles follow it).
     pub fn panels(&self) -> super::PanelContext {
         super::PanelContext {
+            flow: self.flow,
             term: self.term(),
             closure: self.closure,
             ensemble: self.ensemble,

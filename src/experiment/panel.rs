@@ -10,6 +10,8 @@ use super::ClosureMode;
 /// the closure, and the ensemble size. Titles follow it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PanelContext {
+    /// The flow (the subgrid flow's runs are LES of a filtered DNS).
+    pub flow: super::Flow,
     pub term: &'static str,
     pub closure: ClosureMode,
     pub ensemble: usize,
@@ -95,7 +97,7 @@ impl Panel {
         if let Some(why) = self.absent(cx) {
             return why;
         }
-        let les = cx.term == "Π";
+        let les = cx.flow.closes_subgrid_term();
         let term = cx.term;
         let grid = if les { "LES ω" } else { "model ω" };
         match self {
