@@ -905,6 +905,17 @@ fn the_les_preset_at_32_steps_with_the_learned_closure() {
     let snap = h.state().session().snapshot().unwrap();
     assert_eq!(snap.config.n, 32);
     assert_eq!(snap.config.closure, ClosureMode::Learned);
+    // the picker follows the grid to the model shipped for it, which is not flagged
+    h.run_steps(3);
+    assert_eq!(
+        h.state().model_in_use(),
+        Some("shipped: learned (stochastic, 32²)")
+    );
+    assert_eq!(
+        h.query_all_by_label_contains("outside the model's training data")
+            .count(),
+        0
+    );
     h.get_by_label("Play").click();
     wait_until(&mut h, "the learned closure draws at 32²", |a| {
         a.session()

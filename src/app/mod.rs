@@ -159,6 +159,12 @@ impl ClosureLabApp {
         &self.session
     }
 
+    /// The label of the learned model the current settings take (the picker's choice,
+    /// or the one it falls back to), if there is one.
+    pub fn model_in_use(&self) -> Option<&str> {
+        self.compute.pick(&self.settings).map(|(l, _)| l.as_str())
+    }
+
     /// Whether the simulation is playing (as last published, or just asked for).
     pub fn playing(&self) -> bool {
         self.session.playing()

@@ -6,8 +6,10 @@ use burn::tensor::Device;
 use super::model::{LesCard, LesKind, LesModel};
 use crate::closure::model::{ClosureError, Embedded};
 
-/// The shipped subgrid closures, the 64² ones (the `les` preset's grid) first.
-pub static EMBEDDED: [Embedded; 2] = [
+/// The shipped subgrid closures, the 64² ones (the `les` preset's grid) first, then the
+/// 32² ones (the coarsest grid, where the closure decides most of the flow; trained by
+/// `experiments/les-train-{det,sto}32.toml`, `distill-sto32.toml`).
+pub static EMBEDDED: [Embedded; 4] = [
     Embedded {
         label: "learned (stochastic, 64²)",
         card: include_bytes!("../../../assets/les_stochastic.json"),
@@ -18,6 +20,18 @@ pub static EMBEDDED: [Embedded; 2] = [
         label: "learned (deterministic, 64²)",
         card: include_bytes!("../../../assets/les_deterministic.json"),
         weights: include_bytes!("../../../assets/les_deterministic.bpk"),
+        flow: None,
+    },
+    Embedded {
+        label: "learned (stochastic, 32²)",
+        card: include_bytes!("../../../assets/les_stochastic_32.json"),
+        weights: include_bytes!("../../../assets/les_stochastic_32.bpk"),
+        flow: Some(include_bytes!("../../../assets/les_stochastic_32.flow.bpk")),
+    },
+    Embedded {
+        label: "learned (deterministic, 32²)",
+        card: include_bytes!("../../../assets/les_deterministic_32.json"),
+        weights: include_bytes!("../../../assets/les_deterministic_32.bpk"),
         flow: None,
     },
 ];
