@@ -8,8 +8,9 @@ use std::sync::Arc;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
+use super::Draw;
 use super::drain::MeanTie;
-use super::model::{Draw, LesModel};
+use super::model::LesModel;
 use crate::closure::eval::SamplerSetting;
 use crate::closure::sampler::{draw_key, seeded};
 use crate::les::{LesClosure, LesError, LesFlow, LesRun};

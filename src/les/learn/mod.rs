@@ -155,3 +155,13 @@ impl LesSamples {
         Ok(s)
     }
 }
+
+/// The state a subgrid draw is conditioned on: ω̄ on its grid, the flow's ν and the DNS
+/// grid whose fidelity the model is asked for.
+#[derive(Clone, Copy)]
+pub struct Draw<'a> {
+    pub grid: &'a crate::solver::Grid,
+    pub omega_bar: &'a [f64],
+    pub nu: f64,
+    pub dns_n: usize,
+}

@@ -8,9 +8,9 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
-use super::Labels;
 use super::drain::MeanTie;
 use super::regressor::{Regressor, RegressorConfig, mean_and_std};
+use super::{Draw, Labels};
 use crate::closure::model::{ClosureError, SampleRanges};
 use crate::closure::sampler::Sampler;
 use crate::closure::score::{ScoreNet, ScoreNetConfig};
@@ -18,16 +18,6 @@ use crate::closure::sde::Schedule;
 use crate::closure::weights::{module_bytes, module_from_bytes, save_with_card};
 use crate::closure::whiten::Whitening;
 use crate::solver::Grid;
-
-/// The state a subgrid draw is conditioned on: ω̄ on its grid, the flow's ν and the DNS
-/// grid whose fidelity the model is asked for.
-#[derive(Clone, Copy)]
-pub struct Draw<'a> {
-    pub grid: &'a Grid,
-    pub omega_bar: &'a [f64],
-    pub nu: f64,
-    pub dns_n: usize,
-}
 
 /// Which learned closure.
 #[derive(
