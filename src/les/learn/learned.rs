@@ -166,18 +166,6 @@ impl Learned {
             source,
         })
     }
-
-    /// One Π (spectral) for the state `omega_bar_hat` of flow `flow`.
-    pub fn pi_hat(
-        &self,
-        flow: &LesFlow,
-        grid: &Grid,
-        omega_bar_hat: &[C64],
-        key: &[u64],
-    ) -> Result<Vec<C64>, LesError> {
-        let s = self.draw(flow, grid, omega_bar_hat, 1, key)?;
-        Ok(grid.to_spectral(&s[0]))
-    }
 }
 
 /// An LES run closed by a learned model.
