@@ -512,7 +512,7 @@ fn the_subgrid_preset_runs_from_the_case_row_and_takes_live_closure_changes() {
     assert!(
         snap.spectra
             .iter()
-            .any(|(n, _)| *n == closure_lab::experiment::Run::Reference)
+            .any(|(n, _)| matches!(n, closure_lab::experiment::Run::Yardstick(_)))
     );
     for p in Panel::ALL {
         assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");

@@ -5,7 +5,9 @@ use closure_lab::closure::model::ClosureModel;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use closure_lab::experiment::{ClosureMode, Experiment, ExperimentConfig, Panel, Run, spin_up};
+use closure_lab::experiment::{
+    ClosureMode, Experiment, ExperimentConfig, Panel, Run, Yardstick, spin_up,
+};
 use closure_lab::solver::{Case, Grid};
 
 fn cfg(closure: ClosureMode) -> ExperimentConfig {
@@ -296,6 +298,7 @@ fn panels_round_trip_through_names_settings_and_json() {
                         term: flow.term(closure_lab::solver::Case::G),
                         closure,
                         ensemble,
+                        yardstick: (flow == Flow::Kolmogorov).then_some(Yardstick::Fno),
                     };
                     assert!(!p.title(&cx).is_empty(), "{p} {closure} {ensemble}");
                     // the subgrid flow's runs are LES of a filtered DNS
@@ -385,6 +388,8 @@ fn subgrid_flow_runs_every_closure_and_the_oracle_follows_the_filtered_dns() {
     let mut base = presets::get(presets::PresetId::Les).config;
     base.dns_n = 128;
     base.blocking = true;
+    // the classical yardstick (the FNO one: tests/les_shipped.rs)
+    base.yardstick = Yardstick::Smagorinsky;
     let never = AtomicBool::new(false);
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
     assert_eq!(
@@ -425,7 +430,7 @@ fn subgrid_flow_runs_every_closure_and_the_oracle_follows_the_filtered_dns() {
         // the Smagorinsky yardstick joins the spectra unless it is the chosen closure
         let names: Vec<Run> = e.spectra().iter().map(|(n, _)| *n).collect();
         assert_eq!(
-            names.contains(&Run::Reference),
+            names.contains(&Run::Yardstick(Yardstick::Smagorinsky)),
             mode != ClosureMode::Smagorinsky,
             "{mode}: {names:?}"
         );

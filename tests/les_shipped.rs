@@ -8,7 +8,8 @@ use burn::tensor::Device;
 use closure_lab::closure::sampler::Sampler;
 use closure_lab::closure::sde::Schedule;
 use closure_lab::experiment::{
-    ClosureMode, Experiment, ExperimentConfig, LearnedModel, Panel, presets, spin_up,
+    ClosureMode, Experiment, ExperimentConfig, LearnedModel, Panel, Run, Yardstick, presets,
+    spin_up,
 };
 use closure_lab::les::learn::model::{LesKind, LesModel};
 use closure_lab::les::learn::shipped::{EMBEDDED, embedded, shipped};
@@ -130,6 +131,8 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
     base.blocking = true;
     base.ensemble = 2;
     base.record_every = 20;
+    // the classical yardstick: the FNO one is the next test's
+    base.yardstick = Yardstick::Smagorinsky;
     let never = AtomicBool::new(false);
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
     for entry in &EMBEDDED {
@@ -181,6 +184,104 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
     let g = closure_lab::closure::model::ClosureModel::embedded(&device).unwrap();
     let e = Experiment::at(base.clone(), &omega, t0, Some(g.into())).unwrap();
     assert!(!e.has_model());
+}
+
+/// The les preset's yardstick is the shipped deterministic FNO of the LES grid, run as
+/// `les-eval` runs the learned deterministic closure (Π from its own state every step);
+/// where no FNO is shipped (48²) Smagorinsky runs and the titles say so.
+#[test]
+fn the_fno_yardstick_is_the_les_eval_deterministic_closure_and_falls_back_where_none_ships() {
+    use closure_lab::closure::eval::SamplerSetting;
+    use closure_lab::les::learn::learned::{Learned, LearnedRun};
+    let mut cfg = presets::get(presets::PresetId::Les).config;
+    assert_eq!(
+        cfg.yardstick,
+        Yardstick::Fno,
+        "the les preset shows the FNO"
+    );
+    cfg.n = 32;
+    cfg.dns_n = 128;
+    cfg.closure = ClosureMode::Off;
+    cfg.blocking = true;
+    assert_eq!(cfg.yardstick_run(), Some(Yardstick::Fno));
+    assert_eq!(
+        Panel::Reference.title(&cfg.panels()),
+        "LES ω, deterministic FNO"
+    );
+    let never = AtomicBool::new(false);
+    let (omega, t0) = spin_up(&cfg, 0.5, &|_, _| {}, &never).unwrap();
+    let mut e = Experiment::at(cfg.clone(), &omega, t0, None).unwrap();
+    let grid = std::sync::Arc::new(Grid::new(32).unwrap());
+    let start = grid.to_spectral(&e.fields(None).without);
+    // the same closure through the les-eval path
+    let device = Device::flex();
+    let fno = Learned {
+        label: "fno".into(),
+        model: shipped(LesKind::Deterministic, 32, &device).unwrap(),
+        every: 1,
+        ensemble: 1,
+        seed: 0,
+        sampler: SamplerSetting::parse("em-karras10").unwrap(),
+        memory: 0.0,
+    };
+    let flow = cfg.les_flow();
+    let mut run = LearnedRun::new(&flow, grid.clone(), &start, t0, 0).unwrap();
+    let steps = 60;
+    e.advance(steps).unwrap();
+    for _ in 0..steps {
+        run.step(&fno, &flow).unwrap();
+    }
+    assert_eq!(e.status(), None);
+    let f = e.fields(None);
+    let expect = run.run.sim.omega();
+    let scale = expect.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let diff = f
+        .reference
+        .iter()
+        .zip(&expect)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        diff <= 1e-9 * scale,
+        "yardstick vs les-eval's FNO run: {diff:e} of {scale:e}"
+    );
+    let moved = f
+        .reference
+        .iter()
+        .zip(&f.without)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(moved > 1e-6 * scale, "the FNO acts: {moved:e}");
+    let names: Vec<Run> = e.spectra().iter().map(|(r, _)| *r).collect();
+    assert!(names.contains(&Run::Yardstick(Yardstick::Fno)), "{names:?}");
+    // switched live to Smagorinsky: a new yardstick from the runs' state
+    let smag = ExperimentConfig {
+        yardstick: Yardstick::Smagorinsky,
+        ..cfg.clone()
+    };
+    e.update_live(&smag).unwrap();
+    e.advance(5).unwrap();
+    let names: Vec<Run> = e.spectra().iter().map(|(r, _)| *r).collect();
+    assert!(
+        names.contains(&Run::Yardstick(Yardstick::Smagorinsky)),
+        "{names:?}"
+    );
+    // no FNO is shipped for 48²: Smagorinsky runs, and the title names it
+    let at48 = ExperimentConfig {
+        n: 48,
+        ..cfg.clone()
+    };
+    assert_eq!(at48.yardstick_run(), Some(Yardstick::Smagorinsky));
+    assert_eq!(Panel::Reference.title(&at48.panels()), "LES ω, Smagorinsky");
+    // Smagorinsky chosen as the closure: no Smagorinsky yardstick, the FNO still runs
+    let smag_closure = ExperimentConfig {
+        closure: ClosureMode::Smagorinsky,
+        ..cfg.clone()
+    };
+    assert_eq!(smag_closure.yardstick_run(), Some(Yardstick::Fno));
+    let both = ExperimentConfig {
+        yardstick: Yardstick::Smagorinsky,
+        ..smag_closure
+    };
+    assert_eq!(both.yardstick_run(), None);
 }
 
 #[test]

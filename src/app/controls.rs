@@ -363,6 +363,40 @@ fn subgrid_grids_ui(ui: &mut egui::Ui, s: &mut Settings) {
             .response
             .on_hover_text("the truth: at least twice the LES grid");
     });
+    yardstick_ui(ui, e);
+}
+
+/// Which LES runs beside the others as the yardstick of the chosen closure.
+fn yardstick_ui(ui: &mut egui::Ui, e: &mut crate::experiment::ExperimentConfig) {
+    use crate::experiment::Yardstick;
+    let fno =
+        crate::les::learn::shipped::has(crate::les::learn::model::LesKind::Deterministic, e.n);
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("yardstick")
+            .selected_text(e.yardstick.label())
+            .show_ui(ui, |ui| {
+                ui.selectable_value(
+                    &mut e.yardstick,
+                    Yardstick::Smagorinsky,
+                    Yardstick::Smagorinsky.label(),
+                );
+                ui.add_enabled_ui(fno, |ui| {
+                    ui.selectable_value(&mut e.yardstick, Yardstick::Fno, Yardstick::Fno.label())
+                })
+                .response
+                .on_disabled_hover_text(format!("no deterministic FNO is shipped for {0}²", e.n));
+            })
+            .response
+            .on_hover_text(
+                "a fourth LES from the same start, drawn in the spectrum plot beside the \
+                 chosen closure: Smagorinsky, or the shipped deterministic FNO of this LES \
+                 grid (Π from its own state every step; the conditional mean the \
+                 stochastic closure is scored against)",
+            );
+        if e.yardstick == Yardstick::Fno && !fno {
+            ui.label(RichText::new(format!("no FNO for {0}²: Smagorinsky runs", e.n)).weak());
+        }
+    });
 }
 
 /// The learned model of the current case: shipped ones, then files opened this session.

@@ -7,7 +7,7 @@ use eframe::egui::{self, Color32, RichText};
 use egui_plot::{Line, Plot, PlotPoints, VLine};
 
 use crate::experiment::runner::Snapshot;
-use crate::experiment::{History, Run};
+use crate::experiment::{History, Run, Yardstick};
 
 /// The plots, left to right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,7 +25,8 @@ pub fn run_colour(r: Run) -> Color32 {
         Run::Truth => Color32::from_rgb(0x00, 0x9E, 0x73),
         Run::With => Color32::from_rgb(0xD5, 0x5E, 0x00),
         Run::Without => Color32::from_rgb(0x00, 0x72, 0xB2),
-        Run::Reference => Color32::from_rgb(0xCC, 0x79, 0xA7),
+        Run::Yardstick(Yardstick::Smagorinsky) => Color32::from_rgb(0xCC, 0x79, 0xA7),
+        Run::Yardstick(Yardstick::Fno) => Color32::from_rgb(0xF0, 0xE4, 0x42),
     }
 }
 

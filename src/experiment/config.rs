@@ -86,6 +86,45 @@ impl ClosureMode {
     }
 }
 
+/// The run beside the subgrid flow's LES runs whose spectrum and energy are the
+/// yardstick of the chosen closure: a classical one or the learned deterministic one.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Yardstick {
+    /// A Smagorinsky LES (the classical yardstick).
+    #[default]
+    Smagorinsky,
+    /// An LES closed by the shipped deterministic FNO of the run's LES grid, Π evaluated
+    /// afresh every step (the conditional mean the stochastic closure is measured
+    /// against).
+    Fno,
+}
+
+impl Yardstick {
+    /// The yardstick in words (legends, titles).
+    pub fn label(self) -> &'static str {
+        match self {
+            Yardstick::Smagorinsky => "Smagorinsky",
+            Yardstick::Fno => "deterministic FNO",
+        }
+    }
+}
+
 /// Settings of a coupled experiment. Every value is checked by [`Self::validate`]; ranges
 /// and defaults come from [`super::limits`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -130,6 +169,9 @@ pub struct ExperimentConfig {
     /// projected off that plane; docs/science.md §10.1).
     #[serde(with = "tie_or_none")]
     pub tie: Option<MeanTie>,
+    /// Subgrid flow: what runs beside the LES runs as a yardstick (see
+    /// [`Self::yardstick_run`] for when it runs and what it falls back to).
+    pub yardstick: Yardstick,
 }
 
 /// `tie` as a name, `none` for untied.
@@ -179,6 +221,7 @@ impl Default for ExperimentConfig {
             // the published interval is the science: wait for each draw unless asked not to
             blocking: true,
             tie: None,
+            yardstick: Yardstick::Smagorinsky,
         }
     }
 }
@@ -306,7 +349,29 @@ impl ExperimentConfig {
             term: self.term(),
             closure: self.closure,
             ensemble: self.ensemble,
+            yardstick: self.yardstick_run(),
         }
+    }
+
+    /// The yardstick that runs: none in the published flow, none when the chosen closure
+    /// is the yardstick itself (Smagorinsky), and Smagorinsky in place of an FNO that is
+    /// not shipped for the run's LES grid (the legends and titles name what runs).
+    pub fn yardstick_run(&self) -> Option<Yardstick> {
+        if !self.flow.has_classical_closures() {
+            return None;
+        }
+        let y = match self.yardstick {
+            Yardstick::Fno
+                if crate::les::learn::shipped::has(
+                    crate::les::learn::model::LesKind::Deterministic,
+                    self.n,
+                ) =>
+            {
+                Yardstick::Fno
+            }
+            _ => Yardstick::Smagorinsky,
+        };
+        (y == Yardstick::Fno || self.closure != ClosureMode::Smagorinsky).then_some(y)
     }
 
     /// Settings that can change while the runs go on (sensors, sampler, ensemble,

@@ -49,7 +49,7 @@ impl Experiment {
                     }
                     Ok(())
                 },
-                || {
+                || -> Result<(), ExperimentError> {
                     lock().prepare_step();
                     without.step()?;
                     step_reference(reference)
@@ -113,9 +113,11 @@ impl Experiment {
     }
 }
 
-/// One step of the Smagorinsky yardstick run, when there is one.
-fn step_reference(reference: &mut Option<crate::les::LesRun>) -> Result<(), SolverError> {
-    reference.as_mut().map_or(Ok(()), |r| r.step(None))
+/// One step of the yardstick run, when there is one.
+fn step_reference(
+    reference: &mut Option<super::yardstick::YardstickRun>,
+) -> Result<(), ExperimentError> {
+    reference.as_mut().map_or(Ok(()), |r| r.step())
 }
 
 /// The truth's step and what follows from it: its true closure and the sensor readings.

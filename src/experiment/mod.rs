@@ -19,6 +19,7 @@ pub mod runner;
 pub mod spec;
 mod truth;
 pub mod worker;
+mod yardstick;
 
 use std::sync::Arc;
 
@@ -29,7 +30,7 @@ use crate::metrics;
 use crate::solver::fft::FftScratch;
 use crate::solver::{C64, GrfParams, Grid, RunKind, Simulation, SolverError, grf};
 
-pub use config::{ClosureMode, ExperimentConfig};
+pub use config::{ClosureMode, ExperimentConfig, Yardstick};
 pub use flow::Flow;
 pub use history::{History, Sample};
 pub use learned::LearnedModel;
@@ -103,9 +104,10 @@ pub struct Experiment {
     without: Simulation,
     /// The classical closure's model (subgrid flow) and its spectral Π.
     eddy: Option<EddyViscosity>,
-    /// In the subgrid flow, when the chosen closure is another one: a Smagorinsky LES from
-    /// the same start, the classical yardstick of the spectra plot.
-    reference: Option<crate::les::LesRun>,
+    /// In the subgrid flow: the yardstick LES from the same start (Smagorinsky, unless
+    /// that is the chosen closure, or the deterministic FNO), beside the chosen closure in
+    /// the spectra plot.
+    reference: Option<yardstick::YardstickRun>,
     closure_hat: Vec<C64>,
     scratch: FftScratch,
     /// Closure applied to the `with` run (physical, N²) and the ensemble it came from.
@@ -168,7 +170,7 @@ pub struct Fields {
     /// |ensemble mean − true closure| of the newest learned draw at the step it was
     /// drawn for (zeros before the first).
     pub closure_error: Vec<f64>,
-    /// The Smagorinsky yardstick run of the subgrid flow (zeros without one).
+    /// The yardstick run of the subgrid flow (zeros without one).
     pub reference: Vec<f64>,
     pub sensors: Vec<usize>,
 }
@@ -268,7 +270,7 @@ impl Experiment {
             cfg,
         };
         e.eddy = e.eddy_model();
-        e.reference = e.reference_run()?;
+        e.reference = e.reference_run();
         e.record();
         Ok(e)
     }
@@ -335,32 +337,32 @@ impl Experiment {
             cfg.ensemble != self.cfg.ensemble,
         );
         (rebuild || sensors || ensemble).then(|| self.calibration.reset());
+        let yardstick = self.cfg.yardstick_run();
         self.cfg = cfg.clone();
         if rebuild {
             self.eddy = self.eddy_model();
-            // the yardstick starts where the runs are now
-            if self.cfg.closure == ClosureMode::Smagorinsky {
-                self.reference = None;
-            } else if self.reference.is_none() {
-                self.reference = self.reference_run()?;
-            }
+        }
+        if self.cfg.yardstick_run() != yardstick {
+            // the new yardstick starts where the runs are now
+            self.reference = self.reference_run();
         }
         Ok(())
     }
 
-    /// The Smagorinsky yardstick run of the subgrid flow (None when the chosen closure is
-    /// Smagorinsky itself, or in the published flow), from the with-run's state.
-    fn reference_run(&self) -> Result<Option<crate::les::LesRun>, ExperimentError> {
-        if !self.cfg.flow.has_classical_closures() || self.cfg.closure == ClosureMode::Smagorinsky {
-            return Ok(None);
-        }
-        Ok(Some(crate::les::LesRun::new(
-            &self.cfg.les_flow(),
+    /// The yardstick run of the subgrid flow ([`ExperimentConfig::yardstick_run`]) from
+    /// the with-run's state; one that cannot start is reported in the status line and
+    /// left out.
+    fn reference_run(&mut self) -> Option<yardstick::YardstickRun> {
+        let r = yardstick::YardstickRun::new(
+            &self.cfg,
             self.grid.clone(),
             self.with.omega_hat(),
             self.with.t(),
-            crate::les::LesClosure::Smagorinsky,
-        )?))
+        );
+        r.unwrap_or_else(|e| {
+            self.status = Some(format!("no yardstick run: {e}"));
+            None
+        })
     }
 
     /// The classical closure's eddy-viscosity model, when the mode is one.
@@ -491,7 +493,7 @@ impl Experiment {
     }
 
     /// Named shell spectra of ω (the published "energy spectrum") of truth, with and
-    /// without closure, and in the subgrid flow the Smagorinsky yardstick when it runs.
+    /// without closure, and in the subgrid flow the yardstick when it runs.
     pub fn spectra(&self) -> Vec<(Run, Vec<f64>)> {
         let s = |hat: &[C64]| metrics::energy_spectrum(&self.grid, hat);
         let mut out = vec![
@@ -499,8 +501,8 @@ impl Experiment {
             (Run::With, s(self.with.omega_hat())),
             (Run::Without, s(self.without.omega_hat())),
         ];
-        if let Some(r) = &self.reference {
-            out.push((Run::Reference, s(r.sim.omega_hat())));
+        if let (Some(r), Some(y)) = (&self.reference, self.cfg.yardstick_run()) {
+            out.push((Run::Yardstick(y), s(r.omega_hat())));
         }
         out
     }
@@ -539,7 +541,7 @@ impl Experiment {
             reference: self
                 .reference
                 .as_mut()
-                .map_or_else(|| vec![0.0; n2], |r| r.sim.omega()),
+                .map_or_else(|| vec![0.0; n2], |r| r.omega()),
             // sensors read the closure of the published cases only
             sensors: if self.cfg.flow.reads_sensors() {
                 self.sensors.indices().collect()

@@ -15,6 +15,9 @@ pub struct PanelContext {
     pub term: &'static str,
     pub closure: ClosureMode,
     pub ensemble: usize,
+    /// The yardstick run beside the LES runs, if one runs
+    /// ([`super::ExperimentConfig::yardstick_run`]).
+    pub yardstick: Option<super::Yardstick>,
 }
 
 /// One field view of [`super::Fields`]. The kebab-case name (`true-closure`) is the
@@ -53,9 +56,9 @@ pub enum Panel {
     /// |ensemble mean − true closure| of the newest learned draw, against the true
     /// closure of the step it was drawn for (a held draw is stale against later steps).
     ClosureError,
-    /// Vorticity of the Smagorinsky LES that runs beside the others in the subgrid flow
-    /// as a classical yardstick (zeros where there is none). Not in [`Panel::ALL`]: the
-    /// app does not show it; `render --panels` can.
+    /// Vorticity of the yardstick LES that runs beside the others in the subgrid flow
+    /// (Smagorinsky or the deterministic FNO; zeros where there is none). Not in
+    /// [`Panel::ALL`]: the app does not show it; `render --panels` can.
     Reference,
 }
 
@@ -122,7 +125,10 @@ impl Panel {
             },
             Panel::Spread => format!("ensemble spread (std of {})", cx.ensemble),
             Panel::ClosureError => format!("|sampled − true {term}| at its draw"),
-            Panel::Reference => "LES ω, Smagorinsky".into(),
+            Panel::Reference => match cx.yardstick {
+                Some(y) => format!("LES ω, {}", y.label()),
+                None => "no yardstick run".into(),
+            },
         }
     }
 
@@ -181,8 +187,8 @@ pub enum Run {
     With,
     /// The model (or LES) run without closure.
     Without,
-    /// The Smagorinsky yardstick of the subgrid flow.
-    Reference,
+    /// The yardstick of the subgrid flow (Smagorinsky or the deterministic FNO).
+    Yardstick(super::Yardstick),
 }
 
 impl Run {
@@ -192,7 +198,7 @@ impl Run {
             Run::Truth => "truth",
             Run::With => "with closure",
             Run::Without => "without",
-            Run::Reference => "Smagorinsky",
+            Run::Yardstick(y) => y.label(),
         }
     }
 }

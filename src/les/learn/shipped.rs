@@ -45,18 +45,35 @@ pub fn embedded(entry: &Embedded, device: &Device) -> Result<LesModel, ClosureEr
     }
 }
 
+/// Each entry's kind and LES grid, read from its card once.
+static KINDS: std::sync::LazyLock<Vec<Option<(LesKind, usize)>>> = std::sync::LazyLock::new(|| {
+    EMBEDDED
+        .iter()
+        .map(|e| {
+            serde_json::from_slice::<LesCard>(e.card)
+                .ok()
+                .map(|c| (c.kind, c.les_n))
+        })
+        .collect()
+});
+
+/// The entry of the shipped model of `kind` trained on the `les_n`² LES grid.
+fn entry(kind: LesKind, les_n: usize) -> Option<&'static Embedded> {
+    let i = KINDS.iter().position(|k| *k == Some((kind, les_n)))?;
+    EMBEDDED.get(i)
+}
+
+/// Whether a model of `kind` is shipped for the `les_n`² LES grid.
+pub fn has(kind: LesKind, les_n: usize) -> bool {
+    entry(kind, les_n).is_some()
+}
+
 /// The shipped model of `kind` trained on the `les_n`² LES grid, decoded on `device`.
 pub fn shipped(kind: LesKind, les_n: usize, device: &Device) -> Result<LesModel, ClosureError> {
-    let entry = EMBEDDED
-        .iter()
-        .find(|e| {
-            serde_json::from_slice::<LesCard>(e.card)
-                .is_ok_and(|c| c.kind == kind && c.les_n == les_n)
-        })
-        .ok_or_else(|| {
-            ClosureError::Card(format!(
-                "no {kind} subgrid model is shipped for the {les_n}² LES grid"
-            ))
-        })?;
+    let entry = entry(kind, les_n).ok_or_else(|| {
+        ClosureError::Card(format!(
+            "no {kind} subgrid model is shipped for the {les_n}² LES grid"
+        ))
+    })?;
     embedded(entry, device)
 }
