@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use closure_lab::app::settings::{RecordFormat, Settings};
+use closure_lab::app::settings::{ModelId, RecordFormat, Settings};
 use closure_lab::app::{AppOptions, ClosureLabApp};
 use closure_lab::experiment::{ClosureMode, Panel};
 use egui_kittest::Harness;
@@ -653,7 +653,11 @@ fn a_pytorch_state_dict_opens_as_the_g_model_and_runs() {
     h.run_steps(2);
     let snap = h.state().session().snapshot().unwrap();
     assert_eq!(snap.config.closure, ClosureMode::Learned);
-    assert_eq!(h.state().settings.model.g, "PyTorch: fno2d_nosparse");
+    assert_eq!(h.state().settings.model.g, ModelId::File(pth.clone()));
+    assert_eq!(
+        h.state().settings.model.g.to_string(),
+        "PyTorch: fno2d_nosparse"
+    );
 }
 
 #[test]
@@ -698,8 +702,12 @@ fn the_les_preset_runs_the_shipped_learned_closure_and_opens_a_subgrid_model_fil
         "{:?}",
         h.state().messages()
     );
-    assert_eq!(h.state().settings.model.les, "file: les_deterministic");
-    assert_eq!(h.state().settings.model.g, "");
+    assert_eq!(h.state().settings.model.les, ModelId::File(file.clone()));
+    assert_eq!(
+        h.state().settings.model.les.to_string(),
+        "file: les_deterministic"
+    );
+    assert_eq!(h.state().settings.model.g, ModelId::Default);
     wait_until(&mut h, "the run restarts with the opened model", |a| {
         a.session()
             .snapshot()
@@ -909,7 +917,7 @@ fn the_les_preset_at_32_steps_with_the_learned_closure() {
     h.run_steps(3);
     assert_eq!(
         h.state().model_in_use(),
-        Some("shipped: learned (stochastic, 32²)")
+        Some(&ModelId::Shipped("learned (stochastic, 32²)".into()))
     );
     assert_eq!(
         h.query_all_by_label_contains("outside the model's training data")
@@ -930,4 +938,59 @@ fn the_les_preset_at_32_steps_with_the_learned_closure() {
     for p in Panel::ALL {
         assert!(snap.fields.panel(p).iter().all(|v| v.is_finite()), "{p}");
     }
+}
+
+/// A model is named by what it is (a shipped label or a file's path), not by the picker's
+/// text: stored as one line that earlier releases' labels still read as, and a model file
+/// the stored settings chose is opened again when the app starts.
+#[test]
+fn a_chosen_model_is_stored_by_id_and_a_chosen_file_reopens_at_start() {
+    use closure_lab::app::settings::ModelChoice;
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/les_deterministic.bpk");
+    for id in [
+        ModelId::Default,
+        ModelId::Shipped("learned (stochastic, 32²)".into()),
+        ModelId::File(file.clone()),
+    ] {
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ModelId>(&json).unwrap(),
+            id,
+            "{json}"
+        );
+    }
+    // what earlier releases stored: the picker's label
+    let old: ModelChoice = serde_json::from_str(
+        r#"{"g": "PyTorch: fno2d_nosparse", "h": "", "les": "shipped: learned (deterministic, 64²)"}"#,
+    )
+    .unwrap();
+    assert_eq!(old.g, ModelId::File("fno2d_nosparse".into()));
+    assert_eq!(old.h, ModelId::Default);
+    assert_eq!(
+        old.les,
+        ModelId::Shipped("learned (deterministic, 64²)".into())
+    );
+    // two files of one name are two models
+    assert_ne!(
+        ModelId::File("a/m.bpk".into()),
+        ModelId::File("b/m.bpk".into())
+    );
+    let mut settings = Settings::default();
+    settings.model.les = ModelId::File(file.clone());
+    let mut h = Harness::builder()
+        .with_size([1500.0, 940.0])
+        .allow_missing_glyphs()
+        .build_eframe(move |_cc| {
+            ClosureLabApp::new(
+                settings,
+                AppOptions {
+                    preset: Some(closure_lab::experiment::presets::PresetId::Les),
+                    ..Default::default()
+                },
+                "test harness".into(),
+            )
+        });
+    wait_for_experiment(&mut h);
+    assert_eq!(h.state().model_in_use(), Some(&ModelId::File(file)));
 }

@@ -6,13 +6,13 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
-use super::settings::{Backend, Settings, Slot};
+use super::settings::{Backend, ModelId, Settings, Slot};
 use crate::closure::model::ClosureModel;
 use crate::experiment::LearnedModel;
 use crate::solver::Case;
 
-/// A model a picker offers: a label and the model.
-pub type Named = (String, LearnedModel);
+/// A model a picker offers: its id (shown as its label) and the model.
+pub type Named = (ModelId, LearnedModel);
 
 /// The picker a model belongs to.
 fn slot_of(m: &LearnedModel) -> Slot {
@@ -155,12 +155,12 @@ impl Compute {
         self.loading.is_some()
     }
 
-    /// The model of `slot` labelled `choice`; without one so labelled, the first of the
-    /// slot trained on `grid` (when given), else the first (shipped) one of the slot.
-    fn pick_in(&self, slot: Slot, choice: &str, grid: Option<usize>) -> Option<&Named> {
+    /// The model of `slot` with id `choice`; without it, the first of the slot trained
+    /// on `grid` (when given), else the first (shipped) one of the slot.
+    fn pick_in(&self, slot: Slot, choice: &ModelId, grid: Option<usize>) -> Option<&Named> {
         let of_slot = || self.models.iter().filter(move |(_, m)| slot_of(m) == slot);
         of_slot()
-            .find(|(l, _)| l == choice)
+            .find(|(id, _)| id == choice)
             .or_else(|| of_slot().find(|(_, m)| Some(m.train_grid()) == grid))
             .or_else(|| of_slot().next())
     }
@@ -181,20 +181,29 @@ impl Compute {
     }
 
     /// The chosen model of a published case, when it is one (for its card).
-    pub fn model_for(&self, case: Case, choice: &str) -> Option<&ClosureModel> {
+    pub fn model_for(&self, case: Case, choice: &ModelId) -> Option<&ClosureModel> {
         match &self.pick_in(Slot::Case(case), choice, None)?.1 {
             LearnedModel::Published(m) => Some(m),
             LearnedModel::Subgrid(_) => None,
         }
     }
 
-    /// Labels of the models of `slot`, shipped first.
-    pub fn choices(&self, slot: Slot) -> Vec<String> {
+    /// The models of `slot`, shipped first.
+    pub fn choices(&self, slot: Slot) -> Vec<ModelId> {
         self.models
             .iter()
             .filter(|(_, m)| slot_of(m) == slot)
-            .map(|(l, _)| l.clone())
+            .map(|(id, _)| id.clone())
             .collect()
+    }
+
+    /// Load these model files too from now on (the files the stored settings chose).
+    pub fn remember<'a>(&mut self, files: impl IntoIterator<Item = &'a std::path::Path>) {
+        for f in files {
+            if !self.files.iter().any(|g| g == f) {
+                self.files.push(f.to_path_buf());
+            }
+        }
     }
 
     pub fn models(&self) -> &[Named] {
@@ -226,9 +235,9 @@ impl Compute {
         Ok(())
     }
 
-    /// The dialog's answer, once: Some(Ok(label)) when a model was opened, Some(Err) with
+    /// The dialog's answer, once: Some(Ok(id)) when a model was opened, Some(Err) with
     /// the reason when not.
-    pub fn poll_open(&mut self, backend: Backend) -> Option<Result<(Slot, String), String>> {
+    pub fn poll_open(&mut self, backend: Backend) -> Option<Result<(Slot, ModelId), String>> {
         let answer = self.picked.as_ref()?.try_recv().ok()?;
         self.picked = None;
         Some(match answer {
@@ -242,33 +251,17 @@ impl Compute {
         &mut self,
         path: &std::path::Path,
         backend: Backend,
-    ) -> Result<(Slot, String), String> {
+    ) -> Result<(Slot, ModelId), String> {
         let device = self.device(backend).0;
         let m = LearnedModel::load(path, &device)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let label = file_label(path);
+        let id = ModelId::File(path.to_path_buf());
         let slot = slot_of(&m);
-        self.models.retain(|(l, _)| *l != label);
-        self.models.push((label.clone(), m));
-        if !self.files.iter().any(|f| f == path) {
-            self.files.push(path.to_path_buf());
-        }
-        Ok((slot, label))
+        self.models.retain(|(i, _)| *i != id);
+        self.models.push((id.clone(), m));
+        self.remember([path]);
+        Ok((slot, id))
     }
-}
-
-/// "file: NAME", or "PyTorch: NAME" for an imported published network.
-fn file_label(path: &std::path::Path) -> String {
-    let torch = matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("pth" | "pt")
-    );
-    format!(
-        "{}: {}",
-        if torch { "PyTorch" } else { "file" },
-        path.file_stem()
-            .map_or("model".into(), |s| s.to_string_lossy())
-    )
 }
 
 /// The embedded models, then the files opened in this session.
@@ -279,14 +272,14 @@ fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, St
         match m {
             Ok(m) => {
                 notes.push(format!("{label}: {}", m.summary()));
-                models.push((format!("shipped: {label}"), m));
+                models.push((ModelId::Shipped(label.into()), m));
             }
             Err(e) => notes.push(format!("embedded model {label} unavailable: {e}")),
         }
     }
     for f in files {
         match LearnedModel::load(f, device) {
-            Ok(m) => models.push((file_label(f), m)),
+            Ok(m) => models.push((ModelId::File(f.clone()), m)),
             Err(e) => notes.push(format!("{}: {e}", f.display())),
         }
     }

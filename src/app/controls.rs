@@ -6,7 +6,9 @@ use eframe::egui::{self, Color32, RichText};
 
 use super::commands::Command;
 use super::compute::Compute;
-use super::settings::{Backend, RangeMode, RecordFormat, Settings, Slot, limits as app_limits};
+use super::settings::{
+    Backend, ModelId, RangeMode, RecordFormat, Settings, Slot, limits as app_limits,
+};
 use crate::closure::sensors::density_label;
 use crate::experiment::presets::PresetId;
 use crate::experiment::{ClosureMode, Panel, limits};
@@ -317,7 +319,7 @@ fn subgrid_ui(ui: &mut egui::Ui, s: &mut Settings) {
     subgrid_grids_ui(ui, s);
     if s.experiment.n != les_n {
         // a subgrid model knows one LES grid: take the one shipped for the new grid
-        s.model.set(Slot::Subgrid, String::new());
+        s.model.set(Slot::Subgrid, ModelId::Default);
     }
 }
 
@@ -408,21 +410,23 @@ fn model_picker_ui(
 ) {
     let slot = Slot::of(&s.experiment);
     let choices = cx.compute.choices(slot);
-    let shown = cx
-        .compute
-        .pick(s)
-        .map_or_else(|| "—".into(), |(l, _)| l.clone());
+    let shown = cx.compute.pick(s).map(|(id, _)| id.clone());
     ui.horizontal(|ui| {
         let mut picked = shown.clone();
         egui::ComboBox::from_label("model")
-            .selected_text(&picked)
+            .selected_text(
+                shown
+                    .as_ref()
+                    .map_or_else(|| "—".into(), ToString::to_string),
+            )
             .width(190.0)
             .show_ui(ui, |ui| {
                 for c in &choices {
-                    ui.selectable_value(&mut picked, c.clone(), c);
+                    ui.selectable_value(&mut picked, Some(c.clone()), c.to_string())
+                        .on_hover_text(String::from(c.clone()));
                 }
             });
-        if picked != shown {
+        if let Some(picked) = picked.filter(|p| Some(p) != shown.as_ref()) {
             s.model.set(slot, picked);
             // a new model needs the runs started again (the spin-up is cached)
             out.push(Command::Reset);

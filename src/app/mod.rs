@@ -114,6 +114,8 @@ impl ClosureLabApp {
             rate_mark: (Instant::now(), 0),
             settings,
         };
+        // the model files the stored settings chose are opened again
+        app.compute.remember(app.settings.model.files());
         app.compute.load(app.settings.backend);
         app.session
             .send(RunnerCommand::Speed(app.settings.steps_per_second));
@@ -159,10 +161,10 @@ impl ClosureLabApp {
         &self.session
     }
 
-    /// The label of the learned model the current settings take (the picker's choice,
-    /// or the one it falls back to), if there is one.
-    pub fn model_in_use(&self) -> Option<&str> {
-        self.compute.pick(&self.settings).map(|(l, _)| l.as_str())
+    /// The learned model the current settings take (the picker's choice, or the one it
+    /// falls back to), if there is one.
+    pub fn model_in_use(&self) -> Option<&settings::ModelId> {
+        self.compute.pick(&self.settings).map(|(id, _)| id)
     }
 
     /// Whether the simulation is playing (as last published, or just asked for).
@@ -276,12 +278,12 @@ impl ClosureLabApp {
         self.opened(answer);
     }
 
-    fn opened(&mut self, answer: Result<(settings::Slot, String), String>) {
+    fn opened(&mut self, answer: Result<(settings::Slot, settings::ModelId), String>) {
         match answer {
-            Ok((slot, label)) => {
+            Ok((slot, id)) => {
                 self.messages
-                    .push(format!("opened {label}; it is now the {slot} model"));
-                self.settings.model.set(slot, label);
+                    .push(format!("opened {id}; it is now the {slot} model"));
+                self.settings.model.set(slot, id);
                 self.restart();
             }
             Err(e) => self.messages.push(e),

@@ -140,17 +140,85 @@ pub struct Settings {
     /// Colour-map the fields with the WGSL shader when the wgpu renderer is running
     /// (otherwise CPU-coloured textures).
     pub gpu_colormap: bool,
-    /// The learned model chosen per picker (labels; empty: the shipped one).
+    /// The learned model chosen per picker (none: the run's shipped one).
     pub model: ModelChoice,
+}
+
+/// A learned model as a picker names it: one compiled into the binary (by its label) or a
+/// model file (by its path; `.pth`/`.pt`: an imported PyTorch network). Stored as one line,
+/// `shipped: LABEL` or `file: PATH` (empty: none chosen), so the settings of earlier
+/// releases, which stored the picker's label, still read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ModelId {
+    /// None chosen: the run takes its shipped model ([`super::compute::Compute::pick`]).
+    #[default]
+    Default,
+    Shipped(String),
+    File(std::path::PathBuf),
+}
+
+const SHIPPED: &str = "shipped: ";
+const FILE: &str = "file: ";
+/// How earlier releases stored an imported PyTorch file (by its stem).
+const PYTORCH: &str = "PyTorch: ";
+
+impl From<String> for ModelId {
+    fn from(s: String) -> Self {
+        if let Some(label) = s.strip_prefix(SHIPPED) {
+            ModelId::Shipped(label.into())
+        } else if let Some(p) = s.strip_prefix(FILE).or_else(|| s.strip_prefix(PYTORCH)) {
+            ModelId::File(p.into())
+        } else {
+            ModelId::Default
+        }
+    }
+}
+
+impl From<ModelId> for String {
+    fn from(id: ModelId) -> Self {
+        match id {
+            ModelId::Default => String::new(),
+            ModelId::Shipped(label) => format!("{SHIPPED}{label}"),
+            ModelId::File(p) => format!("{FILE}{}", p.display()),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelId {
+    /// The picker's label: `shipped: LABEL`, `file: STEM`, or `PyTorch: STEM`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelId::Default => write!(f, "shipped (the run's own)"),
+            ModelId::Shipped(label) => write!(f, "{SHIPPED}{label}"),
+            ModelId::File(p) => {
+                let torch = matches!(p.extension().and_then(|e| e.to_str()), Some("pth" | "pt"));
+                let stem = p
+                    .file_stem()
+                    .map_or("model".into(), |s| s.to_string_lossy());
+                write!(f, "{}{stem}", if torch { PYTORCH } else { FILE })
+            }
+        }
+    }
+}
+
+impl ModelId {
+    /// The model file, for a file.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            ModelId::File(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// The picker's choice for each closure case and for the subgrid flow.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelChoice {
-    pub g: String,
-    pub h: String,
-    pub les: String,
+    pub g: ModelId,
+    pub h: ModelId,
+    pub les: ModelId,
 }
 
 /// Which picker a model belongs to: a closure case of the published flow, or the
@@ -174,7 +242,7 @@ impl Slot {
 }
 
 impl ModelChoice {
-    pub fn get(&self, slot: Slot) -> &str {
+    pub fn get(&self, slot: Slot) -> &ModelId {
         match slot {
             Slot::Case(Case::G) => &self.g,
             Slot::Case(Case::H) => &self.h,
@@ -182,12 +250,19 @@ impl ModelChoice {
         }
     }
 
-    pub fn set(&mut self, slot: Slot, label: String) {
+    pub fn set(&mut self, slot: Slot, id: ModelId) {
         match slot {
-            Slot::Case(Case::G) => self.g = label,
-            Slot::Case(Case::H) => self.h = label,
-            Slot::Subgrid => self.les = label,
+            Slot::Case(Case::G) => self.g = id,
+            Slot::Case(Case::H) => self.h = id,
+            Slot::Subgrid => self.les = id,
         }
+    }
+
+    /// The model files chosen (opened again when the app starts).
+    pub fn files(&self) -> impl Iterator<Item = &std::path::Path> {
+        [&self.g, &self.h, &self.les]
+            .into_iter()
+            .filter_map(ModelId::file)
     }
 }
 

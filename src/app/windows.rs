@@ -36,7 +36,7 @@ impl Windows {
                 ui.label(ABOUT);
                 for (label, m) in models {
                     ui.separator();
-                    card_ui(ui, label, m);
+                    card_ui(ui, &label.to_string(), m);
                 }
             });
     }
