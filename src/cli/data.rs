@@ -149,11 +149,12 @@ pub fn data(a: DataArgs) -> Result<()> {
 
 /// `data --case les`: filtered-DNS trajectories of the subgrid case.
 fn les_data(a: &DataArgs, out: &std::path::Path) -> Result<()> {
-    if !crate::experiment::limits::DNS_GRID
-        .values
-        .contains(&a.dns_n)
-    {
-        anyhow::bail!("--dns-n must be one of 128, 256, 512, got {}", a.dns_n);
+    if !crate::les::data::DNS_GRIDS.contains(&a.dns_n) {
+        anyhow::bail!(
+            "--dns-n must be one of {:?}, got {}",
+            crate::les::data::DNS_GRIDS,
+            a.dns_n
+        );
     }
     let spin_up = a.t_start.unwrap_or(4.0);
     let spec = LesDataSpec {

@@ -23,6 +23,11 @@ use super::{FilteredDns, LesFlow};
 use crate::closure::dataset::{DataError, ferr};
 use crate::solver::Grid;
 
+/// DNS grids subgrid data may come from: the window's DNS grids and 64², the cheap
+/// fidelity of a 32² LES (twice its grid; its Π is biased against a finer DNS's, which is
+/// what multi-fidelity training is for).
+pub const DNS_GRIDS: [usize; 4] = [64, 128, 256, 512];
+
 /// One shard of a job: trajectories `k` with `k % count == index`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {

@@ -20,10 +20,11 @@ use crate::closure::sampler::draw_key;
 use crate::metrics;
 use crate::solver::{C64, Grid, SolverError};
 
-use super::closure::{LesClosure, LesRun};
+use super::closure::LesClosure;
 use super::filter::{Filter, cutoff_wavenumber};
-use super::learn::learned::{Learned, LearnedRun};
-use super::{EddyViscosity, FilteredDns, LesFlow, NU_CHOICES, stats};
+use super::learn::learned::Learned;
+use super::scored::Scored;
+use super::{FilteredDns, LesFlow, NU_CHOICES, stats};
 use super::{LesError, check_cancel};
 
 /// What `les-eval` runs.
@@ -254,20 +255,6 @@ impl Accum {
     }
 }
 
-/// Running sums of one closure's a-priori scores.
-#[derive(Default)]
-struct Apriori {
-    cc: f64,
-    rel_l2: f64,
-    p_z: f64,
-    p_z_true: f64,
-    backscatter: f64,
-    coefficient: f64,
-    /// calibration scores per scored state
-    scores: Vec<crate::closure::calibration::StateScores>,
-    samples: usize,
-}
-
 /// [`super::spin_up`] with its progress turned into increments.
 pub(super) fn spin_up_reporting(
     flow: &LesFlow,
@@ -296,48 +283,21 @@ pub fn evaluate_nu(
     let (w, t0) = spin_up_reporting(&flow, opts, progress, cancel)?;
     let mut dns = FilteredDns::new(flow, &w, t0)?;
     let lg = dns.les_grid().clone();
-    let closures: Vec<LesClosure> = LesClosure::iter().collect();
-    let mut runs = closures
-        .iter()
-        .map(|&c| LesRun::new(&flow, lg.clone(), dns.bar_hat(), t0, c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut learned_runs = learned
-        .iter()
-        .enumerate()
-        .map(|(j, _)| {
-            LearnedRun::new(
-                &flow,
-                lg.clone(),
-                dns.bar_hat(),
-                t0,
-                draw_key(&[nu.to_bits(), j as u64]),
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let k = runs.len();
-    let mut blown = vec![false; k + learned.len()];
-    let mut post: Vec<Accum> = (0..blown.len()).map(|_| Accum::default()).collect();
+    let classical = LesClosure::iter().map(|c| Scored::classical(&flow, &lg, dns.bar_hat(), t0, c));
+    let learned = learned.iter().enumerate().map(|(j, l)| {
+        let stream = draw_key(&[nu.to_bits(), j as u64]);
+        Scored::learned(&flow, &lg, dns.bar_hat(), t0, (j, l), stream)
+    });
+    let mut scored = classical.chain(learned).collect::<Result<Vec<_>, _>>()?;
     let mut truth = Accum::default();
-    let mut prior: Vec<Apriori> = (0..blown.len()).map(|_| Apriori::default()).collect();
-    let mut models: Vec<Option<EddyViscosity>> = closures
-        .iter()
-        .map(|c| c.eddy().map(|m| EddyViscosity::new(lg.clone(), m)))
-        .collect();
     let steps = (opts.t_run / flow.dt).round() as u64;
     let every = ((opts.sample_every / flow.dt).round() as u64).max(1);
     let first = (opts.transient / flow.dt).round() as u64;
     let mut pi_model = lg.zeros_hat();
     for step in 1..=steps {
         dns.step()?;
-        for (i, run) in runs.iter_mut().enumerate() {
-            if !blown[i] && run.step(Some(dns.pi_hat())).is_err() {
-                blown[i] = true;
-            }
-        }
-        for (j, (run, l)) in learned_runs.iter_mut().zip(learned).enumerate() {
-            if !blown[k + j] && run.step(l, &flow).is_err() {
-                blown[k + j] = true;
-            }
+        for s in scored.iter_mut() {
+            s.step(dns.pi_hat(), &flow);
         }
         progress(1);
         check_cancel(cancel)?;
@@ -345,44 +305,14 @@ pub fn evaluate_nu(
             continue;
         }
         truth.add(&lg, dns.bar_hat());
-        let sims = runs.iter().chain(learned_runs.iter().map(|r| &r.run));
-        for (i, run) in sims.enumerate() {
-            if !blown[i] {
-                post[i].add_closed(&lg, run.sim.omega_hat(), run.pi_hat());
-            }
+        for s in scored.iter_mut() {
+            s.sample_posterior(&lg);
         }
         // a-priori on the state Π belongs to
         let bar = lg.to_physical(dns.prev_bar_hat());
         let pi_true = lg.to_physical(dns.pi_hat());
-        for i in 0..blown.len() {
-            let a = &mut prior[i];
-            let mut members = Vec::new();
-            match (models.get_mut(i), closures.get(i)) {
-                (Some(Some(m)), _) => {
-                    m.subgrid_hat(dns.prev_bar_hat(), &mut pi_model);
-                    a.coefficient += m.coefficient();
-                }
-                (_, Some(LesClosure::Oracle)) => pi_model.copy_from_slice(dns.pi_hat()),
-                (Some(None), _) => pi_model.fill(C64::default()),
-                (None, _) => {
-                    let l = &learned[i - k];
-                    let key = [nu.to_bits(), (i - k) as u64, u64::MAX, step];
-                    members = l.draw(&flow, &lg, dns.prev_bar_hat(), l.ensemble.max(1), &key)?;
-                    pi_model = lg.to_spectral(&members[0]);
-                }
-            }
-            let p = lg.to_physical(&pi_model);
-            if members.is_empty() {
-                members.push(p.clone());
-            }
-            a.scores
-                .push(crate::closure::calibration::score(&members, &pi_true));
-            a.cc += stats::correlation(&p, &pi_true);
-            a.rel_l2 += stats::rel_l2(&p, &pi_true);
-            a.p_z += stats::enstrophy_transfer(&p, &bar);
-            a.p_z_true += stats::enstrophy_transfer(&pi_true, &bar);
-            a.backscatter += stats::backscatter_fraction(&p, &bar);
-            a.samples += 1;
+        for s in scored.iter_mut() {
+            s.sample_prior(&dns, &flow, &lg, (nu, step), &bar, &pi_true, &mut pi_model)?;
         }
     }
     let kmax = cutoff_wavenumber(lg.n) as usize;
@@ -392,17 +322,10 @@ pub fn evaluate_nu(
     let mut rows = Vec::new();
     let mut curves = vec![("filtered DNS".to_string(), e_dns.clone(), z_dns.clone())];
     let mut omegas = vec![("filtered DNS".to_string(), thin_sorted(&truth.omega))];
-    let names = closures
-        .iter()
-        .map(|c| (c.to_string(), None))
-        .chain(learned.iter().map(|l| (l.closure(), Some(l.label.clone()))));
-    for (i, (c, model)) in names.enumerate() {
-        let (p, a) = (&post[i], &prior[i]);
+    for s in &scored {
+        let (c, model) = s.name();
+        let (p, a) = (&s.post, &s.prior);
         let cal = crate::closure::calibration::average(&a.scores);
-        // an ensemble closure: a learned one that draws more than one distinct member
-        let ensemble = learned.get(i.wrapping_sub(k)).is_some_and(|l| {
-            l.ensemble > 1 && l.model.card.kind != crate::les::learn::model::LesKind::Deterministic
-        });
         let ns = a.samples.max(1) as f64;
         let (e, z) = (p.mean(&p.e), p.mean(&p.z));
         let nan_if_empty = |v: f64| if p.samples == 0 { f64::NAN } else { v };
@@ -421,7 +344,7 @@ pub fn evaluate_nu(
             p_z_run: Some(nan_if_empty(p.p_z / p.samples.max(1) as f64)),
             backscatter: a.backscatter / ns,
             crps: cal.crps,
-            spread_skill: ensemble.then_some(cal.spread_skill),
+            spread_skill: s.is_ensemble().then_some(cal.spread_skill),
             spectral_rmse_e: nan_if_empty(stats::spectral_rmse(&e, &e_dns, kmax)),
             spectral_rmse_z: nan_if_empty(stats::spectral_rmse(&z, &z_dns, kmax)),
             w1_omega: stats::wasserstein1(&p.omega, &truth.omega) / rms_dns,
@@ -429,11 +352,8 @@ pub fn evaluate_nu(
             enstrophy: p.enstrophy / p.samples.max(1) as f64,
             energy_dns: truth.energy / n_truth,
             enstrophy_dns: truth.enstrophy / n_truth,
-            blowups: blown[i] as u32,
-            coefficient: closures
-                .get(i)
-                .and_then(|c| c.eddy())
-                .map(|_| a.coefficient / ns),
+            blowups: s.blown as u32,
+            coefficient: s.coefficient(),
             t_run: opts.t_run,
             samples: p.samples,
         });

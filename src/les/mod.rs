@@ -18,6 +18,7 @@ pub mod filter;
 pub mod forecast;
 pub mod learn;
 pub mod resolution;
+mod scored;
 pub mod stats;
 pub mod subgrid;
 
