@@ -3,17 +3,14 @@
 
 use std::path::PathBuf;
 
+use crate::closure::card::CardFile;
+use crate::closure::eval::{DensityFit, SamplerSetting, fit_inflation};
+use crate::closure::model::ClosureModel;
+use crate::closure::sensors::{DENSITIES, density_label};
+use crate::solver::Grid;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
-
-use crate::closure::calibration::{average, score, spectrum_ratio, summed_deviation_spectra};
-use crate::closure::eval::{Draws, SamplerSetting, draw_members};
-use crate::closure::inflation::Inflation;
-use crate::closure::model::ClosureModel;
-use crate::closure::sensors::{DENSITIES, Sensors, density_label};
-use crate::solver::Grid;
 
 #[derive(Args, Debug)]
 pub struct CalibrateArgs {
@@ -55,31 +52,6 @@ pub struct CalibrateArgs {
     pub seed: u64,
 }
 
-/// What the fit did at one density.
-#[derive(Serialize)]
-struct DensityFit {
-    sensors: usize,
-    /// Spread/skill and worst spectrum shell of the raw model on the fitting states
-    spread_skill_before: f64,
-    spectrum_worst_before: f64,
-    /// The same after inflation, on the same states (in-sample: a consistency check,
-    /// not a score)
-    spread_skill_after: f64,
-    spectrum_worst_after: f64,
-    factor: Vec<f64>,
-}
-
-/// Summed (spread, error) spectra, spread/skill and worst shell of ensembles.
-fn measure(grid: &Grid, draws: &Draws) -> ((Vec<f64>, Vec<f64>), f64, f64) {
-    let sums = summed_deviation_spectra(
-        grid,
-        draws.iter().map(|(m, t)| (m.as_slice(), t.as_slice())),
-    );
-    let scores: Vec<_> = draws.iter().map(|(m, t)| score(m, t)).collect();
-    let (_, worst) = spectrum_ratio(&sums.0, &sums.1);
-    (sums, average(&scores).spread_skill, worst)
-}
-
 pub fn calibrate(a: CalibrateArgs) -> Result<()> {
     let json: Vec<&std::path::Path> = a.json.iter().map(|p| p.as_path()).collect();
     super::refuse_overwriting_inputs(&[&a.data], &[&a.model], &json, &[])?;
@@ -98,10 +70,6 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
             a.model.display()
         );
     }
-    // Draw raw members (no table applies while fitting); the card written back keeps
-    // the other tables.
-    let original = model.card.clone();
-    model.card.inflation.clear();
     burn::tensor::Device::flex().seed(a.seed);
     let (states, _) = super::eval::states_from_file(&a.data, a.first_trajectory, a.samples)?;
     let stored = states.first().map_or(0, |s| s.n);
@@ -113,60 +81,34 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut draws = Vec::new();
-    for &s in &DENSITIES {
-        bar.set_message(density_label(s));
-        let sensors = Sensors::new(s, grid.n)?;
-        let mut tick = || bar.inc(1);
-        draws.push(draw_members(
-            &mut model, &states, &grid, &sensors, a.ensemble, &set, &mut tick,
-        )?);
-    }
-    bar.finish_and_clear();
-    let measured: Vec<_> = draws.iter().map(|d| measure(&grid, d)).collect();
-    let sums: Vec<_> = measured.iter().map(|(s, _, _)| s.clone()).collect();
-    let data_name = super::file_stem(&a.data);
-    let inflation = Inflation::fit(
-        &sums,
+    let fitted_on = format!(
+        "closure-lab calibrate --sampler {} --ensemble {}: {} states of {} from trajectory {} at {}²",
+        a.sampler,
         a.ensemble,
-        set.sampler,
-        set.schedule.steps(),
-        format!(
-            "closure-lab calibrate --sampler {} --ensemble {}: {} states of {data_name} from trajectory {} at {}²",
-            a.sampler,
-            a.ensemble,
-            states.len(),
-            a.first_trajectory,
-            a.grid
-        ),
+        states.len(),
+        super::file_stem(&a.data),
+        a.first_trajectory,
+        a.grid
     );
-    let mut fits = Vec::new();
-    for (class, (&s, d)) in DENSITIES.iter().zip(draws.iter_mut()).enumerate() {
-        for (m, _) in d.iter_mut() {
-            inflation.apply(class, &grid, m);
-        }
-        let (_, after, worst_after) = measure(&grid, d);
-        let (_, before, worst_before) = &measured[class];
-        fits.push(DensityFit {
-            sensors: s,
-            spread_skill_before: *before,
-            spectrum_worst_before: *worst_before,
-            spread_skill_after: after,
-            spectrum_worst_after: worst_after,
-            factor: inflation.factor[class].clone(),
-        });
-    }
+    let mut tick = |s: usize| {
+        bar.set_message(density_label(s));
+        bar.inc(1)
+    };
+    let (inflation, fits) = fit_inflation(
+        &mut model, &states, &grid, a.ensemble, &set, fitted_on, &mut tick,
+    )
+    .with_context(|| format!("fitting {}", a.model.display()))?;
+    bar.finish_and_clear();
     print_fits(&fits, states.len(), a.ensemble)?;
     if let Some(p) = &a.json {
         crate::atomic::write_bytes(p, serde_json::to_string_pretty(&fits)?.as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     if a.write_card {
-        let mut card = original;
-        crate::closure::inflation::insert_table(&mut card.inflation, inflation);
-        let path = a.model.with_extension("json");
-        crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let path = model
+            .card
+            .write_with_inflation(&a.model, inflation)
+            .map_err(anyhow::Error::msg)?;
         say!("wrote the {} inflation into {}", a.sampler, path.display());
     }
     Ok(())

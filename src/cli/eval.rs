@@ -1,5 +1,6 @@
 //! `closure-lab eval`: a-priori closure error table (Markdown, optional JSON).
 
+use crate::closure::card::CardFile;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -264,9 +265,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
                 .filter(|r| r.case == case && (r.model == *label || r.nfe == 0))
                 .cloned()
                 .collect();
-            let path = p.with_extension("json");
-            crate::atomic::write_bytes(&path, &serde_json::to_vec_pretty(&card)?)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let path = card.write_beside(p).map_err(anyhow::Error::msg)?;
             say!("wrote {} rows into {}", card.eval.len(), path.display());
         }
     }

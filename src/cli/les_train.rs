@@ -1,6 +1,7 @@
 //! `closure-lab les-train`: train a learned subgrid closure (stochastic score model,
 //! deterministic FNO or mean + noise) on filtered-DNS files of several ν and fidelities.
 
+use crate::closure::card::CardFile;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -261,12 +262,9 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
                 s.schedule.steps(),
                 fitted_on,
             );
-            let mut card = card.clone();
-            crate::closure::inflation::insert_table(&mut card.inflation, table);
-            card.validate().map_err(anyhow::Error::msg)?;
-            let card_path = path.with_extension("json");
-            crate::atomic::write_bytes(&card_path, &serde_json::to_vec_pretty(&card)?)
-                .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", card_path.display()))?;
+            let card_path = card
+                .write_with_inflation(path, table)
+                .map_err(anyhow::Error::msg)?;
             say!(
                 "wrote the {} inflation into {}",
                 a.sampler,
@@ -290,9 +288,7 @@ fn write_cards(
             .filter(|r| r.model.as_ref().is_none_or(|s| s == stem))
             .map(serde_json::to_value)
             .collect::<Result<_, _>>()?;
-        let card_path = path.with_extension("json");
-        crate::atomic::write_bytes(&card_path, &serde_json::to_vec_pretty(&card)?)
-            .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", card_path.display()))?;
+        let card_path = card.write_beside(path).map_err(anyhow::Error::msg)?;
         say!(
             "wrote {} rows into {}",
             card.eval.len(),

@@ -3,6 +3,8 @@
 //! whitening and spread-inflation tables sampling applies. [`ModelCard::validate`] is the
 //! one place that checks what a card file can get wrong.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use super::flow::FlowPart;
@@ -190,5 +192,44 @@ impl ModelCard {
     /// ([`super::inflation::table_for`]).
     pub fn inflation_for(&self, sampler: Sampler, steps: usize) -> Option<&Inflation> {
         super::inflation::table_for(&self.inflation, sampler, steps)
+    }
+}
+
+/// A model card as a file: JSON beside its weights (`PATH.json` for `PATH.bpk`). The
+/// published cases' [`ModelCard`] and the subgrid models' card alike; what the commands
+/// that fit or score a model write back goes through here.
+pub trait CardFile: Serialize + Clone {
+    /// Check what a card can get wrong (every write checks first).
+    fn check(&self) -> Result<(), String>;
+
+    /// The card's spread-inflation tables (one per sampler kind and step count).
+    fn inflation_tables(&mut self) -> &mut Vec<Inflation>;
+
+    /// Write the card beside `weights` (checked; atomically) and say where.
+    fn write_beside(&self, weights: &Path) -> Result<PathBuf, String> {
+        self.check()?;
+        let path = weights.with_extension("json");
+        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        crate::atomic::write_bytes(&path, &json)
+            .map_err(|e| format!("cannot write {} ({e})", path.display()))?;
+        Ok(path)
+    }
+
+    /// Write the card beside `weights` with `table` in place of the table of its
+    /// sampler kind and steps (the others kept).
+    fn write_with_inflation(&self, weights: &Path, table: Inflation) -> Result<PathBuf, String> {
+        let mut card = self.clone();
+        super::inflation::insert_table(card.inflation_tables(), table);
+        card.write_beside(weights)
+    }
+}
+
+impl CardFile for ModelCard {
+    fn check(&self) -> Result<(), String> {
+        self.validate()
+    }
+
+    fn inflation_tables(&mut self) -> &mut Vec<Inflation> {
+        &mut self.inflation
     }
 }

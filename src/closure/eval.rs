@@ -7,6 +7,8 @@
 
 use std::time::Instant;
 
+use serde::Serialize;
+
 use super::calibration;
 use super::card::EvalRow;
 use super::model::{ClosureError, ClosureModel, InputSpec, Target};
@@ -351,6 +353,98 @@ pub fn draw_members(
         done();
     }
     Ok(out)
+}
+
+/// What fitting a per-density inflation table did at one density: spread/skill and worst
+/// spread-spectrum shell of the raw members, and of the same members inflated (in-sample:
+/// a consistency check, not a score).
+#[derive(Clone, Debug, Serialize)]
+pub struct DensityFit {
+    pub sensors: usize,
+    pub spread_skill_before: f64,
+    pub spectrum_worst_before: f64,
+    pub spread_skill_after: f64,
+    pub spectrum_worst_after: f64,
+    pub factor: Vec<f64>,
+}
+
+/// Summed (spread, error) spectra, spread/skill and worst shell of ensembles.
+fn measure(grid: &Grid, draws: &Draws) -> ((Vec<f64>, Vec<f64>), f64, f64) {
+    use super::calibration::{average, score, spectrum_ratio, summed_deviation_spectra};
+    let sums = summed_deviation_spectra(
+        grid,
+        draws.iter().map(|(m, t)| (m.as_slice(), t.as_slice())),
+    );
+    let scores: Vec<_> = draws.iter().map(|(m, t)| score(m, t)).collect();
+    let (_, worst) = spectrum_ratio(&sums.0, &sums.1);
+    (sums, average(&scores).spread_skill, worst)
+}
+
+/// Fit a density model's per-density, per-shell spread inflation
+/// ([`super::inflation`]): `ensemble` raw members (the card's tables set aside) per state
+/// of `states` at every sensor density, then the factors from their summed spectra;
+/// `done` is called after each state and density. The model's tables are left as they
+/// were; the table comes back with what it did per density.
+pub fn fit_inflation(
+    model: &mut ClosureModel,
+    states: &[TestState],
+    grid: &Grid,
+    ensemble: usize,
+    set: &SamplerSetting,
+    fitted_on: String,
+    done: &mut dyn FnMut(usize),
+) -> Result<(super::inflation::Inflation, Vec<DensityFit>), ClosureError> {
+    use super::sensors::DENSITIES;
+    if model.card.inputs.density_scale.is_none() {
+        return Err(ClosureError::Input(
+            "an inflation table is fitted per density; this model was trained at one".into(),
+        ));
+    }
+    // raw members: no table applies while fitting
+    let tables = std::mem::take(&mut model.card.inflation);
+    let mut draws = Vec::new();
+    for &s in &DENSITIES {
+        let sensors = Sensors::new(s, grid.n).map_err(|e| ClosureError::Input(e.to_string()));
+        let drawn = sensors.and_then(|sensors| {
+            draw_members(model, states, grid, &sensors, ensemble, set, &mut || {
+                done(s)
+            })
+        });
+        match drawn {
+            Ok(d) => draws.push(d),
+            Err(e) => {
+                model.card.inflation = tables;
+                return Err(e);
+            }
+        }
+    }
+    model.card.inflation = tables;
+    let measured: Vec<_> = draws.iter().map(|d| measure(grid, d)).collect();
+    let sums: Vec<_> = measured.iter().map(|(s, _, _)| s.clone()).collect();
+    let table = super::inflation::Inflation::fit(
+        &sums,
+        ensemble,
+        set.sampler,
+        set.schedule.steps(),
+        fitted_on,
+    );
+    let mut fits = Vec::new();
+    for (class, (&s, d)) in DENSITIES.iter().zip(draws.iter_mut()).enumerate() {
+        for (m, _) in d.iter_mut() {
+            table.apply(class, grid, m);
+        }
+        let (_, after, worst_after) = measure(grid, d);
+        let (_, before, worst_before) = &measured[class];
+        fits.push(DensityFit {
+            sensors: s,
+            spread_skill_before: *before,
+            spectrum_worst_before: *worst_before,
+            spread_skill_after: after,
+            spectrum_worst_after: worst_after,
+            factor: table.factor[class].clone(),
+        });
+    }
+    Ok((table, fits))
 }
 
 /// Rows of a learned model on grid `n` with `s × s` sensors for each sampler setting,

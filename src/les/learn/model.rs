@@ -121,6 +121,16 @@ fn default_les_n() -> usize {
 
 pub const LES_CARD_FORMAT: u32 = 1;
 
+impl crate::closure::card::CardFile for LesCard {
+    fn check(&self) -> Result<(), String> {
+        self.validate()
+    }
+
+    fn inflation_tables(&mut self) -> &mut Vec<crate::closure::inflation::Inflation> {
+        &mut self.inflation
+    }
+}
+
 /// The network of a learned subgrid closure.
 #[derive(Clone, Debug)]
 pub enum LesNet {
