@@ -711,3 +711,89 @@ fn fluctuation_members_have_the_means_mean_and_a_draws_spread() {
     let m = MeanTie::Fluctuations.members(&plane, &mean, same);
     assert!(rms(&m[0], &mean) < 1e-12 * spread);
 }
+
+/// `les-eval --summarize … --against …`: the same closures and seeds under two settings
+/// (a halved dt), paired by closure and seed, on a hand-made table.
+#[test]
+fn rows_under_another_setting_pair_by_closure_and_seed() {
+    use closure_lab::les::compare::{against, shifts_markdown};
+    use closure_lab::les::eval::LesRow;
+    let row = |seed: u64, closure: &str, e: f64| LesRow {
+        seed,
+        closure: closure.into(),
+        model: None,
+        nu: 2e-4,
+        dns_n: 256,
+        les_n: 32,
+        filter: closure_lab::les::Filter::Cutoff,
+        cc: 0.0,
+        rel_l2: 0.0,
+        p_z: -1.0,
+        p_z_true: -2.0,
+        p_z_run: None,
+        backscatter: 0.0,
+        crps: 0.0,
+        spread_skill: None,
+        spectral_rmse_e: e,
+        spectral_rmse_z: e,
+        w1_omega: 0.1,
+        energy: 1.0,
+        enstrophy: 1.0,
+        energy_dns: 1.0,
+        enstrophy_dns: 1.0,
+        blowups: 0,
+        coefficient: None,
+        t_run: 1.0,
+        samples: 1,
+    };
+    // baseline: seeds 1…4, E = 0.2, 0.3, 0.4, 0.5 (mean 0.35, se √(1/240) ≈ 0.065)
+    let baseline: Vec<LesRow> = (1..=4)
+        .flat_map(|s| {
+            let e = 0.1 + 0.1 * s as f64;
+            [row(s, "none", e), row(s, "leith", e)]
+        })
+        .collect();
+    // the other setting: seeds 1…3 only, none moved by +0.05 each, leith by −0.1, −0.1, +0.1
+    let rows: Vec<LesRow> = (1..=3)
+        .flat_map(|s| {
+            let e = 0.1 + 0.1 * s as f64;
+            let d = if s == 3 { 0.1 } else { -0.1 };
+            [
+                row(s, "none", e + 0.05),
+                row(s, "leith", e + d),
+                row(s, "oracle", e),
+            ]
+        })
+        .collect();
+    let shifts = against(&rows, &baseline);
+    assert!(
+        shifts.iter().all(|x| x.closure != "oracle"),
+        "a closure the baseline lacks is left out"
+    );
+    let e = |c: &str| {
+        shifts
+            .iter()
+            .find(|x| x.closure == c && x.score == "E(k) RMSE")
+            .unwrap()
+    };
+    let none = e("none");
+    assert_eq!((none.this.n, none.baseline.n), (3, 4));
+    assert!((none.baseline.mean - 0.35).abs() < 1e-12);
+    // the paired mean shift +0.05 over the baseline's se √(1/240) (its seed-to-seed scale)
+    assert!((none.this.mean - 0.35).abs() < 1e-12);
+    assert!((none.shift_over_se - 0.05 / (1.0f64 / 240.0).sqrt()).abs() < 1e-9);
+    let p = none.paired.unwrap();
+    assert!((p.mean - 0.05).abs() < 1e-12 && p.n == 3 && p.decided());
+    let leith = e("leith").paired.unwrap();
+    assert!((leith.mean + 0.1 / 3.0).abs() < 1e-12 && !leith.decided());
+    let energy = shifts
+        .iter()
+        .find(|x| x.closure == "none" && x.score == "energy ÷ DNS")
+        .unwrap();
+    assert_eq!(energy.paired.unwrap().mean, 0.0);
+    let table = shifts_markdown(&shifts);
+    assert!(
+        table.contains("| 2.0e-4 | 32² | none | E(k) RMSE | 0.350 ± 0.065 (4) |"),
+        "{table}"
+    );
+}

@@ -1,6 +1,7 @@
 //! `closure-lab les-eval`: the subgrid (LES) case's closures scored a-priori and
 //! a-posteriori against a filtered DNS, per ν (table on stdout, optional JSON).
 
+use super::les_compare::summarize_only;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -52,6 +53,12 @@ pub struct LesEvalArgs {
     /// folder's files) and print the table over seeds; nothing is run.
     #[arg(long, value_delimiter = ',')]
     pub summarize: Vec<PathBuf>,
+    /// With --summarize: pair its rows by closure, model and seed with these rows (the
+    /// same runs under another setting: a halved dt, another filter) and print each
+    /// score's shift of the mean in the baseline's standard errors and the paired
+    /// difference with its 95 % interval.
+    #[arg(long, value_delimiter = ',', requires = "summarize")]
+    pub against: Vec<PathBuf>,
     /// Also write the rows as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -169,6 +176,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
             .iter()
             .chain(&a.drain_mean)
             .chain(&a.summarize)
+            .chain(&a.against)
             .map(|p| p.as_path())
             .collect();
         let outs: Vec<&std::path::Path> = a
@@ -181,11 +189,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         super::refuse_overwriting_inputs(&[], &models, &outs, &[])?;
     }
     if !a.summarize.is_empty() {
-        let mut rows = Vec::new();
-        for p in &a.summarize {
-            rows.extend(read_rows(p)?);
-        }
-        return report(&rows, true, a.json.as_deref(), a.summary.as_deref());
+        return summarize_only(&a);
     }
     let defaults = LesEvalOptions::default();
     let opts = LesEvalOptions {
@@ -347,7 +351,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
 }
 
 /// Print the rows (one seed) or the summary over seeds, and write what was asked for.
-fn report(
+pub(super) fn report(
     rows: &[LesRow],
     over_seeds: bool,
     json: Option<&std::path::Path>,
@@ -368,22 +372,12 @@ fn report(
     Ok(())
 }
 
-fn read_rows(p: &std::path::Path) -> Result<Vec<LesRow>> {
-    let text =
-        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-    if let Ok(stored) = serde_json::from_str::<StoredRun>(&text) {
-        return Ok(stored.rows);
-    }
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a table of les-eval rows", p.display()))
-}
-
 /// One finished (seed, ν) run as a `--run` folder keeps it: the options that made it
 /// (a run is reused only under the same options) and its rows.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct StoredRun {
-    options: LesEvalOptions,
-    rows: Vec<LesRow>,
+pub(super) struct StoredRun {
+    pub(super) options: LesEvalOptions,
+    pub(super) rows: Vec<LesRow>,
 }
 
 /// The `--run` folder: one JSON file per finished (seed, ν) run.
@@ -552,7 +546,10 @@ fn resolution(opts: &LesEvalOptions, fine: usize, json: Option<&std::path::Path>
     Ok(())
 }
 
-fn write_json<T: serde::Serialize + ?Sized>(path: &std::path::Path, value: &T) -> Result<()> {
+pub(super) fn write_json<T: serde::Serialize + ?Sized>(
+    path: &std::path::Path,
+    value: &T,
+) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     crate::atomic::write_bytes(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))

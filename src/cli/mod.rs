@@ -34,6 +34,7 @@ mod calibrate;
 mod data;
 mod distill;
 mod eval;
+mod les_compare;
 mod les_eval;
 mod les_forecast;
 mod les_train;

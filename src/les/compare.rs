@@ -341,3 +341,112 @@ pub fn markdown(summary: &[Summary]) -> String {
     }
     s
 }
+
+/// One closure's score under two settings of the same runs (a halved dt, another
+/// filter): its mean ± se under each, the shift of the mean in standard errors of the
+/// baseline, and the difference paired by seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shift {
+    pub nu: f64,
+    pub les_n: usize,
+    pub closure: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub score: String,
+    pub this: MeanSe,
+    pub baseline: MeanSe,
+    /// The mean paired difference (the seeds both have) ÷ the baseline's standard error
+    /// over all its seeds: how far the setting moves the score against the seed-to-seed
+    /// scatter (NaN below one pair)
+    pub shift_over_se: f64,
+    /// this − baseline over the seeds both have (None below two)
+    pub paired: Option<Paired>,
+}
+
+/// Each closure of `rows` against the same closure, model, ν and grids in `baseline`
+/// (rows of the same seeds under another setting), per score and the energy ratio.
+/// Closures the baseline lacks are left out.
+pub fn against(rows: &[LesRow], baseline: &[LesRow]) -> Vec<Shift> {
+    type Of = fn(&LesRow) -> f64;
+    let scores: Vec<(String, Of)> = vec![
+        (Score::SpectralRmseE.to_string(), |r| r.spectral_rmse_e),
+        (Score::SpectralRmseZ.to_string(), |r| r.spectral_rmse_z),
+        (Score::W1Omega.to_string(), |r| r.w1_omega),
+        ("energy ÷ DNS".into(), |r| r.energy / r.energy_dns),
+    ];
+    let mut order: Vec<Key> = Vec::new();
+    for r in rows {
+        if !order.contains(&key(r)) {
+            order.push(key(r));
+        }
+    }
+    let of = |set: &[LesRow], k: &Key, f: Of| -> BTreeMap<u64, f64> {
+        set.iter()
+            .filter(|r| key(r) == *k)
+            .map(|r| (r.seed, f(r)))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for k in &order {
+        for (name, f) in &scores {
+            let (a, b) = (of(rows, k, *f), of(baseline, k, *f));
+            if b.is_empty() {
+                continue;
+            }
+            let values =
+                |m: &BTreeMap<u64, f64>| MeanSe::of(&m.values().copied().collect::<Vec<_>>());
+            let (this, base) = (values(&a), values(&b));
+            let common: Vec<f64> = a
+                .iter()
+                .filter_map(|(s, x)| b.get(s).map(|y| x - y))
+                .collect();
+            out.push(Shift {
+                nu: f64::from_bits(k.0),
+                les_n: k.2,
+                closure: k.3.clone(),
+                model: k.4.clone(),
+                score: name.clone(),
+                this,
+                baseline: base,
+                shift_over_se: MeanSe::of(&common).mean / base.se,
+                paired: Paired::of(&a, &b),
+            });
+        }
+    }
+    out
+}
+
+/// [`against`] as a Markdown table (`*`: the paired interval excludes 0).
+pub fn shifts_markdown(shifts: &[Shift]) -> String {
+    let show = |m: &MeanSe| format!("{:.3} ± {:.3} ({})", m.mean, m.se, m.n);
+    let mut s = String::from(
+        "| ν | LES | closure | score | baseline (runs) | this (runs) | mean Δ ÷ se(baseline) | paired Δ (this − baseline) [95 %] |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for x in shifts {
+        let paired = x.paired.map_or("–".into(), |p| {
+            format!(
+                "{:+.3} [{:+.3}, {:+.3}]{} ({})",
+                p.mean,
+                p.lo,
+                p.hi,
+                if p.decided() { "*" } else { "" },
+                p.n
+            )
+        });
+        s += &format!(
+            "| {:.1e} | {}² | {}{} | {} | {} | {} | {:+.2} | {} |\n",
+            x.nu,
+            x.les_n,
+            x.closure,
+            x.model
+                .as_ref()
+                .map_or(String::new(), |m| format!(" ({m})")),
+            x.score,
+            show(&x.baseline),
+            show(&x.this),
+            x.shift_over_se,
+            paired
+        );
+    }
+    s
+}

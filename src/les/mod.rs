@@ -2,7 +2,7 @@
 //! the true subgrid term Π and classical closures (docs/science.md §8).
 //!
 //! Equation on the unit torus: `∂ω/∂t + u·∇ω = νΔω − αω + A·cos(2π k_f y)`; the coarse
-//! (LES) run solves the same equation on 64² minus a subgrid term Π. This module builds
+//! (LES) run solves the same equation on the LES grid (32²–128²) minus a subgrid term Π. This module builds
 //! on [`crate::solver`] and [`crate::metrics`], and on [`crate::closure`] for what a
 //! learned closure shares with the published cases: the ensemble scores
 //! (`closure::calibration`), the data-file errors and read limits (`closure::dataset`),
