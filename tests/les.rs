@@ -797,3 +797,55 @@ fn rows_under_another_setting_pair_by_closure_and_seed() {
         "{table}"
     );
 }
+
+/// Two models of one learned closure (`les-eval --model A,B`): B is paired by seed with
+/// A, the first model, on a hand-made table; A has no such reference.
+#[test]
+fn a_second_model_of_a_closure_is_paired_with_the_first() {
+    use closure_lab::les::compare::{FIRST_MODEL, Score, markdown, summarize};
+    use closure_lab::les::eval::LesRow;
+    let row = |seed: u64, model: &str, w1: f64| LesRow {
+        seed,
+        closure: "learned-stochastic".into(),
+        model: Some(model.into()),
+        nu: 2e-4,
+        dns_n: 256,
+        les_n: 32,
+        filter: closure_lab::les::Filter::Cutoff,
+        cc: 0.0,
+        rel_l2: 0.0,
+        p_z: -1.0,
+        p_z_true: -2.0,
+        p_z_run: None,
+        backscatter: 0.0,
+        crps: 0.0,
+        spread_skill: None,
+        spectral_rmse_e: 0.2,
+        spectral_rmse_z: 0.2,
+        w1_omega: w1,
+        energy: 1.0,
+        enstrophy: 1.0,
+        energy_dns: 1.0,
+        enstrophy_dns: 1.0,
+        blowups: 0,
+        coefficient: None,
+        t_run: 1.0,
+        samples: 1,
+    };
+    let rows: Vec<LesRow> = (1..=3)
+        .flat_map(|s| {
+            let w = 0.1 * s as f64;
+            [row(s, "dear", w), row(s, "mixed", w + 0.02)]
+        })
+        .collect();
+    let summary = summarize(&rows);
+    assert!(summary[0].paired.iter().all(|(r, _, _)| r != FIRST_MODEL));
+    let p = summary[1]
+        .paired
+        .iter()
+        .find(|(r, s, _)| r == FIRST_MODEL && *s == Score::W1Omega)
+        .unwrap()
+        .2;
+    assert!((p.mean - 0.02).abs() < 1e-12 && p.n == 3 && p.decided());
+    assert!(markdown(&summary).contains("ΔW1 − first model"));
+}

@@ -34,6 +34,11 @@ fn per_step_of(closure: &str) -> Option<&str> {
 /// the same model untied, drawn at the same interval, paired by seed.
 pub const UNTIED: &str = "untied";
 
+/// The reference of a learned closure of the second or a later model (`les-eval --model
+/// A,B`): the same closure of the first model of its kind, paired by seed — B against
+/// A, e.g. models trained on different data.
+pub const FIRST_MODEL: &str = "first model";
+
 /// The closure a tied variant is compared with: its name without the tie's suffix.
 fn untied_of(closure: &str) -> Option<String> {
     use strum::IntoEnumIterator;
@@ -233,6 +238,11 @@ pub fn summarize(rows: &[LesRow]) -> Vec<Summary> {
                         .iter()
                         .find(|(q, _)| same_run(q) && q.3 == base && q.4 == k.4);
                     (UNTIED, found)
+                }))
+                .chain(k.4.as_ref().and_then(|_| {
+                    // the first model in the table's order with this closure
+                    let first = order.iter().find(|q| same_run(q) && q.3 == k.3)?;
+                    (first.4 != k.4).then(|| (FIRST_MODEL, groups.get_key_value(first)))
                 }));
             for (reference, found) in references {
                 if let Some((_, refs)) = found {
@@ -269,7 +279,7 @@ pub fn markdown(summary: &[Summary]) -> String {
     let show = |m: &MeanSe, digits: usize| format!("{:.digits$} ± {:.digits$}", m.mean, m.se);
     let pairs: Vec<(&str, Score)> = REFERENCES
         .iter()
-        .chain(&[PER_STEP, UNTIED])
+        .chain(&[PER_STEP, UNTIED, FIRST_MODEL])
         .flat_map(|r| Score::ALL.iter().map(move |s| (*r, *s)))
         .filter(|(r, s)| {
             summary
