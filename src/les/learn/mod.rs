@@ -22,6 +22,41 @@ use serde::{Deserialize, Serialize};
 use super::data;
 use crate::closure::dataset::DataError;
 
+/// Which learned closure.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum LesKind {
+    /// The conditional score model: samples of Π given ω̄, ν and fidelity.
+    Stochastic,
+    /// A deterministic FNO trained by mean-squared error.
+    Deterministic,
+    /// The same FNO with a pointwise Gaussian variance head.
+    MeanNoise,
+}
+
+impl LesKind {
+    /// The closure's name in evaluation rows (`les-apriori`, `les-eval`).
+    pub fn closure_name(self) -> &'static str {
+        match self {
+            LesKind::Stochastic => "learned-stochastic",
+            LesKind::Deterministic => "learned-deterministic",
+            LesKind::MeanNoise => "mean-noise",
+        }
+    }
+}
+
 /// DNS grids a subgrid data file can come from, lowest fidelity first.
 pub const FIDELITIES: [usize; 3] = [128, 256, 512];
 
