@@ -194,21 +194,6 @@ fn closures_compare_over_seeds_with_paired_intervals() {
     assert!(Paired::of(&[(1, 1.0)].into(), &[(1, 0.0)].into()).is_none());
     // a hand-made table of three seeds: the closure beats none on E(k) by 0.1 ± 0.01
     let row = |seed: u64, closure: &str, e: f64| LesRow {
-        seed,
-        closure: closure.into(),
-        model: None,
-        nu: 2e-4,
-        dns_n: 256,
-        les_n: 32,
-        filter: closure_lab::les::Filter::Cutoff,
-        cc: 0.0,
-        rel_l2: 0.0,
-        p_z: -1.0,
-        p_z_true: -2.0,
-        p_z_run: None,
-        backscatter: 0.0,
-        crps: 0.0,
-        spread_skill: None,
         spectral_rmse_e: e,
         spectral_rmse_z: e,
         w1_omega: if closure == "none" {
@@ -216,14 +201,9 @@ fn closures_compare_over_seeds_with_paired_intervals() {
         } else {
             0.5 + 0.01 * seed as f64 - 0.02
         },
-        energy: 1.0,
-        enstrophy: 1.0,
         energy_dns: 2.0,
-        enstrophy_dns: 1.0,
         blowups: u32::from(seed == 3 && closure == "none"),
-        coefficient: None,
-        t_run: 1.0,
-        samples: 1,
+        ..hand_row(seed, closure)
     };
     let rows: Vec<LesRow> = (1..=3)
         .flat_map(|s| {
@@ -719,32 +699,10 @@ fn rows_under_another_setting_pair_by_closure_and_seed() {
     use closure_lab::les::compare::{against, shifts_markdown};
     use closure_lab::les::eval::LesRow;
     let row = |seed: u64, closure: &str, e: f64| LesRow {
-        seed,
-        closure: closure.into(),
-        model: None,
-        nu: 2e-4,
-        dns_n: 256,
-        les_n: 32,
-        filter: closure_lab::les::Filter::Cutoff,
-        cc: 0.0,
-        rel_l2: 0.0,
-        p_z: -1.0,
-        p_z_true: -2.0,
-        p_z_run: None,
-        backscatter: 0.0,
-        crps: 0.0,
-        spread_skill: None,
         spectral_rmse_e: e,
         spectral_rmse_z: e,
         w1_omega: 0.1,
-        energy: 1.0,
-        enstrophy: 1.0,
-        energy_dns: 1.0,
-        enstrophy_dns: 1.0,
-        blowups: 0,
-        coefficient: None,
-        t_run: 1.0,
-        samples: 1,
+        ..hand_row(seed, closure)
     };
     // baseline: seeds 1…4, E = 0.2, 0.3, 0.4, 0.5 (mean 0.35, se √(1/240) ≈ 0.065)
     let baseline: Vec<LesRow> = (1..=4)
@@ -805,32 +763,9 @@ fn a_second_model_of_a_closure_is_paired_with_the_first() {
     use closure_lab::les::compare::{FIRST_MODEL, Score, markdown, summarize};
     use closure_lab::les::eval::LesRow;
     let row = |seed: u64, model: &str, w1: f64| LesRow {
-        seed,
-        closure: "learned-stochastic".into(),
         model: Some(model.into()),
-        nu: 2e-4,
-        dns_n: 256,
-        les_n: 32,
-        filter: closure_lab::les::Filter::Cutoff,
-        cc: 0.0,
-        rel_l2: 0.0,
-        p_z: -1.0,
-        p_z_true: -2.0,
-        p_z_run: None,
-        backscatter: 0.0,
-        crps: 0.0,
-        spread_skill: None,
-        spectral_rmse_e: 0.2,
-        spectral_rmse_z: 0.2,
         w1_omega: w1,
-        energy: 1.0,
-        enstrophy: 1.0,
-        energy_dns: 1.0,
-        enstrophy_dns: 1.0,
-        blowups: 0,
-        coefficient: None,
-        t_run: 1.0,
-        samples: 1,
+        ..hand_row(seed, "learned-stochastic")
     };
     let rows: Vec<LesRow> = (1..=3)
         .flat_map(|s| {
@@ -848,4 +783,37 @@ fn a_second_model_of_a_closure_is_paired_with_the_first() {
         .2;
     assert!((p.mean - 0.02).abs() < 1e-12 && p.n == 3 && p.decided());
     assert!(markdown(&summary).contains("ΔW1 − first model"));
+}
+
+/// A hand-made `les-eval` row: seed and closure, every score 0.2, energies equal to the
+/// DNS's; tests change the fields they are about.
+fn hand_row(seed: u64, closure: &str) -> closure_lab::les::eval::LesRow {
+    closure_lab::les::eval::LesRow {
+        seed,
+        closure: closure.into(),
+        model: None,
+        nu: 2e-4,
+        dns_n: 256,
+        les_n: 32,
+        filter: closure_lab::les::Filter::Cutoff,
+        cc: 0.0,
+        rel_l2: 0.0,
+        p_z: -1.0,
+        p_z_true: -2.0,
+        p_z_run: None,
+        backscatter: 0.0,
+        crps: 0.0,
+        spread_skill: None,
+        spectral_rmse_e: 0.2,
+        spectral_rmse_z: 0.2,
+        w1_omega: 0.2,
+        energy: 1.0,
+        enstrophy: 1.0,
+        energy_dns: 1.0,
+        enstrophy_dns: 1.0,
+        blowups: 0,
+        coefficient: None,
+        t_run: 1.0,
+        samples: 1,
+    }
 }
