@@ -400,25 +400,20 @@ pub fn fit_inflation(
             "an inflation table is fitted per density; this model was trained at one".into(),
         ));
     }
-    // raw members: no table applies while fitting
+    // raw members: no table applies while fitting; the model's tables are put back
     let tables = std::mem::take(&mut model.card.inflation);
-    let mut draws = Vec::new();
-    for &s in &DENSITIES {
-        let sensors = Sensors::new(s, grid.n).map_err(|e| ClosureError::Input(e.to_string()));
-        let drawn = sensors.and_then(|sensors| {
+    let drawn: Result<Vec<Draws>, ClosureError> = DENSITIES
+        .iter()
+        .map(|&s| {
+            let sensors =
+                Sensors::new(s, grid.n).map_err(|e| ClosureError::Input(e.to_string()))?;
             draw_members(model, states, grid, &sensors, ensemble, set, &mut || {
                 done(s)
             })
-        });
-        match drawn {
-            Ok(d) => draws.push(d),
-            Err(e) => {
-                model.card.inflation = tables;
-                return Err(e);
-            }
-        }
-    }
+        })
+        .collect();
     model.card.inflation = tables;
+    let mut draws = drawn?;
     let measured: Vec<_> = draws.iter().map(|d| measure(grid, d)).collect();
     let sums: Vec<_> = measured.iter().map(|(s, _, _)| s.clone()).collect();
     let table = super::inflation::Inflation::fit(

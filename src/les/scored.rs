@@ -42,6 +42,16 @@ enum Closing<'a> {
     },
 }
 
+impl Closing<'_> {
+    /// The coarse run.
+    fn run(&self) -> &LesRun {
+        match self {
+            Closing::Classical { run, .. } => run,
+            Closing::Learned { run, .. } => &run.run,
+        }
+    }
+}
+
 /// One closure of the comparison.
 pub(super) struct Scored<'a> {
     closing: Closing<'a>,
@@ -108,10 +118,7 @@ impl<'a> Scored<'a> {
     /// Add the run's own state (and the drain its Π made on it) to the a-posteriori sums.
     pub(super) fn sample_posterior(&mut self, grid: &Grid) {
         if !self.blown {
-            let run = match &self.closing {
-                Closing::Classical { run, .. } => run,
-                Closing::Learned { run, .. } => &run.run,
-            };
+            let run = self.closing.run();
             self.post
                 .add_closed(grid, run.sim.omega_hat(), run.pi_hat());
         }
