@@ -66,10 +66,10 @@ fn sde_constants_and_published_schedule() {
 #[test]
 fn spectral_conv_matches_naive_dft() {
     let dev = Device::flex();
-    let (n, m, ci, co) = (8usize, 2usize, 2usize, 3usize);
+    let (n, m, ci, co, batch) = (8usize, 2usize, 2usize, 3usize, 3usize);
     let conv = SpectralConvConfig::new(ci, co, m).init(&dev);
     let basis = DftBasis::new(n, m, m, &dev);
-    let x = Tensor::<4>::random([1, n, n, ci], Distribution::Normal(0.0, 1.0), &dev);
+    let x = Tensor::<4>::random([batch, n, n, ci], Distribution::Normal(0.0, 1.0), &dev);
     let y = to_vec(conv.forward(x.clone(), &basis));
     let xv = to_vec(x);
     let (w_re, w_im) = conv.weights();
@@ -79,37 +79,39 @@ fn spectral_conv_matches_naive_dft() {
     );
     // kept modes: kh ∈ {0, 1, −2, −1} (index j), kw ∈ {0, 1}; weight index = j·m + kw… see layer
     let khs = [0i64, 1, -2, -1];
-    let mut want = vec![0.0f64; n * n * co];
-    for (j, &kh) in khs.iter().enumerate() {
-        for kw in 0..m {
-            let mode = j * m + kw;
-            let mut xh = vec![(0.0f64, 0.0f64); ci];
-            for (c, acc) in xh.iter_mut().enumerate() {
-                for h in 0..n {
-                    for w in 0..n {
-                        let ph = -TAU * (kh as f64 * h as f64 + (kw * w) as f64) / n as f64;
-                        let v = xv[(h * n + w) * ci + c] as f64;
-                        acc.0 += v * ph.cos();
-                        acc.1 += v * ph.sin();
+    let mut want = vec![0.0f64; batch * n * n * co];
+    for (xv, want) in xv.chunks(n * n * ci).zip(want.chunks_mut(n * n * co)) {
+        for (j, &kh) in khs.iter().enumerate() {
+            for kw in 0..m {
+                let mode = j * m + kw;
+                let mut xh = vec![(0.0f64, 0.0f64); ci];
+                for (c, acc) in xh.iter_mut().enumerate() {
+                    for h in 0..n {
+                        for w in 0..n {
+                            let ph = -TAU * (kh as f64 * h as f64 + (kw * w) as f64) / n as f64;
+                            let v = xv[(h * n + w) * ci + c] as f64;
+                            acc.0 += v * ph.cos();
+                            acc.1 += v * ph.sin();
+                        }
                     }
                 }
-            }
-            for o in 0..co {
-                let (mut yr, mut yi) = (0.0, 0.0);
-                for c in 0..ci {
-                    let (wr, wi) = (
-                        w_re[(mode * ci + c) * co + o] as f64,
-                        w_im[(mode * ci + c) * co + o] as f64,
-                    );
-                    yr += xh[c].0 * wr - xh[c].1 * wi;
-                    yi += xh[c].0 * wi + xh[c].1 * wr;
-                }
-                let weight = if kw == 0 { 1.0 } else { 2.0 };
-                for h in 0..n {
-                    for w in 0..n {
-                        let ph = TAU * (kh as f64 * h as f64 + (kw * w) as f64) / n as f64;
-                        want[(h * n + w) * co + o] +=
-                            weight * (yr * ph.cos() - yi * ph.sin()) / (n * n) as f64;
+                for o in 0..co {
+                    let (mut yr, mut yi) = (0.0, 0.0);
+                    for c in 0..ci {
+                        let (wr, wi) = (
+                            w_re[(mode * ci + c) * co + o] as f64,
+                            w_im[(mode * ci + c) * co + o] as f64,
+                        );
+                        yr += xh[c].0 * wr - xh[c].1 * wi;
+                        yi += xh[c].0 * wi + xh[c].1 * wr;
+                    }
+                    let weight = if kw == 0 { 1.0 } else { 2.0 };
+                    for h in 0..n {
+                        for w in 0..n {
+                            let ph = TAU * (kh as f64 * h as f64 + (kw * w) as f64) / n as f64;
+                            want[(h * n + w) * co + o] +=
+                                weight * (yr * ph.cos() - yi * ph.sin()) / (n * n) as f64;
+                        }
                     }
                 }
             }

@@ -200,8 +200,9 @@ impl SpectralConv2d {
 
     /// Each step of the transform is one batched matmul with the basis broadcast over the
     /// batch, reading the field in its channels-last layout; the per-mode complex channel
-    /// mix is one batched matmul over the modes with the real block form
-    /// `[x_re, x_im]·[[W_re, W_im], [−W_im, W_re]]`.
+    /// mix is two batched matmuls over the modes, `[x_re; x_im]·W_re` and `[x_re; x_im]·W_im`,
+    /// reading the weights in place (the block matrix `[[W_re, W_im], [−W_im, W_re]]` this
+    /// layer built on every call cost more in copies than the mix itself; docs/science.md §9).
     pub fn forward(&self, x: Tensor<4>, basis: &DftBasis) -> Tensor<4> {
         let [b, h, w, c] = x.dims();
         let m = self.modes;
@@ -229,19 +230,18 @@ impl SpectralConv2d {
         // X = A·F with A = A_re + i·A_im (H step), F = cos + i·(−sin) (W step)
         let x_re = part(0, 0) - part(1, 1);
         let x_im = part(0, 1) + part(1, 0);
-        // channel mix per mode: [K, B, 2C]·[K, 2C, 2O] → [K, B, 2O]
-        let xs = Tensor::cat(vec![x_re, x_im], 2).swap_dims(0, 1);
-        let (wr, wi) = (self.w_re.val(), self.w_im.val());
-        let wb = Tensor::cat(
-            vec![
-                Tensor::cat(vec![wr.clone(), wi.clone()], 2),
-                Tensor::cat(vec![wi.neg(), wr], 2),
-            ],
-            1,
-        );
+        // channel mix per mode, real and imaginary rows stacked along the batch so that
+        // the weights are read in place (no block matrix built per call):
+        // [K, 2B, C]·[K, C, O] → [K, 2B, O], once with W_re and once with W_im
+        let xs = Tensor::cat(vec![x_re, x_im], 0).swap_dims(0, 1);
+        let with_re = xs.clone().matmul(self.w_re.val());
+        let with_im = xs.matmul(self.w_im.val());
+        let rows = |t: &Tensor<3>, im: bool| t.clone().narrow(1, if im { b } else { 0 }, b);
+        // Y = X·W: re = X_re·W_re − X_im·W_im, im = X_re·W_im + X_im·W_re
+        let y_re = rows(&with_re, false) - rows(&with_im, true);
+        let y_im = rows(&with_im, false) + rows(&with_re, true);
         // → [B, (re|im, j), kw·O]
-        let y = xs
-            .matmul(wb)
+        let y = Tensor::stack::<4>(vec![y_re, y_im], 2)
             .reshape([2 * m, m, b, 2, o])
             .permute([2, 3, 0, 1, 4])
             .reshape([b, 4 * m, m * o]);
