@@ -7,7 +7,7 @@ use std::sync::Arc;
 use closure_lab::metrics;
 use closure_lab::solver::noise::{NoiseParams, QWiener};
 use closure_lab::solver::{
-    C64, Case, Convention, GrfParams, Grid, Params, RunKind, Scheme, Simulation, SolverError, grf,
+    C64, Case, Convention, GrfParams, Grid, Params, Scheme, Simulation, SolverError, grf,
 };
 
 fn grid(n: usize) -> Arc<Grid> {
@@ -359,7 +359,7 @@ fn closure_split_consistency(case: Case, physical: bool) {
     let mut truth = Simulation::new(g.clone(), Params::default(), &w0, 0.0, 7).unwrap();
     truth.record_closures(true);
     let model_params = Params {
-        kind: RunKind::Model(case),
+        terms: case.model_terms(),
         ..Default::default()
     };
     let mut model = Simulation::new(g.clone(), model_params, &w0, 0.0, 0).unwrap();
@@ -679,7 +679,7 @@ fn blow_ups_are_caught_at_their_step_in_every_run_kind() {
     }
     // a model run given a NaN closure
     let model = Params {
-        kind: RunKind::Model(Case::G),
+        terms: Case::G.model_terms(),
         ..Default::default()
     };
     let w1: Vec<f64> = grf::grf(&g, GrfParams::default(), 2);

@@ -10,9 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::metrics;
-use crate::solver::{
-    Convention, GrfParams, Grid, NoiseParams, Params, RunKind, Scheme, Simulation, grf,
-};
+use crate::solver::{Convention, GrfParams, Grid, NoiseParams, Params, Scheme, Simulation, grf};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -135,7 +133,6 @@ pub fn run(a: RunArgs) -> Result<()> {
         } else {
             Convention::Published
         },
-        kind: RunKind::Truth,
         threads: a.threads.max(1),
         ..Default::default()
     };

@@ -9,7 +9,7 @@ use crate::closure::sde::Schedule;
 use crate::closure::sensors::{Densify, Sensors};
 use crate::les::learn::drain::MeanTie;
 use crate::solver::noise::NoiseParams;
-use crate::solver::{Case, Params, RunKind, Scheme};
+use crate::solver::{Case, Params, Scheme, Terms};
 
 /// Where the model run's closure comes from.
 #[derive(
@@ -306,8 +306,8 @@ impl ExperimentConfig {
         Schedule::karras(self.t_start, self.sampling_steps)
     }
 
-    /// Solver parameters of one of the three runs.
-    pub fn params(&self, kind: RunKind) -> Params {
+    /// Solver parameters of one of the published flow's runs, with the given terms.
+    pub fn params(&self, terms: Terms) -> Params {
         Params {
             nu: self.nu,
             dt: self.dt,
@@ -317,7 +317,7 @@ impl ExperimentConfig {
                 ..Default::default()
             },
             scheme: self.scheme,
-            kind,
+            terms,
             threads: self.threads,
             ..Default::default()
         }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ClosureMode, ExperimentConfig, ExperimentError};
-use crate::solver::{Case, GrfParams, Grid, Params, RunKind, grf};
+use crate::solver::{Case, GrfParams, Grid, Params, grf};
 
 /// Which flow the experiment runs.
 #[derive(
@@ -144,7 +144,7 @@ impl Flow {
     /// The model runs' equation: the published model step of the case, or the LES step.
     pub fn model_params(self, cfg: &ExperimentConfig) -> Params {
         match self {
-            Flow::Published => cfg.params(RunKind::Model(cfg.case)),
+            Flow::Published => cfg.params(cfg.case.model_terms()),
             Flow::Kolmogorov => cfg.les_flow().les_params(),
         }
     }

@@ -5,7 +5,7 @@ use super::truth::Truth;
 use super::{ClosureMode, Experiment, ExperimentError, Flow};
 use crate::closure::sensors::Sensors;
 use crate::solver::fft::{Fft2, FftScratch};
-use crate::solver::{C64, RunKind, SolverError};
+use crate::solver::{C64, SolverError, Terms};
 
 impl Experiment {
     /// Advance all three runs by one step. With two threads (on grids of at least
@@ -26,7 +26,7 @@ impl Experiment {
         let without = &mut self.without;
         let reference = &mut self.reference;
         let parallel = match self.cfg.flow {
-            Flow::Published => self.cfg.params(RunKind::Truth).parallel(self.grid.n),
+            Flow::Published => self.cfg.params(Terms::FULL).parallel(self.grid.n),
             Flow::Kolmogorov => self.cfg.threads > 1,
         };
         if !parallel {

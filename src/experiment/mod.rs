@@ -28,7 +28,7 @@ use crate::closure::sensors::Sensors;
 use crate::les::EddyViscosity;
 use crate::metrics;
 use crate::solver::fft::FftScratch;
-use crate::solver::{C64, GrfParams, Grid, RunKind, Simulation, SolverError, grf};
+use crate::solver::{C64, GrfParams, Grid, Simulation, SolverError, Terms, grf};
 
 pub use config::{ClosureMode, ExperimentConfig, Yardstick};
 pub use flow::Flow;
@@ -74,7 +74,7 @@ pub fn spin_up(
     }
     let grid = Arc::new(Grid::new(cfg.n)?);
     let w0 = grf::grf(&grid, GrfParams::default(), cfg.seed);
-    let mut sim = Simulation::new(grid, cfg.params(RunKind::Truth), &w0, 0.0, cfg.seed)?;
+    let mut sim = Simulation::new(grid, cfg.params(Terms::FULL), &w0, 0.0, cfg.seed)?;
     let total = (t_end / cfg.dt).round() as u64;
     for k in 0..total {
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {

@@ -8,7 +8,7 @@ use super::ExperimentError;
 use super::Flow;
 use super::config::ExperimentConfig;
 use crate::les::FilteredDns;
-use crate::solver::{C64, Case, Grid, RunKind, Simulation, SolverError};
+use crate::solver::{C64, Case, Grid, Simulation, SolverError, Terms};
 
 pub(super) enum Truth {
     Published { sim: Simulation, case: Case },
@@ -26,13 +26,8 @@ impl Truth {
     ) -> Result<Self, ExperimentError> {
         Ok(match cfg.flow {
             Flow::Published => {
-                let mut sim = Simulation::new(
-                    grid.clone(),
-                    cfg.params(RunKind::Truth),
-                    omega,
-                    t0,
-                    cfg.seed,
-                )?;
+                let mut sim =
+                    Simulation::new(grid.clone(), cfg.params(Terms::FULL), omega, t0, cfg.seed)?;
                 sim.record_closures(true);
                 Truth::Published {
                     sim,

@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::solver::{
-    C64, Convention, ForcingShape, GrfParams, Grid, NoiseParams, Params, RunKind, Scheme,
-    Simulation, SolverError,
+    C64, Convention, ForcingShape, GrfParams, Grid, NoiseParams, Params, Scheme, Simulation,
+    SolverError, Terms,
 };
 
 pub use closure::{LesClosure, LesRun};
@@ -91,6 +91,16 @@ pub struct LesFlow {
 /// about half the enstrophy dissipation happens beyond the 64² cutoff.
 pub const NU_CHOICES: [f64; 3] = [2e-4, 3e-4, 4e-4];
 
+/// The coarse run's terms (docs/science.md §8): the deterministic equation with advection
+/// and the full viscosity, minus a subgrid term Π supplied each step
+/// (`∂ω̄/∂t + N(ω̄) = νΔω̄ − αω̄ + f − Π`; none = no closure).
+pub const LES_TERMS: Terms = Terms {
+    advection: true,
+    noise: false,
+    full_viscosity: true,
+    closure_weight: -1.0,
+};
+
 impl Default for LesFlow {
     fn default() -> Self {
         LesFlow {
@@ -111,7 +121,8 @@ impl Default for LesFlow {
 }
 
 impl LesFlow {
-    fn params(&self, kind: RunKind) -> Params {
+    /// The flow's parameters with the given terms, on `threads` threads.
+    fn params(&self, terms: Terms, threads: usize) -> Params {
         Params {
             nu: self.nu,
             dt: self.dt,
@@ -124,23 +135,20 @@ impl LesFlow {
             },
             scheme: self.scheme,
             convention: Convention::ZeroMean,
-            threads: if kind == RunKind::Truth {
-                self.threads
-            } else {
-                1
-            },
-            kind,
+            threads,
+            terms,
         }
     }
 
-    /// Parameters of the DNS (the deterministic equation, no noise, zero-mean vorticity).
+    /// Parameters of the DNS (the deterministic equation — the flow's σ is 0 —, zero-mean
+    /// vorticity).
     pub fn dns_params(&self) -> Params {
-        self.params(RunKind::Truth)
+        self.params(Terms::FULL, self.threads)
     }
 
     /// Parameters of the coarse run.
     pub fn les_params(&self) -> Params {
-        self.params(RunKind::Les)
+        self.params(LES_TERMS, 1)
     }
 
     /// The laminar steady state `ω = A cos(2π k_f y) / (ν(2πk_f)² + α)`.

@@ -79,18 +79,60 @@ pub enum Case {
     H,
 }
 
-/// Which equation a [`Simulation`] advances.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RunKind {
-    /// The full stochastic equation.
-    Truth,
-    /// A model run of the given closure case; the closure comes from outside each step
-    /// (none = the model run without closure).
-    Model(Case),
-    /// A coarse large-eddy run of the subgrid case (docs/science.md §8): the full
-    /// deterministic equation with advection, minus a subgrid term Π supplied each step
-    /// (`∂ω̄/∂t + N(ω̄) = νΔω̄ − αω̄ + f − Π`; none = no closure).
-    Les,
+/// The terms of the vorticity equation a [`Simulation`] integrates: switches on the
+/// equation, as jax-cfd's equation objects carry them. Which run gets which is the flow's
+/// knowledge (the published cases: [`Case::model_terms`]; the subgrid flow:
+/// `crate::les::LesFlow::les_params`), not the solver's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Terms {
+    /// The advection `u·∇ω` (off: the published H model run, which is linear).
+    pub advection: bool,
+    /// The stochastic forcing `σξ` (drawn where on and `σ > 0`).
+    pub noise: bool,
+    /// Crank–Nicolson on all of `νΔ − α`; off: only its implicit half, the explicit half
+    /// being the closure's (the published G model run, `G = νΔω + 2σξ`).
+    pub full_viscosity: bool,
+    /// Weight of the closure term supplied each step in the explicit forcing; 0: none is
+    /// read (a truth run).
+    pub closure_weight: f64,
+}
+
+impl Terms {
+    /// The full equation, stochastic forcing included, with no closure: a truth run.
+    pub const FULL: Terms = Terms {
+        advection: true,
+        noise: true,
+        full_viscosity: true,
+        closure_weight: 0.0,
+    };
+
+    /// Whether a run with these terms reads a closure term.
+    pub fn takes_closure(&self) -> bool {
+        self.closure_weight != 0.0
+    }
+}
+
+impl Case {
+    /// The terms of the published model run of this case (docs/science.md §2): for G,
+    /// advection, forcing and the implicit half of viscosity, the closure entering as
+    /// `½dt·Ĝ`; for H, no advection, the full Crank–Nicolson viscosity, the closure as
+    /// `dt·Ĥ`.
+    pub fn model_terms(self) -> Terms {
+        match self {
+            Case::G => Terms {
+                advection: true,
+                noise: false,
+                full_viscosity: false,
+                closure_weight: 0.5,
+            },
+            Case::H => Terms {
+                advection: false,
+                noise: false,
+                full_viscosity: true,
+                closure_weight: 1.0,
+            },
+        }
+    }
 }
 
 enum Coeffs {
@@ -202,7 +244,7 @@ impl Simulation {
         }
         let lapv = viscosity::laplacian_symbol(&grid, params.convention);
         let visc = viscosity::viscous_symbol(&grid, params.nu, params.convention);
-        let full_cn = params.kind != RunKind::Model(Case::G);
+        let full_cn = params.terms.full_viscosity;
         let coeffs = match params.scheme {
             Scheme::Reference => Coeffs::Reference(ReferenceCoeffs::new(
                 &lapv,
@@ -217,7 +259,7 @@ impl Simulation {
                 Coeffs::Etd(EtdCoeffs::new(&linear, params.dt))
             }
         };
-        let noise = (params.kind == RunKind::Truth && params.noise.sigma > 0.0)
+        let noise = (params.terms.noise && params.noise.sigma > 0.0)
             .then(|| QWiener::new(&grid, params.noise, params.convention, seed));
         let stages = match params.scheme {
             Scheme::Reference => Vec::new(),
@@ -319,7 +361,7 @@ impl Simulation {
     /// step was a reference-scheme step with advection (its only evaluation); `None`
     /// before the first step or otherwise.
     pub fn last_advection_hat(&self) -> Option<&[C64]> {
-        let advects = !matches!(self.params.kind, RunKind::Model(Case::H));
+        let advects = self.params.terms.advection;
         let reference = matches!(self.coeffs, Coeffs::Reference(_));
         (self.steps > 0 && advects && reference).then_some(self.ws.n_hat.as_slice())
     }
@@ -330,7 +372,7 @@ impl Simulation {
     /// beside it; the next step then uses it, bit-identical to making it there. Does
     /// nothing for ETDRK4 steps or runs without advection.
     pub fn prepare_step(&mut self) {
-        let advects = !matches!(self.params.kind, RunKind::Model(Case::H));
+        let advects = self.params.terms.advection;
         if self.prepared || !advects || !matches!(self.coeffs, Coeffs::Reference(_)) {
             return;
         }
@@ -373,8 +415,8 @@ impl Simulation {
         &mut self,
         closure_hat: Option<&[C64]>,
     ) -> Result<(), SolverError> {
-        let closure = match (closure_hat, self.params.kind) {
-            (_, RunKind::Truth) | (None, _) => None,
+        let closure = match (closure_hat, self.params.terms.takes_closure()) {
+            (_, false) | (None, _) => None,
             (Some(c), _) if c.len() != self.omega_hat.len() => {
                 return Err(SolverError::BadFieldLength {
                     got: c.len(),
@@ -412,12 +454,10 @@ impl Simulation {
             }
             None => false,
         };
-        let (advect, weight) = match self.params.kind {
-            RunKind::Truth => (true, 0.0),
-            RunKind::Model(Case::G) => (true, 0.5),
-            RunKind::Model(Case::H) => (false, 1.0),
-            RunKind::Les => (true, -1.0),
-        };
+        let (advect, weight) = (
+            self.params.terms.advection,
+            self.params.terms.closure_weight,
+        );
         let dense = closure.is_some() || matches!(self.coeffs, Coeffs::Etd(_));
         if dense {
             ws.frozen.copy_from_slice(&self.f_hat);

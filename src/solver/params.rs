@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Convention, ForcingShape, NoiseParams, RunKind, Scheme, SolverError};
+use super::{Convention, ForcingShape, NoiseParams, Scheme, SolverError, Terms};
 
 /// Physical and numerical parameters of one run (defaults: published settings).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,7 +24,8 @@ pub struct Params {
     pub noise: NoiseParams,
     pub scheme: Scheme,
     pub convention: Convention,
-    pub kind: RunKind,
+    /// Which terms of the equation the run integrates.
+    pub terms: Terms,
     /// Threads of one step: with 2 or more, each advection evaluation makes its four
     /// inverse transforms as two pairs on two threads (rayon), on grids of at least
     /// [`PARALLEL_MIN_N`] points per side, where that wins. Results are bit-identical.
@@ -42,7 +43,7 @@ impl Default for Params {
             noise: NoiseParams::default(),
             scheme: Scheme::Reference,
             convention: Convention::Published,
-            kind: RunKind::Truth,
+            terms: Terms::FULL,
             threads: 1,
         }
     }
