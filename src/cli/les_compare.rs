@@ -3,8 +3,9 @@
 
 use anyhow::{Context, Result};
 
-use super::les_eval::{LesEvalArgs, StoredRun, report, write_json};
+use super::les_eval::{LesEvalArgs, report, write_json};
 use crate::les::eval::LesRow;
+use crate::les::store::StoredRun;
 
 /// Only summarise (nothing runs): the table over seeds, or the shifts against
 /// `--against`'s rows.

@@ -11,6 +11,7 @@ use clap::Args;
 use crate::les::Filter;
 use crate::les::eval::{LesEvalOptions, LesRow, LesSpectra};
 use crate::les::learn::drain::MeanTie;
+use crate::les::store::RunStore;
 
 #[derive(Args, Debug)]
 pub struct LesEvalArgs {
@@ -251,38 +252,19 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
         },
     )?;
     check_memory(&a.latent_memory, &sampler)?;
-    let mut variants = Vec::new();
-    for l in &learned {
-        // a latent memory is a property of a flow generator's draws
-        let stochastic = l.model.has_flow();
-        for &every in &a.resample_every {
-            for &memory in a.latent_memory.iter().filter(|&&m| m == 0.0 || stochastic) {
-                variants.push(crate::les::learn::learned::Learned {
-                    every,
-                    memory,
-                    ..l.clone()
-                });
-            }
-        }
-    }
-    let learned = variants;
+    let learned: Vec<_> = learned
+        .iter()
+        .flat_map(|l| l.variants(&a.resample_every, &a.latent_memory))
+        .collect();
     for l in &learned {
         l.check_grid(opts.les_n)?;
     }
     let store = a.run.as_deref().map(RunStore::open).transpose()?;
     let all = opts.runs();
-    let mut rows: Vec<LesRow> = Vec::new();
-    let mut pending = Vec::new();
-    for &(seed, nu) in &all {
-        match store
-            .as_ref()
-            .map(|s| s.load(&opts, seed, nu))
-            .transpose()?
-        {
-            Some(Some(r)) => rows.extend(r),
-            _ => pending.push((seed, nu)),
-        }
-    }
+    let (mut rows, pending) = match &store {
+        Some(st) => st.split(&opts, &all)?,
+        None => (Vec::new(), all.clone()),
+    };
     if pending.len() < all.len() {
         say!(
             "{} of {} runs already in {}",
@@ -304,9 +286,7 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     ));
     let start = std::time::Instant::now();
     let done = |r: &[LesRow], s: &LesSpectra| match &store {
-        Some(st) => st
-            .save(&opts, s.seed, s.nu, r)
-            .map_err(|e| crate::les::LesError::Store(format!("{e:#}"))),
+        Some(st) => st.save(&opts, s.seed, s.nu, r),
         None => Ok(()),
     };
     let result =
@@ -370,68 +350,6 @@ pub(super) fn report(
         write_json(p, &summary)?;
     }
     Ok(())
-}
-
-/// One finished (seed, ν) run as a `--run` folder keeps it: the options that made it
-/// (a run is reused only under the same options) and its rows.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(super) struct StoredRun {
-    pub(super) options: LesEvalOptions,
-    pub(super) rows: Vec<LesRow>,
-}
-
-/// The `--run` folder: one JSON file per finished (seed, ν) run.
-struct RunStore {
-    dir: PathBuf,
-}
-
-impl RunStore {
-    fn open(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(RunStore {
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    fn path(&self, seed: u64, nu: f64) -> PathBuf {
-        self.dir.join(format!("nu{nu:e}-seed{seed}.json"))
-    }
-
-    /// The options a stored run must have been made with: these, for one seed and ν.
-    fn key(opts: &LesEvalOptions, seed: u64, nu: f64) -> LesEvalOptions {
-        LesEvalOptions {
-            seed,
-            seeds: 1,
-            nus: vec![nu],
-            ..opts.clone()
-        }
-    }
-
-    fn load(&self, opts: &LesEvalOptions, seed: u64, nu: f64) -> Result<Option<Vec<LesRow>>> {
-        let p = self.path(seed, nu);
-        if !p.exists() {
-            return Ok(None);
-        }
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
-        let stored: StoredRun = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a stored les-eval run", p.display()))?;
-        if stored.options != Self::key(opts, seed, nu) {
-            anyhow::bail!(
-                "{} was made with other settings; use another --run folder",
-                p.display()
-            );
-        }
-        Ok(Some(stored.rows))
-    }
-
-    fn save(&self, opts: &LesEvalOptions, seed: u64, nu: f64, rows: &[LesRow]) -> Result<()> {
-        let stored = StoredRun {
-            options: Self::key(opts, seed, nu),
-            rows: rows.to_vec(),
-        };
-        write_json(&self.path(seed, nu), &stored)
-    }
 }
 
 /// E(k), Z(k) and ω̄-PDF figures per ν.

@@ -20,6 +20,7 @@ pub mod learn;
 pub mod resolution;
 mod scored;
 pub mod stats;
+pub mod store;
 pub mod subgrid;
 
 use std::f64::consts::TAU;

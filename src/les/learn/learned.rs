@@ -45,6 +45,25 @@ pub const MEMORY: &str = "+ar";
 pub const HELD: &str = "+held";
 
 impl Learned {
+    /// This closure once per draw interval and latent memory (memories other than 0 only
+    /// for a flow generator, whose latent they correlate), in that order.
+    pub fn variants(&self, every: &[u64], memory: &[f64]) -> Vec<Learned> {
+        let stochastic = self.model.has_flow();
+        every
+            .iter()
+            .flat_map(|&every| {
+                memory
+                    .iter()
+                    .filter(move |&&m| m == 0.0 || stochastic)
+                    .map(move |&memory| Learned {
+                        every,
+                        memory,
+                        ..self.clone()
+                    })
+            })
+            .collect()
+    }
+
     /// The closure's name in evaluation rows (`learned-stochastic`, …; a variant tied to
     /// a mean with its [`MeanTie::suffix`] appended, draws held for k > 1 steps with
     /// `+held{k}`: a fresh draw every step is the plain name).
