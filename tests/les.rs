@@ -785,6 +785,42 @@ fn a_second_model_of_a_closure_is_paired_with_the_first() {
     assert!(markdown(&summary).contains("ΔW1 − first model"));
 }
 
+/// A table holding mean + noise pairs every other closure with it too (claim 1 names
+/// both the FNO and mean + noise as the closures to beat).
+#[test]
+fn a_stochastic_closure_is_paired_with_mean_noise_when_the_table_holds_it() {
+    use closure_lab::les::compare::{Score, summarize};
+    use closure_lab::les::eval::LesRow;
+    let row = |seed: u64, closure: &str, e: f64| LesRow {
+        spectral_rmse_e: e,
+        model: (closure != "none").then(|| format!("{closure}-model")),
+        ..hand_row(seed, closure)
+    };
+    let rows: Vec<LesRow> = (1..=4)
+        .flat_map(|s| {
+            let e = 0.3 + 0.02 * s as f64;
+            [
+                row(s, "none", e),
+                row(s, "mean-noise", e - 0.1),
+                row(s, "learned-stochastic", e - 0.15 + 0.001 * s as f64),
+            ]
+        })
+        .collect();
+    let summary = summarize(&rows);
+    let find = |closure: &str| summary.iter().find(|x| x.closure == closure).unwrap();
+    let vs_mn = |closure: &str| {
+        find(closure)
+            .paired
+            .iter()
+            .find(|(r, s, _)| r == "mean-noise" && *s == Score::SpectralRmseE)
+            .map(|p| p.2)
+    };
+    let p = vs_mn("learned-stochastic").expect("paired with mean + noise");
+    assert!((p.mean + 0.0475).abs() < 1e-12 && p.decided(), "{p:?}");
+    assert!(vs_mn("mean-noise").is_none(), "not paired with itself");
+    assert!(vs_mn("none").is_some());
+}
+
 /// A hand-made `les-eval` row: seed and closure, every score 0.2, energies equal to the
 /// DNS's; tests change the fields they are about.
 fn hand_row(seed: u64, closure: &str) -> closure_lab::les::eval::LesRow {

@@ -11,8 +11,9 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::eval::LesRow;
 
 /// Closures every other closure is paired against, when the table holds them: no
-/// closure at all, and the deterministic FNO (the closure to beat).
-pub const REFERENCES: [&str; 2] = ["none", "learned-deterministic"];
+/// closure at all, the deterministic FNO (the closure to beat), and the FNO-like mean with
+/// pointwise Gaussian noise (the stochastic competitor a generative closure must beat).
+pub const REFERENCES: [&str; 3] = ["none", "learned-deterministic", "mean-noise"];
 
 /// The reference of a closure whose draws are held for k steps (`KIND+heldk`) or whose
 /// flow latent is correlated in time (`KIND+arτ`): the same closure and model drawn
