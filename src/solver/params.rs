@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Convention, ForcingShape, NoiseParams, Scheme, SolverError, Terms};
+use super::{Case, Convention, ForcingShape, NoiseParams, Scheme, SolverError};
 
 /// Physical and numerical parameters of one run (defaults: published settings).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,5 +89,61 @@ impl Params {
             return bad("noise needs σ ≥ 0, α > 0, κ > 0");
         }
         Ok(())
+    }
+}
+
+/// The terms of the vorticity equation a [`super::Simulation`] integrates: switches on the
+/// equation, as jax-cfd's equation objects carry them. Which run gets which is the flow's
+/// knowledge (the published cases: [`Case::model_terms`]; the subgrid flow:
+/// `crate::les::LesFlow::les_params`), not the solver's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Terms {
+    /// The advection `u·∇ω` (off: the published H model run, which is linear).
+    pub advection: bool,
+    /// The stochastic forcing `σξ` (drawn where on and `σ > 0`).
+    pub noise: bool,
+    /// Crank–Nicolson on all of `νΔ − α`; off: only its implicit half, the explicit half
+    /// being the closure's (the published G model run, `G = νΔω + 2σξ`).
+    pub full_viscosity: bool,
+    /// Weight of the closure term supplied each step in the explicit forcing; 0: none is
+    /// read (a truth run).
+    pub closure_weight: f64,
+}
+
+impl Terms {
+    /// The full equation, stochastic forcing included, with no closure: a truth run.
+    pub const FULL: Terms = Terms {
+        advection: true,
+        noise: true,
+        full_viscosity: true,
+        closure_weight: 0.0,
+    };
+
+    /// Whether a run with these terms reads a closure term.
+    pub fn takes_closure(&self) -> bool {
+        self.closure_weight != 0.0
+    }
+}
+
+impl Case {
+    /// The terms of the published model run of this case (docs/science.md §2): for G,
+    /// advection, forcing and the implicit half of viscosity, the closure entering as
+    /// `½dt·Ĝ`; for H, no advection, the full Crank–Nicolson viscosity, the closure as
+    /// `dt·Ĥ`.
+    pub fn model_terms(self) -> Terms {
+        match self {
+            Case::G => Terms {
+                advection: true,
+                noise: false,
+                full_viscosity: false,
+                closure_weight: 0.5,
+            },
+            Case::H => Terms {
+                advection: false,
+                noise: false,
+                full_viscosity: true,
+                closure_weight: 1.0,
+            },
+        }
     }
 }
