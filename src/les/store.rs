@@ -45,7 +45,7 @@ impl RunStore {
 
     /// The stored rows of one run (None: not run yet); a run made with other options is
     /// an error, not a miss.
-    pub fn load(
+    fn load(
         &self,
         opts: &LesEvalOptions,
         seed: u64,
