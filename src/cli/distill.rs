@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::closure::flow::{DistillConfig, DistillProgress, distill as run_distill};
 
@@ -70,59 +69,27 @@ pub fn distill(a: DistillArgs) -> Result<()> {
         max_samples: a.max_samples,
         seed: a.seed,
     };
-    let bar = ProgressBar::new(1).with_style(
-        ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len}  {msg}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let mut report = super::progress::FitReport::new(Box::new(|epoch, loss, v| {
+        format!(
+            "epoch {epoch:>3}: mean loss {loss:.4}, validation: one-step draw vs teacher \
+             relative L2 {:.4}, variance ratio {:.3}",
+            v.score,
+            v.variance_ratio.unwrap_or(f64::NAN)
+        )
+    }));
     let mut last = std::time::Instant::now();
-    let mut on_progress = |p: &DistillProgress| {
-        let log = |line: String| {
-            if bar.is_hidden() {
-                tell!("{line}")
-            } else {
-                bar.println(line)
+    let mut on_progress = |p: &DistillProgress| match *p {
+        DistillProgress::Pairs { done, of } => {
+            let bar = report.bar();
+            bar.set_prefix("teacher pairs");
+            bar.set_length(of as u64);
+            bar.set_position(done as u64);
+            if bar.is_hidden() && (done == of || last.elapsed().as_secs() >= 60) {
+                last = std::time::Instant::now();
+                tell!("teacher pairs {done}/{of}");
             }
-        };
-        match *p {
-            DistillProgress::Pairs { done, of } => {
-                bar.set_prefix("teacher pairs");
-                bar.set_length(of as u64);
-                bar.set_position(done as u64);
-                if bar.is_hidden() && (done == of || last.elapsed().as_secs() >= 60) {
-                    last = std::time::Instant::now();
-                    tell!("teacher pairs {done}/{of}");
-                }
-            }
-            DistillProgress::Step {
-                epoch,
-                epochs,
-                iter,
-                iters,
-                loss,
-            } => {
-                bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
-                bar.set_length(iters as u64);
-                bar.set_position(iter as u64);
-                bar.set_message(format!("loss {loss:.3}"));
-                if bar.is_hidden() && last.elapsed().as_secs() >= 60 {
-                    last = std::time::Instant::now();
-                    tell!(
-                        "epoch {}/{epochs} iter {iter}/{iters} loss {loss:.4}",
-                        epoch + 1
-                    );
-                }
-            }
-            DistillProgress::Epoch {
-                epoch,
-                loss,
-                val_rel,
-                val_var,
-            } => log(format!(
-                "epoch {:>3}: mean loss {loss:.4}, validation: one-step draw vs teacher \
-                 relative L2 {val_rel:.4}, variance ratio {val_var:.3}",
-                epoch + 1
-            )),
         }
+        DistillProgress::Fit(f) => report.report(&f),
     };
     let subgrid = crate::les::learn::model::is_les_card(&cfg.teacher);
     let part = if subgrid {
@@ -134,7 +101,7 @@ pub fn distill(a: DistillArgs) -> Result<()> {
         model.save(&a.out)?;
         model.card.flow
     };
-    bar.finish_and_clear();
+    report.finish();
     let t = &part.map(|f| f.training).unwrap_or_default();
     say!(
         "wrote {} (+ .json card, .flow.bpk): {} epochs, {} pairs, validation relative L2 {:.4}, {:.0} s",

@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::les::learn::model::LesKind;
-use crate::les::learn::train::{LesProgress, LesTrainConfig, train};
+use crate::les::learn::train::{LesTrainConfig, train};
 use crate::les::learn::{FidelityCode, Labels};
 
 #[derive(Args, Debug)]
@@ -84,21 +84,15 @@ pub fn les_train(a: LesTrainArgs) -> Result<()> {
     if !folder.is_dir() {
         anyhow::bail!("--out: folder {} does not exist", folder.display());
     }
-    let mut last = std::time::Instant::now();
-    let mut on_progress = |p: &LesProgress| {
-        if p.iter == p.iters || last.elapsed().as_secs() >= 30 {
-            last = std::time::Instant::now();
-            tell!(
-                "epoch {}/{} iter {}/{} loss {:.4}",
-                p.epoch + 1,
-                p.epochs,
-                p.iter,
-                p.iters,
-                p.loss
-            );
-        }
-    };
+    let mut report = super::progress::FitReport::new(Box::new(|epoch, loss, v| {
+        format!(
+            "epoch {epoch:>3}: mean loss {loss:.4}, held-out loss {:.4}",
+            v.score
+        )
+    }));
+    let mut on_progress = |p: &crate::closure::fit::Progress| report.report(p);
     let model = train(&cfg, &a.run, &mut on_progress)?;
+    report.finish();
     model.save(&a.out)?;
     let t = &model.card.training;
     say!(

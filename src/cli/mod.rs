@@ -40,6 +40,7 @@ mod les_forecast;
 mod les_train;
 pub mod npy;
 mod posterior;
+mod progress;
 mod render;
 mod run;
 mod soak;

@@ -6,7 +6,6 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::names;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::closure::layers::Activation;
 use crate::closure::model::{InputSpec, SampleRanges, Target};
@@ -147,51 +146,15 @@ pub fn train(a: TrainArgs) -> Result<()> {
         seed: a.seed,
         whitening: None,
     };
-    let bar = ProgressBar::new(1).with_style(
-        ProgressStyle::with_template(
-            "epoch {prefix} {bar:30} {pos}/{len}  {msg}  elapsed {elapsed}  eta {eta}",
+    let mut report = super::progress::FitReport::new(Box::new(|epoch, loss, v| {
+        format!(
+            "epoch {epoch:>3}: mean loss {loss:.4}, validation D_Fro {:.4}",
+            v.score
         )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut last_report = std::time::Instant::now();
-    let mut on_progress = |p: &crate::closure::train::Progress| {
-        let total = (p.epochs * p.iters_per_epoch) as u64;
-        bar.set_length(total);
-        bar.set_position((p.epoch * p.iters_per_epoch + p.iter_in_epoch) as u64);
-        bar.set_prefix(format!("{}/{}", p.epoch + 1, p.epochs));
-        match p.val_d_fro {
-            Some(v) => {
-                let line = format!(
-                    "epoch {:>3}: mean loss {:.4}, validation D_Fro {:.4}",
-                    p.epoch + 1,
-                    p.loss,
-                    v
-                );
-                if bar.is_hidden() {
-                    tell!("{line}")
-                } else {
-                    bar.println(line)
-                }
-                return;
-            }
-            None => bar.set_message(format!("loss {:.3}", p.loss)),
-        }
-        // without a terminal the bar is hidden: log a line a minute instead
-        if !bar.is_hidden() || last_report.elapsed().as_secs() < 60 {
-            return;
-        }
-        last_report = std::time::Instant::now();
-        tell!(
-            "epoch {}/{} iter {}/{} loss {:.4}",
-            p.epoch + 1,
-            p.epochs,
-            p.iter_in_epoch,
-            p.iters_per_epoch,
-            p.loss
-        );
-    };
+    }));
+    let mut on_progress = |p: &crate::closure::fit::Progress| report.report(p);
     let model = run_training(&cfg, &a.run, &mut on_progress)?;
-    bar.finish_and_clear();
+    report.finish();
     model.save(&a.out)?;
     say!(
         "wrote {} (+ .json card): {} epochs, {} samples, validation D_Fro {:.4}, {:.0} s",

@@ -18,11 +18,9 @@
 //! `closure-lab calibrate --sampler flow-1 --write-card` fits its own inflation table.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -31,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::card::TrainingInfo;
 use super::dataset::h5_info;
 use super::eval::SamplerSetting;
+use super::fit::{self, RunFolder};
 use super::layers::DftBasis;
 use super::model::{ClosureError, ClosureModel};
 use super::sampler::{ScoreFn, sample_from, time_tensor};
@@ -174,15 +173,21 @@ pub struct DistillConfig {
 }
 
 impl DistillConfig {
+    /// The optimisation schedule.
+    pub fn plan(&self) -> fit::Plan {
+        fit::Plan {
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            lr_halve_every: self.lr_halve_every,
+            seed: self.seed,
+        }
+    }
+
     /// Refuse settings the run cannot use, before anything is loaded.
     pub fn check(&self) -> Result<SamplerSetting, ClosureError> {
         let bad = |m: String| Err(ClosureError::Input(m));
-        if !(1..=10_000).contains(&self.epochs) {
-            return bad(format!("--epochs must be 1…10000, got {}", self.epochs));
-        }
-        if !(1..=1024).contains(&self.batch) {
-            return bad(format!("--batch must be 1…1024, got {}", self.batch));
-        }
+        self.plan().check()?;
         if !(1..=64).contains(&self.draws) {
             return bad(format!("--draws must be 1…64, got {}", self.draws));
         }
@@ -194,9 +199,6 @@ impl DistillConfig {
         }
         if !(16..=1024).contains(&self.grid) {
             return bad(format!("--grid must be 16…1024, got {}", self.grid));
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0) {
-            return bad(format!("--lr must be in (0, 1], got {}", self.lr));
         }
         if !(self.ema_decay.is_finite() && (0.0..1.0).contains(&self.ema_decay)) {
             return bad(format!(
@@ -340,25 +342,10 @@ fn validate(student: &ScoreNet, pairs: &Pairs, inputs: &InputsFn, device: &Devic
     ((err / norm.max(1e-30)).sqrt(), var / norm.max(1e-30))
 }
 
-/// Progress of a distillation run.
+/// Progress of a distillation run: the teacher's pairs, then the student's training.
 pub enum DistillProgress {
-    Pairs {
-        done: usize,
-        of: usize,
-    },
-    Step {
-        epoch: usize,
-        epochs: usize,
-        iter: usize,
-        iters: usize,
-        loss: f64,
-    },
-    Epoch {
-        epoch: usize,
-        loss: f64,
-        val_rel: f64,
-        val_var: f64,
-    },
+    Pairs { done: usize, of: usize },
+    Fit(fit::Progress),
 }
 
 /// A distillation job's data: the teacher's pairs for training and validation and the
@@ -403,65 +390,36 @@ pub fn train_student(
 ) -> Result<(ScoreNet, FlowPart), ClosureError> {
     let settings = resume_settings(cfg)?;
     let manifest = dir.join("resume.json");
-    crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
+    let folder = RunFolder {
+        dir,
+        manifest: &manifest,
+        settings: &settings,
+    };
+    folder.check()?;
     let plain = Device::flex();
     let device = plain.clone().autodiff();
     device.seed(cfg.seed);
     let init = super::weights::module_bytes(teacher_net)?;
-    let mut ck = Checkpoint::resume_or_new(dir, &student_cfg, &device, &plain, Some(&init))?;
-    let (t0, wall0) = (Instant::now(), ck.state.wall_s);
+    let ck = Checkpoint::resume_or_new(dir, &student_cfg, &device, &plain, Some(&init))?;
     let basis = ck.model.basis(cfg.grid, &device);
-    for epoch in ck.state.epoch..cfg.epochs {
-        let mut erng = super::checkpoint::epoch_streams(&device, cfg.seed, epoch);
-        let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
-        let mut order: Vec<usize> = (0..job.train.len()).collect();
-        order.shuffle(&mut erng);
-        let iters = order.len().div_ceil(cfg.batch);
-        let mut loss_sum = 0.0;
-        for (it, chunk) in order.chunks(cfg.batch).enumerate() {
-            let (w, o, d) = (job.train_inputs)(&job.train.items(chunk), &device);
-            let (z, x1) = job.train.tensors(chunk, &device);
-            let t: Vec<f32> = chunk.iter().map(|_| draw_time(&mut erng)).collect();
-            let model = ck.model.clone();
-            let cond = model.condition(w, o, d, &basis);
-            let loss = reflow_loss(&model, z, x1, &t, &cond, &basis);
-            let l = loss.clone().into_scalar::<f32>() as f64;
-            if !l.is_finite() {
-                return Err(ClosureError::Input(format!(
-                    "distillation diverged (loss {l}) at epoch {}; lower --lr",
-                    epoch + 1
-                )));
-            }
-            let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
-            ck.model = ck.optim.step(lr, model, grads);
-            ck.ema = ema_update(ck.ema.clone(), &ck.model, cfg.ema_decay);
-            ck.state.iterations += 1;
-            loss_sum += l;
-            on_progress(&DistillProgress::Step {
-                epoch,
-                epochs: cfg.epochs,
-                iter: it + 1,
-                iters,
-                loss: l,
-            });
-        }
-        let (val_rel, val_var) = validate(&ck.ema, &job.val, job.val_inputs, &plain);
-        let loss = loss_sum / iters.max(1) as f64;
-        let st = &mut ck.state;
-        st.epoch = epoch + 1;
-        st.wall_s = wall0 + t0.elapsed().as_secs_f64();
-        st.history.push((epoch + 1, loss, val_rel));
-        on_progress(&DistillProgress::Epoch {
-            epoch,
-            loss,
-            val_rel,
-            val_var,
-        });
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ClosureError::Weights(format!("{}: {e}", dir.display())))?;
-        crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
-        ck.save(dir)?;
-    }
+    let mut student = StudentJob {
+        job,
+        ck,
+        basis,
+        ema_decay: cfg.ema_decay,
+        device: device.clone(),
+        plain,
+    };
+    let mut report = |p: &fit::Progress| on_progress(&DistillProgress::Fit(*p));
+    fit::run(
+        &mut student,
+        &cfg.plan(),
+        "distillation",
+        &device,
+        &folder,
+        &mut report,
+    )?;
+    let (ck, job) = (student.ck, student.job);
     let training = TrainingInfo {
         data: cfg
             .data
@@ -478,7 +436,7 @@ pub fn train_student(
         t_eps: 0.0,
         t_max: 1.0,
         wall_s: ck.state.wall_s,
-        final_val_d_fro: ck.state.history.last().map_or(f64::NAN, |h| h.2),
+        final_val_d_fro: ck.state.last_score(),
     };
     let part = FlowPart {
         net: student_cfg,
@@ -486,6 +444,64 @@ pub fn train_student(
         training,
     };
     Ok((ck.ema, part))
+}
+
+/// Reflow of a student on its teacher's pairs, EMA weights, validated by the relative L2
+/// distance of its one-step draws from the teacher's.
+struct StudentJob<'a> {
+    job: Job<'a>,
+    ck: Checkpoint,
+    basis: DftBasis,
+    ema_decay: f64,
+    device: Device,
+    plain: Device,
+}
+
+impl fit::Job for StudentJob<'_> {
+    fn items(&self) -> usize {
+        self.job.train.len()
+    }
+
+    fn state(&mut self) -> &mut fit::State {
+        &mut self.ck.state
+    }
+
+    fn step(
+        &mut self,
+        batch: &[usize],
+        lr: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<f64, ClosureError> {
+        let (job, device) = (&self.job, &self.device);
+        let (w, o, d) = (job.train_inputs)(&job.train.items(batch), device);
+        let (z, x1) = job.train.tensors(batch, device);
+        let t: Vec<f32> = batch.iter().map(|_| draw_time(rng)).collect();
+        let model = self.ck.model.clone();
+        let cond = model.condition(w, o, d, &self.basis);
+        let loss = reflow_loss(&model, z, x1, &t, &cond, &self.basis);
+        let l = loss.clone().into_scalar::<f32>() as f64;
+        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
+        self.ck.model = self.ck.optim.step(lr, model, grads);
+        self.ck.ema = ema_update(self.ck.ema.clone(), &self.ck.model, self.ema_decay);
+        Ok(l)
+    }
+
+    fn held_out(&mut self, _epoch: usize) -> Result<fit::HeldOut, ClosureError> {
+        let (rel, var) = validate(
+            &self.ck.ema,
+            &self.job.val,
+            self.job.val_inputs,
+            &self.plain,
+        );
+        Ok(fit::HeldOut {
+            score: rel,
+            variance_ratio: Some(var),
+        })
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), ClosureError> {
+        self.ck.save(dir)
+    }
 }
 
 /// Distil (or resume distilling, in `dir`) a published-case model's flow generator;

@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod device;
 pub mod draw;
 pub mod eval;
+pub mod fit;
 pub mod flow;
 pub mod gelu;
 pub mod inflation;

@@ -4,18 +4,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use rand::Rng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::card::{CARD_FORMAT, ModelCard, TrainingInfo};
 use super::dataset::{DataError, h5_info};
+use super::fit::{self, HeldOut, Plan, Progress, RunFolder, State};
 use super::layers::DftBasis;
 use super::loss::{TimeRange, dsm_loss};
 use super::model::{ClosureError, ClosureModel, InputSpec};
@@ -55,25 +54,6 @@ pub struct TrainConfig {
     /// conditioned on the density; [`super::whiten`]).
     #[serde(default)]
     pub whitening: Option<Whitening>,
-}
-
-/// Progress reported after every iteration.
-pub struct Progress {
-    pub epoch: usize,
-    pub epochs: usize,
-    pub iter_in_epoch: usize,
-    pub iters_per_epoch: usize,
-    pub loss: f64,
-    pub val_d_fro: Option<f64>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(super) struct State {
-    pub(super) epoch: usize,
-    pub(super) iterations: usize,
-    pub(super) wall_s: f64,
-    /// (epoch, mean loss, validation score) per finished epoch.
-    pub(super) history: Vec<(usize, f64, f64)>,
 }
 
 pub(super) fn data_err(e: DataError) -> ClosureError {
@@ -330,17 +310,9 @@ impl Checkpoint {
 /// Refuse settings training cannot run with, before anything is loaded or written.
 fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
     let bad = |m: String| Err(ClosureError::Input(m));
-    if !(1..=100_000).contains(&cfg.epochs) {
-        return bad(format!("--epochs must be 1…100000, got {}", cfg.epochs));
-    }
-    if !(1..=4096).contains(&cfg.batch) {
-        return bad(format!("--batch must be 1…4096, got {}", cfg.batch));
-    }
+    cfg.plan().check()?;
     if cfg.val_trajectories == 0 {
         return bad("--val-trajectories must be ≥ 1 (validation picks the model)".into());
-    }
-    if !(cfg.lr.is_finite() && cfg.lr > 0.0 && cfg.lr <= 1.0) {
-        return bad(format!("--lr must be in (0, 1], got {}", cfg.lr));
     }
     let classes = cfg.net.densities.unwrap_or(0);
     if classes > 0 && classes != DENSITIES.len() {
@@ -361,6 +333,19 @@ fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
     }
     cfg.inputs.validate().map_err(ClosureError::Input)?;
     Ok(())
+}
+
+impl TrainConfig {
+    /// The optimisation schedule.
+    pub fn plan(&self) -> Plan {
+        Plan {
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            lr_halve_every: self.lr_halve_every,
+            seed: self.seed,
+        }
+    }
 }
 
 /// Refuse to resume a run folder made with other settings or data: everything in the
@@ -387,36 +372,113 @@ pub fn train(
     // the run folder is made with the first checkpoint: a run that fails before leaves none
     let settings = resume_settings(cfg)?;
     let manifest = dir.join("resume.json");
-    crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
+    let folder = RunFolder {
+        dir,
+        manifest: &manifest,
+        settings: &settings,
+    };
+    folder.check()?;
     let data = RunData::load(cfg)?;
     let cfg = &data.cfg;
     let device = Device::flex().autodiff();
     device.seed(cfg.seed);
     let plain = Device::flex();
-    let mut ck = Checkpoint::resume_or_new(dir, &cfg.net, &device, &plain, None)?;
-    let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
-
+    let ck = Checkpoint::resume_or_new(dir, &cfg.net, &device, &plain, None)?;
+    let config_json =
+        serde_json::to_vec_pretty(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
     let basis = Arc::new(ck.model.basis(cfg.grid, &device));
-    let t0 = Instant::now();
-    let wall0 = ck.state.wall_s;
-    for epoch in ck.state.epoch..cfg.epochs {
-        let mut rng = super::checkpoint::epoch_streams(&device, cfg.seed, epoch);
-        let mean_loss = train_epoch(
-            &mut ck,
-            &data,
-            epoch,
-            &basis,
-            &device,
-            &mut rng,
-            on_progress,
-        )?;
+    let mut job = ScoreJob {
+        class: vec![0; data.samples.count],
+        data: &data,
+        ck,
+        basis,
+        device: device.clone(),
+        plain: plain.clone(),
+        config_json,
+    };
+    fit::run(
+        &mut job,
+        &cfg.plan(),
+        "training",
+        &device,
+        &folder,
+        on_progress,
+    )?;
+    let card = trained_card(cfg, &data, &job.ck.state);
+    Ok(ClosureModel::new(card, job.ck.ema, plain))
+}
+
+/// Denoising score matching of a published-case model, one density class drawn per
+/// sample and epoch; EMA weights, validated by the published sampler's D_Fro.
+struct ScoreJob<'a> {
+    data: &'a RunData,
+    ck: Checkpoint,
+    /// This epoch's density class of each training sample.
+    class: Vec<usize>,
+    basis: Arc<DftBasis>,
+    device: Device,
+    plain: Device,
+    config_json: Vec<u8>,
+}
+
+impl fit::Job for ScoreJob<'_> {
+    fn items(&self) -> usize {
+        self.data.samples.count
+    }
+
+    fn state(&mut self) -> &mut State {
+        &mut self.ck.state
+    }
+
+    fn begin_epoch(&mut self, order: &[usize], rng: &mut ChaCha8Rng) {
+        let classes = self.data.samples.classes;
+        for &i in order {
+            self.class[i] = rng.random_range(0..classes);
+        }
+    }
+
+    fn step(
+        &mut self,
+        batch: &[usize],
+        lr: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<f64, ClosureError> {
+        let cfg = &self.data.cfg;
+        let range = TimeRange {
+            eps: cfg.t_eps,
+            t_max: cfg.t_max,
+        };
+        let idx: Vec<(usize, usize)> = batch.iter().map(|&i| (i, self.class[i])).collect();
+        let tensors = self.data.samples.tensors(&idx, &self.device);
+        let model = self.ck.model.clone();
+        let (model, l) = optimisation_step(
+            model,
+            &mut self.ck.optim,
+            lr,
+            tensors,
+            range,
+            &self.basis,
+            rng,
+        );
+        self.ck.model = model;
+        let decay = if self.ck.state.iterations < 100 {
+            0.9
+        } else {
+            cfg.ema_decay
+        };
+        self.ck.ema = ema_update(self.ck.ema.clone(), &self.ck.model, decay);
+        Ok(l)
+    }
+
+    fn held_out(&mut self, epoch: usize) -> Result<HeldOut, ClosureError> {
+        let cfg = &self.data.cfg;
         let v = validate(
-            &ck.ema,
+            &self.ck.ema,
             &cfg.inputs,
             cfg.whitening.as_ref(),
             cfg.grid,
-            &data.val,
-            &plain,
+            &self.data.val,
+            &self.plain,
         )?;
         if !v.is_finite() {
             return Err(ClosureError::Input(format!(
@@ -425,82 +487,13 @@ pub fn train(
                 epoch + 1
             )));
         }
-        let st = &mut ck.state;
-        st.epoch = epoch + 1;
-        st.wall_s = wall0 + t0.elapsed().as_secs_f64();
-        st.history.push((epoch + 1, mean_loss, v));
-        let iters = data.samples.count.div_ceil(cfg.batch);
-        on_progress(&Progress {
-            epoch,
-            epochs: cfg.epochs,
-            iter_in_epoch: iters,
-            iters_per_epoch: iters,
-            loss: mean_loss,
-            val_d_fro: Some(v),
-        });
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
-        write_atomic(&dir.join("config.json"), &cfg_json)?;
-        ck.save(dir)?;
+        Ok(HeldOut::score(v))
     }
-    let card = trained_card(cfg, &data, &ck.state);
-    Ok(ClosureModel::new(card, ck.ema, plain))
-}
 
-/// One pass over the shuffled training samples; returns the mean loss.
-fn train_epoch(
-    ck: &mut Checkpoint,
-    data: &RunData,
-    epoch: usize,
-    basis: &DftBasis,
-    device: &Device,
-    rng: &mut ChaCha8Rng,
-    on_progress: &mut dyn FnMut(&Progress),
-) -> Result<f64, ClosureError> {
-    let cfg = &data.cfg;
-    let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
-    let range = TimeRange {
-        eps: cfg.t_eps,
-        t_max: cfg.t_max,
-    };
-    let mut order: Vec<usize> = (0..data.samples.count).collect();
-    order.shuffle(rng);
-    // one density class drawn per sample and epoch
-    let classes = data.samples.classes;
-    let order: Vec<(usize, usize)> = order
-        .into_iter()
-        .map(|i| (i, rng.random_range(0..classes)))
-        .collect();
-    let iters = data.samples.count.div_ceil(cfg.batch);
-    let mut loss_sum = 0.0;
-    for (it, idx) in order.chunks(cfg.batch).enumerate() {
-        let batch = data.samples.tensors(idx, device);
-        let model = ck.model.clone();
-        let (model, l) = optimisation_step(model, &mut ck.optim, lr, batch, range, basis, rng);
-        if !l.is_finite() {
-            return Err(ClosureError::Input(format!(
-                "training diverged (loss {l}) at epoch {epoch}; lower --lr"
-            )));
-        }
-        ck.model = model;
-        loss_sum += l;
-        let decay = if ck.state.iterations < 100 {
-            0.9
-        } else {
-            cfg.ema_decay
-        };
-        ck.ema = ema_update(ck.ema.clone(), &ck.model, decay);
-        ck.state.iterations += 1;
-        on_progress(&Progress {
-            epoch,
-            epochs: cfg.epochs,
-            iter_in_epoch: it + 1,
-            iters_per_epoch: iters,
-            loss: l,
-            val_d_fro: None,
-        });
+    fn save(&self, dir: &Path) -> Result<(), ClosureError> {
+        write_atomic(&dir.join("config.json"), &self.config_json)?;
+        self.ck.save(dir)
     }
-    Ok(loss_sum / iters as f64)
 }
 
 /// The model card of a finished run.
@@ -521,7 +514,7 @@ fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
             t_eps: cfg.t_eps,
             t_max: cfg.t_max,
             wall_s: state.wall_s,
-            final_val_d_fro: state.history.last().map(|h| h.2).unwrap_or(f64::NAN),
+            final_val_d_fro: state.last_score(),
         },
         eval: Vec::new(),
         crate_version: env!("CARGO_PKG_VERSION").into(),

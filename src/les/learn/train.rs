@@ -5,19 +5,19 @@
 //! same job: `src/resume.rs`).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::model::{LES_CARD_FORMAT, LesCard, LesKind, LesModel, LesNet, LesTrainingInfo};
 use super::regressor::{RegressorConfig, gaussian_nll, mse};
 use super::{Labels, LesSamples};
+use crate::closure::fit::{self, HeldOut, Plan, Progress, RunFolder, State};
+use crate::closure::layers::DftBasis;
 use crate::closure::loss::{TimeRange, dsm_loss};
 use crate::closure::model::{ClosureError, SampleRanges};
 use crate::closure::score::ScoreNetConfig;
@@ -52,6 +52,17 @@ pub struct LesTrainConfig {
 }
 
 impl LesTrainConfig {
+    /// The optimisation schedule.
+    pub fn plan(&self) -> Plan {
+        Plan {
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            lr_halve_every: self.lr_halve_every,
+            seed: self.seed,
+        }
+    }
+
     fn check(&self) -> Result<(), ClosureError> {
         let bad = |m: String| Err(ClosureError::Input(m));
         if self.data.is_empty() {
@@ -64,15 +75,7 @@ impl LesTrainConfig {
                 self.per_file.len()
             ));
         }
-        if !(1..=100_000).contains(&self.epochs) {
-            return bad(format!("--epochs must be 1…100000, got {}", self.epochs));
-        }
-        if !(1..=1024).contains(&self.batch) {
-            return bad(format!("--batch must be 1…1024, got {}", self.batch));
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr < 1.0) {
-            return bad(format!("--lr must be in (0, 1), got {}", self.lr));
-        }
+        self.plan().check()?;
         if !(self.t_eps > 0.0 && self.t_eps < self.t_max && self.t_max <= 2.0) {
             return bad(format!(
                 "--t-eps/--t-max need 0 < t_eps < t_max ≤ 2, got {} and {}",
@@ -81,23 +84,6 @@ impl LesTrainConfig {
         }
         Ok(())
     }
-}
-
-/// Progress after every iteration.
-pub struct LesProgress {
-    pub epoch: usize,
-    pub epochs: usize,
-    pub iter: usize,
-    pub iters: usize,
-    pub loss: f64,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct State {
-    epoch: usize,
-    iterations: usize,
-    wall_s: f64,
-    val_loss: Vec<f64>,
 }
 
 /// Inputs and targets of one batch: ω̄/scale, target, labels.
@@ -354,10 +340,10 @@ fn adam_step(net: LesNet, optim: &mut ModuleOptimizer, loss: Tensor<1>, lr: f64)
 pub fn train(
     cfg: &LesTrainConfig,
     dir: &Path,
-    on_progress: &mut dyn FnMut(&LesProgress),
+    on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<LesModel, ClosureError> {
     cfg.check()?;
-    let mut data = load_data(cfg)?;
+    let data = load_data(cfg)?;
     // resume only the same job; more epochs continue it
     let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Input(e.to_string()))?;
     if let Some(o) = settings.as_object_mut() {
@@ -373,82 +359,114 @@ pub fn train(
         o.insert("data_fingerprints".into(), prints.into());
     }
     let manifest = dir.join("manifest.json");
-    crate::resume::check(&manifest, &settings).map_err(ClosureError::Input)?;
+    let folder = RunFolder {
+        dir,
+        manifest: &manifest,
+        settings: &settings,
+    };
+    folder.check()?;
     let device = Device::flex().autodiff();
     // the fresh network's initialisation draws from burn's stream
     device.seed(cfg.seed);
-    let mut ck = Checkpoint::resume_or_new(dir, &data.card, &device)?;
-    let n = data.train.n;
-    let basis = ck.net.basis(n, &device);
-    let range = TimeRange {
-        eps: cfg.t_eps,
-        t_max: cfg.t_max,
+    let ck = Checkpoint::resume_or_new(dir, &data.card, &device)?;
+    let basis = ck.net.basis(data.train.n, &device);
+    let mut job = LesJob {
+        cfg,
+        data,
+        ck,
+        basis,
+        device: device.clone(),
     };
-    let omega_scale = data.card.omega_scale;
-    let loss_of =
-        |net: &LesNet, (w, t, l): (Tensor<4>, Tensor<4>, Tensor<2>), rng: &mut ChaCha8Rng| {
-            let b = w.dims()[0];
-            match net {
-                LesNet::Score(m) => {
-                    let zeros = Tensor::<4>::zeros([b, n, n, 1], &device);
-                    dsm_loss(m, t, w, zeros, Some(l), range, &basis, rng)
-                }
-                LesNet::Regressor(m) if cfg.kind == LesKind::MeanNoise => {
-                    gaussian_nll(m.forward(w, Some(l), &basis), t)
-                }
-                LesNet::Regressor(m) => mse(m.forward(w, Some(l), &basis), t),
-            }
-        };
-    let (t0, wall0) = (Instant::now(), ck.state.wall_s);
-    while ck.state.epoch < cfg.epochs {
-        let epoch = ck.state.epoch;
-        let mut rng = crate::closure::checkpoint::epoch_streams(&device, cfg.seed, epoch);
-        let lr = cfg.lr * 0.5f64.powi((epoch / cfg.lr_halve_every.max(1)) as i32);
-        let mut order: Vec<usize> = (0..data.train.count()).collect();
-        order.shuffle(&mut rng);
-        let iters = order.len().div_ceil(cfg.batch);
-        for (it, idx) in order.chunks(cfg.batch).enumerate() {
-            let b = batch(&data.train, &data.train_t, omega_scale, idx, &device);
-            let loss = loss_of(&ck.net, b, &mut rng);
-            let l = loss.clone().into_scalar::<f32>() as f64;
-            if !l.is_finite() {
-                return Err(ClosureError::Input(format!(
-                    "training diverged (loss {l}) at epoch {epoch}"
-                )));
-            }
-            ck.net = adam_step(ck.net, &mut ck.optim, loss, lr);
-            ck.state.iterations += 1;
-            on_progress(&LesProgress {
-                epoch,
-                epochs: cfg.epochs,
-                iter: it + 1,
-                iters,
-                loss: l,
-            });
-        }
-        // held-out loss (a fixed seed, so epochs compare)
-        let mut vrng = ChaCha8Rng::seed_from_u64(9);
-        let all: Vec<usize> = (0..data.val.count()).collect();
-        let mut sum = 0.0;
-        for idx in all.chunks(cfg.batch) {
-            let b = batch(&data.val, &data.val_t, omega_scale, idx, &device);
-            sum += loss_of(&ck.net, b, &mut vrng).into_scalar::<f32>() as f64 * idx.len() as f64;
-        }
-        if data.val.count() > 0 {
-            ck.state.val_loss.push(sum / data.val.count() as f64);
-        }
-        ck.state.epoch += 1;
-        ck.state.wall_s = wall0 + t0.elapsed().as_secs_f64();
-        // the manifest first, as `closure-lab train` does: a checkpoint is never left
-        // without the settings that made it
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ClosureError::Input(format!("{}: {e}", dir.display())))?;
-        crate::resume::record(&manifest, &settings).map_err(ClosureError::Input)?;
-        ck.save(dir)?;
-    }
+    fit::run(
+        &mut job,
+        &cfg.plan(),
+        "training",
+        &device,
+        &folder,
+        on_progress,
+    )?;
+    let LesJob { mut data, ck, .. } = job;
     data.card.training = training_info(cfg, &data.train, &ck.state);
     let net = ck.net.valid();
     Ok(LesModel::new(data.card, net, Device::flex()).with_mean(data.mean))
+}
+
+/// A subgrid closure's run: the score model by denoising score matching, the regressors
+/// by MSE or Gaussian likelihood; scored by the held-out loss.
+struct LesJob<'a> {
+    cfg: &'a LesTrainConfig,
+    data: RunData,
+    ck: Checkpoint,
+    basis: DftBasis,
+    device: Device,
+}
+
+impl LesJob<'_> {
+    /// The loss of one batch (ω̄, target, labels).
+    fn loss(
+        &self,
+        (w, t, l): (Tensor<4>, Tensor<4>, Tensor<2>),
+        rng: &mut ChaCha8Rng,
+    ) -> Tensor<1> {
+        let (b, n) = (w.dims()[0], self.data.train.n);
+        let range = TimeRange {
+            eps: self.cfg.t_eps,
+            t_max: self.cfg.t_max,
+        };
+        match &self.ck.net {
+            LesNet::Score(m) => {
+                let zeros = Tensor::<4>::zeros([b, n, n, 1], &self.device);
+                dsm_loss(m, t, w, zeros, Some(l), range, &self.basis, rng)
+            }
+            LesNet::Regressor(m) if self.cfg.kind == LesKind::MeanNoise => {
+                gaussian_nll(m.forward(w, Some(l), &self.basis), t)
+            }
+            LesNet::Regressor(m) => mse(m.forward(w, Some(l), &self.basis), t),
+        }
+    }
+}
+
+impl fit::Job for LesJob<'_> {
+    fn items(&self) -> usize {
+        self.data.train.count()
+    }
+
+    fn state(&mut self) -> &mut State {
+        &mut self.ck.state
+    }
+
+    fn step(&mut self, idx: &[usize], lr: f64, rng: &mut ChaCha8Rng) -> Result<f64, ClosureError> {
+        let d = &self.data;
+        let b = batch(&d.train, &d.train_t, d.card.omega_scale, idx, &self.device);
+        let loss = self.loss(b, rng);
+        let l = loss.clone().into_scalar::<f32>() as f64;
+        if l.is_finite() {
+            self.ck.net = adam_step(self.ck.net.clone(), &mut self.ck.optim, loss, lr);
+        }
+        Ok(l)
+    }
+
+    /// The held-out loss (a fixed seed, so epochs compare; NaN without held-out data).
+    fn held_out(&mut self, _epoch: usize) -> Result<HeldOut, ClosureError> {
+        let d = &self.data;
+        let mut vrng = ChaCha8Rng::seed_from_u64(9);
+        let all: Vec<usize> = (0..d.val.count()).collect();
+        let mut sum = 0.0;
+        for idx in all.chunks(self.cfg.batch) {
+            let b = batch(&d.val, &d.val_t, d.card.omega_scale, idx, &self.device);
+            sum += self.loss(b, &mut vrng).into_scalar::<f32>() as f64 * idx.len() as f64;
+        }
+        if d.val.count() == 0 {
+            return Ok(HeldOut::score(f64::NAN));
+        }
+        let v = sum / d.val.count() as f64;
+        self.ck.state.val_loss.push(v);
+        Ok(HeldOut::score(v))
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), ClosureError> {
+        self.ck.save(dir)
+    }
 }
 
 /// What the card records of a finished run.
