@@ -362,7 +362,7 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
     }
     for case in [Case::G, Case::H] {
         let m = ClosureModel::embedded_for(case, &dev).unwrap();
-        assert_eq!(m.card.inputs.case, case);
+        assert_eq!(m.card.part.inputs.case, case);
         // the distilled one- and two-step generator ships with it, with its eval rows
         assert!(m.has_flow(), "{case}: no flow generator");
         assert!(
@@ -374,7 +374,7 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
         );
         // the defaults are the models trained across densities, with their calibration
         // table at every density (an ensemble row per density and sampler)
-        assert!(m.card.inputs.density_scale.is_some() && m.card.whitening.is_some());
+        assert!(m.card.part.inputs.density_scale.is_some() && m.card.whitening.is_some());
         // and their spread inflation, fitted on held-out trajectories (`calibrate`), a
         // table per sampler kind at the step counts (EM-10, Heun-5) and twice them
         let tables = &m.card.inflation;
@@ -451,13 +451,13 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
     }
     let bad = model.net().clone().map(&mut Poison);
     let bytes = weights_to_bytes(&bad).unwrap();
-    let err = weights_from_bytes(&model.card.net, &bytes, &dev)
+    let err = weights_from_bytes(&model.card.part.net, &bytes, &dev)
         .err()
         .unwrap();
     assert!(err.to_string().contains("NaN"), "{err}");
     // round trip of the good weights
     let bytes = weights_to_bytes(model.net()).unwrap();
-    assert!(weights_from_bytes(&model.card.net, &bytes, &dev).is_ok());
+    assert!(weights_from_bytes(&model.card.part.net, &bytes, &dev).is_ok());
 }
 
 /// The GPU route of the app: burn on a wgpu device created with the shared-device request
@@ -640,7 +640,12 @@ fn a_density_conditioned_model_runs_at_every_density() {
         let _rng = crate::global_rng();
         train(&cfg, &dir.path().join("run"), &mut |_| {}).unwrap()
     };
-    let scale = model.card.inputs.density_scale.expect("per-density scales");
+    let scale = model
+        .card
+        .part
+        .inputs
+        .density_scale
+        .expect("per-density scales");
     assert!(scale.iter().all(|s| s.is_finite() && *s > 0.0), "{scale:?}");
     let w = model.card.whitening.clone().expect("per-density whitening");
     assert_eq!(w.amplitude.len(), DENSITIES.len());
@@ -715,8 +720,8 @@ fn a_density_conditioned_model_runs_at_every_density() {
     let path = dir.path().join("m.bpk");
     model.save(&path).unwrap();
     let back = ClosureModel::load(&path).unwrap();
-    assert_eq!(back.card.inputs.density_scale, Some(scale));
-    assert_eq!(back.card.inputs.t_range, Some(ranges));
+    assert_eq!(back.card.part.inputs.density_scale, Some(scale));
+    assert_eq!(back.card.part.inputs.t_range, Some(ranges));
     let wb = back.card.whitening.expect("whitening kept");
     for (a, b) in w
         .amplitude
@@ -1089,4 +1094,60 @@ fn shipped_models_draw_what_they_drew_before() {
             assert!(same, "{name}: drew {v:?}, before {want:?}");
         }
     }
+}
+
+/// Every shipped card (published and subgrid) reads into the one card type and writes
+/// back all it read (fields newer than the card come back at their defaults), whichever
+/// kind of model it describes; a card written today reads back to itself.
+#[test]
+fn every_shipped_card_reads_into_the_one_card_type_and_writes_back_unchanged() {
+    use closure_lab::closure::card::{Card, CardPart, ModelCard, PublishedPart};
+    use closure_lab::les::learn::model::{LesCard, SubgridPart, is_les_card};
+    fn round_trip<K: CardPart>(json: &[u8]) -> (serde_json::Value, serde_json::Value) {
+        let card = Card::<K>::parse(json).unwrap();
+        let back = serde_json::to_value(&card).unwrap();
+        (serde_json::from_slice(json).unwrap(), back)
+    }
+    // `big` holds every value of `small` (objects may hold more keys)
+    fn holds(big: &serde_json::Value, small: &serde_json::Value) -> bool {
+        use serde_json::Value::{Array, Object};
+        match (big, small) {
+            (Object(b), Object(s)) => s
+                .iter()
+                .all(|(k, v)| b.get(k).is_some_and(|bv| holds(bv, v))),
+            (Array(b), Array(s)) => b.len() == s.len() && b.iter().zip(s).all(|(x, y)| holds(x, y)),
+            _ => big == small,
+        }
+    }
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let mut kinds = [0, 0];
+    for entry in std::fs::read_dir(&assets).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let json = std::fs::read(&p).unwrap();
+        let subgrid = is_les_card(&p.with_extension("bpk"));
+        kinds[subgrid as usize] += 1;
+        let (read, written) = if subgrid {
+            round_trip::<SubgridPart>(&json)
+        } else {
+            round_trip::<PublishedPart>(&json)
+        };
+        assert!(holds(&written, &read), "{}: a field was lost", p.display());
+        let again = if subgrid {
+            round_trip::<SubgridPart>(&serde_json::to_vec(&written).unwrap())
+        } else {
+            round_trip::<PublishedPart>(&serde_json::to_vec(&written).unwrap())
+        };
+        assert_eq!(again.0, again.1, "{}: today's format", p.display());
+        // a published card is no subgrid card and the other way round
+        let other = if subgrid {
+            serde_json::from_slice::<ModelCard>(&json).is_ok()
+        } else {
+            serde_json::from_slice::<LesCard>(&json).is_ok()
+        };
+        assert!(!other, "{} reads as both kinds", p.display());
+    }
+    assert!(kinds[0] >= 5 && kinds[1] >= 4, "cards found: {kinds:?}");
 }

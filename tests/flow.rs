@@ -153,7 +153,7 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
     };
     assert!(!base.has_flow());
     let part = FlowPart {
-        net: base.card.net.clone().with_sigma_data(0.0),
+        net: base.card.part.net.clone().with_sigma_data(0.0),
         teacher: "test".into(),
         training: TrainingInfo::default(),
     };
@@ -239,7 +239,7 @@ fn a_subgrid_model_with_a_flow_generator_round_trips() {
         LesModel::from_bytes(&card, EMBEDDED[0].weights, &dev).unwrap()
     };
     assert!(!base.has_flow() && embedded(&EMBEDDED[0], &dev).unwrap().has_flow());
-    let cfg = base.card.score.clone().unwrap().with_sigma_data(0.0);
+    let cfg = base.card.part.score.clone().unwrap().with_sigma_data(0.0);
     let part = FlowPart {
         net: cfg.clone(),
         teacher: "test".into(),

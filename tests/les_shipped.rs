@@ -23,9 +23,9 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         let (label, card, weights) = (entry.label, entry.card, entry.weights);
         let m = embedded(entry, &device).unwrap_or_else(|e| panic!("{label} does not decode: {e}"));
         // on its own LES grid (named in its label), a smooth ω̄ with the forcing's shape
-        let n = m.card.les_n;
+        let n = m.card.part.les_n;
         assert!(label.contains(&format!("{n}²")), "{label}: trained on {n}²");
-        grids.push((n, m.card.kind));
+        grids.push((n, m.card.part.kind));
         let grid = Grid::new(n).unwrap();
         let w: Vec<f64> = (0..n * n)
             .map(|i| {
@@ -39,7 +39,7 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         } else {
             LesKind::Deterministic
         };
-        assert_eq!(m.card.kind, want, "{label}");
+        assert_eq!(m.card.part.kind, want, "{label}");
         // the stochastic model ships its distilled flow generator with a spread
         // inflation for one and two steps (`les-apriori --fit-inflation`)
         if want == LesKind::Stochastic {
@@ -59,7 +59,7 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         // classical ones on the same files
         let rows = &m.card.eval;
         let of = |c: &str| rows.iter().filter(|r| r["closure"] == c).count();
-        let own = m.card.kind.closure_name();
+        let own = m.card.part.kind.closure_name();
         for f in &m.card.training.files {
             assert!(
                 rows.iter()
@@ -112,7 +112,7 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
     for &(n, _) in &grids {
         for kind in [LesKind::Stochastic, LesKind::Deterministic] {
             assert!(grids.contains(&(n, kind)), "no {kind} model for {n}²");
-            assert_eq!(shipped(kind, n, &device).unwrap().card.les_n, n);
+            assert_eq!(shipped(kind, n, &device).unwrap().card.part.les_n, n);
         }
     }
     assert!(shipped(LesKind::Stochastic, 128, &device).is_err());
@@ -139,7 +139,7 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
         let label = entry.label;
         let model = embedded(entry, &device).unwrap();
         let cfg = ExperimentConfig {
-            n: model.card.les_n,
+            n: model.card.part.les_n,
             ..base.clone()
         };
         let model: LearnedModel = model.into();
@@ -299,7 +299,7 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
     let stochastic = embedded(&EMBEDDED[0], &device).unwrap();
     let det = shipped(LesKind::Deterministic, 64, &device).unwrap();
-    assert_eq!(det.card.kind, LesKind::Deterministic);
+    assert_eq!(det.card.part.kind, LesKind::Deterministic);
     // a stochastic model is no mean
     assert!(
         stochastic

@@ -40,7 +40,7 @@ fn reproduce(variant: &str) -> f64 {
     let model = ClosureModel::load_on(&fixture(&format!("{variant}.pth")), &device)
         .unwrap_or_else(|e| panic!("{variant}: {e}"));
     let sparse = variant == "fno2d";
-    assert_eq!(model.card.inputs.sensors, if sparse { 16 } else { 0 });
+    assert_eq!(model.card.part.inputs.sensors, if sparse { 16 } else { 0 });
     let obs = if sparse {
         num("obs")
     } else {

@@ -17,7 +17,7 @@ pub type Named = (ModelId, LearnedModel);
 /// The picker a model belongs to.
 fn slot_of(m: &LearnedModel) -> Slot {
     match m {
-        LearnedModel::Published(p) => Slot::Case(p.card.inputs.case),
+        LearnedModel::Published(p) => Slot::Case(p.card.part.inputs.case),
         LearnedModel::Subgrid(_) => Slot::Subgrid,
     }
 }

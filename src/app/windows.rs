@@ -47,7 +47,7 @@ fn card_ui(ui: &mut egui::Ui, label: &str, m: &LearnedModel) {
     match m {
         LearnedModel::Published(m) => {
             ui.label(format!("{label} — {}", m.card.name));
-            ui.label(format!("inputs: {:?}", m.card.inputs));
+            ui.label(format!("inputs: {:?}", m.card.part.inputs));
             ui.label(format!(
                 "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
                 m.card.training.samples,
@@ -67,7 +67,7 @@ fn card_ui(ui: &mut egui::Ui, label: &str, m: &LearnedModel) {
             ui.label(format!(
                 "{label} — {} subgrid closure of Π given ω̄ ({}²), conditioned on ν and on \
                  the DNS fidelity ({} code)",
-                m.card.kind, m.card.les_n, m.card.labels.fidelity
+                m.card.part.kind, m.card.part.les_n, m.card.part.labels.fidelity
             ));
             let files: Vec<String> = t
                 .files

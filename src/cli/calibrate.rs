@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use crate::closure::card::CardFile;
 use crate::closure::eval::{DensityFit, SamplerSetting, fit_inflation};
 use crate::closure::model::ClosureModel;
 use crate::closure::sensors::{DENSITIES, density_label};
@@ -64,7 +63,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
     }
     let mut model =
         ClosureModel::load(&a.model).with_context(|| format!("loading {}", a.model.display()))?;
-    if model.card.inputs.density_scale.is_none() {
+    if model.card.part.inputs.density_scale.is_none() {
         bail!(
             "{}: calibrate fits per-density factors; this model was trained at one density",
             a.model.display()

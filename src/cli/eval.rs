@@ -1,6 +1,5 @@
 //! `closure-lab eval`: a-priori closure error table (Markdown, optional JSON).
 
-use crate::closure::card::CardFile;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -258,7 +257,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     if a.write_cards {
         let files = models.len() - a.model.len();
         for (p, (label, m)) in a.model.iter().zip(models.iter().skip(files)) {
-            let case = m.card.inputs.case.to_string();
+            let case = m.card.part.inputs.case.to_string();
             let mut card = m.card.clone();
             card.eval = rows
                 .iter()

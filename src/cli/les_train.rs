@@ -1,7 +1,6 @@
 //! `closure-lab les-train`: train a learned subgrid closure (stochastic score model,
 //! deterministic FNO or mean + noise) on filtered-DNS files of several ν and fidelities.
 
-use crate::closure::card::CardFile;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -98,7 +97,7 @@ pub fn les_train(a: LesTrainArgs) -> Result<()> {
     say!(
         "wrote {} (+ .json card): {} {} epochs on {} samples, held-out loss {:?}, {:.0} s",
         a.out.display(),
-        model.card.kind,
+        model.card.part.kind,
         t.epochs,
         t.samples,
         t.val_loss
@@ -236,7 +235,8 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     }
     if a.fit_inflation {
         for ((path, card), sums) in a.model.iter().zip(&cards).zip(&scores.spectra) {
-            if card.kind != crate::les::learn::model::LesKind::Stochastic || sums.0.is_empty() {
+            if card.part.kind != crate::les::learn::model::LesKind::Stochastic || sums.0.is_empty()
+            {
                 continue;
             }
             let fitted_on = format!(

@@ -375,10 +375,10 @@ pub(crate) fn closure_model(
         cfg.sampling_steps = 10;
     }
     if let LearnedModel::Published(p) = &m {
-        if p.card.inputs.case != cfg.case {
+        if p.card.part.inputs.case != cfg.case {
             anyhow::bail!(
                 "the model is for case {}, the run needs {}",
-                p.card.inputs.case,
+                p.card.part.inputs.case,
                 cfg.case
             );
         }

@@ -1,10 +1,12 @@
 //! The model card: the JSON shipped beside a closure's weights — what the network is,
 //! how its inputs are made, how it was trained and scored, and the per-density
-//! whitening and spread-inflation tables sampling applies. [`ModelCard::validate`] is the
-//! one place that checks what a card file can get wrong.
+//! whitening and spread-inflation tables sampling applies. One [`Card`] for every kind of
+//! learned closure; [`Card::validate`] is the one place that checks what a card file can
+//! get wrong.
 
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::flow::FlowPart;
@@ -74,28 +76,46 @@ pub struct TrainingInfo {
     pub final_val_d_fro: f64,
 }
 
-/// The model card shipped beside the weights.
+/// What a kind of learned closure adds to the card all of them share: what the network
+/// is conditioned on and how its inputs are made, its training facts and the rows its
+/// evaluation writes. The published cases' [`PublishedPart`] and the subgrid models'
+/// part are the two kinds.
+pub trait CardPart: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
+    type Training: Clone + std::fmt::Debug + Default + Serialize + DeserializeOwned;
+    type Row: Clone + std::fmt::Debug + Serialize + DeserializeOwned;
+    /// Conditioning classes of the whitening and inflation tables.
+    fn classes(&self) -> usize;
+    /// The score network a flow generator distilled from this model copies (none: the
+    /// model is no score model).
+    fn score_net(&self) -> Option<&ScoreNetConfig>;
+    /// Check the part (scales, network and input recipe).
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// The model card shipped beside a learned closure's weights (`PATH.json` beside
+/// `PATH.bpk`), for every kind of model: the format, the kind's own part, training facts
+/// and evaluation rows, the whitening and spread-inflation tables sampling applies, the
+/// distilled generator and the spec that made it. [`Card::validate`] is the one place
+/// that checks what a card file can get wrong.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ModelCard {
+#[serde(bound = "K: CardPart")]
+pub struct Card<K: CardPart> {
     pub format_version: u32,
     pub name: String,
-    pub inputs: InputSpec,
-    pub net: ScoreNetConfig,
-    pub training: TrainingInfo,
+    #[serde(flatten)]
+    pub part: K,
+    pub training: K::Training,
     #[serde(default)]
-    pub eval: Vec<EvalRow>,
-    pub crate_version: String,
-    /// Free-text description of the recipe.
-    #[serde(default)]
-    pub note: String,
-    /// Per-density shell amplitudes the generated residual is coloured with (models
-    /// trained across densities; [`super::whiten`]).
+    pub eval: Vec<K::Row>,
+    /// Shell amplitudes the generated field is coloured with, one set per class
+    /// ([`super::whiten`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitening: Option<Whitening>,
-    /// Per-density, per-shell factors on the ensemble's deviations from its mean, fitted
-    /// on held-out trajectories by `closure-lab calibrate` ([`super::inflation`]).
-    /// One table per sampler kind and step count it was fitted at (a single object in
-    /// cards written before there were several: read as one Euler–Maruyama table).
+    /// Per-class, per-shell factors on the ensemble's deviations from its mean, fitted
+    /// on held-out states (`calibrate`, `les-apriori --fit-inflation`;
+    /// [`super::inflation`]). One table per sampler kind and step count it was fitted at
+    /// (a single object in cards written before there were several: read as one
+    /// Euler–Maruyama table).
     #[serde(
         default,
         deserialize_with = "super::inflation::one_or_many",
@@ -113,38 +133,31 @@ pub struct ModelCard {
 
 pub const CARD_FORMAT: u32 = 1;
 
-impl ModelCard {
-    /// The a-priori spread/skill the card measured for `sampler` at `steps` with `sensors`
-    /// per side on the training grid (`None`: no such row).
-    pub fn spread_skill(
-        &self,
-        sensors: usize,
-        sampler: super::sampler::Sampler,
-        steps: usize,
-    ) -> Option<f64> {
-        let rule = sampler.to_string();
-        self.eval
-            .iter()
-            .find(|r| {
-                r.sensors == sensors
-                    && r.n == self.training.grid
-                    && r.nfe == sampler.nfe(steps)
-                    && r.sampler.split('-').next() == Some(rule.as_str())
-            })
-            .and_then(|r| r.spread_skill)
-    }
-
-    /// Density classes the network is conditioned on (0: trained at one density).
-    pub fn density_classes(&self) -> usize {
-        if self.inputs.density_scale.is_some() {
-            DENSITIES.len()
-        } else {
-            0
+impl<K: CardPart> Card<K> {
+    /// A card of `part` with nothing measured yet.
+    pub fn new(name: String, part: K, training: K::Training) -> Self {
+        Card {
+            format_version: CARD_FORMAT,
+            name,
+            part,
+            training,
+            eval: Vec::new(),
+            whitening: None,
+            inflation: Vec::new(),
+            flow: None,
+            spec: None,
         }
     }
 
-    /// Check what a card file can get wrong: the format, the network and input recipe,
-    /// and tables whose class count must agree with the network's.
+    /// A card from its JSON, checked.
+    pub fn parse(json: &[u8]) -> Result<Self, String> {
+        let card: Self = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        card.validate()?;
+        Ok(card)
+    }
+
+    /// Check what a card file can get wrong: the format, the kind's part, and tables
+    /// whose class count must agree with the network's.
     pub fn validate(&self) -> Result<(), String> {
         if self.format_version != CARD_FORMAT {
             return Err(format!(
@@ -152,21 +165,17 @@ impl ModelCard {
                 self.format_version
             ));
         }
-        self.net.validate()?;
-        self.inputs.validate()?;
-        let classes = self.density_classes();
-        if self.net.densities.unwrap_or(0) != classes {
-            return Err(format!(
-                "net.densities is {} but inputs.density_scale implies {classes}",
-                self.net.densities.unwrap_or(0)
-            ));
-        }
+        self.part.validate()?;
+        let classes = self.part.classes();
         if let Some(w) = &self.whitening {
             w.validate(classes)?;
         }
         if let Some(f) = &self.flow {
             f.net.validate().map_err(|e| format!("flow.{e}"))?;
-            if f.net.densities != self.net.densities || f.net.conditions != self.net.conditions {
+            let Some(net) = self.part.score_net() else {
+                return Err("a flow generator needs a score model to be distilled from".into());
+            };
+            if f.net.densities != net.densities || f.net.conditions != net.conditions {
                 return Err(
                     "flow.net must be conditioned on the same densities and settings as net".into(),
                 );
@@ -193,21 +202,10 @@ impl ModelCard {
     pub fn inflation_for(&self, sampler: Sampler, steps: usize) -> Option<&Inflation> {
         super::inflation::table_for(&self.inflation, sampler, steps)
     }
-}
-
-/// A model card as a file: JSON beside its weights (`PATH.json` for `PATH.bpk`). The
-/// published cases' [`ModelCard`] and the subgrid models' card alike; what the commands
-/// that fit or score a model write back goes through here.
-pub trait CardFile: Serialize + Clone {
-    /// Check what a card can get wrong (every write checks first).
-    fn check(&self) -> Result<(), String>;
-
-    /// The card's spread-inflation tables (one per sampler kind and step count).
-    fn inflation_tables(&mut self) -> &mut Vec<Inflation>;
 
     /// Write the card beside `weights` (checked; atomically) and say where.
-    fn write_beside(&self, weights: &Path) -> Result<PathBuf, String> {
-        self.check()?;
+    pub fn write_beside(&self, weights: &Path) -> Result<PathBuf, String> {
+        self.validate()?;
         let path = weights.with_extension("json");
         let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         crate::atomic::write_bytes(&path, &json)
@@ -217,19 +215,87 @@ pub trait CardFile: Serialize + Clone {
 
     /// Write the card beside `weights` with `table` in place of the table of its
     /// sampler kind and steps (the others kept).
-    fn write_with_inflation(&self, weights: &Path, table: Inflation) -> Result<PathBuf, String> {
+    pub fn write_with_inflation(
+        &self,
+        weights: &Path,
+        table: Inflation,
+    ) -> Result<PathBuf, String> {
         let mut card = self.clone();
-        super::inflation::insert_table(card.inflation_tables(), table);
+        super::inflation::insert_table(&mut card.inflation, table);
         card.write_beside(weights)
     }
 }
 
-impl CardFile for ModelCard {
-    fn check(&self) -> Result<(), String> {
-        self.validate()
+/// The published cases' part of a card: the input recipe (sensors, target, density
+/// scales) and the score network.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublishedPart {
+    pub inputs: InputSpec,
+    pub net: ScoreNetConfig,
+    pub crate_version: String,
+    /// Free-text description of the recipe.
+    #[serde(default)]
+    pub note: String,
+}
+
+impl PublishedPart {
+    /// Density classes the network is conditioned on (0: trained at one density).
+    pub fn density_classes(&self) -> usize {
+        if self.inputs.density_scale.is_some() {
+            DENSITIES.len()
+        } else {
+            0
+        }
+    }
+}
+
+impl CardPart for PublishedPart {
+    type Training = TrainingInfo;
+    type Row = EvalRow;
+
+    fn classes(&self) -> usize {
+        self.density_classes()
     }
 
-    fn inflation_tables(&mut self) -> &mut Vec<Inflation> {
-        &mut self.inflation
+    fn score_net(&self) -> Option<&ScoreNetConfig> {
+        Some(&self.net)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.net.validate()?;
+        self.inputs.validate()?;
+        let classes = self.density_classes();
+        if self.net.densities.unwrap_or(0) != classes {
+            return Err(format!(
+                "net.densities is {} but inputs.density_scale implies {classes}",
+                self.net.densities.unwrap_or(0)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A published-case model's card.
+pub type ModelCard = Card<PublishedPart>;
+
+impl ModelCard {
+    /// The a-priori spread/skill the card measured for `sampler` at `steps` with `sensors`
+    /// per side on the training grid (`None`: no such row).
+    pub fn spread_skill(
+        &self,
+        sensors: usize,
+        sampler: super::sampler::Sampler,
+        steps: usize,
+    ) -> Option<f64> {
+        let rule = sampler.to_string();
+        self.eval
+            .iter()
+            .find(|r| {
+                r.sensors == sensors
+                    && r.n == self.training.grid
+                    && r.nfe == sampler.nfe(steps)
+                    && r.sampler.split('-').next() == Some(rule.as_str())
+            })
+            .and_then(|r| r.spread_skill)
     }
 }

@@ -273,7 +273,7 @@ pub fn stationary_noise_row(
 ) -> Result<Option<EvalRow>, ClosureError> {
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
-    let spec = model.card.inputs;
+    let spec = model.card.part.inputs;
     let (Some(w), Some(class)) = (&model.card.whitening, spec.density_class(s)) else {
         return Ok(None);
     };
@@ -335,7 +335,7 @@ pub fn draw_members(
     set: &SamplerSetting,
     done: &mut dyn FnMut(),
 ) -> Result<Draws, ClosureError> {
-    let (n, case) = (grid.n, model.card.inputs.case);
+    let (n, case) = (grid.n, model.card.part.inputs.case);
     let mut out = Vec::with_capacity(states.len());
     for st in states {
         let w = super::dataset::strided(&st.omega, st.n, n);
@@ -395,7 +395,7 @@ pub fn fit_inflation(
     done: &mut dyn FnMut(usize),
 ) -> Result<(super::inflation::Inflation, Vec<DensityFit>), ClosureError> {
     use super::sensors::DENSITIES;
-    if model.card.inputs.density_scale.is_none() {
+    if model.card.part.inputs.density_scale.is_none() {
         return Err(ClosureError::Input(
             "an inflation table is fitted per density; this model was trained at one".into(),
         ));
@@ -454,7 +454,7 @@ pub fn model_rows(
     ensemble: usize,
     settings: &[SamplerSetting],
 ) -> Result<Vec<EvalRow>, ClosureError> {
-    let spec = model.card.inputs;
+    let spec = model.card.part.inputs;
     let grid = Grid::new(n).map_err(|e| ClosureError::Input(e.to_string()))?;
     let sensors = Sensors::new(s, n)?;
     let trained = if spec.density_scale.is_some() {

@@ -527,7 +527,7 @@ pub fn distill(
         )));
     }
     let n_train = info.trajectories - cfg.val_trajectories;
-    let spec = teacher.card.inputs;
+    let spec = teacher.card.part.inputs;
     let densities = if spec.density_scale.is_some() {
         DENSITIES.to_vec()
     } else {
@@ -577,7 +577,7 @@ pub fn distill(
         val_inputs: &val_inputs,
         trajectories: n_train,
     };
-    let student_cfg = teacher.card.net.clone().with_sigma_data(0.0);
+    let student_cfg = teacher.card.part.net.clone().with_sigma_data(0.0);
     let (net, part) = train_student(cfg, teacher.net(), student_cfg, job, dir, on_progress)?;
     Ok(teacher.with_flow(part, net))
 }

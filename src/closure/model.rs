@@ -280,7 +280,7 @@ impl ClosureModel {
         let card: ModelCard =
             serde_json::from_slice(card_json).map_err(|e| ClosureError::Card(e.to_string()))?;
         card.validate().map_err(ClosureError::Card)?;
-        let net = weights_from_bytes(&card.net, weights, device)?;
+        let net = weights_from_bytes(&card.part.net, weights, device)?;
         Ok(Self::new(card, net, device.clone()))
     }
 
@@ -321,7 +321,7 @@ impl ClosureModel {
     /// The schedule a score sampler runs: `schedule`'s rule and steps stretched onto the
     /// card's range for that sampler (unchanged without one, or for a flow).
     pub fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
-        super::draw::schedule_in_range(self.card.inputs.t_range, sampler, schedule)
+        super::draw::schedule_in_range(self.card.part.inputs.t_range, sampler, schedule)
     }
 
     /// [`Self::load_on`] the CPU.
@@ -393,7 +393,7 @@ impl ClosureModel {
                 self.net.modes()
             )));
         }
-        let spec = self.card.inputs;
+        let spec = self.card.part.inputs;
         let class = match (spec.density_scale, spec.density_class(sensors.s)) {
             (None, _) => None,
             (Some(_), Some(c)) => Some(c),

@@ -25,7 +25,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
-use super::card::{CARD_FORMAT, ModelCard, TrainingInfo};
+use super::card::{ModelCard, PublishedPart, TrainingInfo};
 use super::layers::{Coords, FnoPipeline, TimeAdd};
 use super::model::{ClosureError, ClosureModel, InputSpec, Target};
 use super::pth::{self, PthData, PthTensor};
@@ -333,12 +333,7 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
     let err = |e: String| ClosureError::Weights(format!("{name}: {e}"));
     let tensors = pth::read(path).map_err(err)?;
     let (cfg, net, sparse) = network(tensors, device).map_err(err)?;
-    let card = ModelCard {
-        format_version: CARD_FORMAT,
-        name: format!(
-            "{name} (PyTorch {})",
-            if sparse { "FNO2d" } else { "FNO2d_NoSparse" }
-        ),
+    let part = PublishedPart {
         inputs: InputSpec {
             case: Case::G,
             target: Target::Full,
@@ -349,20 +344,17 @@ pub fn load(path: &Path, device: &Device) -> Result<ClosureModel, ClosureError> 
             t_range: None,
         },
         net: cfg,
-        training: TrainingInfo {
-            data: format!("imported PyTorch state dict {}", path.display()),
-            ..Default::default()
-        },
-        eval: Vec::new(),
         crate_version: env!("CARGO_PKG_VERSION").into(),
         note: format!(
             "Published {} network imported from PyTorch; σ = {PUBLISHED_SDE_SIGMA} assumed (not stored in the file).",
             if sparse { "ω + sensor" } else { "ω-only" }
         ),
-        whitening: None,
-        inflation: Vec::new(),
-        flow: None,
-        spec: None,
     };
+    let training = TrainingInfo {
+        data: format!("imported PyTorch state dict {}", path.display()),
+        ..Default::default()
+    };
+    let model = if sparse { "FNO2d" } else { "FNO2d_NoSparse" };
+    let card = ModelCard::new(format!("{name} (PyTorch {model})"), part, training);
     Ok(ClosureModel::new(card, net, device.clone()))
 }

@@ -12,7 +12,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::card::{CARD_FORMAT, ModelCard, TrainingInfo};
+use super::card::{ModelCard, PublishedPart, TrainingInfo};
 use super::dataset::{DataError, h5_info};
 use super::fit::{self, HeldOut, Plan, Progress, RunFolder, State};
 use super::layers::DftBasis;
@@ -101,20 +101,14 @@ pub fn validate(
     if val.is_empty() {
         return Ok(f64::NAN);
     }
-    let card = ModelCard {
-        format_version: CARD_FORMAT,
-        name: "validation".into(),
+    let part = PublishedPart {
         inputs: *spec,
         net: ScoreNetConfig::new(),
-        training: TrainingInfo::default(),
-        eval: Vec::new(),
         crate_version: String::new(),
         note: String::new(),
-        whitening: whitening.cloned(),
-        inflation: Vec::new(),
-        flow: None,
-        spec: None,
     };
+    let mut card = ModelCard::new("validation".into(), part, TrainingInfo::default());
+    card.whitening = whitening.cloned();
     let mut model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
     let densities = if spec.density_scale.is_some() {
@@ -498,32 +492,29 @@ impl fit::Job for ScoreJob<'_> {
 
 /// The model card of a finished run.
 fn trained_card(cfg: &TrainConfig, data: &RunData, state: &State) -> ModelCard {
-    ModelCard {
-        format_version: CARD_FORMAT,
-        name: format!("closure-{}-{}", cfg.inputs.case, cfg.inputs.target),
+    let part = PublishedPart {
         inputs: cfg.inputs,
         net: cfg.net.clone(),
-        training: TrainingInfo {
-            data: cfg.data.display().to_string(),
-            grid: cfg.grid,
-            trajectories: data.n_train,
-            samples: data.samples.count,
-            epochs: state.epoch,
-            iterations: state.iterations,
-            batch: cfg.batch,
-            t_eps: cfg.t_eps,
-            t_max: cfg.t_max,
-            wall_s: state.wall_s,
-            final_val_d_fro: state.last_score(),
-        },
-        eval: Vec::new(),
         crate_version: env!("CARGO_PKG_VERSION").into(),
         note: String::new(),
-        whitening: cfg.whitening.clone(),
-        inflation: Vec::new(),
-        flow: None,
-        spec: None,
-    }
+    };
+    let training = TrainingInfo {
+        data: cfg.data.display().to_string(),
+        grid: cfg.grid,
+        trajectories: data.n_train,
+        samples: data.samples.count,
+        epochs: state.epoch,
+        iterations: state.iterations,
+        batch: cfg.batch,
+        t_eps: cfg.t_eps,
+        t_max: cfg.t_max,
+        wall_s: state.wall_s,
+        final_val_d_fro: state.last_score(),
+    };
+    let name = format!("closure-{}-{}", cfg.inputs.case, cfg.inputs.target);
+    let mut card = ModelCard::new(name, part, training);
+    card.whitening = cfg.whitening.clone();
+    card
 }
 
 /// Full-precision weight bytes (checkpoints keep f32; shipped files use f16).

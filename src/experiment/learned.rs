@@ -64,7 +64,7 @@ impl LearnedModel {
             }
             LearnedModel::Subgrid(m) => format!(
                 "subgrid {}² LES, {} (ν {}, fidelity {}²)",
-                m.card.les_n,
+                m.card.part.les_n,
                 m.card.name,
                 m.card
                     .nu_range()
@@ -104,7 +104,7 @@ impl LearnedModel {
     pub fn train_grid(&self) -> usize {
         match self {
             LearnedModel::Published(m) => m.card.training.grid,
-            LearnedModel::Subgrid(m) => m.card.les_n,
+            LearnedModel::Subgrid(m) => m.card.part.les_n,
         }
     }
 
@@ -120,8 +120,8 @@ impl LearnedModel {
     /// run's start time T applies).
     pub fn sample_range(&self, sampler: crate::closure::sampler::Sampler) -> Option<[f64; 2]> {
         match self {
-            LearnedModel::Published(m) => m.card.inputs.t_range,
-            LearnedModel::Subgrid(m) => m.card.t_range,
+            LearnedModel::Published(m) => m.card.part.inputs.t_range,
+            LearnedModel::Subgrid(m) => m.card.part.t_range,
         }
         .and_then(|r| r.for_sampler(sampler))
     }
@@ -136,7 +136,7 @@ impl LearnedModel {
         let off = |a: f64, b: f64| (a - b).abs() > 0.01 * b.abs();
         match self {
             LearnedModel::Published(m) => {
-                let (card, inputs) = (&m.card, &m.card.inputs);
+                let (card, inputs) = (&m.card, &m.card.part.inputs);
                 if cfg.sigma == 0.0 && SIGMA.default > 0.0 {
                     out.push(format!(
                         "this run has no noise (trained with σ = {:.0e})",
@@ -176,11 +176,11 @@ impl LearnedModel {
                         m.card.best_fidelity()
                     ));
                 }
-                if m.card.les_n != cfg.n {
+                if m.card.part.les_n != cfg.n {
                     out.push(format!(
                         "LES grid {1}×{1}: trained on {0}×{0} (Π's law depends on where the \
                          filter cuts; les-eval refuses this)",
-                        m.card.les_n, cfg.n
+                        m.card.part.les_n, cfg.n
                     ));
                 }
             }
@@ -205,7 +205,7 @@ impl LearnedModel {
                 if req.tie != m.drain.as_ref().map(|d| d.1) {
                     let mean = match req.tie {
                         Some(tie) => Some(
-                            shipped::shipped(LesKind::Deterministic, m.card.les_n, m.device())
+                            shipped::shipped(LesKind::Deterministic, m.card.part.les_n, m.device())
                                 .map(|d| (d, tie)),
                         ),
                         None => None,

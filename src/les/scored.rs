@@ -186,7 +186,7 @@ impl<'a> Scored<'a> {
         match &self.closing {
             Closing::Classical { .. } => false,
             Closing::Learned { closure, .. } => {
-                closure.ensemble > 1 && closure.model.card.kind != LesKind::Deterministic
+                closure.ensemble > 1 && closure.model.card.part.kind != LesKind::Deterministic
             }
         }
     }

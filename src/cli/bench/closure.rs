@@ -101,7 +101,7 @@ pub(super) fn bench_closure(
     for &n in sizes {
         let grid = Grid::new(n)?;
         let omega = grf::grf(&grid, GrfParams::default(), 3);
-        let sensors = Sensors::new(models[0].1.card.inputs.sensors, n)?;
+        let sensors = Sensors::new(models[0].1.card.part.inputs.sensors, n)?;
         let readings = vec![0.01; sensors.s * sensors.s];
         for &batch in batches {
             for &threads in &thread_counts {
@@ -218,7 +218,7 @@ fn closure_bench_models(
             return m;
         }
         let part = FlowPart {
-            net: m.card.net.clone().with_sigma_data(0.0),
+            net: m.card.part.net.clone().with_sigma_data(0.0),
             teacher: "untrained (timing only)".into(),
             training: TrainingInfo::default(),
         };
@@ -227,11 +227,12 @@ fn closure_bench_models(
     };
     let shipped = with_flow(ClosureModel::embedded(device)?);
     let mut card = shipped.card.clone();
-    card.net = crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.net.sigma_data);
+    card.part.net =
+        crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.part.net.sigma_data);
     card.flow = None;
     let published = with_flow(ClosureModel::new(
         card.clone(),
-        card.net.init(device),
+        card.part.net.init(device),
         device.clone(),
     ));
     Ok([("shipped", shipped), ("published-arch", published)])

@@ -410,7 +410,7 @@ fn bench_train(
     crate::alloc::keep_freed_pages();
     let (plain, backend) = bench_device(on)?;
     let device = plain.clone().autodiff();
-    let shipped = ClosureModel::embedded(&plain)?.card.net;
+    let shipped = ClosureModel::embedded(&plain)?.card.part.net;
     let nets: Vec<(String, ScoreNetConfig)> = models
         .iter()
         .map(|&m| {

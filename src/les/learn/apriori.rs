@@ -159,9 +159,9 @@ pub fn apriori(
                 total.1.iter_mut().zip(&sums.1).for_each(|(a, b)| *a += b);
             }
             let (spread, error) = sums;
-            let deterministic = m.card.kind == super::model::LesKind::Deterministic;
+            let deterministic = m.card.part.kind == super::model::LesKind::Deterministic;
             let k = if deterministic { 1 } else { ensemble };
-            let closure = m.card.kind.closure_name();
+            let closure = m.card.part.kind.closure_name();
             let mut r = row(closure, flow.nu, flow.dns_n, k, average(&s), states.len());
             r.model = Some(name.clone());
             if !deterministic {

@@ -42,7 +42,7 @@ pub fn distill(
     let counts_ref = &counts;
     let keep = |val: bool| move |f: usize, k: usize| (k + held >= counts_ref[f]) == val;
     let load = |val: bool| {
-        LesSamples::load(&files, card.labels, &keep(val))
+        LesSamples::load(&files, card.part.labels, &keep(val))
             .map_err(|e| ClosureError::Input(e.to_string()))
     };
     let (mut train, val) = (load(false)?, load(true)?);
@@ -51,10 +51,10 @@ pub fn distill(
         train.omega_bar.truncate(cfg.max_samples * nn);
         train.origin.truncate(cfg.max_samples);
     }
-    if train.n != card.les_n {
+    if train.n != card.part.les_n {
         return Err(ClosureError::Input(format!(
             "the data are on the {}² LES grid; the teacher was trained on {}²",
-            train.n, card.les_n
+            train.n, card.part.les_n
         )));
     }
     if train.count() == 0 || val.count() == 0 {
@@ -88,7 +88,11 @@ pub fn distill(
             .map(|i| i * k + rng.random_range(0..k))
             .collect()
     };
-    let schedule = match card.t_range.and_then(|r| r.for_sampler(setting.sampler)) {
+    let schedule = match card
+        .part
+        .t_range
+        .and_then(|r| r.for_sampler(setting.sampler))
+    {
         Some([hi, lo]) => setting.schedule.with_range(hi, lo),
         None => setting.schedule,
     };
@@ -113,6 +117,7 @@ pub fn distill(
         trajectories: counts.iter().map(|c| c.saturating_sub(held)).sum(),
     };
     let student_cfg = card
+        .part
         .score
         .clone()
         .ok_or_else(|| ClosureError::Card("a score model's card names its network".into()))?
@@ -136,7 +141,7 @@ fn state_inputs<'a>(
     let k = fids.len();
     move |items: &[usize], device: &Device| -> Inputs {
         let (n, nn, b) = (s.n, s.n * s.n, items.len());
-        let (labels, scale) = (card.labels, card.omega_scale as f32);
+        let (labels, scale) = (card.part.labels, card.part.omega_scale as f32);
         let mut w = Vec::with_capacity(b * nn);
         let mut lab = Vec::new();
         for &it in items {

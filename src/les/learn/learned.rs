@@ -68,7 +68,7 @@ impl Learned {
     /// a mean with its [`MeanTie::suffix`] appended, draws held for k > 1 steps with
     /// `+held{k}`: a fresh draw every step is the plain name).
     pub fn closure(&self) -> String {
-        let mut name = self.model.card.kind.closure_name().to_string();
+        let mut name = self.model.card.part.kind.closure_name().to_string();
         if let Some((_, tie)) = &self.model.drain {
             name.push_str(tie.suffix());
         }
@@ -96,10 +96,10 @@ impl Learned {
     pub fn check_grid(&self, les_n: usize) -> Result<(), LesError> {
         // an exact drain's mean was checked against the model's grid when attached
         let m = &self.model;
-        if m.card.les_n != les_n {
+        if m.card.part.les_n != les_n {
             return Err(LesError::Setting(format!(
                 "{} was trained on the {}² LES grid, not {les_n}²",
-                m.card.name, m.card.les_n
+                m.card.name, m.card.part.les_n
             )));
         }
         Ok(())
@@ -109,7 +109,7 @@ impl Learned {
     /// says ([`LesModel::tied_to`]), or `None` when this one is deterministic itself
     /// (nothing to tie).
     pub fn tied_to(&self, mean: &LesModel, tie: MeanTie) -> Result<Option<Learned>, LesError> {
-        if self.model.card.kind == super::model::LesKind::Deterministic {
+        if self.model.card.part.kind == super::model::LesKind::Deterministic {
             return Ok(None);
         }
         let model = self

@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::drain::MeanTie;
 use super::regressor::{Regressor, RegressorConfig, mean_and_std};
 use super::{Draw, Labels};
+use crate::closure::card::{Card, CardPart};
 use crate::closure::model::{ClosureError, SampleRanges};
 use crate::closure::sampler::Sampler;
 use crate::closure::score::{ScoreNet, ScoreNetConfig};
 use crate::closure::sde::Schedule;
 use crate::closure::weights::{module_bytes, module_from_bytes, save_with_card};
-use crate::closure::whiten::Whitening;
 use crate::solver::Grid;
 
 pub use super::LesKind;
@@ -34,11 +34,11 @@ pub struct LesTrainingInfo {
     pub val_loss: Vec<f64>,
 }
 
-/// The card beside a learned subgrid closure's weights.
+/// The subgrid models' part of a card ([`crate::closure::card::Card`]): the kind, the
+/// labels the network is conditioned on (ν, fidelity), the scales of ω̄ and Π, the
+/// network and the LES grid.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LesCard {
-    pub format_version: u32,
-    pub name: String,
+pub struct SubgridPart {
     pub kind: LesKind,
     pub labels: Labels,
     /// ω̄ is divided by this before it enters the network.
@@ -49,54 +49,59 @@ pub struct LesCard {
     pub score: Option<ScoreNetConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regressor: Option<RegressorConfig>,
-    /// Shell amplitudes the score model's whitened Π is coloured with (one class).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub whitening: Option<Whitening>,
     /// Sampling ranges of the score model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub t_range: Option<SampleRanges>,
-    pub training: LesTrainingInfo,
-    /// Evaluation tables (rows as written by the evaluation).
-    #[serde(default)]
-    pub eval: Vec<serde_json::Value>,
     /// The score model generates Π minus the mean of a deterministic model (stored
     /// beside this one as `PATH.mean.bpk`): the mean carries the part of Π that ω̄
     /// determines, the diffusion model the rest.
     #[serde(default)]
     pub residual: bool,
-    /// A one- or two-step generator distilled from the score model
-    /// ([`crate::closure::flow`]); its weights are `PATH.flow.bpk`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flow: Option<crate::closure::flow::FlowPart>,
-    /// Per-shell spread inflation of the score model's ensembles, one table per sampler
-    /// kind and step count (one class), fitted by `les-apriori --fit-inflation` on
-    /// held-out states ([`crate::closure::inflation`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inflation: Vec<crate::closure::inflation::Inflation>,
     /// The LES grid the model was trained on (cards before this field: 64², the only
     /// grid there was).
     #[serde(default = "default_les_n")]
     pub les_n: usize,
-    /// The resolved spec (TOML) of the command that wrote the model (`--print-config`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<String>,
 }
 
 fn default_les_n() -> usize {
     64
 }
 
-pub const LES_CARD_FORMAT: u32 = 1;
+impl CardPart for SubgridPart {
+    type Training = LesTrainingInfo;
+    /// Rows as the a-priori evaluation writes them.
+    type Row = serde_json::Value;
 
-impl crate::closure::card::CardFile for LesCard {
-    fn check(&self) -> Result<(), String> {
-        self.validate()
+    /// The whitening and inflation tables have one class (ν and fidelity are labels).
+    fn classes(&self) -> usize {
+        1
     }
 
-    fn inflation_tables(&mut self) -> &mut Vec<crate::closure::inflation::Inflation> {
-        &mut self.inflation
+    fn score_net(&self) -> Option<&ScoreNetConfig> {
+        self.score.as_ref()
+    }
+
+    /// Scales and sampling ranges (the networks are checked when they are built).
+    fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("omega_scale", self.omega_scale),
+            ("pi_scale", self.pi_scale),
+        ] {
+            if !(v.is_finite() && (1e-30..=1e30).contains(&v)) {
+                return Err(format!(
+                    "{name} must be a positive number in 1e-30…1e30, got {v}"
+                ));
+            }
+        }
+        if let Some(r) = &self.t_range {
+            r.validate()?;
+        }
+        Ok(())
     }
 }
+
+/// The card beside a learned subgrid closure's weights.
+pub type LesCard = Card<SubgridPart>;
 
 /// The network of a learned subgrid closure.
 #[derive(Clone, Debug)]
@@ -141,19 +146,6 @@ impl LesNet {
 /// Where a residual model's mean model lives: `PATH.mean.bpk` beside `PATH.bpk`.
 fn mean_path(weights: &Path) -> std::path::PathBuf {
     weights.with_extension("mean.bpk")
-}
-
-/// A card from its JSON, refusing other formats.
-fn parse_card(json: &[u8]) -> Result<LesCard, String> {
-    let card: LesCard = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-    if card.format_version != LES_CARD_FORMAT {
-        return Err(format!(
-            "format version {} is not supported",
-            card.format_version
-        ));
-    }
-    card.validate()?;
-    Ok(card)
 }
 
 /// Whether the JSON card beside `weights` is a subgrid closure's card (it names its
@@ -203,7 +195,7 @@ impl LesCard {
 pub struct LesModel {
     pub card: LesCard,
     pub net: LesNet,
-    /// For a residual model (`card.residual`): the deterministic model whose mean it
+    /// For a residual model (`card.part.residual`): the deterministic model whose mean it
     /// adds to (kept beside it as `PATH.mean.bpk` + `PATH.mean.json`).
     pub mean: Option<Box<LesModel>>,
     /// The distilled few-step generator, when the card has one.
@@ -223,12 +215,12 @@ impl LesModel {
 
     /// Whether this model can be the mean of an exact drain: a deterministic one.
     pub fn check_drain_mean(&self) -> Result<(), ClosureError> {
-        if self.card.kind == LesKind::Deterministic {
+        if self.card.part.kind == LesKind::Deterministic {
             Ok(())
         } else {
             Err(ClosureError::Input(format!(
                 "{} is a {} model; as the mean of an exact drain it must be deterministic",
-                self.card.name, self.card.kind
+                self.card.name, self.card.part.kind
             )))
         }
     }
@@ -244,10 +236,10 @@ impl LesModel {
     pub fn tied_to(mut self, mean: Option<(LesModel, MeanTie)>) -> Result<Self, ClosureError> {
         if let Some((m, _)) = &mean {
             m.check_drain_mean()?;
-            if m.card.les_n != self.card.les_n {
+            if m.card.part.les_n != self.card.part.les_n {
                 return Err(ClosureError::Input(format!(
                     "the mean was trained on the {}² LES grid, the model on {}²",
-                    m.card.les_n, self.card.les_n
+                    m.card.part.les_n, self.card.part.les_n
                 )));
             }
         }
@@ -257,48 +249,24 @@ impl LesModel {
 }
 
 impl LesCard {
-    /// Check what a card file can get wrong: scales, whitening and sampling ranges (the
-    /// networks are checked when they are built).
-    pub fn validate(&self) -> Result<(), String> {
-        for (name, v) in [
-            ("omega_scale", self.omega_scale),
-            ("pi_scale", self.pi_scale),
-        ] {
-            if !(v.is_finite() && (1e-30..=1e30).contains(&v)) {
-                return Err(format!(
-                    "{name} must be a positive number in 1e-30…1e30, got {v}"
-                ));
-            }
-        }
-        if let Some(w) = &self.whitening {
-            w.validate(1)?;
-        }
-        if let Some(r) = &self.t_range {
-            r.validate()?;
-        }
-        for (i, t) in self.inflation.iter().enumerate() {
-            t.validate(1)
-                .map_err(|e| format!("inflation table {i} ({}): {e}", t.label()))?;
-        }
-        Ok(())
-    }
-
     /// A network of the card's architecture, freshly initialised.
     pub fn init(&self, device: &Device) -> Result<LesNet, ClosureError> {
-        match (self.kind, &self.score, &self.regressor) {
+        match (self.part.kind, &self.part.score, &self.part.regressor) {
             (LesKind::Stochastic, Some(c), _) => {
                 c.validate().map_err(ClosureError::Card)?;
-                if c.labels() != self.labels.width() {
+                if c.labels() != self.part.labels.width() {
                     return Err(ClosureError::Card(format!(
                         "score network takes {} labels, the card's labels are {}",
                         c.labels(),
-                        self.labels.width()
+                        self.part.labels.width()
                     )));
                 }
                 Ok(LesNet::Score(c.init(device)))
             }
             (LesKind::Deterministic | LesKind::MeanNoise, _, Some(c)) => {
-                if c.noise != (self.kind == LesKind::MeanNoise) || c.labels != self.labels.width() {
+                if c.noise != (self.part.kind == LesKind::MeanNoise)
+                    || c.labels != self.part.labels.width()
+                {
                     return Err(ClosureError::Card(
                         "regressor does not match the card's kind or labels".into(),
                     ));
@@ -307,7 +275,7 @@ impl LesCard {
             }
             _ => Err(ClosureError::Card(format!(
                 "a {} closure needs its network's configuration",
-                self.kind
+                self.part.kind
             ))),
         }
     }
@@ -360,10 +328,10 @@ impl LesModel {
             std::fs::read(p)
                 .map_err(|e| ClosureError::Weights(format!("cannot read {} ({e})", p.display())))
         };
-        let card = parse_card(&read(&card_path)?)
+        let card = LesCard::parse(&read(&card_path)?)
             .map_err(|e| ClosureError::Card(format!("{}: {e}", card_path.display())))?;
         let net = card.init(device)?.with_bytes(&read(weights)?)?;
-        let mean = if card.residual {
+        let mean = if card.part.residual {
             Some(Box::new(Self::load(&mean_path(weights), device)?))
         } else {
             None
@@ -383,8 +351,8 @@ impl LesModel {
         weights: &[u8],
         device: &Device,
     ) -> Result<Self, ClosureError> {
-        let card = parse_card(card_json).map_err(ClosureError::Card)?;
-        if card.residual {
+        let card = LesCard::parse(card_json).map_err(ClosureError::Card)?;
+        if card.part.residual {
             return Err(ClosureError::Card(
                 "a residual model needs its mean model beside it: load it from its file".into(),
             ));
@@ -497,12 +465,13 @@ impl LesModel {
         }
         let label = self
             .card
+            .part
             .labels
             .vector(nu, dns_n)
             .map_err(ClosureError::Input)?;
         let width = label.len();
         let labels = Tensor::<2>::from_data(TensorData::new(label, [1, width]), &self.device);
-        let w = self.field(omega_bar, n, self.card.omega_scale);
+        let w = self.field(omega_bar, n, self.card.part.omega_scale);
         use crate::closure::draw;
         match &self.net {
             LesNet::Score(score_net) => {
@@ -515,7 +484,7 @@ impl LesModel {
                 let basis = self.bases.get(n, net.modes(), &self.device);
                 let zeros = Tensor::<4>::zeros([1, n, n, 1], &self.device);
                 let cond = net.condition(w, zeros, Some(labels), &basis);
-                let schedule = draw::schedule_in_range(self.card.t_range, sampler, schedule);
+                let schedule = draw::schedule_in_range(self.card.part.t_range, sampler, schedule);
                 let raw = draw::members(
                     net,
                     &cond,
@@ -552,8 +521,8 @@ impl LesModel {
             LesNet::Regressor(net) => {
                 let basis = self.bases.get(n, net.modes(), &self.device);
                 let out = net.forward(w, Some(labels), &basis);
-                let scale = self.card.pi_scale;
-                if self.card.kind == LesKind::MeanNoise {
+                let scale = self.card.part.pi_scale;
+                if self.card.part.kind == LesKind::MeanNoise {
                     let (mean, std) = mean_and_std(out);
                     let z = Tensor::<4>::random(
                         [ensemble, n, n, 1],

@@ -52,7 +52,7 @@ static KINDS: std::sync::LazyLock<Vec<Option<(LesKind, usize)>>> = std::sync::La
         .map(|e| {
             serde_json::from_slice::<LesCard>(e.card)
                 .ok()
-                .map(|c| (c.kind, c.les_n))
+                .map(|c| (c.part.kind, c.part.les_n))
         })
         .collect()
 });

@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::model::{LES_CARD_FORMAT, LesCard, LesKind, LesModel, LesNet, LesTrainingInfo};
+use super::model::{LesCard, LesKind, LesModel, LesNet, LesTrainingInfo, SubgridPart};
 use super::regressor::{RegressorConfig, gaussian_nll, mse};
 use super::{Labels, LesSamples};
 use crate::closure::fit::{self, HeldOut, Plan, Progress, RunFolder, State};
@@ -150,25 +150,24 @@ fn initial_card(cfg: &LesTrainConfig, train: &LesSamples, grid: &Grid) -> LesCar
             (None, Some(r), None, None)
         }
     };
-    LesCard {
-        format_version: LES_CARD_FORMAT,
-        name: format!("les-{}", cfg.kind),
+    let part = SubgridPart {
         kind: cfg.kind,
         labels: cfg.labels,
         omega_scale: rms(&train.omega_bar),
         pi_scale: rms(&train.pi),
         score,
         regressor,
-        whitening,
         t_range,
-        training: LesTrainingInfo::default(),
-        eval: Vec::new(),
         les_n: train.n,
-        spec: None,
         residual: false,
-        flow: None,
-        inflation: Vec::new(),
-    }
+    };
+    let mut card = LesCard::new(
+        format!("les-{}", cfg.kind),
+        part,
+        LesTrainingInfo::default(),
+    );
+    card.whitening = whitening;
+    card
 }
 
 /// Training and held-out samples with their targets as the network sees them, and the
@@ -251,7 +250,7 @@ fn load_data(cfg: &LesTrainConfig) -> Result<RunData, ClosureError> {
     let mean = match &cfg.mean {
         Some(p) => {
             let m = LesModel::load(p, &Device::flex())?;
-            if m.card.kind != LesKind::Deterministic || cfg.kind != LesKind::Stochastic {
+            if m.card.part.kind != LesKind::Deterministic || cfg.kind != LesKind::Stochastic {
                 return Err(ClosureError::Input(
                     "--mean takes a deterministic model, for a stochastic one".into(),
                 ));
@@ -264,7 +263,7 @@ fn load_data(cfg: &LesTrainConfig) -> Result<RunData, ClosureError> {
     };
     let grid = Grid::new(train.n).map_err(|e| ClosureError::Input(e.to_string()))?;
     let mut card = initial_card(cfg, &train, &grid);
-    card.residual = mean.is_some();
+    card.part.residual = mean.is_some();
     let nn = train.n * train.n;
     let targets = |s: &LesSamples| -> Vec<f32> {
         match &card.whitening {
@@ -276,7 +275,11 @@ fn load_data(cfg: &LesTrainConfig) -> Result<RunData, ClosureError> {
                     })
                     .collect()
             }
-            None => s.pi.iter().map(|&v| v / card.pi_scale as f32).collect(),
+            None => {
+                s.pi.iter()
+                    .map(|&v| v / card.part.pi_scale as f32)
+                    .collect()
+            }
         }
     };
     let (train_t, val_t) = (targets(&train), targets(&val));
@@ -437,7 +440,13 @@ impl fit::Job for LesJob<'_> {
 
     fn step(&mut self, idx: &[usize], lr: f64, rng: &mut ChaCha8Rng) -> Result<f64, ClosureError> {
         let d = &self.data;
-        let b = batch(&d.train, &d.train_t, d.card.omega_scale, idx, &self.device);
+        let b = batch(
+            &d.train,
+            &d.train_t,
+            d.card.part.omega_scale,
+            idx,
+            &self.device,
+        );
         let loss = self.loss(b, rng);
         let l = loss.clone().into_scalar::<f32>() as f64;
         if l.is_finite() {
@@ -453,7 +462,7 @@ impl fit::Job for LesJob<'_> {
         let all: Vec<usize> = (0..d.val.count()).collect();
         let mut sum = 0.0;
         for idx in all.chunks(self.cfg.batch) {
-            let b = batch(&d.val, &d.val_t, d.card.omega_scale, idx, &self.device);
+            let b = batch(&d.val, &d.val_t, d.card.part.omega_scale, idx, &self.device);
             sum += self.loss(b, &mut vrng).into_scalar::<f32>() as f64 * idx.len() as f64;
         }
         if d.val.count() == 0 {
