@@ -369,7 +369,7 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
             m.card
                 .eval
                 .iter()
-                .any(|r| r.sampler == "flow-1" && r.ensemble > 1),
+                .any(|r| r.sampler == "flow-1" && r.scores.ensemble > 1),
             "{case}: no flow-1 rows"
         );
         // the defaults are the models trained across densities, with their calibration
@@ -402,7 +402,7 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
                 .card
                 .eval
                 .iter()
-                .filter(|r| r.sensors == s && r.ensemble > 1)
+                .filter(|r| r.sensors == s && r.scores.ensemble > 1)
                 .collect();
             assert!(
                 !rows.is_empty(),
@@ -410,7 +410,7 @@ fn embedded_weights_decode_and_bad_files_fail_clearly() {
             );
             assert!(
                 rows.iter()
-                    .all(|r| r.spread_skill.is_some_and(f64::is_finite))
+                    .all(|r| r.scores.spread_skill.is_some_and(f64::is_finite))
             );
         }
     }

@@ -58,12 +58,11 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         // the card's a-priori table: its own rows at every ν it was trained at, and the
         // classical ones on the same files
         let rows = &m.card.eval;
-        let of = |c: &str| rows.iter().filter(|r| r["closure"] == c).count();
+        let of = |c: &str| rows.iter().filter(|r| r.closure == c).count();
         let own = m.card.part.kind.closure_name();
         for f in &m.card.training.files {
             assert!(
-                rows.iter()
-                    .any(|r| r["closure"] == own && r["nu"].as_f64() == Some(f.1)),
+                rows.iter().any(|r| r.closure == own && r.nu == f.1),
                 "{label}: no row of its own at the training ν {}",
                 f.1
             );
@@ -72,9 +71,9 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
             assert_eq!(of(c), of(own), "{label}: {c} is scored on the same files");
         }
         for r in rows {
-            assert!(r["crps"].as_f64().is_some_and(f64::is_finite), "{r}");
-            let stochastic = r["closure"] == "learned-stochastic";
-            assert_eq!(r["spread_skill"].is_number(), stochastic, "{r}");
+            assert!(r.scores.crps.is_finite(), "{r:?}");
+            let stochastic = r.closure == "learned-stochastic";
+            assert_eq!(r.scores.spread_skill.is_some(), stochastic, "{r:?}");
         }
         // asked for a fidelity it was trained on, else for the highest it knows
         assert_eq!(

@@ -203,13 +203,15 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     )
     .map_err(anyhow::Error::msg)?;
     let rows = scores.rows;
+    use crate::closure::calibration::EnsembleScores;
     say!(
-        "| closure | ν | DNS | states | M | D_Fro member | D_Fro mean | spread/skill | CRPS | spectrum worst |"
+        "| closure | ν | DNS | states | {} |",
+        EnsembleScores::COLUMNS
     );
-    say!("|---|---|---|---|---|---|---|---|---|---|");
+    say!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         say!(
-            "| {}{} | {:.1e} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} | {} |",
+            "| {}{} | {:.1e} | {} | {} | {} |",
             r.closure,
             r.model
                 .as_ref()
@@ -217,12 +219,7 @@ pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
             r.nu,
             r.dns_n,
             r.states,
-            r.ensemble,
-            r.d_fro,
-            r.d_fro_mean,
-            r.spread_skill.map_or("–".into(), |v| format!("{v:.3}")),
-            r.crps,
-            r.spectrum_worst.map_or("–".into(), |v| format!("{v:.2}"))
+            r.scores.cells()
         );
     }
     if let Some(j) = &a.json {
@@ -280,8 +277,8 @@ fn write_cards(
         card.eval = rows
             .iter()
             .filter(|r| r.model.as_ref().is_none_or(|s| s == stem))
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()?;
+            .cloned()
+            .collect();
         let card_path = card.write_beside(path).map_err(anyhow::Error::msg)?;
         say!(
             "wrote {} rows into {}",

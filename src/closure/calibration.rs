@@ -196,3 +196,83 @@ pub fn spectrum_ratio(spread: &[f64], error: &[f64]) -> (Vec<f64>, f64) {
         .fold(0.0, f64::max);
     (ratio, worst)
 }
+
+/// The ensemble scores every a-priori row holds (the published cases' `eval` rows and
+/// the subgrid `les-apriori` rows alike; docs/science.md §7), flattened into the row's
+/// JSON. Fields newer than the first rows read as their defaults.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnsembleScores {
+    /// Members per state.
+    #[serde(default)]
+    pub ensemble: usize,
+    /// Mean D_Fro of single members.
+    pub d_fro: f64,
+    /// D_Fro of the ensemble mean (the skill).
+    #[serde(default)]
+    pub d_fro_mean: f64,
+    /// Ensemble spread on the D_Fro scale (null for one member).
+    #[serde(default)]
+    pub spread: Option<f64>,
+    /// spread ÷ d_fro_mean (ideal ≈ 1; null for one member).
+    #[serde(default)]
+    pub spread_skill: Option<f64>,
+    /// Fair CRPS per pixel ÷ mean |truth| (one member: its mean absolute error ÷ mean
+    /// |truth|).
+    #[serde(default)]
+    pub crps: f64,
+    /// Spread spectrum ÷ error spectrum per integer shell (ensembles only; null where the
+    /// error spectrum is empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spectrum_ratio: Vec<Option<f64>>,
+    /// Worst |spectrum ratio − 1| over the shells holding ≥ 1 % of the error energy
+    /// ([`spectrum_ratio`]).
+    #[serde(default)]
+    pub spectrum_worst: Option<f64>,
+}
+
+impl EnsembleScores {
+    /// The averaged scores of `members`-member ensembles (spread only for ensembles).
+    pub fn new(members: usize, c: &Calibration) -> Self {
+        let ensemble = members > 1;
+        EnsembleScores {
+            ensemble: members,
+            d_fro: c.d_fro_member,
+            d_fro_mean: c.d_fro_mean,
+            spread: ensemble.then_some(c.spread),
+            spread_skill: ensemble.then_some(c.spread_skill),
+            crps: c.crps,
+            spectrum_ratio: Vec::new(),
+            spectrum_worst: None,
+        }
+    }
+
+    /// Column titles of [`Self::cells`] in a Markdown table.
+    pub const COLUMNS: &'static str =
+        "M | D_Fro (member) | D_Fro (mean) | spread | spread/skill | CRPS | spectrum worst";
+
+    /// The scores as Markdown cells (`–` where an ensemble score has no value).
+    pub fn cells(&self) -> String {
+        let opt = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |v| format!("{v:.d$}"));
+        format!(
+            "{} | {:.4} | {:.4} | {} | {} | {:.4} | {}",
+            self.ensemble,
+            self.d_fro,
+            self.d_fro_mean,
+            opt(self.spread, 4),
+            opt(self.spread_skill, 3),
+            self.crps,
+            opt(self.spectrum_worst, 2)
+        )
+    }
+
+    /// Add the spread-spectrum ratio of summed [`deviation_spectra`] (spread, error).
+    pub fn with_spectra(mut self, (spread, error): &(Vec<f64>, Vec<f64>)) -> Self {
+        let (ratio, worst) = spectrum_ratio(spread, error);
+        self.spectrum_ratio = ratio
+            .into_iter()
+            .map(|v| v.is_finite().then_some(v))
+            .collect();
+        self.spectrum_worst = Some(worst);
+        self
+    }
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::calibration::EnsembleScores;
 use super::flow::FlowPart;
 use super::inflation::Inflation;
 use super::model::InputSpec;
@@ -25,7 +26,6 @@ pub struct EvalRow {
     pub n: usize,
     pub sampler: String,
     pub nfe: usize,
-    pub d_fro: f64,
     pub d_spe: f64,
     pub d_max: f64,
     pub d_mse: f64,
@@ -36,28 +36,8 @@ pub struct EvalRow {
     /// Sensors per side (0: none, ω only).
     #[serde(default)]
     pub sensors: usize,
-    /// Members per state.
-    #[serde(default)]
-    pub ensemble: usize,
-    /// D_Fro of the ensemble mean (the skill; `d_fro` is the mean over single members).
-    #[serde(default)]
-    pub d_fro_mean: f64,
-    /// Ensemble spread on the D_Fro scale (docs/science.md §7; null for one member).
-    #[serde(default)]
-    pub spread: Option<f64>,
-    /// spread ÷ d_fro_mean (ideal ≈ 1; null for one member).
-    #[serde(default)]
-    pub spread_skill: Option<f64>,
-    /// Fair CRPS per pixel ÷ mean |truth|.
-    #[serde(default)]
-    pub crps: f64,
-    /// Spread spectrum ÷ error spectrum per integer shell (ensembles only; null where
-    /// the error spectrum is empty).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub spectrum_ratio: Vec<Option<f64>>,
-    /// Worst |spectrum ratio − 1| over the shells holding ≥ 1 % of the error energy.
-    #[serde(default)]
-    pub spectrum_worst: Option<f64>,
+    #[serde(flatten)]
+    pub scores: EnsembleScores,
 }
 
 /// Training facts recorded in a model card.
@@ -296,6 +276,6 @@ impl ModelCard {
                     && r.nfe == sampler.nfe(steps)
                     && r.sampler.split('-').next() == Some(rule.as_str())
             })
-            .and_then(|r| r.spread_skill)
+            .and_then(|r| r.scores.spread_skill)
     }
 }

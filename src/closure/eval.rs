@@ -134,41 +134,29 @@ fn row(meta: RowMeta, states: &[(Vec<Vec<f64>>, &[f64])]) -> EvalRow {
         .collect();
     let cal = calibration::average(&scores);
     let n = meta.n;
+    let mut scores = calibration::EnsembleScores::new(members, &cal);
+    if members > 1
+        && let Ok(grid) = Grid::new(n)
+    {
+        scores = scores.with_spectra(&calibration::summed_deviation_spectra(
+            &grid,
+            states.iter().map(|(m, t)| (m.as_slice(), *t)),
+        ));
+    }
     let mut r = EvalRow {
         case: meta.case.to_string(),
         condition: meta.condition,
         n,
         sampler: meta.sampler.to_string(),
         nfe: meta.nfe,
-        d_fro: cal.d_fro_member,
         d_spe: 0.0,
         d_max: 0.0,
         d_mse: 0.0,
         ms_per_sample: meta.ms,
         model: meta.model.to_string(),
         sensors: meta.sensors,
-        ensemble: members,
-        d_fro_mean: cal.d_fro_mean,
-        spread: (members > 1).then_some(cal.spread),
-        spread_skill: (members > 1).then_some(cal.spread_skill),
-        crps: cal.crps,
-        spectrum_ratio: Vec::new(),
-        spectrum_worst: None,
+        scores,
     };
-    if members > 1
-        && let Ok(grid) = Grid::new(n)
-    {
-        let (spread, error) = calibration::summed_deviation_spectra(
-            &grid,
-            states.iter().map(|(m, t)| (m.as_slice(), *t)),
-        );
-        let (ratio, worst) = calibration::spectrum_ratio(&spread, &error);
-        r.spectrum_ratio = ratio
-            .into_iter()
-            .map(|v| v.is_finite().then_some(v))
-            .collect();
-        r.spectrum_worst = Some(worst);
-    }
     for (m, truth) in states {
         let per = m.len().max(1) as f64 * k;
         for est in m {
@@ -495,25 +483,20 @@ pub fn model_rows(
 
 /// Markdown table of rows.
 pub fn markdown(rows: &[EvalRow]) -> String {
-    let mut s = String::from(
-        "| case | model | sensors | N | sampler | M | D_Fro (member) | D_Fro (mean) | spread | spread/skill | CRPS | spectrum worst | D_Spe | D_Max | ms/sample |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    let mut s = format!(
+        "| case | model | sensors | N | sampler | {} | D_Spe | D_Max | ms/sample |\n|{}\n",
+        calibration::EnsembleScores::COLUMNS,
+        "---|".repeat(15)
     );
-    let opt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} | {} | {:.4} | {} | {:.4} | {:.4} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} |\n",
             r.case,
             r.model,
             density_label(r.sensors),
             r.n,
             r.sampler,
-            r.ensemble,
-            r.d_fro,
-            r.d_fro_mean,
-            opt(r.spread),
-            opt(r.spread_skill),
-            r.crps,
-            opt(r.spectrum_worst),
+            r.scores.cells(),
             r.d_spe,
             r.d_max,
             if r.nfe == 0 {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::LesModel;
 use crate::closure::calibration::{
-    Calibration, add_deviation_spectra, average, score, spectrum_ratio,
+    Calibration, EnsembleScores, add_deviation_spectra, average, score,
 };
 use crate::closure::dataset::DataError;
 use crate::closure::sampler::Sampler;
@@ -34,22 +34,8 @@ pub struct AprioriRow {
     /// otherwise it is asked for the highest fidelity it knows).
     pub dns_n: usize,
     pub states: usize,
-    pub ensemble: usize,
-    pub d_fro: f64,
-    pub d_fro_mean: f64,
-    /// Null for a deterministic closure.
-    pub spread: Option<f64>,
-    pub spread_skill: Option<f64>,
-    /// Fair CRPS per pixel ÷ mean |Π| (a deterministic closure's mean absolute error).
-    pub crps: f64,
-    /// Worst |spread spectrum ÷ error spectrum − 1| over the shells holding ≥ 1 % of
-    /// the error's energy (ensembles only): a pointwise score like the CRPS cannot tell
-    /// spatially correlated samples from pointwise noise; this can.
-    #[serde(default)]
-    pub spectrum_worst: Option<f64>,
-    /// The ratio per integer shell (ensembles only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub spectrum_ratio: Vec<Option<f64>>,
+    #[serde(flatten)]
+    pub scores: EnsembleScores,
 }
 
 fn row(
@@ -60,21 +46,13 @@ fn row(
     c: Calibration,
     states: usize,
 ) -> AprioriRow {
-    let stochastic = ensemble > 1;
     AprioriRow {
         closure: closure.to_string(),
         model: None,
         nu,
         dns_n,
         states,
-        ensemble,
-        d_fro: c.d_fro_member,
-        d_fro_mean: c.d_fro_mean,
-        spread: stochastic.then_some(c.spread),
-        spread_skill: stochastic.then_some(c.spread_skill),
-        crps: c.crps,
-        spectrum_worst: None,
-        spectrum_ratio: Vec::new(),
+        scores: EnsembleScores::new(ensemble, &c),
     }
 }
 
@@ -158,19 +136,13 @@ pub fn apriori(
                 total.0.iter_mut().zip(&sums.0).for_each(|(a, b)| *a += b);
                 total.1.iter_mut().zip(&sums.1).for_each(|(a, b)| *a += b);
             }
-            let (spread, error) = sums;
             let deterministic = m.card.part.kind == super::model::LesKind::Deterministic;
             let k = if deterministic { 1 } else { ensemble };
             let closure = m.card.part.kind.closure_name();
             let mut r = row(closure, flow.nu, flow.dns_n, k, average(&s), states.len());
             r.model = Some(name.clone());
             if !deterministic {
-                let (ratio, worst) = spectrum_ratio(&spread, &error);
-                r.spectrum_worst = Some(worst);
-                r.spectrum_ratio = ratio
-                    .into_iter()
-                    .map(|v| v.is_finite().then_some(v))
-                    .collect();
+                r.scores = r.scores.with_spectra(&sums);
             }
             rows.push(r);
         }

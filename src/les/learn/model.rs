@@ -69,8 +69,8 @@ fn default_les_n() -> usize {
 
 impl CardPart for SubgridPart {
     type Training = LesTrainingInfo;
-    /// Rows as the a-priori evaluation writes them.
-    type Row = serde_json::Value;
+    /// Rows of the a-priori evaluation (`les-apriori --write-cards`).
+    type Row = super::apriori::AprioriRow;
 
     /// The whitening and inflation tables have one class (ν and fidelity are labels).
     fn classes(&self) -> usize {
