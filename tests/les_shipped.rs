@@ -79,9 +79,12 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         assert_eq!(
             m.card.best_fidelity(),
             256,
-            "{label}: trained on 128² and 256² data"
+            "{label}: trained on 256² data (and 128² below 48²)"
         );
-        for (asked, got) in [(128, 128), (256, 256), (512, 256)] {
+        let trained: Vec<usize> = m.card.training.files.iter().map(|f| f.2).collect();
+        assert_eq!(trained.contains(&128), n != 48, "{label}: {trained:?}");
+        for asked in [128, 256, 512] {
+            let got = if trained.contains(&asked) { asked } else { 256 };
             assert_eq!(m.card.fidelity_for(asked), got, "{label}");
         }
         // it samples: finite, and members differ only for the stochastic closure
@@ -187,7 +190,7 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
 
 /// The les preset's yardstick is the shipped deterministic FNO of the LES grid, run as
 /// `les-eval` runs the learned deterministic closure (Π from its own state every step);
-/// where no FNO is shipped (48²) Smagorinsky runs and the titles say so.
+/// where no FNO is shipped (128²) Smagorinsky runs and the titles say so.
 #[test]
 fn the_fno_yardstick_is_the_les_eval_deterministic_closure_and_falls_back_where_none_ships() {
     use closure_lab::closure::eval::SamplerSetting;
@@ -263,13 +266,23 @@ fn the_fno_yardstick_is_the_les_eval_deterministic_closure_and_falls_back_where_
         names.contains(&Run::Yardstick(Yardstick::Smagorinsky)),
         "{names:?}"
     );
-    // no FNO is shipped for 48²: Smagorinsky runs, and the title names it
+    // the FNO of 48² ships too; none is shipped for 128²: Smagorinsky runs there, and
+    // the title names it
     let at48 = ExperimentConfig {
         n: 48,
         ..cfg.clone()
     };
-    assert_eq!(at48.yardstick_run(), Some(Yardstick::Smagorinsky));
-    assert_eq!(Panel::Reference.title(&at48.panels()), "LES ω, Smagorinsky");
+    assert_eq!(at48.yardstick_run(), Some(Yardstick::Fno));
+    let at128 = ExperimentConfig {
+        n: 128,
+        dns_n: 256,
+        ..cfg.clone()
+    };
+    assert_eq!(at128.yardstick_run(), Some(Yardstick::Smagorinsky));
+    assert_eq!(
+        Panel::Reference.title(&at128.panels()),
+        "LES ω, Smagorinsky"
+    );
     // Smagorinsky chosen as the closure: no Smagorinsky yardstick, the FNO still runs
     let smag_closure = ExperimentConfig {
         closure: ClosureMode::Smagorinsky,

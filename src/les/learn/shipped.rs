@@ -8,8 +8,9 @@ use crate::closure::model::{ClosureError, Embedded};
 
 /// The shipped subgrid closures, the 64² ones (the `les` preset's grid) first, then the
 /// 32² ones (the coarsest grid, where the closure decides most of the flow; trained by
-/// `experiments/les-train-{det,sto}32.toml`, `distill-sto32.toml`).
-pub static EMBEDDED: [Embedded; 4] = [
+/// `experiments/les-train-{det,sto}32.toml`, `distill-sto32.toml`) and the 48² ones
+/// (`experiments/les-train-{det,sto}48.toml`, `distill-sto48.toml`: dear 256² data only).
+pub static EMBEDDED: [Embedded; 6] = [
     Embedded {
         label: "learned (stochastic, 64²)",
         card: include_bytes!("../../../assets/les_stochastic.json"),
@@ -32,6 +33,18 @@ pub static EMBEDDED: [Embedded; 4] = [
         label: "learned (deterministic, 32²)",
         card: include_bytes!("../../../assets/les_deterministic_32.json"),
         weights: include_bytes!("../../../assets/les_deterministic_32.bpk"),
+        flow: None,
+    },
+    Embedded {
+        label: "learned (stochastic, 48²)",
+        card: include_bytes!("../../../assets/les_stochastic_48.json"),
+        weights: include_bytes!("../../../assets/les_stochastic_48.bpk"),
+        flow: Some(include_bytes!("../../../assets/les_stochastic_48.flow.bpk")),
+    },
+    Embedded {
+        label: "learned (deterministic, 48²)",
+        card: include_bytes!("../../../assets/les_deterministic_48.json"),
+        weights: include_bytes!("../../../assets/les_deterministic_48.bpk"),
         flow: None,
     },
 ];
