@@ -16,10 +16,7 @@ pub type Named = (ModelId, LearnedModel);
 
 /// The picker a model belongs to.
 fn slot_of(m: &LearnedModel) -> Slot {
-    match m {
-        LearnedModel::Published(p) => Slot::Case(p.card.part.inputs.case),
-        LearnedModel::Subgrid(_) => Slot::Subgrid,
-    }
+    m.case().map_or(Slot::Subgrid, Slot::Case)
 }
 
 /// The wgpu objects of eframe's renderer, shared with burn.
@@ -182,10 +179,7 @@ impl Compute {
 
     /// The chosen model of a published case, when it is one (for its card).
     pub fn model_for(&self, case: Case, choice: &ModelId) -> Option<&ClosureModel> {
-        match &self.pick_in(Slot::Case(case), choice, None)?.1 {
-            LearnedModel::Published(m) => Some(m),
-            LearnedModel::Subgrid(_) => None,
-        }
+        self.pick_in(Slot::Case(case), choice, None)?.1.published()
     }
 
     /// The models of `slot`, shipped first.

@@ -44,43 +44,11 @@ impl Windows {
 
 /// What a model's card says, in a few lines.
 fn card_ui(ui: &mut egui::Ui, label: &str, m: &LearnedModel) {
-    match m {
-        LearnedModel::Published(m) => {
-            ui.label(format!("{label} — {}", m.card.name));
-            ui.label(format!("inputs: {:?}", m.card.part.inputs));
-            ui.label(format!(
-                "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
-                m.card.training.samples,
-                m.card.training.grid,
-                m.card.training.epochs,
-                m.card.training.final_val_d_fro
-            ));
-            if m.card.inflation.is_empty() {
-                ui.label("spread inflation: none (the ensemble as drawn)");
-            }
-            for t in &m.card.inflation {
-                ui.label(format!("spread inflation: {}", t.fitted_on));
-            }
-        }
-        LearnedModel::Subgrid(m) => {
-            let t = &m.card.training;
-            ui.label(format!(
-                "{label} — {} subgrid closure of Π given ω̄ ({}²), conditioned on ν and on \
-                 the DNS fidelity ({} code)",
-                m.card.part.kind, m.card.part.les_n, m.card.part.labels.fidelity
-            ));
-            let files: Vec<String> = t
-                .files
-                .iter()
-                .map(|f| format!("ν {:.1e} at {}² × {}", f.1, f.2, f.3))
-                .collect();
-            ui.label(format!(
-                "training: {} samples ({}), {} epochs, {:.0} s",
-                t.samples,
-                files.join(", "),
-                t.epochs,
-                t.wall_s
-            ));
+    for (k, line) in m.card_lines().into_iter().enumerate() {
+        if k == 0 {
+            ui.label(format!("{label} — {line}"));
+        } else {
+            ui.label(line);
         }
     }
 }

@@ -374,14 +374,10 @@ pub(crate) fn closure_model(
         cfg.sampler = crate::closure::sampler::Sampler::EulerMaruyama;
         cfg.sampling_steps = 10;
     }
-    if let LearnedModel::Published(p) = &m {
-        if p.card.part.inputs.case != cfg.case {
-            anyhow::bail!(
-                "the model is for case {}, the run needs {}",
-                p.card.part.inputs.case,
-                cfg.case
-            );
-        }
+    if let Some(case) = m.case()
+        && case != cfg.case
+    {
+        anyhow::bail!("the model is for case {case}, the run needs {}", cfg.case);
     }
     Ok(Some(m))
 }

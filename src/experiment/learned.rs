@@ -92,6 +92,65 @@ impl LearnedModel {
         }
     }
 
+    /// The published case the model closes (none: a subgrid model).
+    pub fn case(&self) -> Option<crate::solver::Case> {
+        self.published().map(|m| m.card.part.inputs.case)
+    }
+
+    /// The published-case model, when it is one (for its card).
+    pub fn published(&self) -> Option<&ClosureModel> {
+        match self {
+            LearnedModel::Published(m) => Some(m),
+            LearnedModel::Subgrid(_) => None,
+        }
+    }
+
+    /// What the model's card says, in a few lines (the app's "about" window).
+    pub fn card_lines(&self) -> Vec<String> {
+        match self {
+            LearnedModel::Published(m) => {
+                let t = &m.card.training;
+                let mut lines = vec![
+                    m.card.name.clone(),
+                    format!("inputs: {:?}", m.card.part.inputs),
+                    format!(
+                        "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
+                        t.samples, t.grid, t.epochs, t.final_val_d_fro
+                    ),
+                ];
+                if m.card.inflation.is_empty() {
+                    lines.push("spread inflation: none (the ensemble as drawn)".into());
+                }
+                for t in &m.card.inflation {
+                    lines.push(format!("spread inflation: {}", t.fitted_on));
+                }
+                lines
+            }
+            LearnedModel::Subgrid(m) => {
+                let (t, part) = (&m.card.training, &m.card.part);
+                let files: Vec<String> = t
+                    .files
+                    .iter()
+                    .map(|f| format!("ν {:.1e} at {}² × {}", f.1, f.2, f.3))
+                    .collect();
+                vec![
+                    format!(
+                        "{} subgrid closure of Π given ω̄ ({}²), conditioned on ν and on the \
+                         DNS fidelity ({} code)",
+                        part.kind, part.les_n, part.labels.fidelity
+                    ),
+                    format!(
+                        "training: {} samples ({}), {} epochs, {:.0} s",
+                        t.samples,
+                        files.join(", "),
+                        t.epochs,
+                        t.wall_s
+                    ),
+                ]
+            }
+        }
+    }
+
     /// The flow the model closes.
     pub fn flow(&self) -> Flow {
         match self {
