@@ -1151,3 +1151,126 @@ fn every_shipped_card_reads_into_the_one_card_type_and_writes_back_unchanged() {
     }
     assert!(kinds[0] >= 5 && kinds[1] >= 4, "cards found: {kinds:?}");
 }
+
+/// The one training loop: epochs resume where the state says, the learning rate halves
+/// on schedule, every epoch ends with its held-out score and a checkpoint (after the
+/// manifest), the order is a permutation drawn from (seed, epoch) alone, and a
+/// non-finite loss stops the run with the epoch named.
+#[test]
+fn the_training_loop_resumes_halves_checkpoints_and_stops_on_a_non_finite_loss() {
+    use closure_lab::closure::fit::{self, HeldOut, Plan, Progress, RunFolder, State};
+    use closure_lab::closure::model::ClosureError;
+    use std::path::Path;
+    struct Toy {
+        state: State,
+        items: usize,
+        /// (epoch, lr, batch) of every step
+        steps: Vec<(usize, f64, Vec<usize>)>,
+        saves: std::cell::Cell<usize>,
+        nan_at: Option<usize>,
+    }
+    impl fit::Job for Toy {
+        fn items(&self) -> usize {
+            self.items
+        }
+        fn state(&mut self) -> &mut State {
+            &mut self.state
+        }
+        fn step(
+            &mut self,
+            batch: &[usize],
+            lr: f64,
+            _rng: &mut rand_chacha::ChaCha8Rng,
+        ) -> Result<f64, ClosureError> {
+            self.steps.push((self.state.epoch, lr, batch.to_vec()));
+            let n = self.steps.len();
+            Ok(if self.nan_at == Some(n) {
+                f64::NAN
+            } else {
+                1.0 / n as f64
+            })
+        }
+        fn held_out(&mut self, epoch: usize) -> Result<HeldOut, ClosureError> {
+            Ok(HeldOut::score(epoch as f64))
+        }
+        fn save(&self, dir: &Path) -> Result<(), ClosureError> {
+            assert!(
+                dir.join("manifest.json").exists(),
+                "manifest before checkpoint"
+            );
+            self.saves.set(self.saves.get() + 1);
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("manifest.json");
+    let settings = serde_json::json!({"job": "toy"});
+    let folder = RunFolder {
+        dir: dir.path(),
+        manifest: &manifest,
+        settings: &settings,
+    };
+    let plan = Plan {
+        epochs: 4,
+        batch: 3,
+        lr: 0.1,
+        lr_halve_every: 2,
+        seed: 5,
+    };
+    let device = burn::tensor::Device::flex();
+    let toy = |epoch: usize, nan_at| Toy {
+        state: State {
+            epoch,
+            ..Default::default()
+        },
+        items: 7,
+        steps: Vec::new(),
+        saves: Default::default(),
+        nan_at,
+    };
+    let mut epochs_seen = Vec::new();
+    let mut on = |p: &Progress| {
+        if let Progress::Epoch { epoch, .. } = p {
+            epochs_seen.push(*epoch)
+        }
+    };
+    let mut a = toy(0, None);
+    fit::run(&mut a, &plan, "training", &device, &folder, &mut on).unwrap();
+    assert_eq!(epochs_seen, [0, 1, 2, 3]);
+    assert_eq!(a.state.epoch, 4);
+    assert_eq!(a.state.iterations, 4 * 3, "7 items in batches of 3");
+    assert_eq!(a.state.history.len(), 4);
+    assert_eq!(a.state.history[2].2, Some(2.0));
+    assert_eq!(a.saves.get(), 4, "a checkpoint per epoch");
+    for (e, lr, _) in &a.steps {
+        assert_eq!(*lr, 0.1 * 0.5f64.powi((*e / 2) as i32), "epoch {e}");
+    }
+    for e in 0..4 {
+        let mut seen: Vec<usize> = a
+            .steps
+            .iter()
+            .filter(|s| s.0 == e)
+            .flat_map(|s| s.2.clone())
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            (0..7).collect::<Vec<_>>(),
+            "epoch {e} is a permutation"
+        );
+    }
+    // resumed at epoch 2: the same orders and rates as the straight run drew there
+    let mut b = toy(2, None);
+    fit::run(&mut b, &plan, "training", &device, &folder, &mut |_| {}).unwrap();
+    let tail: Vec<_> = a.steps.iter().filter(|s| s.0 >= 2).cloned().collect();
+    assert_eq!(b.steps, tail);
+    // a non-finite loss stops the run, naming the (1-based) epoch
+    let mut c = toy(0, Some(5));
+    let err = fit::run(&mut c, &plan, "training", &device, &folder, &mut |_| {}).unwrap_err();
+    assert!(
+        err.to_string().contains("diverged") && err.to_string().contains("epoch 2"),
+        "{err}"
+    );
+    assert_eq!(c.state.epoch, 1, "the epoch that diverged is not recorded");
+    assert_eq!(c.saves.get(), 1);
+}
