@@ -11,6 +11,7 @@ use clap::Args;
 use crate::les::Filter;
 use crate::les::eval::{LesEvalOptions, LesRow, LesSpectra};
 use crate::les::learn::drain::MeanTie;
+use crate::les::learn::learned::Learned;
 use crate::les::store::RunStore;
 
 #[derive(Args, Debug)]
@@ -170,6 +171,81 @@ pub fn learned_closures(
     Ok(out)
 }
 
+impl LesEvalArgs {
+    /// The runs' settings, checked ([`LesEvalOptions::validate`]).
+    fn options(&self) -> Result<LesEvalOptions> {
+        let defaults = LesEvalOptions::default();
+        let opts = LesEvalOptions {
+            nus: if self.nu.is_empty() {
+                defaults.nus.clone()
+            } else {
+                self.nu.clone()
+            },
+            dns_n: self.dns_n,
+            filter: self.filter,
+            spin_up: self.spin_up,
+            t_run: self.t_run,
+            seed: self.seed,
+            seeds: self.seeds,
+            les_n: self.les_n,
+            dt: self.dt,
+            ..defaults
+        };
+        opts.validate()?;
+        Ok(opts)
+    }
+
+    /// The learned closures to run, each in every variant asked for (draw interval,
+    /// latent memory, tie to a mean), checked against the LES grid.
+    fn learned(&self, opts: &LesEvalOptions) -> Result<Vec<Learned>> {
+        if self.resample_every.is_empty() || self.resample_every.len() > 8 {
+            anyhow::bail!("--resample-every takes 1…8 intervals");
+        }
+        if let Some(k) = self
+            .resample_every
+            .iter()
+            .find(|k| !(1..=10_000).contains(*k))
+        {
+            anyhow::bail!("--resample-every must be 1…10000, got {k}");
+        }
+        if !(1..=64).contains(&self.ensemble) {
+            anyhow::bail!("--ensemble must be 1…64, got {}", self.ensemble);
+        }
+        if self.drain_mean.is_some() && self.model.is_empty() {
+            anyhow::bail!("--drain-mean corrects the stochastic models of --model; none given");
+        }
+        let sampler = crate::closure::eval::SamplerSetting::parse(&self.sampler)
+            .map_err(anyhow::Error::msg)?;
+        if self.tie.is_empty() || self.tie.len() > 2 {
+            anyhow::bail!("--tie takes exact-drain and/or fluctuations");
+        }
+        let learned = learned_closures(
+            &self.model,
+            self.drain_mean.as_deref(),
+            &self.tie,
+            false,
+            |label, model| Learned {
+                label,
+                model,
+                every: 1,
+                ensemble: self.ensemble,
+                seed: self.seed,
+                sampler: sampler.clone(),
+                memory: 0.0,
+            },
+        )?;
+        check_memory(&self.latent_memory, &sampler)?;
+        let learned: Vec<Learned> = learned
+            .iter()
+            .flat_map(|l| l.variants(&self.resample_every, &self.latent_memory))
+            .collect();
+        for l in &learned {
+            l.check_grid(opts.les_n)?;
+        }
+        Ok(learned)
+    }
+}
+
 pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     {
         let models: Vec<&std::path::Path> = a
@@ -192,73 +268,11 @@ pub fn les_eval(a: LesEvalArgs) -> Result<()> {
     if !a.summarize.is_empty() {
         return summarize_only(&a);
     }
-    let defaults = LesEvalOptions::default();
-    let opts = LesEvalOptions {
-        nus: if a.nu.is_empty() {
-            defaults.nus.clone()
-        } else {
-            a.nu.clone()
-        },
-        dns_n: a.dns_n,
-        filter: a.filter,
-        spin_up: a.spin_up,
-        t_run: a.t_run,
-        seed: a.seed,
-        seeds: a.seeds,
-        les_n: a.les_n,
-        dt: a.dt,
-        ..defaults
-    };
-    if !(64..=1024).contains(&opts.dns_n) {
-        anyhow::bail!("--dns-n must be between 64 and 1024, got {}", opts.dns_n);
-    }
-    if opts.spin_up > 1000.0 || opts.t_run > 1000.0 {
-        anyhow::bail!("--spin-up and --t-end are limited to 1000 time units");
-    }
-    opts.validate()?;
+    let opts = a.options()?;
     if let Some(fine) = a.resolution {
         return resolution(&opts, fine, a.json.as_deref());
     }
-    if a.resample_every.is_empty() || a.resample_every.len() > 8 {
-        anyhow::bail!("--resample-every takes 1…8 intervals");
-    }
-    if let Some(k) = a.resample_every.iter().find(|k| !(1..=10_000).contains(*k)) {
-        anyhow::bail!("--resample-every must be 1…10000, got {k}");
-    }
-    if !(1..=64).contains(&a.ensemble) {
-        anyhow::bail!("--ensemble must be 1…64, got {}", a.ensemble);
-    }
-    if a.drain_mean.is_some() && a.model.is_empty() {
-        anyhow::bail!("--drain-mean corrects the stochastic models of --model; none given");
-    }
-    let sampler =
-        crate::closure::eval::SamplerSetting::parse(&a.sampler).map_err(anyhow::Error::msg)?;
-    if a.tie.is_empty() || a.tie.len() > 2 {
-        anyhow::bail!("--tie takes exact-drain and/or fluctuations");
-    }
-    let learned = learned_closures(
-        &a.model,
-        a.drain_mean.as_deref(),
-        &a.tie,
-        false,
-        |label, model| crate::les::learn::learned::Learned {
-            label,
-            model,
-            every: 1,
-            ensemble: a.ensemble,
-            seed: a.seed,
-            sampler: sampler.clone(),
-            memory: 0.0,
-        },
-    )?;
-    check_memory(&a.latent_memory, &sampler)?;
-    let learned: Vec<_> = learned
-        .iter()
-        .flat_map(|l| l.variants(&a.resample_every, &a.latent_memory))
-        .collect();
-    for l in &learned {
-        l.check_grid(opts.les_n)?;
-    }
+    let learned = a.learned(&opts)?;
     let store = a.run.as_deref().map(RunStore::open).transpose()?;
     let all = opts.runs();
     let (mut rows, pending) = match &store {

@@ -123,6 +123,15 @@ impl LesEvalOptions {
         if !(1e-6..=1e-2).contains(&self.dt) {
             return bad(format!("--dt must be 10⁻⁶…10⁻², got {:e}", self.dt));
         }
+        if !(64..=1024).contains(&self.dns_n) {
+            return bad(format!(
+                "--dns-n must be between 64 and 1024, got {}",
+                self.dns_n
+            ));
+        }
+        if self.spin_up > 1000.0 || self.t_run > 1000.0 {
+            return bad("--spin-up and --t-run are limited to 1000 time units".into());
+        }
         for &nu in &self.nus {
             self.flow(nu).validate()?;
         }
