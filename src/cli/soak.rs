@@ -218,7 +218,37 @@ pub fn soak(a: SoakArgs) -> Result<()> {
             next_check += Duration::from_secs_f64(a.check_every);
         }
     }
-    let warm = end.as_secs_f64() / 5.0;
+    memory_statistics(&mut report, end.as_secs_f64(), plan.len());
+    say!(
+        "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %; mean RSS of the {} complete passes through the schedule after warm-up within ±{:.1} % of their mean; spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors; allocator purge delay {} ms",
+        a.minutes,
+        index,
+        100.0 * report.rss_drift_same_setting,
+        report.rss_pass_means.len(),
+        100.0 * report.rss_pass_deviation,
+        100.0 * report.rss_spread_after_warmup,
+        report.non_finite,
+        report.errors.len(),
+        report.purge_delay_ms
+    );
+    if let Some(p) = &a.json {
+        crate::atomic::write_bytes(p, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    }
+    if report.non_finite > 0 || !report.errors.is_empty() {
+        bail!(
+            "{} non-finite checks, errors: {}",
+            report.non_finite,
+            report.errors.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// The soak's memory figures from its checks (a run of `end_s` seconds through a schedule
+/// of `settings` settings; the first fifth is warm-up): the RSS spread after warm-up, the
+/// largest drift of one setting, and the pass means.
+fn memory_statistics(report: &mut Report, end_s: f64, settings: usize) {
+    let warm = end_s / 5.0;
     let after: Vec<f64> = report
         .checks
         .iter()
@@ -254,30 +284,7 @@ pub fn soak(a: SoakArgs) -> Result<()> {
             (median(late) - median(early)) / median(early)
         })
         .fold(0.0f64, |m, d| if d.abs() > m.abs() { d } else { m });
-    pass_means(&mut report, warm, plan.len());
-    say!(
-        "soak {:.1} min, {} control changes: largest RSS drift of one setting after warm-up (median of its later checks vs its earlier ones) {:+.1} %; mean RSS of the {} complete passes through the schedule after warm-up within ±{:.1} % of their mean; spread over all settings {:.1} % (max − min ÷ mean), {} non-finite checks, {} errors; allocator purge delay {} ms",
-        a.minutes,
-        index,
-        100.0 * report.rss_drift_same_setting,
-        report.rss_pass_means.len(),
-        100.0 * report.rss_pass_deviation,
-        100.0 * report.rss_spread_after_warmup,
-        report.non_finite,
-        report.errors.len(),
-        report.purge_delay_ms
-    );
-    if let Some(p) = &a.json {
-        crate::atomic::write_bytes(p, serde_json::to_string_pretty(&report)?.as_bytes())?;
-    }
-    if report.non_finite > 0 || !report.errors.is_empty() {
-        bail!(
-            "{} non-finite checks, errors: {}",
-            report.non_finite,
-            report.errors.join("; ")
-        );
-    }
-    Ok(())
+    pass_means(report, warm, settings);
 }
 
 /// The mean RSS of every complete pass through the schedule (`settings` changes) that
