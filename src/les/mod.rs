@@ -7,7 +7,8 @@
 //! learned closure shares with the published cases: the ensemble scores
 //! (`closure::calibration`), the data-file errors and read limits (`closure::dataset`),
 //! the draw keys of seeded sampling (`closure::sampler`), and in [`learn`] the networks,
-//! samplers and training loop. Nothing here depends on the experiment, the app or the CLI.
+//! samplers, the model card (`closure::card::Card`) and the training loop
+//! (`closure::fit`). Nothing here depends on the experiment, the app or the CLI.
 
 pub mod closure;
 pub mod compare;

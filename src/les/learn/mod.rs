@@ -4,7 +4,8 @@
 //! competitors on the same backbone ([`regressor`]).
 //!
 //! Unlike the rest of [`crate::les`], this module builds on [`crate::closure`] (the FNO
-//! layers and the score network).
+//! layers and the score network, the card every learned model has, the one training
+//! loop, the draw and the flow distillation).
 
 pub mod apriori;
 pub mod distill;
