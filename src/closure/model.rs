@@ -277,9 +277,7 @@ impl ClosureModel {
         weights: &[u8],
         device: &Device,
     ) -> Result<Self, ClosureError> {
-        let card: ModelCard =
-            serde_json::from_slice(card_json).map_err(|e| ClosureError::Card(e.to_string()))?;
-        card.validate().map_err(ClosureError::Card)?;
+        let card = ModelCard::parse(card_json).map_err(ClosureError::Card)?;
         let net = weights_from_bytes(&card.part.net, weights, device)?;
         Ok(Self::new(card, net, device.clone()))
     }

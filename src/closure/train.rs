@@ -330,6 +330,14 @@ fn check_config(cfg: &TrainConfig) -> Result<(), ClosureError> {
 }
 
 impl TrainConfig {
+    /// The diffusion times training draws from.
+    pub fn range(&self) -> TimeRange {
+        TimeRange {
+            eps: self.t_eps,
+            t_max: self.t_max,
+        }
+    }
+
     /// The optimisation schedule.
     pub fn plan(&self) -> Plan {
         Plan {
@@ -438,10 +446,6 @@ impl fit::Job for ScoreJob<'_> {
         rng: &mut ChaCha8Rng,
     ) -> Result<f64, ClosureError> {
         let cfg = &self.data.cfg;
-        let range = TimeRange {
-            eps: cfg.t_eps,
-            t_max: cfg.t_max,
-        };
         let idx: Vec<(usize, usize)> = batch.iter().map(|&i| (i, self.class[i])).collect();
         let tensors = self.data.samples.tensors(&idx, &self.device);
         let model = self.ck.model.clone();
@@ -450,7 +454,7 @@ impl fit::Job for ScoreJob<'_> {
             &mut self.ck.optim,
             lr,
             tensors,
-            range,
+            cfg.range(),
             &self.basis,
             rng,
         );

@@ -375,6 +375,10 @@ pub fn train(
     let basis = ck.net.basis(data.train.n, &device);
     let mut job = LesJob {
         cfg,
+        range: TimeRange {
+            eps: cfg.t_eps,
+            t_max: cfg.t_max,
+        },
         data,
         ck,
         basis,
@@ -398,6 +402,8 @@ pub fn train(
 /// by MSE or Gaussian likelihood; scored by the held-out loss.
 struct LesJob<'a> {
     cfg: &'a LesTrainConfig,
+    /// The diffusion times the score model's loss draws from.
+    range: TimeRange,
     data: RunData,
     ck: Checkpoint,
     basis: DftBasis,
@@ -412,14 +418,10 @@ impl LesJob<'_> {
         rng: &mut ChaCha8Rng,
     ) -> Tensor<1> {
         let (b, n) = (w.dims()[0], self.data.train.n);
-        let range = TimeRange {
-            eps: self.cfg.t_eps,
-            t_max: self.cfg.t_max,
-        };
         match &self.ck.net {
             LesNet::Score(m) => {
                 let zeros = Tensor::<4>::zeros([b, n, n, 1], &self.device);
-                dsm_loss(m, t, w, zeros, Some(l), range, &self.basis, rng)
+                dsm_loss(m, t, w, zeros, Some(l), self.range, &self.basis, rng)
             }
             LesNet::Regressor(m) if self.cfg.kind == LesKind::MeanNoise => {
                 gaussian_nll(m.forward(w, Some(l), &self.basis), t)
