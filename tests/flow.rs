@@ -272,3 +272,129 @@ fn a_subgrid_model_with_a_flow_generator_round_trips() {
         .unwrap();
     assert!(err.to_string().contains("no flow generator"), "{err}");
 }
+
+/// A student smaller than its teacher (`distill --student-width W --student-layers L`):
+/// trained from random weights into its own shape — every pipeline L Fourier layers of
+/// W channels, a one-layer head and projection of W — written beside the teacher, whose
+/// network is unchanged; the model loads and draws with it. A shape out of range, half a
+/// shape, or a resumed run asked for another shape is refused in one line.
+#[test]
+fn a_smaller_student_is_distilled_into_its_own_shape() {
+    use crate::support::{bin, made, published};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    published(d, "p.h5", 3, 32, 32);
+    let tiny = [
+        "--width",
+        "8",
+        "--modes",
+        "4",
+        "--layers",
+        "2",
+        "--x-layers",
+        "2",
+        "--grid",
+        "32",
+        "--val-trajectories",
+        "1",
+        "--val-samples",
+        "2",
+        "--batch",
+        "4",
+    ];
+    let teach = [
+        "train", "--data", "p.h5", "--run", "tr", "--out", "t.bpk", "--epochs", "1",
+    ];
+    made(d, &[&teach[..], &tiny[..]].concat());
+    let distill = |run: &str, shape: &[&str]| {
+        let mut a = vec![
+            "distill",
+            "--teacher",
+            "t.bpk",
+            "--data",
+            "p.h5",
+            "--run",
+            run,
+            "--out",
+            "s.bpk",
+            "--grid",
+            "32",
+            "--epochs",
+            "1",
+            "--batch",
+            "4",
+            "--draws",
+            "1",
+            "--teacher-sampler",
+            "heun-karras2",
+        ];
+        a.extend_from_slice(shape);
+        bin().args(&a).current_dir(d).output().unwrap()
+    };
+    let o = distill("r", &["--student-width", "4", "--student-layers", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("s.json")).unwrap()).unwrap();
+    let (net, flow) = (&card["net"], &card["flow"]["net"]);
+    assert_eq!(
+        (net["width"].as_u64(), net["layers"].as_u64()),
+        (Some(8), Some(2))
+    );
+    assert_eq!(flow["width"].as_u64(), Some(4));
+    assert_eq!(flow["layers"].as_u64(), Some(1));
+    assert_eq!(flow["x_layers"].as_u64(), Some(1));
+    assert_eq!(flow["projection"].as_u64(), Some(4));
+    assert_eq!(flow["head"], serde_json::json!([4]));
+    assert_eq!(
+        flow["modes"], net["modes"],
+        "the student keeps the teacher's modes"
+    );
+    let student = std::fs::metadata(d.join("s.flow.bpk")).unwrap().len();
+    let teacher = std::fs::metadata(d.join("s.bpk")).unwrap().len();
+    assert!(
+        student < teacher,
+        "student {student} B, teacher {teacher} B"
+    );
+    let mut m = ClosureModel::load(&d.join("s.bpk")).unwrap();
+    let grid = Grid::new(32).unwrap();
+    let omega = grf::grf(&grid, GrfParams::default(), 4);
+    let sensors = Sensors::new(m.card.part.inputs.sensors, 32).unwrap();
+    let readings = vec![0.01; sensors.s * sensors.s];
+    let flow1 = SamplerSetting::parse("flow-1").unwrap();
+    let draws = m
+        .sample(
+            &grid,
+            &omega,
+            &readings,
+            &sensors,
+            2,
+            flow1.sampler,
+            &flow1.schedule,
+        )
+        .unwrap();
+    assert!(draws.iter().flatten().all(|v| v.is_finite()));
+    assert_ne!(draws[0], draws[1], "members differ");
+    for (run, shape, says) in [
+        (
+            "r2",
+            &["--student-width", "2", "--student-layers", "1"][..],
+            "width must be 4…64",
+        ),
+        (
+            "r3",
+            &["--student-width", "4", "--student-layers", "9"][..],
+            "layers 1…8",
+        ),
+        ("r4", &["--student-width", "4"][..], "--student-layers"),
+        (
+            "r",
+            &["--student-width", "6", "--student-layers", "1"][..],
+            "different job",
+        ),
+    ] {
+        let o = distill(run, shape);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{shape:?} accepted");
+        assert!(err.contains(says), "{shape:?}: {err}");
+    }
+}

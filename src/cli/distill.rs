@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::closure::flow::{DistillConfig, DistillProgress, distill as run_distill};
+use crate::closure::distill::{
+    DistillConfig, DistillProgress, StudentShape, distill as run_distill,
+};
 
 #[derive(Args, Debug)]
 pub struct DistillArgs {
@@ -49,6 +51,15 @@ pub struct DistillArgs {
     pub max_samples: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// A student smaller than the teacher, cheaper per draw: channels of each of its FNO
+    /// pipelines, fusion layer and projection (with --student-layers; trained from random
+    /// weights, so give it more --epochs). Default: the teacher's architecture, started
+    /// from its weights.
+    #[arg(long, requires = "student_layers")]
+    pub student_width: Option<usize>,
+    /// Fourier layers of each of the smaller student's pipelines (with --student-width).
+    #[arg(long, requires = "student_width")]
+    pub student_layers: Option<usize>,
 }
 
 pub fn distill(a: DistillArgs) -> Result<()> {
@@ -68,6 +79,10 @@ pub fn distill(a: DistillArgs) -> Result<()> {
         val_trajectories: a.val_trajectories,
         max_samples: a.max_samples,
         seed: a.seed,
+        student: match (a.student_width, a.student_layers) {
+            (Some(width), Some(layers)) => Some(StudentShape { width, layers }),
+            _ => None,
+        },
     };
     let mut report = super::progress::FitReport::new(Box::new(|epoch, loss, v| {
         format!(

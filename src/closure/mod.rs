@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod dataset;
 pub mod device;
+pub mod distill;
 pub mod draw;
 pub mod eval;
 pub mod fit;

@@ -13,8 +13,9 @@ use crate::solver::{GrfParams, Grid, grf};
 struct ClosureRow {
     /// `cpu` or `wgpu`
     device: &'static str,
-    /// `shipped` or `published-arch` (the published network's shapes, random weights:
-    /// the reference measured in the same run)
+    /// `shipped`, `teacher-shaped` (its flow generator of the score network's shape) or
+    /// `published-arch` (the published network's shapes): the references, random
+    /// weights, measured in the same run
     model: &'static str,
     n: usize,
     batch: usize,
@@ -82,8 +83,9 @@ pub(super) fn bench_closure(
     ];
     if !json {
         say!(
-            "shipped = embedded model `{}`; published-arch = the published network's shapes \
-             with random weights (reference, same run); {backend}; best of 3 × {seconds} s",
+            "shipped = embedded model `{}`; teacher-shaped = its flow generator of the score \
+             network's shape, published-arch = the published network's shapes (references, \
+             random weights, same run); {backend}; best of 3 × {seconds} s",
             models[0].1.card.name
         );
         say!(
@@ -110,6 +112,11 @@ pub(super) fn bench_closure(
                     .build()?;
                 for (label, sampler, schedule) in &settings {
                     for (which, model) in models.iter_mut() {
+                        // the teacher-shaped model differs from the shipped one only in
+                        // its flow generator
+                        if *which == "teacher-shaped" && *sampler != Sampler::Flow {
+                            continue;
+                        }
                         let t = pool.install(|| {
                             // warm-up (first call builds the DFT basis)
                             model.sample(
@@ -203,20 +210,19 @@ fn bench_subgrid(
     Ok(())
 }
 
-/// The embedded model and, as the reference timed in the same run, the published
-/// architecture (GELU, 4-layer noisy path, 128-wide projection) with random weights —
-/// timing does not depend on the values. A model without a flow generator gets one of
-/// its own architecture with random weights, so the flow rows time the same network.
+/// The embedded model and, as references timed in the same run, the published
+/// architecture (GELU, 4-layer noisy path, 128-wide projection) and the embedded model
+/// with a flow generator of its score network's own shape (the session-19 student, the
+/// reference for a smaller one), both with random weights — timing does not depend on
+/// the values. A model without a flow generator gets one of its own architecture.
 fn closure_bench_models(
     device: &burn::tensor::Device,
-) -> Result<[(&'static str, crate::closure::model::ClosureModel); 2]> {
+) -> Result<[(&'static str, crate::closure::model::ClosureModel); 3]> {
     use crate::closure::card::TrainingInfo;
     use crate::closure::flow::FlowPart;
     use crate::closure::model::ClosureModel;
-    let with_flow = |m: ClosureModel| {
-        if m.has_flow() {
-            return m;
-        }
+    let own_shape_flow = |mut m: ClosureModel| {
+        m.card.flow = None;
         let part = FlowPart {
             net: m.card.part.net.clone().with_sigma_data(0.0),
             teacher: "untrained (timing only)".into(),
@@ -225,15 +231,24 @@ fn closure_bench_models(
         let net = part.net.init(device);
         m.with_flow(part, net)
     };
-    let shipped = with_flow(ClosureModel::embedded(device)?);
+    let shipped = ClosureModel::embedded(device)?;
+    let teacher_shaped = own_shape_flow(shipped.clone());
+    let shipped = if shipped.has_flow() {
+        shipped
+    } else {
+        teacher_shaped.clone()
+    };
     let mut card = shipped.card.clone();
     card.part.net =
         crate::closure::score::ScoreNetConfig::new().with_sigma_data(card.part.net.sigma_data);
-    card.flow = None;
-    let published = with_flow(ClosureModel::new(
+    let published = own_shape_flow(ClosureModel::new(
         card.clone(),
         card.part.net.init(device),
         device.clone(),
     ));
-    Ok([("shipped", shipped), ("published-arch", published)])
+    Ok([
+        ("shipped", shipped),
+        ("teacher-shaped", teacher_shaped),
+        ("published-arch", published),
+    ])
 }

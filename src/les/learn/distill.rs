@@ -11,7 +11,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::LesSamples;
 use super::model::{LesModel, LesNet};
-use crate::closure::flow::{DistillConfig, DistillProgress, Inputs, Job, Teacher, train_student};
+use crate::closure::distill::{
+    DistillConfig, DistillProgress, Inputs, Job, Teacher, train_student,
+};
 use crate::closure::model::ClosureError;
 
 /// Distil (or resume distilling, in `dir`) the flow generator of a stochastic subgrid
@@ -116,18 +118,17 @@ pub fn distill(
         val_inputs: &val_inputs,
         trajectories: counts.iter().map(|c| c.saturating_sub(held)).sum(),
     };
-    let student_cfg = card
+    let net_cfg = card
         .part
         .score
         .clone()
-        .ok_or_else(|| ClosureError::Card("a score model's card names its network".into()))?
-        .with_sigma_data(0.0);
+        .ok_or_else(|| ClosureError::Card("a score model's card names its network".into()))?;
     // the student works on the data's grid, whatever --grid says (a published-case flag)
     let cfg = &DistillConfig {
         grid: train.n,
         ..cfg.clone()
     };
-    let (student, part) = train_student(cfg, net, student_cfg, job, dir, on_progress)?;
+    let (student, part) = train_student(cfg, net, &net_cfg, job, dir, on_progress)?;
     Ok(teacher.clone().with_flow(part, student))
 }
 
