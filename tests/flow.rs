@@ -397,4 +397,42 @@ fn a_smaller_student_is_distilled_into_its_own_shape() {
         assert!(!o.status.success(), "{shape:?} accepted");
         assert!(err.contains(says), "{shape:?}: {err}");
     }
+    // a new generator replaces the old one's inflation tables and rows, not the others'
+    let dev = Device::flex();
+    let shipped = ClosureModel::embedded(&dev).unwrap();
+    let is_flow = |s: &str| s.starts_with("flow");
+    let count = |m: &ClosureModel| {
+        let tables = |flow: bool| {
+            let c = &m.card.inflation;
+            c.iter()
+                .filter(|f| (f.sampler == Sampler::Flow) == flow)
+                .count()
+        };
+        let rows = |flow: bool| {
+            m.card
+                .eval
+                .iter()
+                .filter(|r| is_flow(&r.sampler) == flow)
+                .count()
+        };
+        (tables(true), tables(false), rows(true), rows(false))
+    };
+    let before = count(&shipped);
+    assert!(
+        before.0 > 0 && before.1 > 0 && before.2 > 0 && before.3 > 0,
+        "{before:?}"
+    );
+    use closure_lab::closure::distill::StudentShape;
+    let shape = StudentShape {
+        width: 16,
+        layers: 1,
+    };
+    let part = FlowPart {
+        net: StudentShape::network(Some(shape), &shipped.card.part.net),
+        teacher: "test".into(),
+        training: TrainingInfo::default(),
+    };
+    let net = part.net.init(&dev);
+    let replaced = shipped.with_flow(part, net);
+    assert_eq!(count(&replaced), (0, before.1, 0, before.3));
 }

@@ -70,6 +70,11 @@ pub trait CardPart: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
     fn score_net(&self) -> Option<&ScoreNetConfig>;
     /// Check the part (scales, network and input recipe).
     fn validate(&self) -> Result<(), String>;
+    /// Whether an evaluation row measured a flow generator's draws (dropped with the
+    /// generator it measured when another is attached).
+    fn row_of_flow(_row: &Self::Row) -> bool {
+        false
+    }
 }
 
 /// The model card shipped beside a learned closure's weights (`PATH.json` beside
@@ -114,6 +119,15 @@ pub struct Card<K: CardPart> {
 pub const CARD_FORMAT: u32 = 1;
 
 impl<K: CardPart> Card<K> {
+    /// Attach a (new) flow generator's part: the inflation tables and evaluation rows of
+    /// the generator it replaces describe another network and are dropped — the new one
+    /// is uncalibrated until `calibrate` / `les-apriori --fit-inflation` fits its own.
+    pub fn attach_flow(&mut self, part: FlowPart) {
+        self.inflation.retain(|f| f.sampler != Sampler::Flow);
+        self.eval.retain(|r| !K::row_of_flow(r));
+        self.flow = Some(part);
+    }
+
     /// A card of `part` with nothing measured yet.
     pub fn new(name: String, part: K, training: K::Training) -> Self {
         Card {
@@ -232,6 +246,10 @@ impl PublishedPart {
 impl CardPart for PublishedPart {
     type Training = TrainingInfo;
     type Row = EvalRow;
+
+    fn row_of_flow(row: &EvalRow) -> bool {
+        row.sampler.starts_with("flow")
+    }
 
     fn classes(&self) -> usize {
         self.density_classes()

@@ -311,7 +311,7 @@ impl LesModel {
 
     /// This model with a distilled flow generator (and its part of the card).
     pub fn with_flow(mut self, part: crate::closure::flow::FlowPart, net: ScoreNet) -> Self {
-        self.card.flow = Some(part);
+        self.card.attach_flow(part);
         self.flow = Some(net.valid());
         self
     }
