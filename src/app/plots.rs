@@ -237,37 +237,9 @@ pub fn plots_ui(
                     key(ui, s.colour, &s.name, s.dashed);
                 }
             });
-            let live = snap.and_then(|s| s.spread_skill).map_or("—".into(), |r| {
-                let pm = r.se.map_or(String::new(), |se| format!(" ± {se:.2}"));
-                format!("{:.2}{pm} over {} draws", r.value, r.draws)
-            });
-            let card = card_ratio.map_or(String::new(), |r| format!(" · card {r:.2}"));
-            let learned =
-                snap.is_none_or(|s| s.config.closure == crate::experiment::ClosureMode::Learned);
-            ui.label(
-                RichText::new(if learned {
-                    format!("spread/skill {live}{card}")
-                } else {
-                    "no learned closure: nothing to score".into()
-                })
-                .small(),
-            );
-            let p_z = h.last().and_then(|s| s.p_z);
-            if let Some([closure, truth]) = p_z {
-                ui.label(
-                    RichText::new(format!(
-                        "enstrophy drain P_Z: closure {closure:.1} · true Π {truth:.1}"
-                    ))
-                    .small(),
-                )
-                .on_hover_text(
-                    "P_Z = −⟨Π ω̄⟩, the subgrid term's share of the resolved enstrophy \
-                     tendency (negative: a drain to the unresolved scales), of the closure on \
-                     the LES run with it and of the true Π on the filtered DNS",
-                );
-            }
+            let p_z = closure_readouts(ui, h, snap, card_ratio);
             plot("closure", "t [s]", "log₁₀ D_Fro")
-                .height(height - if p_z.is_some() { 62.0 } else { 44.0 })
+                .height(height - if p_z { 62.0 } else { 44.0 })
                 .link_axis(link, [true, false])
                 .show(ui, |p| draw(p, PlotId::Closure));
         });
@@ -294,4 +266,45 @@ pub fn plots_ui(
             });
         });
     });
+}
+
+/// The closure column's readouts: the live spread/skill (with the card's a-priori ratio)
+/// and, in the subgrid flow, the enstrophy drain of closure and truth. Returns whether the
+/// drain line is shown.
+fn closure_readouts(
+    ui: &mut egui::Ui,
+    h: &History,
+    snap: Option<&Snapshot>,
+    card_ratio: Option<f64>,
+) -> bool {
+    let live = snap.and_then(|s| s.spread_skill).map_or("—".into(), |r| {
+        let pm = r.se.map_or(String::new(), |se| format!(" ± {se:.2}"));
+        format!("{:.2}{pm} over {} draws", r.value, r.draws)
+    });
+    let card = card_ratio.map_or(String::new(), |r| format!(" · card {r:.2}"));
+    let learned = snap.is_none_or(|s| s.config.closure == crate::experiment::ClosureMode::Learned);
+    ui.label(
+        RichText::new(if learned {
+            format!("spread/skill {live}{card}")
+        } else {
+            "no learned closure: nothing to score".into()
+        })
+        .small(),
+    );
+    let p_z = h.last().and_then(|s| s.p_z);
+    let shown = p_z.is_some();
+    if let Some([closure, truth]) = p_z {
+        ui.label(
+            RichText::new(format!(
+                "enstrophy drain P_Z: closure {closure:.1} · true Π {truth:.1}"
+            ))
+            .small(),
+        )
+        .on_hover_text(
+            "P_Z = −⟨Π ω̄⟩, the subgrid term's share of the resolved enstrophy \
+             tendency (negative: a drain to the unresolved scales), of the closure on \
+             the LES run with it and of the true Π on the filtered DNS",
+        );
+    }
+    shown
 }
