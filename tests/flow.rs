@@ -436,3 +436,34 @@ fn a_smaller_student_is_distilled_into_its_own_shape() {
     let replaced = shipped.with_flow(part, net);
     assert_eq!(count(&replaced), (0, before.1, 0, before.3));
 }
+
+/// The about window's lines of every shipped model with a flow generator name that
+/// generator's shape and teacher: the smaller G and H students (16 channels, one layer
+/// per pipeline) and the teacher-shaped subgrid ones.
+#[test]
+fn shipped_models_describe_their_flow_generator() {
+    let dev = Device::flex();
+    let mut seen = 0;
+    for (label, m) in closure_lab::experiment::LearnedModel::shipped(&dev) {
+        let m = m.unwrap();
+        if !m.has_flow() {
+            continue;
+        }
+        seen += 1;
+        let lines = m.card_lines();
+        let flow = lines
+            .iter()
+            .find(|l| l.starts_with("one-step generator"))
+            .unwrap_or_else(|| panic!("{label}: {lines:?}"));
+        assert!(flow.contains("heun-karras6"), "{label}: {flow}");
+        if m.published().is_some() {
+            assert!(
+                flow.contains("16 channels, 1 Fourier layer in the noisy-sample pipeline and 1"),
+                "{label}: {flow}"
+            );
+        } else {
+            assert!(flow.contains("20 channels"), "{label}: {flow}");
+        }
+    }
+    assert!(seen >= 5, "{seen} shipped models with a flow generator");
+}

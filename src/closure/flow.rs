@@ -41,6 +41,27 @@ pub struct FlowPart {
     pub training: TrainingInfo,
 }
 
+impl FlowPart {
+    /// One line for a reader: the generator's shape and how it was distilled.
+    pub fn describe(&self) -> String {
+        let n = &self.net;
+        let layers = n.x_layers.unwrap_or(n.layers);
+        let t = &self.training;
+        format!(
+            "one-step generator (flow-1/flow-2): {} channels, {} Fourier layer{} in the \
+             noisy-sample pipeline and {} in the ω and sensor ones, distilled from the {} \
+             sampler ({} epochs; one-step draw vs teacher, relative L2 {:.3})",
+            n.width,
+            layers,
+            if layers == 1 { "" } else { "s" },
+            n.layers,
+            self.teacher,
+            t.epochs,
+            t.final_val_d_fro
+        )
+    }
+}
+
 /// Step counts a flow generator is offered at (it is trained at the points of 1 and 2).
 pub const FLOW_STEPS: std::ops::RangeInclusive<usize> = 1..=2;
 

@@ -107,6 +107,19 @@ impl LearnedModel {
 
     /// What the model's card says, in a few lines (the app's "about" window).
     pub fn card_lines(&self) -> Vec<String> {
+        let mut lines = self.training_lines();
+        let flow = match self {
+            LearnedModel::Published(m) => &m.card.flow,
+            LearnedModel::Subgrid(m) => &m.card.flow,
+        };
+        if let Some(f) = flow {
+            lines.push(f.describe());
+        }
+        lines
+    }
+
+    /// The card's name, inputs, training and spread inflation.
+    fn training_lines(&self) -> Vec<String> {
         match self {
             LearnedModel::Published(m) => {
                 let t = &m.card.training;
