@@ -5,14 +5,14 @@ use std::io::Write;
 use std::path::Path;
 
 /// The folder a file will be written into (`.` for a bare file name).
-pub fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
 }
 
 /// Move a finished temporary file into place (world-readable, like a normal file).
-pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
+pub(crate) fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
     tmp.persist(path).map_err(|e| e.error)?;
     #[cfg(unix)]
     {
@@ -23,7 +23,7 @@ pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()>
 }
 
 /// Write `data` to `path` atomically.
-pub fn write_bytes(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_bytes(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(parent_dir(path))?;
     tmp.write_all(data)?;
     tmp.flush()?;
@@ -32,7 +32,7 @@ pub fn write_bytes(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 /// Whether two paths name the same file: the same device and inode when both exist,
 /// else the same absolute path.
-pub fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -48,7 +48,7 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Check, before any work, that a file can be written at `path`: it is not a folder and
 /// its folder exists and takes a new file (one is made there and removed at once).
-pub fn check_writable(path: &Path) -> Result<(), String> {
+pub(crate) fn check_writable(path: &Path) -> Result<(), String> {
     if path.is_dir() {
         return Err(format!("{} is a folder, not a file name", path.display()));
     }

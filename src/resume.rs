@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 /// The first setting in which two JSON values differ, as `name: old → new`.
-pub fn first_difference(old: &Value, new: &Value, path: &str) -> Option<String> {
+pub(crate) fn first_difference(old: &Value, new: &Value, path: &str) -> Option<String> {
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, va) in a {
@@ -79,7 +79,7 @@ pub fn record(path: &Path, settings: &Value) -> Result<(), String> {
 }
 
 /// [`check`], then [`record`]: for jobs whose folder exists from the start.
-pub fn check_or_record(path: &Path, settings: &Value) -> Result<(), String> {
+pub(crate) fn check_or_record(path: &Path, settings: &Value) -> Result<(), String> {
     check(path, settings)?;
     record(path, settings)
 }
@@ -88,7 +88,7 @@ pub fn check_or_record(path: &Path, settings: &Value) -> Result<(), String> {
 /// its first 64 KiB (an HDF5 file's header and index) and of 16 blocks of 4 KiB spread
 /// evenly over the rest. A file replaced or rewritten under the same path changes it
 /// (almost surely); reading it costs at most 128 KiB.
-pub fn fingerprint(path: &Path) -> Result<String, String> {
+pub(crate) fn fingerprint(path: &Path) -> Result<String, String> {
     use std::io::{Read, Seek, SeekFrom};
     let err = |e: std::io::Error| format!("{}: {e}", path.display());
     let mut f = std::fs::File::open(path).map_err(err)?;
@@ -113,7 +113,7 @@ pub fn fingerprint(path: &Path) -> Result<String, String> {
 /// folder of another job is refused with the first setting that differs; one this
 /// program did not make (no `spec.json` but other files) is refused too — it is not ours
 /// to fill or delete.
-pub fn open_parts(out: &Path, settings: &Value) -> Result<std::path::PathBuf, String> {
+pub(crate) fn open_parts(out: &Path, settings: &Value) -> Result<std::path::PathBuf, String> {
     let dir = std::path::PathBuf::from(format!("{}.parts", out.display()));
     let spec = dir.join("spec.json");
     if dir.exists() && !spec.exists() {
@@ -137,7 +137,7 @@ pub fn open_parts(out: &Path, settings: &Value) -> Result<std::path::PathBuf, St
 
 /// Remove a finished job's part files and its `spec.json`, then the folder if that
 /// leaves it empty: anything else in it stays.
-pub fn remove_parts(dir: &Path, parts: impl IntoIterator<Item = std::path::PathBuf>) {
+pub(crate) fn remove_parts(dir: &Path, parts: impl IntoIterator<Item = std::path::PathBuf>) {
     for p in parts {
         let _ = std::fs::remove_file(p);
     }

@@ -58,11 +58,11 @@ impl Automation {
         }
     }
 
-    pub fn set_failure_slot(&mut self, slot: FailureSlot) {
+    pub(crate) fn set_failure_slot(&mut self, slot: FailureSlot) {
         self.failure = slot;
     }
 
-    pub fn active(&self) -> bool {
+    pub(crate) fn active(&self) -> bool {
         self.screenshot.is_some() || self.bench.is_some()
     }
 
@@ -179,7 +179,7 @@ impl Automation {
     }
 
     /// A scripted run cannot go on (e.g. the experiment failed to start).
-    pub fn abort(&mut self, ctx: &egui::Context, why: &str) {
+    pub(crate) fn abort(&mut self, ctx: &egui::Context, why: &str) {
         if self.active() {
             self.fail(why.to_string());
             self.screenshot = None;

@@ -45,7 +45,7 @@ pub struct Compute {
 
 impl Compute {
     /// Use eframe's renderer: shader colour maps, and its device for burn.
-    pub fn attach(&mut self, rs: &eframe::egui_wgpu::RenderState) {
+    pub(crate) fn attach(&mut self, rs: &eframe::egui_wgpu::RenderState) {
         self.shader = true;
         self.real_gpu = !matches!(
             rs.adapter.get_info().device_type,
@@ -60,12 +60,12 @@ impl Compute {
     }
 
     /// Whether a wgpu device is there to offer "GPU" at all.
-    pub fn has_wgpu(&self) -> bool {
+    pub(crate) fn has_wgpu(&self) -> bool {
         self.setup.is_some()
     }
 
     /// Whether the closure should run on the GPU with `backend` on this adapter.
-    pub fn wants_gpu(&self, backend: Backend) -> bool {
+    pub(crate) fn wants_gpu(&self, backend: Backend) -> bool {
         match backend {
             Backend::Cpu => false,
             Backend::Auto => self.real_gpu,
@@ -108,7 +108,7 @@ impl Compute {
     }
 
     /// Only the note changes: the CPU models stay (start-up on a software adapter).
-    pub fn refresh_note(&mut self, backend: Backend) {
+    pub(crate) fn refresh_note(&mut self, backend: Backend) {
         self.device_note = self.device(backend).1;
     }
 
@@ -148,7 +148,7 @@ impl Compute {
         }
     }
 
-    pub fn loading(&self) -> bool {
+    pub(crate) fn loading(&self) -> bool {
         self.loading.is_some()
     }
 
@@ -178,12 +178,12 @@ impl Compute {
     }
 
     /// The chosen model of a published case, when it is one (for its card).
-    pub fn model_for(&self, case: Case, choice: &ModelId) -> Option<&ClosureModel> {
+    pub(crate) fn model_for(&self, case: Case, choice: &ModelId) -> Option<&ClosureModel> {
         self.pick_in(Slot::Case(case), choice, None)?.1.published()
     }
 
     /// The models of `slot`, shipped first.
-    pub fn choices(&self, slot: Slot) -> Vec<ModelId> {
+    pub(crate) fn choices(&self, slot: Slot) -> Vec<ModelId> {
         self.models
             .iter()
             .filter(|(_, m)| slot_of(m) == slot)
@@ -192,7 +192,7 @@ impl Compute {
     }
 
     /// Load these model files too from now on (the files the stored settings chose).
-    pub fn remember<'a>(&mut self, files: impl IntoIterator<Item = &'a std::path::Path>) {
+    pub(crate) fn remember<'a>(&mut self, files: impl IntoIterator<Item = &'a std::path::Path>) {
         for f in files {
             if !self.files.iter().any(|g| g == f) {
                 self.files.push(f.to_path_buf());
@@ -206,7 +206,7 @@ impl Compute {
 
     /// Ask for a model file in a native dialog (on its own thread; [`Self::poll_open`]
     /// takes the answer).
-    pub fn open_dialog(&mut self) -> Result<(), String> {
+    pub(crate) fn open_dialog(&mut self) -> Result<(), String> {
         if self.picked.is_some() {
             return Err("a file dialog is already open; finish it first".into());
         }
@@ -231,7 +231,10 @@ impl Compute {
 
     /// The dialog's answer, once: Some(Ok(id)) when a model was opened, Some(Err) with
     /// the reason when not.
-    pub fn poll_open(&mut self, backend: Backend) -> Option<Result<(Slot, ModelId), String>> {
+    pub(crate) fn poll_open(
+        &mut self,
+        backend: Backend,
+    ) -> Option<Result<(Slot, ModelId), String>> {
         let answer = self.picked.as_ref()?.try_recv().ok()?;
         self.picked = None;
         Some(match answer {

@@ -31,7 +31,11 @@ pub struct ControlsContext<'a> {
 pub const WARN: Color32 = Color32::from_rgb(200, 140, 0);
 
 /// Draw the controls; returns the commands the user gave.
-pub fn controls_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext) -> Vec<Command> {
+pub(crate) fn controls_ui(
+    ui: &mut egui::Ui,
+    s: &mut Settings,
+    cx: &ControlsContext,
+) -> Vec<Command> {
     let before = s.clone();
     let mut out = Vec::new();
     header_ui(ui, s, cx);

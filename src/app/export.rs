@@ -53,14 +53,14 @@ impl Default for Exporter {
 }
 
 /// An egui image as an RGBA buffer.
-pub fn to_rgba(img: &egui::ColorImage) -> Option<RgbaImage> {
+pub(crate) fn to_rgba(img: &egui::ColorImage) -> Option<RgbaImage> {
     let [w, h] = img.size;
     let px: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
     RgbaImage::from_raw(w as u32, h as u32, px)
 }
 
 /// An RGBA buffer as an egui image (for the clipboard).
-pub fn to_color_image(img: &RgbaImage) -> egui::ColorImage {
+pub(crate) fn to_color_image(img: &RgbaImage) -> egui::ColorImage {
     egui::ColorImage::from_rgba_unmultiplied(
         [img.width() as usize, img.height() as usize],
         img.as_raw(),
@@ -91,7 +91,7 @@ impl Exporter {
     }
 
     /// Save `text` (an experiment spec) as `name`, like [`Self::save`].
-    pub fn save_text(&self, text: String, name: &str, dir: &str, dialog: bool) {
+    pub(crate) fn save_text(&self, text: String, name: &str, dir: &str, dialog: bool) {
         let file = FileKind {
             title: "Save experiment",
             filter: ("experiment spec (TOML)", "toml"),
@@ -164,7 +164,7 @@ impl Exporter {
 
     /// Ask for an experiment spec to open in a native dialog on a worker thread; the
     /// answer arrives through [`Self::take_opened`].
-    pub fn open_dialog(&self) {
+    pub(crate) fn open_dialog(&self) {
         if self.dialog_open.swap(true, Ordering::SeqCst) {
             let _ = self
                 .tx
@@ -201,13 +201,13 @@ impl Exporter {
     }
 
     /// A spec file picked in the open dialog, once.
-    pub fn take_opened(&self) -> Option<PathBuf> {
+    pub(crate) fn take_opened(&self) -> Option<PathBuf> {
         self.open_rx.try_recv().ok()
     }
 
     /// Ask the integration for a picture of the whole window; it arrives in a later frame
     /// ([`Exporter::take_window_shot`]).
-    pub fn request_window_shot(&self, ctx: &egui::Context) {
+    pub(crate) fn request_window_shot(&self, ctx: &egui::Context) {
         let tx = self.shot_tx.clone();
         let tx_msg = self.tx.clone();
         let ctx2 = ctx.clone();
@@ -225,7 +225,7 @@ impl Exporter {
     }
 
     /// A window screenshot that has arrived, if any.
-    pub fn take_window_shot(&self) -> Option<RgbaImage> {
+    pub(crate) fn take_window_shot(&self) -> Option<RgbaImage> {
         self.shot_rx.try_recv().ok()
     }
 
@@ -234,7 +234,7 @@ impl Exporter {
         self.rx.try_iter().collect()
     }
 
-    pub fn dialog_open(&self) -> bool {
+    pub(crate) fn dialog_open(&self) -> bool {
         self.dialog_open.load(Ordering::SeqCst)
     }
 }

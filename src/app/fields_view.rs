@@ -23,7 +23,7 @@ pub struct FieldsView {
 
 impl FieldsView {
     /// Forget the frozen range (a new experiment, or "lock" pressed again).
-    pub fn unlock(&mut self) {
+    pub(crate) fn unlock(&mut self) {
         self.locked = None;
     }
 
@@ -73,7 +73,7 @@ impl FieldsView {
         crate::render::panel::panel_image(p.field, p.n, p.range, p.cmap, s.export_scale, &title).0
     }
 
-    pub fn ui(
+    pub(crate) fn ui(
         &mut self,
         ui: &mut egui::Ui,
         snap: Option<&Snapshot>,

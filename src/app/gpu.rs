@@ -16,7 +16,7 @@ pub struct GpuFields {
 
 impl GpuFields {
     /// Compile the shader for eframe's render target and register the resources.
-    pub fn register(rs: &egui_wgpu::RenderState) {
+    pub(crate) fn register(rs: &egui_wgpu::RenderState) {
         let pipe = ColormapPipeline::new(&rs.device, rs.target_format);
         rs.renderer.write().callback_resources.insert(GpuFields {
             pipe,

@@ -33,20 +33,20 @@ pub struct AppOptions {
 
 impl AppOptions {
     /// Screenshot and benchmark runs: automated, from default settings, never persisted.
-    pub fn automated(&self) -> bool {
+    pub(crate) fn automated(&self) -> bool {
         self.screenshot.is_some() || self.bench_frames.is_some()
     }
 }
 
 /// Whether a display server is reachable (X11 or Wayland).
-pub fn display_available() -> bool {
+pub(crate) fn display_available() -> bool {
     std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
 }
 
 /// Called once at start-up by the CLI. The windowing libraries complain on every start when `XDG_RUNTIME_DIR` is missing or
 /// not a private folder of this user; give them a private one for this process then.
-pub fn ensure_runtime_dir() -> Option<tempfile::TempDir> {
+pub(crate) fn ensure_runtime_dir() -> Option<tempfile::TempDir> {
     let ok = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .is_some_and(|p| {

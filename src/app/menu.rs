@@ -17,7 +17,7 @@ fn command_entries(ui: &mut egui::Ui, commands: &[Command], out: &mut Vec<Comman
     }
 }
 
-pub fn menu_ui(ui: &mut egui::Ui) -> Vec<Command> {
+pub(crate) fn menu_ui(ui: &mut egui::Ui) -> Vec<Command> {
     let mut out = Vec::new();
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {

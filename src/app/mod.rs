@@ -44,7 +44,8 @@ use session::Session;
 use settings::Settings;
 use windows::Windows;
 
-pub use launch::{AppOptions, display_available, ensure_runtime_dir, run};
+pub use launch::{AppOptions, run};
+pub(crate) use launch::{display_available, ensure_runtime_dir};
 
 /// The app state. Everything the user sets lives in [`Settings`] (persisted); the
 /// simulation lives on its own thread and is rebuilt from the settings.
@@ -126,7 +127,7 @@ impl ClosureLabApp {
 
     /// Use eframe's wgpu renderer: shader colour maps, and burn on the same device when
     /// the adapter is a real GPU (or when the user asks for it).
-    pub fn with_wgpu(mut self, rs: &eframe::egui_wgpu::RenderState) -> Self {
+    pub(crate) fn with_wgpu(mut self, rs: &eframe::egui_wgpu::RenderState) -> Self {
         gpu::GpuFields::register(rs);
         self.compute.attach(rs);
         if self.compute.wants_gpu(self.settings.backend) {
@@ -151,7 +152,7 @@ impl ClosureLabApp {
         &self.messages
     }
 
-    pub fn with_failure_slot(mut self, slot: FailureSlot) -> Self {
+    pub(crate) fn with_failure_slot(mut self, slot: FailureSlot) -> Self {
         self.automation.set_failure_slot(slot);
         self
     }

@@ -42,7 +42,7 @@ impl PanelTexture {
 /// shows the value under the cursor; right-click is free for a context menu).
 /// With `gpu`, the field is colour-mapped by the WGSL shader (paint callback) instead of
 /// a CPU-coloured texture.
-pub fn field_panel_ui(
+pub(crate) fn field_panel_ui(
     ui: &mut egui::Ui,
     tex: &mut PanelTexture,
     spec: &PanelSpec,
@@ -123,7 +123,7 @@ pub fn field_panel_ui(
 pub const COLORBAR_FONT: f32 = 11.0;
 
 /// Width a colorbar of `range` takes: the bar and its widest label.
-pub fn colorbar_width(ui: &egui::Ui, range: Range) -> f32 {
+pub(crate) fn colorbar_width(ui: &egui::Ui, range: Range) -> f32 {
     let font = egui::FontId::proportional(COLORBAR_FONT);
     let widest = tick_labels(range)
         .into_iter()
@@ -134,7 +134,7 @@ pub fn colorbar_width(ui: &egui::Ui, range: Range) -> f32 {
 
 /// A vertical colorbar with its tick values (five when it is tall enough, else three),
 /// as wide as its labels need.
-pub fn colorbar_ui(ui: &mut egui::Ui, range: Range, cmap: Colormap, height: f32) {
+pub(crate) fn colorbar_ui(ui: &mut egui::Ui, range: Range, cmap: Colormap, height: f32) {
     let width = colorbar_width(ui, range);
     let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
     let painter = ui.painter_at(rect);

@@ -167,7 +167,7 @@ fn key(ui: &mut egui::Ui, colour: Color32, name: &str, dashed: bool) {
 
 /// `card_ratio`: the learned model's a-priori spread/skill at this density and sampler
 /// from its card; `show_held` is the setting the closure plot's checkbox edits.
-pub fn plots_ui(
+pub(crate) fn plots_ui(
     ui: &mut egui::Ui,
     h: &History,
     snap: Option<&Snapshot>,

@@ -108,7 +108,7 @@ impl Session {
     }
 
     /// Apply changed settings (live where possible).
-    pub fn configure(&mut self, settings: &Settings, compute: &Compute) {
+    pub(crate) fn configure(&mut self, settings: &Settings, compute: &Compute) {
         self.send(RunnerCommand::Configure(Self::launch(settings, compute)));
     }
 }

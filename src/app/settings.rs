@@ -328,7 +328,7 @@ impl Settings {
         }
     }
 
-    pub fn sanitize(&mut self) {
+    pub(crate) fn sanitize(&mut self) {
         self.experiment = self.experiment.sanitized();
         self.steps_per_second = limits::STEPS_PER_SECOND.clamp(self.steps_per_second);
         self.record_every = limits::RECORD_EVERY.clamp(self.record_every);

@@ -17,7 +17,7 @@ pub struct Rates {
     pub steps_per_s: f32,
 }
 
-pub fn status_ui(
+pub(crate) fn status_ui(
     ui: &mut egui::Ui,
     snap: Option<&Snapshot>,
     history: &History,

@@ -15,7 +15,7 @@ pub struct Windows {
 }
 
 impl Windows {
-    pub fn ui(&mut self, ctx: &egui::Context, models: &[Named]) {
+    pub(crate) fn ui(&mut self, ctx: &egui::Context, models: &[Named]) {
         egui::Window::new("Keyboard shortcuts")
             .open(&mut self.shortcuts)
             .show(ctx, |ui| {

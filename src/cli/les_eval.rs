@@ -117,7 +117,10 @@ pub struct LesEvalArgs {
 
 /// Refuse latent memories that are not times, or that a sampler without a latent would
 /// ignore.
-pub fn check_memory(memory: &[f64], sampler: &crate::closure::eval::SamplerSetting) -> Result<()> {
+pub(crate) fn check_memory(
+    memory: &[f64],
+    sampler: &crate::closure::eval::SamplerSetting,
+) -> Result<()> {
     if memory.is_empty() || memory.len() > 8 {
         anyhow::bail!("--latent-memory takes 1…8 correlation times");
     }
@@ -136,7 +139,7 @@ pub fn check_memory(memory: &[f64], sampler: &crate::closure::eval::SamplerSetti
 /// The learned closures of `les-eval`/`les-forecast`: each model, and with `drain_mean`
 /// also each stochastic one's variants tied to it, one per `ties` (`replace`: instead of
 /// the plain one).
-pub fn learned_closures(
+pub(crate) fn learned_closures(
     models: &[PathBuf],
     drain_mean: Option<&std::path::Path>,
     ties: &[MeanTie],
@@ -246,7 +249,7 @@ impl LesEvalArgs {
     }
 }
 
-pub fn les_eval(a: LesEvalArgs) -> Result<()> {
+pub(crate) fn les_eval(a: LesEvalArgs) -> Result<()> {
     {
         let models: Vec<&std::path::Path> = a
             .model

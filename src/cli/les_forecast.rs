@@ -67,7 +67,7 @@ pub struct LesForecastArgs {
     pub tie: crate::les::learn::drain::MeanTie,
 }
 
-pub fn les_forecast(a: LesForecastArgs) -> Result<()> {
+pub(crate) fn les_forecast(a: LesForecastArgs) -> Result<()> {
     let outs: Vec<&std::path::Path> = a.json.iter().chain(&a.plot).map(|p| p.as_path()).collect();
     let ins: Vec<&std::path::Path> = std::iter::once(a.model.as_path())
         .chain(a.drain_mean.as_deref())

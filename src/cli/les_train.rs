@@ -56,7 +56,7 @@ pub struct LesTrainArgs {
     pub out: PathBuf,
 }
 
-pub fn les_train(a: LesTrainArgs) -> Result<()> {
+pub(crate) fn les_train(a: LesTrainArgs) -> Result<()> {
     let data: Vec<&std::path::Path> = a.data.iter().map(|p| p.as_path()).collect();
     let mean: Vec<&std::path::Path> = a.mean.iter().map(|p| p.as_path()).collect();
     super::refuse_overwriting_inputs(&data, &mean, &[], &[&a.out])?;
@@ -148,7 +148,7 @@ pub struct LesAprioriArgs {
     pub fit_inflation: bool,
 }
 
-pub fn les_apriori(a: LesAprioriArgs) -> Result<()> {
+pub(crate) fn les_apriori(a: LesAprioriArgs) -> Result<()> {
     use crate::les::learn::apriori::apriori;
     use crate::les::learn::model::LesModel;
     {

@@ -91,7 +91,7 @@ pub fn read_field(path: &Path) -> Result<(usize, Vec<f64>)> {
 const MAX_ABS: f64 = 1e150;
 
 /// Write an N×N float64 field atomically (temporary file in the same folder, then rename).
-pub fn write_field(path: &Path, n: usize, data: &[f64]) -> Result<()> {
+pub(crate) fn write_field(path: &Path, n: usize, data: &[f64]) -> Result<()> {
     let dir = crate::atomic::parent_dir(path);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;

@@ -33,7 +33,7 @@ pub struct FromFile(Vec<(String, String)>);
 
 impl FromFile {
     /// `message` with the file and line of each flag it names that came from the file.
-    pub fn locate(&self, message: &str) -> String {
+    pub(crate) fn locate(&self, message: &str) -> String {
         let named: Vec<String> = self
             .0
             .iter()
@@ -56,7 +56,7 @@ impl FromFile {
 /// The command line with the settings of `--config F` (if given) put in front of the
 /// flags the user typed, so the typed ones win, and where each came from. Returns the
 /// command line unchanged when there is no `--config`.
-pub fn merged_args(args: Vec<OsString>) -> Result<(Vec<OsString>, FromFile)> {
+pub(crate) fn merged_args(args: Vec<OsString>) -> Result<(Vec<OsString>, FromFile)> {
     let cmd = Cli::command();
     // a first, lenient look: which command, which file, which flags were typed
     let loose = cmd
@@ -147,12 +147,12 @@ pub fn merged_args(args: Vec<OsString>) -> Result<(Vec<OsString>, FromFile)> {
 
 /// `cli` with no argument or subcommand required, so `--print-config` lists a command's
 /// settings before they are all given.
-pub fn lenient(cli: clap::Command) -> clap::Command {
+pub(crate) fn lenient(cli: clap::Command) -> clap::Command {
     cli.mut_subcommands(|c| c.subcommand_required(false).mut_args(|a| a.required(false)))
 }
 
 /// The names of the innermost (sub)command given (`["bench", "closure"]`) and its matches.
-pub fn innermost(m: &ArgMatches) -> (Vec<String>, &ArgMatches) {
+pub(crate) fn innermost(m: &ArgMatches) -> (Vec<String>, &ArgMatches) {
     let mut path = Vec::new();
     let mut at = m;
     while let Some((name, sub)) = at.subcommand() {
@@ -371,7 +371,7 @@ pub use crate::experiment::spec::provenance;
 
 /// The outputs of a command (the values of its output flags), to be listed once it ran:
 /// those that exist then.
-pub fn outputs_of(
+pub(crate) fn outputs_of(
     cli: &clap::Command,
     path: &[String],
     matches: &ArgMatches,
@@ -406,7 +406,7 @@ fn outputs(cli: &clap::Command, path: &[String], matches: &ArgMatches) -> Vec<Pa
 /// Leave the resolved spec with each output: inside an HDF5 file (attribute `spec`) and
 /// a model card (field `spec`), as `OUT.spec.toml` beside anything else (a folder gets
 /// `spec.toml` inside).
-pub fn stamp(outputs: &[PathBuf], spec: &str) -> Result<()> {
+pub(crate) fn stamp(outputs: &[PathBuf], spec: &str) -> Result<()> {
     for out in outputs {
         let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
         if out.is_dir() {

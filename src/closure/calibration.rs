@@ -23,7 +23,7 @@ pub fn ensemble_mean(members: &[Vec<f64>]) -> Vec<f64> {
 }
 
 /// Per-pixel standard deviation over the members (unbiased, M − 1).
-pub fn ensemble_std(members: &[Vec<f64>]) -> Vec<f64> {
+pub(crate) fn ensemble_std(members: &[Vec<f64>]) -> Vec<f64> {
     let mean = ensemble_mean(members);
     let k = members.len().max(2) as f64;
     (0..mean.len())
@@ -118,7 +118,7 @@ pub struct Calibration {
 }
 
 /// Average per-state scores.
-pub fn average(states: &[StateScores]) -> Calibration {
+pub(crate) fn average(states: &[StateScores]) -> Calibration {
     let k = states.len().max(1) as f64;
     let sum = |f: fn(&StateScores) -> f64| states.iter().map(f).sum::<f64>() / k;
     let (d_fro_mean, spread) = (sum(|s| s.d_fro_mean), sum(|s| s.spread));
@@ -151,7 +151,7 @@ pub fn deviation_spectra(grid: &Grid, members: &[Vec<f64>], truth: &[f64]) -> (V
 }
 
 /// Add one state's [`deviation_spectra`] to running sums (spread, error).
-pub fn add_deviation_spectra(
+pub(crate) fn add_deviation_spectra(
     sums: &mut (Vec<f64>, Vec<f64>),
     grid: &Grid,
     members: &[Vec<f64>],
@@ -251,7 +251,7 @@ impl EnsembleScores {
         "M | D_Fro (member) | D_Fro (mean) | spread | spread/skill | CRPS | spectrum worst";
 
     /// The scores as Markdown cells (`–` where an ensemble score has no value).
-    pub fn cells(&self) -> String {
+    pub(crate) fn cells(&self) -> String {
         let opt = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |v| format!("{v:.d$}"));
         format!(
             "{} | {:.4} | {:.4} | {} | {} | {:.4} | {}",
@@ -266,7 +266,7 @@ impl EnsembleScores {
     }
 
     /// Add the spread-spectrum ratio of summed [`deviation_spectra`] (spread, error).
-    pub fn with_spectra(mut self, (spread, error): &(Vec<f64>, Vec<f64>)) -> Self {
+    pub(crate) fn with_spectra(mut self, (spread, error): &(Vec<f64>, Vec<f64>)) -> Self {
         let (ratio, worst) = spectrum_ratio(spread, error);
         self.spectrum_ratio = ratio
             .into_iter()

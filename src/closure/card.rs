@@ -198,7 +198,7 @@ impl<K: CardPart> Card<K> {
     }
 
     /// Write the card beside `weights` (checked; atomically) and say where.
-    pub fn write_beside(&self, weights: &Path) -> Result<PathBuf, String> {
+    pub(crate) fn write_beside(&self, weights: &Path) -> Result<PathBuf, String> {
         self.validate()?;
         let path = weights.with_extension("json");
         let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
@@ -209,7 +209,7 @@ impl<K: CardPart> Card<K> {
 
     /// Write the card beside `weights` with `table` in place of the table of its
     /// sampler kind and steps (the others kept).
-    pub fn write_with_inflation(
+    pub(crate) fn write_with_inflation(
         &self,
         weights: &Path,
         table: Inflation,
@@ -234,7 +234,7 @@ pub struct PublishedPart {
 
 impl PublishedPart {
     /// Density classes the network is conditioned on (0: trained at one density).
-    pub fn density_classes(&self) -> usize {
+    pub(crate) fn density_classes(&self) -> usize {
         if self.inputs.density_scale.is_some() {
             DENSITIES.len()
         } else {

@@ -19,7 +19,7 @@ use super::model::ClosureError;
 /// (network noise) is seeded and the host generator (shuffles, diffusion times) returned,
 /// both functions of the two numbers alone, so a run resumed at an epoch draws what a run
 /// straight through draws there.
-pub fn epoch_streams(
+pub(crate) fn epoch_streams(
     device: &burn::tensor::Device,
     seed: u64,
     epoch: usize,
@@ -72,7 +72,7 @@ pub fn read<S: DeserializeOwned>(
 impl<S> Saved<S> {
     /// `fresh` with the saved optimiser state loaded into it (a checkpoint without one
     /// resumes with a fresh optimiser).
-    pub fn optimizer(
+    pub(crate) fn optimizer(
         &mut self,
         fresh: ModuleOptimizer,
         dir: &Path,

@@ -41,7 +41,7 @@ impl DataSpec {
     }
 
     /// Solver steps per trajectory.
-    pub fn steps_per_trajectory(&self) -> u64 {
+    pub(crate) fn steps_per_trajectory(&self) -> u64 {
         (self.t_end / self.params.dt).round() as u64 + 1
     }
 
@@ -126,7 +126,7 @@ impl super::parts::Part for Trajectory {
 }
 
 /// Simulate trajectory `k`; `progress` is bumped by the number of steps taken.
-pub fn simulate_trajectory(
+pub(crate) fn simulate_trajectory(
     spec: &DataSpec,
     k: usize,
     progress: &AtomicU64,

@@ -41,7 +41,7 @@ pub fn burn_device(
 
 /// burn on a wgpu device of its own (no window): the default adapter, requested like the
 /// app's. For benchmarks and checks; on these machines the adapter is Mesa's lavapipe.
-pub fn headless_burn_wgpu() -> Result<(burn::tensor::Device, String), String> {
+pub(crate) fn headless_burn_wgpu() -> Result<(burn::tensor::Device, String), String> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
         .map_err(|e| format!("no wgpu adapter ({e})"))?;

@@ -298,7 +298,7 @@ pub struct Job<'a> {
 
 /// The resume manifest of a distillation: every setting but the epoch count, and the
 /// content of the teacher and data files.
-pub fn resume_settings(cfg: &DistillConfig) -> Result<serde_json::Value, ClosureError> {
+pub(crate) fn resume_settings(cfg: &DistillConfig) -> Result<serde_json::Value, ClosureError> {
     let mut settings = serde_json::to_value(cfg).map_err(|e| ClosureError::Card(e.to_string()))?;
     if let serde_json::Value::Object(m) = &mut settings {
         m.remove("epochs");
@@ -317,7 +317,7 @@ pub fn resume_settings(cfg: &DistillConfig) -> Result<serde_json::Value, Closure
 /// Train (or resume, in `dir`) the student of `teacher_net` (whose architecture is
 /// `teacher_cfg`) on `job`: the teacher's architecture started from its weights, or the
 /// smaller `cfg.student` from random weights. Returns the EMA weights and the card part.
-pub fn train_student(
+pub(crate) fn train_student(
     cfg: &DistillConfig,
     teacher_net: &ScoreNet,
     teacher_cfg: &ScoreNetConfig,

@@ -19,7 +19,7 @@ use super::sde::Schedule;
 /// The schedule a sampler runs for a model whose card may give a trained time range per
 /// score sampler: `schedule`'s rule and steps stretched onto that range (unchanged
 /// without one, or for a flow generator).
-pub fn schedule_in_range(
+pub(crate) fn schedule_in_range(
     ranges: Option<SampleRanges>,
     sampler: Sampler,
     schedule: &Schedule,

@@ -46,7 +46,7 @@ pub struct SamplerSetting {
 
 impl SamplerSetting {
     /// The schedule a flow generator's `steps` are carried in (only the count is used).
-    pub fn flow_schedule(steps: usize) -> Schedule {
+    pub(crate) fn flow_schedule(steps: usize) -> Schedule {
         Schedule::Uniform {
             t_max: 1.0,
             t_min: 0.0,
@@ -172,7 +172,7 @@ fn row(meta: RowMeta, states: &[(Vec<Vec<f64>>, &[f64])]) -> EvalRow {
 /// only" (the densified readings; zero without sensors) and the "structure-aware mean"
 /// (the deterministic part from ω plus the Fourier-interpolated sensor residual). Both
 /// are deterministic: one member, CRPS = mean absolute error.
-pub fn baseline_rows(
+pub(crate) fn baseline_rows(
     states: &[TestState],
     case: Case,
     n: usize,
@@ -252,7 +252,7 @@ pub fn baseline_rows(
 /// noise coloured with the same per-density shell amplitudes the model uses (no network).
 /// Whatever a diffusion model adds beyond this row comes from what it learned about the
 /// non-stationary, state-dependent part of the residual. None for other models.
-pub fn stationary_noise_row(
+pub(crate) fn stationary_noise_row(
     model: &ClosureModel,
     states: &[TestState],
     n: usize,
@@ -314,7 +314,7 @@ pub type Draws = Vec<(Vec<Vec<f64>>, Vec<f64>)>;
 
 /// `ensemble` members of `model` for every state on `grid` with `sensors`, each with its
 /// true closure on that grid; `done` is called after each state.
-pub fn draw_members(
+pub(crate) fn draw_members(
     model: &mut ClosureModel,
     states: &[TestState],
     grid: &Grid,
@@ -373,7 +373,7 @@ fn measure(grid: &Grid, draws: &Draws) -> ((Vec<f64>, Vec<f64>), f64, f64) {
 /// of `states` at every sensor density, then the factors from their summed spectra;
 /// `done` is called after each state and density. The model's tables are left as they
 /// were; the table comes back with what it did per density.
-pub fn fit_inflation(
+pub(crate) fn fit_inflation(
     model: &mut ClosureModel,
     states: &[TestState],
     grid: &Grid,
@@ -433,7 +433,7 @@ pub fn fit_inflation(
 /// Rows of a learned model on grid `n` with `s × s` sensors for each sampler setting,
 /// `ensemble` members per state (`s = 0`: no sensors, the model sees ω only).
 #[allow(clippy::too_many_arguments)]
-pub fn model_rows(
+pub(crate) fn model_rows(
     model: &mut ClosureModel,
     label: &str,
     states: &[TestState],

@@ -48,7 +48,7 @@ impl Plan {
     }
 
     /// The learning rate of `epoch` (0-based).
-    pub fn lr_at(&self, epoch: usize) -> f64 {
+    pub(crate) fn lr_at(&self, epoch: usize) -> f64 {
         self.lr * 0.5f64.powi((epoch / self.lr_halve_every.max(1)) as i32)
     }
 }
@@ -72,7 +72,7 @@ pub struct State {
 
 impl State {
     /// The last epoch's held-out score (NaN before the first).
-    pub fn last_score(&self) -> f64 {
+    pub(crate) fn last_score(&self) -> f64 {
         self.history.last().and_then(|h| h.2).unwrap_or(f64::NAN)
     }
 }

@@ -43,7 +43,7 @@ pub struct FlowPart {
 
 impl FlowPart {
     /// One line for a reader: the generator's shape and how it was distilled.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let n = &self.net;
         let layers = n.x_layers.unwrap_or(n.layers);
         let t = &self.training;
@@ -71,7 +71,7 @@ pub fn flow_weights_path(weights: &Path) -> PathBuf {
 }
 
 /// The flow generator's weights beside a model's weights file (the card names one).
-pub fn read_weights(weights: &Path) -> Result<Vec<u8>, ClosureError> {
+pub(crate) fn read_weights(weights: &Path) -> Result<Vec<u8>, ClosureError> {
     let path = flow_weights_path(weights);
     std::fs::read(&path).map_err(|e| {
         ClosureError::Weights(format!(
@@ -82,7 +82,7 @@ pub fn read_weights(weights: &Path) -> Result<Vec<u8>, ClosureError> {
 }
 
 /// Write a flow generator's weights (f16) beside a model's weights file, atomically.
-pub fn write_weights(weights: &Path, net: &ScoreNet) -> Result<(), ClosureError> {
+pub(crate) fn write_weights(weights: &Path, net: &ScoreNet) -> Result<(), ClosureError> {
     let path = flow_weights_path(weights);
     crate::atomic::write_bytes(&path, &super::weights::weights_to_bytes(net)?)
         .map_err(|e| ClosureError::Weights(format!("cannot write {} ({e})", path.display())))
@@ -97,7 +97,7 @@ pub fn decode(part: &FlowPart, bytes: &[u8], device: &Device) -> Result<ScoreNet
 
 /// The network a sampler evaluates: the score network for EM and Heun, the flow
 /// generator for [`super::sampler::Sampler::Flow`] (an error naming the model without one).
-pub fn network_for<'a>(
+pub(crate) fn network_for<'a>(
     sampler: super::sampler::Sampler,
     score: &'a ScoreNet,
     flow: Option<&'a ScoreNet>,

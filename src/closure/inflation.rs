@@ -117,7 +117,9 @@ pub fn insert_table(tables: &mut Vec<Inflation>, table: Inflation) {
 }
 
 /// A card's tables: a list, or one object as cards before per-sampler tables wrote it.
-pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Inflation>, D::Error> {
+pub(crate) fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Inflation>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Tables {
@@ -133,7 +135,7 @@ pub fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Inflati
 
 /// The factor of one shell from its summed error and spread spectra (1 where either is
 /// empty: nothing to measure).
-pub fn shell_factor(error: f64, spread: f64, members: usize) -> f64 {
+pub(crate) fn shell_factor(error: f64, spread: f64, members: usize) -> f64 {
     if !(error > 0.0 && spread > 0.0) || members < 2 {
         return 1.0;
     }

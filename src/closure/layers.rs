@@ -375,7 +375,7 @@ impl FnoPipelineConfig {
 
 /// `(x, y)` coordinate channels `[1, n, n, 2]`: `x_i = i/n`, `y_j = j/n` (periodic) or
 /// `i/(n−1)`, `j/(n−1)` (linspace).
-pub fn coordinates(n: usize, coords: Coords, device: &Device) -> Tensor<4> {
+pub(crate) fn coordinates(n: usize, coords: Coords, device: &Device) -> Tensor<4> {
     let span = match coords {
         Coords::Periodic => n as f64,
         Coords::Linspace => (n.max(2) - 1) as f64,

@@ -106,7 +106,7 @@ impl SampleRanges {
     }
 
     /// The range of a score sampler (a flow generator has none: it runs over t ∈ [0, 1]).
-    pub fn for_sampler(&self, sampler: Sampler) -> Option<[f64; 2]> {
+    pub(crate) fn for_sampler(&self, sampler: Sampler) -> Option<[f64; 2]> {
         match sampler {
             Sampler::EulerMaruyama => Some(self.em),
             Sampler::Heun => Some(self.heun),
@@ -127,7 +127,7 @@ pub struct Inputs {
 impl InputSpec {
     /// Index of density `s` in [`DENSITIES`] when the model is trained across densities
     /// and knows `s`.
-    pub fn density_class(&self, s: usize) -> Option<usize> {
+    pub(crate) fn density_class(&self, s: usize) -> Option<usize> {
         self.density_scale?;
         DENSITIES.iter().position(|&d| d == s)
     }
@@ -318,7 +318,7 @@ impl ClosureModel {
 
     /// The schedule a score sampler runs: `schedule`'s rule and steps stretched onto the
     /// card's range for that sampler (unchanged without one, or for a flow).
-    pub fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
+    pub(crate) fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
         super::draw::schedule_in_range(self.card.part.inputs.t_range, sampler, schedule)
     }
 

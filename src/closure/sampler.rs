@@ -59,7 +59,7 @@ impl Sampler {
 
     /// The step count a kind is offered at first: the published 10 (EM), 3 (Heun, 5
     /// evaluations), 1 (flow).
-    pub fn default_steps(&self) -> usize {
+    pub(crate) fn default_steps(&self) -> usize {
         match self {
             Sampler::EulerMaruyama => 10,
             Sampler::Heun => 3,
@@ -69,7 +69,7 @@ impl Sampler {
 
     /// Whether the update rule integrates the score of the VE SDE (EM, Heun) rather than
     /// a flow network's path (Flow).
-    pub fn uses_score(&self) -> bool {
+    pub(crate) fn uses_score(&self) -> bool {
         !matches!(self, Sampler::Flow)
     }
 }
@@ -107,7 +107,7 @@ pub fn sample(
 
 /// The score samplers from a given start `x ~ N(0, σ(T)²)` (the noise a distilled
 /// generator learns to map, [`super::flow`]). The Heun rule is deterministic given `x`.
-pub fn sample_from(
+pub(crate) fn sample_from(
     score: &mut impl ScoreFn,
     sde: VeSde,
     sampler: Sampler,
@@ -167,7 +167,7 @@ pub fn seeded<T>(device: &Device, key: u64, f: impl FnOnce() -> T) -> T {
 }
 
 /// A seed made of several parts (a run's seed, a stream, a step): splitmix64 over them.
-pub fn draw_key(parts: &[u64]) -> u64 {
+pub(crate) fn draw_key(parts: &[u64]) -> u64 {
     parts.iter().fold(0x9E37_79B9_7F4A_7C15u64, |h, &p| {
         let mut z = (h ^ p).wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -104,7 +104,7 @@ pub(super) fn train_densities(spec: &InputSpec, net: &ScoreNetConfig) -> Vec<usi
 /// Load trajectories `range` of `data` strided to `grid`, turned into samples by `spec`
 /// at each of `densities`. Also returns, per snapshot, (ω, true closure) in f64 for
 /// validation.
-pub fn load_samples(
+pub(crate) fn load_samples(
     data: &Path,
     range: std::ops::Range<usize>,
     grid: usize,

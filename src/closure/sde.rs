@@ -39,7 +39,7 @@ impl VeSde {
 
     /// Marginal variance `(σ^{2t} − 1) / (2 ln σ)` of a batch of times (the same formula
     /// as [`Self::marginal_std`], on tensors, differentiable).
-    pub fn marginal_var(&self, t: burn::tensor::Tensor<1>) -> burn::tensor::Tensor<1> {
+    pub(crate) fn marginal_var(&self, t: burn::tensor::Tensor<1>) -> burn::tensor::Tensor<1> {
         let s = self.sigma.ln();
         ((t * (2.0 * s)).exp() - 1.0).div_scalar(2.0 * s)
     }
@@ -78,7 +78,7 @@ impl Schedule {
     }
 
     /// The published ρ = 7 schedule from `t_max` down to 1e-3 in `steps` steps.
-    pub fn karras(t_max: f64, steps: usize) -> Self {
+    pub(crate) fn karras(t_max: f64, steps: usize) -> Self {
         Schedule::Karras {
             t_max,
             t_min: PUBLISHED_T_MIN,
@@ -88,7 +88,7 @@ impl Schedule {
     }
 
     /// The same rule and step count over `[t_min, t_max]` (ρ kept).
-    pub fn with_range(&self, t_max: f64, t_min: f64) -> Self {
+    pub(crate) fn with_range(&self, t_max: f64, t_min: f64) -> Self {
         match *self {
             Schedule::Uniform { steps, .. } => Schedule::Uniform {
                 t_max,

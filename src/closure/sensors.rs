@@ -53,7 +53,7 @@ pub enum SensorError {
 pub const DENSITIES: [usize; 5] = [0, 4, 8, 16, 32];
 
 /// How a density is written: "none" or "s×s".
-pub fn density_label(s: usize) -> String {
+pub(crate) fn density_label(s: usize) -> String {
     if s == 0 {
         "none".into()
     } else {

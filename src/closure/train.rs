@@ -142,7 +142,7 @@ fn io_err(p: &Path) -> impl Fn(std::io::Error) -> ClosureError + '_ {
 /// One optimisation step: the DSM loss of a batch, its gradients and an Adam step.
 /// Returns the updated network and the batch's loss.
 #[allow(clippy::too_many_arguments)]
-pub fn optimisation_step(
+pub(crate) fn optimisation_step(
     model: ScoreNet,
     optim: &mut ModuleOptimizer,
     lr: f64,

@@ -51,7 +51,7 @@ pub fn weights_from_bytes(
 
 /// Full-precision weight bytes of any module (checkpoints keep f32; shipped files use
 /// [`weights_to_bytes`]).
-pub fn module_bytes<M: Module>(m: &M) -> Result<Vec<u8>, ClosureError> {
+pub(crate) fn module_bytes<M: Module>(m: &M) -> Result<Vec<u8>, ClosureError> {
     m.clone()
         .into_record()
         .into_bytes()
@@ -61,7 +61,7 @@ pub fn module_bytes<M: Module>(m: &M) -> Result<Vec<u8>, ClosureError> {
 
 /// Load weight bytes into a freshly initialised module of the architecture they were
 /// saved from.
-pub fn module_from_bytes<M: Module>(fresh: M, bytes: &[u8]) -> Result<M, ClosureError> {
+pub(crate) fn module_from_bytes<M: Module>(fresh: M, bytes: &[u8]) -> Result<M, ClosureError> {
     let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| ClosureError::Weights(format!("not a readable weight file ({e})")))?
         .cast_to_module_dtype();
@@ -73,7 +73,7 @@ pub fn module_from_bytes<M: Module>(fresh: M, bytes: &[u8]) -> Result<M, Closure
 }
 
 /// Write weights at `PATH` and their card as JSON at `PATH.json`, each atomically.
-pub fn save_with_card(
+pub(crate) fn save_with_card(
     weights: &Path,
     bytes: Vec<u8>,
     card: &impl Serialize,

@@ -76,7 +76,7 @@ impl Calibrator {
     }
 
     /// |ensemble mean − truth| of the latest fresh ensemble, at the step it was drawn for.
-    pub fn last_error(&self) -> Option<&[f64]> {
+    pub(crate) fn last_error(&self) -> Option<&[f64]> {
         self.last_error.as_deref()
     }
 

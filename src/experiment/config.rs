@@ -179,11 +179,13 @@ mod tie_or_none {
     use super::MeanTie;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(t: &Option<MeanTie>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &Option<MeanTie>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&t.map_or("none".to_string(), |t| t.to_string()))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MeanTie>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<MeanTie>, D::Error> {
         let name = String::deserialize(d)?;
         if name == "none" {
             return Ok(None);
@@ -376,7 +378,7 @@ impl ExperimentConfig {
 
     /// Settings that can change while the runs go on (sensors, sampler, ensemble,
     /// intervals, closure mode); anything else needs a restart.
-    pub fn live_change_ok(&self, other: &ExperimentConfig) -> bool {
+    pub(crate) fn live_change_ok(&self, other: &ExperimentConfig) -> bool {
         self.n == other.n
             && self.flow == other.flow
             && self.dns_n == other.dns_n

@@ -37,7 +37,7 @@ pub enum Flow {
 impl Flow {
     /// Whether the classical eddy-viscosity closures (and their Smagorinsky yardstick
     /// run) exist: only for a subgrid term.
-    pub fn has_classical_closures(self) -> bool {
+    pub(crate) fn has_classical_closures(self) -> bool {
         match self {
             Flow::Published => false,
             Flow::Kolmogorov => true,
@@ -46,7 +46,7 @@ impl Flow {
 
     /// Whether the closure is the subgrid term Π, whose enstrophy drain −⟨Π ω̄⟩ is read
     /// out live and may be made exact (the drain switch).
-    pub fn closes_subgrid_term(self) -> bool {
+    pub(crate) fn closes_subgrid_term(self) -> bool {
         match self {
             Flow::Published => false,
             Flow::Kolmogorov => true,
@@ -54,7 +54,7 @@ impl Flow {
     }
 
     /// Whether a learned closure reads sensors of the true closure (shown on its panel).
-    pub fn reads_sensors(self) -> bool {
+    pub(crate) fn reads_sensors(self) -> bool {
         match self {
             Flow::Published => true,
             Flow::Kolmogorov => false,
@@ -62,7 +62,7 @@ impl Flow {
     }
 
     /// Whether the flow has the published closure cases G and H to choose between.
-    pub fn has_cases(self) -> bool {
+    pub(crate) fn has_cases(self) -> bool {
         match self {
             Flow::Published => true,
             Flow::Kolmogorov => false,
@@ -72,7 +72,7 @@ impl Flow {
     /// Whether the runs' grid is the user's to choose across presets (the published
     /// models run zero-shot on 64², 128² and 256²; a subgrid model is trained on one LES
     /// grid, which its preset sets).
-    pub fn grid_is_the_users(self) -> bool {
+    pub(crate) fn grid_is_the_users(self) -> bool {
         match self {
             Flow::Published => true,
             Flow::Kolmogorov => false,
@@ -80,7 +80,7 @@ impl Flow {
     }
 
     /// The grids the model runs may take: the published grids, or the LES grids.
-    pub fn grid_choice(self) -> super::limits::Choice<usize> {
+    pub(crate) fn grid_choice(self) -> super::limits::Choice<usize> {
         match self {
             Flow::Published => super::limits::GRID,
             Flow::Kolmogorov => super::limits::LES_GRID,
@@ -105,7 +105,7 @@ impl Flow {
     }
 
     /// What the model runs are called (the coarse runs of the subgrid flow are LES).
-    pub fn run_name(self) -> &'static str {
+    pub(crate) fn run_name(self) -> &'static str {
         match self {
             Flow::Published => "model",
             Flow::Kolmogorov => "LES",
@@ -113,7 +113,7 @@ impl Flow {
     }
 
     /// The grid the truth runs on (the DNS grid of the subgrid flow).
-    pub fn truth_grid(self, cfg: &ExperimentConfig) -> usize {
+    pub(crate) fn truth_grid(self, cfg: &ExperimentConfig) -> usize {
         match self {
             Flow::Published => cfg.n,
             Flow::Kolmogorov => cfg.dns_n,
@@ -122,7 +122,7 @@ impl Flow {
 
     /// Most time units one headless render may simulate (the subgrid flow steps a 256²
     /// DNS, ≈ 20 s per time unit on two cores).
-    pub fn longest_render(self) -> f64 {
+    pub(crate) fn longest_render(self) -> f64 {
         match self {
             Flow::Published => 1e4,
             Flow::Kolmogorov => 50.0,
@@ -131,7 +131,7 @@ impl Flow {
 
     /// The truth's state at t = 0 on [`Self::truth_grid`]: a GRF (seeded), or a perturbed
     /// laminar Kolmogorov flow.
-    pub fn initial_state(self, cfg: &ExperimentConfig) -> Result<Vec<f64>, ExperimentError> {
+    pub(crate) fn initial_state(self, cfg: &ExperimentConfig) -> Result<Vec<f64>, ExperimentError> {
         Ok(match self {
             Flow::Published => grf::grf(&Grid::new(cfg.n)?, GrfParams::default(), cfg.seed),
             Flow::Kolmogorov => {
@@ -150,7 +150,7 @@ impl Flow {
     }
 
     /// Work units [`super::spin_up`] reports for `t_end` (its `total`).
-    pub fn spin_up_total(self, cfg: &ExperimentConfig, t_end: f64) -> u64 {
+    pub(crate) fn spin_up_total(self, cfg: &ExperimentConfig, t_end: f64) -> u64 {
         match self {
             Flow::Published => (t_end / cfg.dt).round() as u64,
             Flow::Kolmogorov => crate::les::spin_up_total(&cfg.les_flow(), t_end),
@@ -175,7 +175,7 @@ impl Flow {
     /// The nearest settings this flow runs with (after each setting was clamped): a
     /// classical closure only where there is a subgrid term, a DNS at least twice as fine
     /// as the runs shown (found by the fuzz tests).
-    pub fn sanitize(self, c: &mut ExperimentConfig) {
+    pub(crate) fn sanitize(self, c: &mut ExperimentConfig) {
         match self {
             Flow::Published => {
                 if c.closure.is_classical() {

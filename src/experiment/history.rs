@@ -55,7 +55,7 @@ impl History {
     }
 
     /// Samples pushed since the start.
-    pub fn pushed(&self) -> u64 {
+    pub(crate) fn pushed(&self) -> u64 {
         self.pushed
     }
 

@@ -190,7 +190,10 @@ impl LearnedModel {
 
     /// The sampling range `[t_max, t_min]` the model fixes for `sampler` (`None`: the
     /// run's start time T applies).
-    pub fn sample_range(&self, sampler: crate::closure::sampler::Sampler) -> Option<[f64; 2]> {
+    pub(crate) fn sample_range(
+        &self,
+        sampler: crate::closure::sampler::Sampler,
+    ) -> Option<[f64; 2]> {
         match self {
             LearnedModel::Published(m) => m.card.part.inputs.t_range,
             LearnedModel::Subgrid(m) => m.card.part.t_range,

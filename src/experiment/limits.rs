@@ -33,7 +33,7 @@ impl<T: PartialOrd + Copy + Display> Limit<T> {
     }
 
     /// The nearest value in range; NaN (or anything unordered) becomes the default.
-    pub fn clamp(&self, v: T) -> T {
+    pub(crate) fn clamp(&self, v: T) -> T {
         if v < self.min {
             self.min
         } else if v > self.max {
@@ -74,7 +74,7 @@ impl<T: PartialEq + Copy + Display> Choice<T> {
     }
 
     /// `v` when it is one of the values, else the default.
-    pub fn clamp(&self, v: T) -> T {
+    pub(crate) fn clamp(&self, v: T) -> T {
         if self.values.contains(&v) {
             v
         } else {

@@ -90,7 +90,7 @@ pub fn spin_up(
 }
 
 /// Work units [`spin_up`] reports for `t_end` (its `total`).
-pub fn spin_up_total(cfg: &ExperimentConfig, t_end: f64) -> u64 {
+pub(crate) fn spin_up_total(cfg: &ExperimentConfig, t_end: f64) -> u64 {
     cfg.flow.spin_up_total(cfg, t_end)
 }
 
@@ -313,7 +313,7 @@ impl Experiment {
         self.worker.is_some()
     }
     /// The attached model's training grid, if any.
-    pub fn model_grid(&self) -> Option<usize> {
+    pub(crate) fn model_grid(&self) -> Option<usize> {
         self.worker.as_ref().map(|w| w.train_grid())
     }
 

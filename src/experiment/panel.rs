@@ -133,7 +133,7 @@ impl Panel {
     }
 
     /// Why the panel has nothing to show in this run, as its title (`None`: it has).
-    pub fn absent(self, cx: &PanelContext) -> Option<String> {
+    pub(crate) fn absent(self, cx: &PanelContext) -> Option<String> {
         match self {
             Panel::Closure if cx.closure == ClosureMode::Off => {
                 Some("no closure (closure off)".into())
@@ -168,7 +168,7 @@ impl Panel {
 
     /// Whether the sensor positions are drawn over this panel: over the field they read
     /// (the true closure), and only when a learned closure reads them.
-    pub fn shows_sensors(self, cx: &PanelContext) -> bool {
+    pub(crate) fn shows_sensors(self, cx: &PanelContext) -> bool {
         self == Panel::TrueClosure && cx.closure == ClosureMode::Learned
     }
 

@@ -43,13 +43,13 @@ impl PresetId {
     }
 
     /// Stored as its name (a string in every format, as before the enum existed).
-    pub fn as_name<S: serde::Serializer>(id: &PresetId, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn as_name<S: serde::Serializer>(id: &PresetId, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&id.to_string())
     }
 
     /// A stored name, the default preset when it is unknown (a renamed preset in old
     /// settings loads the default instead of failing the whole settings file).
-    pub fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<PresetId, D::Error> {
+    pub(crate) fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<PresetId, D::Error> {
         let s = String::deserialize(d)?;
         Ok(PresetId::parse(&s).unwrap_or_default())
     }

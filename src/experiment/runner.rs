@@ -203,16 +203,16 @@ impl Runner {
     }
 
     /// Messages for the user since the last call (errors, saved files).
-    pub fn take_messages(&self) -> Vec<RunnerMessage> {
+    pub(crate) fn take_messages(&self) -> Vec<RunnerMessage> {
         std::mem::take(&mut lock(&self.shared).messages)
     }
 
-    pub fn spin_progress(&self) -> Option<SpinProgress> {
+    pub(crate) fn spin_progress(&self) -> Option<SpinProgress> {
         lock(&self.shared).spin
     }
 
     /// The observer's progress while one is attached.
-    pub fn observing(&self) -> Option<String> {
+    pub(crate) fn observing(&self) -> Option<String> {
         lock(&self.shared).observing.clone()
     }
 

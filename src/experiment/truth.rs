@@ -71,7 +71,7 @@ impl Truth {
     }
 
     /// The true closure of the last step (physical, model grid).
-    pub fn closure_into(&mut self, out: &mut [f64]) {
+    pub(crate) fn closure_into(&mut self, out: &mut [f64]) {
         match self {
             Truth::Published { sim, case } => {
                 sim.true_closure_into(*case, out);
@@ -81,7 +81,7 @@ impl Truth {
     }
 
     /// The true closure of the last step, spectral (model grid).
-    pub fn closure_hat(&self) -> Option<&[C64]> {
+    pub(crate) fn closure_hat(&self) -> Option<&[C64]> {
         match self {
             Truth::Published { sim, case } => sim.true_closure_hat(*case),
             Truth::Subgrid(d) => Some(d.pi_hat()),

@@ -93,7 +93,7 @@ impl ClosureWorker {
     }
 
     /// A finished reply, if any.
-    pub fn try_recv(&self) -> Option<WorkerReply> {
+    pub(crate) fn try_recv(&self) -> Option<WorkerReply> {
         match self.rx.try_recv() {
             Ok(r) => Some(r),
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,

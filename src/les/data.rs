@@ -129,7 +129,7 @@ impl LesDataSpec {
 }
 
 /// Simulate trajectory `k`: spin-up, then (ω̄, Π) of the same state every `every`.
-pub fn simulate(
+pub(crate) fn simulate(
     spec: &LesDataSpec,
     k: usize,
     progress: &AtomicU64,

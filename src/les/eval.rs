@@ -110,7 +110,7 @@ impl LesEvalOptions {
 
     /// Work units of one ν for progress bars: DNS-grid steps, a half-size spin-up step
     /// counting a quarter.
-    pub fn steps_per_nu(&self) -> u64 {
+    pub(crate) fn steps_per_nu(&self) -> u64 {
         let flow = self.flow(self.nus.first().copied().unwrap_or(NU_CHOICES[0]));
         super::spin_up_total(&flow, self.spin_up) + (self.t_run / flow.dt).round() as u64
     }
@@ -281,7 +281,7 @@ pub(super) fn spin_up_reporting(
 
 /// Score every closure (the classical ones, the oracle, none, then `learned`) at one ν.
 /// `progress` receives DNS steps as they are done.
-pub fn evaluate_nu(
+pub(crate) fn evaluate_nu(
     opts: &LesEvalOptions,
     nu: f64,
     learned: &[Learned],
@@ -411,7 +411,7 @@ pub fn evaluate(
 /// The (seed, ν) `runs` of `opts`, in parallel; `done` receives each run's rows and
 /// spectra as it finishes (to store them: a long comparison resumes from what is done).
 /// Rows come back in the order of `runs`.
-pub fn evaluate_runs(
+pub(crate) fn evaluate_runs(
     opts: &LesEvalOptions,
     runs: &[(u64, f64)],
     learned: &[Learned],

@@ -41,7 +41,7 @@ pub enum Filter {
 }
 
 /// Largest |k_x|, |k_y| an `n`-point grid keeps after 2/3-rule dealiasing (21 for 64²).
-pub fn cutoff_wavenumber(n: usize) -> i64 {
+pub(crate) fn cutoff_wavenumber(n: usize) -> i64 {
     // the same test as `Grid::dealias`: |k| ≤ (2/3)(N/2)
     ((2.0 / 3.0) * (n / 2) as f64).floor() as i64
 }
@@ -106,7 +106,7 @@ impl Restriction {
 
 /// Zero-padding interpolation: the coarse field's modes copied onto a finer grid (all
 /// modes below the coarse Nyquist wavenumber; the Nyquist modes are dropped).
-pub fn embed(coarse: &Grid, coarse_hat: &[C64], fine: &Grid) -> Vec<C64> {
+pub(crate) fn embed(coarse: &Grid, coarse_hat: &[C64], fine: &Grid) -> Vec<C64> {
     let mut out = fine.zeros_hat();
     let scale = (fine.n as f64 / coarse.n as f64).powi(2);
     let half = (coarse.n / 2) as i64;

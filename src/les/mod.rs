@@ -203,12 +203,12 @@ pub const NU_RANGE: (f64, f64) = (1e-5, 0.1);
 /// The one rule between the grids of a filtered DNS: the DNS at least twice as fine as
 /// the LES, so the sharp filter at the LES grid's dealiasing limit cuts inside the DNS's
 /// own resolved (dealiased) range and Π has scales on both sides of the cut.
-pub fn grids_compatible(dns_n: usize, les_n: usize) -> bool {
+pub(crate) fn grids_compatible(dns_n: usize, les_n: usize) -> bool {
     dns_n >= 2 * les_n
 }
 
 /// [`grids_compatible`] as a check with the message every caller gives.
-pub fn check_grids(dns_n: usize, les_n: usize) -> Result<(), String> {
+pub(crate) fn check_grids(dns_n: usize, les_n: usize) -> Result<(), String> {
     if grids_compatible(dns_n, les_n) {
         Ok(())
     } else {
@@ -286,12 +286,12 @@ impl FilteredDns {
     }
 
     /// ω̄ of the state the last step started from.
-    pub fn prev_bar_hat(&self) -> &[C64] {
+    pub(crate) fn prev_bar_hat(&self) -> &[C64] {
         &self.prev_bar
     }
 
     /// [`Self::pi_hat`] as a physical field on the LES grid.
-    pub fn pi_into(&mut self, out: &mut [f64]) {
+    pub(crate) fn pi_into(&mut self, out: &mut [f64]) {
         let g = self.subgrid.les_grid();
         g.fft.inverse(&self.pi, out, &mut self.scratch);
     }
@@ -354,7 +354,7 @@ pub(crate) fn check_cancel(cancel: &AtomicBool) -> Result<(), SolverError> {
 
 /// Work units [`spin_up`] reports for `spin_up` time units (DNS-grid steps; a half-size
 /// step counts a quarter).
-pub fn spin_up_total(flow: &LesFlow, spin_up: f64) -> u64 {
+pub(crate) fn spin_up_total(flow: &LesFlow, spin_up: f64) -> u64 {
     let steps = |t: f64| (t / flow.dt).round() as u64;
     steps(0.75 * spin_up) / 4 + steps(0.25 * spin_up)
 }

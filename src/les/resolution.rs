@@ -32,7 +32,7 @@ pub struct ResolutionRow {
 }
 
 /// Run the resolution check for one ν (`opts.dns_n` against `fine_n`).
-pub fn resolution_nu(
+pub(crate) fn resolution_nu(
     opts: &LesEvalOptions,
     nu: f64,
     fine_n: usize,

@@ -105,7 +105,7 @@ pub fn rms(a: &[f64]) -> f64 {
 
 /// Probability density of `samples / scale` on `bins` equal bins over `[−range, range]`,
 /// as (bin centre, density) points; samples outside the range count in the total only.
-pub fn pdf(samples: &[f64], scale: f64, range: f64, bins: usize) -> Vec<(f64, f64)> {
+pub(crate) fn pdf(samples: &[f64], scale: f64, range: f64, bins: usize) -> Vec<(f64, f64)> {
     let width = 2.0 * range / bins as f64;
     let mut counts = vec![0usize; bins];
     for v in samples {

@@ -44,16 +44,13 @@ impl SubgridTerm {
     pub fn les_grid(&self) -> &Arc<Grid> {
         &self.les
     }
-    pub fn dns_grid(&self) -> &Arc<Grid> {
-        &self.dns
-    }
     /// The filter T (DNS → LES grid).
-    pub fn restriction(&self) -> &Restriction {
+    pub(crate) fn restriction(&self) -> &Restriction {
         &self.restrict
     }
 
     /// `bar = Tω` and `pi = T[N_DNS(ω)] − N_LES(Tω)` for the DNS state `omega_hat`.
-    pub fn compute(&mut self, omega_hat: &[C64], bar: &mut [C64], pi: &mut [C64]) {
+    pub(crate) fn compute(&mut self, omega_hat: &[C64], bar: &mut [C64], pi: &mut [C64]) {
         advection_hat(
             &self.dns,
             omega_hat,
@@ -70,7 +67,7 @@ impl SubgridTerm {
     /// `pi = T[N_DNS] − N_LES(bar)` given the DNS advection `n_dns_hat` of a state and that
     /// state's filtered vorticity `bar` (e.g. the advection a reference-scheme DNS step
     /// just evaluated at its start state, whose ω̄ is already known).
-    pub fn pi_given_bar(&mut self, bar: &[C64], n_dns_hat: &[C64], pi: &mut [C64]) {
+    pub(crate) fn pi_given_bar(&mut self, bar: &[C64], n_dns_hat: &[C64], pi: &mut [C64]) {
         self.restrict.apply(n_dns_hat, pi);
         advection_hat(
             &self.les,

@@ -43,7 +43,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> ExportError {
 
 impl Chart<'_> {
     /// The chart as SVG text.
-    pub fn svg(&self) -> Result<String, String> {
+    pub(crate) fn svg(&self) -> Result<String, String> {
         let pts = || {
             self.series
                 .iter()
@@ -123,7 +123,7 @@ impl Chart<'_> {
     }
 
     /// Rasterise and save as PNG (atomically).
-    pub fn save_png(&self, path: &Path) -> Result<(), ExportError> {
+    pub(crate) fn save_png(&self, path: &Path) -> Result<(), ExportError> {
         let svg = self.svg().map_err(|e| err(path, e))?;
         let mut opt = resvg::usvg::Options::default();
         {

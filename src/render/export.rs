@@ -20,7 +20,7 @@ fn werr(path: &Path, e: impl std::fmt::Display) -> ExportError {
 }
 
 /// Upscale an RGBA `n × n` image by an integer factor (nearest neighbour: crisp pixels).
-pub fn upscale(rgba: &[u8], w: usize, h: usize, k: usize) -> RgbaImage {
+pub(crate) fn upscale(rgba: &[u8], w: usize, h: usize, k: usize) -> RgbaImage {
     let img: RgbaImage = ImageBuffer::from_fn((w * k) as u32, (h * k) as u32, |x, y| {
         let (sx, sy) = (x as usize / k, y as usize / k);
         let o = (sy * w + sx) * 4;
@@ -30,7 +30,7 @@ pub fn upscale(rgba: &[u8], w: usize, h: usize, k: usize) -> RgbaImage {
 }
 
 /// Save an image as PNG atomically.
-pub fn save_png(img: &RgbaImage, path: &Path) -> Result<(), ExportError> {
+pub(crate) fn save_png(img: &RgbaImage, path: &Path) -> Result<(), ExportError> {
     let dir = crate::atomic::parent_dir(path);
     let tmp = tempfile::Builder::new()
         .suffix(".png.tmp")

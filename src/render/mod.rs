@@ -8,7 +8,8 @@ pub mod panel;
 pub mod record;
 mod style;
 
-pub use style::{PanelRanges, PanelStyle, ROUNDOFF, panel_style, panel_title};
+pub use style::{PanelRanges, PanelStyle, ROUNDOFF};
+pub(crate) use style::{panel_style, panel_title};
 
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +62,7 @@ impl Colormap {
     }
 
     /// A 256-entry lookup table (RGBA).
-    pub fn lut(self) -> Vec<[u8; 4]> {
+    pub(crate) fn lut(self) -> Vec<[u8; 4]> {
         (0..256)
             .map(|i| {
                 let [r, g, b] = self.rgb(i as f64 / 255.0);
@@ -80,7 +81,7 @@ pub struct Range {
 
 impl Range {
     /// Symmetric range `[−m, m]` with `m = max|v|` over all `fields` (never empty).
-    pub fn symmetric(fields: &[&[f64]]) -> Range {
+    pub(crate) fn symmetric(fields: &[&[f64]]) -> Range {
         let m = fields
             .iter()
             .flat_map(|f| f.iter())
@@ -91,7 +92,7 @@ impl Range {
     }
 
     /// Symmetric range from the `q`-quantile of |v| (robust to a few extreme pixels).
-    pub fn symmetric_quantile(fields: &[&[f64]], q: f64) -> Range {
+    pub(crate) fn symmetric_quantile(fields: &[&[f64]], q: f64) -> Range {
         let mut a: Vec<f64> = fields
             .iter()
             .flat_map(|f| f.iter())
@@ -151,14 +152,14 @@ pub fn field_rgba(field: &[f64], n: usize, range: Range, cmap: Colormap) -> Vec<
 
 /// The field index under image pixel `(px, py)` of an `n × n` image (inverse of the
 /// orientation used by [`field_rgba`]).
-pub fn field_index_at(px: usize, py: usize, n: usize) -> usize {
+pub(crate) fn field_index_at(px: usize, py: usize, n: usize) -> usize {
     let i = px.min(n - 1);
     let j = n - 1 - py.min(n - 1);
     i * n + j
 }
 
 /// Image pixel `(px, py)` of field index `idx` (for overlays such as sensor positions).
-pub fn pixel_of_index(idx: usize, n: usize) -> (usize, usize) {
+pub(crate) fn pixel_of_index(idx: usize, n: usize) -> (usize, usize) {
     let (i, j) = (idx / n, idx % n);
     (i, n - 1 - j)
 }

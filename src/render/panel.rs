@@ -92,7 +92,7 @@ fn draw_text(
 /// The labels of a colorbar's ticks (top to bottom), all in one format chosen from the
 /// range's magnitude: fixed-point with three significant digits of the largest value
 /// between 0.01 and 1000, else scientific.
-pub fn tick_labels(range: Range) -> Vec<String> {
+pub(crate) fn tick_labels(range: Range) -> Vec<String> {
     let values = tick_values(range);
     let m = range.lo.abs().max(range.hi.abs());
     let fixed = (0.01..1000.0).contains(&m);
@@ -116,7 +116,7 @@ pub fn tick_labels(range: Range) -> Vec<String> {
 }
 
 /// Values at the colorbar ticks, top (hi) to bottom (lo).
-pub fn tick_values(range: Range) -> Vec<f64> {
+pub(crate) fn tick_values(range: Range) -> Vec<f64> {
     (0..TICKS)
         .map(|k| range.hi - (range.hi - range.lo) * k as f64 / (TICKS - 1) as f64)
         .collect()
@@ -150,7 +150,7 @@ fn layout(f: &FontRef, n: usize, scale: usize, range: Range) -> PanelLayout {
 }
 
 /// The title of an exported panel image: the panel's title, its unit and the time.
-pub fn still_title(title: &str, unit: &str, t: f64) -> String {
+pub(crate) fn still_title(title: &str, unit: &str, t: f64) -> String {
     format!("{title} [{unit}]   t = {t:.2} s")
 }
 
@@ -235,7 +235,12 @@ pub fn title_band(panel_w: u32) -> u32 {
 
 /// `strip` (panels of width `panel_w`, `gap` apart) with a white band above holding each
 /// panel's title, shrunk to fit its panel (movies of `render`).
-pub fn with_titles(strip: &RgbaImage, titles: &[String], panel_w: u32, gap: u32) -> RgbaImage {
+pub(crate) fn with_titles(
+    strip: &RgbaImage,
+    titles: &[String],
+    panel_w: u32,
+    gap: u32,
+) -> RgbaImage {
     let f = font();
     let px = title_px(panel_w);
     let band = title_band(panel_w);

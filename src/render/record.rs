@@ -46,7 +46,7 @@ pub fn strip(panels: &[(&[f64], Range, Colormap)], n: usize, scale: usize) -> Rg
 }
 
 /// Size of a [`strip`] of `k` panels of an `n × n` field at `scale`.
-pub fn strip_size(k: usize, n: usize, scale: usize) -> (u32, u32) {
+pub(crate) fn strip_size(k: usize, n: usize, scale: usize) -> (u32, u32) {
     let side = (n * scale) as u32;
     let k = k.max(1) as u32;
     (k * side + (k - 1) * GAP, side)
@@ -61,7 +61,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn from_path(p: &Path) -> Result<Self, ExportError> {
+    pub(crate) fn from_path(p: &Path) -> Result<Self, ExportError> {
         let s = p.to_string_lossy();
         let ext = p
             .extension()

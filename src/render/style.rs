@@ -99,7 +99,7 @@ impl PanelRanges {
     }
 
     /// Whether `panel` (an error or spread map) is zero to round-off ([`ROUNDOFF`]).
-    pub fn roundoff(&self, panel: Panel) -> bool {
+    pub(crate) fn roundoff(&self, panel: Panel) -> bool {
         self.non_negative(panel)
             .is_some_and(|(max, scale)| max <= ROUNDOFF * scale.abs())
     }
@@ -116,7 +116,7 @@ pub struct PanelStyle {
 }
 
 /// Range and colour map of `panel` under `ranges`.
-pub fn panel_style(
+pub(crate) fn panel_style(
     panel: Panel,
     ranges: &PanelRanges,
     diverging: Colormap,
@@ -143,7 +143,7 @@ pub fn panel_style(
 
 /// A panel's title as drawn: [`Panel::title`], and "≈ 0 (round-off)" on an error or
 /// spread map that is zero to round-off.
-pub fn panel_title(panel: Panel, cx: &PanelContext, style: &PanelStyle) -> String {
+pub(crate) fn panel_title(panel: Panel, cx: &PanelContext, style: &PanelStyle) -> String {
     let title = panel.title(cx);
     if style.roundoff && panel.absent(cx).is_none() {
         format!("{title} ≈ 0 (round-off)")

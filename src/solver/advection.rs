@@ -30,7 +30,7 @@ impl AdvectionWork {
     }
 
     /// Largest |u| or |v| of the last evaluation (for CFL checks).
-    pub fn max_velocity(&self) -> f64 {
+    pub(crate) fn max_velocity(&self) -> f64 {
         self.phys[0]
             .iter()
             .chain(&self.phys[1])
@@ -41,7 +41,7 @@ impl AdvectionWork {
 /// `n_hat = dealias · FFT(u·∂ω/∂x + v·∂ω/∂y)` for the vorticity `omega_hat`.
 /// The physical velocities of this evaluation stay in `work` (see
 /// [`AdvectionWork::max_velocity`]).
-pub fn advection_hat(
+pub(crate) fn advection_hat(
     grid: &Grid,
     omega_hat: &[C64],
     n_hat: &mut [C64],

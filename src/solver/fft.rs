@@ -87,11 +87,6 @@ impl Fft2 {
         self.n
     }
 
-    /// Length of a spectral array, `(N/2 + 1) * N`.
-    pub fn spec_len(&self) -> usize {
-        self.nh * self.n
-    }
-
     /// Scratch buffers for transforms on `threads` threads (1 = serial; more uses rayon's
     /// global pool, splitting rows into `threads` chunks).
     pub fn scratch(&self, threads: usize) -> FftScratch {
@@ -110,7 +105,7 @@ impl Fft2 {
     }
 
     /// Forward transform. `input` (physical, N²) is used as workspace and left undefined.
-    pub fn forward_inplace(&self, input: &mut [f64], out: &mut [C64], s: &mut FftScratch) {
+    pub(crate) fn forward_inplace(&self, input: &mut [f64], out: &mut [C64], s: &mut FftScratch) {
         let (n, nh) = (self.n, self.nh);
         debug_assert_eq!(input.len(), n * n);
         debug_assert_eq!(out.len(), n * nh);
@@ -165,7 +160,7 @@ impl Fft2 {
     /// Inverse transform (includes the 1/N² normalisation). `spec` is used as workspace and
     /// left undefined. The imaginary parts of the ky = 0 and ky = N/2 bins of each row are
     /// ignored, as numpy/torch `irfft2` do.
-    pub fn inverse_inplace(&self, spec: &mut [C64], out: &mut [f64], s: &mut FftScratch) {
+    pub(crate) fn inverse_inplace(&self, spec: &mut [C64], out: &mut [f64], s: &mut FftScratch) {
         let (n, nh) = (self.n, self.nh);
         debug_assert_eq!(spec.len(), n * nh);
         debug_assert_eq!(out.len(), n * n);

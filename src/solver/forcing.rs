@@ -37,6 +37,6 @@ pub fn forcing_field(grid: &Grid, amplitude: f64, shape: ForcingShape) -> Vec<f6
 }
 
 /// Spectral coefficients of the forcing field.
-pub fn forcing_hat(grid: &Grid, amplitude: f64, shape: ForcingShape) -> Vec<C64> {
+pub(crate) fn forcing_hat(grid: &Grid, amplitude: f64, shape: ForcingShape) -> Vec<C64> {
     grid.to_spectral(&forcing_field(grid, amplitude, shape))
 }

@@ -10,7 +10,7 @@ use std::f64::consts::PI;
 use super::fft::{C64, Fft2, FftScratch};
 
 /// Wavenumber carried by FFT index `m` on an `n`-point axis (published convention).
-pub fn wavenumber(m: usize, n: usize) -> i64 {
+pub(crate) fn wavenumber(m: usize, n: usize) -> i64 {
     if m < n / 2 {
         m as i64
     } else {
@@ -40,7 +40,7 @@ pub struct Grid {
 }
 
 /// The largest wavenumber the 2/3 rule keeps on an `n × n` grid: 2/3 of the Nyquist n/2.
-pub fn dealias_limit(n: usize) -> f64 {
+pub(crate) fn dealias_limit(n: usize) -> f64 {
     (2.0 / 3.0) * (n / 2) as f64
 }
 
@@ -58,7 +58,7 @@ impl Grid {
     /// Weight of half-spectrum coefficient `s` in a sum over the full spectrum: 1 for the
     /// ky = 0 and ky = N/2 columns, 2 for the others (their conjugate partners are not
     /// stored).
-    pub fn half_weight(&self, s: usize) -> f64 {
+    pub(crate) fn half_weight(&self, s: usize) -> f64 {
         let jy = s / self.n;
         if jy == 0 || 2 * jy == self.n {
             1.0
@@ -111,7 +111,7 @@ impl Grid {
     }
 
     /// Number of spectral coefficients stored, `(N/2 + 1) · N`.
-    pub fn spec_len(&self) -> usize {
+    pub(crate) fn spec_len(&self) -> usize {
         self.nh * self.n
     }
 

@@ -256,7 +256,7 @@ impl Simulation {
         &self.omega_hat
     }
     /// Physical vorticity into `out` (N²).
-    pub fn omega_into(&mut self, out: &mut [f64]) {
+    pub(crate) fn omega_into(&mut self, out: &mut [f64]) {
         self.grid
             .fft
             .inverse(&self.omega_hat, out, &mut self.ws.scratch);
@@ -267,11 +267,6 @@ impl Simulation {
         self.omega_into(&mut out);
         out
     }
-    /// CFL number `max(|u|,|v|)·dt·N` at the last blow-up check (truth and G runs).
-    pub fn last_cfl(&self) -> f64 {
-        self.last_cfl
-    }
-
     /// Record the true closure terms G and H of every step (truth runs), so that
     /// [`Self::true_closure_hat`] can return them.
     pub fn record_closures(&mut self, on: bool) {
@@ -304,7 +299,7 @@ impl Simulation {
     /// `N̂`, the dealiased advection of the state the last step started from, when that
     /// step was a reference-scheme step with advection (its only evaluation); `None`
     /// before the first step or otherwise.
-    pub fn last_advection_hat(&self) -> Option<&[C64]> {
+    pub(crate) fn last_advection_hat(&self) -> Option<&[C64]> {
         let advects = self.params.terms.advection;
         let reference = matches!(self.coeffs, Coeffs::Reference(_));
         (self.steps > 0 && advects && reference).then_some(self.ws.n_hat.as_slice())

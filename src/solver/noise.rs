@@ -127,7 +127,7 @@ impl QWiener {
     /// Draw the next σξ̂ as `(spectral index, contribution)` pairs (an index may repeat;
     /// contributions add). Only ~1300 modes are non-zero, so the stepper adds them
     /// without touching the rest of the spectrum.
-    pub fn draw_sparse(&mut self, grid: &Grid, dt: f64, out: &mut Vec<(usize, C64)>) {
+    pub(crate) fn draw_sparse(&mut self, grid: &Grid, dt: f64, out: &mut Vec<(usize, C64)>) {
         out.clear();
         let n = grid.n;
         let nh = grid.nh;

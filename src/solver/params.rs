@@ -120,7 +120,7 @@ impl Terms {
     };
 
     /// Whether a run with these terms reads a closure term.
-    pub fn takes_closure(&self) -> bool {
+    pub(crate) fn takes_closure(&self) -> bool {
         self.closure_weight != 0.0
     }
 }

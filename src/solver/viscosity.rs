@@ -18,7 +18,7 @@ pub enum Convention {
 
 /// The Laplacian symbol `4π²|k|²` the viscous term uses, with the mean entry `1`
 /// (published) or `0` (zero-mean convention).
-pub fn laplacian_symbol(grid: &Grid, convention: Convention) -> Vec<f64> {
+pub(crate) fn laplacian_symbol(grid: &Grid, convention: Convention) -> Vec<f64> {
     let mut v = grid.lap.clone();
     if convention == Convention::ZeroMean {
         v[0] = 0.0;
@@ -28,7 +28,7 @@ pub fn laplacian_symbol(grid: &Grid, convention: Convention) -> Vec<f64> {
 
 /// Viscous symbol `ν·4π²|k|²` per spectral index (so `νΔω ↔ −visc[k]·ω̂_k`), with the mean
 /// entry as in [`laplacian_symbol`].
-pub fn viscous_symbol(grid: &Grid, nu: f64, convention: Convention) -> Vec<f64> {
+pub(crate) fn viscous_symbol(grid: &Grid, nu: f64, convention: Convention) -> Vec<f64> {
     laplacian_symbol(grid, convention)
         .into_iter()
         .map(|l| nu * l)

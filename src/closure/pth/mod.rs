@@ -33,7 +33,7 @@ pub struct PthTensor {
 }
 
 impl PthTensor {
-    pub fn is_complex(&self) -> bool {
+    pub(crate) fn is_complex(&self) -> bool {
         matches!(self.data, PthData::Complex(_))
     }
 }

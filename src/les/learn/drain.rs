@@ -45,7 +45,7 @@ pub enum MeanTie {
 
 impl MeanTie {
     /// Suffix of the variant's closure name in evaluation rows.
-    pub fn suffix(self) -> &'static str {
+    pub(crate) fn suffix(self) -> &'static str {
         match self {
             MeanTie::ExactDrain => "+exact-drain",
             MeanTie::Fluctuations => "+fluctuations",
@@ -100,7 +100,7 @@ impl DrainPlane {
 
     /// Gram–Schmidt over `fields` (twice, for round-off), dropping a field that adds less
     /// than 10⁻¹⁰ of its own norm.
-    pub fn from_fields(fields: &[Vec<f64>]) -> Self {
+    pub(crate) fn from_fields(fields: &[Vec<f64>]) -> Self {
         let mut basis: Vec<Vec<f64>> = Vec::new();
         for f in fields {
             let norm0 = dot(f, f).sqrt();

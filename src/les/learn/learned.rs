@@ -47,7 +47,7 @@ pub const HELD: &str = "+held";
 impl Learned {
     /// This closure once per draw interval and latent memory (memories other than 0 only
     /// for a flow generator, whose latent they correlate), in that order.
-    pub fn variants(&self, every: &[u64], memory: &[f64]) -> Vec<Learned> {
+    pub(crate) fn variants(&self, every: &[u64], memory: &[f64]) -> Vec<Learned> {
         let stochastic = self.model.has_flow();
         every
             .iter()
@@ -93,7 +93,7 @@ impl Learned {
 
     /// Refuse an LES grid the model was not trained on (Π's statistics depend on where
     /// the filter cuts).
-    pub fn check_grid(&self, les_n: usize) -> Result<(), LesError> {
+    pub(crate) fn check_grid(&self, les_n: usize) -> Result<(), LesError> {
         // an exact drain's mean was checked against the model's grid when attached
         let m = &self.model;
         if m.card.part.les_n != les_n {

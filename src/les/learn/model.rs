@@ -120,7 +120,7 @@ impl LesNet {
     }
 
     /// The same architecture with the weights in `bytes`.
-    pub fn with_bytes(self, bytes: &[u8]) -> Result<Self, ClosureError> {
+    pub(crate) fn with_bytes(self, bytes: &[u8]) -> Result<Self, ClosureError> {
         Ok(match self {
             LesNet::Score(n) => LesNet::Score(module_from_bytes(n, bytes)?),
             LesNet::Regressor(n) => LesNet::Regressor(module_from_bytes(n, bytes)?),
@@ -214,7 +214,7 @@ impl LesModel {
     }
 
     /// Whether this model can be the mean of an exact drain: a deterministic one.
-    pub fn check_drain_mean(&self) -> Result<(), ClosureError> {
+    pub(crate) fn check_drain_mean(&self) -> Result<(), ClosureError> {
         if self.card.part.kind == LesKind::Deterministic {
             Ok(())
         } else {
@@ -362,7 +362,7 @@ impl LesModel {
     }
 
     /// Attach the deterministic model a residual model adds to.
-    pub fn with_mean(mut self, mean: Option<Box<LesModel>>) -> Self {
+    pub(crate) fn with_mean(mut self, mean: Option<Box<LesModel>>) -> Self {
         self.mean = mean;
         self
     }
@@ -408,7 +408,7 @@ impl LesModel {
 
     /// The latent a flow-generator draw of `members` members starts from: its shape
     /// (`[draws, n, n, 1]`; a tie to a mean draws more than one per member).
-    pub fn latent_shape(&self, n: usize, members: usize) -> [usize; 4] {
+    pub(crate) fn latent_shape(&self, n: usize, members: usize) -> [usize; 4] {
         let draws = self
             .drain
             .as_ref()
@@ -419,7 +419,7 @@ impl LesModel {
     /// [`Self::sample`] of `draw`'s state, a flow generator starting from the latent
     /// `start` (of [`Self::latent_shape`]) when one is given: draws from latents
     /// correlated in time are correlated in time.
-    pub fn sample_from(
+    pub(crate) fn sample_from(
         &self,
         draw: &Draw,
         ensemble: usize,
