@@ -13,7 +13,8 @@ use crate::solver::{GrfParams, Grid, grf};
 struct ClosureRow {
     /// `cpu` or `wgpu`
     device: &'static str,
-    /// `shipped`, `teacher-shaped` (its flow generator of the score network's shape) or
+    /// `shipped` (the embedded G model), `shipped-h` (the H model's flow generator),
+    /// `teacher-shaped` (a flow generator of the score network's shape) or
     /// `published-arch` (the published network's shapes): the references, random
     /// weights, measured in the same run
     model: &'static str,
@@ -83,7 +84,8 @@ pub(super) fn bench_closure(
     ];
     if !json {
         say!(
-            "shipped = embedded model `{}`; teacher-shaped = its flow generator of the score \
+            "shipped = embedded model `{}` (shipped-h: the H model's flow generator); \
+             teacher-shaped = its flow generator of the score \
              network's shape, published-arch = the published network's shapes (references, \
              random weights, same run); {backend}; best of 3 × {seconds} s",
             models[0].1.card.name
@@ -113,8 +115,9 @@ pub(super) fn bench_closure(
                 for (label, sampler, schedule) in &settings {
                     for (which, model) in models.iter_mut() {
                         // the teacher-shaped model differs from the shipped one only in
-                        // its flow generator
-                        if *which == "teacher-shaped" && *sampler != Sampler::Flow {
+                        // its flow generator; the H model's score network is G's shape
+                        let flow_only = ["teacher-shaped", "shipped-h"].contains(which);
+                        if flow_only && *sampler != Sampler::Flow {
                             continue;
                         }
                         let t = pool.install(|| {
@@ -210,14 +213,15 @@ fn bench_subgrid(
     Ok(())
 }
 
-/// The embedded model and, as references timed in the same run, the published
-/// architecture (GELU, 4-layer noisy path, 128-wide projection) and the embedded model
-/// with a flow generator of its score network's own shape (the session-19 student, the
-/// reference for a smaller one), both with random weights — timing does not depend on
-/// the values. A model without a flow generator gets one of its own architecture.
+/// The embedded G model, the H model (whose flow generator may have another shape) and,
+/// as references timed in the same run, the published architecture (GELU, 4-layer noisy
+/// path, 128-wide projection) and the embedded model with a flow generator of its score
+/// network's own shape (the session-18 student, the reference for a smaller one), both
+/// with random weights — timing does not depend on the values. A model without a flow
+/// generator gets one of its own architecture.
 fn closure_bench_models(
     device: &burn::tensor::Device,
-) -> Result<[(&'static str, crate::closure::model::ClosureModel); 3]> {
+) -> Result<[(&'static str, crate::closure::model::ClosureModel); 4]> {
     use crate::closure::card::TrainingInfo;
     use crate::closure::flow::FlowPart;
     use crate::closure::model::ClosureModel;
@@ -246,8 +250,11 @@ fn closure_bench_models(
         card.part.net.init(device),
         device.clone(),
     ));
+    let h = ClosureModel::embedded_for(crate::solver::Case::H, device)?;
+    let shipped_h = if h.has_flow() { h } else { own_shape_flow(h) };
     Ok([
         ("shipped", shipped),
+        ("shipped-h", shipped_h),
         ("teacher-shaped", teacher_shaped),
         ("published-arch", published),
     ])
