@@ -1204,13 +1204,8 @@ fn the_training_loop_resumes_halves_checkpoints_and_stops_on_a_non_finite_loss()
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("manifest.json");
     let settings = serde_json::json!({"job": "toy"});
-    let folder = RunFolder {
-        dir: dir.path(),
-        manifest: &manifest,
-        settings: &settings,
-    };
+    let folder = RunFolder::open(dir.path(), "manifest.json", settings).unwrap();
     let plan = Plan {
         epochs: 4,
         batch: 3,

@@ -325,14 +325,7 @@ pub(crate) fn train_student(
     dir: &Path,
     on_progress: &mut dyn FnMut(&DistillProgress),
 ) -> Result<(ScoreNet, FlowPart), ClosureError> {
-    let settings = resume_settings(cfg)?;
-    let manifest = dir.join("resume.json");
-    let folder = RunFolder {
-        dir,
-        manifest: &manifest,
-        settings: &settings,
-    };
-    folder.check()?;
+    let folder = RunFolder::open(dir, "resume.json", resume_settings(cfg)?)?;
     let plain = Device::flex();
     let device = plain.clone().autodiff();
     device.seed(cfg.seed);

@@ -135,14 +135,25 @@ pub trait Job {
 /// Where a run keeps its checkpoint and which job it is ([`crate::resume`]).
 pub struct RunFolder<'a> {
     pub dir: &'a Path,
-    pub manifest: &'a Path,
-    pub settings: &'a serde_json::Value,
+    manifest: std::path::PathBuf,
+    settings: serde_json::Value,
 }
 
-impl RunFolder<'_> {
-    /// Refuse a folder that holds another job's run.
-    pub fn check(&self) -> Result<(), ClosureError> {
-        crate::resume::check(self.manifest, self.settings).map_err(ClosureError::Input)
+impl<'a> RunFolder<'a> {
+    /// The run folder `dir` of a job with `settings`, whose manifest is `dir/manifest`;
+    /// refused when it holds another job's run.
+    pub fn open(
+        dir: &'a Path,
+        manifest: &str,
+        settings: serde_json::Value,
+    ) -> Result<Self, ClosureError> {
+        let folder = RunFolder {
+            dir,
+            manifest: dir.join(manifest),
+            settings,
+        };
+        crate::resume::check(&folder.manifest, &folder.settings).map_err(ClosureError::Input)?;
+        Ok(folder)
     }
 }
 
@@ -200,7 +211,7 @@ pub fn run(
         // the manifest first: a checkpoint is never left without the settings that made it
         std::fs::create_dir_all(folder.dir)
             .map_err(|e| ClosureError::Weights(format!("{}: {e}", folder.dir.display())))?;
-        crate::resume::record(folder.manifest, folder.settings).map_err(ClosureError::Input)?;
+        crate::resume::record(&folder.manifest, &folder.settings).map_err(ClosureError::Input)?;
         job.save(folder.dir)?;
     }
     Ok(())

@@ -372,14 +372,7 @@ pub fn train(
 ) -> Result<ClosureModel, ClosureError> {
     check_config(cfg)?;
     // the run folder is made with the first checkpoint: a run that fails before leaves none
-    let settings = resume_settings(cfg)?;
-    let manifest = dir.join("resume.json");
-    let folder = RunFolder {
-        dir,
-        manifest: &manifest,
-        settings: &settings,
-    };
-    folder.check()?;
+    let folder = RunFolder::open(dir, "resume.json", resume_settings(cfg)?)?;
     let data = RunData::load(cfg)?;
     let cfg = &data.cfg;
     let device = Device::flex().autodiff();

@@ -361,13 +361,7 @@ pub fn train(
             .map_err(ClosureError::Input)?;
         o.insert("data_fingerprints".into(), prints.into());
     }
-    let manifest = dir.join("manifest.json");
-    let folder = RunFolder {
-        dir,
-        manifest: &manifest,
-        settings: &settings,
-    };
-    folder.check()?;
+    let folder = RunFolder::open(dir, "manifest.json", settings)?;
     let device = Device::flex().autodiff();
     // the fresh network's initialisation draws from burn's stream
     device.seed(cfg.seed);
