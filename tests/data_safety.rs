@@ -605,24 +605,7 @@ fn a_resumed_training_run_ends_where_a_straight_one_does() {
     let les = support::subgrid(dir.path(), "s.h5", 32, 1, true);
     let pubd = support::published(dir.path(), "p.h5", 3, 32, 32);
     let (les, pubd) = (les.to_str().unwrap(), pubd.to_str().unwrap());
-    let small = [
-        "--width",
-        "8",
-        "--modes",
-        "4",
-        "--layers",
-        "1",
-        "--x-layers",
-        "1",
-        "--grid",
-        "32",
-        "--val-trajectories",
-        "1",
-        "--val-samples",
-        "2",
-        "--batch",
-        "4",
-    ];
+    let small = support::tiny_net("1");
     let jobs: Vec<(&str, Vec<&str>)> = vec![
         (
             "les",

@@ -284,24 +284,7 @@ fn a_smaller_student_is_distilled_into_its_own_shape() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     published(d, "p.h5", 3, 32, 32);
-    let tiny = [
-        "--width",
-        "8",
-        "--modes",
-        "4",
-        "--layers",
-        "2",
-        "--x-layers",
-        "2",
-        "--grid",
-        "32",
-        "--val-trajectories",
-        "1",
-        "--val-samples",
-        "2",
-        "--batch",
-        "4",
-    ];
+    let tiny = crate::support::tiny_net("2");
     let teach = [
         "train", "--data", "p.h5", "--run", "tr", "--out", "t.bpk", "--epochs", "1",
     ];

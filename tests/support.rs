@@ -80,3 +80,27 @@ pub fn subgrid(dir: &Path, name: &str, les_n: usize, trajectories: usize, short:
     );
     dir.join(name)
 }
+
+/// `train` flags of a tiny score network on 32² published-layout data (`layers` Fourier
+/// layers in every pipeline; one held-out trajectory, two validation samples): a run of
+/// seconds.
+pub fn tiny_net(layers: &'static str) -> [&'static str; 16] {
+    [
+        "--width",
+        "8",
+        "--modes",
+        "4",
+        "--layers",
+        layers,
+        "--x-layers",
+        layers,
+        "--grid",
+        "32",
+        "--val-trajectories",
+        "1",
+        "--val-samples",
+        "2",
+        "--batch",
+        "4",
+    ]
+}
