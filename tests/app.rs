@@ -994,3 +994,46 @@ fn a_chosen_model_is_stored_by_id_and_a_chosen_file_reopens_at_start() {
     wait_for_experiment(&mut h);
     assert_eq!(h.state().model_in_use(), Some(&ModelId::File(file)));
 }
+
+/// With a software rasteriser the app lowers its threads' priority so the simulation
+/// keeps the cores (`app::lower_thread_priority`, called with Mesa's `llvmpipe` prefix):
+/// only threads of that name are touched, to the asked nice value, and a second call
+/// finds nothing left to lower.
+#[test]
+fn only_the_named_threads_yield_their_priority() {
+    use closure_lab::app::{RASTERISER_NICE, lower_thread_priority};
+    assert!((1..=19).contains(&RASTERISER_NICE));
+    let tid = || unsafe { libc::gettid() } as libc::id_t;
+    let nice = |t: libc::id_t| unsafe { libc::getpriority(libc::PRIO_PROCESS, t) };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let named = std::thread::Builder::new()
+        .name("yieldtest-0".into())
+        .spawn(move || {
+            tx.send(tid()).unwrap();
+            let _ = stop_rx.recv();
+        })
+        .unwrap();
+    let worker = rx.recv().unwrap();
+    let me = tid();
+    let before = nice(me);
+    // (whatever nice the tests run at: a few steps lower than the thread's own)
+    let target = nice(worker) + 3;
+    assert!(
+        target <= 19,
+        "the tests run at nice {}: nothing left to lower",
+        target - 3
+    );
+    assert_eq!(lower_thread_priority("yieldtest", target), 1);
+    assert_eq!(nice(worker), target);
+    assert_eq!(nice(me), before, "other threads keep theirs");
+    assert_eq!(
+        lower_thread_priority("yieldtest", target),
+        0,
+        "never raised or set twice"
+    );
+    assert_eq!(lower_thread_priority("yieldtest", target - 1), 0);
+    assert_eq!(lower_thread_priority("no-such-thread", target), 0);
+    stop_tx.send(()).unwrap();
+    named.join().unwrap();
+}

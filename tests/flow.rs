@@ -450,3 +450,48 @@ fn shipped_models_describe_their_flow_generator() {
     }
     assert!(seen >= 5, "{seen} shipped models with a flow generator");
 }
+
+/// An ensemble's flow draw is split over two threads when the pool has them
+/// (`closure::draw`); each member depends on its own latent only, so the split must
+/// change no bit: the shipped G model's flow-1 and flow-2 ensembles (odd and even sizes,
+/// 64² and 128²) drawn in a one-thread pool and a two-thread pool are identical.
+#[test]
+fn a_flow_ensemble_split_over_two_threads_draws_the_same_bits() {
+    let _g = crate::global_rng();
+    let dev = Device::flex();
+    let mut model = ClosureModel::embedded(&dev).unwrap();
+    for (n, members, setting) in [(64, 7, "flow-1"), (128, 4, "flow-2")] {
+        let grid = Grid::new(n).unwrap();
+        let omega = grf::grf(&grid, GrfParams::default(), 5);
+        let sensors = Sensors::new(16, n).unwrap();
+        let readings: Vec<f64> = (0..256).map(|i| 0.001 * (i % 17) as f64).collect();
+        let s = SamplerSetting::parse(setting).unwrap();
+        let mut draw = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                dev.seed(7);
+                model
+                    .sample(
+                        &grid,
+                        &omega,
+                        &readings,
+                        &sensors,
+                        members,
+                        s.sampler,
+                        &s.schedule,
+                    )
+                    .unwrap()
+            })
+        };
+        let (one, two) = (draw(1), draw(2));
+        assert_eq!(one.len(), members);
+        assert_ne!(one[0], one[members - 1], "members differ");
+        assert_eq!(
+            one, two,
+            "{n}², {members} members, {setting}: same seed, same bits"
+        );
+    }
+}

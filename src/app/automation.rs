@@ -124,7 +124,8 @@ impl Automation {
 
     /// Record this frame's time (`work_ms`: the app's own work); print and close after the
     /// last one.
-    pub fn bench(&mut self, ctx: &egui::Context, session: &Session, work_ms: f64) {
+    /// `adapter` (what draws the window) ends the line.
+    pub fn bench(&mut self, ctx: &egui::Context, session: &Session, work_ms: f64, adapter: &str) {
         let Some(b) = &mut self.bench else { return };
         let Some(snap) = session.snapshot() else {
             return;
@@ -152,7 +153,7 @@ impl Automation {
         println!(
             "{} frames at {}², ensemble {}, closure {}, window {:.0}×{:.0}: app work {wm:.1} ms mean / {wp:.1} p95 / {wx:.1} max; \
              frame interval {im:.1} ms mean / {ip:.1} p95 / {ix:.1} max; simulation {rate:.0} steps/s; sampler {} ({} steps), latency {}; \
-             draws held {} steps (set {}, {}), longest {}",
+             draws held {} steps (set {}, {}), longest {}; {adapter}",
             b.work_ms.len(),
             cfg.n,
             cfg.ensemble,

@@ -65,16 +65,71 @@ pub(crate) fn ensure_runtime_dir() -> Option<tempfile::TempDir> {
     Some(dir)
 }
 
+/// Nice value given to a software rasteriser's threads: a thread at nice 10 gets about a
+/// tenth of a core that a normal thread also wants, and all of a core nobody else wants.
+pub const RASTERISER_NICE: i32 = 10;
+
+/// Lower the scheduling priority of this process's threads whose name starts with
+/// `prefix` to nice `nice` (never raising one already lower); returns how many were
+/// lowered. A software rasteriser (Mesa's llvmpipe/lavapipe, threads `llvmpipe-N`)
+/// draws every frame on the cores the simulation and the closure need; there the
+/// simulation must win (docs/design.md: a slow renderer lowers the frame rate, never the
+/// simulation rate). Linux names threads in /proc/self/task; elsewhere nothing happens.
+pub fn lower_thread_priority(prefix: &str, nice: i32) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    let mut lowered = 0;
+    for task in tasks.flatten() {
+        let named = std::fs::read_to_string(task.path().join("comm"))
+            .is_ok_and(|c| c.trim_end().starts_with(prefix));
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<libc::id_t>().ok())
+        else {
+            continue;
+        };
+        if !named {
+            continue;
+        }
+        // SAFETY: plain system calls on a thread id of this process; a thread that ended
+        // meanwhile makes them fail, which is ignored
+        unsafe {
+            *libc::__errno_location() = 0;
+            let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+            if (*libc::__errno_location() == 0 && now >= nice)
+                || libc::setpriority(libc::PRIO_PROCESS, tid, nice) != 0
+            {
+                continue;
+            }
+        }
+        lowered += 1;
+    }
+    lowered
+}
+
 fn adapter_note(cc: &eframe::CreationContext) -> String {
     match &cc.wgpu_render_state {
         Some(rs) => {
             let i = rs.adapter.get_info();
             let soft = i.device_type == wgpu::DeviceType::Cpu;
+            let yielded = if soft {
+                lower_thread_priority("llvmpipe", RASTERISER_NICE)
+            } else {
+                0
+            };
             format!(
                 "wgpu adapter: {} ({:?}{})",
                 i.name,
                 i.backend,
-                if soft { ", software rasteriser" } else { "" }
+                match (soft, yielded) {
+                    (false, _) => String::new(),
+                    (true, 0) => ", software rasteriser".into(),
+                    (true, k) => format!(
+                        ", software rasteriser: its {k} threads yield the cores to the simulation"
+                    ),
+                }
             )
         }
         None => "no wgpu adapter (OpenGL fallback)".into(),

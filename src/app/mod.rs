@@ -44,7 +44,7 @@ use session::Session;
 use settings::Settings;
 use windows::Windows;
 
-pub use launch::{AppOptions, run};
+pub use launch::{AppOptions, RASTERISER_NICE, lower_thread_priority, run};
 pub(crate) use launch::{display_available, ensure_runtime_dir};
 
 /// The app state. Everything the user sets lives in [`Settings`] (persisted); the
@@ -497,7 +497,8 @@ impl eframe::App for ClosureLabApp {
         }
         let work_ms = self.logic_ms + t0.elapsed().as_secs_f64() * 1e3;
         self.rates.frame_ms = 0.9 * self.rates.frame_ms + 0.1 * work_ms as f32;
-        self.automation.bench(&ctx, &self.session, work_ms);
+        self.automation
+            .bench(&ctx, &self.session, work_ms, &self.adapter);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -12,9 +12,11 @@ use burn::prelude::*;
 
 use super::layers::DftBasis;
 use super::model::{ClosureError, SampleRanges};
-use super::sampler::{Sampler, sample, time_tensor};
+use super::sampler::{Sampler, flow_latent, sample, time_tensor};
 use super::score::{Conditioning, ScoreNet};
 use super::sde::Schedule;
+use super::whiten::Whitening;
+use crate::solver::Grid;
 
 /// The schedule a sampler runs for a model whose card may give a trained time range per
 /// score sampler: `schedule`'s rule and steps stretched onto that range (unchanged
@@ -76,7 +78,7 @@ pub fn members(
     device: &Device,
     start: Option<Tensor<4>>,
 ) -> Result<Vec<Vec<f64>>, ClosureError> {
-    let mut score = |x: Tensor<4>, t: f64| {
+    let score = |x: Tensor<4>, t: f64| {
         let tt = time_tensor(t, x.dims()[0], device);
         if sampler.uses_score() {
             net.score(x, tt, cond, basis)
@@ -92,7 +94,12 @@ pub fn members(
                     z.dims()
                 )));
             }
-            super::flow::integrate(&mut score, z, schedule.steps())
+            flow_halves(&score, z, schedule.steps())
+        }
+        None if sampler == Sampler::Flow => {
+            // the latent as `sample` draws it, so a seed gives the same members
+            let z = flow_latent([ensemble, n, n, 1], device);
+            flow_halves(&score, z, schedule.steps())
         }
         Some(_) => {
             return Err(ClosureError::Input(
@@ -100,7 +107,7 @@ pub fn members(
             ));
         }
         None => sample(
-            &mut score,
+            &mut { score },
             net.sde(),
             sampler,
             schedule,
@@ -109,6 +116,55 @@ pub fn members(
         ),
     };
     fields(x, n, 1.0)
+}
+
+/// A flow generator's members from their latents `z` (`[B, n, n, 1]`): the two halves of
+/// the batch on two threads when the pool has them. Each member is computed from its own
+/// latent alone, so the split changes no value (the live draw of an ensemble waits on
+/// this; one batched pass keeps a single core busy while the other idles).
+fn flow_halves(
+    end: &(impl Fn(Tensor<4>, f64) -> Tensor<4> + Sync),
+    z: Tensor<4>,
+    steps: usize,
+) -> Tensor<4> {
+    let b = z.dims()[0];
+    if b < 2 || rayon::current_num_threads() < 2 {
+        return super::flow::integrate(&mut |x: Tensor<4>, t: f64| end(x, t), z, steps);
+    }
+    let h = b.div_ceil(2);
+    let (lo, hi) = (z.clone().narrow(0, 0, h), z.narrow(0, h, b - h));
+    let (lo, hi) = rayon::join(
+        || super::flow::integrate(&mut |x: Tensor<4>, t: f64| end(x, t), lo, steps),
+        || super::flow::integrate(&mut |x: Tensor<4>, t: f64| end(x, t), hi, steps),
+    );
+    Tensor::cat(vec![lo, hi], 0)
+}
+
+/// Members in network units → closure fields: each coloured by the model's whitening of
+/// density class `class` where it has one (else multiplied by `scale`), then `mean` added
+/// where the model learns around one. Members are independent (a transform pair each),
+/// so they are spread over the pool; every member's bits are as on one thread.
+pub(crate) fn colour_members(
+    raws: Vec<Vec<f64>>,
+    grid: &Grid,
+    whitening: Option<(&Whitening, usize)>,
+    scale: f64,
+    mean: Option<&[f64]>,
+) -> Vec<Vec<f64>> {
+    use rayon::prelude::*;
+    raws.into_par_iter()
+        .map(|raw| {
+            let mut f = match whitening {
+                Some((w, class)) => w.colour(class, grid, &raw),
+                None if scale == 1.0 => raw,
+                None => raw.iter().map(|x| x * scale).collect(),
+            };
+            if let Some(p) = mean {
+                f.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+            }
+            f
+        })
+        .collect()
 }
 
 /// A batch `[B, n, n, 1]` read back as B fields of n², each value times `scale`.

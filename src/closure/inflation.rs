@@ -215,7 +215,9 @@ impl Inflation {
             .map(|s| f.get(grid.shell(s)).copied().unwrap_or(1.0))
             .collect();
         let mean = ensemble_mean(members);
-        for m in members.iter_mut() {
+        // members are inflated independently (a transform pair each): spread over the pool
+        use rayon::prelude::*;
+        members.par_iter_mut().for_each(|m| {
             let dev: Vec<f64> = m.iter().zip(&mean).map(|(a, b)| a - b).collect();
             let mut hat = grid.to_spectral(&dev);
             for (c, k) in hat.iter_mut().zip(&per_coeff) {
@@ -224,6 +226,6 @@ impl Inflation {
             for ((v, d), b) in m.iter_mut().zip(grid.to_physical(&hat)).zip(&mean) {
                 *v = b + d;
             }
-        }
+        });
     }
 }

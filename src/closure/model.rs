@@ -427,19 +427,12 @@ impl ClosureModel {
         let raws = super::draw::members(
             net, &cond, &basis, sampler, &schedule, ensemble, n, &device, None,
         )?;
-        let mut out = Vec::with_capacity(ensemble);
-        for raw in raws {
-            let mut f = match (&self.card.whitening, class) {
-                (Some(w), Some(c)) => w.colour(c, grid, &raw),
-                _ => raw.iter().map(|x| x * scale).collect(),
-            };
-            if let Some(p) = &inputs.mean {
-                for (a, b) in f.iter_mut().zip(p) {
-                    *a += b;
-                }
-            }
-            out.push(f);
-        }
+        let whitening = match (&self.card.whitening, class) {
+            (Some(w), Some(c)) => Some((w, c)),
+            _ => None,
+        };
+        let mut out =
+            super::draw::colour_members(raws, grid, whitening, scale, inputs.mean.as_deref());
         if let (Some(f), Some(c)) = (self.card.inflation_for(sampler, schedule.steps()), class) {
             f.apply(c, grid, &mut out);
         }

@@ -97,12 +97,16 @@ pub fn sample(
     device: &Device,
 ) -> Tensor<4> {
     if sampler == Sampler::Flow {
-        let z = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), device);
-        return super::flow::integrate(score, z, schedule.steps());
+        return super::flow::integrate(score, flow_latent(shape, device), schedule.steps());
     }
     let std0 = sde.marginal_std(schedule.times()[0]);
     let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, std0), device);
     sample_from(score, sde, sampler, schedule, x)
+}
+
+/// A flow generator's latent `z ~ N(0, 1)` of `shape`, from the device's random stream.
+pub(crate) fn flow_latent(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), device)
 }
 
 /// The score samplers from a given start `x ~ N(0, σ(T)²)` (the noise a distilled

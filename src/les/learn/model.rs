@@ -496,10 +496,8 @@ impl LesModel {
                     &self.device,
                     start,
                 )?;
-                let mut out: Vec<Vec<f64>> = match &self.card.whitening {
-                    Some(wh) => raw.iter().map(|r| wh.colour(0, grid, r)).collect(),
-                    None => raw,
-                };
+                let whitening = self.card.whitening.as_ref().map(|w| (w, 0));
+                let mut out = draw::colour_members(raw, grid, whitening, 1.0, None);
                 let steps = schedule.steps();
                 if let Some(t) =
                     crate::closure::inflation::table_for(&self.card.inflation, sampler, steps)
