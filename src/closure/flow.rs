@@ -95,22 +95,84 @@ pub fn decode(part: &FlowPart, bytes: &[u8], device: &Device) -> Result<ScoreNet
         .map_err(|e| ClosureError::Weights(format!("flow generator: {e}")))
 }
 
-/// The network a sampler evaluates: the score network for EM and Heun, the flow
-/// generator for [`super::sampler::Sampler::Flow`] (an error naming the model without one).
-pub(crate) fn network_for<'a>(
-    sampler: super::sampler::Sampler,
-    score: &'a ScoreNet,
-    flow: Option<&'a ScoreNet>,
-    model: &str,
-) -> Result<&'a ScoreNet, ClosureError> {
-    if sampler.uses_score() {
-        return Ok(score);
+/// A learned model's distilled flow generator, when its card has one: how it is
+/// attached (from bytes, or freshly distilled), read from beside the model's weights file,
+/// written there, and chosen per sampler. Every model with a score network (the
+/// published G/H models and the subgrid Π model) holds one, so a generator is written
+/// once for every flow.
+#[derive(Clone, Debug, Default)]
+pub struct Generator(Option<ScoreNet>);
+
+impl Generator {
+    /// Decode the generator the card's `flow` part describes from `bytes`.
+    pub(crate) fn attach<K: super::card::CardPart>(
+        &mut self,
+        card: &super::card::Card<K>,
+        bytes: &[u8],
+        device: &Device,
+    ) -> Result<(), ClosureError> {
+        let part = card.flow.as_ref().ok_or_else(|| {
+            ClosureError::Card("flow weights given but the card has no `flow` part".into())
+        })?;
+        self.0 = Some(decode(part, bytes, device)?);
+        Ok(())
     }
-    flow.ok_or_else(|| {
-        ClosureError::Input(format!(
-            "model `{model}` has no flow generator; choose Euler–Maruyama or Heun"
-        ))
-    })
+
+    /// A freshly distilled generator and its part of the card (the card drops the
+    /// tables and rows of the one it replaces).
+    pub(crate) fn set<K: super::card::CardPart>(
+        &mut self,
+        card: &mut super::card::Card<K>,
+        part: FlowPart,
+        net: ScoreNet,
+    ) {
+        card.attach_flow(part);
+        self.0 = Some(net.valid());
+    }
+
+    /// Read the generator beside `weights` when the card names one.
+    pub(crate) fn load_beside<K: super::card::CardPart>(
+        &mut self,
+        card: &super::card::Card<K>,
+        weights: &Path,
+        device: &Device,
+    ) -> Result<(), ClosureError> {
+        match card.flow {
+            None => Ok(()),
+            Some(_) => self.attach(card, &read_weights(weights)?, device),
+        }
+    }
+
+    /// Write the generator (when there is one) beside `weights`.
+    pub(crate) fn save_beside(&self, weights: &Path) -> Result<(), ClosureError> {
+        match &self.0 {
+            None => Ok(()),
+            Some(net) => write_weights(weights, net),
+        }
+    }
+
+    pub(crate) fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The network a sampler evaluates: the score network for EM and Heun, this
+    /// generator for [`super::sampler::Sampler::Flow`] (an error naming the model
+    /// without one).
+    pub(crate) fn network_for<'a>(
+        &'a self,
+        sampler: super::sampler::Sampler,
+        score: &'a ScoreNet,
+        model: &str,
+    ) -> Result<&'a ScoreNet, ClosureError> {
+        if sampler.uses_score() {
+            return Ok(score);
+        }
+        self.0.as_ref().ok_or_else(|| {
+            ClosureError::Input(format!(
+                "model `{model}` has no flow generator; choose Euler–Maruyama or Heun"
+            ))
+        })
+    }
 }
 
 /// Integrate the straight path from `z` (t = 0) to t = 1 in `steps` Euler steps, `end`

@@ -255,7 +255,7 @@ pub struct ClosureModel {
     pub card: ModelCard,
     net: ScoreNet,
     /// The distilled few-step generator, when the card has one ([`super::flow`]).
-    flow: Option<ScoreNet>,
+    flow: super::flow::Generator,
     device: Device,
     bases: super::draw::Bases,
 }
@@ -265,7 +265,7 @@ impl ClosureModel {
         ClosureModel {
             card,
             net: net.valid(),
-            flow: None,
+            flow: Default::default(),
             device,
             bases: Default::default(),
         }
@@ -297,17 +297,13 @@ impl ClosureModel {
 
     /// Attach the flow generator's weights (the card must describe it).
     pub fn attach_flow(mut self, bytes: &[u8]) -> Result<Self, ClosureError> {
-        let part = self.card.flow.as_ref().ok_or_else(|| {
-            ClosureError::Card("flow weights given but the card has no `flow` part".into())
-        })?;
-        self.flow = Some(super::flow::decode(part, bytes, &self.device)?);
+        self.flow.attach(&self.card, bytes, &self.device)?;
         Ok(self)
     }
 
     /// This model with a distilled flow generator (and its part of the card).
     pub fn with_flow(mut self, part: super::flow::FlowPart, net: ScoreNet) -> Self {
-        self.card.attach_flow(part);
-        self.flow = Some(net.valid());
+        self.flow.set(&mut self.card, part, net);
         self
     }
 
@@ -343,19 +339,15 @@ impl ClosureModel {
         let w = std::fs::read(weights).map_err(|e| {
             ClosureError::Weights(format!("cannot read {} ({e})", weights.display()))
         })?;
-        let model = Self::from_bytes(&card, &w, device)?;
-        if model.card.flow.is_none() {
-            return Ok(model);
-        }
-        model.attach_flow(&super::flow::read_weights(weights)?)
+        let mut model = Self::from_bytes(&card, &w, device)?;
+        model.flow.load_beside(&model.card, weights, device)?;
+        Ok(model)
     }
 
     /// Write `PATH.bpk` (f16), `PATH.json` and, with a flow generator, `PATH.flow.bpk`,
     /// each atomically.
     pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
-        if let Some(f) = &self.flow {
-            super::flow::write_weights(weights, f)?;
-        }
+        self.flow.save_beside(weights)?;
         save_with_card(weights, weights_to_bytes(&self.net)?, &self.card)
     }
 
@@ -407,8 +399,7 @@ impl ClosureModel {
             _ => 1.0,
         };
         let schedule = self.schedule_for(sampler, schedule);
-        let net =
-            super::flow::network_for(sampler, &self.net, self.flow.as_ref(), &self.card.name)?;
+        let net = self.flow.network_for(sampler, &self.net, &self.card.name)?;
         let inputs = spec.inputs(grid, omega, readings, sensors);
         let device = self.device.clone();
         let field = |v: &[f64]| {

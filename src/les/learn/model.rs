@@ -199,7 +199,7 @@ pub struct LesModel {
     /// adds to (kept beside it as `PATH.mean.bpk` + `PATH.mean.json`).
     pub mean: Option<Box<LesModel>>,
     /// The distilled few-step generator, when the card has one.
-    flow: Option<ScoreNet>,
+    flow: crate::closure::flow::Generator,
     /// The variants tied to a deterministic mean ([`super::drain`]): the mean's model
     /// and how members are tied to it.
     pub drain: Option<(Box<LesModel>, MeanTie)>,
@@ -287,7 +287,7 @@ impl LesModel {
             card,
             net,
             mean: None,
-            flow: None,
+            flow: Default::default(),
             drain: None,
             device,
             bases: Default::default(),
@@ -297,22 +297,18 @@ impl LesModel {
     /// Attach the flow generator's weights (the card must describe it, and the model
     /// must be a score model).
     pub fn attach_flow(mut self, bytes: &[u8]) -> Result<Self, ClosureError> {
-        let part = self.card.flow.as_ref().ok_or_else(|| {
-            ClosureError::Card("flow weights given but the card has no `flow` part".into())
-        })?;
-        if !matches!(self.net, LesNet::Score(_)) {
+        if self.card.flow.is_some() && !matches!(self.net, LesNet::Score(_)) {
             return Err(ClosureError::Card(
                 "only a score model has a flow generator".into(),
             ));
         }
-        self.flow = Some(crate::closure::flow::decode(part, bytes, &self.device)?);
+        self.flow.attach(&self.card, bytes, &self.device)?;
         Ok(self)
     }
 
     /// This model with a distilled flow generator (and its part of the card).
     pub fn with_flow(mut self, part: crate::closure::flow::FlowPart, net: ScoreNet) -> Self {
-        self.card.attach_flow(part);
-        self.flow = Some(net.valid());
+        self.flow.set(&mut self.card, part, net);
         self
     }
 
@@ -336,9 +332,8 @@ impl LesModel {
         } else {
             None
         };
-        let flow = card.flow.is_some();
         let model = LesModel::new(card, net, device.clone()).with_mean(mean);
-        if !flow {
+        if model.card.flow.is_none() {
             return Ok(model);
         }
         model.attach_flow(&crate::closure::flow::read_weights(weights)?)
@@ -373,9 +368,7 @@ impl LesModel {
         if let Some(m) = &self.mean {
             m.save(&mean_path(weights))?;
         }
-        if let Some(f) = &self.flow {
-            crate::closure::flow::write_weights(weights, f)?;
-        }
+        self.flow.save_beside(weights)?;
         save_with_card(weights, bytes, &self.card)
     }
 
@@ -475,12 +468,7 @@ impl LesModel {
         use crate::closure::draw;
         match &self.net {
             LesNet::Score(score_net) => {
-                let net = crate::closure::flow::network_for(
-                    sampler,
-                    score_net,
-                    self.flow.as_ref(),
-                    &self.card.name,
-                )?;
+                let net = self.flow.network_for(sampler, score_net, &self.card.name)?;
                 let basis = self.bases.get(n, net.modes(), &self.device);
                 let zeros = Tensor::<4>::zeros([1, n, n, 1], &self.device);
                 let cond = net.condition(w, zeros, Some(labels), &basis);
