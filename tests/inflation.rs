@@ -5,7 +5,9 @@
 
 use burn::prelude::*;
 use closure_lab::closure::eval::SamplerSetting;
-use closure_lab::closure::inflation::{Inflation, fitted_steps, insert_table, table_for};
+use closure_lab::closure::inflation::{
+    Inflation, fitted_steps, insert_table, insert_tables, table_at, table_for,
+};
 use closure_lab::closure::model::{ClosureModel, EMBEDDED_G};
 use closure_lab::closure::sampler::Sampler;
 use closure_lab::closure::sensors::{DENSITIES, Sensors};
@@ -18,6 +20,7 @@ fn uniform(sampler: Sampler, steps: usize, c: f64) -> Inflation {
         fitted_on: format!("test: {c} everywhere"),
         sampler,
         steps: Some(steps),
+        nu: None,
     }
 }
 use Sampler::{EulerMaruyama as Em, Heun};
@@ -137,6 +140,77 @@ fn the_table_of_the_nearest_step_count_of_the_kind_is_chosen() {
         Some(Some(10))
     );
     assert!(table_for(&[], Em, 10).is_none());
+}
+
+/// A model conditioned on ν keeps one table per ν of its calibration set: a refit
+/// replaces all of that kind and step count, a draw takes the nearest ν in ratio at the
+/// nearest step count, and a table without ν (every older card) applies at every ν.
+#[test]
+fn the_table_of_the_nearest_viscosity_is_chosen() {
+    let mut tables = vec![uniform(Em, 10, 1.0)];
+    insert_table(&mut tables, uniform(Sampler::Flow, 1, 1.0));
+    let per_nu = |c: f64| {
+        [2e-4, 4e-4]
+            .iter()
+            .map(|&nu| uniform(Sampler::Flow, 1, if nu == 2e-4 { c } else { 2.0 * c }).at_nu(nu))
+            .collect::<Vec<_>>()
+    };
+    insert_tables(&mut tables, per_nu(1.1));
+    let flow: Vec<_> = tables
+        .iter()
+        .filter(|t| t.sampler == Sampler::Flow)
+        .collect();
+    assert_eq!(
+        flow.len(),
+        2,
+        "the pooled flow table is replaced by the per-ν ones"
+    );
+    assert_eq!((flow[0].nu, flow[1].nu), (Some(2e-4), Some(4e-4)));
+    assert!(flow.iter().all(|t| t.validate(DENSITIES.len()).is_ok()));
+    let pick = |tables: &[Inflation], nu: Option<f64>| {
+        table_at(tables, Sampler::Flow, 1, nu).map(|t| t.factor[0][0])
+    };
+    // 2.8e-4 is nearer 2e-4 in ratio (1.40 vs 1.43), 2.9e-4 nearer 4e-4
+    assert_eq!(pick(&tables, Some(2e-4)), Some(1.1));
+    assert_eq!(pick(&tables, Some(2.8e-4)), Some(1.1));
+    assert_eq!(pick(&tables, Some(2.9e-4)), Some(2.2));
+    assert_eq!(pick(&tables, Some(1e-3)), Some(2.2));
+    assert_eq!(pick(&tables, None), Some(1.1), "no ν: the first");
+    assert_eq!(
+        table_at(&tables, Em, 10, Some(3e-4)).map(|t| t.nu),
+        Some(None)
+    );
+    // the step count decides before ν
+    insert_table(&mut tables, uniform(Sampler::Flow, 2, 3.0).at_nu(3e-4));
+    assert_eq!(
+        table_at(&tables, Sampler::Flow, 1, Some(3e-4)).map(|t| t.steps),
+        Some(Some(1))
+    );
+    // a refit of the same kind and steps replaces both ν tables
+    insert_tables(&mut tables, per_nu(1.3));
+    assert_eq!(pick(&tables, Some(4e-4)), Some(2.6));
+    assert_eq!(tables.iter().filter(|t| t.steps == Some(1)).count(), 2);
+    // a card holds one table per kind and step count, or one per ν of them, never both
+    let mut card = closure_lab::closure::model::ClosureModel::embedded(&Device::flex())
+        .unwrap()
+        .card;
+    card.inflation = tables.clone();
+    assert!(card.validate().is_ok(), "{:?}", card.validate());
+    card.inflation.push(uniform(Sampler::Flow, 1, 1.0));
+    let e = card.validate().unwrap_err();
+    assert!(e.contains("a second table for flow, 1 steps"), "{e}");
+    card.inflation.pop();
+    card.inflation
+        .push(uniform(Sampler::Flow, 1, 1.0).at_nu(4e-4));
+    assert!(card.validate().unwrap_err().contains("ν = 4.0e-4"));
+    let bad = uniform(Sampler::Flow, 1, 1.0).at_nu(-1.0);
+    assert!(bad.validate(DENSITIES.len()).is_err());
+    assert!(uniform(Em, 1, 1.0).label().ends_with("1 steps"));
+    assert!(
+        per_nu(1.0)[1].label().contains("ν = 4.0e-4"),
+        "{}",
+        per_nu(1.0)[1].label()
+    );
 }
 
 #[test]

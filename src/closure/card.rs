@@ -178,10 +178,11 @@ impl<K: CardPart> Card<K> {
         for (i, f) in self.inflation.iter().enumerate() {
             f.validate(classes)
                 .map_err(|e| format!("inflation table {i} ({}): {e}", f.label()))?;
-            if self.inflation[..i]
-                .iter()
-                .any(|g| (g.sampler, g.steps) == (f.sampler, f.steps))
-            {
+            // one table per kind and step count, or one per ν of them (never both)
+            if self.inflation[..i].iter().any(|g| {
+                (g.sampler, g.steps) == (f.sampler, f.steps)
+                    && (g.nu.is_none() || f.nu.is_none() || g.nu == f.nu)
+            }) {
                 return Err(format!(
                     "inflation table {i}: a second table for {}",
                     f.label()
@@ -214,8 +215,18 @@ impl<K: CardPart> Card<K> {
         weights: &Path,
         table: Inflation,
     ) -> Result<PathBuf, String> {
+        self.write_with_inflations(weights, vec![table])
+    }
+
+    /// [`Self::write_with_inflation`] of several tables of one kind and step count (one
+    /// per ν), replacing every table of that kind and step count.
+    pub(crate) fn write_with_inflations(
+        &self,
+        weights: &Path,
+        tables: Vec<Inflation>,
+    ) -> Result<PathBuf, String> {
         let mut card = self.clone();
-        super::inflation::insert_table(&mut card.inflation, table);
+        super::inflation::insert_tables(&mut card.inflation, tables);
         card.write_beside(weights)
     }
 }

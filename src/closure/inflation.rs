@@ -19,7 +19,10 @@
 //!
 //! The factors also absorb the sampler's own variance error, which depends on its kind
 //! and step count, so a card holds one table per (kind, steps) fitted, and sampling uses
-//! [`table_for`]: the same kind (else Euler–Maruyama's) at the nearest step count.
+//! [`table_for`]: the same kind (else Euler–Maruyama's) at the nearest step count. A
+//! model conditioned on ν (the subgrid Π model) can hold one table per ν of its
+//! calibration set ([`table_at`]: the nearest ν in ratio): its generated variance is off
+//! by different amounts at different viscosities.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,23 +50,54 @@ pub struct Inflation {
     /// 6 steps with a 3-step table 0.86–0.93 (README, calibration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<usize>,
+    /// The viscosity of the states it was fitted on, for a model conditioned on ν (the
+    /// subgrid Π model: one table per ν of its calibration set, the nearest applies);
+    /// none: fitted over whatever the states were, applied at every ν.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nu: Option<f64>,
 }
 
 /// The table sampling with `sampler` at `steps` applies: among the tables of that kind
 /// (none: Euler–Maruyama's), the one fitted at the step count nearest in ratio; a table
 /// of unknown step count is taken as exact.
 pub fn table_for(tables: &[Inflation], sampler: Sampler, steps: usize) -> Option<&Inflation> {
+    table_at(tables, sampler, steps, None)
+}
+
+/// [`table_for`] for a draw at viscosity `nu`: among the tables of the nearest step
+/// count, the one fitted at the ν nearest in ratio (a table without a ν is as near as
+/// any; without `nu`, the first).
+pub fn table_at(
+    tables: &[Inflation],
+    sampler: Sampler,
+    steps: usize,
+    nu: Option<f64>,
+) -> Option<&Inflation> {
     let of = |kind: Sampler| tables.iter().filter(move |t| t.sampler == kind);
     let kind = if of(sampler).next().is_some() {
         sampler
     } else {
         Sampler::EulerMaruyama
     };
-    let distance = |t: &Inflation| {
-        t.steps
-            .map_or(0.0, |k| (steps.max(1) as f64 / k.max(1) as f64).ln().abs())
+    let ratio = |a: f64, b: f64| {
+        (a.max(f64::MIN_POSITIVE) / b.max(f64::MIN_POSITIVE))
+            .ln()
+            .abs()
     };
-    of(kind).min_by(|a, b| distance(a).total_cmp(&distance(b)))
+    let distance = |t: &Inflation| {
+        let by_steps = t
+            .steps
+            .map_or(0.0, |k| ratio(steps.max(1) as f64, k.max(1) as f64));
+        let by_nu = match (nu, t.nu) {
+            (Some(a), Some(b)) => ratio(a, b),
+            _ => 0.0,
+        };
+        (by_steps, by_nu)
+    };
+    of(kind).min_by(|a, b| {
+        let (a, b) = (distance(a), distance(b));
+        a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+    })
 }
 
 /// How a model's tables cover a sampler at a step count (what the app flags).
@@ -109,11 +143,25 @@ pub fn fitted_steps(tables: &[Inflation], sampler: Sampler) -> Vec<usize> {
     v
 }
 
-/// Put `table` into `tables`, replacing one of the same kind and step count; kept sorted.
+/// Put `table` into `tables`, replacing those of the same kind and step count; kept sorted.
 pub fn insert_table(tables: &mut Vec<Inflation>, table: Inflation) {
-    tables.retain(|t| (t.sampler, t.steps) != (table.sampler, table.steps));
-    tables.push(table);
-    tables.sort_by_key(|t| (t.sampler != Sampler::EulerMaruyama, t.steps));
+    insert_tables(tables, vec![table]);
+}
+
+/// Put `new` (one table, or one per ν, of one kind and step count) into `tables`,
+/// replacing every table of that kind and step count; kept sorted (by ν within one).
+pub fn insert_tables(tables: &mut Vec<Inflation>, new: Vec<Inflation>) {
+    tables.retain(|t| {
+        !new.iter()
+            .any(|n| (t.sampler, t.steps) == (n.sampler, n.steps))
+    });
+    tables.extend(new);
+    tables.sort_by(|a, b| {
+        let key = |t: &Inflation| (t.sampler != Sampler::EulerMaruyama, t.steps);
+        key(a)
+            .cmp(&key(b))
+            .then(a.nu.unwrap_or(0.0).total_cmp(&b.nu.unwrap_or(0.0)))
+    });
 }
 
 /// A card's tables: a list, or one object as cards before per-sampler tables wrote it.
@@ -169,14 +217,25 @@ impl Inflation {
             fitted_on,
             sampler,
             steps: Some(steps),
+            nu: None,
         }
     }
 
-    /// Kind and step count, for messages: `heun, 3 steps`.
+    /// This table marked as fitted on states of viscosity `nu`.
+    pub fn at_nu(mut self, nu: f64) -> Self {
+        self.nu = Some(nu);
+        self
+    }
+
+    /// Kind and step count (and ν), for messages: `heun, 3 steps`.
     pub fn label(&self) -> String {
-        match self.steps {
+        let steps = match self.steps {
             Some(k) => format!("{}, {k} steps", self.sampler),
             None => format!("{}, steps unknown", self.sampler),
+        };
+        match self.nu {
+            Some(nu) => format!("{steps}, ν = {nu:.1e}"),
+            None => steps,
         }
     }
 
@@ -184,6 +243,9 @@ impl Inflation {
     pub fn validate(&self, classes: usize) -> Result<(), String> {
         if self.steps == Some(0) {
             return Err("inflation fitted at 0 steps".into());
+        }
+        if self.nu.is_some_and(|nu| !(nu.is_finite() && nu > 0.0)) {
+            return Err("inflation fitted at a ν that is not a positive number".into());
         }
         if self.factor.len() != classes {
             return Err(format!(

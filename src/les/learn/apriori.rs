@@ -69,7 +69,7 @@ pub fn apriori(
     schedule: &Schedule,
 ) -> Result<Scores, String> {
     let mut rows = Vec::new();
-    let mut spectra: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); models.len()];
+    let mut spectra: Vec<Vec<(f64, Sums)>> = vec![Vec::new(); models.len()];
     for path in tests {
         let (spec, trajs) = data::read(path).map_err(|e: DataError| e.to_string())?;
         let flow = spec.flow;
@@ -130,11 +130,12 @@ pub fn apriori(
                 s.push(score(&members, p));
                 add_deviation_spectra(&mut sums, &grid, &members, p);
             }
-            if total.0.is_empty() {
-                *total = sums.clone();
-            } else {
-                total.0.iter_mut().zip(&sums.0).for_each(|(a, b)| *a += b);
-                total.1.iter_mut().zip(&sums.1).for_each(|(a, b)| *a += b);
+            match total.iter_mut().find(|(nu, _)| *nu == flow.nu) {
+                None => total.push((flow.nu, sums.clone())),
+                Some((_, t)) => {
+                    t.0.iter_mut().zip(&sums.0).for_each(|(a, b)| *a += b);
+                    t.1.iter_mut().zip(&sums.1).for_each(|(a, b)| *a += b);
+                }
             }
             let deterministic = m.card.part.kind == super::model::LesKind::Deterministic;
             let k = if deterministic { 1 } else { ensemble };
@@ -150,9 +151,27 @@ pub fn apriori(
     Ok(Scores { rows, spectra })
 }
 
+/// Summed (spread, error) shell spectra of scored states.
+pub type Sums = (Vec<f64>, Vec<f64>);
+
+/// The spectra of every ν summed into one.
+pub fn pooled(by_nu: &[(f64, Sums)]) -> Sums {
+    let mut total: Sums = (Vec::new(), Vec::new());
+    for (_, (spread, error)) in by_nu {
+        if total.0.is_empty() {
+            total = (spread.clone(), error.clone());
+        } else {
+            total.0.iter_mut().zip(spread).for_each(|(a, b)| *a += b);
+            total.1.iter_mut().zip(error).for_each(|(a, b)| *a += b);
+        }
+    }
+    total
+}
+
 /// What [`apriori`] measured: the rows, and per model its (spread, error) shell spectra
-/// summed over every scored state (what a spread inflation is fitted from).
+/// summed over the scored states of each ν, in the order the ν first came (what a spread
+/// inflation per ν is fitted from).
 pub struct Scores {
     pub rows: Vec<AprioriRow>,
-    pub spectra: Vec<(Vec<f64>, Vec<f64>)>,
+    pub spectra: Vec<Vec<(f64, Sums)>>,
 }

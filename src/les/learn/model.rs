@@ -487,9 +487,12 @@ impl LesModel {
                 let whitening = self.card.whitening.as_ref().map(|w| (w, 0));
                 let mut out = draw::colour_members(raw, grid, whitening, 1.0, None);
                 let steps = schedule.steps();
-                if let Some(t) =
-                    crate::closure::inflation::table_for(&self.card.inflation, sampler, steps)
-                {
+                if let Some(t) = crate::closure::inflation::table_at(
+                    &self.card.inflation,
+                    sampler,
+                    steps,
+                    Some(nu),
+                ) {
                     t.apply(0, grid, &mut out);
                 }
                 if let Some(m) = &self.mean {
