@@ -395,6 +395,65 @@ fn les_train_and_apriori_run_end_to_end_from_the_command_line() {
         assert_eq!(r["spread_skill"].is_null(), !stochastic, "{r}");
         assert_eq!(r["spectrum_worst"].is_null(), !stochastic, "{r}");
     }
+    // a spread inflation fitted on both viscosities: one table, or with --per-nu one per ν
+    for ext in ["bpk", "json"] {
+        std::fs::copy(p(&format!("stochastic.{ext}")), p(&format!("fit.{ext}"))).unwrap();
+    }
+    let fit = |extra: &[&str]| {
+        let both = format!("{},{}", p("les_2e-4.h5"), p("les_4e-4.h5"));
+        let mut args = vec![
+            "les-apriori",
+            "--model",
+            "",
+            "--data",
+            &both,
+            "--stride",
+            "2",
+            "--ensemble",
+            "4",
+            "--sampler",
+            "em-karras4",
+            "--fit-inflation",
+        ];
+        let model = p("fit.bpk");
+        args[2] = &model;
+        args.extend_from_slice(extra);
+        let (ok, out, err) = run(&args);
+        assert!(ok, "les-apriori --fit-inflation {extra:?}: {err}");
+        let card: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p("fit.json")).unwrap()).unwrap();
+        let tables: Vec<(u64, Option<f64>)> = card["inflation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["steps"].as_u64().unwrap(), t["nu"].as_f64()))
+            .collect();
+        (out, tables)
+    };
+    let (out, tables) = fit(&[]);
+    assert!(out.contains("(1 table)"), "{out}");
+    assert_eq!(tables, [(4, None)]);
+    let (out, tables) = fit(&["--per-nu"]);
+    assert!(out.contains("2 tables, one per ν"), "{out}");
+    assert_eq!(
+        tables,
+        [(4, Some(2e-4)), (4, Some(4e-4))],
+        "the pooled one replaced"
+    );
+    closure_lab::les::learn::model::LesModel::load(
+        std::path::Path::new(&p("fit.bpk")),
+        &burn::tensor::Device::flex(),
+    )
+    .expect("a card with per-ν tables loads");
+    let (ok, _, err) = run(&[
+        "les-apriori",
+        "--model",
+        &p("fit.bpk"),
+        "--data",
+        &p("les_4e-4.h5"),
+        "--per-nu",
+    ]);
+    assert!(!ok && err.contains("--fit-inflation"), "{err}");
     // the learned closure inside LES runs beside the classical ones (a-posteriori)
     let (ok, out, err) = run(&[
         "les-eval",

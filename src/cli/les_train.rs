@@ -250,23 +250,14 @@ pub(crate) fn les_apriori(a: LesAprioriArgs) -> Result<()> {
                 a.ensemble,
                 a.stride
             );
-            let fit = |sums: &crate::les::learn::apriori::Sums| {
-                crate::closure::inflation::Inflation::fit(
-                    std::slice::from_ref(sums),
-                    a.ensemble,
-                    s.sampler,
-                    s.schedule.steps(),
-                    fitted_on.clone(),
-                )
-            };
-            let tables: Vec<_> = if a.per_nu {
-                by_nu
-                    .iter()
-                    .map(|(nu, sums)| fit(sums).at_nu(*nu))
-                    .collect()
-            } else {
-                vec![fit(&crate::les::learn::apriori::pooled(by_nu))]
-            };
+            let tables = crate::les::learn::apriori::inflation_tables(
+                by_nu,
+                a.ensemble,
+                s.sampler,
+                s.schedule.steps(),
+                &fitted_on,
+                a.per_nu,
+            );
             let k = tables.len();
             let card_path = card
                 .write_with_inflations(path, tables)

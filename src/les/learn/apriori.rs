@@ -13,6 +13,7 @@ use crate::closure::calibration::{
     Calibration, EnsembleScores, add_deviation_spectra, average, score,
 };
 use crate::closure::dataset::DataError;
+use crate::closure::inflation::Inflation;
 use crate::closure::sampler::Sampler;
 use crate::closure::sde::Schedule;
 use strum::IntoEnumIterator;
@@ -154,8 +155,40 @@ pub fn apriori(
 /// Summed (spread, error) shell spectra of scored states.
 pub type Sums = (Vec<f64>, Vec<f64>);
 
+/// A stochastic model's spread-inflation tables for `sampler` at `steps` from its
+/// [`Scores::spectra`] (ensembles of `members`): one table over every state, or with
+/// `per_nu` one per ν of the states, marked with it (the nearest applies when sampling).
+pub fn inflation_tables(
+    by_nu: &[(f64, Sums)],
+    members: usize,
+    sampler: Sampler,
+    steps: usize,
+    fitted_on: &str,
+    per_nu: bool,
+) -> Vec<Inflation> {
+    let fit = |sums: &Sums| {
+        Inflation::fit(
+            std::slice::from_ref(sums),
+            members,
+            sampler,
+            steps,
+            fitted_on.to_string(),
+        )
+    };
+    if per_nu {
+        by_nu
+            .iter()
+            .map(|(nu, sums)| fit(sums).at_nu(*nu))
+            .collect()
+    } else if by_nu.is_empty() {
+        Vec::new()
+    } else {
+        vec![fit(&pooled(by_nu))]
+    }
+}
+
 /// The spectra of every ν summed into one.
-pub fn pooled(by_nu: &[(f64, Sums)]) -> Sums {
+fn pooled(by_nu: &[(f64, Sums)]) -> Sums {
     let mut total: Sums = (Vec::new(), Vec::new());
     for (_, (spread, error)) in by_nu {
         if total.0.is_empty() {
