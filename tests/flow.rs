@@ -140,85 +140,91 @@ fn reflow_training_learns_a_one_step_gaussian_generator() {
 /// missing, and a flow sampler on a model without one, fail with a clear error.
 #[test]
 fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
-    // weight initialisation draws from burn's process-wide stream too
-    let _g = crate::global_rng();
-    let dev = Device::flex();
-    // the shipped card without its flow part: a score model only
-    let base = {
-        let mut card: serde_json::Value =
-            serde_json::from_slice(closure_lab::closure::model::EMBEDDED_G.0).unwrap();
-        card.as_object_mut().unwrap().remove("flow");
-        let card = serde_json::to_vec(&card).unwrap();
-        ClosureModel::from_bytes(&card, closure_lab::closure::model::EMBEDDED_G.1, &dev).unwrap()
-    };
-    assert!(!base.has_flow());
-    let part = FlowPart {
-        net: base.card.part.net.clone().with_sigma_data(0.0),
-        teacher: "test".into(),
-        training: TrainingInfo::default(),
-    };
-    let flow_net = part.net.init(&dev);
-    let model = base.clone().with_flow(part, flow_net);
-    let dir = tempfile::tempdir().unwrap();
-    let (p1, p2) = (dir.path().join("a.bpk"), dir.path().join("b.bpk"));
-    model.save(&p1).unwrap();
-    assert!(
-        flow_weights_path(&p1).exists(),
-        "the flow weights are written beside"
+    crate::support::in_own_process(
+        "flow::a_model_with_a_flow_generator_round_trips_and_samples_bit_identically",
+        || {
+            // weight initialisation draws from burn's process-wide stream too
+            let _g = crate::global_rng();
+            let dev = Device::flex();
+            // the shipped card without its flow part: a score model only
+            let base = {
+                let mut card: serde_json::Value =
+                    serde_json::from_slice(closure_lab::closure::model::EMBEDDED_G.0).unwrap();
+                card.as_object_mut().unwrap().remove("flow");
+                let card = serde_json::to_vec(&card).unwrap();
+                ClosureModel::from_bytes(&card, closure_lab::closure::model::EMBEDDED_G.1, &dev)
+                    .unwrap()
+            };
+            assert!(!base.has_flow());
+            let part = FlowPart {
+                net: base.card.part.net.clone().with_sigma_data(0.0),
+                teacher: "test".into(),
+                training: TrainingInfo::default(),
+            };
+            let flow_net = part.net.init(&dev);
+            let model = base.clone().with_flow(part, flow_net);
+            let dir = tempfile::tempdir().unwrap();
+            let (p1, p2) = (dir.path().join("a.bpk"), dir.path().join("b.bpk"));
+            model.save(&p1).unwrap();
+            assert!(
+                flow_weights_path(&p1).exists(),
+                "the flow weights are written beside"
+            );
+            let mut a = ClosureModel::load(&p1).unwrap();
+            a.save(&p2).unwrap();
+            let mut b = ClosureModel::load(&p2).unwrap();
+            assert!(a.has_flow() && b.has_flow());
+            let grid = Grid::new(64).unwrap();
+            let omega = grf::grf(&grid, GrfParams::default(), 4);
+            let sensors = Sensors::new(16, 64).unwrap();
+            let readings = vec![0.01; 256];
+            let flow1 = SamplerSetting::parse("flow-1").unwrap();
+            assert_eq!(flow1.sampler, Sampler::Flow);
+            assert_eq!(flow1.sampler.nfe(flow1.schedule.steps()), 1);
+            let draw = |m: &mut ClosureModel, s: &SamplerSetting| {
+                dev.seed(42);
+                m.sample(
+                    &grid,
+                    &omega,
+                    &readings,
+                    &sensors,
+                    3,
+                    s.sampler,
+                    &s.schedule,
+                )
+                .unwrap()
+            };
+            let (da, db) = (draw(&mut a, &flow1), draw(&mut b, &flow1));
+            assert_eq!(da, db, "same seed, same bits");
+            assert!(da.iter().flatten().all(|v| v.is_finite()));
+            assert_ne!(da[0], da[1], "members differ");
+            let em = SamplerSetting::parse("em-karras10").unwrap();
+            assert_ne!(draw(&mut a, &em), da, "the flow draws with its own network");
+            // the card names a flow whose weights are gone
+            std::fs::remove_file(flow_weights_path(&p2)).unwrap();
+            let err = ClosureModel::load(&p2).err().unwrap().to_string();
+            assert!(err.contains("b.flow.bpk"), "{err}");
+            // a flow sampler on a model without one
+            let mut plain = base;
+            let err = plain
+                .sample(
+                    &grid,
+                    &omega,
+                    &readings,
+                    &sensors,
+                    2,
+                    Sampler::Flow,
+                    &flow1.schedule,
+                )
+                .err()
+                .unwrap();
+            assert!(matches!(err, ClosureError::Input(_)), "{err}");
+            assert!(err.to_string().contains("no flow generator"), "{err}");
+            for bad in ["flow-0", "flow-3", "flow-karras1", "flow"] {
+                assert!(SamplerSetting::parse(bad).is_err(), "{bad} accepted");
+            }
+        },
     );
-    let mut a = ClosureModel::load(&p1).unwrap();
-    a.save(&p2).unwrap();
-    let mut b = ClosureModel::load(&p2).unwrap();
-    assert!(a.has_flow() && b.has_flow());
-    let grid = Grid::new(64).unwrap();
-    let omega = grf::grf(&grid, GrfParams::default(), 4);
-    let sensors = Sensors::new(16, 64).unwrap();
-    let readings = vec![0.01; 256];
-    let flow1 = SamplerSetting::parse("flow-1").unwrap();
-    assert_eq!(flow1.sampler, Sampler::Flow);
-    assert_eq!(flow1.sampler.nfe(flow1.schedule.steps()), 1);
-    let draw = |m: &mut ClosureModel, s: &SamplerSetting| {
-        dev.seed(42);
-        m.sample(
-            &grid,
-            &omega,
-            &readings,
-            &sensors,
-            3,
-            s.sampler,
-            &s.schedule,
-        )
-        .unwrap()
-    };
-    let (da, db) = (draw(&mut a, &flow1), draw(&mut b, &flow1));
-    assert_eq!(da, db, "same seed, same bits");
-    assert!(da.iter().flatten().all(|v| v.is_finite()));
-    assert_ne!(da[0], da[1], "members differ");
-    let em = SamplerSetting::parse("em-karras10").unwrap();
-    assert_ne!(draw(&mut a, &em), da, "the flow draws with its own network");
-    // the card names a flow whose weights are gone
-    std::fs::remove_file(flow_weights_path(&p2)).unwrap();
-    let err = ClosureModel::load(&p2).err().unwrap().to_string();
-    assert!(err.contains("b.flow.bpk"), "{err}");
-    // a flow sampler on a model without one
-    let mut plain = base;
-    let err = plain
-        .sample(
-            &grid,
-            &omega,
-            &readings,
-            &sensors,
-            2,
-            Sampler::Flow,
-            &flow1.schedule,
-        )
-        .err()
-        .unwrap();
-    assert!(matches!(err, ClosureError::Input(_)), "{err}");
-    assert!(err.to_string().contains("no flow generator"), "{err}");
-    for bad in ["flow-0", "flow-3", "flow-karras1", "flow"] {
-        assert!(SamplerSetting::parse(bad).is_err(), "{bad} accepted");
-    }
 }
 
 /// The subgrid score model with a flow generator of its architecture: saved, loaded and
@@ -226,51 +232,56 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
 /// draw is a clear error.
 #[test]
 fn a_subgrid_model_with_a_flow_generator_round_trips() {
-    use closure_lab::les::learn::model::LesModel;
-    use closure_lab::les::learn::shipped::{EMBEDDED, embedded};
-    // weight initialisation draws from burn's process-wide stream too
-    let _g = crate::global_rng();
-    let dev = Device::flex();
-    // the shipped stochastic model without its flow generator
-    let base = {
-        let mut card: serde_json::Value = serde_json::from_slice(EMBEDDED[0].card).unwrap();
-        card.as_object_mut().unwrap().remove("flow");
-        let card = serde_json::to_vec(&card).unwrap();
-        LesModel::from_bytes(&card, EMBEDDED[0].weights, &dev).unwrap()
-    };
-    assert!(!base.has_flow() && embedded(&EMBEDDED[0], &dev).unwrap().has_flow());
-    let cfg = base.card.part.score.clone().unwrap().with_sigma_data(0.0);
-    let part = FlowPart {
-        net: cfg.clone(),
-        teacher: "test".into(),
-        training: TrainingInfo::default(),
-    };
-    let model = base.clone().with_flow(part, cfg.init(&dev));
-    let dir = tempfile::tempdir().unwrap();
-    let (p1, p2) = (dir.path().join("a.bpk"), dir.path().join("b.bpk"));
-    model.save(&p1).unwrap();
-    let a = LesModel::load(&p1, &dev).unwrap();
-    a.save(&p2).unwrap();
-    let b = LesModel::load(&p2, &dev).unwrap();
-    assert!(a.has_flow() && b.has_flow());
-    let grid = Grid::new(64).unwrap();
-    let w: Vec<f64> = (0..64 * 64)
-        .map(|i| 20.0 * (std::f64::consts::TAU * 4.0 * (i / 64) as f64 / 64.0).cos())
-        .collect();
-    let flow1 = SamplerSetting::parse("flow-1").unwrap();
-    let draw = |m: &LesModel| {
-        dev.seed(9);
-        m.sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
-            .unwrap()
-    };
-    let (da, db) = (draw(&a), draw(&b));
-    assert_eq!(da, db, "same seed, same bits");
-    assert!(da.iter().flatten().all(|v| v.is_finite()));
-    let err = base
-        .sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("no flow generator"), "{err}");
+    crate::support::in_own_process(
+        "flow::a_subgrid_model_with_a_flow_generator_round_trips",
+        || {
+            use closure_lab::les::learn::model::LesModel;
+            use closure_lab::les::learn::shipped::{EMBEDDED, embedded};
+            // weight initialisation draws from burn's process-wide stream too
+            let _g = crate::global_rng();
+            let dev = Device::flex();
+            // the shipped stochastic model without its flow generator
+            let base = {
+                let mut card: serde_json::Value = serde_json::from_slice(EMBEDDED[0].card).unwrap();
+                card.as_object_mut().unwrap().remove("flow");
+                let card = serde_json::to_vec(&card).unwrap();
+                LesModel::from_bytes(&card, EMBEDDED[0].weights, &dev).unwrap()
+            };
+            assert!(!base.has_flow() && embedded(&EMBEDDED[0], &dev).unwrap().has_flow());
+            let cfg = base.card.part.score.clone().unwrap().with_sigma_data(0.0);
+            let part = FlowPart {
+                net: cfg.clone(),
+                teacher: "test".into(),
+                training: TrainingInfo::default(),
+            };
+            let model = base.clone().with_flow(part, cfg.init(&dev));
+            let dir = tempfile::tempdir().unwrap();
+            let (p1, p2) = (dir.path().join("a.bpk"), dir.path().join("b.bpk"));
+            model.save(&p1).unwrap();
+            let a = LesModel::load(&p1, &dev).unwrap();
+            a.save(&p2).unwrap();
+            let b = LesModel::load(&p2, &dev).unwrap();
+            assert!(a.has_flow() && b.has_flow());
+            let grid = Grid::new(64).unwrap();
+            let w: Vec<f64> = (0..64 * 64)
+                .map(|i| 20.0 * (std::f64::consts::TAU * 4.0 * (i / 64) as f64 / 64.0).cos())
+                .collect();
+            let flow1 = SamplerSetting::parse("flow-1").unwrap();
+            let draw = |m: &LesModel| {
+                dev.seed(9);
+                m.sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
+                    .unwrap()
+            };
+            let (da, db) = (draw(&a), draw(&b));
+            assert_eq!(da, db, "same seed, same bits");
+            assert!(da.iter().flatten().all(|v| v.is_finite()));
+            let err = base
+                .sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("no flow generator"), "{err}");
+        },
+    );
 }
 
 /// A student smaller than its teacher (`distill --student-width W --student-layers L`):
@@ -457,41 +468,46 @@ fn shipped_models_describe_their_flow_generator() {
 /// 64² and 128²) drawn in a one-thread pool and a two-thread pool are identical.
 #[test]
 fn a_flow_ensemble_split_over_two_threads_draws_the_same_bits() {
-    let _g = crate::global_rng();
-    let dev = Device::flex();
-    let mut model = ClosureModel::embedded(&dev).unwrap();
-    for (n, members, setting) in [(64, 7, "flow-1"), (128, 4, "flow-2")] {
-        let grid = Grid::new(n).unwrap();
-        let omega = grf::grf(&grid, GrfParams::default(), 5);
-        let sensors = Sensors::new(16, n).unwrap();
-        let readings: Vec<f64> = (0..256).map(|i| 0.001 * (i % 17) as f64).collect();
-        let s = SamplerSetting::parse(setting).unwrap();
-        let mut draw = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                dev.seed(7);
-                model
-                    .sample(
-                        &grid,
-                        &omega,
-                        &readings,
-                        &sensors,
-                        members,
-                        s.sampler,
-                        &s.schedule,
-                    )
-                    .unwrap()
-            })
-        };
-        let (one, two) = (draw(1), draw(2));
-        assert_eq!(one.len(), members);
-        assert_ne!(one[0], one[members - 1], "members differ");
-        assert_eq!(
-            one, two,
-            "{n}², {members} members, {setting}: same seed, same bits"
-        );
-    }
+    crate::support::in_own_process(
+        "flow::a_flow_ensemble_split_over_two_threads_draws_the_same_bits",
+        || {
+            let _g = crate::global_rng();
+            let dev = Device::flex();
+            let mut model = ClosureModel::embedded(&dev).unwrap();
+            for (n, members, setting) in [(64, 7, "flow-1"), (128, 4, "flow-2")] {
+                let grid = Grid::new(n).unwrap();
+                let omega = grf::grf(&grid, GrfParams::default(), 5);
+                let sensors = Sensors::new(16, n).unwrap();
+                let readings: Vec<f64> = (0..256).map(|i| 0.001 * (i % 17) as f64).collect();
+                let s = SamplerSetting::parse(setting).unwrap();
+                let mut draw = |threads: usize| {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    pool.install(|| {
+                        dev.seed(7);
+                        model
+                            .sample(
+                                &grid,
+                                &omega,
+                                &readings,
+                                &sensors,
+                                members,
+                                s.sampler,
+                                &s.schedule,
+                            )
+                            .unwrap()
+                    })
+                };
+                let (one, two) = (draw(1), draw(2));
+                assert_eq!(one.len(), members);
+                assert_ne!(one[0], one[members - 1], "members differ");
+                assert_eq!(
+                    one, two,
+                    "{n}², {members} members, {setting}: same seed, same bits"
+                );
+            }
+        },
+    );
 }

@@ -104,3 +104,27 @@ pub fn tiny_net(layers: &'static str) -> [&'static str; 16] {
         "4",
     ]
 }
+
+/// Run a test's `body` in a process of its own: this test binary again, asked for the
+/// one test `name` (`module::test`). burn's CPU random numbers are one process-wide
+/// stream, and tests that draw without holding [`crate::global_rng`] (a window playing a
+/// learned closure, an experiment's worker) move it under a test that seeds it and
+/// expects the same bits twice; alone in its process nothing else draws.
+pub fn in_own_process(name: &str, body: impl FnOnce()) {
+    const KEY: &str = "CLOSURE_LAB_TEST_ALONE";
+    if std::env::var(KEY).as_deref() == Ok(name) {
+        return body();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let o = Command::new(exe)
+        .args([name, "--exact", "--test-threads=1"])
+        .env(KEY, name)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("1 passed"),
+        "{name} in its own process:\n{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -75,6 +75,53 @@ pub trait CardPart: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
     fn row_of_flow(_row: &Self::Row) -> bool {
         false
     }
+    /// The trained time range of each score sampler, when the card fixes one.
+    fn sample_ranges(&self) -> Option<super::model::SampleRanges>;
+    /// The grid the model was trained on.
+    fn train_grid(card: &Card<Self>) -> usize;
+    /// What the model is, in one line (the loaded-models note).
+    fn summary(card: &Card<Self>) -> String;
+    /// The card's name, inputs and training, in a few lines (the app's "about" window).
+    fn training_lines(card: &Card<Self>) -> Vec<String>;
+}
+
+/// What every card answers whatever its kind: the view the experiment and the app read
+/// (one `match` over the model kinds gives it, [`Card`] of any part implements it).
+pub trait AnyCard {
+    fn name(&self) -> &str;
+    fn inflation(&self) -> &[Inflation];
+    fn flow(&self) -> Option<&FlowPart>;
+    fn sample_ranges(&self) -> Option<super::model::SampleRanges>;
+    fn train_grid(&self) -> usize;
+    fn summary(&self) -> String;
+    /// The part's training lines, then the flow generator's line when there is one.
+    fn lines(&self) -> Vec<String>;
+}
+
+impl<K: CardPart> AnyCard for Card<K> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn inflation(&self) -> &[Inflation] {
+        &self.inflation
+    }
+    fn flow(&self) -> Option<&FlowPart> {
+        self.flow.as_ref()
+    }
+    fn sample_ranges(&self) -> Option<super::model::SampleRanges> {
+        self.part.sample_ranges()
+    }
+    fn train_grid(&self) -> usize {
+        K::train_grid(self)
+    }
+    fn summary(&self) -> String {
+        K::summary(self)
+    }
+    fn lines(&self) -> Vec<String> {
+        let mut lines = K::training_lines(self);
+        lines.extend(self.flow.as_ref().map(FlowPart::describe));
+        lines
+    }
 }
 
 /// The model card shipped beside a learned closure's weights (`PATH.json` beside
@@ -268,6 +315,37 @@ impl CardPart for PublishedPart {
 
     fn score_net(&self) -> Option<&ScoreNetConfig> {
         Some(&self.net)
+    }
+
+    fn sample_ranges(&self) -> Option<super::model::SampleRanges> {
+        self.inputs.t_range
+    }
+
+    fn train_grid(card: &Card<Self>) -> usize {
+        card.training.grid
+    }
+
+    fn summary(card: &Card<Self>) -> String {
+        format!("{} (trained on {}²)", card.name, card.training.grid)
+    }
+
+    fn training_lines(card: &Card<Self>) -> Vec<String> {
+        let t = &card.training;
+        let mut lines = vec![
+            card.name.clone(),
+            format!("inputs: {:?}", card.part.inputs),
+            format!(
+                "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
+                t.samples, t.grid, t.epochs, t.final_val_d_fro
+            ),
+        ];
+        if card.inflation.is_empty() {
+            lines.push("spread inflation: none (the ensemble as drawn)".into());
+        }
+        for t in &card.inflation {
+            lines.push(format!("spread inflation: {}", t.fitted_on));
+        }
+        lines
     }
 
     fn validate(&self) -> Result<(), String> {

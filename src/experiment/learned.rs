@@ -9,6 +9,7 @@ use burn::tensor::Device;
 use super::Flow;
 use super::config::ExperimentConfig;
 use super::worker::WorkerRequest;
+use crate::closure::card::AnyCard;
 use crate::closure::model::{ClosureError, ClosureModel};
 use crate::les::learn::model::{self as les_model, LesKind, LesModel};
 use crate::les::learn::shipped;
@@ -56,22 +57,18 @@ impl LearnedModel {
         published.chain(subgrid).collect()
     }
 
+    /// What the model's card says whatever its kind (the one `match` over the kinds
+    /// that the card answers for).
+    pub fn card(&self) -> &dyn AnyCard {
+        match self {
+            LearnedModel::Published(m) => &m.card,
+            LearnedModel::Subgrid(m) => &m.card,
+        }
+    }
+
     /// What the model is, in one line (the loaded-models note).
     pub fn summary(&self) -> String {
-        match self {
-            LearnedModel::Published(m) => {
-                format!("{} (trained on {}²)", m.card.name, m.card.training.grid)
-            }
-            LearnedModel::Subgrid(m) => format!(
-                "subgrid {}² LES, {} (ν {}, fidelity {}²)",
-                m.card.part.les_n,
-                m.card.name,
-                m.card
-                    .nu_range()
-                    .map_or("?".into(), |(lo, hi)| format!("{lo:.0e}…{hi:.0e}")),
-                m.card.best_fidelity()
-            ),
-        }
+        self.card().summary()
     }
 
     /// A model file of either kind: a subgrid model's `.bpk` (told by its card), else a
@@ -107,61 +104,7 @@ impl LearnedModel {
 
     /// What the model's card says, in a few lines (the app's "about" window).
     pub fn card_lines(&self) -> Vec<String> {
-        let mut lines = self.training_lines();
-        let flow = match self {
-            LearnedModel::Published(m) => &m.card.flow,
-            LearnedModel::Subgrid(m) => &m.card.flow,
-        };
-        if let Some(f) = flow {
-            lines.push(f.describe());
-        }
-        lines
-    }
-
-    /// The card's name, inputs, training and spread inflation.
-    fn training_lines(&self) -> Vec<String> {
-        match self {
-            LearnedModel::Published(m) => {
-                let t = &m.card.training;
-                let mut lines = vec![
-                    m.card.name.clone(),
-                    format!("inputs: {:?}", m.card.part.inputs),
-                    format!(
-                        "training: {} samples at {}², {} epochs, validation D_Fro {:.4}",
-                        t.samples, t.grid, t.epochs, t.final_val_d_fro
-                    ),
-                ];
-                if m.card.inflation.is_empty() {
-                    lines.push("spread inflation: none (the ensemble as drawn)".into());
-                }
-                for t in &m.card.inflation {
-                    lines.push(format!("spread inflation: {}", t.fitted_on));
-                }
-                lines
-            }
-            LearnedModel::Subgrid(m) => {
-                let (t, part) = (&m.card.training, &m.card.part);
-                let files: Vec<String> = t
-                    .files
-                    .iter()
-                    .map(|f| format!("ν {:.1e} at {}² × {}", f.1, f.2, f.3))
-                    .collect();
-                vec![
-                    format!(
-                        "{} subgrid closure of Π given ω̄ ({}²), conditioned on ν and on the \
-                         DNS fidelity ({} code)",
-                        part.kind, part.les_n, part.labels.fidelity
-                    ),
-                    format!(
-                        "training: {} samples ({}), {} epochs, {:.0} s",
-                        t.samples,
-                        files.join(", "),
-                        t.epochs,
-                        t.wall_s
-                    ),
-                ]
-            }
-        }
+        self.card().lines()
     }
 
     /// The flow the model closes.
@@ -174,18 +117,12 @@ impl LearnedModel {
 
     /// The grid the model was trained on (subgrid models: the LES grid of the data).
     pub fn train_grid(&self) -> usize {
-        match self {
-            LearnedModel::Published(m) => m.card.training.grid,
-            LearnedModel::Subgrid(m) => m.card.part.les_n,
-        }
+        self.card().train_grid()
     }
 
     /// The model's spread-inflation tables (either kind of card).
     pub fn inflation(&self) -> &[crate::closure::inflation::Inflation] {
-        match self {
-            LearnedModel::Published(m) => &m.card.inflation,
-            LearnedModel::Subgrid(m) => &m.card.inflation,
-        }
+        self.card().inflation()
     }
 
     /// The sampling range `[t_max, t_min]` the model fixes for `sampler` (`None`: the
@@ -194,11 +131,9 @@ impl LearnedModel {
         &self,
         sampler: crate::closure::sampler::Sampler,
     ) -> Option<[f64; 2]> {
-        match self {
-            LearnedModel::Published(m) => m.card.part.inputs.t_range,
-            LearnedModel::Subgrid(m) => m.card.part.t_range,
-        }
-        .and_then(|r| r.for_sampler(sampler))
+        self.card()
+            .sample_ranges()
+            .and_then(|r| r.for_sampler(sampler))
     }
 
     /// Where a run of `cfg` lies outside what the model was trained on, each as one

@@ -73,6 +73,48 @@ impl CardPart for SubgridPart {
     type Row = super::apriori::AprioriRow;
 
     /// The whitening and inflation tables have one class (ν and fidelity are labels).
+    fn sample_ranges(&self) -> Option<SampleRanges> {
+        self.t_range
+    }
+
+    fn train_grid(card: &Card<Self>) -> usize {
+        card.part.les_n
+    }
+
+    fn summary(card: &Card<Self>) -> String {
+        format!(
+            "subgrid {}² LES, {} (ν {}, fidelity {}²)",
+            card.part.les_n,
+            card.name,
+            card.nu_range()
+                .map_or("?".into(), |(lo, hi)| format!("{lo:.0e}…{hi:.0e}")),
+            card.best_fidelity()
+        )
+    }
+
+    fn training_lines(card: &Card<Self>) -> Vec<String> {
+        let (t, part) = (&card.training, &card.part);
+        let files: Vec<String> = t
+            .files
+            .iter()
+            .map(|f| format!("ν {:.1e} at {}² × {}", f.1, f.2, f.3))
+            .collect();
+        vec![
+            format!(
+                "{} subgrid closure of Π given ω̄ ({}²), conditioned on ν and on the DNS \
+                 fidelity ({} code)",
+                part.kind, part.les_n, part.labels.fidelity
+            ),
+            format!(
+                "training: {} samples ({}), {} epochs, {:.0} s",
+                t.samples,
+                files.join(", "),
+                t.epochs,
+                t.wall_s
+            ),
+        ]
+    }
+
     fn classes(&self) -> usize {
         1
     }
