@@ -79,34 +79,36 @@ pub fn lower_thread_priority(prefix: &str, nice: i32) -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
-    let mut lowered = 0;
-    for task in tasks.flatten() {
-        let named = std::fs::read_to_string(task.path().join("comm"))
-            .is_ok_and(|c| c.trim_end().starts_with(prefix));
-        let Some(tid) = task
-            .file_name()
-            .to_str()
-            .and_then(|t| t.parse::<libc::id_t>().ok())
-        else {
-            continue;
-        };
-        if !named {
-            continue;
-        }
-        // SAFETY: plain system calls on a thread id of this process; a thread that ended
-        // meanwhile makes them fail, which is ignored
-        unsafe {
-            *libc::__errno_location() = 0;
-            let now = libc::getpriority(libc::PRIO_PROCESS, tid);
-            if (*libc::__errno_location() == 0 && now >= nice)
-                || libc::setpriority(libc::PRIO_PROCESS, tid, nice) != 0
-            {
-                continue;
-            }
-        }
-        lowered += 1;
+    tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|c| c.trim_end().starts_with(prefix))
+        })
+        .filter_map(|task| task.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&tid| lower_to(tid, nice))
+        .count()
+}
+
+/// Set thread `tid` of this process to nice `nice` unless it is there or lower already;
+/// whether it was changed.
+#[cfg(target_os = "linux")]
+fn lower_to(tid: u32, nice: i32) -> bool {
+    let tid = tid as libc::id_t;
+    // SAFETY: plain system calls on a thread id of this process; a thread that ended
+    // meanwhile makes them fail, which reads as "not changed". getpriority may return
+    // −1 as a value, so errno is cleared first to tell it from a failure.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        let failed = *libc::__errno_location() != 0;
+        !(failed || now >= nice) && libc::setpriority(libc::PRIO_PROCESS, tid, nice) == 0
     }
-    lowered
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_to(_tid: u32, _nice: i32) -> bool {
+    false
 }
 
 fn adapter_note(cc: &eframe::CreationContext) -> String {
