@@ -111,16 +111,19 @@ fn lower_to(_tid: u32, _nice: i32) -> bool {
     false
 }
 
-fn adapter_note(cc: &eframe::CreationContext) -> String {
+/// Whether the window is drawn by a software rasteriser (no GPU).
+fn software_adapter(cc: &eframe::CreationContext) -> bool {
+    cc.wgpu_render_state
+        .as_ref()
+        .is_some_and(|rs| rs.adapter.get_info().device_type == wgpu::DeviceType::Cpu)
+}
+
+/// The adapter line of the about window; `yielded`: rasteriser threads lowered at start.
+fn adapter_note(cc: &eframe::CreationContext, yielded: usize) -> String {
     match &cc.wgpu_render_state {
         Some(rs) => {
             let i = rs.adapter.get_info();
             let soft = i.device_type == wgpu::DeviceType::Cpu;
-            let yielded = if soft {
-                lower_thread_priority("llvmpipe", RASTERISER_NICE)
-            } else {
-                0
-            };
             format!(
                 "wgpu adapter: {} ({:?}{})",
                 i.name,
@@ -184,7 +187,13 @@ pub fn run(options: AppOptions) -> Result<(), String> {
                 let stored = cc.storage.and_then(|s| s.get_string(Settings::KEY));
                 Settings::from_stored(stored.as_deref())
             };
-            let app = ClosureLabApp::new(settings, options, adapter_note(cc))
+            // drawn in software, the frames yield the cores to the simulation
+            let yielded = if software_adapter(cc) {
+                lower_thread_priority("llvmpipe", RASTERISER_NICE)
+            } else {
+                0
+            };
+            let app = ClosureLabApp::new(settings, options, adapter_note(cc, yielded))
                 .with_failure_slot(failed_in_app)
                 .with_message(note);
             Ok(Box::new(match &cc.wgpu_render_state {

@@ -88,9 +88,7 @@ pub trait CardPart: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
 /// What every card answers whatever its kind: the view the experiment and the app read
 /// (one `match` over the model kinds gives it, [`Card`] of any part implements it).
 pub trait AnyCard {
-    fn name(&self) -> &str;
     fn inflation(&self) -> &[Inflation];
-    fn flow(&self) -> Option<&FlowPart>;
     fn sample_ranges(&self) -> Option<super::model::SampleRanges>;
     fn train_grid(&self) -> usize;
     fn summary(&self) -> String;
@@ -99,14 +97,8 @@ pub trait AnyCard {
 }
 
 impl<K: CardPart> AnyCard for Card<K> {
-    fn name(&self) -> &str {
-        &self.name
-    }
     fn inflation(&self) -> &[Inflation] {
         &self.inflation
-    }
-    fn flow(&self) -> Option<&FlowPart> {
-        self.flow.as_ref()
     }
     fn sample_ranges(&self) -> Option<super::model::SampleRanges> {
         self.part.sample_ranges()

@@ -127,16 +127,14 @@ fn flow_halves(
     z: Tensor<4>,
     steps: usize,
 ) -> Tensor<4> {
+    let run = |z: Tensor<4>| super::flow::integrate(&mut |x, t| end(x, t), z, steps);
     let b = z.dims()[0];
     if b < 2 || rayon::current_num_threads() < 2 {
-        return super::flow::integrate(&mut |x: Tensor<4>, t: f64| end(x, t), z, steps);
+        return run(z);
     }
     let h = b.div_ceil(2);
     let (lo, hi) = (z.clone().narrow(0, 0, h), z.narrow(0, h, b - h));
-    let (lo, hi) = rayon::join(
-        || super::flow::integrate(&mut |x: Tensor<4>, t: f64| end(x, t), lo, steps),
-        || super::flow::integrate(&mut |x: Tensor<4>, t: f64| end(x, t), hi, steps),
-    );
+    let (lo, hi) = rayon::join(|| run(lo), || run(hi));
     Tensor::cat(vec![lo, hi], 0)
 }
 

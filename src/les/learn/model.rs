@@ -72,7 +72,6 @@ impl CardPart for SubgridPart {
     /// Rows of the a-priori evaluation (`les-apriori --write-cards`).
     type Row = super::apriori::AprioriRow;
 
-    /// The whitening and inflation tables have one class (ν and fidelity are labels).
     fn sample_ranges(&self) -> Option<SampleRanges> {
         self.t_range
     }
@@ -115,6 +114,7 @@ impl CardPart for SubgridPart {
         ]
     }
 
+    /// The whitening and inflation tables have one class (ν and fidelity are labels).
     fn classes(&self) -> usize {
         1
     }
