@@ -295,7 +295,7 @@ fn panels_round_trip_through_names_settings_and_json() {
                 for ensemble in [1, 4] {
                     let cx = PanelContext {
                         flow,
-                        term: flow.term(closure_lab::solver::Case::G),
+                        term: flow.def().term(closure_lab::solver::Case::G),
                         closure,
                         ensemble,
                         yardstick: (flow == Flow::Kolmogorov).then_some(Yardstick::Fno),
@@ -586,5 +586,36 @@ fn every_les_closure_is_exactly_one_app_closure_mode() {
             m.les().and_then(|c| c.eddy()).is_some(),
             "{m} has no eddy model"
         );
+    }
+}
+
+/// Every flow id names one flow object that answers for that id, has a preset, starts
+/// on its own truth grid and ships a learned closure of its own (a flow registered in
+/// one place and not the others fails here).
+#[test]
+fn every_flow_is_one_object_with_a_preset_a_start_and_a_shipped_model() {
+    use closure_lab::experiment::presets::{self, PresetId};
+    use closure_lab::experiment::{Flow, LearnedModel};
+    use strum::IntoEnumIterator;
+    let device = burn::tensor::Device::flex();
+    let mut labels = std::collections::HashSet::new();
+    for flow in Flow::iter() {
+        let def = flow.def();
+        assert_eq!(def.id(), flow);
+        assert!(labels.insert(def.label()), "{flow}: label shared");
+        assert_eq!(flow.to_string().parse::<Flow>().unwrap(), flow);
+        let preset = PresetId::iter()
+            .map(presets::get)
+            .find(|p| p.config.flow == flow)
+            .unwrap_or_else(|| panic!("{flow} has no preset"));
+        let cfg = preset.config;
+        def.check(&cfg).unwrap();
+        let w0 = def.initial_state(&cfg).unwrap();
+        let g = def.truth_grid(&cfg);
+        assert_eq!(w0.len(), g * g, "{flow}");
+        assert!(def.grid_choice().values.contains(&cfg.n), "{flow}");
+        let model = LearnedModel::embedded(&cfg, &device).unwrap();
+        assert_eq!(model.flow(), flow);
+        assert!(def.spin_up_total(&cfg, 1.0) > 0);
     }
 }

@@ -168,7 +168,7 @@ impl Compute {
     pub fn pick(&self, s: &Settings) -> Option<&Named> {
         let e = &s.experiment;
         let slot = Slot::of(e);
-        let grid = (!e.flow.grid_is_the_users()).then_some(e.n);
+        let grid = (!e.flow.def().grid_is_the_users()).then_some(e.n);
         self.pick_in(slot, s.model.get(slot), grid)
     }
 

@@ -76,7 +76,7 @@ fn header_ui(ui: &mut egui::Ui, s: &Settings, cx: &ControlsContext) {
     ui.heading(crate::experiment::presets::get(s.preset).title);
     let e = &s.experiment;
     let term = e.term();
-    let grid = e.flow.run_name();
+    let grid = e.flow.def().run_name();
     let closed = match e.closure {
         ClosureMode::Learned => format!("the learned stochastic {term}"),
         ClosureMode::Oracle => format!("the true {term} (oracle)"),
@@ -205,7 +205,7 @@ fn export_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsContext, out: &mu
 /// loads that flow's preset).
 fn case_ui(ui: &mut egui::Ui, s: &mut Settings, out: &mut Vec<Command>) {
     let e = &mut s.experiment;
-    let published = e.flow.has_cases();
+    let published = e.flow.def().has_cases();
     ui.horizontal_wrapped(|ui| {
         ui.label("Case");
         for (case, text, preset) in [
@@ -252,7 +252,7 @@ fn experiment_ui(
         model_picker_ui(ui, s, cx, out);
     }
     let e = &mut s.experiment;
-    if e.flow.closes_subgrid_term() {
+    if e.flow.def().closes_subgrid_term() {
         subgrid_ui(ui, s);
         if s.experiment.closure == ClosureMode::Learned {
             super::sampling::sampling_ui(ui, s, cx);

@@ -214,7 +214,7 @@ impl ClosureLabApp {
                 let p = presets::get(id);
                 // the grid carries over between presets of the published flow
                 let published =
-                    |c: &crate::experiment::ExperimentConfig| c.flow.grid_is_the_users();
+                    |c: &crate::experiment::ExperimentConfig| c.flow.def().grid_is_the_users();
                 let keep_n = (published(&p.config) && published(&self.settings.experiment))
                     .then_some(self.settings.experiment.n);
                 self.settings.preset = p.id;
@@ -468,8 +468,8 @@ impl eframe::App for ClosureLabApp {
                 let e = &self.settings.experiment;
                 // the model card's a-priori calibration at this sensor density and sampler
                 let slot = settings::Slot::Case(e.case);
-                let learned =
-                    e.flow.reads_sensors() && e.closure == crate::experiment::ClosureMode::Learned;
+                let learned = e.flow.def().reads_sensors()
+                    && e.closure == crate::experiment::ClosureMode::Learned;
                 let card = learned
                     .then(|| {
                         self.compute

@@ -94,7 +94,7 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
             .logarithmic(true)
             .text(r.name),
     );
-    if e.flow.closes_subgrid_term() {
+    if e.flow.def().closes_subgrid_term() {
         tie_ui(ui, &mut e.tie);
     }
     let mut dont_wait = !e.blocking;

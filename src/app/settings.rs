@@ -234,9 +234,10 @@ pub enum Slot {
 impl Slot {
     /// The picker a run of `cfg` takes its model from.
     pub fn of(cfg: &crate::experiment::ExperimentConfig) -> Slot {
-        match cfg.flow {
-            crate::experiment::Flow::Published => Slot::Case(cfg.case),
-            crate::experiment::Flow::Kolmogorov => Slot::Subgrid,
+        if cfg.flow.def().has_cases() {
+            Slot::Case(cfg.case)
+        } else {
+            Slot::Subgrid
         }
     }
 }

@@ -100,7 +100,7 @@ pub const MAX_FRAMES: f64 = 10_000.0;
 /// time units (the subgrid flow steps a 256² DNS, ≈ 20 s per time unit on two cores, so
 /// it gets a shorter leash), frames at least one step apart, at most [`MAX_FRAMES`].
 fn check_interval(cfg: &ExperimentConfig, from: f64, to: f64, every: f64) -> Result<()> {
-    let longest = cfg.flow.longest_render();
+    let longest = cfg.flow.def().longest_render();
     if from > longest || to - from > longest {
         bail!(
             "--from and --to − --from must be at most {longest} time units for this preset \

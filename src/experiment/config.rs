@@ -72,7 +72,7 @@ impl ClosureMode {
         use strum::IntoEnumIterator;
         let classical = ClosureMode::iter().filter(|m| m.is_classical());
         std::iter::once(ClosureMode::Learned)
-            .chain(classical.filter(move |_| flow.has_classical_closures()))
+            .chain(classical.filter(move |_| flow.def().has_classical_closures()))
             .chain([ClosureMode::Oracle, ClosureMode::Off])
             .collect()
     }
@@ -235,7 +235,7 @@ impl ExperimentConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        self.flow.grid_choice().check(self.n)?;
+        self.flow.def().grid_choice().check(self.n)?;
         limits::SENSORS.check(self.sensors)?;
         limits::NU.check(self.nu)?;
         limits::DT.check(self.dt)?;
@@ -256,7 +256,7 @@ impl ExperimentConfig {
         limits::RECORD_EVERY.check(self.record_every)?;
         limits::THREADS.check(self.threads)?;
         Sensors::new(self.sensors, self.n).map_err(|e| e.to_string())?;
-        self.flow.check(self)?;
+        self.flow.def().check(self)?;
         Ok(())
     }
 
@@ -266,7 +266,7 @@ impl ExperimentConfig {
         let mut c = self.clamped();
         // rules between settings, per flow
         let flow = c.flow;
-        flow.sanitize(&mut c);
+        flow.def().sanitize(&mut c);
         if Sensors::new(c.sensors, c.n).is_err() {
             // the densest layout this grid takes (0, none, always does)
             c.sensors = limits::SENSORS
@@ -286,7 +286,7 @@ impl ExperimentConfig {
     /// Each setting clamped into its own range.
     fn clamped(&self) -> Self {
         ExperimentConfig {
-            n: self.flow.grid_choice().clamp(self.n),
+            n: self.flow.def().grid_choice().clamp(self.n),
             dns_n: limits::DNS_GRID.clamp(self.dns_n),
             sensors: limits::SENSORS.clamp(self.sensors),
             nu: limits::NU.clamp(self.nu),
@@ -325,23 +325,9 @@ impl ExperimentConfig {
         }
     }
 
-    /// The subgrid flow's set-up: its own forcing and drag, this config's ν, dt, scheme,
-    /// grids and threads.
-    pub fn les_flow(&self) -> crate::les::LesFlow {
-        crate::les::LesFlow {
-            nu: self.nu,
-            dt: self.dt,
-            dns_n: self.dns_n,
-            les_n: self.n,
-            scheme: self.scheme,
-            threads: self.threads,
-            ..Default::default()
-        }
-    }
-
     /// Name of the closure term: G, H or Π (subgrid).
     pub fn term(&self) -> &'static str {
-        self.flow.term(self.case)
+        self.flow.def().term(self.case)
     }
 
     /// What the panels show (their titles follow it).
@@ -359,7 +345,7 @@ impl ExperimentConfig {
     /// is the yardstick itself (Smagorinsky), and Smagorinsky in place of an FNO that is
     /// not shipped for the run's LES grid (the legends and titles name what runs).
     pub fn yardstick_run(&self) -> Option<Yardstick> {
-        if !self.flow.has_classical_closures() {
+        if !self.flow.def().has_classical_closures() {
             return None;
         }
         let y = match self.yardstick {

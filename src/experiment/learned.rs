@@ -37,12 +37,7 @@ impl LearnedModel {
     /// the stochastic subgrid model of the run's LES grid in the subgrid one (the 64²
     /// one, flagged out of its training data, when none was trained on that grid).
     pub fn embedded(cfg: &ExperimentConfig, device: &Device) -> Result<Self, ClosureError> {
-        Ok(match cfg.flow {
-            Flow::Published => ClosureModel::embedded_for(cfg.case, device)?.into(),
-            Flow::Kolmogorov => shipped::shipped(LesKind::Stochastic, cfg.n, device)
-                .or_else(|_| shipped::embedded(&shipped::EMBEDDED[0], device))?
-                .into(),
-        })
+        cfg.flow.def().shipped_model(cfg, device)
     }
 
     /// Every model compiled into the binary, decoded on `device` (or why not), with its

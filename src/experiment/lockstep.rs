@@ -1,11 +1,11 @@
 //! The lockstep step of an [`Experiment`]: the truth, the model run with closure and the
 //! one without advance together, on one thread or two (docs/design.md, "Two cores").
 
-use super::truth::Truth;
-use super::{ClosureMode, Experiment, ExperimentError, Flow};
+use super::flow::TruthRun;
+use super::{ClosureMode, Experiment, ExperimentError};
 use crate::closure::sensors::Sensors;
 use crate::solver::fft::{Fft2, FftScratch};
-use crate::solver::{C64, SolverError, Terms};
+use crate::solver::{C64, SolverError};
 
 impl Experiment {
     /// Advance all three runs by one step. With two threads (on grids of at least
@@ -15,7 +15,7 @@ impl Experiment {
         // truth first: its closure of this step is what the sensors read; the published
         // oracle hands it to the with-run spectrally, transformed beside the other runs
         let oracle =
-            self.cfg.closure == ClosureMode::Oracle && !self.cfg.flow.closes_subgrid_term();
+            self.cfg.closure == ClosureMode::Oracle && !self.cfg.flow.def().closes_subgrid_term();
         let mut truth = TruthStep {
             truth: &mut self.truth,
             closure: &mut self.true_closure,
@@ -25,10 +25,7 @@ impl Experiment {
         };
         let without = &mut self.without;
         let reference = &mut self.reference;
-        let parallel = match self.cfg.flow {
-            Flow::Published => self.cfg.params(Terms::FULL).parallel(self.grid.n),
-            Flow::Kolmogorov => self.cfg.threads > 1,
-        };
+        let parallel = self.cfg.flow.def().steps_in_parallel(&self.cfg);
         if !parallel {
             truth.step()?;
             without.step()?;
@@ -79,12 +76,10 @@ impl Experiment {
             }
             ClosureMode::Oracle => {
                 self.closure.copy_from_slice(&self.true_closure);
-                match (self.cfg.flow, self.truth.closure_hat()) {
-                    // Π itself: the filtered DNS makes it spectrally
-                    (Flow::Kolmogorov, Some(c)) => self.with.step_with_closure_hat(Some(c))?,
-                    // the physical closure, transformed by the truth's step
-                    _ => self.with.step_with_closure_hat(Some(&self.closure_hat))?,
-                }
+                // the truth's own spectral closure, or the physical one transformed by
+                // the truth's step
+                let hat = self.truth.oracle_closure_hat().unwrap_or(&self.closure_hat);
+                self.with.step_with_closure_hat(Some(hat))?;
             }
             ClosureMode::Smagorinsky | ClosureMode::DynamicSmagorinsky | ClosureMode::Leith => {
                 match &mut self.eddy {
@@ -122,7 +117,7 @@ fn step_reference(
 
 /// The truth's step and what follows from it: its true closure and the sensor readings.
 struct TruthStep<'a> {
-    truth: &'a mut Truth,
+    truth: &'a mut Box<dyn TruthRun>,
     closure: &'a mut Vec<f64>,
     sensors: &'a Sensors,
     readings: &'a mut Vec<f64>,

@@ -17,7 +17,6 @@ mod panel;
 pub mod presets;
 pub mod runner;
 pub mod spec;
-mod truth;
 pub mod worker;
 mod yardstick;
 
@@ -28,14 +27,14 @@ use crate::closure::sensors::Sensors;
 use crate::les::EddyViscosity;
 use crate::metrics;
 use crate::solver::fft::FftScratch;
-use crate::solver::{C64, GrfParams, Grid, Simulation, SolverError, Terms, grf};
+use crate::solver::{C64, Grid, Simulation, SolverError};
 
 pub use config::{ClosureMode, ExperimentConfig, Yardstick};
-pub use flow::Flow;
+pub use flow::{Flow, FlowDef, TruthRun};
 pub use history::{History, Sample};
 pub use learned::LearnedModel;
 pub use panel::{Panel, PanelContext, PanelKind, Run};
-use truth::Truth;
+
 pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
 
 /// Errors of an experiment.
@@ -60,38 +59,12 @@ pub fn spin_up(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(Vec<f64>, f64), ExperimentError> {
     cfg.validate()?;
-    match cfg.flow {
-        Flow::Kolmogorov => {
-            return Ok(crate::les::spin_up(
-                &cfg.les_flow(),
-                t_end,
-                cfg.seed,
-                progress,
-                cancel,
-            )?);
-        }
-        Flow::Published => {}
-    }
-    let grid = Arc::new(Grid::new(cfg.n)?);
-    let w0 = grf::grf(&grid, GrfParams::default(), cfg.seed);
-    let mut sim = Simulation::new(grid, cfg.params(Terms::FULL), &w0, 0.0, cfg.seed)?;
-    let total = (t_end / cfg.dt).round() as u64;
-    for k in 0..total {
-        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(ExperimentError::Config("spin-up cancelled".into()));
-        }
-        sim.step()?;
-        if k % 100 == 0 {
-            progress(k, total);
-        }
-    }
-    progress(total, total);
-    Ok((sim.omega(), sim.t()))
+    cfg.flow.def().spin_up(cfg, t_end, progress, cancel)
 }
 
 /// Work units [`spin_up`] reports for `t_end` (its `total`).
 pub(crate) fn spin_up_total(cfg: &ExperimentConfig, t_end: f64) -> u64 {
-    cfg.flow.spin_up_total(cfg, t_end)
+    cfg.flow.def().spin_up_total(cfg, t_end)
 }
 
 /// The three runs and everything recorded about them.
@@ -99,7 +72,7 @@ pub struct Experiment {
     cfg: ExperimentConfig,
     grid: Arc<Grid>,
     sensors: Sensors,
-    truth: Truth,
+    truth: Box<dyn TruthRun>,
     with: Simulation,
     without: Simulation,
     /// The classical closure's model (subgrid flow) and its spectral Π.
@@ -201,7 +174,7 @@ impl Experiment {
     ) -> Result<Self, ExperimentError> {
         cfg.validate()?;
         let grid = Arc::new(Grid::new(cfg.n)?);
-        let w0 = cfg.flow.initial_state(&cfg)?;
+        let w0 = cfg.flow.def().initial_state(&cfg)?;
         Self::from_state(cfg, grid, &w0, 0.0, model)
     }
 
@@ -233,8 +206,8 @@ impl Experiment {
                 grid.n, cfg.n
             )));
         }
-        let truth = Truth::new(&cfg, &grid, omega, t0)?;
-        let model_params = cfg.flow.model_params(&cfg);
+        let truth = cfg.flow.def().truth(&cfg, &grid, omega, t0)?;
+        let model_params = cfg.flow.def().model_params(&cfg);
         let start = truth.omega_hat().to_vec();
         let with = Simulation::from_hat(grid.clone(), model_params, start.clone(), t0, 0)?;
         let without = Simulation::from_hat(grid.clone(), model_params, start, t0, 0)?;
@@ -419,8 +392,8 @@ impl Experiment {
         if self.worker.is_none() {
             self.status = Some(format!(
                 "no learned model of the {} flow loaded: the {} run continues without closure",
-                self.cfg.flow.label(),
-                self.cfg.flow.run_name()
+                self.cfg.flow.def().label(),
+                self.cfg.flow.def().run_name()
             ));
             self.sample_step = None;
             return Ok(());
@@ -472,7 +445,8 @@ impl Experiment {
             fresh_d_fro: fresh.map(|f| f.d_fro_member),
             fresh_skill: fresh.map(|f| f.d_fro_mean),
             fresh_spread: fresh.map(|f| f.spread).filter(|s| s.is_finite()),
-            p_z: (self.cfg.flow.closes_subgrid_term() && self.cfg.closure != ClosureMode::Off)
+            p_z: (self.cfg.flow.def().closes_subgrid_term()
+                && self.cfg.closure != ClosureMode::Off)
                 .then(|| {
                     [
                         crate::les::stats::enstrophy_transfer(&self.closure, &with),
@@ -543,7 +517,7 @@ impl Experiment {
                 .as_mut()
                 .map_or_else(|| vec![0.0; n2], |r| r.omega()),
             // sensors read the closure of the published cases only
-            sensors: if self.cfg.flow.reads_sensors() {
+            sensors: if self.cfg.flow.def().reads_sensors() {
                 self.sensors.indices().collect()
             } else {
                 Vec::new()

@@ -100,7 +100,7 @@ impl Panel {
         if let Some(why) = self.absent(cx) {
             return why;
         }
-        let les = cx.flow.closes_subgrid_term();
+        let les = cx.flow.def().closes_subgrid_term();
         let term = cx.term;
         let grid = if les { "LES ω" } else { "model ω" };
         match self {

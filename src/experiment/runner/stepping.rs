@@ -60,7 +60,7 @@ impl Spin {
         let progress = SpinProgress {
             done: 0,
             total,
-            n: cfg.flow.truth_grid(&cfg),
+            n: cfg.flow.def().truth_grid(&cfg),
             t_end,
         };
         std::thread::spawn(move || {
