@@ -636,7 +636,7 @@ fn a_density_conditioned_model_runs_at_every_density() {
         whitening: None,
     };
     // train seeds burn's process-wide generator
-    let mut model = {
+    let model = {
         let _rng = crate::global_rng();
         train(&cfg, &dir.path().join("run"), &mut |_| {}).unwrap()
     };
@@ -656,10 +656,12 @@ fn a_density_conditioned_model_runs_at_every_density() {
         let sensors = Sensors::new(s, n).unwrap();
         let members = model
             .sample(
-                &grid,
-                &omega,
-                &sensors.read(&truth),
-                &sensors,
+                &closure_lab::closure::model::Observed {
+                    grid: &grid,
+                    omega: &omega,
+                    readings: &sensors.read(&truth),
+                    sensors: &sensors,
+                },
                 2,
                 Sampler::EulerMaruyama,
                 &Schedule::published(),
@@ -706,10 +708,12 @@ fn a_density_conditioned_model_runs_at_every_density() {
     let odd = Sensors { s: 2, n };
     let err = model
         .sample(
-            &grid,
-            &omega,
-            &odd.read(&truth),
-            &odd,
+            &closure_lab::closure::model::Observed {
+                grid: &grid,
+                omega: &omega,
+                readings: &odd.read(&truth),
+                sensors: &odd,
+            },
             1,
             Sampler::EulerMaruyama,
             &Schedule::published(),
@@ -719,7 +723,7 @@ fn a_density_conditioned_model_runs_at_every_density() {
     // save and load keep the scales and the range
     let path = dir.path().join("m.bpk");
     model.save(&path).unwrap();
-    let back = ClosureModel::load(&path).unwrap();
+    let back = ClosureModel::load(&path, &burn::tensor::Device::flex()).unwrap();
     assert_eq!(back.card.part.inputs.density_scale, Some(scale));
     assert_eq!(back.card.part.inputs.t_range, Some(ranges));
     let wb = back.card.whitening.expect("whitening kept");

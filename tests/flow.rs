@@ -170,9 +170,9 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
                 flow_weights_path(&p1).exists(),
                 "the flow weights are written beside"
             );
-            let mut a = ClosureModel::load(&p1).unwrap();
+            let mut a = ClosureModel::load(&p1, &burn::tensor::Device::flex()).unwrap();
             a.save(&p2).unwrap();
-            let mut b = ClosureModel::load(&p2).unwrap();
+            let mut b = ClosureModel::load(&p2, &burn::tensor::Device::flex()).unwrap();
             assert!(a.has_flow() && b.has_flow());
             let grid = Grid::new(64).unwrap();
             let omega = grf::grf(&grid, GrfParams::default(), 4);
@@ -184,10 +184,12 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
             let draw = |m: &mut ClosureModel, s: &SamplerSetting| {
                 dev.seed(42);
                 m.sample(
-                    &grid,
-                    &omega,
-                    &readings,
-                    &sensors,
+                    &closure_lab::closure::model::Observed {
+                        grid: &grid,
+                        omega: &omega,
+                        readings: &readings,
+                        sensors: &sensors,
+                    },
                     3,
                     s.sampler,
                     &s.schedule,
@@ -202,16 +204,21 @@ fn a_model_with_a_flow_generator_round_trips_and_samples_bit_identically() {
             assert_ne!(draw(&mut a, &em), da, "the flow draws with its own network");
             // the card names a flow whose weights are gone
             std::fs::remove_file(flow_weights_path(&p2)).unwrap();
-            let err = ClosureModel::load(&p2).err().unwrap().to_string();
+            let err = ClosureModel::load(&p2, &burn::tensor::Device::flex())
+                .err()
+                .unwrap()
+                .to_string();
             assert!(err.contains("b.flow.bpk"), "{err}");
             // a flow sampler on a model without one
-            let mut plain = base;
+            let plain = base;
             let err = plain
                 .sample(
-                    &grid,
-                    &omega,
-                    &readings,
-                    &sensors,
+                    &closure_lab::closure::model::Observed {
+                        grid: &grid,
+                        omega: &omega,
+                        readings: &readings,
+                        sensors: &sensors,
+                    },
                     2,
                     Sampler::Flow,
                     &flow1.schedule,
@@ -269,14 +276,34 @@ fn a_subgrid_model_with_a_flow_generator_round_trips() {
             let flow1 = SamplerSetting::parse("flow-1").unwrap();
             let draw = |m: &LesModel| {
                 dev.seed(9);
-                m.sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
-                    .unwrap()
+                m.sample(
+                    &closure_lab::les::learn::Draw {
+                        grid: &grid,
+                        omega_bar: &w,
+                        nu: 3e-4,
+                        dns_n: 256,
+                    },
+                    2,
+                    flow1.sampler,
+                    &flow1.schedule,
+                )
+                .unwrap()
             };
             let (da, db) = (draw(&a), draw(&b));
             assert_eq!(da, db, "same seed, same bits");
             assert!(da.iter().flatten().all(|v| v.is_finite()));
             let err = base
-                .sample(&grid, &w, 3e-4, 256, 2, flow1.sampler, &flow1.schedule)
+                .sample(
+                    &closure_lab::les::learn::Draw {
+                        grid: &grid,
+                        omega_bar: &w,
+                        nu: 3e-4,
+                        dns_n: 256,
+                    },
+                    2,
+                    flow1.sampler,
+                    &flow1.schedule,
+                )
                 .err()
                 .unwrap();
             assert!(err.to_string().contains("no flow generator"), "{err}");
@@ -349,7 +376,7 @@ fn a_smaller_student_is_distilled_into_its_own_shape() {
         student < teacher,
         "student {student} B, teacher {teacher} B"
     );
-    let mut m = ClosureModel::load(&d.join("s.bpk")).unwrap();
+    let m = ClosureModel::load(&d.join("s.bpk"), &burn::tensor::Device::flex()).unwrap();
     let grid = Grid::new(32).unwrap();
     let omega = grf::grf(&grid, GrfParams::default(), 4);
     let sensors = Sensors::new(m.card.part.inputs.sensors, 32).unwrap();
@@ -357,10 +384,12 @@ fn a_smaller_student_is_distilled_into_its_own_shape() {
     let flow1 = SamplerSetting::parse("flow-1").unwrap();
     let draws = m
         .sample(
-            &grid,
-            &omega,
-            &readings,
-            &sensors,
+            &closure_lab::closure::model::Observed {
+                grid: &grid,
+                omega: &omega,
+                readings: &readings,
+                sensors: &sensors,
+            },
             2,
             flow1.sampler,
             &flow1.schedule,
@@ -473,14 +502,14 @@ fn a_flow_ensemble_split_over_two_threads_draws_the_same_bits() {
         || {
             let _g = crate::global_rng();
             let dev = Device::flex();
-            let mut model = ClosureModel::embedded(&dev).unwrap();
+            let model = ClosureModel::embedded(&dev).unwrap();
             for (n, members, setting) in [(64, 7, "flow-1"), (128, 4, "flow-2")] {
                 let grid = Grid::new(n).unwrap();
                 let omega = grf::grf(&grid, GrfParams::default(), 5);
                 let sensors = Sensors::new(16, n).unwrap();
                 let readings: Vec<f64> = (0..256).map(|i| 0.001 * (i % 17) as f64).collect();
                 let s = SamplerSetting::parse(setting).unwrap();
-                let mut draw = |threads: usize| {
+                let draw = |threads: usize| {
                     let pool = rayon::ThreadPoolBuilder::new()
                         .num_threads(threads)
                         .build()
@@ -489,10 +518,12 @@ fn a_flow_ensemble_split_over_two_threads_draws_the_same_bits() {
                         dev.seed(7);
                         model
                             .sample(
-                                &grid,
-                                &omega,
-                                &readings,
-                                &sensors,
+                                &closure_lab::closure::model::Observed {
+                                    grid: &grid,
+                                    omega: &omega,
+                                    readings: &readings,
+                                    sensors: &sensors,
+                                },
                                 members,
                                 s.sampler,
                                 &s.schedule,

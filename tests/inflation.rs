@@ -64,10 +64,12 @@ fn each_sampler_kind_samples_with_its_own_inflation_table() {
             .map(|_| {
                 let m = model
                     .sample(
-                        &grid,
-                        &omega,
-                        &readings,
-                        &sensors,
+                        &closure_lab::closure::model::Observed {
+                            grid: &grid,
+                            omega: &omega,
+                            readings: &readings,
+                            sensors: &sensors,
+                        },
                         8,
                         set.sampler,
                         &set.schedule,

@@ -91,10 +91,12 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
         let (lo, hi) = m.card.nu_range().expect("the card lists its training data");
         let s = m
             .sample(
-                &grid,
-                &w,
-                (lo * hi).sqrt(),
-                m.card.best_fidelity(),
+                &closure_lab::les::learn::Draw {
+                    grid: &grid,
+                    omega_bar: &w,
+                    nu: (lo * hi).sqrt(),
+                    dns_n: m.card.best_fidelity(),
+                },
                 3,
                 Sampler::EulerMaruyama,
                 &Schedule::published(),
@@ -330,23 +332,63 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     let flow1 = closure_lab::closure::eval::SamplerSetting::parse("flow-1").unwrap();
     let sched = flow1.schedule;
     let mean = det
-        .sample(&g, &bar, base.nu, 256, 1, Sampler::Flow, &sched)
+        .sample(
+            &closure_lab::les::learn::Draw {
+                grid: &g,
+                omega_bar: &bar,
+                nu: base.nu,
+                dns_n: 256,
+            },
+            1,
+            Sampler::Flow,
+            &sched,
+        )
         .unwrap();
     let drained = stochastic
         .clone()
         .with_exact_drain(Some(det.clone()))
         .unwrap();
     let plain = stochastic
-        .sample(&g, &bar, base.nu, 256, 3, Sampler::Flow, &sched)
+        .sample(
+            &closure_lab::les::learn::Draw {
+                grid: &g,
+                omega_bar: &bar,
+                nu: base.nu,
+                dns_n: 256,
+            },
+            3,
+            Sampler::Flow,
+            &sched,
+        )
         .unwrap();
     let members = drained
-        .sample(&g, &bar, base.nu, 256, 3, Sampler::Flow, &sched)
+        .sample(
+            &closure_lab::les::learn::Draw {
+                grid: &g,
+                omega_bar: &bar,
+                nu: base.nu,
+                dns_n: 256,
+            },
+            3,
+            Sampler::Flow,
+            &sched,
+        )
         .unwrap();
     let fluct = stochastic
         .clone()
         .tied_to(Some((det.clone(), MeanTie::Fluctuations)))
         .unwrap()
-        .sample(&g, &bar, base.nu, 256, 3, Sampler::Flow, &sched)
+        .sample(
+            &closure_lab::les::learn::Draw {
+                grid: &g,
+                omega_bar: &bar,
+                nu: base.nu,
+                dns_n: 256,
+            },
+            3,
+            Sampler::Flow,
+            &sched,
+        )
         .unwrap();
     let (pz, pe) = (
         enstrophy_transfer(&mean[0], &bar),

@@ -37,7 +37,7 @@ fn reproduce(variant: &str) -> f64 {
     let t = num("t");
     let b = t.len();
     let device = Device::flex();
-    let model = ClosureModel::load_on(&fixture(&format!("{variant}.pth")), &device)
+    let model = ClosureModel::load(&fixture(&format!("{variant}.pth")), &device)
         .unwrap_or_else(|e| panic!("{variant}: {e}"));
     let sparse = variant == "fno2d";
     assert_eq!(model.card.part.inputs.sensors, if sparse { 16 } else { 0 });
@@ -84,7 +84,7 @@ fn published_state_dicts_reproduce_pytorch_scores() {
 #[test]
 fn damaged_state_dicts_and_non_checkpoints_fail_by_name() {
     let device = Device::flex();
-    let err = |p: &Path| match ClosureModel::load_on(p, &device) {
+    let err = |p: &Path| match ClosureModel::load(p, &device) {
         Ok(_) => panic!("{} loaded", p.display()),
         Err(e) => e.to_string(),
     };

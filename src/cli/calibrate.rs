@@ -61,8 +61,8 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
     if a.samples == 0 || a.samples > 10_000 {
         bail!("--samples must be 1…10000, got {}", a.samples);
     }
-    let mut model =
-        ClosureModel::load(&a.model).with_context(|| format!("loading {}", a.model.display()))?;
+    let mut model = ClosureModel::load(&a.model, &burn::tensor::Device::flex())
+        .with_context(|| format!("loading {}", a.model.display()))?;
     if model.card.part.inputs.density_scale.is_none() {
         bail!(
             "{}: calibrate fits per-density factors; this model was trained at one density",

@@ -189,7 +189,8 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         }
     }
     for p in &a.model {
-        let m = ClosureModel::load(p).with_context(|| format!("loading {}", p.display()))?;
+        let m = ClosureModel::load(p, &burn::tensor::Device::flex())
+            .with_context(|| format!("loading {}", p.display()))?;
         models.push((super::file_stem(p), m));
     }
     if a.samples == 0 || a.samples > 10_000 {

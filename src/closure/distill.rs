@@ -452,7 +452,7 @@ pub fn distill(
         ));
     };
     let plain = Device::flex();
-    let teacher = ClosureModel::load_on(&cfg.teacher, &plain)?;
+    let teacher = ClosureModel::load(&cfg.teacher, &plain)?;
     let info = h5_info(data).map_err(data_err)?;
     if cfg.val_trajectories >= info.trajectories {
         return Err(ClosureError::Input(format!(

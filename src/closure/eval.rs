@@ -5,6 +5,7 @@
 //! "structure-aware mean" (deterministic part from ω + Fourier-interpolated sensor
 //! residual; the deterministic part alone without sensors).
 
+use crate::closure::model::Observed;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -329,10 +330,12 @@ pub(crate) fn draw_members(
         let w = super::dataset::strided(&st.omega, st.n, n);
         let c = super::dataset::strided(st.closure(case), st.n, n);
         let members = model.sample(
-            grid,
-            &w,
-            &sensors.read(&c),
-            sensors,
+            &Observed {
+                grid,
+                omega: &w,
+                readings: &sensors.read(&c),
+                sensors,
+            },
             ensemble,
             set.sampler,
             &set.schedule,

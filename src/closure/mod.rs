@@ -24,6 +24,7 @@ pub mod model;
 pub mod parts;
 pub mod prior;
 pub mod pth;
+pub mod published;
 pub mod sampler;
 pub mod samples;
 pub mod score;

@@ -1,22 +1,28 @@
-//! A trained closure ready to sample: the score network, its model card, and the recipe
-//! that turns (ω, sensor readings) into network inputs. Used by evaluation, the coupled
-//! experiment and the app alike.
+//! The one learned-closure type: a model card, its network, the distilled few-step
+//! generator beside it, and one `sample` over what a draw is conditioned on, for every
+//! kind of learned closure. A kind ([`Kind`]: the published cases' G/H models in
+//! [`super::published`], the subgrid Π models in `les::learn::model`) says how its
+//! network is read and written and how its query becomes the network's inputs; reading,
+//! writing, the flow generator and the score draw itself (schedule range, conditioning,
+//! reverse process or flow, colouring, mean, spread inflation) are written here once.
 
 use std::path::Path;
 
-use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 
-use super::card::ModelCard;
-use super::prior::deterministic_part;
+use super::card::{Card, CardPart};
 use super::sampler::Sampler;
 use super::score::ScoreNet;
 use super::sde::Schedule;
-use super::sensors::{DENSITIES, Densify, SensorError, Sensors};
-use super::weights::{save_with_card, weights_from_bytes, weights_to_bytes};
-use crate::solver::{Case, Grid};
+use super::sensors::SensorError;
+use super::weights::save_with_card;
+use crate::solver::Grid;
+
+pub use super::published::{
+    ClosureModel, EMBEDDED, EMBEDDED_G, EMBEDDED_H, Embedded, InputSpec, Inputs, Observed, Target,
+};
 
 /// Errors of the closure layer.
 #[derive(Debug, thiserror::Error)]
@@ -29,57 +35,6 @@ pub enum ClosureError {
     Sensors(#[from] SensorError),
     #[error("{0}")]
     Input(String),
-}
-
-/// What the network generates.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::VariantNames,
-)]
-#[serde(rename_all = "kebab-case")]
-#[strum(serialize_all = "kebab-case")]
-pub enum Target {
-    /// The whole closure term, as published.
-    Full,
-    /// A residual correction (in the spirit of CorrDiff, Mardani et al. 2023): a fixed,
-    /// non-learned mean — the deterministic part computed from ω ([`super::prior`]) plus
-    /// the densified sensor readings of what that part misses — and the diffusion model
-    /// generates the closure minus this mean. The sample is `mean + residual`.
-    #[default]
-    Residual,
-}
-
-/// How inputs are made from (ω, sensor readings); part of the model card.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InputSpec {
-    pub case: Case,
-    pub target: Target,
-    pub densify: Densify,
-    /// Sensors per side (published 16).
-    pub sensors: usize,
-    /// ν used for the deterministic part of G.
-    pub nu: f64,
-    /// A model trained across sensor densities: the rms of the residual (closure minus
-    /// the mean at that density) for each density of [`DENSITIES`], measured on the
-    /// training data. The network is told the density class and generates the residual
-    /// whitened by the card's `whitening` amplitudes (or, without them, residual ÷ this
-    /// scale); `sensors` is then only the default density. None: one density, unscaled.
-    #[serde(default)]
-    pub density_scale: Option<[f64; 5]>,
-    /// Diffusion-time ranges the model samples over, per update rule; a sampler's
-    /// schedule keeps its rule and steps but is stretched onto its range. None: the
-    /// schedule as given (published range 0.1 … 1e-3).
-    #[serde(default)]
-    pub t_range: Option<SampleRanges>,
 }
 
 /// `[t_max, t_min]` of the sampling schedule for each update rule. The reverse SDE
@@ -115,188 +70,169 @@ impl SampleRanges {
     }
 }
 
-/// Network inputs for one conditioning (physical fields, N²).
-pub struct Inputs {
-    /// The fixed mean the model corrects (residual target only).
-    pub mean: Option<Vec<f64>>,
-    /// Densified sensor field (of the readings minus the deterministic part for the
-    /// residual target).
-    pub obs: Vec<f64>,
-}
+/// A kind of learned closure: its part of the card ([`CardPart`]), its network, the
+/// models it leans on, and what a draw of it is asked for.
+pub trait Kind: CardPart + Sized + 'static {
+    /// The network the card describes.
+    type Net: Clone + std::fmt::Debug + Send;
+    /// Other models this one is tied to (none for a published model).
+    type Companions: Clone + std::fmt::Debug + Default + Send;
+    /// What one draw is conditioned on (the state and its labels).
+    type Query<'a>;
 
-impl InputSpec {
-    /// Index of density `s` in [`DENSITIES`] when the model is trained across densities
-    /// and knows `s`.
-    pub(crate) fn density_class(&self, s: usize) -> Option<usize> {
-        self.density_scale?;
-        DENSITIES.iter().position(|&d| d == s)
+    /// The network of the card's architecture holding `bytes` (every weight finite).
+    fn decode(card: &Card<Self>, bytes: &[u8], device: &Device) -> Result<Self::Net, ClosureError>;
+
+    /// The bytes of the network's weights file.
+    fn encode(net: &Self::Net) -> Result<Vec<u8>, ClosureError>;
+
+    /// The network without its autodiff graph (for saving and sampling).
+    fn valid(net: &Self::Net) -> Self::Net;
+
+    /// The score network, when the model is a score model (only a score model can have a
+    /// flow generator).
+    fn score_of(net: &Self::Net) -> Option<&ScoreNet>;
+
+    /// The models a model file needs beside it (`weights`: its path; none for a model in
+    /// memory), read when the card names them.
+    fn read_companions(
+        _card: &Card<Self>,
+        _weights: Option<&Path>,
+        _device: &Device,
+    ) -> Result<Self::Companions, ClosureError> {
+        Ok(Default::default())
     }
 
-    /// Check the fields a card file can get wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.nu.is_finite() && self.nu >= 0.0) {
-            return Err(format!("inputs.nu must be ≥ 0, got {}", self.nu));
-        }
-        if let Some(sc) = self.density_scale {
-            if sc.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-                return Err(format!(
-                    "inputs.density_scale must be 5 positive numbers, got {sc:?}"
-                ));
-            }
-            if self.target != Target::Residual {
-                return Err("inputs.density_scale needs target `residual`".into());
-            }
-        }
-        if let Some(r) = self.t_range {
-            r.validate().map_err(|e| format!("inputs.{e}"))?;
-        }
+    /// Write the companions beside `weights`.
+    fn write_companions(_c: &Self::Companions, _weights: &Path) -> Result<(), ClosureError> {
         Ok(())
     }
 
-    /// Build the inputs from ω and readings of the true closure at `sensors` points.
-    pub fn inputs(
-        &self,
-        grid: &Grid,
-        omega: &[f64],
-        readings: &[f64],
-        sensors: &Sensors,
-    ) -> Inputs {
-        match self.target {
-            Target::Full => Inputs {
-                mean: None,
-                obs: sensors.densify(readings, self.densify),
-            },
-            Target::Residual => {
-                let prior = deterministic_part(self.case, grid, omega, self.nu);
-                let r: Vec<f64> = readings
-                    .iter()
-                    .zip(sensors.indices())
-                    .map(|(v, i)| v - prior[i])
-                    .collect();
-                let obs = sensors.densify(&r, self.densify);
-                let mean = prior.iter().zip(&obs).map(|(a, b)| a + b).collect();
-                Inputs {
-                    obs,
-                    mean: Some(mean),
-                }
-            }
-        }
+    /// A file of another format this kind reads (None: not one).
+    fn import(_weights: &Path, _device: &Device) -> Option<Result<Model<Self>, ClosureError>> {
+        None
     }
+
+    /// `ensemble` closures for one query (see [`Model::sample_from`]).
+    fn sample(
+        model: &Model<Self>,
+        query: &Self::Query<'_>,
+        ensemble: usize,
+        sampler: Sampler,
+        schedule: &Schedule,
+        start: Option<Tensor<4>>,
+    ) -> Result<Vec<Vec<f64>>, ClosureError>;
 }
 
-/// The embedded default model (G case): trained at every sensor density.
-pub static EMBEDDED_G: (&[u8], &[u8]) = (
-    include_bytes!("../../assets/closure_g.json"),
-    include_bytes!("../../assets/closure_g.bpk"),
-);
-
-/// The embedded H-case model: trained at every sensor density.
-pub static EMBEDDED_H: (&[u8], &[u8]) = (
-    include_bytes!("../../assets/closure_h.json"),
-    include_bytes!("../../assets/closure_h.bpk"),
-);
-
-/// A model compiled into the binary: its picker label, card (JSON), score-network weights
-/// and, when the card has one, the flow generator's weights.
-pub struct Embedded {
-    pub label: &'static str,
-    pub card: &'static [u8],
-    pub weights: &'static [u8],
-    pub flow: Option<&'static [u8]>,
+/// A score network's inputs for one draw, as a kind makes them from its query, and how
+/// its members are turned into closure fields.
+pub struct NetInputs {
+    /// The state the network sees (ω or ω̄, in network units), N².
+    pub field: Vec<f32>,
+    /// The densified sensor field, N² (none: the network reads zeros there).
+    pub obs: Option<Vec<f32>>,
+    /// The labels row `[1, width]` (a density class's one-hot row, or ν and fidelity).
+    pub labels: Option<Tensor<2>>,
+    /// The class of the whitening and inflation tables (none: neither applies).
+    pub class: Option<usize>,
+    /// Members are multiplied by this where no whitening colours them.
+    pub scale: f64,
+    /// The fixed mean the members are added to.
+    pub mean: Option<Vec<f64>>,
+    /// The draw's viscosity, for a card with one inflation table per ν.
+    pub nu: Option<f64>,
 }
 
-impl Embedded {
-    /// Decode it on `device`.
-    pub fn load(&self, device: &Device) -> Result<ClosureModel, ClosureError> {
-        let m = ClosureModel::from_bytes(self.card, self.weights, device)?;
-        match self.flow {
-            Some(f) => m.attach_flow(f),
-            None => Ok(m),
-        }
-    }
-}
-
-/// Every embedded model: the defaults first, then the earlier models trained at 16×16
-/// sensors only (kept for comparison).
-pub static EMBEDDED: [Embedded; 4] = [
-    Embedded {
-        label: "G, every density",
-        card: EMBEDDED_G.0,
-        weights: EMBEDDED_G.1,
-        flow: EMBEDDED_FLOW_G,
-    },
-    Embedded {
-        label: "H, every density",
-        card: EMBEDDED_H.0,
-        weights: EMBEDDED_H.1,
-        flow: EMBEDDED_FLOW_H,
-    },
-    Embedded {
-        label: "G, 16×16 only (earlier)",
-        card: include_bytes!("../../assets/closure_g_16.json"),
-        weights: include_bytes!("../../assets/closure_g_16.bpk"),
-        flow: None,
-    },
-    Embedded {
-        label: "H, 16×16 only (earlier)",
-        card: include_bytes!("../../assets/closure_h_16.json"),
-        weights: include_bytes!("../../assets/closure_h_16.bpk"),
-        flow: None,
-    },
-];
-
-/// The flow generators of the embedded G and H models ([`super::flow`]).
-static EMBEDDED_FLOW_G: Option<&[u8]> = Some(include_bytes!("../../assets/closure_g.flow.bpk"));
-static EMBEDDED_FLOW_H: Option<&[u8]> = Some(include_bytes!("../../assets/closure_h.flow.bpk"));
-
-/// A closure model ready to sample on one device.
-#[derive(Clone)]
-pub struct ClosureModel {
-    pub card: ModelCard,
-    net: ScoreNet,
+/// A learned closure of kind `K` ready to sample on one device.
+#[derive(Clone, Debug)]
+pub struct Model<K: Kind> {
+    pub card: Card<K>,
+    pub(crate) net: K::Net,
+    /// Models this one is tied to (a subgrid model's mean models).
+    pub companions: K::Companions,
     /// The distilled few-step generator, when the card has one ([`super::flow`]).
     flow: super::flow::Generator,
     device: Device,
     bases: super::draw::Bases,
 }
 
-impl ClosureModel {
-    pub fn new(card: ModelCard, net: ScoreNet, device: Device) -> Self {
-        ClosureModel {
+impl<K: Kind> Model<K> {
+    pub fn new(card: Card<K>, net: K::Net, device: Device) -> Self {
+        Model {
             card,
-            net: net.valid(),
+            net: K::valid(&net),
+            companions: Default::default(),
             flow: Default::default(),
             device,
             bases: Default::default(),
         }
     }
 
-    /// Decode a card (JSON) and weights (burnpack bytes).
+    /// Decode a card (JSON) and weights (bytes) held in memory.
     pub fn from_bytes(
         card_json: &[u8],
         weights: &[u8],
         device: &Device,
     ) -> Result<Self, ClosureError> {
-        let card = ModelCard::parse(card_json).map_err(ClosureError::Card)?;
-        let net = weights_from_bytes(&card.part.net, weights, device)?;
-        Ok(Self::new(card, net, device.clone()))
+        let card = Card::<K>::parse(card_json).map_err(ClosureError::Card)?;
+        let companions = K::read_companions(&card, None, device)?;
+        let net = K::decode(&card, weights, device)?;
+        Ok(Self::new(card, net, device.clone()).with_companions(companions))
     }
 
-    /// The model embedded in the binary.
-    pub fn embedded(device: &Device) -> Result<Self, ClosureError> {
-        EMBEDDED[0].load(device)
-    }
-
-    /// The embedded model of a closure case.
-    pub fn embedded_for(case: Case, device: &Device) -> Result<Self, ClosureError> {
-        match case {
-            Case::G => EMBEDDED[0].load(device),
-            Case::H => EMBEDDED[1].load(device),
+    /// Load a model file: `PATH.bpk` with its card `PATH.json`, the flow generator
+    /// `PATH.flow.bpk` and any companions beside it when the card names them (or a file
+    /// of another format the kind reads, [`Kind::import`]).
+    pub fn load(weights: &Path, device: &Device) -> Result<Self, ClosureError> {
+        if let Some(m) = K::import(weights, device) {
+            return m;
         }
+        let card_path = weights.with_extension("json");
+        let read =
+            |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {} ({e})", p.display()));
+        let card = read(&card_path).map_err(ClosureError::Card)?;
+        let card = Card::<K>::parse(&card)
+            .map_err(|e| ClosureError::Card(format!("{}: {e}", card_path.display())))?;
+        let net = K::decode(
+            &card,
+            &read(weights).map_err(ClosureError::Weights)?,
+            device,
+        )?;
+        let companions = K::read_companions(&card, Some(weights), device)?;
+        let mut model = Self::new(card, net, device.clone()).with_companions(companions);
+        model.check_flow()?;
+        model.flow.load_beside(&model.card, weights, device)?;
+        Ok(model)
     }
 
-    /// Attach the flow generator's weights (the card must describe it).
+    /// Write `PATH.bpk`, `PATH.json`, the flow generator and the companions beside it,
+    /// each atomically.
+    pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
+        let bytes = K::encode(&self.net)?;
+        K::write_companions(&self.companions, weights)?;
+        self.flow.save_beside(weights)?;
+        save_with_card(weights, bytes, &self.card)
+    }
+
+    pub(crate) fn with_companions(mut self, companions: K::Companions) -> Self {
+        self.companions = companions;
+        self
+    }
+
+    /// A card that names a flow generator belongs to a score model.
+    fn check_flow(&self) -> Result<(), ClosureError> {
+        if self.card.flow.is_some() && K::score_of(&self.net).is_none() {
+            return Err(ClosureError::Card(
+                "only a score model has a flow generator".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Attach the flow generator's weights (the card must describe it, and the model
+    /// must be a score model).
     pub fn attach_flow(mut self, bytes: &[u8]) -> Result<Self, ClosureError> {
+        self.check_flow()?;
         self.flow.attach(&self.card, bytes, &self.device)?;
         Ok(self)
     }
@@ -312,46 +248,8 @@ impl ClosureModel {
         self.flow.is_some()
     }
 
-    /// The schedule a score sampler runs: `schedule`'s rule and steps stretched onto the
-    /// card's range for that sampler (unchanged without one, or for a flow).
-    pub(crate) fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
-        super::draw::schedule_in_range(self.card.part.inputs.t_range, sampler, schedule)
-    }
-
-    /// [`Self::load_on`] the CPU.
-    pub fn load(weights: &Path) -> Result<Self, ClosureError> {
-        Self::load_on(weights, &Device::flex())
-    }
-
-    /// Load a model file: `PATH.bpk` with its card `PATH.json`, or a PyTorch state dict
-    /// of a published network (`.pth`/`.pt`, [`super::torch_import`]).
-    pub fn load_on(weights: &Path, device: &Device) -> Result<Self, ClosureError> {
-        if matches!(
-            weights.extension().and_then(|e| e.to_str()),
-            Some("pth" | "pt")
-        ) {
-            return super::torch_import::load(weights, device);
-        }
-        let card_path = weights.with_extension("json");
-        let card = std::fs::read(&card_path).map_err(|e| {
-            ClosureError::Card(format!("cannot read {} ({e})", card_path.display()))
-        })?;
-        let w = std::fs::read(weights).map_err(|e| {
-            ClosureError::Weights(format!("cannot read {} ({e})", weights.display()))
-        })?;
-        let mut model = Self::from_bytes(&card, &w, device)?;
-        model.flow.load_beside(&model.card, weights, device)?;
-        Ok(model)
-    }
-
-    /// Write `PATH.bpk` (f16), `PATH.json` and, with a flow generator, `PATH.flow.bpk`,
-    /// each atomically.
-    pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
-        self.flow.save_beside(weights)?;
-        save_with_card(weights, weights_to_bytes(&self.net)?, &self.card)
-    }
-
-    pub fn net(&self) -> &ScoreNet {
+    /// The network.
+    pub fn net(&self) -> &K::Net {
         &self.net
     }
 
@@ -359,73 +257,100 @@ impl ClosureModel {
         &self.device
     }
 
-    /// Draw `ensemble` closure samples for one state. `omega` is the model run's vorticity
-    /// on `grid`; `readings` are the true closure at the points of `sensors`.
+    /// The model's DFT bases, built once per grid.
+    pub(crate) fn bases(&self) -> &super::draw::Bases {
+        &self.bases
+    }
+
+    /// The schedule a score sampler runs: `schedule`'s rule and steps stretched onto the
+    /// card's range for that sampler (unchanged without one, or for a flow).
+    pub(crate) fn schedule_for(&self, sampler: Sampler, schedule: &Schedule) -> Schedule {
+        super::draw::schedule_in_range(self.card.part.sample_ranges(), sampler, schedule)
+    }
+
+    /// `ensemble` closures for one query: the kind's own conditioning of `query`, then
+    /// its draw. See [`Self::sample_from`].
     pub fn sample(
-        &mut self,
-        grid: &Grid,
-        omega: &[f64],
-        readings: &[f64],
-        sensors: &Sensors,
+        &self,
+        query: &K::Query<'_>,
         ensemble: usize,
         sampler: Sampler,
         schedule: &Schedule,
     ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        K::sample(self, query, ensemble, sampler, schedule, None)
+    }
+
+    /// [`Self::sample`], a flow generator starting from the latent `start`
+    /// (`[members, n, n, 1]`) when one is given: draws from latents correlated in time are
+    /// correlated in time.
+    pub fn sample_from(
+        &self,
+        query: &K::Query<'_>,
+        ensemble: usize,
+        sampler: Sampler,
+        schedule: &Schedule,
+        start: Option<Tensor<4>>,
+    ) -> Result<Vec<Vec<f64>>, ClosureError> {
+        K::sample(self, query, ensemble, sampler, schedule, start)
+    }
+
+    /// The draw of a score network `score` (this model's, or the score model of a kind
+    /// that holds one) for one conditioning: the sampler's schedule on the card's range,
+    /// the network (or the flow generator for [`Sampler::Flow`]), the members, coloured
+    /// by the whitening of `inputs.class` (else times `scale`), the mean added, and the
+    /// spread inflated by the card's table for this sampler, step count and ν.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn draw(
+        &self,
+        score: &ScoreNet,
+        grid: &Grid,
+        inputs: NetInputs,
+        ensemble: usize,
+        sampler: Sampler,
+        schedule: &Schedule,
+        start: Option<Tensor<4>>,
+    ) -> Result<Vec<Vec<f64>>, ClosureError> {
         let n = grid.n;
-        if omega.len() != n * n || readings.len() != sensors.s * sensors.s || sensors.n != n {
+        if inputs.field.len() != n * n || inputs.obs.as_ref().is_some_and(|o| o.len() != n * n) {
             return Err(ClosureError::Input(
-                "ω, readings and sensor grid do not match the grid".into(),
+                "the inputs do not match the grid".into(),
             ));
         }
-        if n < 2 * self.net.modes() {
+        if n < 2 * score.modes() {
             return Err(ClosureError::Input(format!(
                 "grid {n} is smaller than twice the network's {} modes",
-                self.net.modes()
+                score.modes()
             )));
         }
-        let spec = self.card.part.inputs;
-        let class = match (spec.density_scale, spec.density_class(sensors.s)) {
-            (None, _) => None,
-            (Some(_), Some(c)) => Some(c),
-            (Some(_), None) => {
-                return Err(ClosureError::Input(format!(
-                    "the model knows the densities {DENSITIES:?}, not {} sensors per side",
-                    sensors.s
-                )));
-            }
-        };
-        let scale = match (spec.density_scale, class) {
-            (Some(sc), Some(c)) => sc[c],
-            _ => 1.0,
-        };
         let schedule = self.schedule_for(sampler, schedule);
-        let net = self.flow.network_for(sampler, &self.net, &self.card.name)?;
-        let inputs = spec.inputs(grid, omega, readings, sensors);
-        let device = self.device.clone();
-        let field = |v: &[f64]| {
-            Tensor::<4>::from_data(
-                TensorData::new(
-                    v.iter().map(|&x| x as f32).collect::<Vec<f32>>(),
-                    [1, n, n, 1],
-                ),
-                &device,
-            )
+        let net = self.flow.network_for(sampler, score, &self.card.name)?;
+        let device = &self.device;
+        let field = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [1, n, n, 1]), device);
+        let w = field(inputs.field);
+        let obs = match inputs.obs {
+            Some(o) => field(o),
+            None => Tensor::<4>::zeros([1, n, n, 1], device),
         };
-        let (w_t, o_t) = (field(omega), field(&inputs.obs));
-        let basis = self.bases.get(n, net.modes(), &device);
-        let onehot = class.map(|c| one_hot(&[c], DENSITIES.len(), &device));
-        let cond = net.condition(w_t, o_t, onehot, &basis);
+        let basis = self.bases.get(n, net.modes(), device);
+        let cond = net.condition(w, obs, inputs.labels, &basis);
         let raws = super::draw::members(
-            net, &cond, &basis, sampler, &schedule, ensemble, n, &device, None,
+            net, &cond, &basis, sampler, &schedule, ensemble, n, device, start,
         )?;
-        let whitening = match (&self.card.whitening, class) {
+        let whitening = match (&self.card.whitening, inputs.class) {
             (Some(w), Some(c)) => Some((w, c)),
             _ => None,
         };
-        let mut out =
-            super::draw::colour_members(raws, grid, whitening, scale, inputs.mean.as_deref());
-        if let (Some(f), Some(c)) = (self.card.inflation_for(sampler, schedule.steps()), class) {
-            f.apply(c, grid, &mut out);
+        let mut out = super::draw::colour_members(
+            raws,
+            grid,
+            whitening,
+            inputs.scale,
+            inputs.mean.as_deref(),
+        );
+        let table =
+            super::inflation::table_at(&self.card.inflation, sampler, schedule.steps(), inputs.nu);
+        if let (Some(t), Some(c)) = (table, inputs.class) {
+            t.apply(c, grid, &mut out);
         }
         Ok(out)
     }

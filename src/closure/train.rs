@@ -2,6 +2,7 @@
 //! learning rate, EMA weights, validation D_Fro with the published 10-step sampler every
 //! epoch, checkpoints after every epoch and resume.
 
+use crate::closure::model::Observed;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -109,7 +110,7 @@ pub fn validate(
     };
     let mut card = ModelCard::new("validation".into(), part, TrainingInfo::default());
     card.whitening = whitening.cloned();
-    let mut model = ClosureModel::new(card, net.clone(), device.clone());
+    let model = ClosureModel::new(card, net.clone(), device.clone());
     let g = Grid::new(grid).map_err(|e| ClosureError::Input(e.to_string()))?;
     let densities = if spec.density_scale.is_some() {
         DENSITIES.to_vec()
@@ -121,10 +122,12 @@ pub fn validate(
         let sensors = Sensors::new(d, grid)?;
         for (omega, closure) in val {
             let est = model.sample(
-                &g,
-                omega,
-                &sensors.read(closure),
-                &sensors,
+                &Observed {
+                    grid: &g,
+                    omega,
+                    readings: &sensors.read(closure),
+                    sensors: &sensors,
+                },
                 1,
                 Sampler::EulerMaruyama,
                 &Schedule::published(),

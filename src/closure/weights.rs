@@ -39,14 +39,20 @@ pub fn weights_from_bytes(
     device: &Device,
 ) -> Result<ScoreNet, ClosureError> {
     let net = module_from_bytes(cfg.init(device), bytes)?;
+    check_finite(&net)?;
+    Ok(net)
+}
+
+/// An error when any weight of `m` is NaN or infinite.
+pub(crate) fn check_finite<M: Module>(m: &M) -> Result<(), ClosureError> {
     let mut check = FiniteCheck(true);
-    net.visit(&mut check);
+    m.visit(&mut check);
     if !check.0 {
         return Err(ClosureError::Weights(
             "weights contain NaN or infinite values".into(),
         ));
     }
-    Ok(net)
+    Ok(())
 }
 
 /// Full-precision weight bytes of any module (checkpoints keep f32; shipped files use

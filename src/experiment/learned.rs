@@ -11,7 +11,7 @@ use super::config::ExperimentConfig;
 use super::worker::WorkerRequest;
 use crate::closure::card::AnyCard;
 use crate::closure::model::{ClosureError, ClosureModel};
-use crate::les::learn::model::{self as les_model, LesKind, LesModel};
+use crate::les::learn::model::{self as les_model, LesModel};
 use crate::les::learn::shipped;
 
 #[derive(Clone)]
@@ -52,13 +52,25 @@ impl LearnedModel {
         published.chain(subgrid).collect()
     }
 
-    /// What the model's card says whatever its kind (the one `match` over the kinds
-    /// that the card answers for).
-    pub fn card(&self) -> &dyn AnyCard {
+    /// The model as the experiment sees it (the one `match` over the kinds; each kind
+    /// answers in its flow's file, experiment/flow/).
+    fn closer(&self) -> &dyn Closer {
         match self {
-            LearnedModel::Published(m) => &m.card,
-            LearnedModel::Subgrid(m) => &m.card,
+            LearnedModel::Published(m) => m,
+            LearnedModel::Subgrid(m) => m,
         }
+    }
+
+    fn closer_mut(&mut self) -> &mut dyn Closer {
+        match self {
+            LearnedModel::Published(m) => m,
+            LearnedModel::Subgrid(m) => m,
+        }
+    }
+
+    /// What the model's card says whatever its kind.
+    pub fn card(&self) -> &dyn AnyCard {
+        self.closer().card()
     }
 
     /// What the model is, in one line (the loaded-models note).
@@ -72,16 +84,13 @@ impl LearnedModel {
         if les_model::is_les_card(path) {
             Ok(LesModel::load(path, device)?.into())
         } else {
-            Ok(ClosureModel::load_on(path, device)?.into())
+            Ok(ClosureModel::load(path, device)?.into())
         }
     }
 
     /// Whether it can draw with [`crate::closure::sampler::Sampler::Flow`].
     pub fn has_flow(&self) -> bool {
-        match self {
-            LearnedModel::Published(m) => m.has_flow(),
-            LearnedModel::Subgrid(m) => m.has_flow(),
-        }
+        self.closer().has_flow()
     }
 
     /// The published case the model closes (none: a subgrid model).
@@ -104,10 +113,7 @@ impl LearnedModel {
 
     /// The flow the model closes.
     pub fn flow(&self) -> Flow {
-        match self {
-            LearnedModel::Published(_) => Flow::Published,
-            LearnedModel::Subgrid(_) => Flow::Kolmogorov,
-        }
+        self.closer().flow()
     }
 
     /// The grid the model was trained on (subgrid models: the LES grid of the data).
@@ -136,100 +142,26 @@ impl LearnedModel {
     /// at one ν on their training grid (at every sensor density, or one); subgrid models
     /// from the ν values of their data files.
     pub fn out_of_distribution(&self, cfg: &ExperimentConfig) -> Vec<String> {
-        use super::limits::{FORCING, SIGMA};
-        let mut out = Vec::new();
-        let off = |a: f64, b: f64| (a - b).abs() > 0.01 * b.abs();
-        match self {
-            LearnedModel::Published(m) => {
-                let (card, inputs) = (&m.card, &m.card.part.inputs);
-                if cfg.sigma == 0.0 && SIGMA.default > 0.0 {
-                    out.push(format!(
-                        "this run has no noise (trained with σ = {:.0e})",
-                        SIGMA.default
-                    ));
-                }
-                if cfg.forcing == 0.0 && FORCING.default != 0.0 {
-                    out.push(format!(
-                        "this run has no forcing (trained with A = {})",
-                        FORCING.default
-                    ));
-                }
-                if off(cfg.nu, inputs.nu) {
-                    out.push(format!("ν = {:.1e} (trained at {:.1e})", cfg.nu, inputs.nu));
-                }
-                if card.training.grid != cfg.n {
-                    out.push(format!(
-                        "grid {1}×{1}: zero-shot (trained on {0}×{0})",
-                        card.training.grid, cfg.n
-                    ));
-                }
-                if inputs.density_scale.is_none() && inputs.sensors != cfg.sensors {
-                    out.push(format!(
-                        "{0}×{0} sensors (trained with {1}×{1} only: spread not calibrated)",
-                        cfg.sensors, inputs.sensors
-                    ));
-                }
-            }
-            LearnedModel::Subgrid(m) => {
-                if let Some((lo, hi)) = m.card.nu_range()
-                    && (cfg.nu < lo * 0.999 || cfg.nu > hi * 1.001)
-                {
-                    out.push(format!(
-                        "ν = {:.1e} is outside the trained range {lo:.0e} … {hi:.0e}: the ν \
-                         conditioning extrapolates (asked for {}² DNS fidelity)",
-                        cfg.nu,
-                        m.card.best_fidelity()
-                    ));
-                }
-                if m.card.part.les_n != cfg.n {
-                    out.push(format!(
-                        "LES grid {1}×{1}: trained on {0}×{0} (Π's law depends on where the \
-                         filter cuts; les-eval refuses this)",
-                        m.card.part.les_n, cfg.n
-                    ));
-                }
-            }
-        }
-        out
+        self.closer().out_of_distribution(cfg)
     }
 
     /// An ensemble of closure fields for the request's state. A subgrid model is
     /// conditioned on the request's ν and asked for the highest fidelity it was trained on.
     pub fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, String> {
-        match self {
-            LearnedModel::Published(m) => m.sample(
-                &req.grid,
-                &req.omega,
-                &req.readings,
-                &req.sensors,
-                req.ensemble,
-                req.sampler,
-                &req.schedule,
-            ),
-            LearnedModel::Subgrid(m) => {
-                if req.tie != m.drain.as_ref().map(|d| d.1) {
-                    let mean = match req.tie {
-                        Some(tie) => Some(
-                            shipped::shipped(LesKind::Deterministic, m.card.part.les_n, m.device())
-                                .map(|d| (d, tie)),
-                        ),
-                        None => None,
-                    }
-                    .transpose()
-                    .map_err(|e| e.to_string())?;
-                    *m = m.clone().tied_to(mean).map_err(|e| e.to_string())?;
-                }
-                m.sample(
-                    &req.grid,
-                    &req.omega,
-                    req.nu,
-                    m.card.best_fidelity(),
-                    req.ensemble,
-                    req.sampler,
-                    &req.schedule,
-                )
-            }
-        }
-        .map_err(|e| e.to_string())
+        self.closer_mut().sample(req).map_err(|e| e.to_string())
     }
+}
+
+/// What an experiment asks of a learned closure, whatever its kind: each kind answers
+/// in the file of the flow it closes (experiment/flow/).
+pub(crate) trait Closer {
+    /// The flow it closes.
+    fn flow(&self) -> Flow;
+    fn card(&self) -> &dyn AnyCard;
+    fn has_flow(&self) -> bool;
+    /// Where a run of `cfg` lies outside what the model was trained on, each as one
+    /// phrase (empty: inside).
+    fn out_of_distribution(&self, cfg: &ExperimentConfig) -> Vec<String>;
+    /// An ensemble of closure fields for the request's state.
+    fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, ClosureError>;
 }

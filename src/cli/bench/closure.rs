@@ -3,6 +3,8 @@
 //! grid, ensemble batch and thread count; then the shipped subgrid Π model (plain and
 //! with the exact drain) on its LES grid.
 
+use crate::closure::model::Observed;
+use crate::les::learn::Draw;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -123,11 +125,27 @@ pub(super) fn bench_closure(
                         let t = pool.install(|| {
                             // warm-up (first call builds the DFT basis)
                             model.sample(
-                                &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
+                                &Observed {
+                                    grid: &grid,
+                                    omega: &omega,
+                                    readings: &readings,
+                                    sensors: &sensors,
+                                },
+                                batch,
+                                *sampler,
+                                schedule,
                             )?;
                             time_per_call(seconds, || {
                                 model.sample(
-                                    &grid, &omega, &readings, &sensors, batch, *sampler, schedule,
+                                    &Observed {
+                                        grid: &grid,
+                                        omega: &omega,
+                                        readings: &readings,
+                                        sensors: &sensors,
+                                    },
+                                    batch,
+                                    *sampler,
+                                    schedule,
                                 )?;
                                 Ok(())
                             })
@@ -187,7 +205,17 @@ fn bench_subgrid(
                     let s = SamplerSetting::parse(label).map_err(anyhow::Error::msg)?;
                     for (which, model) in [("subgrid", &plain), ("subgrid+drain", &drained)] {
                         let draw = || {
-                            model.sample(&grid, &omega, 2e-4, 256, batch, s.sampler, &s.schedule)
+                            model.sample(
+                                &Draw {
+                                    grid: &grid,
+                                    omega_bar: &omega,
+                                    nu: 2e-4,
+                                    dns_n: 256,
+                                },
+                                batch,
+                                s.sampler,
+                                &s.schedule,
+                            )
                         };
                         let t = pool.install(|| {
                             draw()?;

@@ -6,9 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::{Flow, FlowDef, TruthRun};
-use crate::closure::model::ClosureError;
+use crate::closure::card::AnyCard;
+use crate::closure::model::{ClosureError, Model};
+use crate::experiment::learned::Closer;
+use crate::experiment::worker::WorkerRequest;
 use crate::experiment::{ExperimentConfig, ExperimentError, LearnedModel, limits};
+use crate::les::learn::Draw;
 use crate::les::learn::model::LesKind;
+use crate::les::learn::model::LesModel;
 use crate::les::learn::shipped;
 use crate::les::{FilteredDns, LesFlow};
 use crate::solver::{C64, Case, Grid, Params, SolverError};
@@ -189,5 +194,66 @@ impl TruthRun for FilteredDns {
     /// Π itself: the filtered DNS makes it spectrally.
     fn oracle_closure_hat(&self) -> Option<&[C64]> {
         Some(self.pi_hat())
+    }
+}
+
+/// A subgrid model closes the Kolmogorov flow: conditioned on ω̄, the run's ν and the
+/// highest DNS fidelity it was trained on.
+impl Closer for LesModel {
+    fn flow(&self) -> Flow {
+        Flow::Kolmogorov
+    }
+
+    fn card(&self) -> &dyn AnyCard {
+        &self.card
+    }
+
+    fn has_flow(&self) -> bool {
+        Model::has_flow(self)
+    }
+
+    /// Subgrid models learned from the ν values of their data files, on one LES grid.
+    fn out_of_distribution(&self, cfg: &ExperimentConfig) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some((lo, hi)) = self.card.nu_range()
+            && (cfg.nu < lo * 0.999 || cfg.nu > hi * 1.001)
+        {
+            out.push(format!(
+                "ν = {:.1e} is outside the trained range {lo:.0e} … {hi:.0e}: the ν \
+                 conditioning extrapolates (asked for {}² DNS fidelity)",
+                cfg.nu,
+                self.card.best_fidelity()
+            ));
+        }
+        if self.card.part.les_n != cfg.n {
+            out.push(format!(
+                "LES grid {1}×{1}: trained on {0}×{0} (Π's law depends on where the \
+                 filter cuts; les-eval refuses this)",
+                self.card.part.les_n, cfg.n
+            ));
+        }
+        out
+    }
+
+    /// The members tied to the shipped deterministic model of the LES grid as the
+    /// request says (re-tied when the request changes it).
+    fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, ClosureError> {
+        if req.tie != self.companions.drain.as_ref().map(|d| d.1) {
+            let mean = req
+                .tie
+                .map(|tie| {
+                    shipped::shipped(LesKind::Deterministic, self.card.part.les_n, self.device())
+                        .map(|d| (d, tie))
+                })
+                .transpose()?;
+            *self = self.clone().tied_to(mean)?;
+        }
+        let query = Draw {
+            grid: &req.grid,
+            omega_bar: &req.omega,
+            nu: req.nu,
+            dns_n: self.card.best_fidelity(),
+        };
+        Model::sample(self, &query, req.ensemble, req.sampler, &req.schedule)
     }
 }

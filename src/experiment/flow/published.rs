@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Flow, FlowDef, TruthRun};
-use crate::closure::model::{ClosureError, ClosureModel};
+use crate::closure::card::AnyCard;
+use crate::closure::model::{ClosureError, ClosureModel, Model, Observed};
+use crate::experiment::learned::Closer;
+use crate::experiment::worker::WorkerRequest;
 use crate::experiment::{ClosureMode, ExperimentConfig, ExperimentError, LearnedModel, limits};
 use crate::solver::{C64, Case, GrfParams, Grid, Params, Simulation, SolverError, Terms, grf};
 
@@ -177,5 +180,68 @@ impl TruthRun for PublishedTruth {
     /// own step transforms it), which keeps the oracle run on the truth's bits.
     fn oracle_closure_hat(&self) -> Option<&[C64]> {
         None
+    }
+}
+
+/// A published-case model closes the published flow: conditioned on the model run's ω
+/// and the sensor readings of the true closure.
+impl Closer for ClosureModel {
+    fn flow(&self) -> Flow {
+        Flow::Published
+    }
+
+    fn card(&self) -> &dyn AnyCard {
+        &self.card
+    }
+
+    fn has_flow(&self) -> bool {
+        Model::has_flow(self)
+    }
+
+    /// The published models learned from the forced, noisy flow at one ν on their
+    /// training grid (at every sensor density, or one).
+    fn out_of_distribution(&self, cfg: &ExperimentConfig) -> Vec<String> {
+        use crate::experiment::limits::{FORCING, SIGMA};
+        let mut out = Vec::new();
+        let off = |a: f64, b: f64| (a - b).abs() > 0.01 * b.abs();
+        let (card, inputs) = (&self.card, &self.card.part.inputs);
+        if cfg.sigma == 0.0 && SIGMA.default > 0.0 {
+            out.push(format!(
+                "this run has no noise (trained with σ = {:.0e})",
+                SIGMA.default
+            ));
+        }
+        if cfg.forcing == 0.0 && FORCING.default != 0.0 {
+            out.push(format!(
+                "this run has no forcing (trained with A = {})",
+                FORCING.default
+            ));
+        }
+        if off(cfg.nu, inputs.nu) {
+            out.push(format!("ν = {:.1e} (trained at {:.1e})", cfg.nu, inputs.nu));
+        }
+        if card.training.grid != cfg.n {
+            out.push(format!(
+                "grid {1}×{1}: zero-shot (trained on {0}×{0})",
+                card.training.grid, cfg.n
+            ));
+        }
+        if inputs.density_scale.is_none() && inputs.sensors != cfg.sensors {
+            out.push(format!(
+                "{0}×{0} sensors (trained with {1}×{1} only: spread not calibrated)",
+                cfg.sensors, inputs.sensors
+            ));
+        }
+        out
+    }
+
+    fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, ClosureError> {
+        let query = Observed {
+            grid: &req.grid,
+            omega: &req.omega,
+            readings: &req.readings,
+            sensors: &req.sensors,
+        };
+        Model::sample(self, &query, req.ensemble, req.sampler, &req.schedule)
     }
 }

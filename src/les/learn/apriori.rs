@@ -3,6 +3,7 @@
 //! for the learned closures and, on the same states, the eddy-viscosity closures and no
 //! closure.
 
+use crate::les::learn::Draw;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -126,7 +127,17 @@ pub fn apriori(
             for (w, p) in &states {
                 let fidelity = m.card.fidelity_for(flow.dns_n);
                 let members = m
-                    .sample(&grid, w, flow.nu, fidelity, ensemble, sampler, schedule)
+                    .sample(
+                        &Draw {
+                            grid: &grid,
+                            omega_bar: w,
+                            nu: flow.nu,
+                            dns_n: fidelity,
+                        },
+                        ensemble,
+                        sampler,
+                        schedule,
+                    )
                     .map_err(|e| format!("{name}: {e}"))?;
                 s.push(score(&members, p));
                 add_deviation_spectra(&mut sums, &grid, &members, p);

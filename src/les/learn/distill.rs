@@ -28,7 +28,7 @@ pub fn distill(
     let setting = cfg.check()?;
     let plain = Device::flex();
     let teacher = LesModel::load(&cfg.teacher, &plain)?;
-    let LesNet::Score(net) = &teacher.net else {
+    let LesNet::Score(net) = teacher.net() else {
         return Err(ClosureError::Input(
             "only a stochastic (score) subgrid model has a sampler to distil".into(),
         ));

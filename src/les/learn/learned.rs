@@ -69,7 +69,7 @@ impl Learned {
     /// `+held{k}`: a fresh draw every step is the plain name).
     pub fn closure(&self) -> String {
         let mut name = self.model.card.part.kind.closure_name().to_string();
-        if let Some((_, tie)) = &self.model.drain {
+        if let Some((_, tie)) = &self.model.companions.drain {
             name.push_str(tie.suffix());
         }
         if self.every > 1 {

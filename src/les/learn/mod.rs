@@ -201,3 +201,14 @@ pub struct Draw<'a> {
     pub nu: f64,
     pub dns_n: usize,
 }
+
+impl Draw<'_> {
+    /// This draw as `model` is asked for it: at the fidelity it knows nearest to this
+    /// draw's DNS grid ([`model::LesCard::fidelity_for`]).
+    pub(crate) fn asking(&self, model: &model::LesModel) -> Self {
+        Draw {
+            dns_n: model.card.fidelity_for(self.dns_n),
+            ..*self
+        }
+    }
+}

@@ -12,12 +12,12 @@ use super::drain::MeanTie;
 use super::regressor::{Regressor, RegressorConfig, mean_and_std};
 use super::{Draw, Labels};
 use crate::closure::card::{Card, CardPart};
-use crate::closure::model::{ClosureError, SampleRanges};
+use crate::closure::draw;
+use crate::closure::model::{ClosureError, Kind, Model, NetInputs, SampleRanges};
 use crate::closure::sampler::Sampler;
 use crate::closure::score::{ScoreNet, ScoreNetConfig};
 use crate::closure::sde::Schedule;
-use crate::closure::weights::{module_bytes, module_from_bytes, save_with_card};
-use crate::solver::Grid;
+use crate::closure::weights::{check_finite, module_bytes, module_from_bytes};
 
 pub use super::LesKind;
 
@@ -232,29 +232,22 @@ impl LesCard {
     }
 }
 
-/// A learned subgrid closure on one device.
-#[derive(Clone, Debug)]
-pub struct LesModel {
-    pub card: LesCard,
-    pub net: LesNet,
+/// A learned subgrid closure on one device: the one learned-closure type of the
+/// subgrid kind.
+pub type LesModel = Model<SubgridPart>;
+
+/// The models a subgrid model leans on.
+#[derive(Clone, Debug, Default)]
+pub struct Companions {
     /// For a residual model (`card.part.residual`): the deterministic model whose mean it
     /// adds to (kept beside it as `PATH.mean.bpk` + `PATH.mean.json`).
     pub mean: Option<Box<LesModel>>,
-    /// The distilled few-step generator, when the card has one.
-    flow: crate::closure::flow::Generator,
     /// The variants tied to a deterministic mean ([`super::drain`]): the mean's model
     /// and how members are tied to it.
     pub drain: Option<(Box<LesModel>, MeanTie)>,
-    device: Device,
-    bases: crate::closure::draw::Bases,
 }
 
 impl LesModel {
-    /// The device it samples on.
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     /// Whether this model can be the mean of an exact drain: a deterministic one.
     pub(crate) fn check_drain_mean(&self) -> Result<(), ClosureError> {
         if self.card.part.kind == LesKind::Deterministic {
@@ -285,8 +278,25 @@ impl LesModel {
                 )));
             }
         }
-        self.drain = mean.map(|(m, tie)| (Box::new(m), tie));
+        self.companions.drain = mean.map(|(m, tie)| (Box::new(m), tie));
         Ok(self)
+    }
+
+    /// Attach the deterministic model a residual model adds to.
+    pub(crate) fn with_mean(mut self, mean: Option<Box<LesModel>>) -> Self {
+        self.companions.mean = mean;
+        self
+    }
+
+    /// The latent a flow-generator draw of `members` members starts from: its shape
+    /// (`[draws, n, n, 1]`; a tie to a mean draws more than one per member).
+    pub(crate) fn latent_shape(&self, n: usize, members: usize) -> [usize; 4] {
+        let draws = self
+            .companions
+            .drain
+            .as_ref()
+            .map_or(members, |(_, t)| t.draws(members));
+        [draws, n, n, 1]
     }
 }
 
@@ -323,163 +333,86 @@ impl LesCard {
     }
 }
 
-impl LesModel {
-    pub fn new(card: LesCard, net: LesNet, device: Device) -> Self {
-        LesModel {
-            card,
-            net,
-            mean: None,
-            flow: Default::default(),
-            drain: None,
-            device,
-            bases: Default::default(),
+impl Kind for SubgridPart {
+    type Net = LesNet;
+    type Companions = Companions;
+    type Query<'a> = Draw<'a>;
+
+    fn decode(card: &LesCard, bytes: &[u8], device: &Device) -> Result<LesNet, ClosureError> {
+        let net = card.init(device)?.with_bytes(bytes)?;
+        match &net {
+            LesNet::Score(n) => check_finite(n)?,
+            LesNet::Regressor(n) => check_finite(n)?,
+        }
+        Ok(net)
+    }
+
+    /// Full precision.
+    fn encode(net: &LesNet) -> Result<Vec<u8>, ClosureError> {
+        net.bytes()
+    }
+
+    fn valid(net: &LesNet) -> LesNet {
+        net.valid()
+    }
+
+    fn score_of(net: &LesNet) -> Option<&ScoreNet> {
+        match net {
+            LesNet::Score(n) => Some(n),
+            LesNet::Regressor(_) => None,
         }
     }
 
-    /// Attach the flow generator's weights (the card must describe it, and the model
-    /// must be a score model).
-    pub fn attach_flow(mut self, bytes: &[u8]) -> Result<Self, ClosureError> {
-        if self.card.flow.is_some() && !matches!(self.net, LesNet::Score(_)) {
-            return Err(ClosureError::Card(
-                "only a score model has a flow generator".into(),
-            ));
-        }
-        self.flow.attach(&self.card, bytes, &self.device)?;
-        Ok(self)
-    }
-
-    /// This model with a distilled flow generator (and its part of the card).
-    pub fn with_flow(mut self, part: crate::closure::flow::FlowPart, net: ScoreNet) -> Self {
-        self.flow.set(&mut self.card, part, net);
-        self
-    }
-
-    /// Whether draws with [`Sampler::Flow`] are possible.
-    pub fn has_flow(&self) -> bool {
-        self.flow.is_some()
-    }
-
-    /// Load `PATH.bpk` with its card `PATH.json` (and a residual model's mean beside it).
-    pub fn load(weights: &Path, device: &Device) -> Result<Self, ClosureError> {
-        let card_path = weights.with_extension("json");
-        let read = |p: &Path| {
-            std::fs::read(p)
-                .map_err(|e| ClosureError::Weights(format!("cannot read {} ({e})", p.display())))
-        };
-        let card = LesCard::parse(&read(&card_path)?)
-            .map_err(|e| ClosureError::Card(format!("{}: {e}", card_path.display())))?;
-        let net = card.init(device)?.with_bytes(&read(weights)?)?;
-        let mean = if card.part.residual {
-            Some(Box::new(Self::load(&mean_path(weights), device)?))
-        } else {
-            None
-        };
-        let model = LesModel::new(card, net, device.clone()).with_mean(mean);
-        if model.card.flow.is_none() {
-            return Ok(model);
-        }
-        model.attach_flow(&crate::closure::flow::read_weights(weights)?)
-    }
-
-    /// A model from its card and weights in memory (an embedded one). A residual model
-    /// needs its mean model's files: [`Self::load`] it.
-    pub fn from_bytes(
-        card_json: &[u8],
-        weights: &[u8],
+    /// A residual model's mean model, `PATH.mean.bpk` beside it.
+    fn read_companions(
+        card: &LesCard,
+        weights: Option<&Path>,
         device: &Device,
-    ) -> Result<Self, ClosureError> {
-        let card = LesCard::parse(card_json).map_err(ClosureError::Card)?;
-        if card.part.residual {
-            return Err(ClosureError::Card(
-                "a residual model needs its mean model beside it: load it from its file".into(),
-            ));
-        }
-        let net = card.init(device)?.with_bytes(weights)?;
-        Ok(LesModel::new(card, net, device.clone()))
-    }
-
-    /// Attach the deterministic model a residual model adds to.
-    pub(crate) fn with_mean(mut self, mean: Option<Box<LesModel>>) -> Self {
-        self.mean = mean;
-        self
-    }
-
-    /// Write `PATH.bpk` and `PATH.json` atomically.
-    pub fn save(&self, weights: &Path) -> Result<(), ClosureError> {
-        let bytes = self.net.bytes()?;
-        if let Some(m) = &self.mean {
-            m.save(&mean_path(weights))?;
-        }
-        self.flow.save_beside(weights)?;
-        save_with_card(weights, bytes, &self.card)
-    }
-
-    fn field(&self, v: &[f64], n: usize, scale: f64) -> Tensor<4> {
-        let f: Vec<f32> = v.iter().map(|&x| (x / scale) as f32).collect();
-        Tensor::from_data(TensorData::new(f, [1, n, n, 1]), &self.device)
-    }
-
-    /// `ensemble` closures Π for one LES state ω̄ (N² on `grid`) at viscosity `nu`, asked
-    /// for the fidelity of DNS grid `dns_n`: samples of the score model, or for a
-    /// regressor its mean (plus Gaussian noise of its predicted std for mean + noise).
-    pub fn sample(
-        &self,
-        grid: &Grid,
-        omega_bar: &[f64],
-        nu: f64,
-        dns_n: usize,
-        ensemble: usize,
-        sampler: Sampler,
-        schedule: &Schedule,
-    ) -> Result<Vec<Vec<f64>>, ClosureError> {
-        let draw = Draw {
-            grid,
-            omega_bar,
-            nu,
-            dns_n,
+    ) -> Result<Companions, ClosureError> {
+        let mean = match (card.part.residual, weights) {
+            (false, _) => None,
+            (true, Some(w)) => Some(Box::new(LesModel::load(&mean_path(w), device)?)),
+            (true, None) => {
+                return Err(ClosureError::Card(
+                    "a residual model needs its mean model beside it: load it from its file".into(),
+                ));
+            }
         };
-        self.sample_from(&draw, ensemble, sampler, schedule, None)
+        Ok(Companions { mean, drain: None })
     }
 
-    /// The latent a flow-generator draw of `members` members starts from: its shape
-    /// (`[draws, n, n, 1]`; a tie to a mean draws more than one per member).
-    pub(crate) fn latent_shape(&self, n: usize, members: usize) -> [usize; 4] {
-        let draws = self
-            .drain
-            .as_ref()
-            .map_or(members, |(_, t)| t.draws(members));
-        [draws, n, n, 1]
+    fn write_companions(c: &Companions, weights: &Path) -> Result<(), ClosureError> {
+        match &c.mean {
+            Some(m) => m.save(&mean_path(weights)),
+            None => Ok(()),
+        }
     }
 
-    /// [`Self::sample`] of `draw`'s state, a flow generator starting from the latent
-    /// `start` (of [`Self::latent_shape`]) when one is given: draws from latents
-    /// correlated in time are correlated in time.
-    pub(crate) fn sample_from(
-        &self,
+    /// Samples of the score model at the state, ν and fidelity of `draw` (plus a
+    /// residual model's mean), or for a regressor its mean (plus Gaussian noise of its
+    /// predicted std for mean + noise); members tied to a deterministic mean are tied
+    /// after they are drawn ([`super::drain`]).
+    fn sample(
+        model: &LesModel,
         draw: &Draw,
         ensemble: usize,
         sampler: Sampler,
         schedule: &Schedule,
         start: Option<Tensor<4>>,
     ) -> Result<Vec<Vec<f64>>, ClosureError> {
-        let Draw {
-            grid,
-            omega_bar,
-            nu,
-            dns_n,
-        } = *draw;
-        let Some((mean, tie)) = &self.drain else {
-            return self.sample_plain(draw, ensemble, sampler, schedule, start);
+        let Some((mean, tie)) = &model.companions.drain else {
+            return model.sample_plain(draw, ensemble, sampler, schedule, start);
         };
-        let draws = tie.draws(ensemble);
-        let raw = self.sample_plain(draw, draws, sampler, schedule, start)?;
-        let fidelity = mean.card.fidelity_for(dns_n);
-        let m = mean.sample(grid, omega_bar, nu, fidelity, 1, sampler, schedule)?;
-        let plane = super::drain::DrainPlane::new(grid, &grid.to_spectral(omega_bar));
+        let raw = model.sample_plain(draw, tie.draws(ensemble), sampler, schedule, start)?;
+        let m = mean.sample(&draw.asking(mean), 1, sampler, schedule)?;
+        let plane =
+            super::drain::DrainPlane::new(draw.grid, &draw.grid.to_spectral(draw.omega_bar));
         Ok(tie.members(&plane, &m[0], raw))
     }
+}
 
-    /// [`Self::sample_from`] without the tie to a mean.
+impl LesModel {
+    /// [`Kind::sample`] without the tie to a mean.
     fn sample_plain(
         &self,
         draw: &Draw,
@@ -505,41 +438,25 @@ impl LesModel {
             .vector(nu, dns_n)
             .map_err(ClosureError::Input)?;
         let width = label.len();
-        let labels = Tensor::<2>::from_data(TensorData::new(label, [1, width]), &self.device);
-        let w = self.field(omega_bar, n, self.card.part.omega_scale);
-        use crate::closure::draw;
+        let labels = Tensor::<2>::from_data(TensorData::new(label, [1, width]), self.device());
+        let scale = self.card.part.omega_scale;
+        let field: Vec<f32> = omega_bar.iter().map(|&x| (x / scale) as f32).collect();
         match &self.net {
             LesNet::Score(score_net) => {
-                let net = self.flow.network_for(sampler, score_net, &self.card.name)?;
-                let basis = self.bases.get(n, net.modes(), &self.device);
-                let zeros = Tensor::<4>::zeros([1, n, n, 1], &self.device);
-                let cond = net.condition(w, zeros, Some(labels), &basis);
-                let schedule = draw::schedule_in_range(self.card.part.t_range, sampler, schedule);
-                let raw = draw::members(
-                    net,
-                    &cond,
-                    &basis,
-                    sampler,
-                    &schedule,
-                    ensemble,
-                    n,
-                    &self.device,
-                    start,
-                )?;
-                let whitening = self.card.whitening.as_ref().map(|w| (w, 0));
-                let mut out = draw::colour_members(raw, grid, whitening, 1.0, None);
-                let steps = schedule.steps();
-                if let Some(t) = crate::closure::inflation::table_at(
-                    &self.card.inflation,
-                    sampler,
-                    steps,
-                    Some(nu),
-                ) {
-                    t.apply(0, grid, &mut out);
-                }
-                if let Some(m) = &self.mean {
-                    let fidelity = m.card.fidelity_for(dns_n);
-                    let mean = m.sample(grid, omega_bar, nu, fidelity, 1, sampler, &schedule)?;
+                let inputs = NetInputs {
+                    field,
+                    obs: None,
+                    labels: Some(labels),
+                    class: Some(0),
+                    scale: 1.0,
+                    mean: None,
+                    nu: Some(nu),
+                };
+                let mut out =
+                    self.draw(score_net, grid, inputs, ensemble, sampler, schedule, start)?;
+                if let Some(m) = &self.companions.mean {
+                    let schedule = self.schedule_for(sampler, schedule);
+                    let mean = m.sample(&draw.asking(m), 1, sampler, &schedule)?;
                     for f in out.iter_mut() {
                         f.iter_mut().zip(&mean[0]).for_each(|(a, b)| *a += b);
                     }
@@ -550,7 +467,8 @@ impl LesModel {
                 "only a flow generator draws from a given latent".into(),
             )),
             LesNet::Regressor(net) => {
-                let basis = self.bases.get(n, net.modes(), &self.device);
+                let w = Tensor::<4>::from_data(TensorData::new(field, [1, n, n, 1]), self.device());
+                let basis = self.bases().get(n, net.modes(), self.device());
                 let out = net.forward(w, Some(labels), &basis);
                 let scale = self.card.part.pi_scale;
                 if self.card.part.kind == LesKind::MeanNoise {
@@ -558,7 +476,7 @@ impl LesModel {
                     let z = Tensor::<4>::random(
                         [ensemble, n, n, 1],
                         burn::tensor::Distribution::Normal(0.0, 1.0),
-                        &self.device,
+                        self.device(),
                     );
                     draw::fields(mean + std * z, n, scale)
                 } else {

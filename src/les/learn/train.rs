@@ -4,6 +4,7 @@
 //! held-out loss after every epoch, a checkpoint after every epoch and resume (only of the
 //! same job: `src/resume.rs`).
 
+use crate::les::learn::Draw;
 use std::path::{Path, PathBuf};
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -517,10 +518,12 @@ fn subtract_mean(s: &mut LesSamples, mean: &LesModel) -> Result<(), ClosureError
             .collect();
         // the mean is asked for a fidelity it knows (it may have been fitted on other data)
         let m = mean.sample(
-            &grid,
-            &w,
-            nu,
-            mean.card.fidelity_for(dns_n),
+            &Draw {
+                grid: &grid,
+                omega_bar: &w,
+                nu,
+                dns_n: mean.card.fidelity_for(dns_n),
+            },
             1,
             crate::closure::sampler::Sampler::EulerMaruyama,
             &schedule,
