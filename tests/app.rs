@@ -917,7 +917,7 @@ fn the_les_preset_at_32_steps_with_the_learned_closure() {
     h.run_steps(3);
     assert_eq!(
         h.state().model_in_use(),
-        Some(&ModelId::Shipped("learned (stochastic, 32²)".into()))
+        Some(&ModelId::Shipped("les-stochastic-32".into()))
     );
     assert_eq!(
         h.query_all_by_label_contains("outside the model's training data")
@@ -950,7 +950,7 @@ fn a_chosen_model_is_stored_by_id_and_a_chosen_file_reopens_at_start() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/les_deterministic.bpk");
     for id in [
         ModelId::Default,
-        ModelId::Shipped("learned (stochastic, 32²)".into()),
+        ModelId::Shipped("les-stochastic-32".into()),
         ModelId::File(file.clone()),
     ] {
         let json = serde_json::to_string(&id).unwrap();
@@ -967,10 +967,9 @@ fn a_chosen_model_is_stored_by_id_and_a_chosen_file_reopens_at_start() {
     .unwrap();
     assert_eq!(old.g, ModelId::File("fno2d_nosparse".into()));
     assert_eq!(old.h, ModelId::Default);
-    assert_eq!(
-        old.les,
-        ModelId::Shipped("learned (deterministic, 64²)".into())
-    );
+    assert_eq!(old.les, ModelId::Shipped("les-deterministic-64".into()));
+    // shown by its label
+    assert_eq!(old.les.to_string(), "shipped: learned (deterministic, 64²)");
     // two files of one name are two models
     assert_ne!(
         ModelId::File("a/m.bpk".into()),

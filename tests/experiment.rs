@@ -619,3 +619,65 @@ fn every_flow_is_one_object_with_a_preset_a_start_and_a_shipped_model() {
         assert!(def.spin_up_total(&cfg, 1.0) > 0);
     }
 }
+
+/// One rule says which model may close which run: the app's pickers offer a model for
+/// exactly the runs it may close, and an experiment given another model runs without it
+/// and says why in its status line.
+#[test]
+fn a_model_closes_exactly_the_runs_of_its_picker_and_no_others() {
+    use closure_lab::app::settings::Slot;
+    use closure_lab::experiment::LearnedModel;
+    use closure_lab::experiment::presets::{self, PresetId};
+    use strum::IntoEnumIterator;
+    let device = burn::tensor::Device::flex();
+    let models: Vec<LearnedModel> = LearnedModel::shipped(&device)
+        .into_iter()
+        .map(|(s, m)| m.unwrap_or_else(|e| panic!("{}: {e}", s.label)))
+        .collect();
+    let mut refused = 0;
+    for id in PresetId::iter() {
+        let mut cfg = presets::get(id).config;
+        for case in [Case::G, Case::H] {
+            cfg.case = case;
+            for m in &models {
+                let same_slot = Slot::of(&cfg) == Slot::of_model(m);
+                assert_eq!(m.closes(&cfg).is_ok(), same_slot, "{id} {case}");
+                refused += !same_slot as usize;
+            }
+        }
+    }
+    assert!(refused > 0);
+    let g = LearnedModel::from(ClosureModel::embedded_for(Case::G, &device).unwrap());
+    let h_run = ExperimentConfig {
+        case: Case::H,
+        ..cfg(ClosureMode::Learned)
+    };
+    let e = Experiment::new(h_run, Some(g)).unwrap();
+    let status = e.status().unwrap_or_default();
+    assert!(
+        status.contains("not used") && status.contains("case G"),
+        "{status}"
+    );
+}
+
+/// Every shipped model has an id of its own and a label of its own, and is found by
+/// either (settings store the id; earlier releases stored the label).
+#[test]
+fn shipped_models_have_unique_ids_found_by_id_or_label() {
+    use closure_lab::experiment::Shipped;
+    let all = Shipped::all();
+    assert!(all.len() >= 10);
+    for (i, s) in all.iter().enumerate() {
+        assert!(
+            all[..i].iter().all(|t| t.id != s.id && t.label != s.label),
+            "{s:?} repeats"
+        );
+        assert!(
+            !s.id.contains(' ') && s.id.is_ascii(),
+            "{s:?}: an id is one ASCII word"
+        );
+        assert_eq!(Shipped::find(s.id), Some(*s));
+        assert_eq!(Shipped::find(s.label), Some(*s));
+    }
+    assert_eq!(Shipped::find("no such model"), None);
+}

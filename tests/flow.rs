@@ -467,7 +467,8 @@ fn a_smaller_student_is_distilled_into_its_own_shape() {
 fn shipped_models_describe_their_flow_generator() {
     let dev = Device::flex();
     let mut seen = 0;
-    for (label, m) in closure_lab::experiment::LearnedModel::shipped(&dev) {
+    for (shipped, m) in closure_lab::experiment::LearnedModel::shipped(&dev) {
+        let label = shipped.label;
         let m = m.unwrap();
         if !m.has_flow() {
             continue;

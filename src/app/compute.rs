@@ -14,11 +14,6 @@ use crate::solver::Case;
 /// A model a picker offers: its id (shown as its label) and the model.
 pub type Named = (ModelId, LearnedModel);
 
-/// The picker a model belongs to.
-fn slot_of(m: &LearnedModel) -> Slot {
-    m.case().map_or(Slot::Subgrid, Slot::Case)
-}
-
 /// The wgpu objects of eframe's renderer, shared with burn.
 type WgpuSetup = (wgpu::Instance, wgpu::Adapter, wgpu::Device, wgpu::Queue);
 
@@ -155,7 +150,11 @@ impl Compute {
     /// The model of `slot` with id `choice`; without it, the first of the slot trained
     /// on `grid` (when given), else the first (shipped) one of the slot.
     fn pick_in(&self, slot: Slot, choice: &ModelId, grid: Option<usize>) -> Option<&Named> {
-        let of_slot = || self.models.iter().filter(move |(_, m)| slot_of(m) == slot);
+        let of_slot = || {
+            self.models
+                .iter()
+                .filter(move |(_, m)| Slot::of_model(m) == slot)
+        };
         of_slot()
             .find(|(id, _)| id == choice)
             .or_else(|| of_slot().find(|(_, m)| Some(m.train_grid()) == grid))
@@ -186,7 +185,7 @@ impl Compute {
     pub(crate) fn choices(&self, slot: Slot) -> Vec<ModelId> {
         self.models
             .iter()
-            .filter(|(_, m)| slot_of(m) == slot)
+            .filter(|(_, m)| Slot::of_model(m) == slot)
             .map(|(id, _)| id.clone())
             .collect()
     }
@@ -253,7 +252,7 @@ impl Compute {
         let m = LearnedModel::load(path, &device)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let id = ModelId::File(path.to_path_buf());
-        let slot = slot_of(&m);
+        let slot = Slot::of_model(&m);
         self.models.retain(|(i, _)| *i != id);
         self.models.push((id.clone(), m));
         self.remember([path]);
@@ -265,11 +264,12 @@ impl Compute {
 fn load_all(device: &burn::tensor::Device, files: &[PathBuf]) -> (Vec<Named>, String) {
     let mut notes = Vec::new();
     let mut models = Vec::new();
-    for (label, m) in LearnedModel::shipped(device) {
+    for (shipped, m) in LearnedModel::shipped(device) {
+        let label = shipped.label;
         match m {
             Ok(m) => {
                 notes.push(format!("{label}: {}", m.summary()));
-                models.push((ModelId::Shipped(label.into()), m));
+                models.push((ModelId::Shipped(shipped.id.into()), m));
             }
             Err(e) => notes.push(format!("embedded model {label} unavailable: {e}")),
         }

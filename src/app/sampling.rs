@@ -169,8 +169,8 @@ fn calibrated_steps_ui(
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(text).color(WARN)).on_hover_text(
             "the per-shell spread inflation carries the sampler's own variance error at the \
-             step count it was fitted at (measured: 20 Euler–Maruyama steps on the 10-step \
-             table, spread/skill 0.92–0.96; 6 Heun steps on the 3-step table, 0.86–0.93)",
+             step count it was fitted at: at other step counts the ensemble is narrower or \
+             wider than calibrated (README, Measured numbers, \"Step counts\")",
         );
         if let Some(k) = back
             && ui.small_button(format!("use {k}")).clicked()

@@ -144,10 +144,11 @@ pub struct Settings {
     pub model: ModelChoice,
 }
 
-/// A learned model as a picker names it: one compiled into the binary (by its label) or a
-/// model file (by its path; `.pth`/`.pt`: an imported PyTorch network). Stored as one line,
-/// `shipped: LABEL` or `file: PATH` (empty: none chosen), so the settings of earlier
-/// releases, which stored the picker's label, still read.
+/// A learned model as a picker names it: one compiled into the binary (by its id,
+/// [`crate::experiment::Shipped`]) or a model file (by its path; `.pth`/`.pt`: an
+/// imported PyTorch network). Stored as one line, `shipped: ID` or `file: PATH` (empty:
+/// none chosen); the settings of earlier releases, which stored the picker's label, still
+/// read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum ModelId {
@@ -165,8 +166,10 @@ const PYTORCH: &str = "PyTorch: ";
 
 impl From<String> for ModelId {
     fn from(s: String) -> Self {
-        if let Some(label) = s.strip_prefix(SHIPPED) {
-            ModelId::Shipped(label.into())
+        if let Some(name) = s.strip_prefix(SHIPPED) {
+            // an id, or the label an earlier release stored
+            let id = crate::experiment::Shipped::find(name).map_or(name, |m| m.id);
+            ModelId::Shipped(id.into())
         } else if let Some(p) = s.strip_prefix(FILE).or_else(|| s.strip_prefix(PYTORCH)) {
             ModelId::File(p.into())
         } else {
@@ -179,7 +182,7 @@ impl From<ModelId> for String {
     fn from(id: ModelId) -> Self {
         match id {
             ModelId::Default => String::new(),
-            ModelId::Shipped(label) => format!("{SHIPPED}{label}"),
+            ModelId::Shipped(id) => format!("{SHIPPED}{id}"),
             ModelId::File(p) => format!("{FILE}{}", p.display()),
         }
     }
@@ -190,7 +193,10 @@ impl std::fmt::Display for ModelId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ModelId::Default => write!(f, "shipped (the run's own)"),
-            ModelId::Shipped(label) => write!(f, "{SHIPPED}{label}"),
+            ModelId::Shipped(id) => {
+                let label = crate::experiment::Shipped::find(id).map_or(id.as_str(), |m| m.label);
+                write!(f, "{SHIPPED}{label}")
+            }
             ModelId::File(p) => {
                 let torch = matches!(p.extension().and_then(|e| e.to_str()), Some("pth" | "pt"));
                 let stem = p
@@ -239,6 +245,12 @@ impl Slot {
         } else {
             Slot::Subgrid
         }
+    }
+
+    /// The picker a model is offered in: the slot of the runs it may close
+    /// ([`crate::experiment::LearnedModel::closes`]).
+    pub fn of_model(m: &crate::experiment::LearnedModel) -> Slot {
+        m.case().map_or(Slot::Subgrid, Slot::Case)
     }
 }
 

@@ -362,22 +362,11 @@ pub(crate) fn closure_model(
         Some(p) => LearnedModel::load(p, &device)?,
         None => LearnedModel::embedded(cfg, &device)?,
     };
-    if m.flow() != cfg.flow {
-        anyhow::bail!(
-            "the model closes the {} flow, the run is {}",
-            m.flow(),
-            cfg.flow
-        );
-    }
+    m.closes(cfg).map_err(anyhow::Error::msg)?;
     if cfg.sampler == crate::closure::sampler::Sampler::Flow && !m.has_flow() {
         tell!("note: this model has no flow generator; sampling with Euler–Maruyama, 10 steps");
         cfg.sampler = crate::closure::sampler::Sampler::EulerMaruyama;
         cfg.sampling_steps = 10;
-    }
-    if let Some(case) = m.case()
-        && case != cfg.case
-    {
-        anyhow::bail!("the model is for case {case}, the run needs {}", cfg.case);
     }
     Ok(Some(m))
 }

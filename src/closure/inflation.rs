@@ -45,9 +45,9 @@ pub struct Inflation {
     /// Sampler kind it was fitted with (cards older than this field: Euler–Maruyama).
     #[serde(default)]
     pub sampler: Sampler,
-    /// Sampler steps it was fitted at (older cards: unknown). Measured on 84 held-out
-    /// states, EM-20 sampled with an EM-10 table gives spread/skill 0.92–0.96 and Heun at
-    /// 6 steps with a 3-step table 0.86–0.93 (README, calibration).
+    /// Sampler steps it was fitted at (older cards: unknown). A table carries the
+    /// sampler's variance error at its step count, so draws at other step counts are
+    /// off by what README "Measured numbers", "Step counts" reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<usize>,
     /// The viscosity of the states it was fitted on, for a model conditioned on ν (the

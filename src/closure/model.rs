@@ -21,7 +21,7 @@ use super::weights::save_with_card;
 use crate::solver::Grid;
 
 pub use super::published::{
-    ClosureModel, EMBEDDED, EMBEDDED_G, EMBEDDED_H, Embedded, InputSpec, Inputs, Observed, Target,
+    ClosureModel, EMBEDDED, EMBEDDED_G, EMBEDDED_H, InputSpec, Inputs, Observed, Target,
 };
 
 /// Errors of the closure layer.
@@ -353,6 +353,28 @@ impl<K: Kind> Model<K> {
             t.apply(c, grid, &mut out);
         }
         Ok(out)
+    }
+}
+
+/// A model compiled into the binary: its id (what settings store), its picker label,
+/// card (JSON), weights and, when the card has one, the flow generator's weights.
+pub struct Embedded<K: Kind> {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub card: &'static [u8],
+    pub weights: &'static [u8],
+    pub flow: Option<&'static [u8]>,
+    pub kind: std::marker::PhantomData<K>,
+}
+
+impl<K: Kind> Embedded<K> {
+    /// Decode it on `device`.
+    pub fn load(&self, device: &Device) -> Result<Model<K>, ClosureError> {
+        let m = Model::<K>::from_bytes(self.card, self.weights, device)?;
+        match self.flow {
+            Some(f) => m.attach_flow(f),
+            None => Ok(m),
+        }
     }
 }
 

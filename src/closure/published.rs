@@ -4,13 +4,14 @@
 //! compiled into the binary. The model itself is the one learned-closure type,
 //! [`super::model::Model`], of this kind ([`ClosureModel`]).
 
+use std::marker::PhantomData;
 use std::path::Path;
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::card::{Card, PublishedPart};
-use super::model::{ClosureError, Kind, Model, NetInputs, SampleRanges, one_hot};
+use super::model::{ClosureError, Embedded, Kind, Model, NetInputs, SampleRanges, one_hot};
 use super::prior::deterministic_part;
 use super::sampler::Sampler;
 use super::score::ScoreNet;
@@ -154,52 +155,40 @@ pub static EMBEDDED_H: (&[u8], &[u8]) = (
     include_bytes!("../../assets/closure_h.bpk"),
 );
 
-/// A model compiled into the binary: its picker label, card (JSON), score-network weights
-/// and, when the card has one, the flow generator's weights.
-pub struct Embedded {
-    pub label: &'static str,
-    pub card: &'static [u8],
-    pub weights: &'static [u8],
-    pub flow: Option<&'static [u8]>,
-}
-
-impl Embedded {
-    /// Decode it on `device`.
-    pub fn load(&self, device: &Device) -> Result<ClosureModel, ClosureError> {
-        let m = ClosureModel::from_bytes(self.card, self.weights, device)?;
-        match self.flow {
-            Some(f) => m.attach_flow(f),
-            None => Ok(m),
-        }
-    }
-}
-
 /// Every embedded model: the defaults first, then the earlier models trained at 16×16
 /// sensors only (kept for comparison).
-pub static EMBEDDED: [Embedded; 4] = [
+pub static EMBEDDED: [Embedded<PublishedPart>; 4] = [
     Embedded {
+        id: "g",
         label: "G, every density",
         card: EMBEDDED_G.0,
         weights: EMBEDDED_G.1,
         flow: EMBEDDED_FLOW_G,
+        kind: PhantomData,
     },
     Embedded {
+        id: "h",
         label: "H, every density",
         card: EMBEDDED_H.0,
         weights: EMBEDDED_H.1,
         flow: EMBEDDED_FLOW_H,
+        kind: PhantomData,
     },
     Embedded {
+        id: "g-16",
         label: "G, 16×16 only (earlier)",
         card: include_bytes!("../../assets/closure_g_16.json"),
         weights: include_bytes!("../../assets/closure_g_16.bpk"),
         flow: None,
+        kind: PhantomData,
     },
     Embedded {
+        id: "h-16",
         label: "H, 16×16 only (earlier)",
         card: include_bytes!("../../assets/closure_h_16.json"),
         weights: include_bytes!("../../assets/closure_h_16.bpk"),
         flow: None,
+        kind: PhantomData,
     },
 ];
 

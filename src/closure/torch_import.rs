@@ -196,6 +196,18 @@ pub fn network(
         used: BTreeSet::new(),
     };
     let sparse = sd.has("fc0_sparse.weight");
+    let cfg = architecture(&sd)?;
+    let mut net = cfg.init(device);
+    time_and_branches(&mut sd, &mut net, &cfg, sparse, device)?;
+    head(&mut sd, &mut net, &cfg, sparse, device)?;
+    sd.finish()?;
+    Ok((cfg, net, sparse))
+}
+
+/// The architecture read off the tensors' shapes: every size the network is built with
+/// is the shape of a tensor the file holds, so a damaged file cannot ask for more memory
+/// than its own size implies.
+fn architecture(sd: &StateDict) -> Result<ScoreNetConfig, String> {
     let width = sd.shape("fc0.weight")?.first().copied().unwrap_or(0);
     // a layer is there if any of its noisy-sample keys is (a missing one is then named)
     let layers = (0..)
@@ -211,8 +223,6 @@ pub fn network(
         .count();
     let spec = sd.shape("conv0_x.weights1")?;
     let modes = spec.get(2).copied().unwrap_or(0);
-    // every size the network is built with is the shape of a tensor the file holds, so a
-    // damaged file cannot ask for more memory than its own size implies
     if spec != [width, width, modes, modes] {
         return Err(format!(
             "state dict key `conv0_x.weights1` has shape {spec:?}, expected [{width}, {width}, m, m]"
@@ -231,42 +241,43 @@ pub fn network(
         .with_width(width)
         .with_modes(modes)
         .with_layers(layers)
-        .with_head(head.clone())
+        .with_head(head)
         .with_projection(projection)
         .with_time(super::layers::TimeEmbeddingConfig::new().with_embed(embed))
         .with_sde_sigma(PUBLISHED_SDE_SIGMA)
         .with_coords(Some(Coords::Linspace))
         .with_time_add(Some(TimeAdd::BeforeActivation));
     cfg.validate()?;
-    let mut net = cfg.init(device);
+    Ok(cfg)
+}
 
-    // time embedding: fixed frequencies W (features sin/cos 2πtW), dense, SiLU; one
-    // projection to the channels, added at every layer
+/// The time embedding (fixed frequencies W — features sin/cos 2πtW —, dense, SiLU; one
+/// projection to the channels, added at every layer) and the FNO branches of the noisy
+/// sample, ω and (`sparse`) the sensor field.
+fn time_and_branches(
+    sd: &mut StateDict,
+    net: &mut ScoreNet,
+    cfg: &ScoreNetConfig,
+    sparse: bool,
+    device: &Device,
+) -> Result<(), String> {
+    let (width, modes, embed) = (cfg.width, cfg.modes, cfg.time.embed);
     let w = sd.take("embed.0.W", &[embed / 2], false)?;
     let freqs: Vec<f32> = w
         .iter()
         .map(|&x| (x as f64 * std::f64::consts::TAU) as f32)
         .collect();
     net.embed.freqs = tensor(freqs, [1, embed / 2], device);
-    net.embed.dense = linear(&mut sd, "embed.1", &[embed, embed], None, true, device)?;
-    let dense0 = linear(&mut sd, "dense0.dense", &[width, embed], None, true, device)?;
+    net.embed.dense = linear(sd, "embed.1", &[embed, embed], None, true, device)?;
+    let dense0 = linear(sd, "dense0.dense", &[width, embed], None, true, device)?;
     for t in net.x_pipe.time.iter_mut() {
         *t = dense0.clone();
     }
-
-    pipeline(&mut sd, &mut net.x_pipe, "fc0", "x", width, modes, device)?;
-    pipeline(
-        &mut sd,
-        &mut net.omega_pipe,
-        "fc0_w",
-        "w",
-        width,
-        modes,
-        device,
-    )?;
+    pipeline(sd, &mut net.x_pipe, "fc0", "x", width, modes, device)?;
+    pipeline(sd, &mut net.omega_pipe, "fc0_w", "w", width, modes, device)?;
     if sparse {
         pipeline(
-            &mut sd,
+            sd,
             &mut net.obs_pipe,
             "fc0_sparse",
             "sparse",
@@ -275,29 +286,26 @@ pub fn network(
             device,
         )?;
     }
+    Ok(())
+}
 
-    // first head layer on [x, ω, sensors]: three column blocks
+/// The head: its first layer on [x, ω, sensors] (three column blocks of one matrix; no
+/// sensor block without `sparse`), the further layers and the two projections.
+fn head(
+    sd: &mut StateDict,
+    net: &mut ScoreNet,
+    cfg: &ScoreNetConfig,
+    sparse: bool,
+    device: &Device,
+) -> Result<(), String> {
+    let (width, head, projection) = (cfg.width, &cfg.head, cfg.projection);
     let branches = if sparse { 3 } else { 2 };
     let first = [head[0], branches * width, 1, 1];
     let key = "transformation_net.0";
-    net.head_x = linear(&mut sd, key, &first, Some((0, width)), true, device)?;
-    net.head_omega = linear(
-        &mut sd,
-        key,
-        &first,
-        Some((width, 2 * width)),
-        false,
-        device,
-    )?;
+    net.head_x = linear(sd, key, &first, Some((0, width)), true, device)?;
+    net.head_omega = linear(sd, key, &first, Some((width, 2 * width)), false, device)?;
     net.head_obs = if sparse {
-        linear(
-            &mut sd,
-            key,
-            &first,
-            Some((2 * width, 3 * width)),
-            false,
-            device,
-        )?
+        linear(sd, key, &first, Some((2 * width, 3 * width)), false, device)?
     } else {
         Linear {
             weight: Param::from_tensor(Tensor::zeros([width, head[0]], device)),
@@ -306,20 +314,12 @@ pub fn network(
     };
     for (l, pair) in head.windows(2).enumerate() {
         let name = format!("transformation_net.{}", 2 * (l + 1));
-        net.head[l] = linear(
-            &mut sd,
-            &name,
-            &[pair[1], pair[0], 1, 1],
-            None,
-            true,
-            device,
-        )?;
+        net.head[l] = linear(sd, &name, &[pair[1], pair[0], 1, 1], None, true, device)?;
     }
     let last = *head.last().unwrap_or(&width);
-    net.proj1 = linear(&mut sd, "fc1", &[projection, last], None, true, device)?;
-    net.proj2 = linear(&mut sd, "fc2", &[1, projection], None, true, device)?;
-    sd.finish()?;
-    Ok((cfg, net, sparse))
+    net.proj1 = linear(sd, "fc1", &[projection, last], None, true, device)?;
+    net.proj2 = linear(sd, "fc2", &[1, projection], None, true, device)?;
+    Ok(())
 }
 
 /// Load a published state dict (`.pth`) as a closure model of the G case, as the

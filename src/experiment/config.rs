@@ -77,12 +77,10 @@ impl ClosureMode {
             .collect()
     }
 
-    /// Whether the mode is a classical eddy-viscosity closure (subgrid flow only).
+    /// Whether the mode is a classical eddy-viscosity closure (subgrid flow only): its
+    /// LES closure has an eddy-viscosity model.
     pub fn is_classical(self) -> bool {
-        matches!(
-            self,
-            ClosureMode::Smagorinsky | ClosureMode::DynamicSmagorinsky | ClosureMode::Leith
-        )
+        self.les().is_some_and(|c| c.eddy().is_some())
     }
 }
 
@@ -362,18 +360,31 @@ impl ExperimentConfig {
         (y == Yardstick::Fno || self.closure != ClosureMode::Smagorinsky).then_some(y)
     }
 
-    /// Settings that can change while the runs go on (sensors, sampler, ensemble,
-    /// intervals, closure mode); anything else needs a restart.
-    pub(crate) fn live_change_ok(&self, other: &ExperimentConfig) -> bool {
-        self.n == other.n
-            && self.flow == other.flow
-            && self.dns_n == other.dns_n
-            && self.case == other.case
-            && self.nu == other.nu
-            && self.dt == other.dt
-            && self.sigma == other.sigma
-            && self.forcing == other.forcing
-            && self.scheme == other.scheme
-            && self.seed == other.seed
+    /// The settings the truth's state depends on from its start (its grids, flow,
+    /// equation, scheme and seed), as bits: a spun-up state is reused only under the
+    /// same key, and a change of any of them restarts the runs.
+    pub(crate) fn start_key(&self) -> [u64; 9] {
+        [
+            self.n as u64,
+            self.flow as u64,
+            self.dns_n as u64,
+            self.nu.to_bits(),
+            self.dt.to_bits(),
+            self.sigma.to_bits(),
+            self.forcing.to_bits(),
+            self.scheme as u64,
+            self.seed,
+        ]
     }
+
+    /// Settings that can change while the runs go on (sensors, sampler, ensemble,
+    /// intervals, closure mode); the [`Self::start_key`] and the closure case (the model
+    /// runs' equation) need a restart.
+    pub(crate) fn live_change_ok(&self, other: &ExperimentConfig) -> bool {
+        self.start_key() == other.start_key() && self.case == other.case
+    }
+
+    /// What a change refused by [`Self::live_change_ok`] says.
+    pub(crate) const RESTART_NEEDED: &str =
+        "the grids, flow, case, ν, dt, noise, forcing, scheme and seed need a reset";
 }

@@ -41,14 +41,14 @@ impl LearnedModel {
     }
 
     /// Every model compiled into the binary, decoded on `device` (or why not), with its
-    /// picker label: the published G and H models, then the subgrid ones.
-    pub fn shipped(device: &Device) -> Vec<(&'static str, Result<Self, ClosureError>)> {
+    /// id and picker label: the published G and H models, then the subgrid ones.
+    pub fn shipped(device: &Device) -> Vec<(Shipped, Result<Self, ClosureError>)> {
         let published = crate::closure::model::EMBEDDED
             .iter()
-            .map(|e| (e.label, e.load(device).map(Self::from)));
+            .map(|e| (Shipped::of(e), e.load(device).map(Self::from)));
         let subgrid = shipped::EMBEDDED
             .iter()
-            .map(|e| (e.label, shipped::embedded(e, device).map(Self::from)));
+            .map(|e| (Shipped::of(e), e.load(device).map(Self::from)));
         published.chain(subgrid).collect()
     }
 
@@ -116,6 +116,26 @@ impl LearnedModel {
         self.closer().flow()
     }
 
+    /// Whether the model may close a run of `cfg`: it closes the run's flow and, for a
+    /// published-case model, the run's case (the one rule the CLI, the experiment and
+    /// the app's pickers follow; the error says why not).
+    pub fn closes(&self, cfg: &ExperimentConfig) -> Result<(), String> {
+        if self.flow() != cfg.flow {
+            return Err(format!(
+                "the model closes the {} flow, the run is {}",
+                self.flow(),
+                cfg.flow
+            ));
+        }
+        match self.case() {
+            Some(case) if case != cfg.case => Err(format!(
+                "the model is for case {case}, the run needs {}",
+                cfg.case
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The grid the model was trained on (subgrid models: the LES grid of the data).
     pub fn train_grid(&self) -> usize {
         self.card().train_grid()
@@ -149,6 +169,39 @@ impl LearnedModel {
     /// conditioned on the request's ν and asked for the highest fidelity it was trained on.
     pub fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, String> {
         self.closer_mut().sample(req).map_err(|e| e.to_string())
+    }
+}
+
+/// A model compiled into the binary, as settings and pickers name it: its id (stored,
+/// stable) and its label (shown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shipped {
+    pub id: &'static str,
+    pub label: &'static str,
+}
+
+impl Shipped {
+    fn of<K: crate::closure::model::Kind>(e: &crate::closure::model::Embedded<K>) -> Self {
+        Shipped {
+            id: e.id,
+            label: e.label,
+        }
+    }
+
+    /// Every shipped model, in the order of [`LearnedModel::shipped`] (nothing decoded).
+    pub fn all() -> Vec<Shipped> {
+        let published = crate::closure::model::EMBEDDED.iter().map(Shipped::of);
+        published
+            .chain(shipped::EMBEDDED.iter().map(Shipped::of))
+            .collect()
+    }
+
+    /// The shipped model named by its id, or by its label (what earlier releases
+    /// stored).
+    pub fn find(name: &str) -> Option<Shipped> {
+        Shipped::all()
+            .into_iter()
+            .find(|s| s.id == name || s.label == name)
     }
 }
 

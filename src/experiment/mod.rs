@@ -32,7 +32,7 @@ use crate::solver::{C64, Grid, Simulation, SolverError};
 pub use config::{ClosureMode, ExperimentConfig, Yardstick};
 pub use flow::{Flow, FlowDef, TruthRun};
 pub use history::{History, Sample};
-pub use learned::LearnedModel;
+pub use learned::{LearnedModel, Shipped};
 pub use panel::{Panel, PanelContext, PanelKind, Run};
 
 pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
@@ -211,8 +211,10 @@ impl Experiment {
         let start = truth.omega_hat().to_vec();
         let with = Simulation::from_hat(grid.clone(), model_params, start.clone(), t0, 0)?;
         let without = Simulation::from_hat(grid.clone(), model_params, start, t0, 0)?;
-        // a model of the other flow is not used: the run goes on without closure
-        let model = model.filter(|m| m.flow() == cfg.flow);
+        // a model that may not close this run is not used: the run goes on without
+        // its closure, and the status line says why
+        let refused = model.as_ref().and_then(|m| m.closes(&cfg).err());
+        let model = model.filter(|_| refused.is_none());
         let sensors =
             Sensors::new(cfg.sensors, cfg.n).map_err(|e| ExperimentError::Config(e.to_string()))?;
         let worker = model.map(ClosureWorker::spawn);
@@ -239,7 +241,7 @@ impl Experiment {
             steps: 0,
             last_latency_ms: None,
             calibration: Default::default(),
-            status: None,
+            status: refused.map(|e| format!("learned closure not used: {e}")),
             cfg,
         };
         e.eddy = e.eddy_model();
@@ -296,7 +298,7 @@ impl Experiment {
         cfg.validate()?;
         if !self.cfg.live_change_ok(cfg) {
             return Err(ExperimentError::Config(
-                "grid, case, ν, dt, noise, scheme and seed need a reset".into(),
+                ExperimentConfig::RESTART_NEEDED.into(),
             ));
         }
         if cfg.sensors != self.cfg.sensors {

@@ -15,25 +15,13 @@ const BATCH: Duration = Duration::from_millis(16);
 const PUBLISH_EVERY: Duration = Duration::from_millis(15);
 
 /// What makes a spun-up state reusable: everything the truth's first `spin_to` seconds
-/// depend on.
+/// depend on (the config's start key and `spin_to`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct SpinKey([u64; 10]);
+struct SpinKey([u64; 9], u64);
 
 impl SpinKey {
     fn of(l: &Launch) -> Self {
-        let c = &l.cfg;
-        SpinKey([
-            c.n as u64,
-            c.seed,
-            c.sigma.to_bits(),
-            c.forcing.to_bits(),
-            c.nu.to_bits(),
-            c.dt.to_bits(),
-            c.scheme as u64,
-            l.spin_to.to_bits(),
-            c.flow as u64,
-            c.dns_n as u64,
-        ])
+        SpinKey(l.cfg.start_key(), l.spin_to.to_bits())
     }
 }
 

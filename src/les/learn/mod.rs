@@ -119,7 +119,9 @@ impl Labels {
             }
             FidelityCode::Continuous => {
                 if dns_n < 64 {
-                    return Err(format!("DNS grid {dns_n} is coarser than the LES grid"));
+                    return Err(format!(
+                        "DNS grid {dns_n} is below 64², the reference of the continuous fidelity code"
+                    ));
                 }
                 v.push(64.0 / dns_n as f32);
             }

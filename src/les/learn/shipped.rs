@@ -3,59 +3,69 @@
 
 use burn::tensor::Device;
 
-use super::model::{LesCard, LesKind, LesModel};
+use std::marker::PhantomData;
+
+use super::model::{LesCard, LesKind, LesModel, SubgridPart};
 use crate::closure::model::{ClosureError, Embedded};
 
 /// The shipped subgrid closures, the 64² ones (the `les` preset's grid) first, then the
 /// 32² ones (the coarsest grid, where the closure decides most of the flow; trained by
 /// `experiments/les-train-{det,sto}32.toml`, `distill-sto32.toml`) and the 48² ones
 /// (`experiments/les-train-{det,sto}48.toml`, `distill-sto48.toml`: dear 256² data only).
-pub static EMBEDDED: [Embedded; 6] = [
+pub static EMBEDDED: [Embedded<SubgridPart>; 6] = [
     Embedded {
+        id: "les-stochastic-64",
         label: "learned (stochastic, 64²)",
         card: include_bytes!("../../../assets/les_stochastic.json"),
         weights: include_bytes!("../../../assets/les_stochastic.bpk"),
         flow: Some(include_bytes!("../../../assets/les_stochastic.flow.bpk")),
+        kind: PhantomData,
     },
     Embedded {
+        id: "les-deterministic-64",
         label: "learned (deterministic, 64²)",
         card: include_bytes!("../../../assets/les_deterministic.json"),
         weights: include_bytes!("../../../assets/les_deterministic.bpk"),
         flow: None,
+        kind: PhantomData,
     },
     Embedded {
+        id: "les-stochastic-32",
         label: "learned (stochastic, 32²)",
         card: include_bytes!("../../../assets/les_stochastic_32.json"),
         weights: include_bytes!("../../../assets/les_stochastic_32.bpk"),
         flow: Some(include_bytes!("../../../assets/les_stochastic_32.flow.bpk")),
+        kind: PhantomData,
     },
     Embedded {
+        id: "les-deterministic-32",
         label: "learned (deterministic, 32²)",
         card: include_bytes!("../../../assets/les_deterministic_32.json"),
         weights: include_bytes!("../../../assets/les_deterministic_32.bpk"),
         flow: None,
+        kind: PhantomData,
     },
     Embedded {
+        id: "les-stochastic-48",
         label: "learned (stochastic, 48²)",
         card: include_bytes!("../../../assets/les_stochastic_48.json"),
         weights: include_bytes!("../../../assets/les_stochastic_48.bpk"),
         flow: Some(include_bytes!("../../../assets/les_stochastic_48.flow.bpk")),
+        kind: PhantomData,
     },
     Embedded {
+        id: "les-deterministic-48",
         label: "learned (deterministic, 48²)",
         card: include_bytes!("../../../assets/les_deterministic_48.json"),
         weights: include_bytes!("../../../assets/les_deterministic_48.bpk"),
         flow: None,
+        kind: PhantomData,
     },
 ];
 
 /// An embedded subgrid model (an entry of [`EMBEDDED`]) decoded on `device`.
-pub fn embedded(entry: &Embedded, device: &Device) -> Result<LesModel, ClosureError> {
-    let m = LesModel::from_bytes(entry.card, entry.weights, device)?;
-    match entry.flow {
-        Some(f) => m.attach_flow(f),
-        None => Ok(m),
-    }
+pub fn embedded(entry: &Embedded<SubgridPart>, device: &Device) -> Result<LesModel, ClosureError> {
+    entry.load(device)
 }
 
 /// Each entry's kind and LES grid, read from its card once.
@@ -71,7 +81,7 @@ static KINDS: std::sync::LazyLock<Vec<Option<(LesKind, usize)>>> = std::sync::La
 });
 
 /// The entry of the shipped model of `kind` trained on the `les_n`² LES grid.
-fn entry(kind: LesKind, les_n: usize) -> Option<&'static Embedded> {
+fn entry(kind: LesKind, les_n: usize) -> Option<&'static Embedded<SubgridPart>> {
     let i = KINDS.iter().position(|k| *k == Some((kind, les_n)))?;
     EMBEDDED.get(i)
 }
