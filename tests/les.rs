@@ -853,3 +853,45 @@ fn hand_row(seed: u64, closure: &str) -> closure_lab::les::eval::LesRow {
         samples: 1,
     }
 }
+
+/// A closure's name in rows is written and read by one type: every combination of tie,
+/// hold and memory reads back to its parts, and the references it is paired with drop
+/// the memory (else the hold) and the tie.
+#[test]
+fn closure_names_read_back_into_their_parts() {
+    use closure_lab::les::learn::drain::MeanTie;
+    use closure_lab::les::name::ClosureName;
+    use strum::IntoEnumIterator;
+    for base in ["none", "smagorinsky", "learned-stochastic", "mean-noise"] {
+        for tie in std::iter::once(None).chain(MeanTie::iter().map(Some)) {
+            for held in [None, Some(10)] {
+                for memory in [None, Some(0.05), Some(2.5e-4)] {
+                    let name = ClosureName::new(base, tie, held, memory);
+                    let p = name.parts();
+                    assert_eq!((p.base, p.tie, p.held, p.memory), (base, tie, held, memory));
+                    let json = serde_json::to_string(&name).unwrap();
+                    assert_eq!(json, format!("\"{name}\""), "stored as its string");
+                    assert_eq!(serde_json::from_str::<ClosureName>(&json).unwrap(), name);
+                    let per_step = name.per_step().map(|n| n.parts().held);
+                    match (memory, held) {
+                        (Some(_), _) => assert_eq!(per_step.unwrap(), held),
+                        (None, Some(_)) => assert_eq!(per_step.unwrap(), None),
+                        (None, None) => assert!(per_step.is_none()),
+                    }
+                    assert_eq!(name.untied().is_some(), tie.is_some());
+                    if let Some(u) = name.untied() {
+                        let q = u.parts();
+                        assert_eq!(
+                            (q.base, q.tie, q.held, q.memory),
+                            (base, None, held, memory)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        ClosureName::from("learned-stochastic+fluctuations+held10").to_string(),
+        "learned-stochastic+fluctuations+held10"
+    );
+}

@@ -480,7 +480,7 @@ fn a_flow_latent_with_memory_is_an_ar1_in_time_and_its_draws_follow() {
         memory,
     };
     let l = with(model.clone(), 20.0 * flow.dt);
-    assert!(l.closure().ends_with(&format!("+ar{}", 20.0 * flow.dt)));
+    assert_eq!(l.closure().parts().memory, Some(20.0 * flow.dt));
     let rho = l.latent_rho(flow.dt);
     assert!((rho - (-0.05f64).exp()).abs() < 1e-12, "{rho}");
     let values = |z: &burn::tensor::Tensor<4>| z.clone().into_data().try_to_vec::<f32>().unwrap();

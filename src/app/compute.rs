@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
 use super::settings::{Backend, ModelId, Settings, Slot};
-use crate::closure::model::ClosureModel;
 use crate::experiment::LearnedModel;
-use crate::solver::Case;
 
 /// A model a picker offers: its id (shown as its label) and the model.
 pub type Named = (ModelId, LearnedModel);
@@ -174,11 +172,6 @@ impl Compute {
     /// The model of [`Self::pick`].
     pub fn learned(&self, s: &Settings) -> Option<&LearnedModel> {
         self.pick(s).map(|(_, m)| m)
-    }
-
-    /// The chosen model of a published case, when it is one (for its card).
-    pub(crate) fn model_for(&self, case: Case, choice: &ModelId) -> Option<&ClosureModel> {
-        self.pick_in(Slot::Case(case), choice, None)?.1.published()
     }
 
     /// The models of `slot`, shipped first.

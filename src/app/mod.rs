@@ -467,16 +467,10 @@ impl eframe::App for ClosureLabApp {
             .show(ui, |ui| {
                 let e = &self.settings.experiment;
                 // the model card's a-priori calibration at this sensor density and sampler
-                let slot = settings::Slot::Case(e.case);
-                let learned = e.flow.def().reads_sensors()
-                    && e.closure == crate::experiment::ClosureMode::Learned;
-                let card = learned
-                    .then(|| {
-                        self.compute
-                            .model_for(e.case, self.settings.model.get(slot))
-                    })
+                let card = (e.closure == crate::experiment::ClosureMode::Learned)
+                    .then(|| self.compute.learned(&self.settings))
                     .flatten()
-                    .and_then(|m| m.card.spread_skill(e.sensors, e.sampler, e.sampling_steps));
+                    .and_then(|m| m.card_spread_skill(e));
                 plots::plots_ui(
                     ui,
                     &self.session.history,

@@ -63,8 +63,7 @@ pub(super) fn sampling_ui(ui: &mut egui::Ui, s: &mut Settings, cx: &ControlsCont
     let (sampler, steps) = (e.sampler, e.sampling_steps);
     let learned = cx.compute.learned(s);
     let own = learned.and_then(|m| m.sample_range(sampler));
-    let coverage =
-        learned.map(|m| crate::closure::inflation::coverage(m.inflation(), sampler, steps));
+    let coverage = learned.map(|m| m.coverage(sampler, steps));
     let e = &mut s.experiment;
     let flow = e.sampler == Sampler::Flow;
     let slider = ui.add_enabled(

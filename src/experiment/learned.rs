@@ -146,6 +146,22 @@ impl LearnedModel {
         self.card().inflation()
     }
 
+    /// How the model's inflation tables cover `sampler` at `steps` (what the window
+    /// flags: a table of its own, the nearest step count, a borrowed one, none).
+    pub fn coverage(
+        &self,
+        sampler: crate::closure::sampler::Sampler,
+        steps: usize,
+    ) -> crate::closure::inflation::Coverage {
+        crate::closure::inflation::coverage(self.inflation(), sampler, steps)
+    }
+
+    /// The spread/skill the model's card measured a priori for a run of `cfg` (its
+    /// sensor density, sampler and step count), where the card holds that row.
+    pub fn card_spread_skill(&self, cfg: &ExperimentConfig) -> Option<f64> {
+        self.closer().card_spread_skill(cfg)
+    }
+
     /// The sampling range `[t_max, t_min]` the model fixes for `sampler` (`None`: the
     /// run's start time T applies).
     pub(crate) fn sample_range(
@@ -215,6 +231,10 @@ pub(crate) trait Closer {
     /// Where a run of `cfg` lies outside what the model was trained on, each as one
     /// phrase (empty: inside).
     fn out_of_distribution(&self, cfg: &ExperimentConfig) -> Vec<String>;
+    /// The card's a-priori spread/skill for a run of `cfg` (None: no such row).
+    fn card_spread_skill(&self, _cfg: &ExperimentConfig) -> Option<f64> {
+        None
+    }
     /// An ensemble of closure fields for the request's state.
     fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, ClosureError>;
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::eval::LesRow;
+use super::name::ClosureName;
 
 /// Closures every other closure is paired against, when the table holds them: no
 /// closure at all, the deterministic FNO (the closure to beat), and the FNO-like mean with
@@ -20,17 +21,6 @@ pub const REFERENCES: [&str; 3] = ["none", "learned-deterministic", "mean-noise"
 /// afresh, from fresh noise, every step, paired by seed.
 pub const PER_STEP: &str = "per-step";
 
-/// The closure a held or correlated variant is compared with: its name without the
-/// `+arτ` suffix, else without the `+heldk` suffix.
-fn per_step_of(closure: &str) -> Option<&str> {
-    use crate::les::learn::learned::{HELD, MEMORY};
-    if let Some((base, m)) = closure.rsplit_once(MEMORY) {
-        return m.parse::<f64>().ok().map(|_| base);
-    }
-    let (base, k) = closure.rsplit_once(HELD)?;
-    k.parse::<u64>().ok().map(|_| base)
-}
-
 /// The reference of a closure tied to a mean (`KIND+fluctuations`, `KIND+exact-drain`):
 /// the same model untied, drawn at the same interval, paired by seed.
 pub const UNTIED: &str = "untied";
@@ -39,15 +29,6 @@ pub const UNTIED: &str = "untied";
 /// A,B`): the same closure of the first model of its kind, paired by seed — B against
 /// A, e.g. models trained on different data.
 pub const FIRST_MODEL: &str = "first model";
-
-/// The closure a tied variant is compared with: its name without the tie's suffix.
-fn untied_of(closure: &str) -> Option<String> {
-    use strum::IntoEnumIterator;
-    crate::les::learn::drain::MeanTie::iter().find_map(|t| {
-        let (base, rest) = closure.split_once(t.suffix())?;
-        Some(format!("{base}{rest}"))
-    })
-}
 
 /// Mean ± standard error of the finite values among `n` runs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -168,7 +149,7 @@ pub struct Summary {
     pub nu: f64,
     pub dns_n: usize,
     pub les_n: usize,
-    pub closure: String,
+    pub closure: ClosureName,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub runs: usize,
@@ -187,7 +168,7 @@ pub struct Summary {
     pub paired: Vec<(String, Score, Paired)>,
 }
 
-type Key = (u64, usize, usize, String, Option<String>);
+type Key = (u64, usize, usize, ClosureName, Option<String>);
 
 fn key(r: &LesRow) -> Key {
     (
@@ -228,13 +209,13 @@ pub fn summarize(rows: &[LesRow]) -> Vec<Summary> {
                 .iter()
                 .filter(|r| k.3 != **r)
                 .map(|r| (*r, groups.iter().find(|(q, _)| same_run(q) && q.3 == *r)))
-                .chain(per_step_of(&k.3).map(|base| {
+                .chain(k.3.per_step().map(|base| {
                     let found = groups
                         .iter()
                         .find(|(q, _)| same_run(q) && q.3 == base && q.4 == k.4);
                     (PER_STEP, found)
                 }))
-                .chain(untied_of(&k.3).map(|base| {
+                .chain(k.3.untied().map(|base| {
                     let found = groups
                         .iter()
                         .find(|(q, _)| same_run(q) && q.3 == base && q.4 == k.4);
@@ -360,7 +341,7 @@ pub fn markdown(summary: &[Summary]) -> String {
 pub struct Shift {
     pub nu: f64,
     pub les_n: usize,
-    pub closure: String,
+    pub closure: ClosureName,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub score: String,

@@ -164,7 +164,7 @@ pub struct LesRow {
     pub seed: u64,
     /// `none`, a classical closure, `oracle`, or a learned kind (`learned-stochastic`,
     /// `learned-deterministic`, `mean-noise`).
-    pub closure: String,
+    pub closure: super::name::ClosureName,
     /// Which learned model (its file stem); none for the other closures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -367,7 +367,7 @@ pub(crate) fn evaluate_nu(
             samples: p.samples,
         });
         if p.samples > 0 {
-            let name = model.map_or(c.clone(), |m| format!("{c} ({m})"));
+            let name = model.map_or(c.to_string(), |m| format!("{c} ({m})"));
             curves.push((name.clone(), e, z));
             omegas.push((name, thin_sorted(&p.omega)));
         }

@@ -18,6 +18,7 @@ pub mod eval;
 pub mod filter;
 pub mod forecast;
 pub mod learn;
+pub mod name;
 pub mod resolution;
 mod scored;
 pub mod stats;

@@ -173,9 +173,9 @@ impl<'a> Scored<'a> {
     }
 
     /// The closure's name in the rows, and the learned model's label.
-    pub(super) fn name(&self) -> (String, Option<String>) {
+    pub(super) fn name(&self) -> (super::name::ClosureName, Option<String>) {
         match &self.closing {
-            Closing::Classical { closure, .. } => (closure.to_string(), None),
+            Closing::Classical { closure, .. } => (closure.to_string().as_str().into(), None),
             Closing::Learned { closure, .. } => (closure.closure(), Some(closure.label.clone())),
         }
     }

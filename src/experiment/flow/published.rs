@@ -235,6 +235,12 @@ impl Closer for ClosureModel {
         out
     }
 
+    /// The row of its sensor density, sampler and step count on its training grid.
+    fn card_spread_skill(&self, cfg: &ExperimentConfig) -> Option<f64> {
+        self.card
+            .spread_skill(cfg.sensors, cfg.sampler, cfg.sampling_steps)
+    }
+
     fn sample(&mut self, req: &WorkerRequest) -> Result<Vec<Vec<f64>>, ClosureError> {
         let query = Observed {
             grid: &req.grid,

@@ -27,7 +27,7 @@ use crate::solver::Grid;
 pub struct AprioriRow {
     /// `none`, a classical closure, or a learned kind (`learned-stochastic`,
     /// `learned-deterministic`, `mean-noise`).
-    pub closure: String,
+    pub closure: crate::les::name::ClosureName,
     /// Which learned model (its file stem); none for the other closures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -49,7 +49,7 @@ fn row(
     states: usize,
 ) -> AprioriRow {
     AprioriRow {
-        closure: closure.to_string(),
+        closure: closure.into(),
         model: None,
         nu,
         dns_n,

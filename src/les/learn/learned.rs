@@ -38,12 +38,6 @@ pub struct Learned {
     pub memory: f64,
 }
 
-/// Suffix of a closure whose flow latent is correlated in time (`+ar0.05`).
-pub const MEMORY: &str = "+ar";
-
-/// Suffix of a closure whose draws are held for `k > 1` steps (`+held10`).
-pub const HELD: &str = "+held";
-
 impl Learned {
     /// This closure once per draw interval and latent memory (memories other than 0 only
     /// for a flow generator, whose latent they correlate), in that order.
@@ -65,20 +59,15 @@ impl Learned {
     }
 
     /// The closure's name in evaluation rows (`learned-stochastic`, …; a variant tied to
-    /// a mean with its [`MeanTie::suffix`] appended, draws held for k > 1 steps with
-    /// `+held{k}`: a fresh draw every step is the plain name).
-    pub fn closure(&self) -> String {
-        let mut name = self.model.card.part.kind.closure_name().to_string();
-        if let Some((_, tie)) = &self.model.companions.drain {
-            name.push_str(tie.suffix());
-        }
-        if self.every > 1 {
-            name.push_str(&format!("{HELD}{}", self.every));
-        }
-        if self.memory > 0.0 {
-            name.push_str(&format!("{MEMORY}{}", self.memory));
-        }
-        name
+    /// a mean, drawn every k > 1 steps or from latents with memory says so,
+    /// [`crate::les::name::ClosureName`]).
+    pub fn closure(&self) -> crate::les::name::ClosureName {
+        crate::les::name::ClosureName::new(
+            self.model.card.part.kind.closure_name(),
+            self.model.companions.drain.as_ref().map(|(_, tie)| *tie),
+            (self.every > 1).then_some(self.every),
+            (self.memory > 0.0).then_some(self.memory),
+        )
     }
 
     /// The AR(1) coefficient of the latent between two draws `every` steps of `dt`
