@@ -157,13 +157,18 @@ pub(crate) fn add_deviation_spectra(
     members: &[Vec<f64>],
     truth: &[f64],
 ) {
-    let (s, e) = deviation_spectra(grid, members, truth);
-    if sums.0.is_empty() {
-        *sums = (s, e);
-    } else {
-        sums.0.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
-        sums.1.iter_mut().zip(&e).for_each(|(a, b)| *a += b);
+    add_sums(sums, &deviation_spectra(grid, members, truth));
+}
+
+/// `total += sums`, shell by shell, for (spread, error) spectra (an empty `total` takes
+/// `sums`).
+pub(crate) fn add_sums(total: &mut (Vec<f64>, Vec<f64>), sums: &(Vec<f64>, Vec<f64>)) {
+    if total.0.is_empty() {
+        *total = sums.clone();
+        return;
     }
+    total.0.iter_mut().zip(&sums.0).for_each(|(a, b)| *a += b);
+    total.1.iter_mut().zip(&sums.1).for_each(|(a, b)| *a += b);
 }
 
 /// [`deviation_spectra`] summed over states of (members, truth).

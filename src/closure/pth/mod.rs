@@ -248,137 +248,18 @@ impl<'a> Machine<'a> {
                     let (m, n) = (self.line()?, self.line()?);
                     self.push(Value::Global(m, n))?
                 }
-                b'X' => {
-                    let n = self.u32()? as usize;
-                    let v = self.text(n)?;
+                b'X' | 0x8c | b'J' | b'K' | b'M' | 0x8a | b'G' | b'N' | 0x88 | 0x89 => {
+                    let v = self.literal(op)?;
                     self.push(v)?
                 }
-                0x8c => {
-                    let n = self.byte()? as usize;
-                    let v = self.text(n)?;
-                    self.push(v)?
-                }
-                b'J' => {
-                    let b = self.take(4)?;
-                    self.push(Value::Int(
-                        i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64
-                    ))?
-                }
-                b'K' => {
-                    let v = self.byte()?;
-                    self.push(Value::Int(v as i64))?
-                }
-                b'M' => {
-                    let b = self.take(2)?;
-                    self.push(Value::Int(u16::from_le_bytes([b[0], b[1]]) as i64))?
-                }
-                0x8a => {
-                    // LONG1: little-endian two's complement of n ≤ 8 bytes
-                    let n = self.byte()? as usize;
-                    if n > 8 {
-                        return Err("pickle integer wider than 64 bits".into());
-                    }
-                    let b = self.take(n)?;
-                    let mut v: i64 = 0;
-                    for (i, &x) in b.iter().enumerate() {
-                        v |= (x as i64) << (8 * i);
-                    }
-                    if (1..8).contains(&n) && b[n - 1] & 0x80 != 0 {
-                        v -= 1i64 << (8 * n);
-                    }
-                    self.push(Value::Int(v))?
-                }
-                b'G' => {
-                    self.take(8)?;
-                    self.push(Value::Scalar)?
-                }
-                b'N' | 0x88 | 0x89 => self.push(Value::Scalar)?,
                 b')' => self.push(Value::Tuple(Vec::new()))?,
                 b']' => self.push(Value::List(Vec::new()))?,
                 b'}' => self.push(Value::Dict(Vec::new()))?,
                 b'(' => self.push(Value::Mark)?,
-                b't' => {
-                    let xs = self.pop_mark()?;
-                    shallow(&xs)?;
-                    self.push(Value::Tuple(xs))?
-                }
-                0x85..=0x87 => {
-                    let k = (op - 0x84) as usize;
-                    if self.stack.len() < k {
-                        return Err("pickle stack underflow".into());
-                    }
-                    let xs = self.stack.split_off(self.stack.len() - k);
-                    shallow(&xs)?;
-                    self.push(Value::Tuple(xs))?
-                }
-                b'a' | b'e' => {
-                    let xs = if op == b'a' {
-                        vec![self.pop()?]
-                    } else {
-                        self.pop_mark()?
-                    };
-                    shallow(&xs)?;
-                    match self.stack.last_mut() {
-                        Some(Value::List(l)) => l.extend(xs),
-                        _ => return Err("pickle appends to a non-list".into()),
-                    }
-                }
-                b's' | b'u' => {
-                    let xs = if op == b's' {
-                        let v = self.pop()?;
-                        let k = self.pop()?;
-                        vec![k, v]
-                    } else {
-                        self.pop_mark()?
-                    };
-                    shallow(&xs)?;
-                    match self.stack.last_mut() {
-                        Some(Value::Dict(d)) => {
-                            let mut it = xs.into_iter();
-                            while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                                d.push((k, v));
-                            }
-                        }
-                        _ => return Err("pickle sets an item of a non-dict".into()),
-                    }
-                }
-                b'q' => {
-                    let k = self.byte()? as u32;
-                    self.memoize(k)?
-                }
-                b'r' => {
-                    let k = self.u32()?;
-                    self.memoize(k)?
-                }
-                0x94 => {
-                    let k = self.memo.len() as u32;
-                    self.memoize(k)?
-                }
-                b'h' => {
-                    let k = self.byte()? as u32;
-                    self.recall(k)?
-                }
-                b'j' => {
-                    let k = self.u32()?;
-                    self.recall(k)?
-                }
+                b't' | 0x85..=0x87 | b'a' | b'e' | b's' | b'u' => self.fill(op)?,
+                b'q' | b'r' | 0x94 | b'h' | b'j' => self.memo_op(op)?,
                 b'Q' => {
-                    // BINPERSID: ('storage', torch.<Type>Storage, key, location, numel)
-                    let Value::Tuple(f) = self.pop()? else {
-                        return Err("persistent id is not a tuple".into());
-                    };
-                    let v = match (f.get(1), f.get(2), f.get(4)) {
-                        (
-                            Some(Value::Global(_, class)),
-                            Some(Value::Str(key)),
-                            Some(Value::Int(n)),
-                        ) if *n >= 0 => Value::Storage {
-                            elem: Elem::from_storage(class)?,
-                            key: key.clone(),
-                            numel: *n as usize,
-                        },
-                        _ => return Err("unexpected persistent id".into()),
-                    };
+                    let v = self.persistent_id()?;
                     self.push(v)?
                 }
                 b'R' | 0x81 => {
@@ -394,6 +275,155 @@ impl<'a> Machine<'a> {
                 b'b' => drop(self.pop()?), // BUILD: object state (OrderedDict._metadata)
                 _ => return Err(format!("unsupported pickle opcode 0x{op:02x} at byte {at}")),
             }
+        }
+    }
+
+    /// The value of a literal opcode: a string, an integer, or a float/None/bool (which
+    /// a state dict's metadata holds and the importer never reads).
+    fn literal(&mut self, op: u8) -> Result<Value, String> {
+        Ok(match op {
+            b'X' => {
+                let n = self.u32()? as usize;
+                self.text(n)?
+            }
+            0x8c => {
+                let n = self.byte()? as usize;
+                self.text(n)?
+            }
+            b'J' => {
+                let b = self.take(4)?;
+                Value::Int(i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64)
+            }
+            b'K' => Value::Int(self.byte()? as i64),
+            b'M' => {
+                let b = self.take(2)?;
+                Value::Int(u16::from_le_bytes([b[0], b[1]]) as i64)
+            }
+            0x8a => {
+                // LONG1: little-endian two's complement of n ≤ 8 bytes
+                let n = self.byte()? as usize;
+                if n > 8 {
+                    return Err("pickle integer wider than 64 bits".into());
+                }
+                let b = self.take(n)?;
+                let mut v: i64 = 0;
+                for (i, &x) in b.iter().enumerate() {
+                    v |= (x as i64) << (8 * i);
+                }
+                if (1..8).contains(&n) && b[n - 1] & 0x80 != 0 {
+                    v -= 1i64 << (8 * n);
+                }
+                Value::Int(v)
+            }
+            b'G' => {
+                self.take(8)?;
+                Value::Scalar
+            }
+            _ => Value::Scalar, // None, True, False
+        })
+    }
+
+    /// The opcodes that build a container: a tuple from the mark or the top 1–3 items,
+    /// appends to the list below and items set on the dict below.
+    fn fill(&mut self, op: u8) -> Result<(), String> {
+        match op {
+            b't' => {
+                let xs = self.pop_mark()?;
+                shallow(&xs)?;
+                self.push(Value::Tuple(xs))
+            }
+            0x85..=0x87 => {
+                let k = (op - 0x84) as usize;
+                if self.stack.len() < k {
+                    return Err("pickle stack underflow".into());
+                }
+                let xs = self.stack.split_off(self.stack.len() - k);
+                shallow(&xs)?;
+                self.push(Value::Tuple(xs))
+            }
+            b'a' | b'e' => {
+                let xs = if op == b'a' {
+                    vec![self.pop()?]
+                } else {
+                    self.pop_mark()?
+                };
+                shallow(&xs)?;
+                match self.stack.last_mut() {
+                    Some(Value::List(l)) => {
+                        l.extend(xs);
+                        Ok(())
+                    }
+                    _ => Err("pickle appends to a non-list".into()),
+                }
+            }
+            _ => {
+                // s, u: one key and value, or pairs from the mark
+                let xs = if op == b's' {
+                    let v = self.pop()?;
+                    let k = self.pop()?;
+                    vec![k, v]
+                } else {
+                    self.pop_mark()?
+                };
+                shallow(&xs)?;
+                match self.stack.last_mut() {
+                    Some(Value::Dict(d)) => {
+                        let mut it = xs.into_iter();
+                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                            d.push((k, v));
+                        }
+                        Ok(())
+                    }
+                    _ => Err("pickle sets an item of a non-dict".into()),
+                }
+            }
+        }
+    }
+
+    /// The memo opcodes: store the top under a 1- or 4-byte key (or the next free one),
+    /// recall by a 1- or 4-byte key.
+    fn memo_op(&mut self, op: u8) -> Result<(), String> {
+        match op {
+            b'q' => {
+                let k = self.byte()? as u32;
+                self.memoize(k)
+            }
+            b'r' => {
+                let k = self.u32()?;
+                self.memoize(k)
+            }
+            0x94 => {
+                let k = self.memo.len() as u32;
+                self.memoize(k)
+            }
+            b'h' => {
+                let k = self.byte()? as u32;
+                self.recall(k)
+            }
+            _ => {
+                let k = self.u32()?;
+                self.recall(k)
+            }
+        }
+    }
+
+    /// BINPERSID: a tensor storage, `('storage', torch.<Type>Storage, key, location,
+    /// numel)`.
+    fn persistent_id(&mut self) -> Result<Value, String> {
+        let Value::Tuple(f) = self.pop()? else {
+            return Err("persistent id is not a tuple".into());
+        };
+        match (f.get(1), f.get(2), f.get(4)) {
+            (Some(Value::Global(_, class)), Some(Value::Str(key)), Some(Value::Int(n)))
+                if *n >= 0 =>
+            {
+                Ok(Value::Storage {
+                    elem: Elem::from_storage(class)?,
+                    key: key.clone(),
+                    numel: *n as usize,
+                })
+            }
+            _ => Err("unexpected persistent id".into()),
         }
     }
 }

@@ -144,7 +144,7 @@ pub fn apriori(
             }
             match total.iter_mut().find(|(nu, _)| *nu == flow.nu) {
                 None => total.push((flow.nu, sums.clone())),
-                Some((_, t)) => add_sums(t, &sums),
+                Some((_, t)) => crate::closure::calibration::add_sums(t, &sums),
             }
             let deterministic = m.card.part.kind == super::model::LesKind::Deterministic;
             let k = if deterministic { 1 } else { ensemble };
@@ -199,19 +199,9 @@ pub fn inflation_tables(
 fn pooled(by_nu: &[(f64, Sums)]) -> Sums {
     let mut total: Sums = (Vec::new(), Vec::new());
     for (_, sums) in by_nu {
-        add_sums(&mut total, sums);
+        crate::closure::calibration::add_sums(&mut total, sums);
     }
     total
-}
-
-/// `total += sums`, shell by shell (an empty `total` takes `sums`).
-fn add_sums(total: &mut Sums, sums: &Sums) {
-    if total.0.is_empty() {
-        *total = sums.clone();
-        return;
-    }
-    total.0.iter_mut().zip(&sums.0).for_each(|(a, b)| *a += b);
-    total.1.iter_mut().zip(&sums.1).for_each(|(a, b)| *a += b);
 }
 
 /// What [`apriori`] measured: the rows, and per model its (spread, error) shell spectra
