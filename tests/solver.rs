@@ -142,7 +142,7 @@ fn exact_decaying_solution_reference_and_imex() {
     // IMEX (ETDRK4) integrates the linear part exactly: e^{−νλt}
     let mut sim = Simulation::new(
         g.clone(),
-        deterministic(Scheme::Imex, nu, 0.0, dt),
+        deterministic(Scheme::Etdrk4, nu, 0.0, dt),
         &w0,
         0.0,
         0,
@@ -171,7 +171,7 @@ fn forced_run(scheme: Scheme, dt: f64, t_end: f64) -> Vec<f64> {
 
 fn measured_order(scheme: Scheme, dts: [f64; 3], reference_dt: f64) -> (f64, f64) {
     let t_end = 1.0;
-    let reference = forced_run(Scheme::Imex, reference_dt, t_end);
+    let reference = forced_run(Scheme::Etdrk4, reference_dt, t_end);
     let e: Vec<f64> = dts
         .iter()
         .map(|&dt| max_diff(&forced_run(scheme, dt, t_end), &reference))
@@ -181,7 +181,7 @@ fn measured_order(scheme: Scheme, dts: [f64; 3], reference_dt: f64) -> (f64, f64
 
 #[test]
 fn imex_scheme_is_fourth_order() {
-    let (p1, p2) = measured_order(Scheme::Imex, [0.05, 0.025, 0.0125], 0.001);
+    let (p1, p2) = measured_order(Scheme::Etdrk4, [0.05, 0.025, 0.0125], 0.001);
     assert!(
         (p1 - 4.0).abs() < 0.3 && (p2 - 4.0).abs() < 0.3,
         "ETDRK4 slopes {p1:.2}, {p2:.2}"
@@ -225,7 +225,7 @@ fn invariant_drift(scheme: Scheme, dt: f64) -> (f64, f64) {
 fn inviscid_invariants_conserved_to_time_error() {
     for (scheme, dts) in [
         (Scheme::Reference, [0.01, 0.005, 0.0025]),
-        (Scheme::Imex, [0.08, 0.04, 0.02]),
+        (Scheme::Etdrk4, [0.08, 0.04, 0.02]),
     ] {
         let d: Vec<(f64, f64)> = dts.iter().map(|&dt| invariant_drift(scheme, dt)).collect();
         eprintln!("{scheme}: {d:?}");

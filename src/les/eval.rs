@@ -324,6 +324,19 @@ pub(crate) fn evaluate_nu(
             s.sample_prior(&dns, &flow, &lg, (nu, step), &bar, &pi_true, &mut pi_model)?;
         }
     }
+    Ok(tables(opts, nu, &flow, &lg, &truth, &scored))
+}
+
+/// The rows and time-mean spectra of one ν's runs: each closure's sums against the
+/// filtered DNS's (`truth`), divided out into scores.
+fn tables(
+    opts: &LesEvalOptions,
+    nu: f64,
+    flow: &LesFlow,
+    lg: &Grid,
+    truth: &Accum,
+    scored: &[Scored],
+) -> (Vec<LesRow>, LesSpectra) {
     let kmax = cutoff_wavenumber(lg.n) as usize;
     let (e_dns, z_dns) = (truth.mean(&truth.e), truth.mean(&truth.z));
     let rms_dns = stats::rms(&truth.omega);
@@ -331,7 +344,7 @@ pub(crate) fn evaluate_nu(
     let mut rows = Vec::new();
     let mut curves = vec![("filtered DNS".to_string(), e_dns.clone(), z_dns.clone())];
     let mut omegas = vec![("filtered DNS".to_string(), thin_sorted(&truth.omega))];
-    for s in &scored {
+    for s in scored {
         let (c, model) = s.name();
         let (p, a) = (&s.post, &s.prior);
         let cal = crate::closure::calibration::average(&a.scores);
@@ -372,7 +385,7 @@ pub(crate) fn evaluate_nu(
             omegas.push((name, thin_sorted(&p.omega)));
         }
     }
-    Ok((
+    (
         rows,
         LesSpectra {
             seed: opts.seed,
@@ -380,7 +393,7 @@ pub(crate) fn evaluate_nu(
             curves,
             omega: omegas,
         },
-    ))
+    )
 }
 
 /// Sorted values, thinned to at most 20 000 quantiles (enough for a PDF figure).

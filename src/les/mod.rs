@@ -117,7 +117,7 @@ impl Default for LesFlow {
             les_n: 64,
             dt: 2.5e-4,
             filter: Filter::Cutoff,
-            scheme: Scheme::Imex,
+            scheme: Scheme::Etdrk4,
             threads: 1,
         }
     }

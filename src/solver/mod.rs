@@ -197,7 +197,7 @@ impl Simulation {
                 params.dt,
                 full_cn,
             )),
-            Scheme::Imex => {
+            Scheme::Etdrk4 => {
                 let w = if full_cn { 1.0 } else { 0.5 };
                 let linear: Vec<f64> = visc.iter().map(|v| -w * v - params.drag).collect();
                 Coeffs::Etd(EtdCoeffs::new(&linear, params.dt))
@@ -207,7 +207,7 @@ impl Simulation {
             .then(|| QWiener::new(&grid, params.noise, params.convention, seed));
         let stages = match params.scheme {
             Scheme::Reference => Vec::new(),
-            Scheme::Imex => (0..7).map(|_| grid.zeros_hat()).collect(),
+            Scheme::Etdrk4 => (0..7).map(|_| grid.zeros_hat()).collect(),
         };
         let ws = Workspace {
             scratch: grid.scratch(1),

@@ -7,7 +7,7 @@
 //!   `E` and a θ-method on viscosity: `ω̂ⁿ⁺¹ = [ω̂ⁿ + dt·E + (1−θ)·dt·L·ω̂ⁿ] / (1 − θ·dt·L)`,
 //!   θ = ½ (Crank–Nicolson) for the truth and the H model, and for the G model the
 //!   published `[ω̂ⁿ − dt·N̂ + dt·f̂ + ½dt·Ĝ] / (1 + ½dt·ν|k|²)`.
-//! * [`Scheme::Imex`]: ETDRK4 (Cox & Matthews 2002, coefficients by the contour integrals
+//! * [`Scheme::Etdrk4`]: ETDRK4 (Cox & Matthews 2002, coefficients by the contour integrals
 //!   of Kassam & Trefethen 2005): the linear part is integrated exactly, the explicit part
 //!   to fourth order. The frozen forcing (noise, closure) is constant over the step, so it
 //!   enters exactly as `dt·φ₁(dt·L)·F̂`.
@@ -36,9 +36,12 @@ pub enum Scheme {
     /// The published first-order semi-implicit step (forward Euler + Crank–Nicolson).
     #[default]
     Reference,
-    /// Fourth-order exponential time differencing Runge–Kutta (ETDRK4).
+    /// Fourth-order exponential time differencing Runge–Kutta (ETDRK4). Named `imex` in
+    /// settings, spec files and the CLI (its name before it was ETDRK4; `etdrk4` reads
+    /// too), so saved experiments keep reading.
     #[strum(to_string = "imex", serialize = "etdrk4")]
-    Imex,
+    #[serde(rename = "imex", alias = "etdrk4")]
+    Etdrk4,
 }
 
 impl Scheme {
@@ -47,7 +50,7 @@ impl Scheme {
     pub fn stages(self) -> usize {
         match self {
             Scheme::Reference => 1,
-            Scheme::Imex => 4,
+            Scheme::Etdrk4 => 4,
         }
     }
 }

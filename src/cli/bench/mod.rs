@@ -220,7 +220,7 @@ fn bench_solver(json: bool, sizes: &[usize], seconds: f64) -> Result<()> {
     for &n in sizes {
         let grid = Arc::new(Grid::new(n)?);
         let omega0 = grf::grf(&grid, GrfParams::default(), 1);
-        for scheme in [Scheme::Reference, Scheme::Imex] {
+        for scheme in [Scheme::Reference, Scheme::Etdrk4] {
             for &threads in &thread_counts {
                 let params = Params {
                     scheme,
