@@ -274,36 +274,21 @@ fn a_subgrid_model_with_a_flow_generator_round_trips() {
                 .map(|i| 20.0 * (std::f64::consts::TAU * 4.0 * (i / 64) as f64 / 64.0).cos())
                 .collect();
             let flow1 = SamplerSetting::parse("flow-1").unwrap();
+            let query = closure_lab::les::learn::Draw {
+                grid: &grid,
+                omega_bar: &w,
+                nu: 3e-4,
+                dns_n: 256,
+            };
             let draw = |m: &LesModel| {
                 dev.seed(9);
-                m.sample(
-                    &closure_lab::les::learn::Draw {
-                        grid: &grid,
-                        omega_bar: &w,
-                        nu: 3e-4,
-                        dns_n: 256,
-                    },
-                    2,
-                    flow1.sampler,
-                    &flow1.schedule,
-                )
-                .unwrap()
+                m.sample(&query, 2, flow1.sampler, &flow1.schedule).unwrap()
             };
             let (da, db) = (draw(&a), draw(&b));
             assert_eq!(da, db, "same seed, same bits");
             assert!(da.iter().flatten().all(|v| v.is_finite()));
             let err = base
-                .sample(
-                    &closure_lab::les::learn::Draw {
-                        grid: &grid,
-                        omega_bar: &w,
-                        nu: 3e-4,
-                        dns_n: 256,
-                    },
-                    2,
-                    flow1.sampler,
-                    &flow1.schedule,
-                )
+                .sample(&query, 2, flow1.sampler, &flow1.schedule)
                 .err()
                 .unwrap();
             assert!(err.to_string().contains("no flow generator"), "{err}");

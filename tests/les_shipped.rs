@@ -331,64 +331,24 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     let psi = g.to_physical(&psi_hat);
     let flow1 = closure_lab::closure::eval::SamplerSetting::parse("flow-1").unwrap();
     let sched = flow1.schedule;
-    let mean = det
-        .sample(
-            &closure_lab::les::learn::Draw {
-                grid: &g,
-                omega_bar: &bar,
-                nu: base.nu,
-                dns_n: 256,
-            },
-            1,
-            Sampler::Flow,
-            &sched,
-        )
-        .unwrap();
+    let query = closure_lab::les::learn::Draw {
+        grid: &g,
+        omega_bar: &bar,
+        nu: base.nu,
+        dns_n: 256,
+    };
+    let mean = det.sample(&query, 1, Sampler::Flow, &sched).unwrap();
     let drained = stochastic
         .clone()
         .with_exact_drain(Some(det.clone()))
         .unwrap();
-    let plain = stochastic
-        .sample(
-            &closure_lab::les::learn::Draw {
-                grid: &g,
-                omega_bar: &bar,
-                nu: base.nu,
-                dns_n: 256,
-            },
-            3,
-            Sampler::Flow,
-            &sched,
-        )
-        .unwrap();
-    let members = drained
-        .sample(
-            &closure_lab::les::learn::Draw {
-                grid: &g,
-                omega_bar: &bar,
-                nu: base.nu,
-                dns_n: 256,
-            },
-            3,
-            Sampler::Flow,
-            &sched,
-        )
-        .unwrap();
+    let plain = stochastic.sample(&query, 3, Sampler::Flow, &sched).unwrap();
+    let members = drained.sample(&query, 3, Sampler::Flow, &sched).unwrap();
     let fluct = stochastic
         .clone()
         .tied_to(Some((det.clone(), MeanTie::Fluctuations)))
         .unwrap()
-        .sample(
-            &closure_lab::les::learn::Draw {
-                grid: &g,
-                omega_bar: &bar,
-                nu: base.nu,
-                dns_n: 256,
-            },
-            3,
-            Sampler::Flow,
-            &sched,
-        )
+        .sample(&query, 3, Sampler::Flow, &sched)
         .unwrap();
     let (pz, pe) = (
         enstrophy_transfer(&mean[0], &bar),

@@ -109,6 +109,12 @@ pub(super) fn bench_closure(
         let omega = grf::grf(&grid, GrfParams::default(), 3);
         let sensors = Sensors::new(models[0].1.card.part.inputs.sensors, n)?;
         let readings = vec![0.01; sensors.s * sensors.s];
+        let query = Observed {
+            grid: &grid,
+            omega: &omega,
+            readings: &readings,
+            sensors: &sensors,
+        };
         for &batch in batches {
             for &threads in &thread_counts {
                 let pool = rayon::ThreadPoolBuilder::new()
@@ -124,29 +130,9 @@ pub(super) fn bench_closure(
                         }
                         let t = pool.install(|| {
                             // warm-up (first call builds the DFT basis)
-                            model.sample(
-                                &Observed {
-                                    grid: &grid,
-                                    omega: &omega,
-                                    readings: &readings,
-                                    sensors: &sensors,
-                                },
-                                batch,
-                                *sampler,
-                                schedule,
-                            )?;
+                            model.sample(&query, batch, *sampler, schedule)?;
                             time_per_call(seconds, || {
-                                model.sample(
-                                    &Observed {
-                                        grid: &grid,
-                                        omega: &omega,
-                                        readings: &readings,
-                                        sensors: &sensors,
-                                    },
-                                    batch,
-                                    *sampler,
-                                    schedule,
-                                )?;
+                                model.sample(&query, batch, *sampler, schedule)?;
                                 Ok(())
                             })
                         })?;
