@@ -243,7 +243,7 @@ fn a_subgrid_model_with_a_flow_generator_round_trips() {
         "flow::a_subgrid_model_with_a_flow_generator_round_trips",
         || {
             use closure_lab::les::learn::model::LesModel;
-            use closure_lab::les::learn::shipped::{EMBEDDED, embedded};
+            use closure_lab::les::learn::shipped::EMBEDDED;
             // weight initialisation draws from burn's process-wide stream too
             let _g = crate::global_rng();
             let dev = Device::flex();
@@ -254,7 +254,7 @@ fn a_subgrid_model_with_a_flow_generator_round_trips() {
                 let card = serde_json::to_vec(&card).unwrap();
                 LesModel::from_bytes(&card, EMBEDDED[0].weights, &dev).unwrap()
             };
-            assert!(!base.has_flow() && embedded(&EMBEDDED[0], &dev).unwrap().has_flow());
+            assert!(!base.has_flow() && EMBEDDED[0].load(&dev).unwrap().has_flow());
             let cfg = base.card.part.score.clone().unwrap().with_sigma_data(0.0);
             let part = FlowPart {
                 net: cfg.clone(),

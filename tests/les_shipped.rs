@@ -12,7 +12,7 @@ use closure_lab::experiment::{
     spin_up,
 };
 use closure_lab::les::learn::model::{LesKind, LesModel};
-use closure_lab::les::learn::shipped::{EMBEDDED, embedded, shipped};
+use closure_lab::les::learn::shipped::{EMBEDDED, shipped};
 use closure_lab::solver::Grid;
 
 #[test]
@@ -21,7 +21,9 @@ fn shipped_subgrid_models_decode_and_their_cards_hold_the_evaluation_tables() {
     let mut grids = Vec::new();
     for entry in &EMBEDDED {
         let (label, card, weights) = (entry.label, entry.card, entry.weights);
-        let m = embedded(entry, &device).unwrap_or_else(|e| panic!("{label} does not decode: {e}"));
+        let m = entry
+            .load(&device)
+            .unwrap_or_else(|e| panic!("{label} does not decode: {e}"));
         // on its own LES grid (named in its label), a smooth ω̄ with the forcing's shape
         let n = m.card.part.les_n;
         assert!(label.contains(&format!("{n}²")), "{label}: trained on {n}²");
@@ -141,7 +143,7 @@ fn learned_subgrid_closures_run_1000_steps_in_the_coupled_run_within_the_dns_ene
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
     for entry in &EMBEDDED {
         let label = entry.label;
-        let model = embedded(entry, &device).unwrap();
+        let model = entry.load(&device).unwrap();
         let cfg = ExperimentConfig {
             n: model.card.part.les_n,
             ..base.clone()
@@ -311,7 +313,7 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
     base.resample_every = 1;
     let never = AtomicBool::new(false);
     let (omega, t0) = spin_up(&base, 1.0, &|_, _| {}, &never).unwrap();
-    let stochastic = embedded(&EMBEDDED[0], &device).unwrap();
+    let stochastic = EMBEDDED[0].load(&device).unwrap();
     let det = shipped(LesKind::Deterministic, 64, &device).unwrap();
     assert_eq!(det.card.part.kind, LesKind::Deterministic);
     // a stochastic model is no mean
@@ -395,7 +397,7 @@ fn the_exact_drain_gives_every_member_the_fnos_transfer_in_the_library_and_the_r
 #[test]
 fn a_subgrid_model_on_another_les_grid_is_flagged() {
     let device = Device::flex();
-    let model: LearnedModel = embedded(&EMBEDDED[1], &device).unwrap().into();
+    let model: LearnedModel = EMBEDDED[1].load(&device).unwrap().into();
     assert_eq!(model.train_grid(), 64);
     let base = presets::get(presets::PresetId::Les).config;
     let grid_note = |n: usize| {

@@ -283,7 +283,7 @@ impl<K: Kind> Model<K> {
     /// [`Self::sample`], a flow generator starting from the latent `start`
     /// (`[members, n, n, 1]`) when one is given: draws from latents correlated in time are
     /// correlated in time.
-    pub fn sample_from(
+    pub(crate) fn sample_from(
         &self,
         query: &K::Query<'_>,
         ensemble: usize,

@@ -158,7 +158,7 @@ impl LearnedModel {
 
     /// The spread/skill the model's card measured a priori for a run of `cfg` (its
     /// sensor density, sampler and step count), where the card holds that row.
-    pub fn card_spread_skill(&self, cfg: &ExperimentConfig) -> Option<f64> {
+    pub(crate) fn card_spread_skill(&self, cfg: &ExperimentConfig) -> Option<f64> {
         self.closer().card_spread_skill(cfg)
     }
 

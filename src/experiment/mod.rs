@@ -34,7 +34,6 @@ pub use flow::{Flow, FlowDef, TruthRun};
 pub use history::{History, Sample};
 pub use learned::{LearnedModel, Shipped};
 pub use panel::{Panel, PanelContext, PanelKind, Run};
-
 pub use worker::{ClosureWorker, WorkerReply, WorkerRequest};
 
 /// Errors of an experiment.

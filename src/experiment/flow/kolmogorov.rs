@@ -167,7 +167,7 @@ impl FlowDef for Kolmogorov {
         device: &burn::tensor::Device,
     ) -> Result<LearnedModel, ClosureError> {
         Ok(shipped::shipped(LesKind::Stochastic, cfg.n, device)
-            .or_else(|_| shipped::embedded(&shipped::EMBEDDED[0], device))?
+            .or_else(|_| shipped::EMBEDDED[0].load(device))?
             .into())
     }
 }

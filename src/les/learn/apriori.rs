@@ -166,7 +166,7 @@ pub type Sums = (Vec<f64>, Vec<f64>);
 /// A stochastic model's spread-inflation tables for `sampler` at `steps` from its
 /// [`Scores::spectra`] (ensembles of `members`): one table over every state, or with
 /// `per_nu` one per ν of the states, marked with it (the nearest applies when sampling).
-pub fn inflation_tables(
+pub(crate) fn inflation_tables(
     by_nu: &[(f64, Sums)],
     members: usize,
     sampler: Sampler,

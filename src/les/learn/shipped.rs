@@ -63,11 +63,6 @@ pub static EMBEDDED: [Embedded<SubgridPart>; 6] = [
     },
 ];
 
-/// An embedded subgrid model (an entry of [`EMBEDDED`]) decoded on `device`.
-pub fn embedded(entry: &Embedded<SubgridPart>, device: &Device) -> Result<LesModel, ClosureError> {
-    entry.load(device)
-}
-
 /// Each entry's kind and LES grid, read from its card once.
 static KINDS: std::sync::LazyLock<Vec<Option<(LesKind, usize)>>> = std::sync::LazyLock::new(|| {
     EMBEDDED
@@ -98,5 +93,5 @@ pub fn shipped(kind: LesKind, les_n: usize, device: &Device) -> Result<LesModel,
             "no {kind} subgrid model is shipped for the {les_n}² LES grid"
         ))
     })?;
-    embedded(entry, device)
+    entry.load(device)
 }
