@@ -356,6 +356,24 @@ impl<K: Kind> Model<K> {
     }
 }
 
+/// What every model answers whatever its kind (the view the experiment reads through
+/// one trait object).
+pub trait AnyModel {
+    fn card(&self) -> &dyn super::card::AnyCard;
+    /// Whether draws with [`Sampler::Flow`] are possible.
+    fn has_flow(&self) -> bool;
+}
+
+impl<K: Kind> AnyModel for Model<K> {
+    fn card(&self) -> &dyn super::card::AnyCard {
+        &self.card
+    }
+
+    fn has_flow(&self) -> bool {
+        Model::has_flow(self)
+    }
+}
+
 /// A model compiled into the binary: its id (what settings store), its picker label,
 /// card (JSON), weights and, when the card has one, the flow generator's weights.
 pub struct Embedded<K: Kind> {

@@ -198,7 +198,7 @@ impl Default for ExperimentConfig {
     fn default() -> Self {
         ExperimentConfig {
             n: limits::GRID.default,
-            flow: Flow::Published,
+            flow: Flow::default(),
             dns_n: limits::DNS_GRID.default,
             case: Case::G,
             nu: limits::NU.default,

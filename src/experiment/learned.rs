@@ -10,7 +10,7 @@ use super::Flow;
 use super::config::ExperimentConfig;
 use super::worker::WorkerRequest;
 use crate::closure::card::AnyCard;
-use crate::closure::model::{ClosureError, ClosureModel};
+use crate::closure::model::{AnyModel, ClosureError, ClosureModel};
 use crate::les::learn::model::{self as les_model, LesModel};
 use crate::les::learn::shipped;
 
@@ -223,11 +223,9 @@ impl Shipped {
 
 /// What an experiment asks of a learned closure, whatever its kind: each kind answers
 /// in the file of the flow it closes (experiment/flow/).
-pub(crate) trait Closer {
+pub(crate) trait Closer: AnyModel {
     /// The flow it closes.
     fn flow(&self) -> Flow;
-    fn card(&self) -> &dyn AnyCard;
-    fn has_flow(&self) -> bool;
     /// Where a run of `cfg` lies outside what the model was trained on, each as one
     /// phrase (empty: inside).
     fn out_of_distribution(&self, cfg: &ExperimentConfig) -> Vec<String>;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::{Flow, FlowDef, TruthRun};
-use crate::closure::card::AnyCard;
 use crate::closure::model::{ClosureError, Model};
 use crate::experiment::learned::Closer;
 use crate::experiment::worker::WorkerRequest;
@@ -202,14 +201,6 @@ impl TruthRun for FilteredDns {
 impl Closer for LesModel {
     fn flow(&self) -> Flow {
         Flow::Kolmogorov
-    }
-
-    fn card(&self) -> &dyn AnyCard {
-        &self.card
-    }
-
-    fn has_flow(&self) -> bool {
-        Model::has_flow(self)
     }
 
     /// Subgrid models learned from the ν values of their data files, on one LES grid.

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Flow, FlowDef, TruthRun};
-use crate::closure::card::AnyCard;
 use crate::closure::model::{ClosureError, ClosureModel, Model, Observed};
 use crate::experiment::learned::Closer;
 use crate::experiment::worker::WorkerRequest;
@@ -188,14 +187,6 @@ impl TruthRun for PublishedTruth {
 impl Closer for ClosureModel {
     fn flow(&self) -> Flow {
         Flow::Published
-    }
-
-    fn card(&self) -> &dyn AnyCard {
-        &self.card
-    }
-
-    fn has_flow(&self) -> bool {
-        Model::has_flow(self)
     }
 
     /// The published models learned from the forced, noisy flow at one ν on their
