@@ -206,18 +206,18 @@ impl Shipped {
 
     /// Every shipped model, in the order of [`LearnedModel::shipped`] (nothing decoded).
     pub fn all() -> Vec<Shipped> {
+        Shipped::iter().collect()
+    }
+
+    fn iter() -> impl Iterator<Item = Shipped> {
         let published = crate::closure::model::EMBEDDED.iter().map(Shipped::of);
-        published
-            .chain(shipped::EMBEDDED.iter().map(Shipped::of))
-            .collect()
+        published.chain(shipped::EMBEDDED.iter().map(Shipped::of))
     }
 
     /// The shipped model named by its id, or by its label (what earlier releases
     /// stored).
     pub fn find(name: &str) -> Option<Shipped> {
-        Shipped::all()
-            .into_iter()
-            .find(|s| s.id == name || s.label == name)
+        Shipped::iter().find(|s| s.id == name || s.label == name)
     }
 }
 
